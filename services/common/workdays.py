@@ -1,0 +1,170 @@
+"""Chinese working-day calendar (工作日) — REQUIREMENTS PLAT-6.
+
+Every statutory deadline in zhifa counts working days: weekends and statutory holidays are
+skipped, and the adjusted working weekends (调休上班日) count. The schedule comes from the
+maintained `chinese_calendar` package; a year it does not know yet (the State Council publishes
+next year's schedule each autumn) is loaded from an override file in the calendar directory
+(`config/calendar/<year>.yaml`) without a release. A deadline that touches a year known to
+neither is computed with the plain Monday–Friday rule and flagged ``provisional`` — never
+silently presented as final. Each calendar has a ``version`` (a digest of the schedules it
+knows) so that services can recompute running deadlines when a new schedule is loaded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import chinese_calendar
+import yaml
+
+DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parents[2] / "config" / "calendar"
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    """One year's official schedule: statutory holidays and adjusted working days (调休)."""
+
+    year: int
+    holidays: frozenset[dt.date]
+    adjusted_workdays: frozenset[dt.date]
+    source: str = ""
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.adjusted_workdays:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A working-day deadline: ``due`` is the last day on which the act is on time.
+
+    ``provisional`` is True when any day counted lies in a year whose schedule is not loaded.
+    """
+
+    start: dt.date
+    working_days: int
+    due: dt.date
+    provisional: bool
+    calendar_version: str
+
+    def is_overdue(self, today: dt.date) -> bool:
+        return today > self.due
+
+
+def _library_schedules() -> dict[int, YearSchedule]:
+    by_year: dict[int, tuple[set, set]] = {}
+    for day in chinese_calendar.holidays:
+        by_year.setdefault(day.year, (set(), set()))[0].add(day)
+    for day in chinese_calendar.workdays:
+        by_year.setdefault(day.year, (set(), set()))[1].add(day)
+    return {
+        year: YearSchedule(year, frozenset(h), frozenset(w), source="chinese_calendar")
+        for year, (h, w) in by_year.items()
+    }
+
+
+def _parse_day(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def load_override_file(path: Path) -> YearSchedule:
+    """Read ``<year>.yaml``: ``year``, ``holidays`` and ``adjusted_workdays`` (ISO dates), ``source``."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        year = int(data["year"])
+        holidays = frozenset(_parse_day(d) for d in data.get("holidays") or [])
+        workdays = frozenset(_parse_day(d) for d in data.get("adjusted_workdays") or [])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"calendar override {path}: {exc}") from exc
+    stray = [d for d in holidays | workdays if d.year != year]
+    if stray:
+        raise ValueError(f"calendar override {path}: dates outside {year}: {sorted(stray)}")
+    return YearSchedule(year, holidays, workdays, source=str(data.get("source", path.name)))
+
+
+@dataclass
+class WorkingDayCalendar:
+    """The working-day calendar in force: library years plus override files (overrides win)."""
+
+    schedules: dict[int, YearSchedule] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, calendar_dir: str | os.PathLike | None = None) -> "WorkingDayCalendar":
+        schedules = _library_schedules()
+        directory = Path(calendar_dir or os.environ.get("ZHIFA_CALENDAR_DIR") or DEFAULT_CALENDAR_DIR)
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.yaml")):
+                schedule = load_override_file(path)
+                schedules[schedule.year] = schedule
+        return cls(schedules)
+
+    @property
+    def known_years(self) -> set[int]:
+        return set(self.schedules)
+
+    @property
+    def version(self) -> str:
+        digest = hashlib.sha256()
+        for year in sorted(self.schedules):
+            s = self.schedules[year]
+            digest.update(f"{year}|{sorted(s.holidays)}|{sorted(s.adjusted_workdays)}".encode())
+        return digest.hexdigest()[:16]
+
+    def is_known(self, day: dt.date) -> bool:
+        return day.year in self.schedules
+
+    def is_working_day(self, day: dt.date) -> bool:
+        schedule = self.schedules.get(day.year)
+        if schedule is None:
+            return day.weekday() < 5  # provisional rule; callers see the flag on Deadline
+        return schedule.is_working_day(day)
+
+    def add_working_days(self, start: dt.date | dt.datetime, working_days: int) -> Deadline:
+        """The day on which ``working_days`` working days after ``start`` have elapsed.
+
+        The start day itself is not counted (期间开始的日不计算在期间内), so a decision made on a
+        Friday with 1 working day runs to the next working day.
+        """
+        if isinstance(start, dt.datetime):
+            start = start.date()
+        if working_days < 0:
+            raise ValueError("working_days must be >= 0")
+        day, counted, provisional = start, 0, not self.is_known(start)
+        while counted < working_days:
+            day += dt.timedelta(days=1)
+            provisional = provisional or not self.is_known(day)
+            if self.is_working_day(day):
+                counted += 1
+        return Deadline(start, working_days, day, provisional, self.version)
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += dt.timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return count
+
+
+_default: WorkingDayCalendar | None = None
+
+
+def default_calendar() -> WorkingDayCalendar:
+    """The process-wide calendar, loaded once; ``reload_default_calendar`` picks up new files."""
+    global _default
+    if _default is None:
+        _default = WorkingDayCalendar.load()
+    return _default
+
+
+def reload_default_calendar() -> WorkingDayCalendar:
+    global _default
+    _default = WorkingDayCalendar.load()
+    return _default
