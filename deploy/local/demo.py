@@ -1,0 +1,254 @@
+"""Demo departmental traffic: several departmental systems (执法部门业务系统) publishing enforcement
+events the way a non-Python system would — raw JSON envelopes over AMQP to ``departments.events``,
+and one system over HTTP through the gateway — plus a legal reviewer approving major decisions
+through the gateway API and citizens filing complaints.
+
+    python deploy/local/demo.py --cases 12 [--forever] [--gateway http://127.0.0.1:8000]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from kombu import Connection, Exchange, Producer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from services.common.identifiers import resident_id_check_char, uscc_check_char  # noqa: E402
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+EXCHANGE = Exchange("departments.events", type="topic", durable=True)
+
+# Changzhou (常州市, 320400) and its districts: the city suite serves them (PLAT-1)
+BODIES = [
+    {"body_id": "320400-SCJG", "name": "常州市市场监督管理局", "region_code": "320400", "field": "market_regulation",
+     "system": "czscjg-case-system", "prefix": "常市监罚"},
+    {"body_id": "320412-SCJG", "name": "常州市武进区市场监督管理局", "region_code": "320412",
+     "field": "market_regulation", "system": "czscjg-case-system", "prefix": "武市监罚"},
+    {"body_id": "320400-STHJ", "name": "常州市生态环境局", "region_code": "320400", "field": "ecology_environment",
+     "system": "czsthj-enforcement", "prefix": "常环罚"},
+    {"body_id": "320404-ZHZF", "name": "常州市钟楼区综合行政执法局", "region_code": "320404",
+     "field": "urban_management", "system": "zl-zhzf-http", "prefix": "钟综执罚"},
+    {"body_id": "320411-JTYS", "name": "常州市新北区交通运输局", "region_code": "320411", "field": "transport",
+     "system": "xb-jtys-system", "prefix": "新交罚"},
+]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "秀英", "建华", "志强"]
+COMPANIES = ["常州市顺达机械有限公司", "武进区新城餐饮管理有限公司", "常州华源化工有限公司", "常州市恒信物流有限公司",
+             "钟楼区阳光超市", "新北区宏运建材有限公司", "常州优品食品有限公司"]
+MATTERS = {
+    "market_regulation": [("SC-0101", "销售不符合食品安全标准的食品", "《中华人民共和国食品安全法》第一百二十四条"),
+                          ("SC-0203", "虚假宣传", "《中华人民共和国反不正当竞争法》第二十条")],
+    "ecology_environment": [("HJ-0301", "超标排放大气污染物", "《中华人民共和国大气污染防治法》第九十九条")],
+    "urban_management": [("ZF-0402", "违法建设", "《中华人民共和国城乡规划法》第六十四条")],
+    "transport": [("JT-0501", "未取得道路运输经营许可擅自从事经营", "《中华人民共和国道路运输条例》第六十三条")],
+}
+
+
+def resident_id(rng: random.Random) -> str:
+    first17 = f"3204{rng.choice(['02', '04', '11', '12'])}{rng.randint(1960, 2000)}{rng.randint(1, 12):02d}" \
+              f"{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def uscc(rng: random.Random) -> str:
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    first17 = "91320400" + "".join(rng.choice(alphabet) for _ in range(9))
+    return first17 + uscc_check_char(first17)
+
+
+class Department:
+    """Publishes envelopes as a departmental system would (AMQP, or HTTP through the gateway)."""
+
+    def __init__(self, amqp_uri: str, gateway: str, api_keys: dict):
+        self.conn = Connection(amqp_uri, transport_options={"confirm_publish": True})
+        self.producer = Producer(self.conn.channel(), exchange=EXCHANGE)
+        self.gateway = gateway
+        self.api_keys = api_keys
+        self.sent = 0
+
+    def send(self, body: dict, event_type: str, payload: dict, case_id: str | None = None,
+             at: dt.datetime | None = None) -> str:
+        envelope = {"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": "1.0",
+                    "occurred_at": (at or dt.datetime.now(CHINA)).isoformat(), "source_system": body["system"],
+                    "region_code": body["region_code"], "body_id": body["body_id"], "case_id": case_id,
+                    "payload": payload}
+        if body["system"] in self.api_keys:  # this one integrates over HTTP
+            response = requests.post(f"{self.gateway}/api/v1/events", json=envelope, timeout=10,
+                                     headers={"X-Api-Key": self.api_keys[body["system"]]})
+            response.raise_for_status()
+        else:
+            self.producer.publish(json.dumps(envelope, ensure_ascii=False).encode("utf-8"), routing_key=event_type,
+                                  content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+                                  retry=True, mandatory=True)
+        self.sent += 1
+        return envelope["event_id"]
+
+
+def register_bodies(dept: Department, rng: random.Random) -> dict:
+    officers = {}
+    for body in BODIES:
+        dept.send(body, "body.registered", {"body_id": body["body_id"], "name": body["name"], "kind": "department",
+                                            "region_code": body["region_code"], "field": body["field"]})
+        staff = []
+        for i in range(1, 6):
+            officer_id = f"{body['body_id']}-{i:03d}"
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+            roles = ["officer", "legal_reviewer"] if i == 5 else ["officer"]
+            cert = f"{body['region_code']}{i:07d}"
+            dept.send(body, "officer.registered", {"officer_id": officer_id, "name": name, "body_id": body["body_id"],
+                                                   "roles": roles, "certificate_no": cert, "field": body["field"]})
+            dept.send(body, "certificate.status_changed", {
+                "certificate_no": cert, "officer_id": officer_id, "status": "valid",
+                "effective_from": "2025-01-01T00:00:00+08:00", "valid_until": "2029-12-31"})
+            staff.append(officer_id)
+        for code, name, basis in MATTERS[body["field"]]:
+            dept.send(body, "power.published", {"matter_code": code, "name": name, "action_type": "penalty",
+                                                "legal_basis": basis, "body_id": body["body_id"],
+                                                "published_on": "2026-01-05"})
+        officers[body["body_id"]] = staff
+    return officers
+
+
+def sm3_hex(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.new("sm3", data).hexdigest()
+
+
+def run_case(dept: Department, rng: random.Random, body: dict, officers: list, n: int, reviewer, major=None) -> dict:
+    case_id = f"{body['body_id']}-{dt.date.today().year}-{n:05d}"
+    code, matter, basis = rng.choice(MATTERS[body["field"]])
+    legal = rng.random() < 0.6
+    if legal:
+        party = {"party_kind": "legal", "name": rng.choice(COMPANIES), "id_type": "uscc", "id_number": uscc(rng),
+                 "is_private_enterprise": True}
+    else:
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        party = {"party_kind": "natural", "name": name, "id_type": "resident_id", "id_number": resident_id(rng),
+                 "phone": f"139{rng.randint(10000000, 99999999)}", "address": "常州市钟楼区南大街88号"}
+    major = (rng.random() < 0.3) if major is None else major
+    fine = rng.choice([200000, 350000, 500000]) if (major and legal) else (
+        rng.choice([20000, 50000]) if major else rng.choice([500, 2000, 5000]))
+    pair = rng.sample(officers[:4], 2)
+    now = dt.datetime.now(CHINA)
+    dept.send(body, "case.opened", {"action_type": "penalty", "matter_code": code, "title": f"涉嫌{matter}案",
+                                    "parties": [party], "officer_ids": pair, "opened_at": now.isoformat(),
+                                    "place": "常州市"}, case_id)
+    dept.send(body, "evidence.recorded", {
+        "record_id": f"{case_id}-R1", "stage": "initiation", "record_kind": "text", "document_type": "filing_approval",
+        "title": "立案审批表", "content_hash": sm3_hex(f"{case_id}-filing".encode()), "officer_ids": pair,
+        "recorded_at": now.isoformat()}, case_id)
+    dept.send(body, "evidence.recorded", {
+        "record_id": f"{case_id}-R2", "stage": "investigation", "record_kind": "audio_visual",
+        "document_type": "on_site_av", "title": "现场检查执法记录仪视频", "device": "执法记录仪 DSJ-V9",
+        "content_hash": sm3_hex(f"{case_id}-av".encode()), "content_length": 73400320, "officer_ids": pair,
+        "recorded_at": now.isoformat(), "started_at": now.isoformat(),
+        "ended_at": (now + dt.timedelta(minutes=18)).isoformat()}, case_id)
+    dept.send(body, "evidence.recorded", {
+        "record_id": f"{case_id}-R3", "stage": "investigation", "record_kind": "text",
+        "document_type": "investigation_record", "title": "询问笔录",
+        "content_hash": sm3_hex(f"{case_id}-inquiry".encode()), "officer_ids": pair,
+        "recorded_at": now.isoformat()}, case_id)
+    proposal = {"version": 1, "action_type": "penalty", "matter_code": code, "field": body["field"],
+                "parties": [party], "fine_amount": f"{fine}.00", "measures": [], "hearing_requested": False,
+                "hearing_held": False, "officer_ids": pair, "summary": f"拟对当事人{matter}行为处以罚款{fine}元",
+                "proposed_at": now.isoformat(), "submitted_by": pair[0]}
+    dept.send(body, "decision.proposed", proposal, case_id)
+    if reviewer is not None:
+        reviewer(case_id, body)
+    decision_no = f"{body['prefix']}〔{now.year}〕{n}号"
+    facts = (f"经查，当事人{party['name']}于{now.year}年{now.month}月在经营活动中{matter}，"
+             + (f"联系电话{party.get('phone')}，身份证号{party['id_number']}。" if not legal else "")
+             + "事实清楚，证据确凿。")
+    dept.send(body, "decision.made", {
+        "version": 1, "decision_no": decision_no, "action_type": "penalty", "matter_code": code, "category": matter,
+        "parties": [party], "facts": facts, "legal_basis": basis, "conclusion": f"罚款人民币{fine}元",
+        "fine_amount": f"{fine}.00", "decided_at": dt.datetime.now(CHINA).isoformat(), "officer_ids": pair},
+        case_id)
+    dept.send(body, "decision.served", {"served_at": dt.datetime.now(CHINA).isoformat(), "method": "direct"}, case_id)
+    dept.send(body, "decision.executed", {"executed_at": dt.datetime.now(CHINA).isoformat(),
+                                          "manner": "当事人已缴纳罚款"}, case_id)
+    dept.send(body, "case.archived", {"archived_at": dt.datetime.now(CHINA).isoformat(),
+                                      "archive_no": f"DA-{case_id}"}, case_id)
+    return {"case_id": case_id, "major": major, "party": party}
+
+
+def make_reviewer(gateway: str, token: str, timeout: float = 20.0):
+    """A legal reviewer (法制审核人员) approving a major case's review task through the gateway API."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def review(case_id: str, body: dict):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            response = requests.get(f"{gateway}/api/v1/review/tasks", params={"status": "open"}, headers=headers,
+                                    timeout=10)
+            tasks = [t for t in response.json().get("tasks", []) if t["case_id"] == case_id]
+            if tasks:
+                requests.post(f"{gateway}/api/v1/review/tasks/{tasks[0]['task_id']}/opinion", headers=headers,
+                              json={"opinion": "approve"}, timeout=10).raise_for_status()
+                return True
+            gate = requests.get(f"{gateway}/api/v1/review/gate", params={"case_id": case_id, "version": 1},
+                                headers=headers, timeout=10)
+            if gate.status_code == 200 and gate.json().get("allowed"):
+                return False  # not major: no task
+            time.sleep(0.3)
+        return False
+
+    return review
+
+
+def hotline_complaint(dept: Department, rng: random.Random, target: dict):
+    hotline = {"system": "changzhou-12345", "region_code": target["region_code"], "body_id": "320400-12345"}
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    dept.send(hotline, "complaint.submitted", {
+        "channel": "hotline_12345", "external_ref": f"12345-{rng.randint(100000, 999999)}",
+        "complainant": {"name": name, "phone": f"138{rng.randint(10000000, 99999999)}"},
+        "subject": {"body_id": target["body_id"]}, "request": "请求依法查处执法人员检查时态度粗暴的行为",
+        "facts": f"{dt.date.today().isoformat()}上午，{target['name']}执法人员到店检查时未出示执法证件，且态度粗暴。",
+        "received_at": dt.datetime.now(CHINA).isoformat(), "against_private_enterprise": True})
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument("--gateway", default="http://127.0.0.1:8000")
+    parser.add_argument("--cases", type=int, default=12)
+    parser.add_argument("--forever", action="store_true", help="keep sending a case every few seconds")
+    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--api-key", action="append", default=[], help="system=key for HTTP integration")
+    parser.add_argument("--reviewer-token")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    api_keys = dict(item.split("=", 1) for item in args.api_key)
+    dept = Department(args.amqp, args.gateway, api_keys)
+    reviewer = make_reviewer(args.gateway, args.reviewer_token) if args.reviewer_token else None
+    officers = register_bodies(dept, rng)
+    print(f"demo: registered {len(BODIES)} bodies, {sum(map(len, officers.values()))} officers", flush=True)
+    n = 0
+    while True:
+        n += 1
+        body = BODIES[(n - 1) % len(BODIES)]
+        case = run_case(dept, rng, body, officers[body["body_id"]], n, reviewer, major=True if n == 1 else None)
+        print(f"demo: case {case['case_id']} ({'major' if case['major'] else 'ordinary'}) sent", flush=True)
+        if n % 4 == 0:
+            hotline_complaint(dept, rng, body)
+            print("demo: 12345 hotline complaint sent", flush=True)
+        if n >= args.cases and not args.forever:
+            break
+        if n >= args.cases:
+            time.sleep(args.interval)
+    print(f"demo: {dept.sent} events sent", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""`make run`: the whole suite on this machine with demo departmental traffic.
+
+bus-init → migrations → one `nameko run` process per service → demo traffic → print where to look.
+Ctrl-C (or SIGTERM) stops every process cleanly.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+CONFIG = os.environ.get("ZHIFA_CONFIG", str(ROOT / "deploy" / "local" / "config.yaml"))
+SERVICES = ["records", "review", "disclosure", "complaints", "evaluation", "gateway"]
+DEMO_HTTP_SYSTEM = "zl-zhzf-http"
+DEMO_HTTP_KEY = "zf_demo_zhonglou_zhzf_key"  # demo only; real keys come from `zhifa api-key`
+
+
+def zhifa(*args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "services.common.cli", "--config", CONFIG, *args], cwd=ROOT,
+                          check=True, capture_output=True, text=True, env=env()).stdout.strip()
+
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def main() -> int:
+    (ROOT / "var" / "logs").mkdir(parents=True, exist_ok=True)
+    print("zhifa: declaring queues and exchanges (bus-init)…", flush=True)
+    print("  " + zhifa("bus-init"))
+    print("zhifa: applying migrations…", flush=True)
+    print("  " + zhifa("migrate").replace("\n", "\n  "))
+    zhifa("api-key", "--system", DEMO_HTTP_SYSTEM, "--region", "320404", "--body", "320404-ZHZF",
+          "--key", DEMO_HTTP_KEY)
+    supervisor = zhifa("token", "--sub", "demo-supervisor", "--role", "supervisor", "--region", "320400")
+    reviewer = zhifa("token", "--sub", "demo-reviewer", "--role", "legal_reviewer", "--region", "320400")
+    handler = zhifa("token", "--sub", "demo-handler", "--role", "complaint_handler", "--region", "320400")
+
+    procs: list[subprocess.Popen] = []
+
+    def stop(*_):
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + 15
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        print("\nzhifa: stopped.", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    nameko = str(Path(sys.executable).parent / "nameko")
+    for service in SERVICES:
+        log = open(ROOT / "var" / "logs" / f"{service}.log", "a")
+        procs.append(subprocess.Popen([nameko, "run", "--config", CONFIG, f"services.{service}.service"],
+                                      cwd=ROOT, env=env(), stdout=log, stderr=subprocess.STDOUT))
+    print(f"zhifa: started {len(SERVICES)} services (logs in var/logs/)", flush=True)
+    for _ in range(120):
+        try:
+            if requests.get("http://127.0.0.1:8000/healthz", timeout=1).ok:
+                break
+        except requests.RequestException:
+            pass
+        if any(p.poll() is not None for p in procs):
+            print("zhifa: a service exited during start-up; see var/logs/", file=sys.stderr)
+            stop()
+        time.sleep(0.5)
+    time.sleep(2)  # let every consumer attach
+    demo = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "local" / "demo.py"), "--forever",
+                             "--interval", "8", "--api-key", f"{DEMO_HTTP_SYSTEM}={DEMO_HTTP_KEY}",
+                             "--reviewer-token", reviewer], cwd=ROOT, env=env(),
+                            stdout=open(ROOT / "var" / "logs" / "demo.log", "a"), stderr=subprocess.STDOUT)
+    procs.append(demo)
+    print(f"""
+zhifa is running. Where to look:
+  Public portal (公示平台)        http://127.0.0.1:8000/
+  OpenAPI document               http://127.0.0.1:8000/api/v1/openapi.json
+  Published decisions (JSON)     http://127.0.0.1:8000/api/v1/public/decisions
+  Metrics                        http://127.0.0.1:9100/metrics (gateway) … 9101 records, 9102 review,
+                                 9103 disclosure, 9104 complaints, 9105 evaluation
+  RabbitMQ                       amqp://127.0.0.1:5672 (queues: evt-*, zhifa.dead-letter.*)
+  Demo traffic log               var/logs/demo.log
+
+Staff tokens (city 320400, 12 h):
+  export SUPERVISOR='{supervisor}'
+  export REVIEWER='{reviewer}'
+  export HANDLER='{handler}'
+Try:
+  curl -s -H "Authorization: Bearer $SUPERVISOR" 'http://127.0.0.1:8000/api/v1/evaluation/summary'
+  curl -s -H "Authorization: Bearer $SUPERVISOR" http://127.0.0.1:8000/api/v1/cases/320400-SCJG-{time.localtime().tm_year}-00001/timeline
+  curl -s -H "Authorization: Bearer $HANDLER" http://127.0.0.1:8000/api/v1/complaints
+
+Ctrl-C stops everything.""", flush=True)
+    while True:
+        for proc in procs[:-1]:
+            if proc.poll() is not None:
+                print(f"zhifa: {proc.args[-1]} exited ({proc.returncode}); stopping", file=sys.stderr)
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

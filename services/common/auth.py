@@ -1,0 +1,126 @@
+"""Identities at the HTTP edge: departmental API keys, staff tokens, the public.
+
+- Departmental systems (执法部门业务系统) authenticate with an API key bound to their system, the
+  enforcement bodies they may speak for and their region. Keys are stored as SHA-256 digests.
+- Staff carry signed tokens (JWT, HS256) with a role and a region scope (PLAT-1): officer 执法人员,
+  legal_reviewer 法制审核人员, supervisor 监督人员, complaint_handler 投诉处理人员, admin 管理员.
+- Public endpoints are explicitly public; everything else checks role and scope.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+import yaml
+
+from services.common import settings
+from services.common.identifiers import is_region_code, region_covers
+
+STAFF_ROLES = ("officer", "legal_reviewer", "supervisor", "complaint_handler", "admin")
+TOKEN_ISSUER = "zhifa"
+
+
+class AuthError(Exception):
+    """401: no or bad credentials."""
+
+
+class Forbidden(Exception):
+    """403: credentials fine, not allowed here."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    kind: str                      # department | staff | public
+    subject: str = "anonymous"
+    role: str | None = None
+    region_code: str | None = None
+    body_ids: tuple[str, ...] = field(default_factory=tuple)
+
+    def covers(self, region_code: str) -> bool:
+        return bool(self.region_code) and region_covers(self.region_code, region_code)
+
+
+PUBLIC = Identity("public")
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def load_api_keys(path: str | os.PathLike | None = None) -> dict[str, Identity]:
+    """``api_keys.yaml``: a list of {key_sha256, system, region_code, body_ids}."""
+    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+    if not path.exists():
+        return {}
+    keys = {}
+    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        if not is_region_code(str(item["region_code"])):
+            raise ValueError(f"{path}: bad region_code for {item['system']}")
+        keys[item["key_sha256"]] = Identity("department", subject=item["system"], role="department",
+                                            region_code=str(item["region_code"]),
+                                            body_ids=tuple(item.get("body_ids") or ()))
+    return keys
+
+
+def token_secret() -> str:
+    secret = settings.setting("ZHIFA_TOKEN_SECRET")
+    if secret:
+        return secret
+    path = settings.VAR / "token_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def issue_token(subject: str, role: str, region_code: str, hours: float = 12, secret: str | None = None,
+                body_ids: tuple[str, ...] = ()) -> str:
+    if role not in STAFF_ROLES:
+        raise ValueError(f"unknown role {role}")
+    if not is_region_code(region_code):
+        raise ValueError(f"bad region code {region_code}")
+    now = dt.datetime.now(dt.timezone.utc)
+    claims = {"sub": subject, "role": role, "region": region_code, "iss": TOKEN_ISSUER, "iat": now,
+              "exp": now + dt.timedelta(hours=hours), "bodies": list(body_ids)}
+    return jwt.encode(claims, secret or token_secret(), algorithm="HS256")
+
+
+def authenticate(headers, api_keys: dict[str, Identity], secret: str | None = None) -> Identity:
+    """Identity from ``X-Api-Key`` or ``Authorization: Bearer``; PUBLIC when neither is sent."""
+    key = headers.get("X-Api-Key")
+    if key:
+        digest = hash_key(key)
+        for known, identity in api_keys.items():
+            if hmac.compare_digest(known, digest):
+                return identity
+        raise AuthError("API key not recognised")
+    authz = headers.get("Authorization", "")
+    if authz.startswith("Bearer "):
+        try:
+            claims = jwt.decode(authz[7:], secret or token_secret(), algorithms=["HS256"], issuer=TOKEN_ISSUER,
+                                options={"require": ["exp", "sub", "iss"]})
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+        if claims.get("role") not in STAFF_ROLES or not is_region_code(str(claims.get("region"))):
+            raise AuthError("token lacks a valid role or region")
+        return Identity("staff", subject=claims["sub"], role=claims["role"], region_code=claims["region"],
+                        body_ids=tuple(claims.get("bodies") or ()))
+    if authz:
+        raise AuthError("unsupported Authorization scheme")
+    return PUBLIC
+
+
+def require(identity: Identity, *roles: str) -> Identity:
+    """Allow only the given roles (``department`` for API keys); public is never allowed here."""
+    if identity.kind == "public":
+        raise AuthError("authentication required")
+    if identity.role not in roles:
+        raise Forbidden(f"role {identity.role} may not do this")
+    return identity

@@ -1,0 +1,126 @@
+"""``zhifa`` — operator commands: bus-init, migrate, token, api-key, contracts, dlq, calendar.
+
+All commands read the same config file as ``nameko run`` (``--config``, default deploy/local/config.yaml).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import yaml
+
+from services.common import settings
+
+
+def load_config(path: str | None) -> None:
+    from nameko import config
+    from nameko.cli.utils.config import load_config as nameko_load
+
+    path = path or str(settings.ROOT / "deploy" / "local" / "config.yaml")
+    with open(path) as handle:
+        config.update(nameko_load(handle))
+
+
+def cmd_bus_init(args) -> int:
+    from services.common.bus import all_service_classes, declare_topology
+
+    queues = declare_topology(settings.amqp_uri(), all_service_classes())
+    print(f"declared {len(queues)} queues on {settings.amqp_uri().rsplit('@', 1)[-1]}")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from services.common.migrations import upgrade
+
+    for service in args.services or settings.SERVICES:
+        upgrade(service)
+        print(f"{service}: migrated ({settings.database_url(service).split('@')[-1]})")
+    return 0
+
+
+def cmd_token(args) -> int:
+    from services.common.auth import issue_token
+
+    print(issue_token(args.sub, args.role, args.region, hours=args.hours, body_ids=tuple(args.body or ())))
+    return 0
+
+
+def cmd_api_key(args) -> int:
+    from services.common.auth import hash_key
+
+    path = Path(settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+    entries = (yaml.safe_load(path.read_text()) if path.exists() else None) or []
+    key = args.key or f"zf_{secrets.token_urlsafe(24)}"
+    entries = [e for e in entries if e["system"] != args.system]
+    entries.append({"system": args.system, "region_code": args.region, "body_ids": args.body or [],
+                    "key_sha256": hash_key(key)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(entries, allow_unicode=True))
+    print(key)
+    return 0
+
+
+def cmd_contracts(args) -> int:
+    from services.common.contracts import CONTRACTS_DIR, export
+
+    for path in export(Path(args.out) if args.out else CONTRACTS_DIR):
+        print(path)
+    return 0
+
+
+def cmd_dlq(args) -> int:
+    from services.common import deadletters
+
+    if args.action == "list":
+        for item in deadletters.peek(settings.amqp_uri(), args.service, args.limit):
+            print(json.dumps(item, ensure_ascii=False))
+    else:
+        moved = deadletters.replay(settings.amqp_uri(), args.service, args.limit)
+        print(f"replayed {moved} dead letters of {args.service}")
+    return 0
+
+
+def cmd_calendar(args) -> int:
+    from services.common.workdays import default_calendar
+
+    cal = default_calendar()
+    print(f"calendar version {cal.version}; years known: {min(cal.known_years)}–{max(cal.known_years)}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="zhifa", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="nameko config YAML (default deploy/local/config.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("bus-init", help="declare exchanges and durable queues before any publisher runs")
+    p = sub.add_parser("migrate", help="apply Alembic migrations of each service's database")
+    p.add_argument("services", nargs="*")
+    p = sub.add_parser("token", help="issue a staff token")
+    p.add_argument("--sub", required=True)
+    p.add_argument("--role", required=True)
+    p.add_argument("--region", required=True)
+    p.add_argument("--hours", type=float, default=12)
+    p.add_argument("--body", action="append")
+    p = sub.add_parser("api-key", help="create (or replace) a departmental system's API key; prints the key")
+    p.add_argument("--system", required=True)
+    p.add_argument("--region", required=True)
+    p.add_argument("--body", action="append")
+    p.add_argument("--key", help="use this key instead of a random one (demo only)")
+    p = sub.add_parser("contracts", help="export JSON Schema and AsyncAPI documents to docs/contracts")
+    p.add_argument("--out")
+    p = sub.add_parser("dlq", help="list or replay a service's dead-letter queue")
+    p.add_argument("action", choices=("list", "replay"))
+    p.add_argument("--service", required=True)
+    p.add_argument("--limit", type=int, default=100)
+    sub.add_parser("calendar", help="show the working-day calendar in force")
+    args = parser.parse_args(argv)
+    load_config(args.config)
+    return {"bus-init": cmd_bus_init, "migrate": cmd_migrate, "token": cmd_token, "api-key": cmd_api_key,
+            "contracts": cmd_contracts, "dlq": cmd_dlq, "calendar": cmd_calendar}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Database plumbing shared by every service: engine from a URL, the idempotency table, the
+transactional outbox, and the nameko dependency that ties a handler's effect to both.
+
+- ``processed_events``: the ids of events a handler has applied, written in the SAME transaction
+  as the effect, so a redelivered event (at-least-once delivery) has its effect once.
+- ``outbox``: events a service emits, written in the same transaction as the state change and
+  relayed to RabbitMQ with publisher confirms afterwards (services/common/outbox.py), so a process
+  killed between commit and publish loses nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from contextlib import contextmanager
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from services.common import settings
+from services.common.events import Event, make_envelope
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class PlumbingBase(DeclarativeBase):
+    """Tables every service database has (idempotency and outbox)."""
+
+
+class ProcessedEvent(PlumbingBase):
+    """An event a handler (``consumer`` = service.method) has applied."""
+
+    __tablename__ = "processed_events"
+    consumer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxMessage(PlumbingBase):
+    """An event waiting to be (or already) relayed to ``<source>.events``."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|published|unrouted
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AlreadyProcessed(Exception):
+    """The event's effect was committed before: acknowledge it and do nothing (idempotency)."""
+
+
+def make_engine(url: str, pool_size: int = 12) -> Engine:
+    if url.startswith("sqlite"):
+        # SQLite is blocking under eventlet: one connection per process, so green threads queue on the
+        # pool (cooperatively) instead of spinning in SQLite's busy handler (NAMEKO-NOTES, drivers).
+        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=60,
+                               connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    # pool ≥ the service's max_workers (NAMEKO-NOTES)
+    return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
+
+
+def emit(session: Session, event_type: str, payload: dict, *, region_code: str, body_id: str,
+         case_id: str | None = None, caused_by: Event | None = None) -> str:
+    """Queue an event in the outbox, inside the caller's transaction. Returns its event id."""
+    source = session.info["service"]
+    envelope = make_envelope(event_type, payload, source_system=f"zhifa.{source}", region_code=region_code,
+                             body_id=body_id, case_id=case_id,
+                             correlation_id=(caused_by.correlation_id or caused_by.event_id) if caused_by else None)
+    session.add(OutboxMessage(event_id=envelope["event_id"], source=source, event_type=event_type,
+                              envelope=json.dumps(envelope, ensure_ascii=False)))
+    session.info["emitted"] = True
+    return envelope["event_id"]
+
+
+class DatabaseAccess:
+    """What a worker sees as ``self.db``: sessions, and the idempotent effect of an event."""
+
+    def __init__(self, provider: "Database", consumer: str):
+        self._provider = provider
+        self.engine = provider.engine
+        self.service = provider.service_name
+        self.consumer = consumer
+
+    @contextmanager
+    def session(self):
+        """A transaction: committed on success, rolled back on error."""
+        with Session(self.engine, expire_on_commit=False, info={"service": self.service}) as session:
+            with session.begin():
+                yield session
+        if session.info.get("emitted"):
+            self._provider.outbox_nudge.set()
+
+    @contextmanager
+    def effect_of(self, event: Event):
+        """The transaction applying ``event``; raises AlreadyProcessed if it was applied before.
+
+        The processed-event row commits with the effect or not at all.
+        """
+        try:
+            with self.session() as session:
+                seen = session.get(ProcessedEvent, (self.consumer, event.event_id))
+                if seen is not None:
+                    raise AlreadyProcessed(event.event_id)
+                session.add(ProcessedEvent(consumer=self.consumer, event_id=event.event_id,
+                                           event_type=event.event_type))
+                yield session
+        except IntegrityError as exc:
+            # a concurrent delivery of the same event committed first
+            if self._is_duplicate(event):
+                raise AlreadyProcessed(event.event_id) from exc
+            raise
+
+    def _is_duplicate(self, event: Event) -> bool:
+        with Session(self.engine) as session:
+            return session.get(ProcessedEvent, (self.consumer, event.event_id)) is not None
+
+
+class Database(DependencyProvider):
+    """The service's own database (SQLAlchemy 2), plus its outbox relay.
+
+    Engine in ``setup``, a session per use, dispose in ``stop`` (replaces nameko-sqlalchemy, whose
+    pytest plugin breaks on SQLAlchemy 2).
+    """
+
+    def __init__(self, relay_outbox: bool = True):
+        self.relay_outbox = relay_outbox
+        self.engine: Engine | None = None
+        self.outbox_nudge = threading.Event()
+        self.relay = None
+
+    @property
+    def service_name(self) -> str:
+        return self.container.service_name
+
+    def setup(self):
+        url = settings.database_url(self.service_name)
+        max_workers = int(settings.setting("max_workers", 10) or 10)
+        self.engine = make_engine(url, pool_size=max_workers + 2)
+        if self.relay_outbox:
+            from services.common.outbox import OutboxRelay
+
+            self.relay = OutboxRelay(self.engine, settings.amqp_uri(), self.service_name, self.outbox_nudge)
+
+    def start(self):
+        if self.relay:
+            self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service_name}.outbox_relay")
+
+    def stop(self):
+        if self.relay:
+            self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return DatabaseAccess(self, f"{self.service_name}.{worker_ctx.entrypoint.method_name}")
+
+
+def pending_outbox(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).all())

@@ -1,0 +1,185 @@
+"""``event_handler``: nameko's event handler made safe for at-least-once delivery.
+
+nameko's defaults lose data (NAMEKO-NOTES, delivery): a handler that raises is acked and its event
+dropped, and undecodable bodies are logged and acked. This entrypoint instead:
+
+- validates the envelope and payload against the catalogue before any worker runs; an invalid
+  event (or an undecodable body) goes to ``zhifa.dead-letter.<service>`` with its reason in the
+  ``x-zhifa-reason`` header and a metric, and the next event is processed;
+- treats ``AlreadyProcessed`` (a redelivered event) as success;
+- delays a transiently failing event (database or broker unreachable) through ``<queue>.retry``
+  with capped exponential backoff for as long as the outage lasts — delayed, never lost;
+- retries an event failing with an unexpected error a bounded number of times
+  (ZHIFA_MAX_ATTEMPTS), then dead-letters it (a poison event must not loop hot);
+- acks the original only after the retry/dead-letter copy is confirmed by the broker; if that
+  publish fails the original is requeued instead.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from functools import partial
+
+from kombu.exceptions import OperationalError as KombuOperationalError
+from nameko.amqp.consume import Consumer as ConsumerCore
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import decode_from_headers
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import OperationalError as SqlOperationalError
+from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
+
+from services.common import metrics, settings
+from services.common.bus import dead_letter_exchange, dead_letter_queue, retry_queue, retry_queue_name
+from services.common.db import AlreadyProcessed
+from services.common.events import InvalidEvent, parse_event
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-zhifa-attempts"
+REASON_HEADER = "x-zhifa-reason"
+QUEUE_HEADER = "x-zhifa-queue"
+MAX_BACKOFF_MS = 30_000
+
+
+class TransientError(Exception):
+    """Raise from a handler for a failure that will pass (the event is delayed, not dead-lettered)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (TransientError, SqlOperationalError, DisconnectionError, SqlPoolTimeout,
+                        KombuOperationalError, ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class _DeadLetteringConsumer(ConsumerCore):
+    """kombu's default for an undecodable body is log-and-ack; dead-letter it instead."""
+
+    decode_error_handler = None
+
+    def on_decode_error(self, message, exc):
+        if self.decode_error_handler is not None:
+            self.decode_error_handler(message, exc)
+        else:  # pragma: no cover - set in ReliableEventHandler.setup
+            message.requeue()
+
+
+class ReliableEventHandler(EventHandler):
+    consumer_cls = _DeadLetteringConsumer
+
+    def __init__(self, source_service, event_type, **kwargs):
+        kwargs.setdefault("expected_exceptions", (AlreadyProcessed, InvalidEvent))
+        kwargs.setdefault("prefetch_count", 20)
+        super().__init__(source_service, event_type, requeue_on_error=False, **kwargs)
+
+    # -- set-up -------------------------------------------------------------------------------
+    def setup(self):
+        super().setup()
+        self.consumer.decode_error_handler = self._on_decode_error
+        service = self.container.service_name
+        self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True, declare=[
+            dead_letter_exchange(), dead_letter_queue(service), retry_queue(self.queue.name)])
+
+    # -- receiving ----------------------------------------------------------------------------
+    def handle_message(self, body, message):
+        try:
+            event = parse_event(body, expected_type=self.event_type)
+        except InvalidEvent as exc:
+            self._dead_letter(message, body_repr=body,
+                              reason=f"{exc.reason}: {json.dumps(exc.errors, ensure_ascii=False)}",
+                              metric_reason="invalid")
+            return
+        context_data = decode_from_headers(message.headers)
+        started = time.perf_counter()
+        handle_result = partial(self._handle_result, message, event, started)
+
+        def spawn_worker():
+            try:
+                self.container.spawn_worker(self, (event,), {}, context_data=context_data,
+                                            handle_result=handle_result)
+            except ContainerBeingKilled:
+                self.consumer.requeue_message(message)
+
+        self.container.spawn_managed_thread(
+            spawn_worker, identifier=f"wait_for_worker_pool[{self.container.service_name}.{self.method_name}]")
+
+    def _handle_result(self, message, event, started, worker_ctx, result=None, exc_info=None):
+        service = self.container.service_name
+        exc = exc_info[1] if exc_info else None
+        if exc is None:
+            metrics.EVENTS_CONSUMED.labels(service, event.event_type).inc()
+            metrics.HANDLER_SECONDS.labels(service, event.event_type).observe(time.perf_counter() - started)
+            self.consumer.ack_message(message)
+        elif isinstance(exc, AlreadyProcessed):
+            metrics.EVENTS_DUPLICATE.labels(service, event.event_type).inc()
+            self.consumer.ack_message(message)
+        elif isinstance(exc, InvalidEvent):
+            self._dead_letter(message, reason=exc.reason, metric_reason="rejected")
+        else:
+            attempts = self._attempts(message) + 1
+            if is_transient(exc):
+                self._retry(message, attempts, f"transient: {exc!r}"[:500], "transient")
+            elif attempts < settings.max_attempts():
+                self._retry(message, attempts, f"error: {exc!r}"[:500], "error")
+            else:
+                self._dead_letter(message, reason=f"failed {attempts} times; last error: {exc!r}"[:1000],
+                                  metric_reason="poison")
+        return result, exc_info
+
+    def _on_decode_error(self, message, exc):
+        self._dead_letter(message, reason=f"undecodable body ({message.content_type}): {exc!r}"[:1000],
+                          metric_reason="undecodable")
+
+    # -- leaving ------------------------------------------------------------------------------
+    @staticmethod
+    def _attempts(message) -> int:
+        try:
+            return int((message.headers or {}).get(ATTEMPTS_HEADER, 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def _republish(self, message, *, exchange, routing_key, headers, expiration=None):
+        raw = message.body
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        self.publisher.publish(raw, exchange=exchange, routing_key=routing_key, serializer=None,
+                               content_type=message.content_type or "application/octet-stream",
+                               content_encoding=message.content_encoding or "binary",
+                               headers={**(message.headers or {}), **headers}, expiration=expiration)
+
+    def _retry(self, message, attempts, reason, metric_reason):
+        delay_ms = min(settings.retry_delay_ms() * 2 ** min(attempts - 1, 10), MAX_BACKOFF_MS)
+        try:
+            self._republish(message, exchange="", routing_key=retry_queue_name(self.queue.name),
+                            headers={ATTEMPTS_HEADER: attempts, REASON_HEADER: reason},
+                            expiration=delay_ms / 1000.0)
+        except Exception:
+            log.exception("could not delay %s; requeueing", self.queue.name)
+            self.consumer.requeue_message(message)
+            return
+        metrics.EVENTS_RETRIED.labels(self.container.service_name, self.event_type, metric_reason).inc()
+        log.warning("%s: attempt %s failed (%s); retry in %s ms", self.queue.name, attempts, reason, delay_ms)
+        self.consumer.ack_message(message)
+
+    def _dead_letter(self, message, reason, metric_reason, body_repr=None):
+        service = self.container.service_name
+        try:
+            self._republish(message, exchange=dead_letter_exchange().name,
+                            routing_key=f"{service}.{self.event_type}",
+                            headers={REASON_HEADER: reason, QUEUE_HEADER: self.queue.name,
+                                     ATTEMPTS_HEADER: self._attempts(message),
+                                     "x-zhifa-dead-lettered-at": dt.datetime.now(dt.timezone.utc).isoformat()})
+        except Exception:
+            log.exception("could not dead-letter a message from %s; requeueing", self.queue.name)
+            self.consumer.requeue_message(message)
+            return
+        metrics.EVENTS_REJECTED.labels(service, self.event_type, metric_reason).inc()
+        log.error("%s: dead-lettered (%s)", self.queue.name, reason)
+        self.consumer.ack_message(message)
+
+
+event_handler = ReliableEventHandler.decorator

@@ -1,0 +1,54 @@
+"""Prometheus metrics shared by every service (one process per service in deployments).
+
+Served by ``prometheus_client.start_http_server`` on the service's own port rather than by a
+nameko worker, so a scrape never queues behind busy handlers (NAMEKO-NOTES, HTTP and metrics).
+"""
+from __future__ import annotations
+
+import logging
+
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from services.common import settings
+
+log = logging.getLogger(__name__)
+
+EVENTS_CONSUMED = Counter("zhifa_events_consumed_total", "Events whose effect was committed",
+                          ["service", "event_type"])
+EVENTS_DUPLICATE = Counter("zhifa_events_duplicate_total", "Redelivered events skipped (already processed)",
+                           ["service", "event_type"])
+EVENTS_REJECTED = Counter("zhifa_events_rejected_total", "Events sent to the dead-letter queue",
+                          ["service", "event_type", "reason"])
+EVENTS_RETRIED = Counter("zhifa_events_retried_total", "Events delayed for another attempt",
+                         ["service", "event_type", "reason"])
+HANDLER_SECONDS = Histogram("zhifa_handler_seconds", "Event handler latency", ["service", "event_type"],
+                            buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+OUTBOX_PUBLISHED = Counter("zhifa_outbox_published_total", "Outbox events relayed to the bus",
+                           ["service", "event_type"])
+OUTBOX_UNROUTED = Counter("zhifa_outbox_unrouted_total", "Outbox events no queue was bound for",
+                          ["service", "event_type"])
+OUTBOX_PENDING = Gauge("zhifa_outbox_pending", "Outbox events not yet relayed", ["service"])
+HTTP_REQUESTS = Counter("zhifa_http_requests_total", "Gateway requests", ["route", "status"])
+
+_started_ports: set[int] = set()
+
+
+def serve_metrics(port: int) -> None:
+    if port and port not in _started_ports:
+        start_http_server(port, addr=settings.setting("ZHIFA_METRICS_ADDR", "127.0.0.1"))
+        _started_ports.add(port)
+        log.info("metrics on http://127.0.0.1:%s/metrics", port)
+
+
+class Metrics(DependencyProvider):
+    """Starts the service's /metrics endpoint when the container starts."""
+
+    def setup(self):
+        port = settings.metrics_port(self.container.service_name)
+        if settings.setting("ZHIFA_METRICS_DISABLED") in (True, "1", "true"):
+            return
+        try:
+            serve_metrics(port)
+        except OSError as exc:  # a second replica on one host: keep running, say so
+            log.warning("metrics port %s unavailable: %s", port, exc)

@@ -1,0 +1,47 @@
+"""Alembic per service: ``services/<name>/migrations`` with its own ``alembic_version`` in its own DB."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from services.common import settings
+
+
+def alembic_config(service: str, url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(settings.ROOT) / "services" / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url or settings.database_url(service))
+    cfg.attributes["service"] = service
+    return cfg
+
+
+def upgrade(service: str, url: str | None = None, revision: str = "head") -> None:
+    url = url or settings.database_url(service)
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(service, url), revision)
+
+
+def target_metadata(service: str):
+    from services.common.db import PlumbingBase
+
+    models = importlib.import_module(f"services.{service}.models")
+    return [PlumbingBase.metadata, models.Base.metadata]
+
+
+def run_env(context) -> None:
+    """Body of every service's migrations/env.py (online mode only: we always have a URL)."""
+    from services.common.db import make_engine
+
+    cfg = context.config
+    service = cfg.attributes.get("service") or Path(cfg.get_main_option("script_location")).parent.name
+    engine = make_engine(cfg.get_main_option("sqlalchemy.url"), pool_size=1)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata(service),
+                          render_as_batch=engine.dialect.name == "sqlite", compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

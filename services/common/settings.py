@@ -1,0 +1,47 @@
+"""Settings read from nameko's global config (loaded from deploy/*/config.yaml by ``nameko run``),
+with environment variables and defaults for the embedded set-up."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from nameko import config
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR = Path(os.environ.get("ZHIFA_VAR_DIR", ROOT / "var"))
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+SERVICES = ("records", "review", "disclosure", "complaints", "evaluation")
+DEFAULT_METRICS_PORTS = {"gateway": 9100, "records": 9101, "review": 9102, "disclosure": 9103,
+                         "complaints": 9104, "evaluation": 9105}
+
+
+def setting(key: str, default=None):
+    value = config.get(key)
+    if value in (None, ""):
+        value = os.environ.get(key, default)
+    return value
+
+
+def amqp_uri() -> str:
+    return setting("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def database_url(service: str) -> str:
+    """Per-service database URL: ZHIFA_DATABASES[service], env ZHIFA_<SERVICE>_DB, or SQLite under var/."""
+    configured = (config.get("ZHIFA_DATABASES") or {}).get(service)
+    return configured or os.environ.get(f"ZHIFA_{service.upper()}_DB") or f"sqlite:///{VAR / (service + '.db')}"
+
+
+def metrics_port(service: str) -> int:
+    configured = (config.get("ZHIFA_METRICS_PORTS") or {}).get(service)
+    env = os.environ.get(f"ZHIFA_{service.upper()}_METRICS_PORT")
+    return int(configured or env or DEFAULT_METRICS_PORTS.get(service, 0))
+
+
+def retry_delay_ms() -> int:
+    return int(setting("ZHIFA_RETRY_DELAY_MS", 1000))
+
+
+def max_attempts() -> int:
+    """Attempts for a handler failing with an unexpected error before its event is dead-lettered."""
+    return int(setting("ZHIFA_MAX_ATTEMPTS", 5))

@@ -1,0 +1,88 @@
+"""Builders of departmental events for tests (valid envelopes, realistic payloads)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+from services.common.identifiers import resident_id_check_char, uscc_check_char
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+BODY = {"region_code": "320412", "body_id": "320412-SCJG", "system": "wj-scjg-system"}
+
+
+def resident_id(first17: str = "32041219850314123") -> str:
+    return first17 + resident_id_check_char(first17)
+
+
+def uscc(first17: str = "91320412MA1X2Y3B4") -> str:
+    return first17 + uscc_check_char(first17)
+
+
+def envelope(event_type: str, payload: dict, case_id: str | None = None, body: dict = BODY,
+             event_id: str | None = None, at: dt.datetime | None = None) -> dict:
+    return {"event_id": event_id or str(uuid.uuid4()), "event_type": event_type, "schema_version": "1.0",
+            "occurred_at": (at or dt.datetime.now(CHINA)).isoformat(), "source_system": body["system"],
+            "region_code": body["region_code"], "body_id": body["body_id"], "case_id": case_id, "payload": payload}
+
+
+def natural_party(name="张三丰"):
+    return {"party_kind": "natural", "name": name, "id_type": "resident_id", "id_number": resident_id(),
+            "phone": "13912345678", "address": "常州市武进区湖塘镇花园街18号"}
+
+
+def legal_party(name="常州市顺达机械有限公司"):
+    return {"party_kind": "legal", "name": name, "id_type": "uscc", "id_number": uscc(), "is_private_enterprise": True}
+
+
+def sm3(text: str) -> str:
+    return hashlib.new("sm3", text.encode()).hexdigest()
+
+
+def case_opened(case_id: str, party=None, **kw):
+    now = dt.datetime.now(CHINA)
+    return envelope("case.opened", {"action_type": "penalty", "matter_code": "SC-0101", "title": "涉嫌销售不合格食品案",
+                                    "parties": [party or natural_party()], "officer_ids": ["o-1", "o-2"],
+                                    "opened_at": now.isoformat()}, case_id, **kw)
+
+
+def evidence(case_id: str, n: int = 1, **kw):
+    now = dt.datetime.now(CHINA)
+    return envelope("evidence.recorded", {
+        "record_id": f"{case_id}-R{n}", "stage": "investigation", "record_kind": "audio_visual",
+        "document_type": "on_site_av", "title": "现场执法记录仪视频", "device": "DSJ-V9",
+        "content_hash": sm3(f"{case_id}-{n}"), "officer_ids": ["o-1", "o-2"], "recorded_at": now.isoformat(),
+        "started_at": now.isoformat(), "ended_at": (now + dt.timedelta(minutes=10)).isoformat()}, case_id, **kw)
+
+
+def decision_proposed(case_id: str, fine="200000.00", party=None, version=1, **kw):
+    return envelope("decision.proposed", {
+        "version": version, "action_type": "penalty", "matter_code": "SC-0101", "field": "market_regulation",
+        "parties": [party or legal_party()], "fine_amount": fine, "officer_ids": ["o-1", "o-2"],
+        "summary": "拟处罚款", "proposed_at": dt.datetime.now(CHINA).isoformat(), "submitted_by": "o-1"},
+        case_id, **kw)
+
+
+def decision_made(case_id: str, party=None, version=1, fine="200000.00", facts=None, **kw):
+    party = party or natural_party()
+    return envelope("decision.made", {
+        "version": version, "decision_no": "武市监罚〔2026〕88号", "action_type": "penalty", "matter_code": "SC-0101",
+        "category": "销售不符合食品安全标准的食品", "parties": [party],
+        "facts": facts or f"当事人{party['name']}，身份证号{party['id_number']}，联系电话13912345678，"
+                          f"住常州市武进区湖塘镇花园街18号，销售过期食品。",
+        "legal_basis": "《中华人民共和国食品安全法》第一百二十四条", "conclusion": f"罚款人民币{fine}元",
+        "fine_amount": fine, "decided_at": dt.datetime.now(CHINA).isoformat(), "officer_ids": ["o-1", "o-2"]},
+        case_id, **kw)
+
+
+def decision_served(case_id: str, **kw):
+    return envelope("decision.served", {"served_at": dt.datetime.now(CHINA).isoformat(), "method": "direct"},
+                    case_id, **kw)
+
+
+def complaint_submitted(subject_body="320412-SCJG", **kw):
+    return envelope("complaint.submitted", {
+        "channel": "hotline_12345", "complainant": {"name": "李四", "phone": "13800001111"},
+        "subject": {"body_id": subject_body}, "request": "请求查处执法人员不出示证件的行为",
+        "facts": "执法人员检查时未出示执法证件。", "received_at": dt.datetime.now(CHINA).isoformat()},
+        body={"region_code": "320412", "body_id": "320400-12345", "system": "changzhou-12345"}, **kw)
