@@ -1,5 +1,9 @@
 """Test set-up. eventlet first (nameko no longer monkey-patches on its own — NAMEKO-NOTES)."""
-import eventlet
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # eventlet announces its own deprecation on import
+    import eventlet
 
 eventlet.monkey_patch()
 

@@ -20,6 +20,7 @@ from kombu import Connection, Producer
 
 from services.common.bus import all_service_classes, declare_topology, events_exchange
 
+ROOT_DIR = __import__("pathlib").Path(__file__).resolve().parents[1]
 AMQP_HOST = os.environ.get("ZHIFA_TEST_AMQP_HOST", "127.0.0.1:5672")
 PG_DSN = os.environ.get("ZHIFA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

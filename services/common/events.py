@@ -477,17 +477,22 @@ def parse_event(raw: Any, expected_type: str | None = None) -> Event:
     """Validate an envelope and its payload; raise InvalidEvent with field errors."""
     if not isinstance(raw, dict):
         raise InvalidEvent("event body is not a JSON object", {"_schema": ["应为JSON对象"]})
+    errors: dict = {}
     try:
         env = EnvelopeSchema().load(raw)
     except ValidationError as exc:
-        raise InvalidEvent("invalid envelope", exc.messages) from None
-    if expected_type and env["event_type"] != expected_type:
-        raise InvalidEvent(f"routing key {expected_type} does not match event_type {env['event_type']}",
-                           {"event_type": [f"应为 {expected_type}"]})
-    try:
-        payload = CATALOGUE[env["event_type"]].schema().load(env["payload"])
-    except ValidationError as exc:
-        raise InvalidEvent(f"invalid payload for {env['event_type']}", {"payload": exc.messages}) from None
+        errors, env = dict(exc.messages), None
+    event_type = raw.get("event_type")
+    if expected_type and event_type != expected_type:
+        errors.setdefault("event_type", []).append(f"应为 {expected_type}（与路由键一致）")
+    payload = None
+    if event_type in CATALOGUE:  # report payload errors together with envelope errors
+        try:
+            payload = CATALOGUE[event_type].schema().load(raw.get("payload") or {})
+        except ValidationError as exc:
+            errors["payload"] = exc.messages
+    if errors:
+        raise InvalidEvent(f"invalid {event_type or 'event'}", errors)
     return Event(
         event_id=str(env["event_id"]), event_type=env["event_type"], schema_version=env["schema_version"],
         occurred_at=env["occurred_at"], source_system=env["source_system"], region_code=env["region_code"],
