@@ -128,7 +128,7 @@ def dead_letters(amqp_uri: str, service: str) -> list[dict]:
 
 
 @contextmanager
-def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None):
+def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_keys=()):
     """Migrate, bus-init and run the given services (all by default) in this process."""
     from nameko import config
     from nameko.runners import ServiceRunner
@@ -136,7 +136,9 @@ def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None):
     from services.common.migrations import upgrade
 
     keys_file = tmp_path / "api_keys.yaml"
-    keys_file.write_text("[]\n")
+    import yaml
+
+    keys_file.write_text(yaml.safe_dump(list(api_keys)))
     suite = Suite(amqp_uri, databases, free_port(), uuid.uuid4().hex, str(keys_file))
     classes = [c for c in all_service_classes() if services is None or c.name in services]
     with config.patch(suite.config(), clear=False):

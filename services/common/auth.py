@@ -68,6 +68,20 @@ def load_api_keys(path: str | os.PathLike | None = None) -> dict[str, Identity]:
     return keys
 
 
+_keys_cache: dict = {}
+
+
+def api_keys_cached(path: str | os.PathLike | None = None) -> dict[str, Identity]:
+    """``load_api_keys`` re-read only when the file changes (keys rotate without a restart)."""
+    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+    stamp = path.stat().st_mtime_ns if path.exists() else None
+    cached = _keys_cache.get(str(path))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, load_api_keys(path))
+        _keys_cache[str(path)] = cached
+    return cached[1]
+
+
 def token_secret() -> str:
     secret = settings.setting("ZHIFA_TOKEN_SECRET")
     if secret:

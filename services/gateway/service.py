@@ -16,7 +16,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from services.common import metrics, settings
-from services.common.auth import AuthError, Forbidden, authenticate, load_api_keys, require
+from services.common.auth import AuthError, Forbidden, api_keys_cached, authenticate, require
 from services.common.bus import events_exchange
 from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
 from services.common.metrics import Metrics
@@ -117,8 +117,9 @@ class GatewayService:
     complaints = ServiceRpc("complaints")
     evaluation = ServiceRpc("evaluation")
 
-    def __init__(self):
-        self.api_keys = load_api_keys()
+    @property
+    def api_keys(self):
+        return api_keys_cached()
 
     # -- operations ------------------------------------------------------------------------------
     @endpoint("GET", "/healthz", summary="Liveness (public)")
