@@ -1,0 +1,26 @@
+"""Evaluation domain (评议考核、责任追究) — pure rules, no I/O: REQUIREMENTS EVAL-1…EVAL-9, COORD-4.
+
+Modules:
+- ``facts``          Fact (考核事实) with the source event id; known fact kinds.
+- ``indicators``     the indicator system per subject, tier and year (config/evaluation/indicators.yaml).
+- ``scoring``        score_body / score_officer → per-indicator scores with evidence (event ids).
+- ``grades``         grades 优秀/合格/不合格, vetoes (一票否决), caps, consequences (结果运用).
+- ``evaluators``     who evaluates whom (config/evaluation/evaluators.yaml).
+- ``accountability`` accountability cases (责任追究) and supervision items (监督建议/专项调查/整改).
+- ``rules``          problem-detection rules (config/evaluation/rules.yaml) → clues.
+"""
+from .accountability import (AccountabilityCase, AccountabilityError, ClueSource, ExemptionGround, Flag,
+                             ItemStatus, OutOfScopeError, Outcome, Sanction, SanctionKind, Stage,
+                             SupervisionItem, SupervisionKind, deadline_flag, issue_supervision_item,
+                             load_supervision_rules, open_case, open_case_from_fact,
+                             rectification_from_consequence)
+from .evaluators import (BodyInfo, Evaluator, EvaluatorKind, Management, Role, combine_scores,
+                         evaluators_for, evaluators_for_officer, load_evaluator_rules)
+from .facts import FACT_KINDS, Fact, make_fact, select_facts, validate_fact
+from .grades import (Consequence, ConsequenceKind, Grade, GradeCap, GradeResult, Subject, SubjectKind,
+                     assign_grade, caps_in_force, consequences)
+from .indicators import IndicatorConfig, IndicatorConfigError, IndicatorSet, load_indicator_config
+from .rules import Clue, detect, load_rules, open_case_from_clue
+from .scoring import BodyScore, IndicatorScore, OfficerScore, SubjectScore, score_body, score_officer
+
+__all__ = [name for name in dir() if not name.startswith("_")]

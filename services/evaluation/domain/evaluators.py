@@ -1,0 +1,171 @@
+"""Who evaluates whom (评议考核权限) — REQUIREMENTS EVAL-1; seed 000 §六(一).
+
+- 各级政府负责对所属行政执法部门进行考核 — a local department (and an organisation authorised
+  by law) is evaluated by the government of its region (its legal office carries it out).
+- 垂直管理部门由上一级主管部门考核，并充分听取当地政府的意见 — a vertical body by its superior
+  department (primary), with the local government's opinion recorded as an input (weight 0).
+- 双重管理部门由上一级主管部门和本级政府分别考核 — a dual-managed body by both; the results are
+  combined with configurable weights (default 50/50), or only the primary evaluator's counts.
+- 各行政执法部门负责对本部门内设行政执法机构及所属行政执法人员进行考核 — a body evaluates its
+  internal units and its officers; an entrusted organisation (受委托组织) is evaluated by the body
+  that entrusted it.
+
+Config: ``config/evaluation/evaluators.yaml``.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+from services.common.identifiers import is_region_code
+
+from .facts import to_decimal
+
+DEFAULT_EVALUATORS_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "evaluators.yaml"
+
+
+class Management(str, enum.Enum):
+    LOCAL = "local"        # 属地管理
+    VERTICAL = "vertical"  # 垂直管理
+    DUAL = "dual"          # 双重管理
+
+
+class EvaluatorKind(str, enum.Enum):
+    GOVERNMENT = "government"                    # 本级人民政府（由其司法行政部门具体实施）; ref = region code
+    SUPERIOR_DEPARTMENT = "superior_department"  # 上一级主管部门; ref = body id
+    BODY = "body"                                # 本部门 / 委托机关; ref = body id
+
+
+class Role(str, enum.Enum):
+    PRIMARY = "primary"  # its score counts with its weight
+    OPINION = "opinion"  # an input that is recorded and shown, weight 0 (听取意见)
+
+
+@dataclass(frozen=True)
+class BodyInfo:
+    """What the evaluator rules need to know about a body (from body.registered, PLAT-2)."""
+
+    body_id: str
+    region_code: str
+    management: Management = Management.LOCAL
+    kind: str = "department"               # department | authorised_org | entrusted_org
+    superior_body_id: str | None = None    # 上一级主管部门 (vertical / dual)
+    entrusting_body_id: str | None = None  # 委托机关 (entrusted_org)
+    unit_of: str | None = None             # set for an internal unit (内设执法机构) of a body
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    kind: EvaluatorKind
+    ref: str            # region code (government) or body id
+    weight: Decimal
+    role: Role
+
+
+@dataclass(frozen=True)
+class EvaluatorRules:
+    dual_mode: str = "weighted"                                   # weighted | primary
+    dual_superior_weight: Decimal = Decimal(50)
+    dual_government_weight: Decimal = Decimal(50)
+    dual_primary: EvaluatorKind = EvaluatorKind.SUPERIOR_DEPARTMENT  # used when dual_mode = primary
+    vertical_government_opinion: bool = True
+
+
+class EvaluatorConfigError(ValueError):
+    pass
+
+
+def load_evaluator_rules(path: str | Path | None = None) -> EvaluatorRules:
+    """Load ``config/evaluation/evaluators.yaml``; raise EvaluatorConfigError with a clear message."""
+    source = Path(path) if path else DEFAULT_EVALUATORS_FILE
+    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    errors = []
+    dual = data.get("dual") or {}
+    vertical = data.get("vertical") or {}
+    mode = dual.get("mode", "weighted")
+    if mode not in ("weighted", "primary"):
+        errors.append(f"dual.mode 应为 weighted 或 primary，实际为 {mode!r}")
+    weights = dual.get("weights") or {}
+    try:
+        sup = to_decimal(weights.get("superior_department", 50))
+        gov = to_decimal(weights.get("government", 50))
+    except ValueError as exc:
+        errors.append(f"dual.weights: {exc}")
+        sup, gov = Decimal(50), Decimal(50)
+    if sup < 0 or gov < 0 or sup + gov != 100:
+        errors.append(f"dual.weights 应为非负数且合计100，实际为 superior_department={sup}, government={gov}")
+    primary = dual.get("primary", "superior_department")
+    if primary not in ("superior_department", "government"):
+        errors.append(f"dual.primary 应为 superior_department 或 government，实际为 {primary!r}")
+    if errors:
+        raise EvaluatorConfigError(f"{source}: " + "；".join(errors))
+    return EvaluatorRules(mode, sup, gov, EvaluatorKind(primary), bool(vertical.get("government_opinion", True)))
+
+
+def evaluators_for(body: BodyInfo, rules: EvaluatorRules | None = None) -> list[Evaluator]:
+    """Who evaluates ``body`` and with what weight (EVAL-1)."""
+    rules = rules or EvaluatorRules()
+    if not is_region_code(body.region_code):
+        raise ValueError(f"执法主体 {body.body_id} 的行政区划代码无效：{body.region_code!r}")
+    hundred, zero = Decimal(100), Decimal(0)
+    if body.unit_of:
+        return [Evaluator(EvaluatorKind.BODY, body.unit_of, hundred, Role.PRIMARY)]
+    if body.kind == "entrusted_org":
+        if not body.entrusting_body_id:
+            raise ValueError(f"受委托组织 {body.body_id} 未登记委托机关")
+        return [Evaluator(EvaluatorKind.BODY, body.entrusting_body_id, hundred, Role.PRIMARY)]
+    management = Management(body.management)
+    government = body.region_code
+    if management is Management.LOCAL:
+        return [Evaluator(EvaluatorKind.GOVERNMENT, government, hundred, Role.PRIMARY)]
+    if not body.superior_body_id:
+        raise ValueError(f"{'垂直' if management is Management.VERTICAL else '双重'}管理的执法主体 "
+                         f"{body.body_id} 未登记上一级主管部门")
+    superior = body.superior_body_id
+    if management is Management.VERTICAL:
+        out = [Evaluator(EvaluatorKind.SUPERIOR_DEPARTMENT, superior, hundred, Role.PRIMARY)]
+        if rules.vertical_government_opinion:
+            out.append(Evaluator(EvaluatorKind.GOVERNMENT, government, zero, Role.OPINION))
+        return out
+    if rules.dual_mode == "primary":
+        sup_primary = rules.dual_primary is EvaluatorKind.SUPERIOR_DEPARTMENT
+        return [
+            Evaluator(EvaluatorKind.SUPERIOR_DEPARTMENT, superior, hundred if sup_primary else zero,
+                      Role.PRIMARY if sup_primary else Role.OPINION),
+            Evaluator(EvaluatorKind.GOVERNMENT, government, zero if sup_primary else hundred,
+                      Role.OPINION if sup_primary else Role.PRIMARY),
+        ]
+    return [
+        Evaluator(EvaluatorKind.SUPERIOR_DEPARTMENT, superior, rules.dual_superior_weight, Role.PRIMARY),
+        Evaluator(EvaluatorKind.GOVERNMENT, government, rules.dual_government_weight, Role.PRIMARY),
+    ]
+
+
+def evaluators_for_officer(body_id: str) -> list[Evaluator]:
+    """An officer is evaluated by the body they belong to (各行政执法部门 … 所属行政执法人员)."""
+    return [Evaluator(EvaluatorKind.BODY, body_id, Decimal(100), Role.PRIMARY)]
+
+
+def combine_scores(evaluators: list[Evaluator], totals: Mapping[tuple[EvaluatorKind, str], Decimal]) -> Decimal:
+    """Combine each evaluator's total into one (weighted by the primary evaluators' weights).
+
+    ``totals`` maps (evaluator kind, ref) to that evaluator's total; opinions are not counted.
+    Raises KeyError (Chinese message) when a primary evaluator's total is missing.
+    """
+    weighted, weights = Decimal(0), Decimal(0)
+    for ev in evaluators:
+        if ev.role is not Role.PRIMARY or ev.weight == 0:
+            continue
+        key = (ev.kind, ev.ref)
+        if key not in totals:
+            raise KeyError(f"缺少考核机关 {ev.kind.value}:{ev.ref} 的考核得分")
+        weighted += to_decimal(totals[key]) * ev.weight
+        weights += ev.weight
+    if not weights:
+        raise ValueError("没有计分的考核机关")
+    return (weighted / weights).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

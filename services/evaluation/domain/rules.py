@@ -1,0 +1,239 @@
+"""Problem detection (问题发现规则) — REQUIREMENTS EVAL-9.
+
+Open, readable rules from ``config/evaluation/rules.yaml`` run over the facts and raise *clues*
+(线索) into the disposal queue; a clue can become an accountability case
+(``open_case_from_clue``). Rule kinds:
+
+- ``repeated_inspection``  one body inspected the same party more than ``max_count`` times within
+  any ``window_days`` consecutive calendar days (重复检查、多头检查) — facts ``enforcement_action``
+  with ``attrs.action_type`` in ``action_types`` and ``attrs.party_id``;
+- ``just_below_threshold`` at least ``min_count`` decisions of a body with a fine at most
+  ``within_percent`` % below the amount that makes a decision major (法制审核标准; 拆分/压低罚款
+  规避审核) — ``attrs.fine_amount``, threshold per ``attrs.field`` or ``default``;
+- ``overdue_step``         every fact of the listed kinds (e.g. ``disclosure_overdue``,
+  ``complaint_ack_late``) — a step that missed its deadline.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from .accountability import AccountabilityCase, ClueSource, open_case
+from .facts import FACT_KINDS, Fact, to_decimal
+
+DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "rules.yaml"
+RULE_KINDS = ("repeated_inspection", "just_below_threshold", "overdue_step")
+
+
+class RuleConfigError(ValueError):
+    def __init__(self, source: str, errors: list[str]):
+        self.errors = errors
+        super().__init__(f"{source}: 问题发现规则配置有误：\n  - " + "\n  - ".join(errors))
+
+
+@dataclass(frozen=True)
+class DetectionRule:
+    code: str
+    name: str
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Clue:
+    """A problem found by a rule, with the events behind it."""
+
+    rule_code: str
+    rule_name: str
+    body_id: str
+    region_code: str
+    officer_ids: tuple[str, ...]
+    evidence: tuple[str, ...]
+    detail: str
+    found_on: dt.date
+
+    @property
+    def key(self) -> str:
+        """Stable identity for de-duplicating the disposal queue across runs."""
+        digest = hashlib.sha256("|".join((self.rule_code, self.body_id, *self.evidence)).encode()).hexdigest()
+        return f"{self.rule_code}:{digest[:16]}"
+
+
+def parse_rules(data: Any, source: str = "<dict>") -> list[DetectionRule]:
+    errors: list[str] = []
+    if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
+        raise RuleConfigError(source, ["文件应有 rules 列表"])
+    rules, codes = [], set()
+    for i, raw in enumerate(data["rules"]):
+        where = f"rules[{i}]"
+        if not isinstance(raw, Mapping):
+            errors.append(f"{where}: 应为映射")
+            continue
+        code, name, kind = raw.get("code"), raw.get("name"), raw.get("kind")
+        where = f"rules[{i}]({code})"
+        if not code or not re.match(r"^[A-Z][A-Z0-9_]*$", str(code)):
+            errors.append(f"{where}: code 应为大写字母、数字和下划线")
+        if code in codes:
+            errors.append(f"{where}: code 重复")
+        codes.add(code)
+        if not name:
+            errors.append(f"{where}: 缺少中文名称 name")
+        if kind not in RULE_KINDS:
+            errors.append(f"{where}: 未知的规则类型 {kind!r}（应为 {' / '.join(RULE_KINDS)}）")
+            continue
+        params = {k: v for k, v in raw.items() if k not in ("code", "name", "kind", "enabled", "description")}
+        try:
+            params = _check_params(kind, params)
+        except ValueError as exc:
+            errors.append(f"{where}: {exc}")
+            continue
+        rules.append(DetectionRule(str(code), str(name), kind, params, bool(raw.get("enabled", True))))
+    if errors:
+        raise RuleConfigError(source, errors)
+    return rules
+
+
+def _positive_int(params, key, default=None) -> int:
+    value = params.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{key} 应为正整数，实际为 {value!r}")
+    return value
+
+
+def _check_params(kind: str, params: dict) -> dict:
+    if kind == "repeated_inspection":
+        out = {"window_days": _positive_int(params, "window_days"), "max_count": _positive_int(params, "max_count"),
+               "action_types": tuple(params.get("action_types") or ("inspection",))}
+    elif kind == "just_below_threshold":
+        thresholds = params.get("thresholds")
+        if not isinstance(thresholds, Mapping) or "default" not in thresholds:
+            raise ValueError("thresholds 应为映射，且须有 default")
+        parsed = {}
+        for k, v in thresholds.items():
+            parsed[str(k)] = to_decimal(v)
+            if parsed[str(k)] <= 0:
+                raise ValueError(f"thresholds.{k} 应大于0")
+        pct = to_decimal(params.get("within_percent"))
+        if not (0 < pct < 100):
+            raise ValueError(f"within_percent 应在 0 与 100 之间，实际为 {pct}")
+        out = {"thresholds": parsed, "within_percent": pct, "min_count": _positive_int(params, "min_count", 1),
+               "action_types": tuple(params.get("action_types") or ("penalty",))}
+    else:
+        kinds = params.get("fact_kinds")
+        if not kinds or any(k not in FACT_KINDS for k in kinds):
+            raise ValueError(f"fact_kinds 应为已知的考核事实类型列表，实际为 {kinds!r}")
+        out = {"fact_kinds": tuple(kinds)}
+    unknown = set(params) - set(out)
+    if unknown:
+        raise ValueError(f"未知的参数 {sorted(unknown)}")
+    return out
+
+
+def load_rules(path: str | Path | None = None) -> list[DetectionRule]:
+    source = Path(path) if path else DEFAULT_RULES_FILE
+    return parse_rules(yaml.safe_load(source.read_text(encoding="utf-8")), str(source))
+
+
+def _officers(facts: Iterable[Fact]) -> tuple[str, ...]:
+    return tuple(sorted({f.officer_id for f in facts if f.officer_id}))
+
+
+def _ids(facts: Iterable[Fact]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f.event_id for f in sorted(facts, key=lambda f: (f.occurred_on, f.event_id))))
+
+
+def _repeated_inspection(rule: DetectionRule, facts: list[Fact], today: dt.date) -> list[Clue]:
+    window, limit = rule.params["window_days"], rule.params["max_count"]
+    groups: dict[tuple[str, str], dict[tuple, Fact]] = defaultdict(dict)
+    officers: dict[tuple, list[Fact]] = defaultdict(list)
+    for f in facts:
+        if f.kind == "enforcement_action" and f.attrs.get("action_type") in rule.params["action_types"] \
+                and f.attrs.get("party_id"):
+            key = (f.body_id, str(f.attrs["party_id"]))
+            groups[key].setdefault(f.body_key, f)
+            officers[(key, f.event_id)].append(f)
+    clues = []
+    for (body_id, party), unique in sorted(groups.items()):
+        acts = sorted(unique.values(), key=lambda f: (f.occurred_on, f.event_id))
+        i = 0
+        while i < len(acts):
+            j = i
+            while j + 1 < len(acts) and (acts[j + 1].occurred_on - acts[i].occurred_on).days < window:
+                j += 1
+            if j - i + 1 > limit:
+                chosen = acts[i:j + 1]
+                all_facts = [x for a in chosen for x in officers[((body_id, party), a.event_id)]]
+                clues.append(Clue(rule.code, rule.name, body_id, chosen[0].region_code, _officers(all_facts),
+                                  _ids(chosen),
+                                  f"{chosen[0].occurred_on.isoformat()}至{chosen[-1].occurred_on.isoformat()}对同一当事人"
+                                  f"（{party}）检查{len(chosen)}次，超过{window}日内{limit}次", today))
+                i = j + 1
+            else:
+                i += 1
+    return clues
+
+
+def _just_below(rule: DetectionRule, facts: list[Fact], today: dt.date) -> list[Clue]:
+    thresholds, pct = rule.params["thresholds"], rule.params["within_percent"]
+    by_body: dict[str, dict[tuple, Fact]] = defaultdict(dict)
+    for f in facts:
+        if f.kind != "enforcement_action" or f.attrs.get("action_type") not in rule.params["action_types"]:
+            continue
+        amount = f.attrs.get("fine_amount")
+        if amount is None:
+            continue
+        threshold = thresholds.get(str(f.attrs.get("field")), thresholds["default"])
+        amount = to_decimal(amount)
+        if threshold * (Decimal(100) - pct) / Decimal(100) <= amount < threshold:
+            by_body[f.body_id].setdefault(f.body_key, f)
+    clues = []
+    for body_id, unique in sorted(by_body.items()):
+        hits = list(unique.values())
+        if len(hits) >= rule.params["min_count"]:
+            all_facts = [f for f in facts if f.kind == "enforcement_action" and f.event_id in {h.event_id for h in hits}]
+            clues.append(Clue(rule.code, rule.name, body_id, hits[0].region_code, _officers(all_facts), _ids(hits),
+                              f"{len(hits)}件罚款决定金额低于法制审核标准不足{pct}%", today))
+    return clues
+
+
+def _overdue(rule: DetectionRule, facts: list[Fact], today: dt.date) -> list[Clue]:
+    unique: dict[tuple, list[Fact]] = defaultdict(list)
+    for f in facts:
+        if f.kind in rule.params["fact_kinds"]:
+            unique[f.body_key].append(f)
+    clues = []
+    for copies in sorted(unique.values(), key=lambda fs: (fs[0].occurred_on, fs[0].event_id)):
+        f = copies[0]
+        clues.append(Clue(rule.code, rule.name, f.body_id, f.region_code, _officers(copies), (f.event_id,),
+                          f"{FACT_KINDS[f.kind][0]}（{f.occurred_on.isoformat()}）", today))
+    return clues
+
+
+_DETECTORS = {"repeated_inspection": _repeated_inspection, "just_below_threshold": _just_below,
+              "overdue_step": _overdue}
+
+
+def detect(facts: Iterable[Fact], rules: Iterable[DetectionRule], today: dt.date) -> list[Clue]:
+    """Run every enabled rule over ``facts``; return the clues found (deterministic order)."""
+    facts = list(facts)
+    out = []
+    for rule in rules:
+        if rule.enabled:
+            out.extend(_DETECTORS[rule.kind](rule, facts, today))
+    return out
+
+
+def open_case_from_clue(clue: Clue, case_id: str, opened_at: dt.datetime, opened_by: str = "system") -> AccountabilityCase:
+    """Turn a detection clue into an accountability case at stage 线索 (EVAL-6, EVAL-9)."""
+    return open_case(case_id, body_id=clue.body_id, region_code=clue.region_code, source=ClueSource.DETECTION_RULE,
+                     description=f"{clue.rule_name}：{clue.detail}", opened_by=opened_by, opened_at=opened_at,
+                     officer_ids=clue.officer_ids, source_event_ids=clue.evidence)
