@@ -1,0 +1,254 @@
+"""Routing a complaint to the unit that handles it (投诉举报的办理机关, CMP-8).
+
+The rules are local practice and therefore configuration (``config/complaints/routing.yaml``):
+
+=====================  ==================================================================
+case                   default target
+=====================  ==================================================================
+department             legal office (司法行政部门/政府法制机构) of the government at the same tier
+county_government      legal office of the government one tier up (county → city)
+multiple_bodies        legal office of the common superior (region-wise common ancestor)
+authorised_org         its competent department (主管部门)
+entrusted_org          legal office at the entrusting body's tier (acts in the entruster's name)
+officer_conduct        the legal office (法制机构) of the officer's own body
+=====================  ==================================================================
+
+Invariant: a complaint is NEVER routed to a body complained about. When the government legal office
+at the chosen tier is itself complained about (e.g. a 司法局 acting as enforcement body), or the
+tier has no legal office (townships by default), the route moves up a tier; when nothing is left,
+:class:`RoutingError` is raised — the case needs coordination (COORD-2).
+"""
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+
+from services.common.identifiers import Tier, is_region_code, parent_region, region_tier
+
+from .config import ConfigError, config_path, load_mapping, optional, require
+from .model import BodyKind, Subject
+
+CASES = ("department", "county_government", "authorised_org", "entrusted_org", "multiple_bodies",
+         "officer_conduct")
+
+
+class RouteTarget(str, enum.Enum):
+    """What kind of unit a complaint goes to."""
+
+    GOVERNMENT_LEGAL_OFFICE = "government_legal_office"  # 人民政府司法行政部门（政府法制机构）
+    COMPETENT_DEPARTMENT = "competent_department"        # 主管部门
+    BODY_LEGAL_OFFICE = "body_legal_office"              # 执法主体内设法制机构
+
+
+_SPEC_TARGETS = {"government_legal_office", "competent_department", "own_body_legal_office",
+                 "common_superior_legal_office"}
+
+
+class RoutingError(ValueError):
+    """No lawful route can be found; ``message`` is Chinese, shown to the handler."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a complaint goes: ``target_body_id`` is None when the office's id is not configured."""
+
+    target_kind: RouteTarget
+    target_region_code: str
+    target_body_id: str | None
+    description: str
+    case: str = ""
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    target: str
+    of: str = "body"
+    levels_up: int = 0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    """Parsed ``routing.yaml``."""
+
+    rules: dict[str, RouteRule]
+    legal_office_tiers: frozenset[Tier] = frozenset({Tier.PROVINCE, Tier.CITY, Tier.COUNTY})
+    legal_offices: dict[str, str] = field(default_factory=dict)  # region code → body id of its 司法行政部门
+
+
+def load_routing_rules(path: str | os.PathLike | None = None) -> RoutingRules:
+    """Read and validate ``config/complaints/routing.yaml``."""
+    where = config_path("routing.yaml", path)
+    data = load_mapping(where)
+    raw_rules = require(data, "rules", dict, str(where))
+    missing = [c for c in CASES if c not in raw_rules]
+    if missing:
+        raise ConfigError(f"{where}: rules missing for {missing}")
+    unknown = [c for c in raw_rules if c not in CASES]
+    if unknown:
+        raise ConfigError(f"{where}: unknown routing cases {unknown}; known: {list(CASES)}")
+    rules = {}
+    for case, spec in raw_rules.items():
+        ctx = f"{where}: rules.{case}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{ctx} must be a mapping")
+        target = require(spec, "target", str, ctx)
+        if target not in _SPEC_TARGETS:
+            raise ConfigError(f"{ctx}: target {target!r} not one of {sorted(_SPEC_TARGETS)}")
+        of = optional(spec, "of", str, ctx, "body")
+        if of not in ("body", "competent_department"):
+            raise ConfigError(f"{ctx}: 'of' must be body or competent_department")
+        levels_up = optional(spec, "levels_up", int, ctx, 0)
+        if not 0 <= levels_up <= 3:
+            raise ConfigError(f"{ctx}: levels_up must be 0…3")
+        description = require(spec, "description", str, ctx)
+        try:
+            description.format(region="320000", body="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"{ctx}: description may use only {{region}} and {{body}}: {exc}") from exc
+        rules[case] = RouteRule(target, of, levels_up, description)
+    tiers_raw = optional(data, "legal_office_tiers", list, str(where), ["province", "city", "county"])
+    try:
+        tiers = frozenset(Tier(t) for t in tiers_raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: legal_office_tiers: {exc}") from exc
+    if Tier.PROVINCE not in tiers:
+        raise ConfigError(f"{where}: legal_office_tiers must include province")
+    offices_raw = optional(data, "legal_offices", dict, str(where), {})
+    offices = {}
+    for region, body in offices_raw.items():
+        region = str(region)
+        if not is_region_code(region) or not isinstance(body, str) or not body:
+            raise ConfigError(f"{where}: legal_offices entry {region!r}: {body!r} is not region code → body id")
+        offices[region] = body
+    return RoutingRules(rules, tiers, offices)
+
+
+def complained_bodies(subject: Subject) -> frozenset[str]:
+    """The bodies complained about (被投诉主体): the body, every other body that acted, and for an
+    entrusted organisation its entrusting body (it acts in that body's name).
+
+    A complaint only about an officer's personal conduct complains about the officer, not the body.
+    """
+    if subject.about_officer_conduct and subject.officer_ids and not subject.other_bodies:
+        return frozenset()
+    bodies = {subject.body_id, *subject.other_body_ids}
+    if subject.body_kind is BodyKind.ENTRUSTED_ORG and subject.competent_department_id:
+        bodies.add(subject.competent_department_id)
+    return frozenset(b for b in bodies if b)
+
+
+def routing_case(subject: Subject) -> str:
+    """Which CMP-8 case applies: multiple bodies first, then officer conduct, then the body kind."""
+    if subject.other_bodies:
+        return "multiple_bodies"
+    if subject.about_officer_conduct and subject.officer_ids:
+        return "officer_conduct"
+    return subject.body_kind.value
+
+
+def common_ancestor(codes: list[str]) -> str | None:
+    """The lowest region that covers every code (GB/T 2260 prefixes), or None across provinces."""
+    chains = []
+    for code in codes:
+        chain, current = [], code
+        while current is not None:
+            chain.append(current)
+            current = parent_region(current)
+        chains.append(chain)
+    common = set(chains[0]).intersection(*chains[1:])
+    for code in chains[0]:  # from the lowest tier up
+        if code in common:
+            return code
+    return None
+
+
+def _supervising_region(region: str, kind: BodyKind) -> str:
+    """The region whose government supervises a body: a government → the tier above; others → own tier."""
+    if kind is BodyKind.COUNTY_GOVERNMENT:
+        parent = parent_region(region)
+        if parent is None:
+            raise RoutingError("投诉涉及省级人民政府的行为，不属于本系统路由范围，请报上级协调")
+        return parent
+    return region
+
+
+def _up(region: str, levels: int) -> str:
+    for _ in range(levels):
+        parent = parent_region(region)
+        if parent is None:
+            raise RoutingError("投诉涉及省级人民政府的行为，不属于本系统路由范围，请报上级协调")
+        region = parent
+    return region
+
+
+def _government_legal_office(region: str, rule: RouteRule, rules: RoutingRules,
+                             complained: frozenset[str], case: str) -> Route:
+    notes = []
+    while True:
+        if region_tier(region) not in rules.legal_office_tiers:
+            parent = parent_region(region)
+            if parent is None:  # unreachable: province is always a legal-office tier
+                raise RoutingError("未找到可办理的司法行政部门")
+            notes.append("该层级未设司法行政部门，由上一级办理")
+            region = parent
+            continue
+        office = rules.legal_offices.get(region)
+        if office is not None and office in complained:
+            parent = parent_region(region)
+            if parent is None:
+                raise RoutingError("被投诉主体即省级司法行政部门，须报请省级人民政府协调办理")
+            notes.append("同级司法行政部门即被投诉主体，由上一级办理")
+            region = parent
+            continue
+        break
+    text = rule.description.format(region=region, body=office or "")
+    if notes:
+        text += "（" + "；".join(dict.fromkeys(notes)) + "）"
+    return Route(RouteTarget.GOVERNMENT_LEGAL_OFFICE, region, office, text, case)
+
+
+def route(subject: Subject | None, rules: RoutingRules | None = None) -> Route:
+    """The unit that should handle a complaint about ``subject`` (CMP-8). Never a complained body."""
+    rules = rules or load_routing_rules()
+    if subject is None or not subject.body_id.strip():
+        if subject is not None and subject.officer_ids:
+            raise RoutingError("须先查明被投诉执法人员所在的执法主体，才能确定办理机关")
+        raise RoutingError("未明确被投诉的执法主体，无法确定办理机关")
+    case = routing_case(subject)
+    rule = rules.rules[case]
+    complained = complained_bodies(subject)
+
+    if rule.target == "government_legal_office":
+        if rule.of == "competent_department":
+            if not subject.competent_department_id:
+                raise RoutingError("未登记该组织的委托机关或主管部门，无法确定办理机关")
+            base = subject.competent_department_region_code or subject.body_region_code
+        else:
+            base = subject.body_region_code
+        result = _government_legal_office(_up(base, rule.levels_up), rule, rules, complained, case)
+    elif rule.target == "common_superior_legal_office":
+        regions = [_supervising_region(subject.body_region_code, subject.body_kind)]
+        regions += [_supervising_region(b.region_code, b.kind) for b in subject.other_bodies]
+        ancestor = common_ancestor(regions)
+        if ancestor is None:
+            raise RoutingError("被投诉的执法主体分属不同省份，无共同上级，须报请协调确定办理机关（COORD-2）")
+        result = _government_legal_office(ancestor, rule, rules, complained, case)
+    elif rule.target == "competent_department":
+        if not subject.competent_department_id:
+            raise RoutingError("未登记该组织的主管部门，无法确定办理机关")
+        region = subject.competent_department_region_code or subject.body_region_code
+        result = Route(RouteTarget.COMPETENT_DEPARTMENT, region, subject.competent_department_id,
+                       rule.description.format(region=region, body=subject.competent_department_id), case)
+    else:  # own_body_legal_office
+        result = Route(RouteTarget.BODY_LEGAL_OFFICE, subject.body_region_code, subject.body_id,
+                       rule.description.format(region=subject.body_region_code, body=subject.body_id), case)
+
+    if result.target_body_id is not None and result.target_body_id in complained:
+        raise RoutingError(f"按规则（{case}）将转至被投诉主体本身办理，违反回避要求，请调整路由配置")
+    return result
