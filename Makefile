@@ -35,6 +35,7 @@ bench: install broker  ## prints BENCH <name> <value> <unit> lines
 
 contracts: install  ## regenerate docs/contracts (JSON Schema + AsyncAPI) from the marshmallow catalogue
 	$(PY) -m services.common.cli contracts
+	$(PY) -m services.common.cli docs
 
 clean:
 	rm -rf var/*.db var/*.db-* var/blobs

@@ -83,6 +83,13 @@ def cmd_dlq(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    from services.common.docs import ARCHITECTURE, update
+
+    print(f"{ARCHITECTURE}: {'updated' if update() else 'already current'}")
+    return 0
+
+
 def cmd_calendar(args) -> int:
     from services.common.workdays import default_calendar
 
@@ -116,10 +123,12 @@ def main(argv=None) -> int:
     p.add_argument("--service", required=True)
     p.add_argument("--limit", type=int, default=100)
     sub.add_parser("calendar", help="show the working-day calendar in force")
+    sub.add_parser("docs", help="regenerate the event table in docs/ARCHITECTURE.md")
     args = parser.parse_args(argv)
     load_config(args.config)
     return {"bus-init": cmd_bus_init, "migrate": cmd_migrate, "token": cmd_token, "api-key": cmd_api_key,
-            "contracts": cmd_contracts, "dlq": cmd_dlq, "calendar": cmd_calendar}[args.command](args)
+            "contracts": cmd_contracts, "dlq": cmd_dlq, "calendar": cmd_calendar,
+            "docs": cmd_docs}[args.command](args)
 
 
 if __name__ == "__main__":

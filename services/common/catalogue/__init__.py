@@ -1,0 +1,10 @@
+"""The event catalogue (PLAT-7 统一数据标准): one module per emitter, so each service's contracts sit
+together. ``CATALOGUE`` maps every event type to its schema, emitter and summary."""
+from __future__ import annotations
+
+from services.common.catalogue import complaints, departments, disclosure, evaluation, records, review
+from services.common.catalogue.fields import EventType
+
+CATALOGUE: dict[str, EventType] = {
+    e.name: e for module in (departments, records, review, disclosure, complaints, evaluation) for e in module.EVENTS
+}

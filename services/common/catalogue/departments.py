@@ -1,0 +1,244 @@
+"""Events departmental systems publish to ``departments.events`` (registry, case life cycle, complaints)."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from services.common.catalogue.fields import (CERTIFICATE_STATUSES, DEPARTMENTS, RECORD_KINDS, STAGES, Action,
+                                              EventType, FlagsSchema, Ident, Money, PartySchema, Sm3Hex,
+                                              StrictSchema, _region_validator)
+from services.common.identifiers import validate_resident_id
+
+# --- registry (PLAT-2, PLAT-3, PLAT-4) --------------------------------------------------------
+
+class BodyRegistered(StrictSchema):
+    """执法主体登记: an enforcement body, or an update of one."""
+
+    body_id = Ident(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(("department", "authorised_org", "entrusted_org")))
+    region_code = fields.String(required=True, validate=_region_validator)
+    management = fields.String(load_default="local", validate=validate.OneOf(("local", "vertical", "dual")))
+    field = fields.String(load_default=None)
+    superior_body_id = Ident(load_default=None)
+    entrusting_body_id = Ident(load_default=None)
+    entrustment_basis = fields.String(load_default=None)
+
+    @validates_schema
+    def _entrusted_needs_basis(self, data, **_):
+        if data["kind"] == "entrusted_org" and not (data.get("entrusting_body_id") and data.get("entrustment_basis")):
+            raise ValidationError("受委托组织须注明委托机关和委托依据", field_name="entrustment_basis")
+
+
+class OfficerRegistered(StrictSchema):
+    """执法人员登记 (also legal reviewers, 003 §六(二十三))."""
+
+    officer_id = Ident(required=True)
+    name = fields.String(required=True)
+    body_id = Ident(required=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(("officer", "legal_reviewer"))),
+                        load_default=lambda: ["officer"], validate=validate.Length(min=1))
+    certificate_no = fields.String(load_default=None)
+    field = fields.String(load_default=None)
+
+
+class CertificateStatusChanged(StrictSchema):
+    """执法证件状态: valid, suspended 暂扣, withdrawn 收回, cancelled 注销 (PLAT-3)."""
+
+    certificate_no = fields.String(required=True)
+    officer_id = Ident(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CERTIFICATE_STATUSES))
+    effective_from = fields.AwareDateTime(required=True)
+    valid_until = fields.Date(load_default=None)
+    reason = fields.String(load_default=None)
+
+
+class PowerPublished(StrictSchema):
+    """权责清单 / 行政执法事项目录 entry (PLAT-4)."""
+
+    matter_code = fields.String(required=True)
+    name = fields.String(required=True)
+    action_type = Action(required=True)
+    legal_basis = fields.String(required=True)
+    body_id = Ident(required=True)
+    level = fields.String(load_default=None, validate=validate.OneOf(("province", "city", "county", "township")))
+    version = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    basis_changed_on = fields.Date(load_default=None)
+    published_on = fields.Date(required=True)
+
+
+# --- case life cycle (REC-1) ------------------------------------------------------------------
+
+class CaseOpened(StrictSchema):
+    """立案 / 启动: an enforcement action starts."""
+
+    action_type = Action(required=True)
+    matter_code = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1))
+    officer_ids = fields.List(Ident(), required=True, validate=validate.Length(min=1))
+    opened_at = fields.AwareDateTime(required=True)
+    place = fields.String(load_default=None)
+
+
+class EvidenceRecorded(StrictSchema):
+    """A record of the case file: text document, audio-visual record or electronic data (REC-2/3)."""
+
+    record_id = Ident(required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(STAGES))
+    record_kind = fields.String(required=True, validate=validate.OneOf(RECORD_KINDS))
+    document_type = fields.String(load_default=None)
+    title = fields.String(required=True)
+    content_hash = Sm3Hex(required=True)
+    content_length = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    officer_ids = fields.List(Ident(), load_default=list)
+    recorded_at = fields.AwareDateTime(required=True)
+    place = fields.String(load_default=None)
+    device = fields.String(load_default=None)
+    started_at = fields.AwareDateTime(load_default=None)
+    ended_at = fields.AwareDateTime(load_default=None)
+    party_ids = fields.List(Ident(), load_default=list)
+
+    @validates_schema
+    def _av_needs_span(self, data, **_):
+        if data["record_kind"] == "audio_visual":
+            if not (data.get("started_at") and data.get("ended_at")):
+                raise ValidationError("音像记录须有开始和结束时间", field_name="ended_at")
+            if data["ended_at"] < data["started_at"]:
+                raise ValidationError("结束时间早于开始时间", field_name="ended_at")
+
+
+class HearingHeld(StrictSchema):
+    """听证 held."""
+
+    hearing_id = Ident(required=True)
+    held_at = fields.AwareDateTime(required=True)
+    officer_ids = fields.List(Ident(), load_default=list)
+    record_hash = Sm3Hex(load_default=None)
+
+
+class DecisionProposed(StrictSchema):
+    """拟作出的决定, submitted before the decision (input to legal review, REV-1)."""
+
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    action_type = Action(required=True)
+    matter_code = fields.String(required=True)
+    field = fields.String(load_default=None)
+    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1))
+    fine_amount = Money(load_default=None)
+    confiscation_amount = Money(load_default=None)
+    measures = fields.List(fields.String(), load_default=list)
+    hearing_requested = fields.Boolean(load_default=False)
+    hearing_held = fields.Boolean(load_default=False)
+    flags = fields.Nested(FlagsSchema, load_default=dict)
+    officer_ids = fields.List(Ident(), required=True, validate=validate.Length(min=1))
+    summary = fields.String(required=True)
+    proposed_at = fields.AwareDateTime(required=True)
+    submitted_by = Ident(load_default=None)
+
+
+class DecisionMade(StrictSchema):
+    """执法决定作出 (DISC-3 starts the publication clock)."""
+
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    decision_no = fields.String(required=True)
+    action_type = Action(required=True)
+    matter_code = fields.String(required=True)
+    category = fields.String(required=True)
+    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1))
+    facts = fields.String(required=True)
+    legal_basis = fields.String(required=True)
+    conclusion = fields.String(required=True)
+    fine_amount = Money(load_default=None)
+    decided_at = fields.AwareDateTime(required=True)
+    secrecy = fields.String(load_default="none", validate=validate.OneOf(
+        ("none", "state_secret", "commercial_secret", "personal_privacy")))
+    publication_period_override = fields.Integer(load_default=None, validate=validate.Range(min=0, max=365))
+    officer_ids = fields.List(Ident(), load_default=list)
+    approved_by = Ident(load_default=None)
+
+
+class DecisionServed(StrictSchema):
+    """送达."""
+
+    served_at = fields.AwareDateTime(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(
+        ("direct", "mail", "electronic", "lien", "public_notice", "entrusted")))
+    document_hash = Sm3Hex(load_default=None)
+
+
+class DecisionExecuted(StrictSchema):
+    """执行."""
+
+    executed_at = fields.AwareDateTime(required=True)
+    manner = fields.String(required=True)
+    document_hash = Sm3Hex(load_default=None)
+
+
+class CaseArchived(StrictSchema):
+    """归档: the case file is sealed (REC-5)."""
+
+    archived_at = fields.AwareDateTime(required=True)
+    archive_no = fields.String(required=True)
+
+
+class DecisionRevoked(StrictSchema):
+    """A decision revoked 撤销, confirmed illegal 确认违法 or ordered re-made 责令重作 (DISC-6, EVAL-7)."""
+
+    reason = fields.String(required=True, validate=validate.OneOf(("revoked", "confirmed_illegal", "remade")))
+    by = fields.String(required=True, validate=validate.OneOf(("body", "reconsideration", "litigation", "supervision")))
+    decided_at = fields.AwareDateTime(required=True)
+    note = fields.String(load_default=None)
+
+
+# --- complaints (CMP) -------------------------------------------------------------------------
+
+class ComplainantSchema(StrictSchema):
+    name = fields.String(load_default=None, validate=validate.Length(max=100))
+    phone = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9+\-]{5,20}$", error="电话号码格式不正确"))
+    id_number = fields.String(load_default=None)
+    address = fields.String(load_default=None, validate=validate.Length(max=300))
+
+    @validates_schema
+    def _check_id(self, data, **_):
+        if data.get("id_number"):
+            error = validate_resident_id(data["id_number"])
+            if error:
+                raise ValidationError(error, field_name="id_number")
+
+
+class ComplaintSubjectSchema(StrictSchema):
+    body_id = Ident(required=True)
+    officer_ids = fields.List(Ident(), load_default=list)
+
+
+class ComplaintSubmitted(StrictSchema):
+    """投诉举报 received by a channel outside the portal (12345 hotline, letters, visits)."""
+
+    channel = fields.String(required=True, validate=validate.OneOf(
+        ("portal", "hotline_12345", "letter", "email", "visit")))
+    external_ref = fields.String(load_default=None)
+    complainant = fields.Nested(ComplainantSchema, required=True)
+    subject = fields.Nested(ComplaintSubjectSchema, required=True)
+    request = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    facts = fields.String(required=True, validate=validate.Length(min=2, max=10000))
+    received_at = fields.AwareDateTime(required=True)
+    against_private_enterprise = fields.Boolean(load_default=False)
+
+
+
+EVENTS = [
+    EventType("body.registered", BodyRegistered, DEPARTMENTS, "Enforcement body registered or updated (执法主体)"),
+    EventType("officer.registered", OfficerRegistered, DEPARTMENTS, "Officer or legal reviewer registered (执法人员)"),
+    EventType("certificate.status_changed", CertificateStatusChanged, DEPARTMENTS, "Certificate valid/suspended/withdrawn/cancelled (执法证件)"),
+    EventType("power.published", PowerPublished, DEPARTMENTS, "Powers list / matter catalogue entry (权责清单)"),
+    EventType("case.opened", CaseOpened, DEPARTMENTS, "Enforcement action started (立案/启动)", True),
+    EventType("evidence.recorded", EvidenceRecorded, DEPARTMENTS, "Text, audio-visual or electronic record added (调查取证)", True),
+    EventType("hearing.held", HearingHeld, DEPARTMENTS, "Hearing held (听证)", True),
+    EventType("decision.proposed", DecisionProposed, DEPARTMENTS, "Decision proposed, before review (拟作出决定)", True),
+    EventType("decision.made", DecisionMade, DEPARTMENTS, "Decision made (作出决定)", True),
+    EventType("decision.served", DecisionServed, DEPARTMENTS, "Decision served (送达)", True),
+    EventType("decision.executed", DecisionExecuted, DEPARTMENTS, "Decision executed (执行)", True),
+    EventType("case.archived", CaseArchived, DEPARTMENTS, "Case archived and sealed (归档)", True),
+    EventType("decision.revoked", DecisionRevoked, DEPARTMENTS, "Decision revoked / confirmed illegal / re-made (撤销/确认违法/重作)", True),
+    EventType("complaint.submitted", ComplaintSubmitted, DEPARTMENTS, "Complaint received by a channel system, e.g. 12345 (投诉举报)"),
+]

@@ -1,0 +1,1 @@
+"""Gateway routes, one mixin per owning service; ``GatewayService`` composes them."""

@@ -1,0 +1,52 @@
+"""Health, OpenAPI and departmental intake (PLAT-7) routes."""
+from __future__ import annotations
+
+import json
+
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+
+from services.common import settings
+from services.common.bus import events_exchange
+from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
+from services.gateway import openapi, pages
+from services.gateway.http import ROUTES, HttpError, endpoint, in_scope, read_json
+
+
+class OperationsRoutes:
+    # -- operations ------------------------------------------------------------------------------
+    @endpoint("GET", "/healthz", summary="Liveness (public)")
+    def healthz(self, request, identity):
+        return {"status": "ok"}
+
+    @endpoint("GET", "/api/v1/openapi.json", summary="This API's OpenAPI document (public)")
+    def openapi_document(self, request, identity):
+        return openapi.document(ROUTES)
+
+    # -- departmental intake (PLAT-7) ----------------------------------------------------------
+    @endpoint("POST", "/api/v1/events", roles=("department",), success=202, tags=("departments",),
+              summary="Publish one departmental event (envelope + payload); 202 with its id, 4xx with field errors")
+    def publish_event(self, request, identity):
+        raw = read_json(request)
+        try:
+            event = parse_event(raw)
+        except InvalidEvent as exc:
+            raise HttpError(422, "invalid_event", exc.reason, exc.errors) from None
+        if event.source_system != identity.subject:
+            raise HttpError(403, "wrong_source", f"source_system 应为 {identity.subject}")
+        if identity.body_ids and event.body_id not in identity.body_ids:
+            raise HttpError(403, "wrong_body", f"该密钥无权代表执法主体 {event.body_id} 报送")
+        in_scope(identity, event.region_code)
+        publisher = Publisher(settings.amqp_uri(), use_confirms=True, mandatory=True,
+                              declare=[events_exchange(DEPARTMENTS)])
+        try:
+            publisher.publish(json.dumps(raw, ensure_ascii=False), exchange=events_exchange(DEPARTMENTS),
+                              routing_key=event.event_type, serializer=None, content_type="application/json",
+                              content_encoding="utf-8", message_id=event.event_id)
+        except UndeliverableMessage:
+            raise HttpError(503, "not_routed", "消息总线尚未初始化（zhifa bus-init）") from None
+        return {"event_id": event.event_id, "status": "accepted"}
+
+    # -- pages (Simplified Chinese) --------------------------------------------------------------
+    @endpoint("GET", "/", summary="Portal home page (public)", tags=("public",))
+    def home(self, request, identity):
+        return pages.render("home.html", routes=[r for r in ROUTES if not r.roles])
