@@ -12,11 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import socket
 import threading
+import uuid
 from contextlib import contextmanager
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, select
+from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -57,6 +62,18 @@ class OutboxMessage(PlumbingBase):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|published|unrouted
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JobLease(PlumbingBase):
+    """Who runs a periodic job now: timers fire in every replica, one holder per lease runs the job."""
+
+    __tablename__ = "job_leases"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class AlreadyProcessed(Exception):
@@ -136,6 +153,23 @@ class DatabaseAccess:
             if self._is_duplicate(event):
                 raise AlreadyProcessed(event.event_id) from exc
             raise
+
+    def acquire_lease(self, name: str, ttl_seconds: float) -> bool:
+        """True if this process holds (or just took) the lease ``name`` for ``ttl_seconds``.
+
+        Periodic jobs call this first so that, with several replicas, one runs and the others skip
+        (timers fire in every replica — NAMEKO-NOTES). Works the same on SQLite and PostgreSQL.
+        """
+        now = utcnow()
+        until = now + dt.timedelta(seconds=ttl_seconds)
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self.session() as session:
+            session.execute(insert(JobLease).values(name=name, holder=PROCESS_ID, expires_at=now - dt.timedelta(
+                seconds=1)).on_conflict_do_nothing())
+            taken = session.execute(update(JobLease).where(
+                JobLease.name == name, or_(JobLease.holder == PROCESS_ID, JobLease.expires_at < now))
+                .values(holder=PROCESS_ID, expires_at=until))
+            return taken.rowcount == 1
 
     def _is_duplicate(self, event: Event) -> bool:
         with Session(self.engine) as session:

@@ -1,0 +1,133 @@
+"""DISC-1 before-information (versioned), PLAT-4 stale powers, DISC-2 credential verification and QR."""
+import datetime as dt
+import struct
+import zlib
+
+import pytest
+
+from services.disclosure.domain.before import (
+    BeforeRegister, BodyInfo, BodyKind, CertificateEvent, CertificateState, ItemKind, OfficerPublic, PowerEntry,
+    RemedyChannel, add_months, credential_qr_png, officer_public_record, stale_powers, verify_certificate)
+from services.disclosure.domain.model import ActionType
+
+D = dt.date
+
+
+def power(code, changed=None, updated=D(2025, 6, 1)):
+    return PowerEntry(code, f"事项{code}", ActionType.PENALTY, "《食品安全法》第一百二十二条",
+                      "南京市市场监督管理局", "市级", updated_on=updated, basis_changed_on=changed)
+
+
+def test_plat4_stale_powers_after_one_calendar_month():
+    entries = [power("A", changed=D(2026, 1, 31)),                          # due 2026-02-28
+               power("B", changed=D(2026, 1, 31), updated=D(2026, 2, 20)),  # updated in time
+               power("C"),                                                  # basis unchanged
+               power("D", changed=D(2026, 2, 15))]                          # due 2026-03-15
+    assert stale_powers(entries, D(2026, 2, 28)) == []
+    flagged = stale_powers(entries, D(2026, 3, 1))
+    assert [(s.matter_code, s.update_due, s.days_overdue) for s in flagged] == [("A", D(2026, 2, 28), 1)]
+    flagged = stale_powers(entries, D(2026, 3, 16))
+    assert [(s.matter_code, s.days_overdue) for s in flagged] == [("A", 16), ("D", 1)]
+    assert flagged[0].message_zh == "“事项A”的法律依据已于2026-01-31变化，应于2026-02-28前更新公布，已逾期16天"
+    assert [s.matter_code for s in stale_powers(entries, D(2026, 3, 16), months=2)] == []
+
+
+@pytest.mark.parametrize("day, months, expected", [
+    (D(2026, 1, 31), 1, D(2026, 2, 28)), (D(2028, 1, 31), 1, D(2028, 2, 29)),
+    (D(2026, 12, 15), 1, D(2027, 1, 15)), (D(2026, 3, 31), 1, D(2026, 4, 30))])
+def test_plat4_add_months(day, months, expected):
+    assert add_months(day, months) == expected
+
+
+def test_disc1_versioned_items_keep_history():
+    reg = BeforeRegister()
+    body = BodyInfo("B1", "南京市市场监督管理局", BodyKind.DEPARTMENT, "320100", "市场监督管理")
+    reg.put(ItemKind.BODY, "B1", body, D(2025, 1, 1), "首次公布")
+    renamed = BodyInfo("B1", "南京市市场监督管理局（南京市知识产权局）", BodyKind.DEPARTMENT, "320100", "市场监督管理、知识产权")
+    reg.put(ItemKind.BODY, "B1", renamed, D(2026, 4, 1), "机构改革更名")
+    assert reg.as_of(ItemKind.BODY, "B1", D(2026, 3, 31)).content == body
+    assert reg.current(ItemKind.BODY, "B1", D(2026, 4, 1)).content == renamed
+    hist = reg.history(ItemKind.BODY, "B1")
+    assert [(v.version, v.valid_from, v.valid_to) for v in hist] == [
+        (1, D(2025, 1, 1), D(2026, 4, 1)), (2, D(2026, 4, 1), None)]
+    reg.put(ItemKind.REMEDY_CHANNEL, "R1", RemedyChannel("行政复议", "南京市人民政府", "北京东路41号", "12345",
+                                                          "知道之日起六十日内"), D(2025, 1, 1), "首次公布")
+    reg.retire(ItemKind.REMEDY_CHANNEL, "R1", D(2026, 1, 1), "复议机关调整")
+    assert reg.current(ItemKind.REMEDY_CHANNEL, "R1", D(2026, 1, 2)) is None
+    assert len(reg.history(ItemKind.REMEDY_CHANNEL, "R1")) == 2
+    assert reg.as_of(ItemKind.BODY, "B1", D(2024, 12, 31)) is None
+    with pytest.raises(ValueError):
+        reg.put(ItemKind.BODY, "B1", renamed, D(2026, 3, 1), "倒填日期")
+    with pytest.raises(TypeError):
+        reg.put(ItemKind.OFFICER, "O1", body, D(2026, 5, 1), "类型错误")
+
+
+def test_disc1_officer_public_fields_only():
+    raw = {"name": "李执法", "certificate_no": "32010020230001", "body_name": "南京市市场监督管理局",
+           "field": "市场监管", "id_number": "320102198503121234", "phone": "13812345678"}
+    officer = officer_public_record(raw)
+    assert officer == OfficerPublic("李执法", "32010020230001", "南京市市场监督管理局", "市场监管")
+    assert "13812345678" not in repr(officer) and "320102198503121234" not in repr(officer)
+    with pytest.raises(ValueError):
+        officer_public_record({"name": "李执法"})
+
+
+HISTORY = [
+    CertificateEvent("32010020230001", CertificateState.VALID, D(2023, 3, 1), "李执法", "南京市市场监督管理局",
+                     "市场监管", expires_on=D(2029, 2, 28)),
+    CertificateEvent("32010020230001", CertificateState.SUSPENDED, D(2026, 5, 10), "李执法", "南京市市场监督管理局"),
+    CertificateEvent("32010020230001", CertificateState.VALID, D(2026, 8, 10), "李执法", "南京市市场监督管理局",
+                     expires_on=D(2029, 2, 28)),
+    CertificateEvent("32010020230002", CertificateState.VALID, D(2020, 1, 1), "王执法", "南京市交通运输局",
+                     expires_on=D(2025, 12, 31)),
+    CertificateEvent("32010020230003", CertificateState.WITHDRAWN, D(2026, 2, 1), "赵执法", "南京市城市管理局"),
+    CertificateEvent("32010020230004", CertificateState.CANCELLED, D(2026, 2, 1), "钱执法", "南京市城市管理局"),
+]
+
+
+@pytest.mark.parametrize("number, today, valid, status, since", [
+    ("32010020230001", D(2026, 5, 9), True, "有效", D(2023, 3, 1)),
+    ("32010020230001", D(2026, 5, 10), False, "暂扣", D(2026, 5, 10)),
+    ("32010020230001", D(2026, 8, 10), True, "有效", D(2026, 8, 10)),
+    ("32010020230002", D(2026, 1, 1), False, "已过期", D(2026, 1, 1)),
+    ("32010020230003", D(2026, 6, 1), False, "收回", D(2026, 2, 1)),
+    ("32010020230004", D(2026, 6, 1), False, "注销", D(2026, 2, 1)),
+    ("32010020239999", D(2026, 6, 1), False, "未查询到该证件", None),
+])
+def test_disc2_verify_certificate(number, today, valid, status, since):
+    s = verify_certificate(number, HISTORY, today)
+    assert (s.valid, s.status, s.since) == (valid, status, since)
+    if s.found:
+        assert s.holder_name and s.body_name
+
+
+def _png_chunks(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
+        chunks.append((kind, body))
+        pos += 12 + length
+    return chunks
+
+
+def test_disc2_credential_qr_png_decodes():
+    png = credential_qr_png("https://zhifa.example.gov.cn/verify/32010020230001", box_size=4, border=4)
+    chunks = _png_chunks(png)
+    assert [k for k, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[0][1][:10])
+    assert width == height and depth == 8 and colour == 0
+    modules = width // 4
+    assert width % 4 == 0 and 21 + 8 <= modules <= 177 + 8 and (modules - 8 - 21) % 4 == 0  # QR versions 1..40
+    raw = zlib.decompress(chunks[1][1])
+    assert len(raw) == height * (width + 1)
+    rows = [raw[r * (width + 1) + 1:(r + 1) * (width + 1)] for r in range(height)]
+    px = lambda mx, my: rows[my * 4][mx * 4]  # noqa: E731 - module (x, y) → top-left pixel
+    assert px(0, 0) == 255 and px(3, 3) == 255  # quiet zone is white
+    assert all(px(4 + i, 4) == 0 for i in range(7))  # finder pattern top edge is black
+    assert px(5, 5) == 255 and px(6, 6) == 0  # finder ring white, centre black
+    with pytest.raises(ValueError):
+        credential_qr_png("")
