@@ -174,3 +174,39 @@ def sqlite_databases(tmp_path):
 def suite(amqp_uri, sqlite_databases, tmp_path):
     with running_suite(amqp_uri, sqlite_databases, tmp_path) as running:
         yield running
+
+
+# -- browser (headless Debian chromium via selenium) -------------------------------------------------
+CHROMIUM = os.environ.get("ZHIFA_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("ZHIFA_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium (Debian's package; installed by .ci/run). Pages are checked as a person sees them."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        if os.environ.get("CI"):
+            pytest.fail("chromium / chromium-driver are not installed (.ci/run installs them)")
+        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=420,900", "--lang=zh-CN",
+                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def browser_errors(driver) -> list[str]:
+    """Severe console messages (JavaScript errors, failed loads) of the current page."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
