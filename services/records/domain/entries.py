@@ -162,19 +162,20 @@ def entry_leaf_hash(entry: Mapping[str, Any] | bytes) -> bytes:
     return leaf_hash(entry if isinstance(entry, (bytes, bytearray)) else entry_bytes(entry))
 
 
-# A key position in canonical JSON: preceded by '{' or ','. Inside JSON strings '"' is always
-# escaped, so this pattern only matches real object keys.
-_SEQ_RE = re.compile(rb'[{,]"seq":(-?[0-9]+)[,}]')
+# Literal-prefixed pattern (the regex engine scans for the literal at C speed).
+_SEQ_RE = re.compile(rb'"seq":(-?[0-9]+)[,}]')
 
 
 def entry_sequence(data: bytes) -> int | None:
     """Top-level ``seq`` of canonical entry bytes, or ``None`` if absent / unparseable.
 
-    Fast path: exactly one ``"seq":`` key in the bytes (always so for entries made by this
-    module unless a nested object also has a ``seq`` key) → read it without parsing JSON.
+    Fast path (no JSON parse): the bytes contain exactly one ``"seq":`` and it is preceded by
+    ``{`` or ``,`` — i.e. it is an object key (inside JSON strings ``"`` is always escaped).
+    Entries made by ``entry_bytes`` always have the top-level key, so a single key *is* the
+    top-level one; anything else falls back to ``json.loads``.
     """
     found = _SEQ_RE.findall(data)
-    if len(found) == 1:
+    if len(found) == 1 and (b'{"seq":' in data or b',"seq":' in data):
         return int(found[0])
     try:
         obj = json.loads(data)

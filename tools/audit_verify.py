@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Independent auditor's check of a zhifa records proof bundle (执法全过程记录 — 第三方核验).
+
+Standalone on purpose: Python standard library only (hashlib, json, argparse, struct) plus,
+for the tree-head signature, the `cryptography` package if installed. It imports nothing from
+zhifa, so an auditor can read all of it (~300 lines) and trust what it checks.
+
+    python tools/audit_verify.py bundle.json [--public-key HEX|PEM-FILE] [--log-id ID]
+    python tools/audit_verify.py - < bundle.json
+
+Bundles (see docs/records-verification.md):
+  inclusion   {"entry" | "leaf_hash", "index", "tree_size", "root_hash", "proof": [hex...],
+               "tree_head": {...}, optional "personal": {"salt": hex, "data": {...}}}
+  consistency {"type": "consistency", "old_size", "new_size", "old_root", "new_root",
+               "proof": [hex...], "old_tree_head": {...}, "new_tree_head": {...}}
+A tree head: {"tree_size", "root_hash", "timestamp", "log_id", "algorithm": "ed25519",
+              "signature", "public_key", "key_id"} (hex strings).
+
+Prints "OK: ..." and exits 0, or "FAILED: ..." lines and exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import struct
+import sys
+
+# --------------------------------------------------------------------------------- SM3
+# GB/T 32905-2016. OpenSSL provides it as hashlib.new("sm3"); the pure-Python fallback
+# below is used where OpenSSL was built without SM3.
+
+_IV = (0x7380166F, 0x4914B2B9, 0x172442D7, 0xDA8A0600, 0xA96F30BC, 0x163138AA, 0xE38DEE4D, 0xB0FB0E4E)
+_M = 0xFFFFFFFF
+
+
+def _rotl(x: int, n: int) -> int:
+    n %= 32
+    return ((x << n) | (x >> (32 - n))) & _M
+
+
+def _p0(x: int) -> int:
+    return x ^ _rotl(x, 9) ^ _rotl(x, 17)
+
+
+def _p1(x: int) -> int:
+    return x ^ _rotl(x, 15) ^ _rotl(x, 23)
+
+
+def sm3_pure(data: bytes) -> bytes:
+    """SM3 in pure Python (slow, but independent of OpenSSL)."""
+    bit_len = len(data) * 8
+    msg = data + b"\x80" + b"\x00" * ((55 - len(data)) % 64) + struct.pack(">Q", bit_len)
+    v = list(_IV)
+    for off in range(0, len(msg), 64):
+        w = list(struct.unpack(">16I", msg[off:off + 64]))
+        for j in range(16, 68):
+            w.append(_p1(w[j - 16] ^ w[j - 9] ^ _rotl(w[j - 3], 15)) ^ _rotl(w[j - 13], 7) ^ w[j - 6])
+        w1 = [w[j] ^ w[j + 4] for j in range(64)]
+        a, b, c, d, e, f, g, h = v
+        for j in range(64):
+            t = 0x79CC4519 if j < 16 else 0x7A879D8A
+            ss1 = _rotl((_rotl(a, 12) + e + _rotl(t, j)) & _M, 7)
+            ss2 = ss1 ^ _rotl(a, 12)
+            if j < 16:
+                ff, gg = a ^ b ^ c, e ^ f ^ g
+            else:
+                ff, gg = (a & b) | (a & c) | (b & c), (e & f) | (~e & g)
+            tt1 = (ff + d + ss2 + w1[j]) & _M
+            tt2 = (gg + h + ss1 + w[j]) & _M
+            d, c, b, a = c, _rotl(b, 9), a, tt1
+            h, g, f, e = g, _rotl(f, 19), e, _p0(tt2)
+        v = [x ^ y for x, y in zip(v, (a, b, c, d, e, f, g, h))]
+    return struct.pack(">8I", *v)
+
+
+def _openssl_sm3(data: bytes) -> bytes:
+    return hashlib.new("sm3", data).digest()
+
+
+try:
+    _openssl_sm3(b"")
+    sm3 = _openssl_sm3
+except ValueError:  # OpenSSL without SM3
+    sm3 = sm3_pure
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    return sm3(b"\x00" + entry)
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return sm3(b"\x01" + left + right)
+
+
+# ------------------------------------------------------------------------ RFC 9162 proofs
+
+def verify_inclusion(leaf: bytes, index: int, tree_size: int, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2."""
+    if not 0 <= index < tree_size:
+        return False
+    fn, sn, r = index, tree_size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(m: int, n: int, old_root: bytes, new_root: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2 (m == n: empty proof and equal roots; m == 0: empty proof)."""
+    if not 0 <= m <= n:
+        return False
+    if m == n:
+        return not proof and old_root == new_root
+    if m == 0:
+        return not proof
+    if not proof:
+        return False
+    path = list(proof)
+    if m & (m - 1) == 0:
+        path = [old_root] + path
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0
+
+
+# ----------------------------------------------------------------------------- tree heads
+
+STH_DOMAIN = b"zhifa.records.sth.v1\x00"
+
+
+def sth_signing_bytes(head: dict) -> bytes:
+    log_id = str(head["log_id"]).encode("utf-8")
+    return (STH_DOMAIN + struct.pack(">QQ", int(head["tree_size"]), int(head["timestamp"]))
+            + _hex(head["root_hash"], "tree_head.root_hash", 32) + struct.pack(">H", len(log_id)) + log_id)
+
+
+def _hex(value, what: str, size: int | None = None) -> bytes:
+    try:
+        raw = bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise BundleError(f"{what} is not hex") from None
+    if size is not None and len(raw) != size:
+        raise BundleError(f"{what} must be {size} bytes, got {len(raw)}")
+    return raw
+
+
+class BundleError(ValueError):
+    pass
+
+
+def _load_pinned_key(text: str | None) -> bytes | None:
+    if not text:
+        return None
+    t = text.strip()
+    if len(t) == 64 and all(c in "0123456789abcdefABCDEF" for c in t):
+        return bytes.fromhex(t)
+    with open(t, "rb") as fh:
+        pem = fh.read()
+    from cryptography.hazmat.primitives import serialization
+    key = serialization.load_pem_public_key(pem)
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def check_tree_head(head: dict, label: str, pinned: bytes | None, log_id: str | None,
+                    skip_signature: bool, errors: list[str], notes: list[str]) -> None:
+    if not isinstance(head, dict):
+        errors.append(f"{label}: missing")
+        return
+    try:
+        msg = sth_signing_bytes(head)
+        sig = _hex(head.get("signature"), f"{label}.signature", 64)
+        pub = _hex(head.get("public_key"), f"{label}.public_key", 32)
+    except (BundleError, KeyError, TypeError, ValueError) as exc:
+        errors.append(f"{label}: malformed ({exc})")
+        return
+    if head.get("algorithm", "ed25519") != "ed25519":
+        errors.append(f"{label}: unsupported signature algorithm {head.get('algorithm')!r}")
+        return
+    if "key_id" in head and head["key_id"].lower() != sm3(pub).hex():
+        errors.append(f"{label}: key_id is not SM3(public_key)")
+    if log_id is not None and head.get("log_id") != log_id:
+        errors.append(f"{label}: log_id {head.get('log_id')!r} is not the expected {log_id!r}")
+    if pinned is not None and pub != pinned:
+        errors.append(f"{label}: signed with key {pub.hex()}, not the pinned public key")
+        return
+    if skip_signature:
+        notes.append(f"{label}: signature NOT checked (--skip-signature)")
+        return
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    except ImportError:
+        errors.append(f"{label}: cannot check the Ed25519 signature: install `cryptography` "
+                      "(or pass --skip-signature)")
+        return
+    try:
+        Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
+    except (InvalidSignature, ValueError):
+        errors.append(f"{label}: signature INVALID")
+        return
+    if pinned is None:
+        notes.append(f"{label}: signature valid for the key in the bundle ({pub.hex()}); "
+                     "pin the log's published key with --public-key")
+
+
+def _canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def check_inclusion(b: dict, pinned, log_id, skip_sig, errors, notes) -> str:
+    index, size = int(b["index"]), int(b["tree_size"])
+    root = _hex(b["root_hash"], "root_hash", 32)
+    proof = [_hex(p, f"proof[{i}]", 32) for i, p in enumerate(b.get("proof", []))]
+    leaf = None
+    entry_obj = None
+    if "entry" in b:
+        entry = b["entry"]
+        raw = entry.encode("utf-8") if isinstance(entry, str) else _canonical(entry)
+        try:
+            entry_obj = json.loads(raw)
+        except ValueError:
+            errors.append("entry is not JSON")
+        else:
+            if _canonical(entry_obj) != raw:
+                errors.append("entry is not in canonical form (sorted keys, no whitespace, UTF-8)")
+            elif isinstance(entry_obj, dict) and entry_obj.get("seq") != index:
+                errors.append(f"entry seq {entry_obj.get('seq')!r} does not equal index {index}")
+        leaf = leaf_hash(raw)
+        if "leaf_hash" in b and _hex(b["leaf_hash"], "leaf_hash", 32) != leaf:
+            errors.append("leaf_hash does not match SM3(0x00 || entry)")
+    elif "leaf_hash" in b:
+        leaf = _hex(b["leaf_hash"], "leaf_hash", 32)
+    else:
+        raise BundleError("bundle has neither entry nor leaf_hash")
+    if not verify_inclusion(leaf, index, size, proof, root):
+        errors.append(f"inclusion proof does NOT verify (index {index}, tree size {size})")
+    head = b.get("tree_head")
+    if head is None:
+        errors.append("tree_head missing: the root is not signed")
+    else:
+        if int(head.get("tree_size", -1)) != size or str(head.get("root_hash", "")).lower() != root.hex():
+            errors.append("tree_head does not match tree_size / root_hash of the proof")
+        check_tree_head(head, "tree_head", pinned, log_id, skip_sig, errors, notes)
+    personal = b.get("personal")
+    if personal is not None:
+        commitment = entry_obj.get("personal_commitment") if isinstance(entry_obj, dict) else None
+        if commitment is None:
+            errors.append("personal data given but the entry has no personal_commitment")
+        else:
+            salt = _hex(personal.get("salt"), "personal.salt", 16)
+            if sm3(salt + _canonical(personal.get("data"))).hex() != str(commitment).lower():
+                errors.append("personal data does not match the entry's salted commitment")
+            else:
+                notes.append("personal data matches the salted commitment")
+    return f"entry #{index} is included in the log of {size} entries, root {root.hex()}"
+
+
+def check_consistency(b: dict, pinned, log_id, skip_sig, errors, notes) -> str:
+    m, n = int(b["old_size"]), int(b["new_size"])
+    old_root = _hex(b["old_root"], "old_root", 32)
+    new_root = _hex(b["new_root"], "new_root", 32)
+    proof = [_hex(p, f"proof[{i}]", 32) for i, p in enumerate(b.get("proof", []))]
+    if not verify_consistency(m, n, old_root, new_root, proof):
+        errors.append(f"consistency proof does NOT verify ({m} -> {n})")
+    for key, size, root in (("old_tree_head", m, old_root), ("new_tree_head", n, new_root)):
+        head = b.get(key)
+        if head is None:
+            errors.append(f"{key} missing: the root is not signed")
+            continue
+        if int(head.get("tree_size", -1)) != size or str(head.get("root_hash", "")).lower() != root.hex():
+            errors.append(f"{key} does not match the proof's size / root")
+        check_tree_head(head, key, pinned, log_id, skip_sig, errors, notes)
+    return f"the log of {n} entries extends the log of {m} entries without changing it"
+
+
+def check_bundle(bundle: dict, pinned: bytes | None = None, log_id: str | None = None,
+                 skip_signature: bool = False) -> tuple[bool, list[str]]:
+    """Returns (ok, lines to print)."""
+    errors: list[str] = []
+    notes: list[str] = []
+    try:
+        if not isinstance(bundle, dict):
+            raise BundleError("bundle must be a JSON object")
+        kind = bundle.get("type") or ("consistency" if "old_size" in bundle else "inclusion")
+        if kind == "inclusion":
+            what = check_inclusion(bundle, pinned, log_id, skip_signature, errors, notes)
+        elif kind == "consistency":
+            what = check_consistency(bundle, pinned, log_id, skip_signature, errors, notes)
+        else:
+            raise BundleError(f"unknown bundle type {kind!r}")
+    except (BundleError, KeyError, TypeError, ValueError) as exc:
+        return False, [f"FAILED: malformed bundle: {exc}"]
+    if errors:
+        return False, [f"FAILED: {e}" for e in errors] + [f"note: {x}" for x in notes]
+    return True, [f"OK: {what}"] + [f"note: {x}" for x in notes]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Verify a zhifa records inclusion / consistency proof bundle.")
+    ap.add_argument("bundle", help="bundle JSON file, or - for stdin")
+    ap.add_argument("--public-key", help="the log's published Ed25519 public key: 64 hex digits or a PEM file")
+    ap.add_argument("--log-id", help="expected log id of the tree heads")
+    ap.add_argument("--skip-signature", action="store_true", help="do not check signatures (not recommended)")
+    args = ap.parse_args(argv)
+    try:
+        text = sys.stdin.read() if args.bundle == "-" else open(args.bundle, encoding="utf-8").read()
+        bundle = json.loads(text)
+    except (OSError, ValueError) as exc:
+        print(f"FAILED: cannot read bundle: {exc}")
+        return 1
+    try:
+        pinned = _load_pinned_key(args.public_key)
+    except Exception as exc:  # noqa: BLE001 - report any key-loading problem plainly
+        print(f"FAILED: cannot load --public-key: {exc}")
+        return 1
+    ok, lines = check_bundle(bundle, pinned, args.log_id, args.skip_signature)
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
