@@ -1,0 +1,108 @@
+"""Shared set-up for benchmarks: a throwaway RabbitMQ vhost and PostgreSQL database, a service
+started with `nameko run` against them, and a confirmed publisher of departmental events."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import yaml
+from kombu import Connection, Producer
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PG_ADMIN = os.environ.get("ZHIFA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_HOST = os.environ.get("ZHIFA_BENCH_AMQP_HOST", "127.0.0.1:5672")
+
+
+def rabbitmqctl(*args):
+    subprocess.run([shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl", *args], check=True,
+                   capture_output=True, timeout=60)
+
+
+@contextlib.contextmanager
+def vhost():
+    name = f"zhifa-bench-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    try:
+        yield f"amqp://guest:guest@{AMQP_HOST}/{name}"
+    finally:
+        rabbitmqctl("delete_vhost", name)
+
+
+@contextlib.contextmanager
+def pg_database():
+    name = f"zhifa_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def service_process(service: str, amqp_uri: str, databases: dict, extra_config: dict | None = None):
+    """`nameko run` of one service (migrated, topology declared) until the block ends."""
+    from nameko import config
+
+    from services.common.bus import all_service_classes, declare_topology
+    from services.common.migrations import upgrade
+
+    for name, url in databases.items():
+        upgrade(name, url)
+    declare_topology(amqp_uri, all_service_classes())
+    cfg = {"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": databases, "ZHIFA_METRICS_DISABLED": "1",
+           "LOGGING": {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}},
+           **(extra_config or {})}
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        yaml.safe_dump(cfg, handle)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "nameko"), "run", "--config", handle.name,
+                             f"services.{service}.service"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    config.update(cfg)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        os.unlink(handle.name)
+
+
+class Publisher:
+    """Publishes envelopes to departments.events with confirms, as a departmental system would."""
+
+    def __init__(self, amqp_uri: str):
+        self.conn = Connection(amqp_uri, transport_options={"confirm_publish": True})
+        self.producer = Producer(self.conn.channel())
+
+    def publish(self, envelope: dict):
+        self.producer.publish(json.dumps(envelope, ensure_ascii=False).encode(), exchange="departments.events",
+                              routing_key=envelope["event_type"], content_type="application/json",
+                              content_encoding="utf-8", delivery_mode=2)
+
+    def close(self):
+        self.conn.release()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if predicate():
+            return time.perf_counter()
+        time.sleep(interval)
+    raise TimeoutError("benchmark condition not reached")
