@@ -7,6 +7,7 @@ before the mark re-publishes on restart: consumers are idempotent by event id.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -17,8 +18,15 @@ from sqlalchemy.orm import Session
 from services.common import metrics
 from services.common.bus import events_exchange
 from services.common.db import OutboxMessage, utcnow
+from services.common.federation import city_of
 
 log = logging.getLogger(__name__)
+
+
+def routing_headers(envelope_json: str) -> dict:
+    """Headers tier links route on (services/common/federation.py): the event's region and its city."""
+    region = json.loads(envelope_json).get("region_code") or ""
+    return {"zhifa-region": region, "zhifa-city": city_of(region) if len(region) >= 6 else ""}
 
 
 class OutboxRelay:
@@ -60,7 +68,8 @@ class OutboxRelay:
                 try:
                     self.publisher.publish(row.envelope, exchange=self.exchange, routing_key=row.event_type,
                                            content_type="application/json", serializer=None,
-                                           content_encoding="utf-8", message_id=row.event_id)
+                                           content_encoding="utf-8", message_id=row.event_id,
+                                           headers=routing_headers(row.envelope))
                     row.status = "published"
                     metrics.OUTBOX_PUBLISHED.labels(self.service, row.event_type).inc()
                 except UndeliverableMessage:

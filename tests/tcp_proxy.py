@@ -1,0 +1,71 @@
+"""A small TCP proxy for cutting a link in tests (stop closes every connection; start listens again)."""
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int, listen_port: int = 0):
+        self.target = (target_host, target_port)
+        self.listen_port = listen_port
+        self._server: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.running = False
+
+    def start(self) -> int:
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.listen_port))
+        server.listen(64)
+        self.listen_port = server.getsockname()[1]
+        self._server, self.running = server, True
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+        return self.listen_port
+
+    def stop(self) -> None:
+        self.running = False
+        if self._server:
+            self._server.close()
+        with self._lock:
+            for conn in self._conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)  # the pipe threads see EOF and close their sockets
+                except OSError:
+                    pass
+            self._conns.clear()
+
+    def _accept(self, server):
+        while self.running:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
