@@ -1,9 +1,14 @@
-"""complaints tables: the numbered register (投诉举报登记簿) and its gap-free counters (CMP-2)."""
+"""complaints tables: the numbered register (投诉举报登记簿), its gap-free counters (CMP-2), the
+attachments (content-addressed files, SM3) and the directory of enforcement bodies (for routing).
+
+The complainant's identity stays in ``complaints`` and is read only by handler views; no event and no
+body view carries it (CMP confidentiality).
+"""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -12,7 +17,8 @@ class Base(DeclarativeBase):
 
 
 class RegisterCounter(Base):
-    """The last number issued per region and year; incremented in the registering transaction."""
+    """The last number issued per region (6-digit code) and year; incremented in the registering
+    transaction, so a rolled-back registration gives its number back (gap-free)."""
 
     __tablename__ = "register_counters"
     region_code: Mapped[str] = mapped_column(String(9), primary_key=True)
@@ -21,26 +27,83 @@ class RegisterCounter(Base):
 
 
 class Complaint(Base):
-    """One registered complaint (ComplaintRegister row). Complainant identity stays in this table."""
+    """One registered complaint (登记簿记录) with its life cycle (see services/complaints/store.py)."""
 
     __tablename__ = "complaints"
     number: Mapped[str] = mapped_column(String(32), primary_key=True)
-    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)       # filing region (受理地)
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(32))
     source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    external_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # complainant (投诉举报人) — handlers only
     complainant_name: Mapped[str | None] = mapped_column(String(100))
     complainant_phone: Mapped[str | None] = mapped_column(String(32))
     complainant_id_number: Mapped[str | None] = mapped_column(String(32))
+    complainant_address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # subject (被投诉对象)
     subject_body_id: Mapped[str] = mapped_column(String(64), index=True)
     subject_officer_ids: Mapped[list] = mapped_column(JSON, default=list)
+    subject: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    complained_bodies: Mapped[str | None] = mapped_column(Text, nullable=True)  # "|a|b|" for body views
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request: Mapped[str] = mapped_column(Text)
     facts: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    under_reconsideration_or_litigation: Mapped[bool] = mapped_column(Boolean, default=False)
+    against_private_enterprise: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # acknowledgement (CMP-3)
+    acknowledge_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    acknowledge_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     acknowledge_due: Mapped[dt.date] = mapped_column(Date)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # state
     status: Mapped[str] = mapped_column(String(24), default="registered", index=True)
     query_code_hash: Mapped[str] = mapped_column(String(200))
-    against_private_enterprise: Mapped[bool] = mapped_column(Boolean, default=False)
+    handler_unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    handler_region_code: Mapped[str | None] = mapped_column(String(9), nullable=True, index=True)
+    handler_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    route: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    assessment: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    not_accepted_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    found_in_scope: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    handling: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    handling_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    upheld: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    concluded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    linked_to: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    supervising_region: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    open_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)  # deadline running now
+    clues_sent: Mapped[list | None] = mapped_column(JSON, nullable=True)  # clue keys already emitted
     history: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Attachment(Base):
+    """An attachment of a complaint: the file lives content-addressed under var/ (name = SM3 hex)."""
+
+    __tablename__ = "complaint_attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), ForeignKey("complaints.number"), index=True)
+    sm3: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class KnownBody(Base):
+    """An enforcement body as departmental systems registered it (body.registered), for routing."""
+
+    __tablename__ = "known_bodies"
+    body_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    superior_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    entrusting_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

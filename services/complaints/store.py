@@ -1,33 +1,241 @@
-"""Persistence for the complaint register: gap-free numbering inside the registering transaction."""
+"""Persistence of the complaint register: gap-free numbering inside the registering transaction, and
+the mapping between a ``complaints`` row and the domain's :class:`ComplaintRecord` (rebuilt on every
+use, so running deadlines follow the calendar in force — PLAT-6)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.common.identifiers import region_prefix
+from services.common.periods import Period
+from services.common.workdays import WorkingDayCalendar, default_calendar
+from services.complaints.domain import (CHINA_TZ, Assessment, BodyKind, BodyRef, Channel, Complainant,
+                                        ComplaintFlags, ComplaintRecord, EventKind, Extension, Handler,
+                                        HandlingPeriod, HistoryEvent, Route, RouteTarget, Status, Subject,
+                                        complained_bodies)
+from services.complaints.domain import Complaint as DomainComplaint
+from services.complaints.domain.deadlines import acknowledgement_deadline, count_period
 from services.complaints.domain.register import format_register_number
-from services.complaints.models import RegisterCounter
+from services.complaints.models import Complaint, RegisterCounter
+
+UTC = dt.timezone.utc
 
 
 def allocate_number(session: Session, region_code: str, year: int) -> tuple[str, int]:
     """Next number for (region, year) — unique and gap-free (CMP-2).
 
-    The counter row is incremented in the same transaction that inserts the complaint: a rolled-back
-    registration gives its number back, two concurrent ones serialise on the row lock (PostgreSQL)
-    or the database write lock (SQLite).
+    The counter is kept per 6-digit code (a township registers under its county, as the number
+    shows) and incremented in the same transaction that inserts the complaint: a rolled-back
+    registration gives its number back; concurrent ones — in one process or in several replicas —
+    serialise on the counter row's lock (PostgreSQL) or the database write lock (SQLite).
     """
+    region6 = region_code[:6]
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(RegisterCounter).values(region_code=region_code, year=year, last_seq=0)
+    session.execute(insert(RegisterCounter).values(region_code=region6, year=year, last_seq=0)
                     .on_conflict_do_nothing())
     seq = session.execute(update(RegisterCounter)
-                          .where(RegisterCounter.region_code == region_code, RegisterCounter.year == year)
+                          .where(RegisterCounter.region_code == region6, RegisterCounter.year == year)
                           .values(last_seq=RegisterCounter.last_seq + 1)
                           .returning(RegisterCounter.last_seq)).scalar_one()
-    return format_register_number(region_code[:6], year, seq), seq
+    return format_register_number(region6, year, seq), seq
 
 
 def local_year(when: dt.datetime) -> int:
-    return when.astimezone(dt.timezone(dt.timedelta(hours=8))).year
+    return when.astimezone(CHINA_TZ).year
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Datetimes are stored in UTC; SQLite gives them back naive."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+def scope_filter(scope_region: str):
+    """Rows a user scoped to ``scope_region`` may see: filed in, or handled in, their region (PLAT-1)."""
+    prefix = region_prefix(scope_region)
+    return or_(Complaint.region_code.startswith(prefix), Complaint.handler_region_code.startswith(prefix))
+
+
+# --- subject ----------------------------------------------------------------------------------
+
+def subject_to_dict(subject: Subject) -> dict:
+    data = asdict(subject)
+    data["body_kind"] = subject.body_kind.value
+    data["officer_ids"] = list(subject.officer_ids)
+    data["other_bodies"] = [{"body_id": b.body_id, "region_code": b.region_code, "kind": b.kind.value}
+                            for b in subject.other_bodies]
+    return data
+
+
+def subject_from_dict(data: dict) -> Subject:
+    return Subject(body_id=data.get("body_id") or "", body_kind=BodyKind(data.get("body_kind") or "department"),
+                   body_region_code=data.get("body_region_code") or "",
+                   competent_department_id=data.get("competent_department_id"),
+                   competent_department_region_code=data.get("competent_department_region_code"),
+                   officer_ids=tuple(data.get("officer_ids") or ()),
+                   other_bodies=tuple(BodyRef(b["body_id"], b["region_code"], BodyKind(b.get("kind") or "department"))
+                                      for b in data.get("other_bodies") or ()),
+                   about_officer_conduct=bool(data.get("about_officer_conduct")))
+
+
+def complained_key(subject: Subject) -> str:
+    ids = complained_bodies(subject) | {subject.body_id}
+    return "|" + "|".join(sorted(i for i in ids if i)) + "|"
+
+
+# --- route, assessment, history ------------------------------------------------------------------
+
+def route_to_dict(route: Route | None) -> dict | None:
+    if route is None:
+        return None
+    return {"target_kind": route.target_kind.value, "target_region_code": route.target_region_code,
+            "target_body_id": route.target_body_id, "description": route.description, "case": route.case}
+
+
+def route_from_dict(data: dict | None) -> Route | None:
+    if not data:
+        return None
+    return Route(RouteTarget(data["target_kind"]), data["target_region_code"], data.get("target_body_id"),
+                 data.get("description") or "", data.get("case") or "")
+
+
+def assessment_to_dict(assessment: Assessment, extra_warnings: list[str] = ()) -> dict:
+    return {"acceptable": assessment.acceptable, "reasons": list(assessment.reasons),
+            "warnings": list(assessment.warnings) + list(extra_warnings), "tags": list(assessment.tags),
+            "out_of_scope": list(assessment.out_of_scope), "route": route_to_dict(assessment.suggested_route)}
+
+
+def assessment_from_dict(data: dict | None) -> Assessment | None:
+    if not data:
+        return None
+    return Assessment(bool(data.get("acceptable")), tuple(data.get("reasons") or ()),
+                      route_from_dict(data.get("route")), tuple(data.get("warnings") or ()),
+                      tuple(data.get("tags") or ()), tuple(data.get("out_of_scope") or ()))
+
+
+def _event_to_json(e: HistoryEvent) -> dict:
+    return {"seq": e.seq, "kind": e.kind.value, "at": utc(e.at).isoformat(), "actor": e.actor,
+            "status": e.status.value, "public_text": e.public_text, "internal_note": e.internal_note,
+            "data": e.data}
+
+
+def _event_from_json(d: dict) -> HistoryEvent:
+    return HistoryEvent(d["seq"], EventKind(d["kind"]), aware(dt.datetime.fromisoformat(d["at"])), d["actor"],
+                        Status(d["status"]), d.get("public_text"), d.get("internal_note"), dict(d.get("data") or {}))
+
+
+# --- row <-> record -------------------------------------------------------------------------------
+
+def complaint_of(row: Complaint, attachments: int = 0) -> DomainComplaint:
+    subject = subject_from_dict(row.subject) if row.subject else Subject(
+        body_id=row.subject_body_id, body_region_code=row.region_code[:6],
+        officer_ids=tuple(row.subject_officer_ids or ()))
+    return DomainComplaint(
+        channel=Channel(row.channel), region_code=row.region_code,
+        complainant=Complainant(row.complainant_name, row.complainant_phone, row.complainant_id_number,
+                                row.complainant_address),
+        subject=subject, request=row.request, facts=row.facts, received_at=aware(row.received_at),
+        case_id=row.case_id,
+        flags=ComplaintFlags(bool(row.under_reconsideration_or_litigation), bool(row.against_private_enterprise)),
+        attachments=attachments, categories=tuple(row.categories or ()))
+
+
+def _handling_of(data: dict | None, calendar: WorkingDayCalendar) -> HandlingPeriod | None:
+    if not data:
+        return None
+    unit = data.get("unit", "working_days")
+    accepted_on = dt.date.fromisoformat(data["accepted_on"])
+    base = count_period(accepted_on, Period(int(data["working_days"]), unit), calendar)
+    extension = extended = None
+    if data.get("extension"):
+        e = data["extension"]
+        extension = Extension(int(e["working_days"]), e["approved_by"], dt.date.fromisoformat(e["approved_on"]),
+                              e["reason"])
+        extended = count_period(base.due, Period(extension.working_days, unit), calendar)
+    return HandlingPeriod(accepted_on, base, extension, extended, unit)
+
+
+def _handling_to_dict(period: HandlingPeriod | None) -> dict | None:
+    if period is None:
+        return None
+    data = {"accepted_on": period.accepted_on.isoformat(), "working_days": period.base.working_days,
+            "unit": period.unit, "extension": None}
+    if period.extension is not None:
+        e = period.extension
+        data["extension"] = {"working_days": e.working_days, "approved_by": e.approved_by,
+                             "approved_on": e.approved_on.isoformat(), "reason": e.reason}
+    return data
+
+
+def record_of(row: Complaint, attachments: int = 0, calendar: WorkingDayCalendar | None = None) -> ComplaintRecord:
+    """The domain record of a row, deadlines recomputed on the calendar in force."""
+    calendar = calendar or default_calendar()
+    complaint = complaint_of(row, attachments)
+    unit = row.acknowledge_unit or "working_days"
+    acknowledge = acknowledgement_deadline(complaint.received_at, calendar=calendar,
+                                           working_days=Period(row.acknowledge_days or 5, unit))
+    handler = Handler(row.handler_unit_id or f"{row.region_code[:6]}-SFJ",
+                      row.handler_region_code or row.region_code[:6], row.handler_name)
+    return ComplaintRecord(
+        register_number=row.number, complaint=complaint, query_code_hash=row.query_code_hash, handler=handler,
+        status=Status(row.status), acknowledge=acknowledge,
+        history=tuple(_event_from_json(e) for e in row.history or ()),
+        handling=_handling_of(row.handling, calendar), route=route_from_dict(row.route),
+        decided_at=aware(row.decided_at), not_accepted_reason=row.not_accepted_reason, result=row.result,
+        upheld=row.upheld, concluded_at=aware(row.concluded_at), satisfaction=row.satisfaction,
+        linked_to=row.linked_to, acknowledge_unit=unit)
+
+
+def write_record(row: Complaint, record: ComplaintRecord, now: dt.datetime) -> None:
+    """Copy the state of ``record`` into ``row`` (the complaint itself never changes after filing)."""
+    row.status = record.status.value
+    row.handler_unit_id = record.handler.unit_id
+    row.handler_region_code = record.handler.region_code
+    row.handler_name = record.handler.name
+    row.acknowledge_days = record.acknowledge.working_days
+    row.acknowledge_unit = record.acknowledge_unit
+    row.acknowledge_due = record.acknowledge.due
+    row.due_provisional = record.acknowledge.provisional
+    row.route = route_to_dict(record.route)
+    row.decided_at = utc(record.decided_at)
+    row.not_accepted_reason = record.not_accepted_reason
+    row.handling = _handling_to_dict(record.handling)
+    row.handling_due = record.handling.due if record.handling else None
+    row.result = record.result
+    row.upheld = record.upheld
+    row.concluded_at = utc(record.concluded_at)
+    row.satisfaction = record.satisfaction
+    row.linked_to = record.linked_to
+    row.supervising_region = record.supervising_region
+    running = record.open_deadline()
+    row.open_due = running[1].due if running else None
+    row.history = [_event_to_json(e) for e in record.history]
+    row.updated_at = utc(now)
+
+
+def new_row(record: ComplaintRecord, *, seq: int, year: int, source_event_id: str | None, external_ref: str | None,
+            assessment: dict, now: dt.datetime) -> Complaint:
+    c = record.complaint
+    row = Complaint(
+        number=record.register_number, region_code=c.region_code, year=year, seq=seq, channel=c.channel.value,
+        source_event_id=source_event_id, external_ref=external_ref,
+        complainant_name=c.complainant.name, complainant_phone=c.complainant.phone,
+        complainant_id_number=c.complainant.id_number, complainant_address=c.complainant.address,
+        subject_body_id=c.subject.body_id, subject_officer_ids=list(c.subject.officer_ids),
+        subject=subject_to_dict(c.subject), complained_bodies=complained_key(c.subject), case_id=c.case_id,
+        request=c.request, facts=c.facts, categories=list(c.categories),
+        under_reconsideration_or_litigation=c.flags.under_reconsideration_or_litigation,
+        against_private_enterprise=c.flags.against_private_enterprise, received_at=utc(c.received_at),
+        query_code_hash=record.query_code_hash, assessment=assessment, clues_sent=[])
+    write_record(row, record, now)
+    return row

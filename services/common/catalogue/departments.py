@@ -97,6 +97,10 @@ class EvidenceRecorded(StrictSchema):
     started_at = fields.AwareDateTime(load_default=None)
     ended_at = fields.AwareDateTime(load_default=None)
     party_ids = fields.List(Ident(), load_default=list)
+    # REC-3: form of an audio-visual record, and the measure it films (full-process AV rule)
+    av_form = fields.String(load_default=None, validate=validate.OneOf(
+        ("photo", "audio", "video", "body_worn_camera", "surveillance")))
+    covers = fields.String(load_default=None, validate=validate.Length(max=64))
 
     @validates_schema
     def _av_needs_span(self, data, **_):
@@ -206,9 +210,29 @@ class ComplainantSchema(StrictSchema):
                 raise ValidationError(error, field_name="id_number")
 
 
+class ComplaintOtherBodySchema(StrictSchema):
+    """Another body that took part in the act complained of (two or more bodies, CMP-8)."""
+
+    body_id = Ident(required=True)
+    region_code = fields.String(required=True, validate=_region_validator)
+    kind = fields.String(load_default="department", validate=validate.OneOf(
+        ("department", "county_government", "authorised_org", "entrusted_org")))
+
+
 class ComplaintSubjectSchema(StrictSchema):
+    """被投诉对象. Only ``body_id`` is required: the complaints service completes kind, region and
+    competent department from the bodies registered with ``body.registered`` (else: a department of
+    the envelope's region)."""
+
     body_id = Ident(required=True)
     officer_ids = fields.List(Ident(), load_default=list)
+    body_kind = fields.String(load_default=None, validate=validate.OneOf(
+        ("department", "county_government", "authorised_org", "entrusted_org")))
+    body_region_code = fields.String(load_default=None, validate=_region_validator)
+    competent_department_id = Ident(load_default=None)
+    competent_department_region_code = fields.String(load_default=None, validate=_region_validator)
+    about_officer_conduct = fields.Boolean(load_default=False)
+    other_bodies = fields.List(fields.Nested(ComplaintOtherBodySchema), load_default=list)
 
 
 class ComplaintSubmitted(StrictSchema):
@@ -223,6 +247,9 @@ class ComplaintSubmitted(StrictSchema):
     facts = fields.String(required=True, validate=validate.Length(min=2, max=10000))
     received_at = fields.AwareDateTime(required=True)
     against_private_enterprise = fields.Boolean(load_default=False)
+    case_id = Ident(load_default=None)
+    under_reconsideration_or_litigation = fields.Boolean(load_default=False)
+    categories = fields.List(fields.String(validate=validate.Length(min=1, max=32)), load_default=list)
 
 
 

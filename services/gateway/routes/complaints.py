@@ -1,31 +1,340 @@
-"""Complaint routes (投诉举报, CMP)."""
+"""Complaint routes (投诉举报, CMP-1…CMP-9, COORD-1, EVAL-7).
+
+Public: the portal form page and its JSON API (multipart with attachments or JSON), status by number
++ query code (page and API), satisfaction rating, published channels. Public intake is rate limited
+per client IP (token buckets; 429 in Chinese). Staff (complaint_handler, supervisor, admin): the
+register, one complaint, registering letters/e-mails/visits, accept / not accept / progress /
+conclude / transfer / extend, the CMP-6 report. Bodies (department API key or officer token with
+body ids): the redacted body view. The complaints service checks the region scope again (PLAT-1).
+"""
 from __future__ import annotations
 
+import base64
+import math
+
+from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
+
 from services.common.rpc import call
-from services.gateway.http import HttpError, endpoint, read_json
-from services.gateway.schemas import PublicComplaintRequest
+from services.complaints import intake
+from services.complaints import metrics as complaint_metrics
+from services.gateway import pages
+from services.gateway.http import HttpError, endpoint, json_response, read_json
+from services.gateway.schemas import (ComplaintNoteRequest, ComplaintRatingRequest, ConcludeRequest, ExtendRequest,
+                                      NotAcceptRequest, ProgressRequest, PublicComplaintRequest,
+                                      ScopeFindingRequest, StaffComplaintRequest, TransferRequest)
+
+HANDLERS = ("complaint_handler", "admin")
+READERS = ("complaint_handler", "supervisor", "admin")
+MAX_FORM_BODY = 64 * 1024  # the text fields of a complaint; attachments come on top
+
+
+class ComplaintLimiter(DependencyProvider):
+    """Token buckets per client IP for public complaint intake, one set per gateway container."""
+
+    def setup(self):
+        self.buckets = intake.TokenBucket()
+
+    def get_dependency(self, worker_ctx):
+        return self.buckets
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float):
+        super().__init__("rate limited")
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    @property
+    def message(self) -> str:
+        minutes = math.ceil(self.retry_after / 60)
+        wait = f"{self.retry_after}秒" if self.retry_after < 120 else f"{minutes}分钟"
+        return f"提交过于频繁，请{wait}后再试。如情况紧急，请拨打12345政务服务便民热线。"
+
+
+def _unwrap(result):
+    """A service refusal ``{"error": {...}}`` → HttpError; otherwise the result."""
+    if isinstance(result, dict) and isinstance(result.get("error"), dict):
+        err = result["error"]
+        raise HttpError(err["status"], err["code"], err["message"], err.get("fields"))
+    return result
+
+
+def _form_dict(form) -> dict:
+    """An HTML form as a dict: blank fields dropped (so required/optional behave), lists split."""
+    data = {}
+    for key in form.keys():
+        value = form.get(key, "").strip()
+        if value:
+            data[key] = value
+    for key in ("officer_ids", "other_bodies"):
+        if key in data:
+            data[key] = [v for v in data[key].replace("，", ",").replace(" ", ",").split(",") if v]
+    return data
+
+
+def _read_files(request) -> list[tuple[str, str, bytes]]:
+    rules = intake.intake_rules()
+    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    if len(files) > rules.max_files:
+        raise HttpError(422, "invalid", "请求内容有误", {"attachments": [f"附件最多{rules.max_files}个"]})
+    out = []
+    for f in files:
+        data = f.read(rules.max_bytes + 1)
+        out.append((f.filename, f.mimetype or "", data))
+    errors = intake.check_attachments(out, rules)
+    if errors:
+        raise HttpError(422, "invalid", "请求内容有误", {"attachments": errors})
+    return out
+
+
+def _encode_files(files) -> list[dict]:
+    return [{"filename": name, "content_type": ctype, "content_base64": base64.b64encode(data).decode("ascii")}
+            for name, ctype, data in files]
+
+
+def _client_ip(request) -> str:
+    return request.remote_addr or "unknown"
 
 
 class ComplaintsRoutes:
-    # -- complaints (CMP) ----------------------------------------------------------------------
+    complaint_limiter = ComplaintLimiter()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _limit(self, request, kind: str) -> None:
+        wait = self.complaint_limiter.take(f"{kind}:{_client_ip(request)}", intake.intake_rules().rate_limit(kind))
+        if wait > 0:
+            complaint_metrics.RATE_LIMITED.labels(kind).inc()
+            raise RateLimited(wait)
+
+    def _too_many(self, exc: RateLimited, page: str | None = None, **ctx):
+        if page:
+            response = pages.render(page, status=429, rate_limited=exc.message, **ctx)
+        else:
+            response = json_response(429, {"error": "rate_limited", "message": exc.message})
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    def _check_size(self, request) -> None:
+        rules = intake.intake_rules()
+        limit = MAX_FORM_BODY + rules.max_files * (rules.max_bytes + 4096)
+        if request.content_length and request.content_length > limit:
+            raise HttpError(413, "too_large", f"提交内容过大：附件最多{rules.max_files}个，每个不超过"
+                                              f"{rules.max_bytes // (1024 * 1024)} MiB")
+
+    def _file_portal(self, request) -> dict:
+        """Validate and file one portal complaint (JSON or multipart); the answer comes after commit."""
+        self._check_size(request)
+        files = []
+        if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
+            raw = _form_dict(request.form)
+            try:
+                data = PublicComplaintRequest().load(raw)
+            except ValidationError as exc:
+                errors = dict(exc.messages)
+                try:
+                    _read_files(request)
+                except HttpError as file_error:
+                    errors.update(file_error.fields)
+                raise HttpError(422, "invalid", "请求内容有误", errors) from None
+            files = _read_files(request)
+        else:
+            data = read_json(request, PublicComplaintRequest)
+        data["attachments"] = _encode_files(files)
+        return _unwrap(call(self.complaints, "submit_portal_complaint", data, timeout=60))
+
+    def _options(self):
+        return call(self.complaints, "intake_options")
+
+    def _form_page(self, request, status=200, **ctx):
+        options = self._options()
+        region = (ctx.get("values") or {}).get("region_code") or request.args.get("region_code") \
+            or (options["regions"][-1]["region_code"] if options["regions"] else None)
+        channels = call(self.complaints, "channels", region) if region else None
+        return pages.render("complaints/form.html", status=status, options=options, region=region,
+                            channels=channels, values=ctx.pop("values", {}), errors=ctx.pop("errors", {}), **ctx)
+
+    # -- public API (CMP-1, CMP-4, EVAL-7) ------------------------------------------------------
     @endpoint("POST", "/api/v1/public/complaints", tags=("public",), body=PublicComplaintRequest, success=201,
-              summary="File a complaint on the portal (CMP-1, CMP-2, public)")
+              summary="File a complaint on the portal: JSON, or multipart/form-data with up to 5 attachments "
+                      "(jpg/png/pdf, 5 MiB each) in field 'attachments' (CMP-1, CMP-2, public, rate limited)")
     def public_complaint(self, request, identity):
-        data = read_json(request, PublicComplaintRequest)
-        result = call(self.complaints, "submit_portal_complaint", data)
-        if result.get("errors"):
-            raise HttpError(422, "invalid", "请求内容有误", result["errors"])
-        return result
+        try:
+            self._limit(request, "submit")
+        except RateLimited as exc:
+            return self._too_many(exc)
+        return self._file_portal(request)
 
     @endpoint("GET", "/api/v1/public/complaints/<number>", tags=("public",),
-              summary="Complaint status by number and query code, no login (CMP-4, public)")
+              summary="Complaint status by number and query code (?code=), no login; status only (CMP-4, public)")
     def public_complaint_status(self, request, identity, number):
+        try:
+            self._limit(request, "query")
+        except RateLimited as exc:
+            return self._too_many(exc)
         status = call(self.complaints, "public_status", number, request.args.get("code", ""))
         if status is None:
             raise HttpError(404, "not_found", "编号或查询码不正确")
         return status
 
-    @endpoint("GET", "/api/v1/complaints", roles=("complaint_handler", "supervisor", "admin"), tags=("complaints",),
-              summary="The complaint register in the caller's scope (CMP-2)")
+    @endpoint("POST", "/api/v1/public/complaints/<number>/rating", tags=("public",), body=ComplaintRatingRequest,
+              summary="Satisfaction rating 1–5 of a concluded complaint, with the query code (EVAL-7, public)")
+    def public_complaint_rating(self, request, identity, number):
+        try:
+            self._limit(request, "query")
+        except RateLimited as exc:
+            return self._too_many(exc)
+        data = read_json(request, ComplaintRatingRequest)
+        return _unwrap(call(self.complaints, "rate", number, data["code"], data["rating"], data["comment"]))
+
+    @endpoint("GET", "/api/v1/public/complaint-channels/<region_code>", tags=("public",),
+              summary="Published complaint channels of a region: scope, mailbox, e-mail, hotlines, address (CMP-1)")
+    def public_complaint_channels(self, request, identity, region_code):
+        found = call(self.complaints, "channels", region_code)
+        if found is None:
+            raise HttpError(404, "not_found", "该地区尚未公布投诉举报渠道")
+        return found
+
+    # -- public pages ------------------------------------------------------------------------------
+    @endpoint("GET", "/complaints", tags=("public",), summary="Complaint form page with the published channels (CMP-1)")
+    def complaint_form_page(self, request, identity):
+        return self._form_page(request)
+
+    @endpoint("POST", "/complaints", tags=("public",),
+              summary="Complaint form submission (multipart); answers a page with number and query code (CMP-1)")
+    def complaint_form_submit(self, request, identity):
+        values = _form_dict(request.form)
+        try:
+            self._limit(request, "submit")
+        except RateLimited as exc:
+            options = self._options()
+            return self._too_many(exc, "complaints/form.html", options=options, values=values, errors={},
+                                  region=values.get("region_code"), channels=None)
+        try:
+            receipt = self._file_portal(request)
+        except HttpError as exc:
+            # the page answers 200 with the errors next to the fields (the JSON API answers 4xx)
+            return self._form_page(request, values=values, errors=exc.fields or {"_": [exc.message]},
+                                   message=exc.message)
+        return pages.render("complaints/submitted.html", receipt=receipt)
+
+    @endpoint("GET", "/complaints/status", tags=("public",), summary="Complaint status query page (CMP-4)")
+    def complaint_status_page(self, request, identity):
+        return pages.render("complaints/status.html", number=request.args.get("number", ""), errors={})
+
+    @endpoint("POST", "/complaints/status", tags=("public",),
+              summary="Complaint status query (form: number, code) or rating (form: rating) page (CMP-4, EVAL-7)")
+    def complaint_status_query(self, request, identity):
+        form = _form_dict(request.form)
+        number, code = form.get("number", ""), form.get("code", "")
+        errors = {}
+        if not number:
+            errors["number"] = ["请填写登记编号"]
+        if not code:
+            errors["code"] = ["请填写查询码"]
+        if errors:
+            return pages.render("complaints/status.html", number=number, errors=errors, code="")
+        try:
+            self._limit(request, "query")
+        except RateLimited as exc:
+            return self._too_many(exc, "complaints/status.html", number=number, errors={}, code="")
+        notice = None
+        if form.get("rating"):
+            result = call(self.complaints, "rate", number, code, form.get("rating"), form.get("comment"))
+            if isinstance(result, dict) and result.get("error"):
+                errors["rating"] = list((result["error"].get("fields") or {}).get("rating") or [])  \
+                    or [result["error"]["message"]]
+            else:
+                notice = "感谢您的评价。"
+        status = call(self.complaints, "public_status", number, code)
+        if status is None:
+            return pages.render("complaints/status.html", number=number, code="",
+                                errors={"_": ["编号或查询码不正确"]})
+        return pages.render("complaints/status.html", result=status, number=number, code=code,
+                            errors=errors, notice=notice)
+
+    # -- staff (CMP-1…CMP-9, COORD-1) ------------------------------------------------------------
+    @endpoint("GET", "/api/v1/complaints", roles=READERS, tags=("complaints",),
+              summary="The complaint register in the caller's scope; filters status, channel, overdue, escalated, "
+                      "private_enterprise (CMP-2)")
     def complaint_register(self, request, identity):
-        return {"complaints": call(self.complaints, "list_register", identity.region_code)}
+        filters = {k: request.args.get(k) for k in ("status", "channel", "overdue", "escalated",
+                                                     "private_enterprise", "limit") if request.args.get(k)}
+        return {"complaints": call(self.complaints, "list_register", identity.region_code, filters)}
+
+    @endpoint("POST", "/api/v1/complaints", roles=HANDLERS, tags=("complaints",), body=StaffComplaintRequest,
+              success=201, summary="Register a letter, e-mail, visit or call (CMP-1, CMP-2)")
+    def complaint_register_by_staff(self, request, identity):
+        data = read_json(request, StaffComplaintRequest)
+        if data.get("received_at"):
+            data["received_at"] = data["received_at"].isoformat()
+        data["attachments"] = []
+        return _unwrap(call(self.complaints, "register_by_staff", identity.region_code, identity.subject, data,
+                            timeout=60))
+
+    @endpoint("GET", "/api/v1/complaints/reports/private-enterprise", roles=("supervisor", "admin"),
+              tags=("complaints",), summary="Complaints about enforcement against private enterprises, reported "
+                                            "separately (?year=) (CMP-6)")
+    def complaint_enterprise_report(self, request, identity):
+        return call(self.complaints, "private_enterprise_report", identity.region_code, request.args.get("year"))
+
+    @endpoint("GET", "/api/v1/complaints/<number>", roles=READERS, tags=("complaints",),
+              summary="One complaint with history, assessment, route, clues (handler view, identity included)")
+    def complaint_detail(self, request, identity, number):
+        return _unwrap(call(self.complaints, "get_complaint", identity.region_code, number))
+
+    @endpoint("POST", "/api/v1/complaints/<number>/accept", roles=HANDLERS, tags=("complaints",),
+              body=ComplaintNoteRequest, summary="Accept (受理): route recorded, handling period starts (CMP-3, CMP-8)")
+    def complaint_accept(self, request, identity, number):
+        data = read_json(request, ComplaintNoteRequest) if request.get_data() else {"note": None}
+        return _unwrap(call(self.complaints, "accept", identity.region_code, number, identity.subject, data["note"]))
+
+    @endpoint("POST", "/api/v1/complaints/<number>/not-accept", roles=HANDLERS, tags=("complaints",),
+              body=NotAcceptRequest, summary="Not accept (不予受理); the reason is required, else 422 (CMP-4)")
+    def complaint_not_accept(self, request, identity, number):
+        data = read_json(request, NotAcceptRequest)
+        return _unwrap(call(self.complaints, "not_accept", identity.region_code, number, identity.subject,
+                            data["reason"], data["note"]))
+
+    @endpoint("POST", "/api/v1/complaints/<number>/progress", roles=HANDLERS, tags=("complaints",),
+              body=ProgressRequest, summary="Progress told to the complainant (办理进展, CMP-4)")
+    def complaint_progress(self, request, identity, number):
+        data = read_json(request, ProgressRequest)
+        return _unwrap(call(self.complaints, "add_progress", identity.region_code, number, identity.subject,
+                            data["text"], data["note"]))
+
+    @endpoint("POST", "/api/v1/complaints/<number>/conclude", roles=HANDLERS, tags=("complaints",),
+              body=ConcludeRequest, summary="Conclude with result and upheld or not (办结, CMP-4, CMP-5)")
+    def complaint_conclude(self, request, identity, number):
+        data = read_json(request, ConcludeRequest)
+        return _unwrap(call(self.complaints, "conclude", identity.region_code, number, identity.subject,
+                            data["result"], data["upheld"], data["note"]))
+
+    @endpoint("POST", "/api/v1/complaints/<number>/transfer", roles=HANDLERS + ("supervisor",), tags=("complaints",),
+              body=TransferRequest, summary="Transfer to another unit, region or tier; number and history kept (COORD-1)")
+    def complaint_transfer(self, request, identity, number):
+        data = read_json(request, TransferRequest)
+        return _unwrap(call(self.complaints, "transfer", identity.region_code, number, identity.subject,
+                            data["to_unit_id"], data["to_region_code"], data["reason"], data["to_name"]))
+
+    @endpoint("POST", "/api/v1/complaints/<number>/extend", roles=HANDLERS, tags=("complaints",), body=ExtendRequest,
+              summary="Extend the handling period once, ≤ 20 working days, approved (CMP-9)")
+    def complaint_extend(self, request, identity, number):
+        data = read_json(request, ExtendRequest)
+        return _unwrap(call(self.complaints, "extend", identity.region_code, number, identity.subject,
+                            data["working_days"], data["approved_by"], data["reason"]))
+
+    @endpoint("POST", "/api/v1/complaints/<number>/scope-finding", roles=("supervisor", "admin"),
+              tags=("complaints",), body=ScopeFindingRequest,
+              summary="Supervisor's finding that a not-accepted complaint was in scope → accountability clue (CMP-5)")
+    def complaint_scope_finding(self, request, identity, number):
+        data = read_json(request, ScopeFindingRequest)
+        return _unwrap(call(self.complaints, "record_scope_finding", identity.region_code, number, identity.subject,
+                            data["in_scope"], data["note"]))
+
+    # -- the body complained about (confidentiality) ----------------------------------------------
+    @endpoint("GET", "/api/v1/body-complaints", roles=("department", "officer"), tags=("complaints",),
+              summary="Complaints about the caller's own bodies, complainant identity removed (body view)")
+    def body_complaints(self, request, identity):
+        if not identity.body_ids:  # not bound to a body: there is nothing of its own to see
+            return {"complaints": []}
+        return {"complaints": call(self.complaints, "body_complaints", identity.region_code, list(identity.body_ids))}

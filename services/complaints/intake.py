@@ -1,0 +1,173 @@
+"""Public intake limits and attachment handling (投诉举报附件, CMP-1; issue 6 §7).
+
+- :func:`load_intake_rules` reads ``config/complaints/intake.yaml`` (attachment count/size/types,
+  rate limits); settings ``ZHIFA_COMPLAINTS_RATE_<NAME>_BURST`` / ``_PER_HOUR`` override the limits.
+- :func:`check_attachment` validates one file (size, declared type, and the file signature of the
+  bytes — a renamed .exe is not a PDF) and returns Chinese field errors.
+- :func:`store_attachment` writes the bytes content-addressed under ``var/complaints/attachments``
+  (``<sm3[:2]>/<sm3>``, SM3 = GB/T 32905, ``hashlib.new("sm3")``) atomically; writing the same
+  content twice is a no-op. Files are written before the registering transaction commits: a failed
+  commit may leave an unreferenced file, never a registered complaint without its file.
+- :class:`TokenBucket` — per-key token buckets (the gateway keys them by client IP).
+
+Used by the gateway (early field errors) and the complaints service (authoritative checks).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from services.common import settings
+
+from .domain.config import ConfigError, config_path, load_mapping, require
+
+SIGNATURES = {"jpg": (b"\xff\xd8\xff",), "png": (b"\x89PNG\r\n\x1a\n",), "pdf": (b"%PDF-",)}
+TYPE_NAMES = {"jpg": "JPG", "png": "PNG", "pdf": "PDF"}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    burst: int
+    per_hour: float
+
+
+@dataclass(frozen=True)
+class IntakeRules:
+    max_files: int
+    max_bytes: int
+    types: dict[str, str]            # content type → kind (jpg/png/pdf)
+    rate_limits: dict[str, RateLimit]
+
+    @property
+    def types_label(self) -> str:
+        return "、".join(dict.fromkeys(TYPE_NAMES[k] for k in self.types.values()))
+
+    def rate_limit(self, name: str) -> RateLimit:
+        base = self.rate_limits[name]
+        burst = settings.setting(f"ZHIFA_COMPLAINTS_RATE_{name.upper()}_BURST")
+        per_hour = settings.setting(f"ZHIFA_COMPLAINTS_RATE_{name.upper()}_PER_HOUR")
+        return RateLimit(int(burst) if burst not in (None, "") else base.burst,
+                         float(per_hour) if per_hour not in (None, "") else base.per_hour)
+
+
+def load_intake_rules(path: str | os.PathLike | None = None) -> IntakeRules:
+    where = config_path("intake.yaml", path)
+    data = load_mapping(where)
+    att = require(data, "attachments", dict, str(where))
+    max_files = require(att, "max_files", int, f"{where}: attachments")
+    max_bytes = require(att, "max_bytes", int, f"{where}: attachments")
+    types = require(att, "types", dict, f"{where}: attachments")
+    if max_files < 0 or max_bytes < 1:
+        raise ConfigError(f"{where}: attachments.max_files must be >= 0 and max_bytes >= 1")
+    for content_type, kind in types.items():
+        if kind not in SIGNATURES:
+            raise ConfigError(f"{where}: attachment type {content_type}: kind {kind!r} not one of {sorted(SIGNATURES)}")
+    limits = {}
+    for name, raw in require(data, "rate_limits", dict, str(where)).items():
+        burst = require(raw, "burst", int, f"{where}: rate_limits.{name}")
+        per_hour = require(raw, "per_hour", (int, float), f"{where}: rate_limits.{name}")
+        if burst < 1 or per_hour <= 0:
+            raise ConfigError(f"{where}: rate_limits.{name}: burst >= 1 and per_hour > 0")
+        limits[name] = RateLimit(burst, float(per_hour))
+    for needed in ("submit", "query"):
+        if needed not in limits:
+            raise ConfigError(f"{where}: rate_limits.{needed} is required")
+    return IntakeRules(max_files, max_bytes, dict(types), limits)
+
+
+@lru_cache(maxsize=1)
+def intake_rules() -> IntakeRules:
+    return load_intake_rules()
+
+
+def _kind_of(data: bytes) -> str | None:
+    for kind, signatures in SIGNATURES.items():
+        if any(data.startswith(s) for s in signatures):
+            return kind
+    return None
+
+
+def check_attachment(filename: str, content_type: str, data: bytes, rules: IntakeRules | None = None) -> list[str]:
+    """Chinese errors for one attachment (empty list when it is acceptable)."""
+    rules = rules or intake_rules()
+    name = filename or "附件"
+    errors = []
+    if not data:
+        errors.append(f"{name}：文件为空")
+    elif len(data) > rules.max_bytes:
+        errors.append(f"{name}：文件超过{rules.max_bytes // (1024 * 1024)} MiB")
+    kind = _kind_of(data)
+    declared = rules.types.get((content_type or "").split(";")[0].strip().lower())
+    if data and (kind is None or kind not in rules.types.values() or (declared is not None and declared != kind)):
+        errors.append(f"{name}：只接受{rules.types_label}格式的文件")
+    return errors
+
+
+def check_attachments(files: list[tuple[str, str, bytes]], rules: IntakeRules | None = None) -> list[str]:
+    rules = rules or intake_rules()
+    errors = []
+    if len(files) > rules.max_files:
+        errors.append(f"附件最多{rules.max_files}个")
+    for filename, content_type, data in files:
+        errors += check_attachment(filename, content_type, data, rules)
+    return errors
+
+
+def attachments_dir() -> Path:
+    return Path(settings.setting("ZHIFA_COMPLAINTS_ATTACHMENTS_DIR") or settings.VAR / "complaints" / "attachments")
+
+
+def sm3_hex(data: bytes) -> str:
+    return hashlib.new("sm3", data).hexdigest()
+
+
+def store_attachment(data: bytes, directory: Path | None = None) -> str:
+    """Write ``data`` content-addressed; return its SM3 hex. Idempotent and atomic."""
+    digest = sm3_hex(data)
+    root = Path(directory or attachments_dir())
+    target = root / digest[:2] / digest
+    if target.exists():
+        return digest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return digest
+
+
+def attachment_path(digest: str, directory: Path | None = None) -> Path:
+    return Path(directory or attachments_dir()) / digest[:2] / digest
+
+
+class TokenBucket:
+    """Token buckets per key: ``burst`` tokens, refilled at ``per_hour`` per hour. Thread/green-safe."""
+
+    def __init__(self, clock=time.monotonic, max_keys: int = 100_000):
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self._max_keys = max_keys
+
+    def take(self, key: str, limit: RateLimit) -> float:
+        """0.0 when a token was taken, else the seconds until the next token."""
+        now = self._clock()
+        rate = limit.per_hour / 3600.0
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(limit.burst), now))
+            tokens = min(float(limit.burst), tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            if len(self._buckets) > self._max_keys:  # forget the fullest buckets first
+                for stale in [k for k, (t, _) in self._buckets.items() if t >= limit.burst - 1][:1000]:
+                    self._buckets.pop(stale, None)
+            return (1.0 - tokens) / rate
