@@ -11,16 +11,19 @@ from services.common.auth import api_keys_cached
 from services.common.metrics import Metrics
 from services.common.rpc import ServiceRpc
 from services.gateway.http import ROUTES  # noqa: F401 - the route table, re-exported for tests and docs
-from services.gateway.routes.complaints import ComplaintsRoutes
-from services.gateway.routes.disclosure import DisclosureRoutes
-from services.gateway.routes.evaluation import EvaluationRoutes
-from services.gateway.routes.operations import OperationsRoutes
-from services.gateway.routes.records import RecordsRoutes
-from services.gateway.routes.review import ReviewRoutes
+# modules, not classes: `nameko run services.gateway.service` treats every class with entrypoints in
+# this module's namespace as a service, and the mixins are not services
+from services.gateway.routes import complaints as complaint_routes
+from services.gateway.routes import disclosure as disclosure_routes
+from services.gateway.routes import evaluation as evaluation_routes
+from services.gateway.routes import operations as operations_routes
+from services.gateway.routes import records as records_routes
+from services.gateway.routes import review as review_routes
 
 
-class GatewayService(OperationsRoutes, RecordsRoutes, ReviewRoutes, DisclosureRoutes, ComplaintsRoutes,
-                     EvaluationRoutes):
+class GatewayService(operations_routes.OperationsRoutes, records_routes.RecordsRoutes, review_routes.ReviewRoutes,
+                     disclosure_routes.DisclosureRoutes, complaint_routes.ComplaintsRoutes,
+                     evaluation_routes.EvaluationRoutes):
     name = "gateway"
     metrics = Metrics()
     records = ServiceRpc("records")
