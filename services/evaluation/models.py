@@ -1,10 +1,33 @@
-"""evaluation tables: facts drawn from events, each traceable to its event (EVAL-2)."""
+"""evaluation tables (EVAL-1 … EVAL-9, COORD-4).
+
+- ``facts``: facts drawn from events, each traceable to its event (id and type) — EVAL-2;
+- registry copies the evaluation needs (``bodies``, ``officers``, ``certificate_statuses``, ``powers``),
+  kept from the departmental registry events (PLAT-2, PLAT-3, PLAT-4);
+- ``grades``: year-to-date and final grades per body/officer and year (EVAL-4; "two years running");
+- ``consequences``: what follows from a grade (grade caps, measures, removal proposals, rectification orders);
+- ``accountability_cases`` (EVAL-6) and ``supervision_items`` (COORD-4), the domain objects persisted
+  as JSON with their searchable columns beside them.
+"""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -17,6 +40,7 @@ class Fact(Base):
     __tablename__ = "facts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
     kind: Mapped[str] = mapped_column(String(48))
     region_code: Mapped[str] = mapped_column(String(9))
     body_id: Mapped[str] = mapped_column(String(64))
@@ -24,7 +48,157 @@ class Fact(Base):
     year: Mapped[int] = mapped_column(Integer)
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     value: Mapped[float] = mapped_column(Float, default=1.0)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ref: Mapped[str | None] = mapped_column(String(96), nullable=True)   # natural key: case id, complaint number
+    attrs: Mapped[str | None] = mapped_column(Text, nullable=True)        # JSON
 
-    __table_args__ = (UniqueConstraint("event_id", "kind", "officer_id", name="uq_fact_event_kind"),
+    __table_args__ = (UniqueConstraint("event_id", "kind", "officer_id", "seq", name="uq_fact_event_kind_seq"),
                       Index("ix_facts_region_year", "region_code", "year"),
-                      Index("ix_facts_body_year", "body_id", "year"))
+                      Index("ix_facts_body_year", "body_id", "year"),
+                      Index("ix_facts_ref", "ref", "kind"))
+
+
+class BodyEntry(Base):
+    """执法主体 as registered (body.registered), for tiers, names and who evaluates whom (EVAL-1)."""
+
+    __tablename__ = "bodies"
+    body_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    management: Mapped[str] = mapped_column(String(16), default="local")
+    field: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    superior_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    entrusting_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    registered_on: Mapped[dt.date] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OfficerEntry(Base):
+    """执法人员 as registered (officer.registered)."""
+
+    __tablename__ = "officers"
+    officer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    roles: Mapped[str] = mapped_column(String(64))  # comma-separated: officer, legal_reviewer
+    certificate_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    registered_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class CertificateStatus(Base):
+    """执法证件状态变更 history (PLAT-3): the status in force at a day is the latest one before it."""
+
+    __tablename__ = "certificate_statuses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    officer_id: Mapped[str] = mapped_column(String(64), index=True)
+    certificate_no: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    effective_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+
+
+class PowerEntry(Base):
+    """A matter of a body's powers list (权责清单, power.published) — bodies with powers must explain
+    a year without enforcement (零执法说明, EVAL-8)."""
+
+    __tablename__ = "powers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    matter_code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    published_on: Mapped[dt.date] = mapped_column(Date)
+    event_id: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("body_id", "matter_code", name="uq_power_body_matter"),)
+
+
+class GradeRow(Base):
+    """A grade of a body or officer for a year: ``ytd`` (year to date, as of a day) or ``final`` (EVAL-4)."""
+
+    __tablename__ = "grades"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_kind: Mapped[str] = mapped_column(String(8))       # body | officer
+    subject_id: Mapped[str] = mapped_column(String(64))
+    body_id: Mapped[str] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(9))
+    year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(8))              # ytd | final
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    total: Mapped[str] = mapped_column(String(16))             # exact decimal as text
+    by_total: Mapped[str] = mapped_column(String(8))
+    grade: Mapped[str] = mapped_column(String(8))
+    set_name: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)                  # JSON: indicators, vetoes, caps, reasons, evaluators
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", "year", "stage", "as_of", name="uq_grade"),
+                      Index("ix_grades_region_year", "region_code", "year"))
+
+
+class ConsequenceRow(Base):
+    """结果运用: a grade cap, a measure (批评教育/离岗培训), a removal proposal, a rectification order or a
+    publication, with its deadline and resolution."""
+
+    __tablename__ = "consequences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_kind: Mapped[str] = mapped_column(String(8))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    body_id: Mapped[str] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    max_grade: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[str | None] = mapped_column(Text, nullable=True)    # JSON list
+    scope: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    requires_decision: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open")     # open | done | in_force
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    item_id: Mapped[str | None] = mapped_column(String(40), nullable=True)  # rectification supervision item
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", "year", "kind", name="uq_consequence"),)
+
+
+class CaseRow(Base):
+    """责任追究案件 (EVAL-6): the domain AccountabilityCase as JSON plus searchable columns."""
+
+    __tablename__ = "accountability_cases"
+    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    origin_key: Mapped[str | None] = mapped_column(String(160), nullable=True, unique=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    data: Mapped[str] = mapped_column(Text)
+
+
+class SupervisionRow(Base):
+    """监督事项 (COORD-4): the domain SupervisionItem as JSON plus searchable columns."""
+
+    __tablename__ = "supervision_items"
+    item_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    issuer_region: Mapped[str] = mapped_column(String(9), index=True)
+    target_body_id: Mapped[str] = mapped_column(String(64))
+    target_region: Mapped[str] = mapped_column(String(9), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    overdue_noted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    data: Mapped[str] = mapped_column(Text)

@@ -1,80 +1,400 @@
-"""evaluation service (评议考核): facts from every service's events, indicators and grades (EVAL-*)."""
+"""evaluation service (评议考核、责任追究): facts from every service's events, indicators, grades,
+consequences, accountability cases and supervision items (EVAL-1 … EVAL-9, COORD-3, COORD-4).
+
+Thin nameko entrypoints: the event handlers are generated from ``facts_map.RULES`` (one line per
+consumed event), the rules are the pure domain, persistence is ``store`` / ``engine`` / ``workflow``.
+Every RPC takes the caller's region scope and answers only inside it (PLAT-1).
+"""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 
 from nameko.rpc import rpc
-from sqlalchemy import func, select
+from nameko.timer import timer
+from sqlalchemy import select
 
-from services.common.db import Database
+from services.common import settings
+from services.common.db import Database, emit
 from services.common.entrypoints import event_handler
-from services.common.events import DEPARTMENTS
-from services.common.identifiers import region_prefix
+from services.common.events import DEPARTMENTS, InvalidEvent
+from services.common.identifiers import is_region_code, region_covers
 from services.common.metrics import Metrics
-from services.evaluation.models import Fact
+from services.evaluation import domain as d
+from services.evaluation import engine, metrics, reports, workflow
+from services.evaluation.facts_map import FactRule, active_rules
+from services.evaluation.models import (
+    CaseRow,
+    ConsequenceRow,
+    Fact,
+    GradeRow,
+    SupervisionRow,
+)
+from services.evaluation.store import (
+    Registry,
+    backfill_case_officers,
+    domain_facts,
+    evidence_facts,
+    in_region,
+    insert_facts,
+    jdump,
+    retro_certificate_violations,
+    summary_counts,
+)
+from services.evaluation.workflow import WorkflowError
 
+log = logging.getLogger(__name__)
 CHINA = dt.timezone(dt.timedelta(hours=8))
+JOB_INTERVAL = float(settings.setting("ZHIFA_EVALUATION_INTERVAL", 600))
+
+#: registry updates applied before an event's facts are drawn
+REGISTRY_UPDATES = {"officer.registered": Registry.officer_registered,
+                    "certificate.status_changed": Registry.certificate_changed}
+
+
+def today_in_china() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+def _day(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _err(status: int, code: str, message: str) -> dict:
+    return {"error": code, "status": status, "message": message}
+
+
+def _scoped(scope: str, region_code: str | None) -> str:
+    region = region_code or scope
+    if not (scope and is_region_code(scope) and is_region_code(region) and region_covers(scope, region)):
+        raise WorkflowError(403, "out_of_scope", f"无权访问行政区划 {region} 的数据")
+    return region
+
+
+def answers(fn):
+    """RPC methods return ``{"error", "status", "message"}`` for a refusal instead of raising."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except WorkflowError as exc:
+            return exc.as_json()
+    return wrapper
 
 
 class EvaluationService:
     name = "evaluation"
-    db = Database(relay_outbox=False)
+    db = Database()
     metrics = Metrics()
 
-    def _facts(self, event, *kinds_and_officers, on: dt.date | None = None):
-        """Record facts (kind, officer_id|None, value) from one event, idempotently."""
-        day = on or event.occurred_at.astimezone(CHINA).date()
+    # -- events → facts ---------------------------------------------------------------------------
+    def _apply(self, event, rule: FactRule):
         with self.db.effect_of(event) as session:
-            for kind, officer_id, value in kinds_and_officers:
-                session.add(Fact(event_id=event.event_id, kind=kind, region_code=event.region_code,
-                                 body_id=event.body_id, officer_id=officer_id, year=day.year, occurred_on=day,
-                                 value=value))
+            registry = Registry(session)
+            update = REGISTRY_UPDATES.get(event.event_type)
+            if update:
+                update(registry, event)
+            try:
+                rows = insert_facts(session, event, rule.facts(event, registry))
+            except ValueError as exc:  # a fact the domain refuses (e.g. a value out of range)
+                raise InvalidEvent(f"{event.event_type}: {exc}") from None
+            if event.event_type == "decision.made":
+                backfill_case_officers(session, event.case_id, list(event.payload.get("officer_ids") or []))
+            if event.event_type == "certificate.status_changed" and event.payload["status"] != "valid":
+                rows += retro_certificate_violations(session, event.payload["officer_id"])
+            workflow.open_cases_from_facts(session, rows)
 
-    @event_handler(DEPARTMENTS, "decision.made")
-    def on_decision_made(self, event):
-        day = event.payload["decided_at"].astimezone(CHINA).date()
-        officers = event.payload.get("officer_ids") or []
-        self._facts(event, ("enforcement_action", None, 1.0),
-                    *[("officer_action", officer, 1.0) for officer in officers], on=day)
+    @event_handler(DEPARTMENTS, "body.registered")
+    def on_body_registered(self, event):
+        with self.db.effect_of(event) as session:
+            Registry(session).body_registered(event)
 
-    @event_handler(DEPARTMENTS, "decision.revoked")
-    def on_decision_revoked(self, event):
-        if event.payload["by"] in ("reconsideration", "litigation"):
-            self._facts(event, ("decision_corrected", None, 1.0))  # 纠错率, EVAL-7
-        else:
-            self._facts(event, ("decision_withdrawn", None, 1.0))
+    @event_handler(DEPARTMENTS, "power.published")
+    def on_power_published(self, event):
+        with self.db.effect_of(event) as session:
+            Registry(session).power_published(event)
 
-    @event_handler("disclosure", "disclosure.published")
-    def on_published(self, event):
-        self._facts(event, ("disclosure_on_time" if event.payload["on_time"] else "disclosure_late", None, 1.0))
+    # -- periodic job -----------------------------------------------------------------------------
+    @timer(interval=JOB_INTERVAL)
+    def periodic(self):
+        """Year-to-date grades, detection rules, overdue supervision items, metrics (leased)."""
+        if not self.db.acquire_lease("evaluation.periodic", JOB_INTERVAL * 0.9):
+            return
+        try:
+            self.recompute()
+        except Exception:  # keep the timer alive; the next run tries again
+            log.exception("evaluation periodic job failed")
 
-    @event_handler("review", "review.classified")
-    def on_classified(self, event):
-        if event.payload["major"]:
-            self._facts(event, ("review_required", None, 1.0))
+    @rpc
+    def recompute(self, region_code=None, as_of=None):
+        """Recompute year-to-date grades (persisted per day), open clue cases from the detection rules
+        (EVAL-9), flag overdue supervision items and refresh the metrics."""
+        today = _day(as_of) or today_in_china()
+        year = today.year
+        with self.db.session() as session:
+            results = engine.evaluate(session, region_code, year, today)
+            counts = workflow.record_ytd(session, results, today, year)
+            facts = domain_facts(session, region_code, year)
+            clues = [c for c in d.detect(facts, engine.detection_rules(), today)
+                     if not (c.rule_code == "OVERDUE_STEP" and _opened_from_fact(facts, c))]
+            opened = workflow.open_cases_from_clues(session, clues)
+            overdue = workflow.flag_overdue_items(session, today, region_code)
+        self._refresh_metrics(today)
+        return {"as_of": today.isoformat(), "grades": counts, "clue_cases": opened, "overdue_items": overdue}
 
-    @event_handler("review", "review.approved")
-    def on_review_approved(self, event):
-        self._facts(event, ("review_approved", None, 1.0))
+    def _refresh_metrics(self, today: dt.date) -> None:
+        with self.db.session() as session:
+            city = lambda code: code[:4] + "00" if len(code) >= 6 else code  # noqa: E731
+            grades = []
+            rows = session.execute(select(GradeRow).where(GradeRow.year == today.year)).scalars().all()
+            latest: dict = {}
+            for r in rows:  # final where finalised, else the latest year-to-date grade
+                key = (r.subject_kind, r.subject_id)
+                rank = (r.stage == "final", r.as_of)
+                if key not in latest or rank > latest[key][0]:
+                    latest[key] = (rank, r)
+            for _, r in latest.values():
+                grades.append((city(r.region_code), r.subject_kind, r.grade, r.stage))
+            cases = [(city(c.region_code), c.stage) for c in session.execute(
+                select(CaseRow).where(CaseRow.stage != "closed")).scalars()]
+            items = []
+            for r in session.execute(select(SupervisionRow).where(SupervisionRow.status != "closed")).scalars():
+                row = workflow.item_json(r, today)
+                items.append((city(r.target_region), r.kind, row["flag"], row["overdue"]))
+        metrics.refresh(grades, cases, items)
 
-    @event_handler("review", "review.bypassed")
-    def on_review_bypassed(self, event):
-        self._facts(event, ("review_bypassed", None, 1.0))
-
-    @event_handler("complaints", "complaint.registered")
-    def on_complaint_registered(self, event):
-        self._facts(event, ("complaint_received", None, 1.0))
-
+    # -- RPC: facts, scores, evidence -------------------------------------------------------------
     @rpc
     def summary(self, region_code, year=None):
         """Fact counts per body and kind for a region and everything under it (EVAL-2)."""
-        year = year or dt.datetime.now(CHINA).year
+        year = year or today_in_china().year
         with self.db.session() as session:
-            rows = session.execute(
-                select(Fact.body_id, Fact.kind, func.sum(Fact.value), func.count())
-                .where(Fact.region_code.startswith(region_prefix(region_code)), Fact.year == year)
-                .group_by(Fact.body_id, Fact.kind).order_by(Fact.body_id, Fact.kind)).all()
-        bodies: dict = {}
-        for body_id, kind, total, _ in rows:
-            bodies.setdefault(body_id, {})[kind] = total
+            bodies = summary_counts(session, region_code, year)
         return {"region_code": region_code, "year": year, "bodies": bodies}
+
+    @rpc
+    @answers
+    def scores(self, scope, region_code=None, year=None, subject_kind="body", as_of=None):
+        """Scores and grades of every body (or officer) of a region: year to date or final (EVAL-2…4)."""
+        region = _scoped(scope, region_code)
+        today = today_in_china()
+        year = int(year or today.year)
+        as_of = _day(as_of) or engine.as_of_for(year, today)
+        with self.db.session() as session:
+            results = engine.evaluate(session, region, year, as_of, with_officers=subject_kind == "officer")
+        return {"region_code": region, "year": year, "as_of": as_of.isoformat() if as_of else None,
+                "subjects": [r.as_json() for r in results if r.subject.kind == subject_kind]}
+
+    def _subject(self, session, scope, subject_kind, subject_id, year):
+        if subject_kind not in ("body", "officer"):
+            raise WorkflowError(422, "invalid", "subject_kind 应为 body 或 officer")
+        info = engine.subject_info(session, subject_kind, subject_id, year)
+        if info is None or not region_covers(scope, info.region_code):
+            raise WorkflowError(404, "not_found", f"{subject_id} 不存在或不在您的管辖范围内")
+        return info
+
+    @rpc
+    @answers
+    def score_detail(self, scope, subject_kind, subject_id, year=None, as_of=None):
+        """One subject's indicators (value, score, weight, evidence count), grade, vetoes, caps, evaluators."""
+        today = today_in_china()
+        year = int(year or today.year)
+        as_of = _day(as_of) or engine.as_of_for(year, today)
+        with self.db.session() as session:
+            info = self._subject(session, scope, subject_kind, subject_id, year)
+            result, _ = engine.evaluate_subject(session, info, year, as_of)
+            final = engine.final_grade(session, subject_kind, subject_id, year)
+            history = session.execute(select(GradeRow.year, GradeRow.total, GradeRow.grade).where(
+                GradeRow.subject_kind == subject_kind, GradeRow.subject_id == subject_id,
+                GradeRow.stage == "final").order_by(GradeRow.year)).all()
+        out = result.as_json(evidence=True)
+        out["final_grade"] = engine.grade_json(final) if final else None
+        out["history"] = [{"year": y, "total": t, "grade": g} for y, t, g in history]
+        return out
+
+    @rpc
+    @answers
+    def evidence(self, scope, subject_kind, subject_id, year, code, as_of=None):
+        """Traceability: an indicator's score → the facts behind it with their event ids, types and dates."""
+        today = today_in_china()
+        year = int(year or today.year)
+        as_of = _day(as_of) or engine.as_of_for(year, today)
+        with self.db.session() as session:
+            info = self._subject(session, scope, subject_kind, subject_id, year)
+            result, facts = engine.evaluate_subject(session, info, year, as_of)
+        try:
+            indicator = result.score.indicator(code)
+        except KeyError:
+            raise WorkflowError(404, "not_found", f"考核指标 {code} 不适用于 {subject_id}") from None
+        definition = engine.indicator_config().set_named(result.score.set_name).indicator(code)
+        return {"subject_kind": subject_kind, "subject_id": subject_id, "year": year,
+                "as_of": as_of.isoformat() if as_of else None, "set_name": result.score.set_name,
+                "indicator": engine.indicator_json(indicator, evidence=True), "formula": definition.formula(),
+                "facts": evidence_facts(facts, indicator.evidence, definition.fact_kinds)}
+
+    @rpc
+    @answers
+    def grades(self, scope, region_code=None, year=None, stage="final"):
+        """Persisted grades of a year (final, or the latest year-to-date ones)."""
+        region = _scoped(scope, region_code)
+        year = int(year or today_in_china().year)
+        with self.db.session() as session:
+            rows = session.execute(select(GradeRow).where(
+                in_region(GradeRow.region_code, region), GradeRow.year == year, GradeRow.stage == stage)
+                .order_by(GradeRow.subject_kind, GradeRow.subject_id, GradeRow.as_of)).scalars().all()
+            latest = {}
+            for r in rows:
+                latest[(r.subject_kind, r.subject_id)] = r
+            return {"region_code": region, "year": year, "stage": stage,
+                    "grades": [engine.grade_json(r) for r in latest.values()]}
+
+    # -- RPC: finalising, consequences, scores entered by supervisors -----------------------------
+    @rpc
+    @answers
+    def finalise_year(self, scope, year, actor, region_code=None, today=None):
+        """Final grades of a year for the bodies the caller evaluates, and their consequences (EVAL-1, EVAL-4)."""
+        region = _scoped(scope, region_code)
+        with self.db.session() as session:
+            return workflow.finalise_year(session, region, int(year), actor, _day(today) or today_in_china())
+
+    @rpc
+    @answers
+    def list_consequences(self, scope, year=None, status=None):
+        today = today_in_china()
+        with self.db.session() as session:
+            q = select(ConsequenceRow).where(in_region(ConsequenceRow.region_code, scope))
+            if year:
+                q = q.where(ConsequenceRow.year == int(year))
+            if status:
+                q = q.where(ConsequenceRow.status == status)
+            return {"consequences": [workflow.consequence_json(r, today) for r in
+                                     session.execute(q.order_by(ConsequenceRow.id)).scalars()]}
+
+    @rpc
+    @answers
+    def resolve_consequence(self, scope, consequence_id, actor, resolution):
+        with self.db.session() as session:
+            return workflow.resolve_consequence(session, scope, int(consequence_id), actor, resolution,
+                                                today_in_china())
+
+    @rpc
+    @answers
+    def record_score(self, scope, actor, data):
+        """A special-check / case-file-review score of a body, or a special-test score of an officer,
+        entered by a supervisor: emitted as ``evaluation.score_recorded`` — its event id is the evidence."""
+        kind = data["kind"]
+        on = _day(data.get("recorded_on")) or today_in_china()
+        with self.db.session() as session:
+            if kind == "special_test_score":
+                if not data.get("officer_id"):
+                    raise WorkflowError(422, "invalid", "专门考核须注明执法人员 officer_id")
+                info = self._subject(session, scope, "officer", data["officer_id"], on.year)
+                body_id = info.body_id
+            else:
+                info = self._subject(session, scope, "body", data["body_id"], on.year)
+                body_id = info.body_id
+            payload = {"kind": kind, "officer_id": data.get("officer_id") if kind == "special_test_score" else None,
+                       "score": data["score"], "recorded_on": on, "recorded_by": actor, "note": data.get("note")}
+            event_id = emit(session, "evaluation.score_recorded", payload, region_code=info.region_code,
+                            body_id=body_id)
+            row = Fact(event_id=event_id, event_type="evaluation.score_recorded", kind=kind,
+                       region_code=info.region_code, body_id=body_id, officer_id=payload["officer_id"], year=on.year,
+                       occurred_on=on, value=float(data["score"]), seq=0, ref=None,
+                       attrs=jdump({"note": data["note"]}) if data.get("note") else None)
+            session.add(row)
+        return {"event_id": event_id, "kind": kind, "subject_id": info.subject_id, "score": str(data["score"]),
+                "recorded_on": on.isoformat()}
+
+    # -- RPC: accountability cases (EVAL-6) -------------------------------------------------------
+    @rpc
+    @answers
+    def list_cases(self, scope, status=None, body_id=None):
+        with self.db.session() as session:
+            q = select(CaseRow).where(in_region(CaseRow.region_code, scope))
+            if status == "open":
+                q = q.where(CaseRow.stage != "closed")
+            elif status == "closed":
+                q = q.where(CaseRow.stage == "closed")
+            if body_id:
+                q = q.where(CaseRow.body_id == body_id)
+            return {"cases": [workflow.case_json(r, full=False)
+                              for r in session.execute(q.order_by(CaseRow.opened_at.desc())).scalars()]}
+
+    @rpc
+    @answers
+    def get_case(self, scope, case_id):
+        with self.db.session() as session:
+            return workflow.case_json(workflow.get_case(session, scope, case_id))
+
+    @rpc
+    @answers
+    def open_case(self, scope, actor, data):
+        with self.db.session() as session:
+            return workflow.open_case_by_hand(session, scope, actor, data)
+
+    @rpc
+    @answers
+    def case_action(self, scope, case_id, actor, action, data):
+        with self.db.session() as session:
+            return workflow.case_action(session, scope, case_id, actor, action, data or {})
+
+    # -- RPC: supervision items (COORD-4) ---------------------------------------------------------
+    @rpc
+    @answers
+    def list_items(self, scope, status=None, overdue=False):
+        with self.db.session() as session:
+            return {"items": workflow.list_items(session, scope, today_in_china(), status, bool(overdue))}
+
+    @rpc
+    @answers
+    def issue_item(self, scope, actor, data):
+        with self.db.session() as session:
+            return workflow.issue_item(session, scope, actor, data, today_in_china())
+
+    @rpc
+    @answers
+    def item_action(self, identity, item_id, action, data):
+        with self.db.session() as session:
+            return workflow.item_action(session, identity, item_id, action, data or {}, today_in_china())
+
+    # -- RPC: dashboard and annual report ---------------------------------------------------------
+    @rpc
+    @answers
+    def dashboard(self, scope, region_code=None, year=None):
+        region = _scoped(scope, region_code)
+        today = today_in_china()
+        with self.db.session() as session:
+            return reports.dashboard(session, region, int(year or today.year), today)
+
+    @rpc
+    @answers
+    def annual_report(self, scope, region_code=None, year=None):
+        region = _scoped(scope, region_code)
+        today = today_in_china()
+        with self.db.session() as session:
+            return reports.annual_report(session, region, int(year or today.year), today)
+
+
+def _opened_from_fact(facts, clue) -> bool:
+    """An OVERDUE_STEP clue on a fact kind that already opens a case by itself (no duplicate case)."""
+    from services.evaluation.domain.accountability import FACT_KIND_TO_SOURCE
+
+    kinds = {f.kind for f in facts if f.event_id in clue.evidence}
+    return bool(kinds & set(FACT_KIND_TO_SOURCE))
+
+
+def _make_handler(rule: FactRule):
+    def handler(self, event):
+        self._apply(event, rule)
+
+    handler.__name__ = rule.method
+    handler.__qualname__ = f"EvaluationService.{rule.method}"
+    handler.__doc__ = f"{rule.event_type} → {rule.summary}"
+    return event_handler(rule.source, rule.event_type)(handler)
+
+
+for _rule in active_rules():
+    setattr(EvaluationService, _rule.method, _make_handler(_rule))

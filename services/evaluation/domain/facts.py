@@ -32,6 +32,7 @@ FACT_KINDS: dict[str, tuple[str, str | None]] = {
     "review_required": ("应当法制审核的重大执法决定", None),
     "review_approved": ("法制审核通过后作出决定", None),
     "review_bypassed": ("应审未审或审核未通过即作出决定", None),
+    "review_task_overdue": ("法制审核超期", None),
     # full-process record (REC)
     "record_case": ("应全过程记录的案件", None),
     "record_gap": ("记录缺失", None),
@@ -46,6 +47,7 @@ FACT_KINDS: dict[str, tuple[str, str | None]] = {
     # outcome measures (EVAL-7)
     "decision_challenged": ("被申请行政复议或提起行政诉讼的决定", None),
     "decision_corrected": ("经复议或诉讼被纠错的决定", None),
+    "decision_withdrawn": ("执法机关自行撤销或经监督纠正的决定", None),
     "satisfaction": ("群众满意度评价（1–5）", "rating"),
     # officers (EVAL-3, EVAL-5, PLAT-3)
     "training_hours": ("培训学时", "hours"),

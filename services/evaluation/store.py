@@ -1,0 +1,401 @@
+"""Persistence of the evaluation service: facts in and out of the database, the registry copies,
+and JSON (de)serialisation of accountability cases and supervision items (EVAL-2, EVAL-6, COORD-4)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Iterable
+
+from sqlalchemy import select, true
+from sqlalchemy.orm import Session
+
+from services.common.events import Event
+from services.common.identifiers import region_prefix
+from services.common.workdays import Deadline
+from services.evaluation import domain as d
+from services.evaluation.domain.accountability import (
+    Exemption,
+    ItemReview,
+    Response,
+    ResponsibleLink,
+    Statement,
+    Transition,
+)
+from services.evaluation.facts_map import NewFact, local_day
+from services.evaluation.models import (
+    BodyEntry,
+    CertificateStatus,
+    Fact,
+    OfficerEntry,
+    PowerEntry,
+)
+
+
+def jdump(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_default)
+
+
+def _default(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "value"):
+        return value.value
+    raise TypeError(repr(value))
+
+
+def in_region(column, region_code: str | None):
+    return true() if region_code is None else column.startswith(region_prefix(region_code))
+
+
+# --- registry and lookups (facts_map.Lookup) ---------------------------------------------------
+
+class Registry:
+    """What the fact rules may ask about bodies, officers and cases, from this service's own tables."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def officers_of_case(self, case_id: str | None) -> list[str]:
+        if not case_id:
+            return []
+        rows = self.session.execute(select(Fact.officer_id).where(
+            Fact.ref == case_id, Fact.kind == "enforcement_action", Fact.officer_id.is_not(None))
+            .order_by(Fact.id)).scalars().all()
+        return list(dict.fromkeys(rows))
+
+    def certificate_valid(self, officer_id: str, day: dt.date) -> bool | None:
+        """True/False when known; None for an officer never registered (not judged, PLAT-3)."""
+        officer = self.session.get(OfficerEntry, officer_id)
+        if officer is None:
+            return None
+        end_of_day = dt.datetime.combine(day, dt.time.max, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        status = self.session.execute(select(CertificateStatus).where(
+            CertificateStatus.officer_id == officer_id, CertificateStatus.effective_from <= end_of_day)
+            .order_by(CertificateStatus.effective_from.desc(), CertificateStatus.id.desc()).limit(1)).scalar()
+        if status is None:
+            return bool(officer.certificate_no)
+        return status.status == "valid" and (status.valid_until is None or day <= status.valid_until)
+
+    def officer_body(self, officer_id: str) -> str | None:
+        officer = self.session.get(OfficerEntry, officer_id)
+        return officer.body_id if officer else None
+
+    def reviewer_ratio(self, body_id: str) -> Decimal | None:
+        officers = self.session.execute(select(OfficerEntry.roles).where(OfficerEntry.body_id == body_id)).scalars().all()
+        enforcing = sum(1 for r in officers if "officer" in r.split(","))
+        reviewers = sum(1 for r in officers if "legal_reviewer" in r.split(","))
+        if not enforcing:
+            return None
+        return min(Decimal(1), (Decimal(reviewers) / Decimal(enforcing)).quantize(Decimal("0.0001")))
+
+    # -- updates from registry events --
+    def body_registered(self, event: Event) -> None:
+        p = event.payload
+        row = self.session.get(BodyEntry, p["body_id"]) or BodyEntry(body_id=p["body_id"])
+        row.name, row.kind, row.region_code = p["name"], p["kind"], p["region_code"]
+        row.management, row.field = p.get("management") or "local", p.get("field")
+        row.superior_body_id, row.entrusting_body_id = p.get("superior_body_id"), p.get("entrusting_body_id")
+        row.event_id, row.updated_at = event.event_id, dt.datetime.now(dt.timezone.utc)
+        row.registered_on = min(row.registered_on or local_day(event.occurred_at), local_day(event.occurred_at))
+        self.session.add(row)
+
+    def officer_registered(self, event: Event) -> None:
+        p = event.payload
+        body = self.session.get(BodyEntry, p["body_id"])
+        row = self.session.get(OfficerEntry, p["officer_id"]) or OfficerEntry(officer_id=p["officer_id"])
+        row.name, row.body_id, row.roles = p["name"], p["body_id"], ",".join(p["roles"])
+        row.region_code = body.region_code if body else event.region_code
+        row.certificate_no, row.event_id = p.get("certificate_no"), event.event_id
+        row.registered_on = min(row.registered_on or local_day(event.occurred_at), local_day(event.occurred_at))
+        self.session.add(row)
+        self.session.flush()
+
+    def certificate_changed(self, event: Event) -> None:
+        p = event.payload
+        self.session.add(CertificateStatus(officer_id=p["officer_id"], certificate_no=p["certificate_no"],
+                                           status=p["status"], effective_from=p["effective_from"],
+                                           valid_until=p.get("valid_until"), event_id=event.event_id))
+        self.session.flush()
+
+    def power_published(self, event: Event) -> None:
+        p = event.payload
+        row = self.session.execute(select(PowerEntry).where(PowerEntry.body_id == p["body_id"],
+                                                            PowerEntry.matter_code == p["matter_code"])).scalar()
+        row = row or PowerEntry(body_id=p["body_id"], matter_code=p["matter_code"])
+        row.name, row.published_on, row.event_id = p["name"], p["published_on"], event.event_id
+        self.session.add(row)
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+def insert_facts(session: Session, event: Event, new: Iterable[NewFact]) -> list[Fact]:
+    """Store the facts of one event; a ``unique`` fact whose (body, kind, ref) exists is skipped."""
+    stored: list[Fact] = []
+    seen_unique: dict[tuple, bool] = {}
+    for nf in new:
+        body_id = nf.body_id or event.body_id
+        if nf.replace and nf.ref:
+            for old in session.execute(select(Fact).where(Fact.body_id == body_id, Fact.kind == nf.kind,
+                                                          Fact.ref == nf.ref)).scalars():
+                session.delete(old)
+            session.flush()
+        elif nf.unique and nf.ref:
+            key = (body_id, nf.kind, nf.ref)
+            if key not in seen_unique:
+                seen_unique[key] = session.execute(select(Fact.id).where(
+                    Fact.body_id == body_id, Fact.kind == nf.kind, Fact.ref == nf.ref).limit(1)).first() is not None
+            if seen_unique[key]:
+                continue
+        on = local_day(nf.on)
+        row = Fact(event_id=event.event_id, event_type=event.event_type, kind=nf.kind, region_code=event.region_code,
+                   body_id=body_id, officer_id=nf.officer_id, year=nf.year or on.year, occurred_on=on,
+                   value=float(nf.value) if nf.value is not None else 1.0, seq=nf.seq, ref=nf.ref,
+                   attrs=jdump(nf.attrs) if nf.attrs else None)
+        d.validate_fact(to_domain(row))
+        session.add(row)
+        stored.append(row)
+    session.flush()
+    return stored
+
+
+def backfill_case_officers(session: Session, case_id: str | None, officers: list[str],
+                           kinds=("review_bypassed", "decision_corrected", "record_gap", "av_missing")) -> int:
+    """Facts of a case that arrived before its decision (no officers known then) get their officer copies."""
+    if not case_id or not officers:
+        return 0
+    rows = session.execute(select(Fact).where(Fact.ref == case_id, Fact.kind.in_(kinds))).scalars().all()
+    have = {(r.kind, r.event_id, r.seq) for r in rows if r.officer_id}
+    added = 0
+    for r in rows:
+        if r.officer_id is None and (r.kind, r.event_id, r.seq) not in have:
+            for officer in officers:
+                session.add(Fact(event_id=r.event_id, event_type=r.event_type, kind=r.kind, region_code=r.region_code,
+                                 body_id=r.body_id, officer_id=officer, year=r.year, occurred_on=r.occurred_on,
+                                 value=r.value, seq=r.seq, ref=r.ref, attrs=r.attrs))
+                added += 1
+            have.add((r.kind, r.event_id, r.seq))
+    return added
+
+
+def retro_certificate_violations(session: Session, officer_id: str) -> list[Fact]:
+    """After a certificate status change: enforcement actions of the officer on days the certificate
+    was not valid, not yet flagged, become ``certificate_invalid_action`` facts traced to the decision
+    event (a suspension reported after the decisions still counts, PLAT-3)."""
+    registry = Registry(session)
+    actions = session.execute(select(Fact).where(Fact.officer_id == officer_id, Fact.kind == "enforcement_action")
+                              ).scalars().all()
+    flagged = set(session.execute(select(Fact.event_id).where(
+        Fact.officer_id == officer_id, Fact.kind == "certificate_invalid_action")).scalars().all())
+    added = []
+    for a in actions:
+        if a.event_id in flagged or registry.certificate_valid(officer_id, a.occurred_on) is not False:
+            continue
+        row = Fact(event_id=a.event_id, event_type=a.event_type, kind="certificate_invalid_action",
+                   region_code=a.region_code, body_id=a.body_id, officer_id=officer_id, year=a.year,
+                   occurred_on=a.occurred_on, value=1.0, seq=0, ref=a.ref, attrs=None)
+        session.add(row)
+        added.append(row)
+    session.flush()
+    return added
+
+
+def _value(row: Fact):
+    unit = d.FACT_KINDS.get(row.kind, ("", None))[1]
+    return None if unit is None else Decimal(str(row.value))
+
+
+def to_domain(row: Fact) -> d.Fact:
+    """The domain fact; ``attrs`` also carry the event type and natural reference (for the evidence view)."""
+    attrs = json.loads(row.attrs) if row.attrs else {}
+    attrs.update({"_event_type": row.event_type, "_ref": row.ref})
+    return d.Fact(kind=row.kind, body_id=row.body_id, region_code=row.region_code, officer_id=row.officer_id,
+                  year=row.year, occurred_on=row.occurred_on, value=_value(row), event_id=row.event_id,
+                  seq=row.seq or 0, attrs=attrs)
+
+
+def fact_rows(session: Session, region_code: str | None, year: int, body_ids: Iterable[str] | None = None):
+    q = select(Fact).where(in_region(Fact.region_code, region_code), Fact.year == year)
+    if body_ids is not None:
+        q = q.where(Fact.body_id.in_(list(body_ids)))
+    return session.execute(q.order_by(Fact.occurred_on, Fact.id)).scalars().all()
+
+
+def domain_facts(session: Session, region_code: str | None, year: int,
+                 body_ids: Iterable[str] | None = None) -> list[d.Fact]:
+    """The year's facts of a region, plus the officers registered with a valid certificate before the
+    year began (their ``certificate_valid`` fact is in an earlier year; they still belong to the
+    TRAINING population) — traced to the registration / certificate event."""
+    body_ids = None if body_ids is None else list(body_ids)
+    rows = fact_rows(session, region_code, year, body_ids)
+    facts = [to_domain(r) for r in rows if r.kind in d.FACT_KINDS]
+    staffed = {f.body_id for f in facts if f.kind == "reviewer_staffing"}
+    q = select(Fact).where(in_region(Fact.region_code, region_code), Fact.kind == "reviewer_staffing", Fact.year < year)
+    if body_ids is not None:
+        q = q.where(Fact.body_id.in_(body_ids))
+    carried: dict[str, Fact] = {}
+    for r in session.execute(q.order_by(Fact.occurred_on, Fact.id)).scalars():
+        if r.body_id not in staffed:
+            carried[r.body_id] = r  # the snapshot in force when the year began
+    for r in carried.values():
+        f = to_domain(r)
+        facts.append(d.Fact(kind=f.kind, body_id=f.body_id, region_code=f.region_code, officer_id=None, year=year,
+                            occurred_on=dt.date(year, 1, 1), value=f.value, event_id=f.event_id,
+                            attrs={**f.attrs, "carried_from": r.occurred_on.isoformat()}))
+    have = {f.officer_id for f in facts if f.kind == "certificate_valid"}
+    jan1 = dt.date(year, 1, 1)
+    dec31 = dt.datetime(year, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    registry = Registry(session)
+    q = select(OfficerEntry).where(in_region(OfficerEntry.region_code, region_code))
+    if body_ids is not None:
+        q = q.where(OfficerEntry.body_id.in_(body_ids))
+    officers = session.execute(q).scalars().all()
+    for o in officers:
+        if o.officer_id in have or "officer" not in o.roles.split(",") or o.registered_on > dt.date(year, 12, 31):
+            continue
+        if registry.certificate_valid(o.officer_id, max(jan1, o.registered_on)) or \
+                registry.certificate_valid(o.officer_id, dec31.date()):
+            last = session.execute(select(CertificateStatus.event_id).where(
+                CertificateStatus.officer_id == o.officer_id, CertificateStatus.status == "valid",
+                CertificateStatus.effective_from <= dec31).order_by(CertificateStatus.effective_from.desc())
+                .limit(1)).scalar()
+            facts.append(d.Fact(kind="certificate_valid", body_id=o.body_id, region_code=o.region_code,
+                                officer_id=o.officer_id, year=year, occurred_on=jan1, value=None,
+                                event_id=last or o.event_id,
+                                attrs={"from_registry": True, "_ref": f"cert:{o.officer_id}",
+                                       "_event_type": "certificate.status_changed" if last else "officer.registered"}))
+    return facts
+
+
+def evidence_facts(facts: Iterable[d.Fact], event_ids: Iterable[str], kinds: Iterable[str]) -> list[dict]:
+    """The facts behind an indicator's evidence (event ids), limited to the indicator's kinds, each
+    with its event id, event type, date and value (officer copies of one event listed once)."""
+    ids, kinds = set(event_ids), set(kinds)
+    out, seen = [], set()
+    for f in sorted(facts, key=lambda f: (f.occurred_on, f.event_id, f.seq)):
+        if f.event_id not in ids or f.kind not in kinds or f.body_key in seen:
+            continue
+        seen.add(f.body_key)
+        attrs = {k: v for k, v in f.attrs.items() if not k.startswith("_")}
+        out.append({"event_id": f.event_id, "event_type": f.attrs.get("_event_type"), "kind": f.kind,
+                    "kind_name": d.FACT_KINDS[f.kind][0], "occurred_on": f.occurred_on.isoformat(),
+                    "year": f.year, "value": None if f.value is None else str(f.value), "body_id": f.body_id,
+                    "officer_id": f.officer_id, "ref": f.attrs.get("_ref"), "seq": f.seq, "attrs": attrs})
+    return out
+
+
+def summary_counts(session: Session, region_code: str, year: int) -> dict:
+    """Per body and kind: the count (or sum of values) of facts, officer copies counted once."""
+    rows = session.execute(select(Fact.body_id, Fact.kind, Fact.event_id, Fact.seq, Fact.value).where(
+        in_region(Fact.region_code, region_code), Fact.year == year).distinct()).all()
+    bodies: dict = {}
+    seen = set()
+    for body_id, kind, event_id, seq, value in rows:
+        if (body_id, kind, event_id, seq) in seen:
+            continue
+        seen.add((body_id, kind, event_id, seq))
+        counted = value if d.FACT_KINDS.get(kind, ("", None))[1] else 1
+        slot = bodies.setdefault(body_id, {})
+        slot[kind] = slot.get(kind, 0) + counted
+    return dict(sorted(bodies.items()))
+
+
+# --- accountability cases and supervision items (JSON) ----------------------------------------
+
+def _dt(value):
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _d(value):
+    return dt.date.fromisoformat(value) if value else None
+
+
+def case_to_dict(c: d.AccountabilityCase) -> dict:
+    return {
+        "case_id": c.case_id, "body_id": c.body_id, "region_code": c.region_code, "source": c.source.value,
+        "description": c.description, "opened_by": c.opened_by, "opened_at": c.opened_at.isoformat(),
+        "officer_ids": list(c.officer_ids), "source_event_ids": list(c.source_event_ids), "stage": c.stage.value,
+        "outcome": c.outcome.value if c.outcome else None, "findings": c.findings,
+        "proposed": [_sanction(s) for s in c.proposed], "proposed_by": c.proposed_by,
+        "sanctions": [_sanction(s) for s in c.sanctions],
+        "decided_at": c.decided_at.isoformat() if c.decided_at else None, "decision_reason": c.decision_reason,
+        "exemption": None if c.exemption is None else {
+            "grounds": [g.name for g in c.exemption.grounds], "explanation": c.exemption.explanation,
+            "decided_by": c.exemption.decided_by, "decided_at": c.exemption.decided_at.isoformat()},
+        "links": [{"stage": link.stage.value, "person_id": link.person_id, "role": link.role, "act": link.act,
+                   "recorded_by": link.recorded_by, "recorded_at": link.recorded_at.isoformat()} for link in c.links],
+        "statements": [{"officer_id": s.officer_id, "content": s.content, "recorded_by": s.recorded_by,
+                        "recorded_at": s.recorded_at.isoformat(), "waived": s.waived} for s in c.statements],
+        "history": [{"from_stage": t.from_stage.value, "to_stage": t.to_stage.value, "action": t.action,
+                     "actor_id": t.actor_id, "at": t.at.isoformat(), "note": t.note} for t in c.history],
+    }
+
+
+def _sanction(s: d.Sanction) -> dict:
+    return {"target_kind": s.target_kind.value, "target_id": s.target_id, "kind": s.kind.name, "kind_name": s.kind.value,
+            "note": s.note}
+
+
+def sanction_from(raw: dict) -> d.Sanction:
+    kind = raw["kind"]
+    try:
+        kind = d.SanctionKind[kind]
+    except KeyError:
+        kind = d.SanctionKind(kind)
+    return d.Sanction(d.SubjectKind(raw["target_kind"]), raw["target_id"], kind, raw.get("note") or "")
+
+
+def case_from_dict(raw: dict) -> d.AccountabilityCase:
+    c = d.AccountabilityCase(raw["case_id"], raw["body_id"], raw["region_code"], d.ClueSource(raw["source"]),
+                             raw["description"], raw["opened_by"], _dt(raw["opened_at"]),
+                             list(raw["officer_ids"]), list(raw["source_event_ids"]))
+    c.stage = d.Stage(raw["stage"])
+    c.outcome = d.Outcome(raw["outcome"]) if raw.get("outcome") else None
+    c.findings, c.proposed_by = raw.get("findings") or "", raw.get("proposed_by")
+    c.proposed = [sanction_from(s) for s in raw.get("proposed") or []]
+    c.sanctions = [sanction_from(s) for s in raw.get("sanctions") or []]
+    c.decided_at, c.decision_reason = _dt(raw.get("decided_at")), raw.get("decision_reason") or ""
+    if raw.get("exemption"):
+        e = raw["exemption"]
+        c.exemption = Exemption(tuple(d.ExemptionGround[g] for g in e["grounds"]), e["explanation"],
+                                e["decided_by"], _dt(e["decided_at"]))
+    c.links = [ResponsibleLink(d.Stage(x["stage"]), x["person_id"], x["role"], x["act"], x["recorded_by"],
+                               _dt(x["recorded_at"])) for x in raw.get("links") or []]
+    c.statements = [Statement(x["officer_id"], x["content"], x["recorded_by"], _dt(x["recorded_at"]), x["waived"])
+                    for x in raw.get("statements") or []]
+    c.history = [Transition(d.Stage(x["from_stage"]), d.Stage(x["to_stage"]), x["action"], x["actor_id"],
+                            _dt(x["at"]), x.get("note") or "") for x in raw.get("history") or []]
+    return c
+
+
+def item_to_dict(i: d.SupervisionItem) -> dict:
+    return {
+        "item_id": i.item_id, "kind": i.kind.value, "kind_name": i.kind.zh, "issuer_region": i.issuer_region,
+        "issuer_id": i.issuer_id, "target_body_id": i.target_body_id, "target_region": i.target_region,
+        "subject": i.subject, "issued_on": i.issued_on.isoformat(),
+        "deadline": {"start": i.deadline.start.isoformat(), "working_days": i.deadline.working_days,
+                     "due": i.deadline.due.isoformat(), "provisional": i.deadline.provisional,
+                     "calendar_version": i.deadline.calendar_version},
+        "status": i.status.value, "closed_on": i.closed_on.isoformat() if i.closed_on else None,
+        "closing_note": i.closing_note, "case_id": i.case_id,
+        "responses": [{"responded_by": r.responded_by, "responded_on": r.responded_on.isoformat(),
+                       "content": r.content, "on_time": r.on_time} for r in i.responses],
+        "reviews": [{"action": r.action, "by": r.by, "on": r.on.isoformat(), "note": r.note} for r in i.reviews],
+    }
+
+
+def item_from_dict(raw: dict) -> d.SupervisionItem:
+    dl = raw["deadline"]
+    item = d.SupervisionItem(raw["item_id"], d.SupervisionKind(raw["kind"]), raw["issuer_region"], raw["issuer_id"],
+                             raw["target_body_id"], raw["target_region"], raw["subject"], _d(raw["issued_on"]),
+                             Deadline(_d(dl["start"]), dl["working_days"], _d(dl["due"]), dl["provisional"],
+                                      dl["calendar_version"]),
+                             d.ItemStatus(raw["status"]), case_id=raw.get("case_id"))
+    item.closed_on, item.closing_note = _d(raw.get("closed_on")), raw.get("closing_note") or ""
+    item.responses = [Response(r["responded_by"], _d(r["responded_on"]), r["content"], r["on_time"])
+                      for r in raw.get("responses") or []]
+    item.reviews = [ItemReview(r["action"], r["by"], _d(r["on"]), r.get("note") or "") for r in raw.get("reviews") or []]
+    return item
+
