@@ -1,9 +1,16 @@
-"""review tables: classifications of proposed decisions and legal-review tasks (REV-1…REV-6)."""
+"""review tables (REV-1…REV-7): classifications, review tasks (one per case, all versions), violations,
+and review's own copy of the registry it pre-checks against (bodies, officers, certificates, powers),
+the case actions and the record gaps it hears about.
+
+A review task is persisted faithfully as the JSON ``document`` of the domain ``ReviewTask`` (versions with
+their proposal snapshot, pre-checks, findings, opinion, sign-off, coordination; the history) plus
+indexed columns for queries (state, current version, assigned reviewer, due day …) kept in step with it.
+"""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -23,26 +30,176 @@ class Classification(Base):
     fired_rules: Mapped[list] = mapped_column(JSON, default=list)
     proposal: Mapped[dict] = mapped_column(JSON, default=dict)
     classified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # rule id, Chinese description and what matched, for every fired rule (REV-1)
+    fired: Mapped[list] = mapped_column(JSON, default=list)
+    sign_off_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    catalogue_digest: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    layers: Mapped[list] = mapped_column(JSON, default=list)
+    # "proposal" (decision.proposed) or "decision" (classified from decision.made: nothing was proposed)
+    source: Mapped[str] = mapped_column(String(16), default="proposal")
 
 
 class ReviewTask(Base):
-    """法制审核任务: one version of a major decision under review."""
+    """法制审核任务: the review file of one case — every submitted version and the full history."""
 
     __tablename__ = "review_tasks"
     task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    case_id: Mapped[str] = mapped_column(String(64), index=True)
-    version: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[str] = mapped_column(String(64))
     region_code: Mapped[str] = mapped_column(String(9), index=True)
     body_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|approved|returned
+    field: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)       # domain TaskState
+    pending: Mapped[bool] = mapped_column(Boolean, index=True)      # a reviewer / approver / coordinator must act
+    version: Mapped[int] = mapped_column(Integer)                   # current (latest) version
+    submitted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    assigned_reviewer_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    reviewer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    approver_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # last version alerted overdue
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    document: Mapped[dict] = mapped_column(JSON)                    # the domain task (codec.task_to_json)
+    assignments: Mapped[dict] = mapped_column(JSON, default=dict)   # version → {reviewer_id, pooled, reason}
+
+    __table_args__ = (UniqueConstraint("case_id", name="uq_review_tasks_case"),
+                      Index("ix_review_tasks_pending_due", "pending", "due_on"))
+
+
+class Violation(Base):
+    """A violation found by review, for evaluation and the supervisors' view: 应审未审 / 审核未通过 (REV-2),
+    法制审核人员不足 (REV-7)."""
+
+    __tablename__ = "violations"
+    violation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # not_reviewed | not_approved | staffing_short
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    description: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the event emitted for it
+
+
+# --- review's own copy of the registry (PLAT-2, PLAT-3, PLAT-4) ------------------------------------
+
+class RegistryBody(Base):
+    """执法主体 as registered by the departments (body.registered)."""
+
+    __tablename__ = "registry_bodies"
+    body_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    field: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    superior_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistryOfficer(Base):
+    """执法人员 / 法制审核人员 (officer.registered); ``region_code`` is the registering body's region."""
+
+    __tablename__ = "registry_officers"
+    officer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    is_officer: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_reviewer: Mapped[bool] = mapped_column(Boolean, default=False)
+    field: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    certificate_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CertificateChange(Base):
+    """执法证件 status history (certificate.status_changed), kept whole: status at any instant (PLAT-3)."""
+
+    __tablename__ = "registry_certificates"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    certificate_no: Mapped[str] = mapped_column(String(64), index=True)
+    officer_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    effective_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PowerItem(Base):
+    """权责清单 entry (power.published): one version of (body, matter)."""
+
+    __tablename__ = "registry_powers"
+    body_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(300))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    published_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class CaseAction(Base):
+    """An enforcement action of a case with the officers who acted (evidence.recorded)."""
+
+    __tablename__ = "case_actions"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    acted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    officer_ids: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class RecordGaps(Base):
+    """The records service's latest completeness finding for a case (record.gaps_found)."""
+
+    __tablename__ = "record_gaps"
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    open_gap_codes: Mapped[list] = mapped_column(JSON, default=list)
+    gaps: Mapped[list] = mapped_column(JSON, default=list)
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BodyStaffing(Base):
+    """法制审核人员配备 of a body as last checked (REV-7)."""
+
+    __tablename__ = "body_staffing"
+    body_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    officers: Mapped[int] = mapped_column(Integer)
+    reviewers: Mapped[int] = mapped_column(Integer)
+    required: Mapped[int] = mapped_column(Integer)
+    shortfall: Mapped[int] = mapped_column(Integer)
+    ratio: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    compliant: Mapped[bool] = mapped_column(Boolean)
+    short_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    violation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # open staffing violation
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+
+
+class ReviewTaskV1(Base):
+    """Archive of the slice's one-row-per-version review tasks (migration 0001), renamed by 0002 and kept
+    read-only so that who reviewed and approved them stays on record (REV-6). Not written any more."""
+
+    __tablename__ = "review_tasks_0001"
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    region_code: Mapped[str] = mapped_column(String(9))
+    body_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
     submitted_by: Mapped[str | None] = mapped_column(String(64))
     reviewer_id: Mapped[str | None] = mapped_column(String(64))
     approver_id: Mapped[str | None] = mapped_column(String(64))
     opinion: Mapped[str | None] = mapped_column(String(16))
-    problems: Mapped[list] = mapped_column(JSON, default=list)
-    checks: Mapped[list] = mapped_column(JSON, default=list)
+    problems: Mapped[list] = mapped_column(JSON)
+    checks: Mapped[list] = mapped_column(JSON)
     due_on: Mapped[dt.date] = mapped_column(Date)
-    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_provisional: Mapped[bool] = mapped_column(Boolean)
     opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -18,12 +18,14 @@ from .catalogue import (Catalogue, CatalogueError, Classification, FiredRule, Ru
 from .checklist import (CHECKS, CertificateEvent, CheckResult, ChecklistConfig, ChecklistConfigError, Outcome,
                         PowerEntry, TransferThreshold, certificate_status_at, check_body_lawful,
                         check_crime_transfer, check_documents_complete, check_law_discretion,
+                        check_officers_at_actions,
                         check_officers_qualified, check_procedure, check_within_authority, load_checklist_config,
                         manual_check, parse_checklist_config, run_prechecks, transfer_suggested)
 from .gate import GateAnswer, Violation, ViolationKind, detect_bypass, may_decide
 from .model import Flags, Party, PartyKind, Proposal, proposal_from_payload
 from .staffing import Staffing, reviewer_staffing
-from .tasks import (REVIEW_TASK_WORKING_DAYS, Assignment, Coordination, CoordinationOutcome, DueLevel,
+from .tasks import (REVIEW_TASK_WORKING_DAYS, Assignment, CheckFinding, ChecklistItem, Coordination,
+                    CoordinationOutcome, DueLevel, approval_blockers, checklist, record_finding, update_prechecks,
                     InvalidTransition, NoReviewerAvailable, Opinion, OpinionKind, ReviewTask, ReviewVersion, Reviewer,
                     TaskState, Transition, VersionStatus, assign_reviewer, decide_coordination, due_level,
                     open_task, raise_disagreement, reassign_reviewer, record_opinion, refuse_sign_off, resubmit,

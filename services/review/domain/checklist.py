@@ -38,7 +38,7 @@ __all__ = [
     "TransferThreshold", "ChecklistConfig", "ChecklistConfigError", "load_checklist_config",
     "parse_checklist_config", "certificate_status_at", "check_body_lawful", "check_officers_qualified",
     "check_procedure", "check_within_authority", "check_documents_complete", "check_crime_transfer",
-    "check_law_discretion", "manual_check", "run_prechecks", "transfer_suggested",
+    "check_law_discretion", "manual_check", "run_prechecks", "transfer_suggested", "check_officers_at_actions",
 ]
 
 DEFAULT_CHECKLIST_FILE = Path(__file__).resolve().parents[3] / "config" / "review" / "checklist.yaml"
@@ -275,6 +275,38 @@ def check_officers_qualified(officer_ids: Sequence[str], history: Iterable, at: 
     when = "、".join(_fmt_time(t) for t in times)
     return _result("officers_qualified", Outcome.PASS,
                    f"执法人员{'、'.join(certified)}在执法时（{when}）均持有有效执法证件")
+
+
+def check_officers_at_actions(actions: Iterable[tuple[dt.datetime, Sequence[str]]], history: Iterable,
+                              decision_officers: Sequence[str], decided_at: dt.datetime,
+                              min_certified: int = 2) -> CheckResult:
+    """执法人员具备执法资格 over the whole case (REV-3, PLAT-3).
+
+    Every officer recorded on an action (立案、调查取证 …: ``(time, officer_ids)``) must have held a valid
+    certificate at that action's time; the officers of the proposed decision at ``decided_at`` likewise, and
+    at least ``min_certified`` of them must have held one (no valid certificate → no enforcing alone).
+    """
+    history = [_as_event(e) for e in history]
+    problems: list[str] = []
+    steps = sorted({(t, tuple(dict.fromkeys(o))) for t, o in actions if o}, key=lambda a: a[0])
+    checked = 0
+    for t, officers in steps:
+        checked += 1
+        for officer in officers:
+            status, no = certificate_status_at(officer, history, t)
+            if status != "valid":
+                cert = f"执法证件（证号{no}）处于{CERTIFICATE_STATUS_ZH[status]}状态" if no else "未持有执法证件"
+                problem = f"执法人员{officer}在{_fmt_time(t)}的执法活动中{cert}，不得从事执法活动"
+                if problem not in problems:
+                    problems.append(problem)
+    final = check_officers_qualified(decision_officers, history, decided_at, min_certified)
+    if final.outcome is Outcome.FAIL:
+        problems.extend(p for p in final.finding.split("；") if p not in problems)
+    if problems:
+        return _result("officers_qualified", Outcome.FAIL, "；".join(problems))
+    officers = "、".join(dict.fromkeys(decision_officers))
+    where = f"{checked}次执法活动及拟作出决定时" if checked else f"拟作出决定时（{_fmt_time(decided_at)}）"
+    return _result("officers_qualified", Outcome.PASS, f"执法人员{officers}等在{where}均持有有效执法证件")
 
 
 # --- (b) powers list (PLAT-4) ------------------------------------------------------------------

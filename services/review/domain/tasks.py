@@ -31,7 +31,7 @@ from services.common.identifiers import parent_region, region_covers
 from services.common.workdays import Deadline, WorkingDayCalendar
 
 from .catalogue import Classification
-from .checklist import CheckResult
+from .checklist import CHECKS, CheckResult, Outcome
 from .model import Proposal
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "open_task", "start_review", "reassign_reviewer", "record_opinion", "sign_off", "refuse_sign_off",
     "raise_disagreement", "decide_coordination", "resubmit", "review_due", "due_level", "task_due_level",
     "Reviewer", "Assignment", "NoReviewerAvailable", "assign_reviewer",
+    "CheckFinding", "ChecklistItem", "record_finding", "update_prechecks", "checklist", "approval_blockers",
 ]
 
 #: Default review period in working days (config/periods.yaml ``review.task``; REV-5). Callers pass the
@@ -133,6 +134,20 @@ class Coordination:
 
 
 @dataclass(frozen=True)
+class CheckFinding:
+    """The reviewer's own finding on one checklist item (审查意见, REV-3): ``pass`` or ``fail``, with the text."""
+
+    code: str
+    outcome: Outcome
+    finding: str
+    by: str
+    at: dt.datetime
+
+    def __post_init__(self):
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
+
+
+@dataclass(frozen=True)
 class ReviewVersion:
     """One submission (送审) of the proposal, with everyone responsible for it (REV-6)."""
 
@@ -153,6 +168,7 @@ class ReviewVersion:
     signed_off_at: dt.datetime | None = None
     sign_off_note: str = ""
     coordination: Coordination | None = None
+    findings: tuple["CheckFinding", ...] = ()
 
     @property
     def concluded_at(self) -> dt.datetime | None:
@@ -502,3 +518,91 @@ def assign_reviewer(*, body_id: str, field: str | None, region_code: str, handli
     where = f"统筹调用本系统{chosen.body_id}的法制审核人员" if pooled else "由本机关法制审核人员承担"
     return Assignment(chosen.reviewer_id, pooled,
                       f"{why}，{where}（待办任务{open_task_counts.get(chosen.reviewer_id, 0)}件）")
+
+
+# --- the checklist of a version (REV-3): automatic pre-checks and the reviewer's findings ------
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One of the eight checks as it stands: the machine pre-check, the reviewer's finding, the effective outcome."""
+
+    code: str
+    title: str
+    automatic: CheckResult | None
+    finding: CheckFinding | None
+    outcome: Outcome
+
+    @property
+    def settled(self) -> bool:
+        """True when the item needs nothing more from the reviewer (a finding, or an automatic pass)."""
+        return self.finding is not None or self.outcome is Outcome.PASS
+
+
+def checklist(version: ReviewVersion) -> list[ChecklistItem]:
+    """The eight checks of ``version`` in :data:`CHECKS` order; a reviewer's finding overrides the pre-check."""
+    auto = {r.code: r for r in version.prechecks}
+    found = {f.code: f for f in version.findings}
+    items = []
+    for code, title in CHECKS.items():
+        a, f = auto.get(code), found.get(code)
+        outcome = f.outcome if f else (a.outcome if a else Outcome.NEEDS_REVIEWER)
+        items.append(ChecklistItem(code, title, a, f, outcome))
+    return items
+
+
+def approval_blockers(version: ReviewVersion) -> list[str]:
+    """Why an approving opinion (同意) may not be given yet (Chinese), empty when it may (REV-3).
+
+    Every check must be settled — an automatic pass, or the reviewer's recorded finding — and none may
+    stand at ``fail``: a failed pre-check is either confirmed (then the opinion is 存在问题) or overridden by
+    the reviewer's finding saying why it does not apply.
+    """
+    reasons = []
+    for item in checklist(version):
+        if item.outcome is Outcome.FAIL:
+            why = item.finding.finding if item.finding else item.automatic.finding
+            reasons.append(f"“{item.title}”不通过：{why}")
+        elif not item.settled:
+            reasons.append(f"“{item.title}”尚未记录审查意见")
+    return reasons
+
+
+def record_finding(task: ReviewTask, reviewer_id: str, code: str, outcome: Outcome | str, finding: str,
+                   at: dt.datetime) -> ReviewTask:
+    """The assigned reviewer records a finding on one check (under_review; replaces an earlier one on that check)."""
+    _require(task, "record_finding", {TaskState.UNDER_REVIEW})
+    _check_time(task, at)
+    if reviewer_id != task.current.reviewer_id:
+        raise InvalidTransition(f"{reviewer_id} is not the assigned reviewer ({task.current.reviewer_id}) of "
+                                f"case {task.case_id} v{task.current.number}")
+    if code not in CHECKS:
+        raise InvalidTransition(f"unknown check {code!r}（审查事项代码应为：{'、'.join(CHECKS)}）")
+    outcome = Outcome(outcome)
+    if outcome is Outcome.NEEDS_REVIEWER:
+        raise InvalidTransition("a reviewer's finding is pass or fail（审查意见应为通过或不通过）")
+    if not finding or not finding.strip():
+        raise InvalidTransition(f"the finding on {code} needs its text（请填写“{CHECKS[code]}”的审查意见）")
+    entry = CheckFinding(code, outcome, finding.strip(), reviewer_id, at)
+    order = list(CHECKS)
+    findings = tuple(sorted((*(f for f in task.current.findings if f.code != code), entry),
+                            key=lambda f: order.index(f.code)))
+    versions = _with_current(task, findings=findings)
+    return _step(task, "record_finding", task.state, reviewer_id, at, f"{code}:{outcome.value}", versions)
+
+
+def update_prechecks(task: ReviewTask, prechecks: Iterable[CheckResult], at: dt.datetime,
+                     actor: str = "system") -> ReviewTask:
+    """Re-run automatic pre-checks of the current version when the data behind them changed.
+
+    Only while the version is still before the reviewer or approver (pending); a concluded version keeps the
+    results its opinion was based on. Returns ``task`` unchanged when nothing changed.
+    """
+    prechecks = tuple(prechecks)
+    if task.state not in _PENDING_STATES or prechecks == task.current.prechecks:
+        return task
+    if task.history and at < task.history[-1].at:
+        at = task.history[-1].at
+    before = {r.code: r for r in task.current.prechecks}
+    changed = [r.code for r in prechecks if before.get(r.code) != r]
+    versions = _with_current(task, prechecks=prechecks)
+    return _step(task, "update_prechecks", task.state, actor, at, ",".join(changed), versions)

@@ -1,0 +1,428 @@
+"""What the review service reads and writes in its own database, in domain terms.
+
+Thin service entrypoints (service.py) call these inside one transaction: load/save a domain task,
+compute the automatic pre-checks from review's copy of the registry, assign a reviewer, answer the
+gate, check staffing, and shape the views the gateway returns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.common.db import emit, utcnow
+from services.common.identifiers import region_covers, region_prefix
+from services.common.workdays import WorkingDayCalendar
+from services.review import codec, metrics
+from services.review.domain import (CHECKS, CertificateEvent, ChecklistConfig, Classification, PowerEntry,
+                                    Proposal, Reviewer, ReviewTask, TaskState, VersionStatus, approval_blockers,
+                                    assign_reviewer, benchmark_advice, check_body_lawful, check_crime_transfer,
+                                    check_documents_complete, check_law_discretion, check_officers_at_actions,
+                                    check_procedure, check_within_authority, checklist, manual_check,
+                                    reviewer_staffing, task_due_level, transfer_suggested)
+from services.review.domain.tasks import STATE_NAMES_ZH, _PENDING_STATES, NoReviewerAvailable
+from services.review.models import (BodyStaffing, CaseAction, CertificateChange, PowerItem, RecordGaps,
+                                    RegistryBody, RegistryOfficer)
+from services.review.models import Classification as ClassificationRow
+from services.review.models import ReviewTask as TaskRow
+from services.review.models import Violation
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+UTC = dt.timezone.utc
+STATUS_NAMES_ZH = {"pending": "审核中", "approved": "审核通过", "returned": "退回修改", "superseded": "已被替代"}
+VIOLATION_NAMES_ZH = {"not_reviewed": "应审未审", "not_approved": "审核未通过仍作出决定",
+                      "staffing_short": "法制审核人员不足"}
+
+
+class ReviewError(Exception):
+    """A refusal the caller sees: HTTP-like status, code and a Chinese message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def as_dict(self) -> dict:
+        return {"error": self.code, "status": self.status, "message": self.message}
+
+
+# --- time helpers (SQLite returns naive datetimes: everything is stored in UTC) -----------------
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def china_day(value: dt.datetime) -> dt.date:
+    return aware(value).astimezone(CHINA).date()
+
+
+def step_time(task: ReviewTask | None, now: dt.datetime | None = None) -> dt.datetime:
+    """Now, never before the task's last recorded step (clocks of replicas may differ slightly)."""
+    now = now or utcnow()
+    if task is not None and task.history and now < task.history[-1].at:
+        return task.history[-1].at
+    return now
+
+
+# --- actor and scope (PLAT-1) --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actor:
+    """Who calls: from the gateway's identity (kind, role, subject, region scope, bodies of an API key)."""
+
+    subject: str
+    role: str
+    region_code: str
+    kind: str = "staff"
+    body_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, data: dict) -> "Actor":
+        return cls(str(data["subject"]), str(data["role"]), str(data["region_code"]), str(data.get("kind", "staff")),
+                   tuple(data.get("body_ids") or ()))
+
+    def covers(self, region_code: str, body_id: str | None = None) -> bool:
+        if not region_covers(self.region_code, region_code):
+            return False
+        if self.kind == "department" and self.body_ids and body_id is not None:
+            return body_id in self.body_ids
+        return True
+
+
+def in_scope(query, column, actor: Actor):
+    """Filter ``query`` to regions under the actor's scope (SQL prefix, then exact check by the caller)."""
+    return query.where(column.startswith(region_prefix(actor.region_code)))
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+def locked(session: Session, query):
+    """``SELECT … FOR UPDATE`` on PostgreSQL: a task document is read, changed and written back whole, so two
+    writers (a reviewer's act, a pre-check re-run, a resubmission) must not interleave. SQLite serialises anyway."""
+    return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
+
+
+def task_row_for_case(session: Session, case_id: str, lock: bool = False) -> TaskRow | None:
+    query = select(TaskRow).where(TaskRow.case_id == case_id)
+    return session.scalars(locked(session, query) if lock else query).first()
+
+
+def decode(row: TaskRow | None) -> ReviewTask | None:
+    return codec.task_from_json(row.document) if row is not None else None
+
+
+def save(row: TaskRow, task: ReviewTask, now: dt.datetime) -> None:
+    """Write the domain task and keep the indexed columns in step with it."""
+    cur = task.current
+    row.document = codec.task_to_json(task)
+    row.state = task.state.value
+    row.pending = task.is_pending
+    row.version = cur.number
+    row.submitted_by = cur.submitted_by
+    row.reviewer_id = cur.reviewer_id
+    row.approver_id = cur.approver_id
+    row.due_on = cur.due.due
+    row.due_provisional = cur.due.provisional
+    row.field = cur.proposal.field
+    assigned = (row.assignments or {}).get(str(cur.number)) or {}
+    row.assigned_reviewer_id = cur.reviewer_id or assigned.get("reviewer_id")
+    row.updated_at = now
+
+
+def load_for_actor(session: Session, task_id: str, actor: Actor, *, lock: bool = True) -> tuple[TaskRow, ReviewTask]:
+    query = select(TaskRow).where(TaskRow.task_id == task_id)
+    if lock:
+        query = locked(session, query)
+    row = session.scalars(query).first()
+    if row is None or not actor.covers(row.region_code, row.body_id):
+        raise ReviewError(404, "not_found", "审核任务不存在或不在您的管辖范围内")
+    return row, decode(row)
+
+
+# --- pre-checks (REV-3) --------------------------------------------------------------------------
+
+def certificate_history(session: Session, officer_ids: Iterable[str]) -> list[CertificateEvent]:
+    rows = session.scalars(select(CertificateChange).where(CertificateChange.officer_id.in_(list(officer_ids))))
+    return [CertificateEvent(r.certificate_no, r.officer_id, r.status, aware(r.effective_from), r.valid_until)
+            for r in rows]
+
+
+def power_entries(session: Session, body_id: str) -> list[PowerEntry]:
+    rows = session.scalars(select(PowerItem).where(PowerItem.body_id == body_id)
+                           .order_by(PowerItem.matter_code, PowerItem.version)).all()
+    entries = []
+    for i, r in enumerate(rows):
+        nxt = rows[i + 1] if i + 1 < len(rows) and rows[i + 1].matter_code == r.matter_code else None
+        until = nxt.published_on - dt.timedelta(days=1) if nxt is not None else None
+        if until is not None and until < r.published_on:
+            continue  # replaced on the day it was published
+        entries.append(PowerEntry(r.body_id, r.matter_code, r.action_type, r.published_on, until))
+    return entries
+
+
+def compute_prechecks(session: Session, proposal: Proposal, config: ChecklistConfig, benchmarks) -> list:
+    """The eight checks of ``proposal`` from what review holds (registry, case actions, record gaps)."""
+    officers = list(dict.fromkeys(proposal.officer_ids))
+    certs = certificate_history(session, officers)
+    known = session.scalars(select(RegistryOfficer.officer_id).where(RegistryOfficer.officer_id.in_(officers))).all()
+    if not certs and not known:
+        officers_check = manual_check("officers_qualified", "未收到本案执法人员的登记和执法证件信息（执法人员名录未同步），"
+                                                            "无法自动核验，待审核人员核查执法证件")
+    else:
+        actions = [(aware(a.acted_at), tuple(a.officer_ids or ())) for a in
+                   session.scalars(select(CaseAction).where(CaseAction.case_id == proposal.case_id))]
+        officers_check = check_officers_at_actions(actions, certs, officers, proposal.proposed_at,
+                                                   config.min_certified_officers)
+    powers = power_entries(session, proposal.body_id)
+    if powers:
+        authority = check_within_authority(proposal.body_id, proposal.matter_code, proposal.action_type, powers,
+                                           proposal.proposed_at.date())
+    else:
+        authority = manual_check("within_authority", "未收到本机关的权责清单（执法事项目录），无法自动核验，待审核人员审查")
+    body = session.get(RegistryBody, proposal.body_id)
+    gaps = session.get(RecordGaps, proposal.case_id)
+    codes = list(gaps.open_gap_codes or []) if gaps else []
+    names = {g.get("code"): g.get("description") for g in (gaps.gaps or [])} if gaps else {}
+    advice = benchmark_advice(proposal, benchmarks) if benchmarks is not None else None
+    return [
+        check_body_lawful(True if body is not None else None, body.name if body is not None else None),
+        officers_check,
+        check_procedure(proposal.hearing_requested, proposal.hearing_held),
+        manual_check("facts_evidence"),
+        check_law_discretion(advice),
+        authority,
+        check_documents_complete(codes, names),
+        check_crime_transfer(proposal, config),
+    ]
+
+
+# --- reviewers (REV-7) ---------------------------------------------------------------------------
+
+def reviewers(session: Session, pooled: frozenset[str]) -> list[Reviewer]:
+    return [Reviewer(r.officer_id, r.body_id, r.region_code, r.field, True, r.officer_id in pooled)
+            for r in session.scalars(select(RegistryOfficer).where(RegistryOfficer.is_reviewer.is_(True)))]
+
+
+def open_task_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(TaskRow.assigned_reviewer_id, func.count()).where(
+        TaskRow.pending.is_(True), TaskRow.assigned_reviewer_id.is_not(None)).group_by(TaskRow.assigned_reviewer_id))
+    return {reviewer: n for reviewer, n in rows}
+
+
+def assign(session: Session, proposal: Proposal, *, min_own: int, pooled: frozenset[str],
+           previous: str | None = None) -> dict:
+    """The reviewer for a submitted version: the previous reviewer when still eligible, else by the domain rule."""
+    everyone = reviewers(session, pooled)
+    handling = set(proposal.officer_ids) | ({proposal.submitted_by} if proposal.submitted_by else set())
+    if previous and previous not in handling and any(r.reviewer_id == previous for r in everyone):
+        return {"reviewer_id": previous, "pooled": False, "reason": "再次送审，由原审核人员继续审核"}
+    try:
+        a = assign_reviewer(body_id=proposal.body_id, field=proposal.field, region_code=proposal.region_code,
+                            handling_officer_ids=handling, reviewers=everyone,
+                            open_task_counts=open_task_counts(session), min_own_reviewers=min_own)
+    except NoReviewerAvailable:
+        return {"reviewer_id": None, "pooled": False,
+                "reason": "本机关及本系统统筹调用名单中均无已登记的可用法制审核人员，由辖区内法制审核人员认领"}
+    return {"reviewer_id": a.reviewer_id, "pooled": a.pooled, "reason": a.reason}
+
+
+# --- gate (REV-2) -----------------------------------------------------------------------------------
+
+def domain_classification(row: ClassificationRow) -> Classification:
+    from services.review.domain import FiredRule
+
+    fired = tuple(FiredRule(f["rule_id"], f["description"], f["detail"]) for f in (row.fired or []))
+    if not fired and row.fired_rules:  # rows written before the descriptions were kept
+        fired = tuple(FiredRule(r, r, "") for r in row.fired_rules)
+    return Classification(row.case_id, row.version, row.major, fired, bool(row.sign_off_required),
+                          tuple(row.layers or ()), row.catalogue_digest or "")
+
+
+def gate_answer(session: Session, case_id: str, version: int) -> dict | None:
+    """May ``case_id`` version ``version`` be decided now? None when review knows nothing of the case."""
+    from services.review.domain import detect_bypass, may_decide
+
+    rows = session.scalars(select(ClassificationRow).where(ClassificationRow.case_id == case_id)
+                           .order_by(ClassificationRow.version)).all()
+    if not rows:
+        return None
+    base = {"case_id": case_id, "version": version, "region_code": rows[0].region_code, "body_id": rows[0].body_id}
+    row = next((r for r in rows if r.version == version), None)
+    task = decode(task_row_for_case(session, case_id))
+    if row is None:
+        majors = [r for r in rows if r.major]
+        if majors:
+            reasons = [f"案件{case_id}第{version}版拟作出的决定未送法制审核（应审未审），不得作出决定",
+                       f"此前第{majors[-1].version}版属于重大执法决定：" + "、".join(
+                           f["description"] for f in (majors[-1].fired or [])) ]
+            return {**base, "allowed": False, "major": True, "violation": "not_reviewed", "reasons": reasons,
+                    "fired": majors[-1].fired or []}
+        return {**base, "allowed": False, "major": None, "violation": None, "fired": [],
+                "reasons": [f"未收到案件{case_id}第{version}版拟作出的决定（decision.proposed），无法认定是否属于重大执法决定，"
+                            f"请先报送"]}
+    cls = domain_classification(row)
+    answer = may_decide(task, case_id, version, cls)
+    violation = None
+    if not answer.allowed:
+        found = detect_bypass(cls, task, version)
+        violation = found.kind.value if found else None
+    return {**base, "allowed": answer.allowed, "major": cls.major, "violation": violation,
+            "reasons": list(answer.reasons), "fired": row.fired or []}
+
+
+def record_violation(session: Session, *, kind: str, region_code: str, body_id: str, description: str,
+                     case_id: str | None = None, version: int | None = None, details: dict | None = None,
+                     now: dt.datetime | None = None) -> Violation:
+    v = Violation(violation_id=str(uuid.uuid4()), kind=kind, region_code=region_code, body_id=body_id,
+                  case_id=case_id, version=version, description=description, details=details or {},
+                  detected_at=now or utcnow())
+    session.add(v)
+    return v
+
+
+def violation_view(v: Violation) -> dict:
+    return {"violation_id": v.violation_id, "kind": v.kind, "kind_zh": VIOLATION_NAMES_ZH.get(v.kind, v.kind),
+            "region_code": v.region_code, "body_id": v.body_id, "case_id": v.case_id, "version": v.version,
+            "description": v.description, "details": v.details, "detected_at": aware(v.detected_at).isoformat(),
+            "resolved_at": aware(v.resolved_at).isoformat() if v.resolved_at else None, "open": v.resolved_at is None}
+
+
+# --- staffing (REV-7) ---------------------------------------------------------------------------
+
+def check_staffing(session: Session, body_ids: Iterable[str], *, min_ratio: Decimal, grace_hours: float,
+                   now: dt.datetime, emit_events: bool = True) -> list[dict]:
+    """Recount reviewers vs. officers of each body; open / close the staffing violation; return the states."""
+    out = []
+    for body_id in sorted(set(body_ids)):
+        officers, reviewers_n = session.execute(select(
+            func.count().filter(RegistryOfficer.is_officer.is_(True)),
+            func.count().filter(RegistryOfficer.is_reviewer.is_(True))).where(RegistryOfficer.body_id == body_id)).one()
+        body = session.get(RegistryBody, body_id)
+        region = body.region_code if body is not None else session.scalars(
+            select(RegistryOfficer.region_code).where(RegistryOfficer.body_id == body_id)).first()
+        if region is None:
+            continue
+        s = reviewer_staffing(int(officers), int(reviewers_n), min_ratio)
+        row = session.get(BodyStaffing, body_id)
+        if row is None:
+            row = BodyStaffing(body_id=body_id, region_code=region, officers=0, reviewers=0, required=0, shortfall=0,
+                               compliant=True, checked_at=now)
+            session.add(row)
+        row.region_code, row.officers, row.reviewers = region, int(officers), int(reviewers_n)
+        row.required, row.shortfall, row.compliant = s.required, s.shortfall, s.compliant
+        row.ratio, row.checked_at = (str(s.ratio) if s.ratio is not None else None), now
+        payload = {"officers": int(officers), "reviewers": int(reviewers_n), "required": s.required,
+                   "shortfall": s.shortfall, "ratio": s.ratio, "min_ratio": min_ratio}
+        if s.compliant:
+            row.short_since = None
+            if row.violation_id:
+                violation = session.get(Violation, row.violation_id)
+                if violation is not None and violation.resolved_at is None:
+                    violation.resolved_at = now
+                row.violation_id = None
+                if emit_events:
+                    emit(session, "review.staffing_restored",
+                         {**payload, "violation_id": violation.violation_id if violation is not None else None},
+                         region_code=region, body_id=body_id)
+        else:
+            row.short_since = aware(row.short_since) or now
+            due = now - row.short_since >= dt.timedelta(hours=grace_hours)
+            if row.violation_id is None and due and emit_events:
+                name = body.name if body is not None else body_id
+                description = (f"{name}执法人员{int(officers)}名，法制审核人员{int(reviewers_n)}名，"
+                               f"低于执法人员总数的{(min_ratio * 100).normalize()}%（应不少于{s.required}名，缺{s.shortfall}名）")
+                violation = record_violation(session, kind="staffing_short", region_code=region, body_id=body_id,
+                                             description=description, details={k: str(v) for k, v in payload.items()},
+                                             now=now)
+                row.violation_id = violation.violation_id
+                violation.event_id = emit(session, "review.staffing_short",
+                                          {**payload, "violation_id": violation.violation_id},
+                                          region_code=region, body_id=body_id)
+        if s.ratio is not None:
+            metrics.STAFFING_RATIO.labels(body_id).set(float(s.ratio))
+        metrics.STAFFING_SHORTFALL.labels(body_id).set(s.shortfall)
+        out.append(staffing_view(row))
+    return out
+
+
+def staffing_view(row: BodyStaffing) -> dict:
+    return {"body_id": row.body_id, "region_code": row.region_code, "officers": row.officers,
+            "reviewers": row.reviewers, "required": row.required, "shortfall": row.shortfall, "ratio": row.ratio,
+            "compliant": row.compliant, "short_since": aware(row.short_since).isoformat() if row.short_since else None,
+            "checked_at": aware(row.checked_at).isoformat()}
+
+
+# --- views -------------------------------------------------------------------------------------
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def version_view(v) -> dict:
+    items = checklist(v)
+    crime = next((r for r in v.prechecks if r.code == "crime_transfer"), None)
+    return {
+        "number": v.number, "status": v.status.value, "status_zh": STATUS_NAMES_ZH[v.status.value],
+        "submitted_by": v.submitted_by, "submitted_at": _iso(v.submitted_at),
+        "due_on": v.due.due.isoformat(), "due_provisional": v.due.provisional, "working_days": v.due.working_days,
+        "reviewer_id": v.reviewer_id, "review_started_at": _iso(v.review_started_at),
+        "opinion": codec.opinion_to_json(v.opinion), "reviewed_at": _iso(v.reviewed_at),
+        "sign_off_required": v.sign_off_required, "approver_id": v.approver_id, "signed_off_at": _iso(v.signed_off_at),
+        "sign_off_note": v.sign_off_note, "coordination": codec.coordination_to_json(v.coordination),
+        "proposal": codec.proposal_to_json(v.proposal),
+        "classification": codec.classification_to_json(v.classification) if v.classification else None,
+        "checklist": [{"code": i.code, "title": i.title, "outcome": i.outcome.value, "settled": i.settled,
+                       "automatic": codec.check_to_json(i.automatic) if i.automatic else None,
+                       "finding": codec.finding_to_json(i.finding) if i.finding else None} for i in items],
+        "approval_blockers": approval_blockers(v) if v.status is VersionStatus.PENDING else [],
+        "transfer_suggested": bool(crime and transfer_suggested(crime)),
+    }
+
+
+def task_summary(row: TaskRow, task: ReviewTask, calendar: WorkingDayCalendar, warn_days: int,
+                 today: dt.date) -> dict:
+    cur = task.current
+    level = task_due_level(task, today, calendar, warn_days)
+    assignment = (row.assignments or {}).get(str(cur.number)) or {}
+    return {
+        "task_id": row.task_id, "case_id": row.case_id, "version": cur.number, "region_code": row.region_code,
+        "body_id": row.body_id, "status": task.state.value, "status_zh": STATE_NAMES_ZH[task.state],
+        "pending": task.is_pending, "version_status": cur.status.value,
+        "assigned_reviewer_id": assignment.get("reviewer_id"), "pooled": bool(assignment.get("pooled")),
+        "reviewer_id": cur.reviewer_id, "approver_id": cur.approver_id, "submitted_by": cur.submitted_by,
+        "sign_off_required": cur.sign_off_required,
+        "opinion": cur.opinion.kind.value if cur.opinion else None,
+        "problems": list(cur.opinion.corrections) if cur.opinion else [],
+        "fired": [codec.fired_to_json(f) for f in cur.classification.fired] if cur.classification else [],
+        "action_type": cur.proposal.action_type, "matter_code": cur.proposal.matter_code,
+        "due_on": cur.due.due.isoformat(), "due_provisional": cur.due.provisional,
+        "due_level": level.value if level else None,
+        "overdue": bool(task.is_pending and task.state is not TaskState.COORDINATION and today > cur.due.due),
+        "opened_at": aware(row.opened_at).isoformat(), "updated_at": aware(row.updated_at).isoformat(),
+        "versions": len(task.versions),
+    }
+
+
+def task_view(row: TaskRow, task: ReviewTask, calendar: WorkingDayCalendar, warn_days: int, today: dt.date) -> dict:
+    view = task_summary(row, task, calendar, warn_days, today)
+    view.update({
+        "assignment": (row.assignments or {}).get(str(task.current.number)),
+        "current": version_view(task.current),
+        "versions": [version_view(v) for v in task.versions],
+        "history": [codec.transition_to_json(t) for t in task.history],
+        "checks": list(CHECKS.items()),
+    })
+    return view
+
+
+PENDING_STATES = tuple(s.value for s in _PENDING_STATES)
