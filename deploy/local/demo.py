@@ -181,22 +181,36 @@ def run_case(dept: Department, rng: random.Random, body: dict, officers: list, n
     return {"case_id": case_id, "major": major, "party": party}
 
 
-def make_reviewer(gateway: str, token: str, timeout: float = 20.0):
-    """A legal reviewer (法制审核人员) approving a major case's review task through the gateway API."""
-    headers = {"Authorization": f"Bearer {token}"}
+def make_reviewer(gateway: str, token_secret: str, timeout: float = 30.0):
+    """Legal reviewers (法制审核人员) doing a major case's review through the gateway API: the body's
+    registered reviewer records a finding for every check and approves (REV-3, REV-4); the city's head
+    of legal affairs signs off (REV-6)."""
+    from services.common.auth import issue_token
+
+    def headers(sub: str, region: str) -> dict:
+        return {"Authorization": f"Bearer {issue_token(sub, 'legal_reviewer', region, secret=token_secret)}"}
+
+    head = headers("320400-FZK-head", "320400")
 
     def review(case_id: str, body: dict):
+        reviewer = headers(f"{body['body_id']}-005", body["region_code"])
         deadline = time.time() + timeout
         while time.time() < deadline:
-            response = requests.get(f"{gateway}/api/v1/review/tasks", params={"status": "open"}, headers=headers,
-                                    timeout=10)
-            tasks = [t for t in response.json().get("tasks", []) if t["case_id"] == case_id]
+            response = requests.get(f"{gateway}/api/v1/review/tasks", params={"case_id": case_id},
+                                    headers=reviewer, timeout=10)
+            tasks = response.json().get("tasks", []) if response.ok else []
             if tasks:
-                requests.post(f"{gateway}/api/v1/review/tasks/{tasks[0]['task_id']}/opinion", headers=headers,
-                              json={"opinion": "approve"}, timeout=10).raise_for_status()
+                task_id = tasks[0]["task_id"]
+                detail = requests.get(f"{gateway}/api/v1/review/tasks/{task_id}", headers=reviewer, timeout=10).json()
+                checks = [{"code": c["code"], "outcome": "pass", "finding": "经审查，符合规定"}
+                          for c in detail["current"]["checklist"] if not c["settled"]]
+                requests.post(f"{gateway}/api/v1/review/tasks/{task_id}/opinion", headers=reviewer, timeout=10,
+                              json={"opinion": "approve", "checks": checks}).raise_for_status()
+                requests.post(f"{gateway}/api/v1/review/tasks/{task_id}/sign-off", headers=head, timeout=10,
+                              json={"approve": True}).raise_for_status()
                 return True
             gate = requests.get(f"{gateway}/api/v1/review/gate", params={"case_id": case_id, "version": 1},
-                                headers=headers, timeout=10)
+                                headers=head, timeout=10)
             if gate.status_code == 200 and gate.json().get("allowed"):
                 return False  # not major: no task
             time.sleep(0.3)
@@ -224,13 +238,15 @@ def main(argv=None) -> int:
     parser.add_argument("--forever", action="store_true", help="keep sending a case every few seconds")
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--api-key", action="append", default=[], help="system=key for HTTP integration")
-    parser.add_argument("--reviewer-token")
+    parser.add_argument("--token-secret-file", help="sign reviewer tokens with this secret (var/token_secret)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     api_keys = dict(item.split("=", 1) for item in args.api_key)
     dept = Department(args.amqp, args.gateway, api_keys)
-    reviewer = make_reviewer(args.gateway, args.reviewer_token) if args.reviewer_token else None
+    reviewer = None
+    if args.token_secret_file:
+        reviewer = make_reviewer(args.gateway, Path(args.token_secret_file).read_text().strip())
     officers = register_bodies(dept, rng)
     print(f"demo: registered {len(BODIES)} bodies, {sum(map(len, officers.values()))} officers", flush=True)
     n = 0

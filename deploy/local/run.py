@@ -79,7 +79,7 @@ def main() -> int:
     time.sleep(2)  # let every consumer attach
     demo = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "local" / "demo.py"), "--forever",
                              "--interval", "8", "--api-key", f"{DEMO_HTTP_SYSTEM}={DEMO_HTTP_KEY}",
-                             "--reviewer-token", reviewer], cwd=ROOT, env=env(),
+                             "--token-secret-file", str(ROOT / "var" / "token_secret")], cwd=ROOT, env=env(),
                             stdout=open(ROOT / "var" / "logs" / "demo.log", "a"), stderr=subprocess.STDOUT)
     procs.append(demo)
     print(f"""

@@ -25,9 +25,19 @@ def test_major_penalty_flows_through_every_service(suite):
     gate = suite.get("/api/v1/review/gate", supervisor, params={"case_id": case_id, "version": 1}).json()
     assert gate["allowed"] is False and gate["violation"] == "not_reviewed"
 
-    approved = suite.post(f"/api/v1/review/tasks/{task['task_id']}/opinion", {"opinion": "approve"}, reviewer)
+    # REV-3: every check gets a finding; REV-4 the opinion; REV-6 a responsible person signs off
+    detail = suite.get(f"/api/v1/review/tasks/{task['task_id']}", reviewer).json()
+    checks = [{"code": c["code"], "outcome": "pass", "finding": "经审查，未发现问题"}
+              for c in detail["current"]["checklist"] if not c["settled"]]
+    refused = suite.post(f"/api/v1/review/tasks/{task['task_id']}/opinion", {"opinion": "approve"}, reviewer)
+    assert refused.status_code == 409                      # no approval with unsettled checks
+    approved = suite.post(f"/api/v1/review/tasks/{task['task_id']}/opinion",
+                          {"opinion": "approve", "checks": checks}, reviewer)
     assert approved.status_code == 200, approved.text
     assert approved.json()["reviewer_id"] == "reviewer-1"
+    head = suite.token("legal_reviewer", "320412", sub="head-1")
+    signed = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True}, head)
+    assert signed.status_code == 200 and signed.json()["status"] == "approved", signed.text
     assert suite.get("/api/v1/review/gate", supervisor, params={"case_id": case_id, "version": 1}).json()["allowed"]
 
     party = ev.natural_party("王小明")

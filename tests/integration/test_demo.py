@@ -1,0 +1,46 @@
+"""`make run`'s demo traffic against a running suite: every event accepted, the demo's major case
+visible in each service through the gateway (issue 2, "done when")."""
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import pytest
+
+from services.common.auth import hash_key
+from tests.fixtures import ROOT_DIR, dead_letters, running_suite, wait_for
+
+pytestmark = pytest.mark.integration
+HTTP_KEY = "zf_demo_zhonglou_zhzf_key"
+
+
+def test_demo_traffic_flows_through_every_service(amqp_uri, sqlite_databases, tmp_path):
+    keys = [{"system": "zl-zhzf-http", "region_code": "320404", "body_ids": ["320404-ZHZF"],
+             "key_sha256": hash_key(HTTP_KEY)}]
+    with running_suite(amqp_uri, sqlite_databases, tmp_path, api_keys=keys) as suite:
+        secret = tmp_path / "token_secret"
+        secret.write_text(suite.token_secret)
+        demo = subprocess.run(
+            [sys.executable, str(ROOT_DIR / "deploy" / "local" / "demo.py"), "--amqp", amqp_uri, "--gateway",
+             suite.base_url, "--cases", "5", "--api-key", f"zl-zhzf-http={HTTP_KEY}", "--token-secret-file",
+             str(secret)], cwd=ROOT_DIR, env={**os.environ, "PYTHONPATH": str(ROOT_DIR)}, capture_output=True,
+            text=True, timeout=240)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        supervisor = suite.token("supervisor", "320400")
+        case_id = f"320400-SCJG-{dt.date.today().year}-00001"     # the demo's first case is major
+        timeline = wait_for(lambda: (lambda r: r.ok and any(e["event_type"] == "case.archived"
+                                                            for e in r.json()["entries"]) and r.json())(
+            suite.get(f"/api/v1/cases/{case_id}/timeline", supervisor)), timeout=60, message="demo timeline")
+        assert "review.approved" in [e["event_type"] for e in timeline["entries"]]
+        review = suite.get("/api/v1/review/tasks", supervisor, params={"case_id": case_id}).json()["tasks"]
+        assert review and review[0]["status"] == "approved"
+        published = wait_for(lambda: suite.get("/api/v1/public/decisions", params={"body_id": "320400-SCJG"})
+                             .json()["results"], message="demo publications")
+        assert published
+        wait_for(lambda: suite.get("/api/v1/complaints", suite.token("complaint_handler", "320400")).json()
+                 .get("complaints"), message="the demo's hotline complaint")
+        summary = wait_for(lambda: (lambda b: b.get("320400-SCJG", {}).get("review_approved") and b)(
+            suite.get("/api/v1/evaluation/summary", supervisor).json()["bodies"]), message="evaluation facts")
+        assert summary["320400-SCJG"]["enforcement_action"] >= 1
+        for service in ("records", "review", "disclosure", "complaints", "evaluation"):
+            assert dead_letters(amqp_uri, service) == [], f"{service} dead-lettered demo traffic"
