@@ -202,3 +202,22 @@ class SupervisionRow(Base):
     due_on: Mapped[dt.date] = mapped_column(Date)
     overdue_noted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     data: Mapped[str] = mapped_column(Text)
+
+
+class ReceivedDirective(Base):
+    """A supervision item issued by the tier above and received over the downward link (COORD-4).
+
+    The issuing suite keeps the item itself; the receiving city keeps this copy so its bodies and
+    supervisors see what they were told to do."""
+
+    __tablename__ = "received_directives"
+    item_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    issuer_region: Mapped[str] = mapped_column(String(9))
+    target_body_id: Mapped[str] = mapped_column(String(64))
+    target_region: Mapped[str] = mapped_column(String(9), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

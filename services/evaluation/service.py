@@ -16,6 +16,7 @@ from nameko.timer import timer
 from sqlalchemy import select
 
 from services.common import settings
+from services.common import federation
 from services.common.db import Database, emit
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
@@ -25,6 +26,7 @@ from services.evaluation import domain as d
 from services.evaluation import engine, metrics, reports, workflow
 from services.evaluation.facts_map import FactRule, active_rules
 from services.evaluation.models import (
+    ReceivedDirective,
     CaseRow,
     ConsequenceRow,
     Fact,
@@ -165,6 +167,29 @@ class EvaluationService:
                 row = workflow.item_json(r, today)
                 items.append((city(r.target_region), r.kind, row["flag"], row["overdue"]))
         metrics.refresh(grades, cases, items)
+
+    # -- directives from the tier above (COORD-4, downward link) ----------------------------------
+    @event_handler(federation.DOWNWARD_EXCHANGE, "evaluation.supervision_issued")
+    def on_directive_received(self, event):
+        """A supervision item the province issued to a body of this city arrives over the link."""
+        p = event.payload
+        with self.db.effect_of(event) as session:
+            if session.get(ReceivedDirective, p["item_id"]) is None:
+                session.add(ReceivedDirective(
+                    item_id=p["item_id"], event_id=event.event_id, kind=p["kind"], issuer_region=p["issuer_region"],
+                    target_body_id=event.body_id, target_region=event.region_code, subject=p["subject"],
+                    due_on=p["due_on"], due_provisional=p["due_provisional"], received_at=event.occurred_at))
+
+    @rpc
+    @answers
+    def received_directives(self, scope):
+        """Directives from the tier above for bodies in the caller's region."""
+        with self.db.session() as session:
+            rows = session.execute(select(ReceivedDirective).order_by(ReceivedDirective.due_on)).scalars()
+            return [{"item_id": r.item_id, "kind": r.kind, "issuer_region": r.issuer_region,
+                     "target_body_id": r.target_body_id, "target_region": r.target_region, "subject": r.subject,
+                     "due_on": r.due_on.isoformat(), "due_provisional": r.due_provisional}
+                    for r in rows if region_covers(scope, r.target_region)]
 
     # -- RPC: facts, scores, evidence -------------------------------------------------------------
     @rpc
@@ -393,7 +418,15 @@ def _make_handler(rule: FactRule):
     handler.__name__ = rule.method
     handler.__qualname__ = f"EvaluationService.{rule.method}"
     handler.__doc__ = f"{rule.event_type} → {rule.summary}"
-    return event_handler(rule.source, rule.event_type)(handler)
+    handler = event_handler(rule.source, rule.event_type)(handler)
+    if rule.event_type in UPWARD_TYPES:
+        # at a province suite, the same facts arrive from every city over the upward link (PLAT-1):
+        # one method, so an event arriving both ways is still applied once (same consumer key)
+        handler = event_handler(federation.UPWARD_EXCHANGE, rule.event_type)(handler)
+    return handler
+
+
+UPWARD_TYPES = {t for types in (federation.load_links().get("upward") or {}).values() for t in types}
 
 
 for _rule in active_rules():

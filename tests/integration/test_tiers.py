@@ -85,3 +85,93 @@ def test_upward_link_survives_a_cut_without_loss(amqp_uri, sqlite_databases, tmp
     print(f"\ntier link: sent {len(sent)}, arrived {len(arrived)}, duplicates {duplicates}")
     assert set(arrived) == set(sent)
     proxy.stop()
+
+
+def start_province(tmp_path, province_uri, services=("evaluation", "gateway")):
+    """The province suite: its own vhost and databases, `nameko run` in a subprocess."""
+    import os
+    import sys
+
+    import yaml
+
+    from services.common.bus import all_service_classes, declare_topology
+    from services.common.migrations import upgrade
+    from tests.fixtures import ROOT_DIR, free_port
+
+    databases = {s: f"sqlite:///{tmp_path / ('province-' + s + '.db')}" for s in services if s != "gateway"}
+    for service, url in databases.items():
+        upgrade(service, url)
+    declare_topology(province_uri, all_service_classes())
+    federation.declare_province_side(province_uri, ["320400", "320500"])
+    port, secret = free_port(), uuid.uuid4().hex
+    keys = tmp_path / "province-keys.yaml"
+    keys.write_text("[]\n")
+    cfg = tmp_path / "province.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "AMQP_URI": province_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "ZHIFA_DATABASES": databases,
+        "ZHIFA_TOKEN_SECRET": secret, "ZHIFA_API_KEYS_FILE": str(keys), "ZHIFA_METRICS_DISABLED": "1",
+        "LOGGING": {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}}))
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "nameko"), "run", "--config", str(cfg),
+                             *[f"services.{s}.service" for s in services]], cwd=ROOT_DIR,
+                            env={**os.environ, "PYTHONPATH": str(ROOT_DIR)}, stdout=subprocess.DEVNULL,
+                            stderr=open(tmp_path / "province.log", "w"))
+    return proc, f"http://127.0.0.1:{port}", secret
+
+
+def test_province_sees_city_data_and_city_receives_province_directives(amqp_uri, sqlite_databases, tmp_path,
+                                                                       province_vhost):
+    """Upward: city publications become province evaluation facts. Downward: a directive issued at the
+    province reaches the city of its target body, and only that city (COORD-4)."""
+    import requests
+
+    from services.common.auth import issue_token
+
+    city_vhost = amqp_uri.rsplit("/", 1)[1]
+    province_uri = federation.amqp_uri("127.0.0.1:5672", province_vhost)
+    federation.declare_city_side(amqp_uri)
+    province, province_url, secret = start_province(tmp_path, province_uri)
+    try:
+        federation.apply_with_rabbitmqctl(federation.link_definitions(province_uri, amqp_uri, "320400"))
+        province_supervisor = {"Authorization": "Bearer " + issue_token("prov-sup", "supervisor", "320000",
+                                                                         secret=secret)}
+        wait_for(lambda: _ok(province_url + "/healthz"), timeout=60, message="province gateway")
+        with running_suite(amqp_uri, sqlite_databases, tmp_path) as city:
+            for i in range(3):
+                city.publish(ev.decision_made(f"320412-SCJG-2026-{i:05d}"))
+            summary = wait_for(lambda: (lambda b: b.get("320412-SCJG", {}).get("disclosure_on_time") == 3 and b)(
+                requests.get(province_url + "/api/v1/evaluation/summary", headers=province_supervisor,
+                             params={"region_code": "320400"}, timeout=10).json().get("bodies", {})),
+                timeout=60, message="city publications counted at the province")
+            print(f"\nprovince sees: {summary['320412-SCJG']}")
+
+            def issue(body_id, region):
+                response = requests.post(province_url + "/api/v1/evaluation/supervision", headers=province_supervisor,
+                                         json={"kind": "suggestion", "target_body_id": body_id,
+                                               "target_region": region, "subject": "请对近期罚没款未及时公示问题进行整改"},
+                                         timeout=10)
+                assert response.status_code in (200, 201), response.text
+                return response.json()
+
+            issue("320412-SCJG", "320412")
+            issue("320502-SCJG", "320502")                    # a body of another city (苏州)
+            city_supervisor = city.token("supervisor", "320400")
+            directives = wait_for(lambda: city.get("/api/v1/evaluation/directives", city_supervisor).json()
+                                  .get("directives"), timeout=60, message="directive at the city")
+            time.sleep(2)
+            directives = city.get("/api/v1/evaluation/directives", city_supervisor).json()["directives"]
+            assert [d["target_body_id"] for d in directives] == ["320412-SCJG"]
+            assert directives[0]["issuer_region"] == "320000"
+            # a county under the city sees its own directive; another county does not
+            assert city.get("/api/v1/evaluation/directives", city.token("officer", "320411")).json()["directives"] == []
+    finally:
+        province.terminate()
+        province.wait(20)
+
+
+def _ok(url):
+    import requests
+
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.RequestException:
+        return False

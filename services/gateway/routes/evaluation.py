@@ -186,6 +186,11 @@ class EvaluationRoutes:
         overdue = request.args.get("overdue") in ("1", "true")
         return _answer(call(self.evaluation, "list_items", identity.region_code, request.args.get("status"), overdue))
 
+    @endpoint("GET", "/api/v1/evaluation/directives", roles=SUPERVISORS + ("department", "officer"),
+              tags=("evaluation",), summary="Supervision items issued by the tier above, received over the link (COORD-4)")
+    def received_directives(self, request, identity):
+        return {"directives": _answer(call(self.evaluation, "received_directives", identity.region_code))}
+
     @endpoint("POST", "/api/v1/evaluation/supervision", roles=SUPERVISORS, tags=("evaluation",),
               body=SupervisionIssueRequest, success=201,
               summary="Issue a supervision suggestion / special investigation / rectification to a body below (COORD-4)")
