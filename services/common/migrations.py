@@ -45,3 +45,42 @@ def run_env(context) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def create_plumbing_tables(op) -> None:
+    """The tables every service database has (services/common/db.py PlumbingBase), as each service's
+    first migration creates them: processed event ids, the outbox, periodic-job leases."""
+    import sqlalchemy as sa
+
+    op.create_table("job_leases",
+                    sa.Column("name", sa.String(length=128), nullable=False),
+                    sa.Column("holder", sa.String(length=128), nullable=False),
+                    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint("name"))
+    op.create_table("outbox",
+                    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                    sa.Column("event_id", sa.String(length=64), nullable=False),
+                    sa.Column("source", sa.String(length=64), nullable=False),
+                    sa.Column("event_type", sa.String(length=64), nullable=False),
+                    sa.Column("envelope", sa.Text(), nullable=False),
+                    sa.Column("status", sa.String(length=16), nullable=False),
+                    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+                    sa.PrimaryKeyConstraint("id"),
+                    sa.UniqueConstraint("event_id"))
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_status"), ["status"], unique=False)
+    op.create_table("processed_events",
+                    sa.Column("consumer", sa.String(length=128), nullable=False),
+                    sa.Column("event_id", sa.String(length=64), nullable=False),
+                    sa.Column("event_type", sa.String(length=64), nullable=False),
+                    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint("consumer", "event_id"))
+
+
+def drop_plumbing_tables(op) -> None:
+    op.drop_table("processed_events")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_status"))
+    op.drop_table("outbox")
+    op.drop_table("job_leases")
