@@ -1,37 +1,60 @@
-"""disclosure service (行政执法公示): publish decisions on time, redacted, with history (DISC-1…DISC-9)."""
+"""disclosure service (行政执法公示): publish decisions on time, redacted, with history (DISC-1…DISC-9).
+
+Thin nameko entrypoints; the rules are in domain/, the database side in lifecycle.py (publications),
+register.py (before-information, certificates), reports.py (annual statistics), inspections.py
+(random-inspection draws), portal.py + search.py (the public portal's reads) and jobs.py (timers).
+
+Every staff RPC takes the caller's region scope (and body list, for departmental keys and staff
+tokens bound to bodies) and checks it HERE, not only in the gateway (PLAT-1). Public RPCs return
+public data only.
+"""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import logging
+import os
+import time
 
 from nameko.rpc import rpc
-from sqlalchemy import or_, select
+from nameko.timer import timer
+from sqlalchemy import func, select
 
-from services.common.db import Database, emit, utcnow
+from services.common.db import Database, utcnow
 from services.common.entrypoints import event_handler
-from services.common.events import ACTION_TYPE_NAMES_ZH, DEPARTMENTS
-from services.common.identifiers import region_covers, region_prefix
+from services.common.events import DEPARTMENTS, InvalidEvent
+from services.common.identifiers import is_region_code, region_covers, region_prefix
 from services.common.metrics import Metrics
 from services.common.workdays import default_calendar
-from services.disclosure import publishing
-from services.disclosure.domain.deadlines import publication_deadline
-from services.disclosure.models import Publication
+from services.disclosure import inspections, jobs, lifecycle, metrics, portal, register, reports, search
+from services.disclosure.domain.publication import WithdrawalReason
+from services.disclosure.domain.random_inspection import DrawError
+from services.disclosure.lifecycle import Refused, china_now
+from services.disclosure.models import (AnnualReportRecord, BasisChange, InspectionDraw, MonthlyInspectionSummary,
+                                        Publication)
+from services.disclosure.settings import service_settings
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-PAGE_SIZE = 20
+log = logging.getLogger(__name__)
+DEADLINE_JOB_SECONDS = float(os.environ.get("ZHIFA_DISCLOSURE_DEADLINE_INTERVAL", 300))
+ANNUAL_JOB_SECONDS = float(os.environ.get("ZHIFA_DISCLOSURE_ANNUAL_INTERVAL", 3600))
 
 
-def publication_view(p: Publication, with_history: bool = False) -> dict:
-    view = {"publication_id": p.publication_id, "decision_no": p.decision_no, "region_code": p.region_code,
-            "body_id": p.body_id, "action_type": p.action_type,
-            "action_type_zh": ACTION_TYPE_NAMES_ZH.get(p.action_type, p.action_type), "category": p.category,
-            "parties": p.parties_public, "facts": p.facts_public, "conclusion": p.conclusion_public,
-            "legal_basis": p.legal_basis, "fine_amount": p.fine_amount, "decided_on": p.decided_on.isoformat(),
-            "published_on": p.published_on.isoformat() if p.published_on else None, "status": p.status,
-            "due_on": p.due_on.isoformat(), "due_provisional": p.due_provisional}
-    if with_history:
-        view["history"] = p.history
-    return view
+def today_cn() -> dt.date:
+    return china_now().date()
+
+
+def _day(value) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def may_act(scope_region: str | None, body_ids, region_code: str, body_id: str) -> bool:
+    """PLAT-1: the caller's region covers the entry, and a body-bound caller acts for that body only."""
+    return bool(scope_region) and region_covers(scope_region, region_code) and (not body_ids or body_id in body_ids)
+
+
+def refused(status, code, message, fields=None) -> dict:
+    return Refused(status, code, message, fields).as_dict()
 
 
 class DisclosureService:
@@ -39,82 +62,369 @@ class DisclosureService:
     db = Database()
     metrics = Metrics()
 
+    # -- after: decisions (DISC-3 … DISC-6) -------------------------------------------------------------
     @event_handler(DEPARTMENTS, "decision.made")
     def on_decision_made(self, event):
-        """DISC-3: deadline in working days; DISC-4: publish only the redacted entry."""
-        payload = event.payload
-        decided_on = payload["decided_at"].astimezone(CHINA).date()
-        deadline = publication_deadline(payload["action_type"], decided_on, default_calendar(),
-                                        override_days=payload.get("publication_period_override"))
-        entry = publishing.public_entry(event)
-        today = dt.datetime.now(CHINA).date()
-        with self.db.effect_of(event) as session:
-            publication = Publication(
-                publication_id=str(uuid.uuid4()), case_id=event.case_id, decision_no=payload["decision_no"],
-                region_code=event.region_code, body_id=event.body_id, action_type=payload["action_type"],
-                category=payload["category"], decided_on=decided_on, due_on=deadline.due,
-                due_provisional=deadline.provisional, status="pending", parties_public=entry.parties,
-                facts_public=entry.facts, conclusion_public=entry.conclusion, legal_basis=payload["legal_basis"],
-                fine_amount=str(payload["fine_amount"]) if payload.get("fine_amount") is not None else None,
-                search_text=entry.search_text, history=[], updated_at=utcnow())
-            session.add(publication)
-            if entry.withheld_reason:
-                publication.status = "withheld"
-                publication.history = [{"at": utcnow().isoformat(), "action": "withheld",
-                                        "reason": entry.withheld_reason}]
-                return
-            publication.status, publication.published_on = "published", today
-            publication.history = [{"at": utcnow().isoformat(), "action": "published",
-                                    "reason": "依法公开" + ("（摘要）" if entry.summary_only else "")}]
-            emit(session, "disclosure.published", {
-                "publication_id": publication.publication_id, "decision_no": publication.decision_no,
-                "action_type": publication.action_type, "due_on": deadline.due,
-                "due_provisional": deadline.provisional, "published_on": today, "on_time": today <= deadline.due,
-                "redactions": entry.redactions},
-                region_code=event.region_code, body_id=event.body_id, case_id=event.case_id, caused_by=event)
+        """DISC-3: deadline in working days; DISC-4: publish only the redacted entry (fail closed)."""
+        try:
+            with self.db.effect_of(event) as session:
+                lifecycle.create_from_decision(session, event, default_calendar())
+        except ValueError as exc:  # the payload cannot be read as a decision
+            raise InvalidEvent(f"decision.made cannot be published: {exc}") from None
 
     @event_handler(DEPARTMENTS, "decision.revoked")
     def on_decision_revoked(self, event):
-        """DISC-6: a revoked / illegal / re-made decision is taken down, with a visible history."""
-        reasons = {"revoked": "决定已被撤销", "confirmed_illegal": "决定被确认违法", "remade": "决定被责令重新作出"}
+        """DISC-6: revoked / confirmed illegal / re-made → taken down (published) or never published (pending)."""
+        reason = WithdrawalReason(event.payload["reason"])
+        detail = lifecycle.revocation_detail(event.payload)
         with self.db.effect_of(event) as session:
-            for publication in session.scalars(select(Publication).where(Publication.case_id == event.case_id,
-                                                                         Publication.status == "published")):
-                publication.status = "withdrawn"
-                publication.history = [*publication.history, {"at": utcnow().isoformat(), "action": "withdrawn",
-                                                              "reason": reasons[event.payload["reason"]]}]
-                publication.updated_at = utcnow()
+            rows = session.scalars(select(Publication).where(Publication.case_id == event.case_id)
+                                   .order_by(Publication.version.desc())).all()
+            live = [r for r in rows if r.status not in ("withdrawn", "cancelled")]
+            if not live:
+                log.warning("decision.revoked %s: no live publication of case %s", event.event_id, event.case_id)
+            for row in live[:1]:  # the decision in force is the latest version
+                lifecycle.take_down(session, row, reason, detail, event.source_system)
+
+    # -- before: departmental registry (DISC-1, DISC-2, PLAT-4) ----------------------------------------------
+    @event_handler(DEPARTMENTS, "body.registered")
+    def on_body_registered(self, event):
+        with self.db.effect_of(event) as session:
+            register.on_body_registered(session, event)
+
+    @event_handler(DEPARTMENTS, "officer.registered")
+    def on_officer_registered(self, event):
+        with self.db.effect_of(event) as session:
+            register.on_officer_registered(session, event)
+
+    @event_handler(DEPARTMENTS, "certificate.status_changed")
+    def on_certificate_status_changed(self, event):
+        with self.db.effect_of(event) as session:
+            register.on_certificate_status_changed(session, event)
+
+    @event_handler(DEPARTMENTS, "power.published")
+    def on_power_published(self, event):
+        with self.db.effect_of(event) as session:
+            register.on_power_published(session, event)
+
+    # -- periodic jobs (leased: one replica runs each) ------------------------------------------------------
+    @timer(interval=DEADLINE_JOB_SECONDS)
+    def deadline_job(self):
+        """DISC-3 due/overdue tracking and PLAT-4 stale powers."""
+        if not self.db.acquire_lease("disclosure.deadlines", DEADLINE_JOB_SECONDS * 2):
+            return
+        self.run_deadline_check()
+
+    @timer(interval=ANNUAL_JOB_SECONDS)
+    def annual_report_job(self):
+        """DISC-7: in January each body's report on the previous year is generated, published and sent."""
+        if not self.db.acquire_lease("disclosure.annual_reports", ANNUAL_JOB_SECONDS * 2):
+            return
+        self.run_annual_reports()
 
     @rpc
-    def search(self, q=None, region_code=None, body_id=None, action_type=None, page=1):
-        """DISC-9 online query of published decisions (public)."""
+    def run_deadline_check(self, today=None):
+        """One pass of the deadline job (also for operators and tests); ``today`` ISO date or None."""
+        day = _day(today) or today_cn()
         with self.db.session() as session:
-            query = select(Publication).where(Publication.status == "published")
-            if q:
-                for word in q.split()[:5]:
-                    query = query.where(Publication.search_text.contains(word))
-            if region_code:
-                query = query.where(Publication.region_code.startswith(region_prefix(region_code)))
-            if body_id:
-                query = query.where(Publication.body_id == body_id)
-            if action_type:
-                query = query.where(Publication.action_type == action_type)
-            query = query.order_by(Publication.decided_on.desc(), Publication.publication_id)
-            rows = session.scalars(query.offset((max(1, int(page)) - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-            return {"page": page, "results": [publication_view(p) for p in rows]}
+            counts = jobs.check_deadlines(session, day, default_calendar())
+        with self.db.session() as session:
+            counts["stale_powers"] = jobs.refresh_stale_powers(session, day)
+        return counts
+
+    @rpc
+    def run_annual_reports(self, today=None):
+        day = _day(today) or today_cn()
+        return reports.generate_missing(self.db.session, day, default_calendar(),
+                                        service_settings()["annual_report_from_day"])
+
+    # -- public portal (DISC-9) ------------------------------------------------------------------------------
+    @rpc
+    def search(self, q=None, region_code=None, body_id=None, action_type=None, page=1, date_from=None, date_to=None,
+               page_size=None):
+        """Online query of published decisions (public): Chinese full text plus filters, newest first."""
+        started = time.perf_counter()
+        try:
+            req = portal.request_from({"q": q, "region_code": region_code, "body_id": body_id,
+                                       "action_type": action_type, "page": page, "date_from": date_from,
+                                       "date_to": date_to, "page_size": page_size})
+            with self.db.session() as session:
+                return portal.search_publications(session, req)
+        except search.SearchError as exc:
+            return {"error": "invalid", "message": str(exc), "results": [], "page": page, "has_more": False}
+        finally:
+            metrics.SEARCH_SECONDS.observe(time.perf_counter() - started)
 
     @rpc
     def get_publication(self, publication_id):
+        """One publication with its public history (published, corrected or withdrawn)."""
         with self.db.session() as session:
             p = session.get(Publication, publication_id)
-            if p is None or p.status not in ("published", "withdrawn"):
+            if p is None or p.status not in portal.VISIBLE:
                 return None
-            return publication_view(p, with_history=True)
+            view = portal.publication_view(p, with_history=True)
+            for key in ("replaces", "replaced_by"):
+                other = session.get(Publication, view[key]) if view[key] else None
+                view[key + "_decision_no"] = other.decision_no if other is not None else None
+            return view
 
     @rpc
-    def list_pending(self, scope_region):
-        """Publications due or overdue (DISC-3) in the caller's region."""
+    def bodies(self, region_code=None):
+        with self.db.session() as session:
+            return register.bodies(session, region_code if region_code and is_region_code(region_code) else None)
+
+    @rpc
+    def body_page(self, body_id, as_of=None):
+        """DISC-1: a body's before-information (as of a day), its annual reports, draws and results."""
+        day = _day(as_of) or today_cn()
+        with self.db.session() as session:
+            info = register.body_items(session, body_id, day)
+            if info is None:  # not (yet) registered, but it has published decisions: a minimal page
+                any_row = session.scalars(select(Publication).where(
+                    Publication.body_id == body_id, Publication.status.in_(portal.PUBLIC)).limit(1)).first()
+                if any_row is None:
+                    return None
+                info = {"body": {"body_id": body_id, "name": any_row.body_name or body_id, "body_kind_zh": "未登记",
+                                 "region_code": any_row.region_code, "item_id": body_id, "history": []},
+                        **{k: [] for k in register.KIND_ZH if k != "body"}, "as_of": day.isoformat()}
+            info["annual_reports"] = [
+                {"year": r.year, "published_on": r.published_on.isoformat(), "url": reports.report_url(body_id, r.year)}
+                for r in session.scalars(select(AnnualReportRecord).where(AnnualReportRecord.body_id == body_id)
+                                         .order_by(AnnualReportRecord.year.desc()))]
+            info["draws"] = [{"draw_id": d.draw_id, "matter": d.matter, "status": d.status,
+                              "announced_at": d.announced_at.isoformat()}
+                             for d in session.scalars(select(InspectionDraw).where(InspectionDraw.body_id == body_id)
+                                                      .order_by(InspectionDraw.announced_at.desc()).limit(50))]
+            info["inspection_months"] = [
+                {"year": m.year, "month": m.month, "total": m.summary.get("total"), "published_on": m.published_on.isoformat()}
+                for m in session.scalars(select(MonthlyInspectionSummary).where(
+                    MonthlyInspectionSummary.body_id == body_id).order_by(
+                    MonthlyInspectionSummary.year.desc(), MonthlyInspectionSummary.month.desc()).limit(24))]
+            info["publications_count"] = session.scalar(select(func.count()).select_from(Publication).where(
+                Publication.body_id == body_id, Publication.status.in_(portal.PUBLIC)))
+            return info
+
+    @rpc
+    def verify_certificate(self, certificate_no, today=None):
+        """DISC-2: certificate number → holder, body, valid or not, since when (public)."""
+        with self.db.session() as session:
+            return register.verify(session, certificate_no, _day(today) or today_cn())
+
+    @rpc
+    def annual_report(self, body_id, year):
+        with self.db.session() as session:
+            row = session.scalars(select(AnnualReportRecord).where(AnnualReportRecord.body_id == body_id,
+                                                                   AnnualReportRecord.year == int(year))).first()
+            return reports.report_view(row, today_cn()) if row else None
+
+    @rpc
+    def draw(self, draw_id, public_value=None):
+        """DISC-8: a draw with everything needed to verify it; ``public_value`` checks a value someone typed."""
+        with self.db.session() as session:
+            row = session.get(InspectionDraw, draw_id)
+            return inspections.draw_view(row, public_value) if row else None
+
+    @rpc
+    def inspection_month(self, body_id, year, month):
+        with self.db.session() as session:
+            row = session.scalars(select(MonthlyInspectionSummary).where(
+                MonthlyInspectionSummary.body_id == body_id, MonthlyInspectionSummary.year == int(year),
+                MonthlyInspectionSummary.month == int(month))).first()
+            return inspections.month_view(row) if row else None
+
+    # -- staff (DISC-3 … DISC-8) -----------------------------------------------------------------------------
+    @rpc
+    def list_pending(self, scope_region, body_ids=()):
+        """Unpublished decisions (due / overdue with yellow/red warning) and late publications in scope."""
+        today, calendar = today_cn(), default_calendar()
+        prefix = region_prefix(scope_region)
         with self.db.session() as session:
             rows = session.scalars(select(Publication).where(
-                or_(Publication.status == "pending", Publication.published_on > Publication.due_on)))
-            return [publication_view(p) for p in rows if region_covers(scope_region, p.region_code)]
+                Publication.region_code.startswith(prefix),
+                (Publication.status == "pending") | (Publication.published_on > Publication.due_on))
+                .order_by(Publication.due_on)).all()
+            out = []
+            for p in rows:
+                if not may_act(scope_region, body_ids, p.region_code, p.body_id):
+                    continue
+                t = jobs.timing(p, today, calendar)
+                view = portal.publication_view(p)
+                view.update({"timeliness": t.status.value, "timeliness_zh": t.status.label_zh,
+                             "warning": t.warning.value, "message": t.message_zh, "hold_reason": p.hold_reason,
+                             "working_days_left": t.working_days_left, "working_days_late": t.working_days_late})
+                out.append(view)
+            return out
+
+    def _publication_for_staff(self, session, publication_id, scope_region, body_ids):
+        row = session.get(Publication, publication_id)
+        if row is None or not may_act(scope_region, body_ids, row.region_code, row.body_id):
+            raise Refused(404, "not_found", "未找到该公示信息或不在您的管辖范围内")
+        return row
+
+    @rpc
+    def correct_publication(self, publication_id, changes, reason, actor, scope_region, body_ids=()):
+        """DISC-5: the body corrects an entry (re-redacted; a held entry is published by its correction)."""
+        try:
+            with self.db.session() as session:
+                row = self._publication_for_staff(session, publication_id, scope_region, body_ids)
+                lifecycle.correct(session, row, changes, reason, actor)
+                return {"publication": portal.publication_view(row, with_history=True), "status": row.status}
+        except Refused as exc:
+            return exc.as_dict()
+
+    @rpc
+    def withdraw_publication(self, publication_id, reason, detail, actor, scope_region, body_ids=()):
+        """DISC-6 by staff (when no departmental event will come): take down / never publish."""
+        try:
+            withdrawal = WithdrawalReason(reason)
+        except ValueError:
+            return refused(422, "invalid", "请求内容有误", {"reason": ["应为 revoked、confirmed_illegal 或 remade"]})
+        if not (detail or "").strip():
+            return refused(422, "invalid", "请求内容有误", {"detail": ["必须说明撤销、确认违法或重作的文书"]})
+        try:
+            with self.db.session() as session:
+                row = self._publication_for_staff(session, publication_id, scope_region, body_ids)
+                if not lifecycle.take_down(session, row, withdrawal, detail, actor):
+                    raise Refused(409, "invalid_state", "该公示信息已撤下或不再公开")
+                return {"publication": portal.publication_view(row, with_history=True), "status": row.status}
+        except Refused as exc:
+            return exc.as_dict()
+
+    @rpc
+    def put_before_item(self, kind, body_id, item_id, content, effective_on, reason, actor, scope_region,
+                        body_ids=(), retire=False):
+        """DISC-1: service guides, remedy channels and random-inspection matters (versioned)."""
+        if kind not in register.STAFF_KINDS:
+            return refused(404, "not_found", "不支持的事前公开信息类别")
+        with self.db.session() as session:
+            body = register.current(session, "body", body_id, dt.date.max)
+            if body is None:
+                return refused(404, "not_found", f"执法主体 {body_id} 未登记")
+            if not may_act(scope_region, body_ids, body.region_code, body_id):
+                return refused(403, "out_of_scope", "无权维护该执法主体的公开信息")
+            if not (reason or "").strip():
+                return refused(422, "invalid", "请求内容有误", {"reason": ["必须填写变更原因"]})
+            if retire:
+                if register.current(session, kind, f"{body_id}|{item_id}", dt.date.max) is None:
+                    return refused(404, "not_found", "该信息不存在或已停止公开")
+                data = None
+            else:
+                try:
+                    data = register.validate_staff_content(kind, content or {})
+                except ValueError as exc:
+                    return refused(422, "invalid", "请求内容有误", exc.args[0])
+            history = register.versions(session, kind, f"{body_id}|{item_id}")
+            day = _day(effective_on) or today_cn()
+            if history and day < history[-1].valid_from:
+                return refused(409, "invalid", f"生效日期不得早于上一版本（{history[-1].valid_from.isoformat()}）")
+            row = register.put_version(session, kind, f"{body_id}|{item_id}", body_id=body_id,
+                                       region_code=body.region_code, content=data, valid_from=day,
+                                       reason=reason.strip(), recorded_by=actor)
+            if row is None:
+                return {"unchanged": True}
+            return {"kind": kind, "item_id": item_id, "version": row.version, "valid_from": row.valid_from.isoformat()}
+
+    @rpc
+    def record_basis_change(self, law_name, changed_on, region_code, note, actor, scope_region):
+        """PLAT-4: a legal basis changed; power-list entries citing it must be republished within a month."""
+        if not region_covers(scope_region, region_code):
+            return refused(403, "out_of_scope", f"无权登记行政区划 {region_code} 的依据变化")
+        with self.db.session() as session:
+            row = BasisChange(law_name=law_name.strip(), changed_on=_day(changed_on), region_code=region_code,
+                              note=note, recorded_at=utcnow(), recorded_by=actor)
+            session.add(row)
+            session.flush()
+            return {"id": row.id, "law_name": row.law_name, "changed_on": row.changed_on.isoformat()}
+
+    @rpc
+    def stale_powers(self, scope_region, today=None):
+        with self.db.session() as session:
+            return register.stale_power_list(session, scope_region, _day(today) or today_cn())
+
+    @rpc
+    def generate_annual_report(self, body_id, year, actor, scope_region, body_ids=()):
+        """DISC-7 on demand (e.g. after late corrections): build, publish, send."""
+        with self.db.session() as session:
+            body = register.current(session, "body", body_id, dt.date.max)
+            any_row = session.scalars(select(Publication).where(Publication.body_id == body_id).limit(1)).first()
+            region = body.region_code if body else (any_row.region_code if any_row else None)
+            if region is None:
+                return refused(404, "not_found", f"执法主体 {body_id} 未登记，也没有执法决定")
+            if not may_act(scope_region, body_ids, region, body_id):
+                return refused(403, "out_of_scope", "无权生成该执法主体的统计年报")
+            try:
+                row = reports.generate(session, body_id, int(year), today_cn(), actor, default_calendar())
+            except (ValueError, LookupError) as exc:
+                return refused(422, "invalid", str(exc))
+            return reports.report_view(row, today_cn())
+
+    def _body_for_staff(self, session, body_id, scope_region, body_ids):
+        body = register.current(session, "body", body_id, dt.date.max)
+        if body is None:
+            raise Refused(404, "not_found", f"执法主体 {body_id} 未登记")
+        if not may_act(scope_region, body_ids, body.region_code, body_id):
+            raise Refused(403, "out_of_scope", "无权代表该执法主体")
+        return body
+
+    @rpc
+    def announce_draw(self, body_id, data, actor, scope_region, body_ids=()):
+        """DISC-8: publish the draw's committed inputs and the future public value that will seed it."""
+        try:
+            with self.db.session() as session:
+                body = self._body_for_staff(session, body_id, scope_region, body_ids)
+                data = {**data, "public_value_on": _day(data["public_value_on"])}
+                row = inspections.announce(session, data, body_id, body.region_code, actor, china_now())
+                session.flush()
+                return inspections.draw_view(row)
+        except Refused as exc:
+            return exc.as_dict()
+        except (DrawError, ValueError) as exc:
+            return refused(422, "invalid", str(exc))
+
+    def _draw_for_staff(self, session, draw_id, scope_region, body_ids):
+        row = session.get(InspectionDraw, draw_id)
+        if row is None or not may_act(scope_region, body_ids, row.region_code, row.body_id):
+            raise Refused(404, "not_found", "未找到该抽查或不在您的管辖范围内")
+        return row
+
+    @rpc
+    def perform_draw(self, draw_id, public_value, actor, scope_region, body_ids=()):
+        try:
+            with self.db.session() as session:
+                row = self._draw_for_staff(session, draw_id, scope_region, body_ids)
+                inspections.perform(session, row, public_value, today_cn(), china_now())
+                return inspections.draw_view(row)
+        except Refused as exc:
+            return exc.as_dict()
+        except DrawError as exc:
+            return refused(409, "draw_refused", str(exc))
+
+    @rpc
+    def record_inspection_results(self, draw_id, results, actor, scope_region, body_ids=()):
+        try:
+            with self.db.session() as session:
+                row = self._draw_for_staff(session, draw_id, scope_region, body_ids)
+                results = [{**r, "inspected_on": _day(r["inspected_on"])} for r in results]
+                n = inspections.record_outcomes(session, row, results, utcnow())
+                return {"draw_id": draw_id, "recorded": n}
+        except Refused as exc:
+            return exc.as_dict()
+        except DrawError as exc:
+            return refused(422, "invalid", str(exc))
+
+    @rpc
+    def publish_inspection_month(self, body_id, year, month, actor, scope_region, body_ids=()):
+        try:
+            with self.db.session() as session:
+                body = self._body_for_staff(session, body_id, scope_region, body_ids)
+                row = inspections.publish_month(session, body_id, body.content["name"], body.region_code, int(year),
+                                                int(month), today_cn(), default_calendar())
+                session.flush()
+                return inspections.month_view(row)
+        except Refused as exc:
+            return exc.as_dict()
+        except ValueError as exc:
+            return refused(422, "invalid", str(exc))
+
+
+__all__ = ["DisclosureService"]

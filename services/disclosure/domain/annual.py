@@ -36,6 +36,7 @@ class DecisionRecord:
     withheld: bool = False  # not published by law (state secret)
     corrections: int = 0
     withdrawal_reason: WithdrawalReason | str | None = None
+    cancelled_before_publication: bool = False  # revoked etc. before it was published: not published at all
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class AnnualReport:
     due: dt.date
     provisional_deadlines: int = 0
     case_ids: tuple[str, ...] = field(default=(), repr=False)
+    cancelled_before_publication: int = 0
 
     @property
     def takedowns_total(self) -> int:
@@ -115,7 +117,7 @@ def build_annual_report(
     by_type = {a: 0 for a in ActionType}
     fines_total, fines_count = Decimal("0"), 0
     granted = refused = unknown = 0
-    on_time = late = overdue = not_due = withheld = corrections = provisional = 0
+    on_time = late = overdue = not_due = withheld = corrections = provisional = cancelled = 0
     takedowns = {r: 0 for r in WithdrawalReason}
     for rec in records:
         if rec.body_id != body_id:
@@ -140,9 +142,12 @@ def build_annual_report(
                 refused += 1
             else:
                 unknown += 1
+        corrections += rec.corrections
+        if rec.cancelled_before_publication:
+            cancelled += 1  # never published: neither a take-down nor late
+            continue
         if rec.withdrawal_reason is not None:
             takedowns[WithdrawalReason(rec.withdrawal_reason)] += 1
-        corrections += rec.corrections
         if rec.withheld:
             withheld += 1
             continue
@@ -167,6 +172,7 @@ def build_annual_report(
         permits_unknown=unknown, published_on_time=on_time, published_late=late, unpublished_overdue=overdue,
         unpublished_not_yet_due=not_due, withheld=withheld, corrections=corrections, takedowns=takedowns,
         due=annual_report_due(year), provisional_deadlines=provisional, case_ids=tuple(sorted(seen)),
+        cancelled_before_publication=cancelled,
     )
 
 
@@ -206,6 +212,8 @@ def render_annual_report(report: AnnualReport, published_on: dt.date | None = No
               f"（依法撤销{report.takedowns[WithdrawalReason.REVOKED]}件，"
               f"被确认违法{report.takedowns[WithdrawalReason.CONFIRMED_ILLEGAL]}件，"
               f"被要求重新作出{report.takedowns[WithdrawalReason.REMADE]}件）。"]
+    if report.cancelled_before_publication:
+        lines += ["", f"另有{report.cancelled_before_publication}件决定在公开前被依法撤销、确认违法或要求重新作出，不再公开。"]
     if report.provisional_deadlines:
         lines += ["", f"注：{report.provisional_deadlines}件决定的公开期限涉及尚未发布的节假日安排，按暂定期限统计。"]
     lines += ["", f"（{timeliness.message_zh}）", ""]

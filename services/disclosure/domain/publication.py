@@ -3,8 +3,9 @@
 One mechanism for publication, correction and withdrawal (建立健全执法决定信息公开发布、撤销和更新机制):
 
     pending ──publish──▶ published ──correct──▶ corrected ──correct──▶ corrected
-                             │                      │
-                             └──────withdraw────────┴──▶ withdrawn (terminal)
+       │                     │                      │
+       │                     └──────withdraw────────┴──▶ withdrawn (terminal)
+       └──cancel──▶ cancelled (terminal: revoked before publication, never published)
 
 - correct (更正, DISC-5): a new revision with a Chinese reason; the old revision is kept internally
   but the public sees only the current one and *that* it was corrected, when and why;
@@ -32,10 +33,12 @@ class PublicationState(str, enum.Enum):
     PUBLISHED = "published"
     CORRECTED = "corrected"
     WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"  # revoked / confirmed illegal / re-made before it was published: never published
 
     @property
     def label_zh(self) -> str:
-        return {"pending": "待公开", "published": "已公开", "corrected": "已更正", "withdrawn": "已撤下"}[self.value]
+        return {"pending": "待公开", "published": "已公开", "corrected": "已更正", "withdrawn": "已撤下",
+                "cancelled": "公开前已撤销"}[self.value]
 
 
 class WithdrawalReason(str, enum.Enum):
@@ -56,11 +59,13 @@ class Action(str, enum.Enum):
     WITHDRAW = "withdraw"
     LINK_REMADE = "link_remade"  # on the old publication: the re-made decision was published
     LINK_REPLACES = "link_replaces"  # on the new publication: it replaces an older one
+    CANCEL = "cancel"  # pending → cancelled: the decision fell away before publication
 
     @property
     def label_zh(self) -> str:
         return {"publish": "公开", "correct": "更正", "withdraw": "撤下",
-                "link_remade": "关联重新作出的决定", "link_replaces": "关联原决定"}[self.value]
+                "link_remade": "关联重新作出的决定", "link_replaces": "关联原决定",
+                "cancel": "不再公开"}[self.value]
 
 
 class InvalidTransition(Exception):
@@ -209,6 +214,20 @@ class Publication:
         self.history.append(item)
         return item
 
+    def cancel(self, reason: WithdrawalReason, now: dt.datetime, actor: str, detail_zh: str) -> HistoryItem:
+        """pending → cancelled: the decision was revoked, confirmed illegal or must be re-made before
+        it was published, so it is not published at all (nothing to take down) — DISC-6."""
+        if self.state is not PublicationState.PENDING:
+            raise InvalidTransition(f"当前状态为“{self.state.label_zh}”，已公开的信息应撤下而不是取消公开")
+        detail = _require_reason(detail_zh)
+        self._check_time(now)
+        self.state = PublicationState.CANCELLED
+        self.withdrawal_reason = reason
+        item = HistoryItem(now, actor, Action.CANCEL, f"原执法决定在公开前{reason.label_zh}：{detail}，不再公开", 0,
+                           withdrawal_reason=reason)
+        self.history.append(item)
+        return item
+
     def public_view(self, parties: Sequence[Party] = (), rules: RedactionRules | None = None) -> PublicView:
         """The public view: current entry (if any), a notice, and the public history.
 
@@ -226,6 +245,8 @@ class Publication:
             notice = f"该行政执法决定已于{when.date().isoformat()}因{self.withdrawal_reason.label_zh}撤下原公示信息。"
             if self.replaced_by:
                 notice += "重新作出的决定已另行公示。"
+        elif self.state is PublicationState.CANCELLED:
+            notice = f"该行政执法决定在公开前因{self.withdrawal_reason.label_zh}，不再公开。"
         elif self.state is PublicationState.CORRECTED:
             notice = f"该公示信息已更正{sum(1 for h in self.history if h.action is Action.CORRECT)}次，以下为更正后的内容。"
         return PublicView(self.publication_id, self.state, self.current, notice, tuple(items),

@@ -357,6 +357,7 @@ class _TextRedactor:
                 protected_list.append(p.id_number.upper())
         self.protected = sorted(set(protected_list), key=len, reverse=True)
         self.name_masks = party_name_masks(self.parties, rules)
+        self.found_names: dict[str, str] = {}  # names recognised after a label (证人王建国…), masked everywhere after
         surnames = {surname_of(n, rules) for n in self.name_masks}
         self.given_names: dict[str, str] = {}
         if rules.mask_given_name_alone:
@@ -529,7 +530,13 @@ class _TextRedactor:
                 self._count(RedactionKind.NAME, text.count(given))
                 text = text.replace(given, self.given_names[given])
         text = self._field_label_names(text)
-        return self._role_label_names(text)
+        text = self._role_label_names(text)
+        # a name recognised after a label is a person's name wherever it appears again (王建国的…)
+        for name in sorted(self.found_names, key=len, reverse=True):
+            if name in text:
+                self._count(RedactionKind.NAME, text.count(name))
+                text = text.replace(name, self.found_names[name])
+        return text
 
     def _looks_like_name(self, candidate: str, narrative: bool) -> bool:
         r = self.rules
@@ -561,6 +568,7 @@ class _TextRedactor:
             if len(name) > 4 and "·" not in name or not self._looks_like_name(name, narrative=False):
                 return m.group(0)
             self._count(RedactionKind.NAME)
+            self.found_names[name] = mask_name(name, self.rules)
             return m.group("label") + m.group("sep") + mask_name(name, self.rules) + rest
 
         return pattern.sub(sub, text)
@@ -597,6 +605,8 @@ class _TextRedactor:
             if chosen is None:
                 continue
             self._count(RedactionKind.NAME)
+            if len(chosen) >= 3 or m.group("label") not in r.fallback_labels:
+                self.found_names[chosen] = mask_name(chosen, r)  # not a 2-character fallback guess
             out.append(text[pos:m.start("value")])
             out.append(mask_name(chosen, r))
             pos = m.start("value") + len(chosen)

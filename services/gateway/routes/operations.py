@@ -8,7 +8,7 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from services.common import settings
 from services.common.bus import events_exchange
 from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
-from services.gateway import openapi, pages
+from services.gateway import openapi
 from services.gateway.http import ROUTES, HttpError, endpoint, in_scope, read_json
 
 
@@ -47,6 +47,6 @@ class OperationsRoutes:
         return {"event_id": event.event_id, "status": "accepted"}
 
     # -- pages (Simplified Chinese) --------------------------------------------------------------
-    @endpoint("GET", "/", summary="Portal home page (public)", tags=("public",))
+    @endpoint("GET", "/", summary="Portal home page: search published decisions (DISC-9, public)", tags=("public",))
     def home(self, request, identity):
-        return pages.render("home.html", routes=[r for r in ROUTES if not r.roles])
+        return self.render_portal_search(request)  # services/gateway/routes/disclosure.py

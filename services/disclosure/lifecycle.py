@@ -1,0 +1,357 @@
+"""Publication life cycle in the database (DISC-3…DISC-6): the rules are the domain's
+(:mod:`services.disclosure.domain.publication` and ``.redaction``); this module loads a row into a
+domain :class:`Publication`, runs the transition, writes it back and keeps the search index in step.
+
+Fail closed (DISC-4): a decision whose redacted entry still shows personal data
+(``PersonalDataLeak``) is not published; it stays ``pending`` with an internal hold reason until the
+body sends a correction, and it turns overdue like any unpublished decision.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.db import emit, utcnow
+from services.common.workdays import WorkingDayCalendar
+from services.disclosure import metrics, search
+from services.disclosure.domain.deadlines import publication_deadline
+from services.disclosure.domain.model import ACTION_TYPE_LABELS, IdType, PartyKind, decision_from_payload, parse_action_type
+from services.disclosure.domain.publication import (Action, HistoryItem, InvalidTransition, PublicationState,
+                                                    Revision, WithdrawalReason, link_remade)
+from services.disclosure.domain.publication import Publication as DomainPublication
+from services.disclosure.domain.redaction import (Outcome, PersonalDataLeak, PublicEntry, PublicParty, redact_decision,
+                                                  redact_text)
+from services.disclosure.models import BeforeItem, Counter, DecisionSource, Publication
+
+log = logging.getLogger(__name__)
+CHINA = dt.timezone(dt.timedelta(hours=8))
+SYSTEM = "system"
+REVOKED_BY_ZH = {"body": "本机关自行纠正", "reconsideration": "行政复议决定", "litigation": "人民法院裁判",
+                 "supervision": "行政执法监督决定"}
+CORRECTABLE = ("decision_no", "category", "facts", "legal_basis", "conclusion", "fine_amount", "parties", "secrecy")
+
+
+def china_now() -> dt.datetime:
+    return dt.datetime.now(CHINA)
+
+
+class Refused(Exception):
+    """A staff request the rules refuse: HTTP status, code and Chinese message (and field errors)."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+    def as_dict(self) -> dict:
+        return {"error": self.code, "status": self.status, "message": self.message, "fields": self.fields}
+
+
+# --- (de)serialising domain objects --------------------------------------------------------------------
+def entry_from_dict(d: dict) -> PublicEntry:
+    parties = tuple(PublicParty(PartyKind(p["party_kind"]), p["name"], IdType(p.get("id_type") or "other"),
+                                p.get("id_display") or "") for p in d.get("parties") or ())
+    fine = d.get("fine_amount")
+    return PublicEntry(
+        case_id=d["case_id"], decision_no=d["decision_no"], version=int(d.get("version") or 1), body_id=d["body_id"],
+        body_name=d.get("body_name") or "", region_code=d.get("region_code") or "", action_type=d["action_type"],
+        action_type_zh=d.get("action_type_zh") or "", category=d.get("category") or "",
+        decided_on=dt.date.fromisoformat(d["decided_on"][:10]), conclusion_type=d.get("conclusion_type") or "",
+        parties=parties, facts=d.get("facts"), legal_basis=d.get("legal_basis"), conclusion=d.get("conclusion"),
+        fine_amount=Decimal(fine) if fine not in (None, "") else None, summary_only=bool(d.get("summary_only")),
+        notice_zh=d.get("notice_zh"))
+
+
+def history_to_dict(h: HistoryItem) -> dict:
+    return {"at": h.at.isoformat(), "actor": h.actor, "action": h.action.value, "reason_zh": h.reason_zh,
+            "revision": h.revision, "changed_fields": list(h.changed_fields),
+            "withdrawal_reason": h.withdrawal_reason.value if h.withdrawal_reason else None,
+            "related_publication": h.related_publication}
+
+
+_LEGACY = {"published": "publish", "withdrawn": "withdraw"}
+
+
+def history_from_dict(d: dict) -> HistoryItem | None:
+    try:
+        action = Action(_LEGACY.get(d.get("action"), d.get("action")))
+    except ValueError:
+        return None
+    reason = d.get("withdrawal_reason")
+    return HistoryItem(dt.datetime.fromisoformat(d["at"]), d.get("actor") or SYSTEM, action,
+                       d.get("reason_zh") or d.get("reason") or "", int(d.get("revision") or 0),
+                       tuple(d.get("changed_fields") or ()), WithdrawalReason(reason) if reason else None,
+                       d.get("related_publication"))
+
+
+_STATE = {"pending": PublicationState.PENDING, "published": PublicationState.PUBLISHED,
+          "corrected": PublicationState.CORRECTED, "withdrawn": PublicationState.WITHDRAWN,
+          "cancelled": PublicationState.CANCELLED, "withheld": PublicationState.PENDING}
+
+
+def to_domain(row: Publication) -> DomainPublication:
+    revisions = [Revision(int(r["number"]), entry_from_dict(r["entry"]), dt.datetime.fromisoformat(r["at"]))
+                 for r in row.revisions or []]
+    history = [h for h in (history_from_dict(d) for d in row.history or []) if h is not None]
+    return DomainPublication(
+        publication_id=row.publication_id, case_id=row.case_id, decision_no=row.decision_no, state=_STATE[row.status],
+        revisions=revisions, history=history, replaces=row.replaces, replaced_by=row.replaced_by,
+        withdrawal_reason=WithdrawalReason(row.withdrawal_reason) if row.withdrawal_reason else None,
+        published_on=row.published_on)
+
+
+def entry_search_text(entry: PublicEntry) -> str:
+    return " ".join(filter(None, [entry.decision_no, entry.category, entry.body_name,
+                                  " ".join(p.name for p in entry.parties), entry.facts, entry.conclusion,
+                                  entry.legal_basis, entry.conclusion_type]))
+
+
+def _set_entry_columns(row: Publication, entry: PublicEntry | None) -> None:
+    if entry is None:
+        row.parties_public = row.facts_public = row.conclusion_public = row.legal_basis = row.search_text = ""
+        row.parties_json, row.fine_amount = [], None
+        return
+    row.decision_no = entry.decision_no
+    row.category = entry.category[:300]
+    row.parties_public = "、".join(p.name for p in entry.parties)
+    row.parties_json = [{"party_kind": p.party_kind.value, "name": p.name, "id_type": p.id_type.value,
+                         "id_display": p.id_display} for p in entry.parties]
+    row.facts_public = entry.facts or ""
+    row.conclusion_public = entry.conclusion or entry.notice_zh or ""
+    row.legal_basis = entry.legal_basis or ""
+    row.conclusion_type = entry.conclusion_type
+    row.fine_amount = str(entry.fine_amount) if entry.fine_amount is not None else None
+    row.summary_only = entry.summary_only
+    row.notice_zh = entry.notice_zh
+    row.search_text = entry_search_text(entry)
+
+
+def write_back(session: Session, row: Publication, dom: DomainPublication) -> None:
+    """Store the domain publication's state, current entry, revisions and history; re-index."""
+    was_public = row.status in search.PUBLIC_STATUSES
+    if not (row.status == "withheld" and dom.state is PublicationState.PENDING):
+        row.status = dom.state.value
+    if dom.revisions:
+        _set_entry_columns(row, dom.revisions[-1].entry)
+    row.revisions = [{"number": r.number, "at": r.at.isoformat(), "entry": r.entry.to_dict()} for r in dom.revisions]
+    row.history = [history_to_dict(h) for h in dom.history]
+    row.revision = dom.revisions[-1].number if dom.revisions else 0
+    row.corrections = sum(1 for h in dom.history if h.action is Action.CORRECT)
+    row.withdrawal_reason = dom.withdrawal_reason.value if dom.withdrawal_reason else None
+    row.replaces, row.replaced_by = dom.replaces, dom.replaced_by
+    row.published_on = dom.published_on
+    row.updated_at = utcnow()
+    sync_index(session, row, was_public)
+
+
+def sync_index(session: Session, row: Publication, was_public: bool) -> None:
+    if was_public and row.search_terms:
+        search.remove_from_index(session, row.search_key, row.search_terms)
+    if row.status in search.PUBLIC_STATUSES:
+        row.search_terms = search.doc_terms(row.search_text, row.body_id, row.region_code, row.action_type)
+        search.add_to_index(session, row.search_key, row.publication_id, row.search_terms)
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+def body_name(session: Session, body_id: str) -> str | None:
+    """The body's current registered name (事前公开 register), if the body was registered."""
+    row = session.scalars(select(BeforeItem).where(BeforeItem.kind == "body", BeforeItem.item_id == body_id)
+                          .order_by(BeforeItem.valid_from.desc(), BeforeItem.version.desc()).limit(1)).first()
+    return (row.content or {}).get("name") if row is not None and row.content else None
+
+
+def source_decision(session: Session, row: Publication):
+    source = session.get(DecisionSource, row.publication_id)
+    return (source, decision_from_payload(source.payload)) if source is not None else (None, None)
+
+
+def _labels(row: Publication) -> tuple[str, str]:
+    return row.region_code, row.body_id
+
+
+def _emit_published(session: Session, row: Publication, redactions: dict, caused_by=None) -> None:
+    on_time = row.published_on <= row.due_on
+    emit(session, "disclosure.published", {
+        "publication_id": row.publication_id, "decision_no": row.decision_no, "action_type": row.action_type,
+        "due_on": row.due_on, "due_provisional": bool(row.due_provisional), "published_on": row.published_on,
+        "on_time": on_time, "redactions": redactions},
+        region_code=row.region_code, body_id=row.body_id, case_id=row.case_id, caused_by=caused_by)
+    metrics.PUBLISHED.labels(*_labels(row), "on_time" if on_time else "late").inc()
+    if not on_time:
+        metrics.PUBLISHED_LATE.labels(*_labels(row)).inc()
+
+
+def _hold_reason(leak: PersonalDataLeak) -> str:
+    where = "、".join(sorted({f"{field}（{kind}）" for field, kind in leak.findings}))
+    return f"自动脱敏后仍检出个人信息：{where}。暂缓公开，请执法机关更正后公开。"
+
+
+# --- decision.made ----------------------------------------------------------------------------------------
+def create_from_decision(session: Session, event, calendar: WorkingDayCalendar) -> Publication | None:
+    """DISC-3/DISC-4: deadline in working days, redaction, publication at once (or held / withheld)."""
+    payload = event.payload
+    version = int(payload.get("version") or 1)
+    duplicate = session.scalars(select(Publication).where(Publication.case_id == event.case_id,
+                                                          Publication.version == version).limit(1)).first()
+    if duplicate is not None:
+        log.warning("decision.made %s: case %s version %s already has publication %s; ignored", event.event_id,
+                    event.case_id, version, duplicate.publication_id)
+        return None
+    name = body_name(session, event.body_id) or event.body_id
+    source_payload = {**event.raw["payload"], "case_id": event.case_id, "body_id": event.body_id,
+                      "region_code": event.region_code, "body_name": name}
+    decision = decision_from_payload(source_payload)
+    decided_on = payload["decided_at"].astimezone(CHINA).date()
+    override = payload.get("publication_period_override")
+    deadline = publication_deadline(payload["action_type"], decided_on, calendar, override_days=override)
+    now = china_now()
+    pid = str(uuid.uuid4())
+    row = Publication(
+        publication_id=pid, case_id=event.case_id, decision_no=payload["decision_no"], region_code=event.region_code,
+        body_id=event.body_id, body_name=name, action_type=payload["action_type"], category=payload["category"][:300],
+        decided_on=decided_on, due_on=deadline.due, due_provisional=deadline.provisional, status="pending",
+        parties_public="", facts_public="", conclusion_public="", legal_basis="", search_text="", history=[],
+        revisions=[], version=version, revision=0, corrections=0, summary_only=False,
+        calendar_version=deadline.calendar_version, publication_period_override=override, updated_at=utcnow(),
+        search_key=search.search_key(decided_on, search.next_sequence(session, Counter)))
+    session.add(row)
+    session.add(DecisionSource(publication_id=pid, payload=source_payload, received_at=utcnow()))
+    try:
+        result = redact_decision(decision)
+    except PersonalDataLeak as leak:
+        row.hold_reason = _hold_reason(leak)
+        metrics.HELD.labels(*_labels(row)).inc()
+        log.warning("publication %s held: %s", pid, leak)
+        _link_to_remade_original(session, row, now)
+        return row
+    if result.outcome is Outcome.WITHHELD:
+        row.status, row.hold_reason = "withheld", result.reason_zh
+        row.conclusion_public = result.reason_zh or ""
+        metrics.WITHHELD.labels(*_labels(row)).inc()
+        return row
+    dom = to_domain(row)
+    dom.publish(result.entry, now, SYSTEM, parties=decision.parties,
+                reason_zh="依法公开执法决定信息" + ("（摘要）" if result.outcome is Outcome.SUMMARY else ""))
+    write_back(session, row, dom)
+    _link_to_remade_original(session, row, now, dom)
+    _emit_published(session, row, result.counts(), caused_by=event)
+    return row
+
+
+def _link_to_remade_original(session: Session, row: Publication, now: dt.datetime,
+                             dom: DomainPublication | None = None) -> None:
+    """A re-made decision (higher version of a case whose publication was withdrawn as 'remade') is
+    linked to the original; both histories record it (DISC-6)."""
+    old = session.scalars(select(Publication).where(
+        Publication.case_id == row.case_id, Publication.status == "withdrawn",
+        Publication.withdrawal_reason == "remade", Publication.replaced_by.is_(None),
+        Publication.version < row.version).order_by(Publication.version.desc()).limit(1)).first()
+    if old is None:
+        return
+    old_dom, new_dom = to_domain(old), dom or to_domain(row)
+    try:
+        link_remade(old_dom, new_dom, now, SYSTEM)
+    except InvalidTransition as exc:
+        log.warning("cannot link %s to %s: %s", row.publication_id, old.publication_id, exc)
+        return
+    write_back(session, old, old_dom)
+    write_back(session, row, new_dom)
+
+
+# --- corrections (DISC-5) ---------------------------------------------------------------------------------
+def correct(session: Session, row: Publication, changes: dict, reason: str, actor: str) -> Publication:
+    """Apply the body's correction: the source is changed, re-redacted and checked; a published entry
+    gets a new revision, a held (pending) one is published. Raises Refused."""
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise Refused(422, "invalid", "请求内容有误", {k: ["不可更正的字段"] for k in unknown})
+    if not (reason or "").strip():
+        raise Refused(422, "invalid", "请求内容有误", {"reason": ["必须填写更正原因"]})
+    if row.status not in ("pending", "published", "corrected"):
+        raise Refused(409, "invalid_state", f"当前状态为“{_status_zh(row.status)}”，不能更正")
+    if "secrecy" in changes and row.status != "pending":
+        raise Refused(409, "invalid_state", "已公开的信息不能更改涉密标识；如依法不应公开，请撤下后按规定处理")
+    source, _ = source_decision(session, row)
+    if source is None:
+        raise Refused(409, "no_source", "缺少该决定的原始信息，无法更正")
+    payload = {**source.payload, **{k: (str(v) if isinstance(v, Decimal) else v) for k, v in changes.items()}}
+    try:
+        decision = decision_from_payload(payload)
+    except ValueError as exc:
+        raise Refused(422, "invalid", f"更正内容有误：{exc}") from None
+    if decision.decided_at != row.decided_on and "decided_at" in changes:  # pragma: no cover - not correctable
+        raise Refused(422, "invalid", "决定日期不可更正")
+    try:
+        result = redact_decision(decision)
+    except PersonalDataLeak as leak:
+        raise Refused(422, "personal_data", "更正后的内容经脱敏后仍含个人信息，不能公开",
+                      {field: [f"仍含个人信息（{kind}）"] for field, kind in leak.findings}) from None
+    masked_reason, _ = redact_text(reason.strip(), decision.parties)
+    now = china_now()
+    source.payload = payload
+    if result.outcome is Outcome.WITHHELD:
+        row.status, row.hold_reason = "withheld", result.reason_zh
+        row.updated_at = utcnow()
+        return row
+    dom = to_domain(row)
+    try:
+        if dom.state is PublicationState.PENDING:
+            dom.publish(result.entry, now, actor, parties=decision.parties, reason_zh=f"更正后公开：{masked_reason}")
+        else:
+            dom.correct(result.entry, now, actor, masked_reason, parties=decision.parties)
+    except InvalidTransition as exc:
+        raise Refused(409, "invalid_transition", str(exc)) from None
+    first_publication = row.status == "pending"
+    row.hold_reason = None
+    write_back(session, row, dom)
+    if first_publication:
+        _emit_published(session, row, result.counts())
+        _link_to_remade_original(session, row, now, dom)
+    else:
+        metrics.CORRECTIONS.labels(*_labels(row)).inc()
+    return row
+
+
+# --- take-downs (DISC-6) ----------------------------------------------------------------------------------
+def take_down(session: Session, row: Publication, reason: WithdrawalReason, detail: str, actor: str) -> bool:
+    """Withdraw a published entry, or cancel a not-yet-published one (pending / held / withheld): a
+    decision that no longer stands is never published. Returns False when nothing was left to do."""
+    if row.status in ("withdrawn", "cancelled"):
+        return False
+    _, decision = source_decision(session, row)
+    masked, _ = redact_text(detail.strip(), decision.parties if decision else ())
+    now = china_now()
+    dom = to_domain(row)
+    try:
+        if dom.state in (PublicationState.PUBLISHED, PublicationState.CORRECTED):
+            dom.withdraw(reason, now, actor, masked)
+            row.withdrawn_on = now.date()
+            metrics.TAKEDOWNS.labels(*_labels(row), reason.value).inc()
+        else:
+            dom.cancel(reason, now, actor, masked)
+    except InvalidTransition as exc:
+        raise Refused(409, "invalid_transition", str(exc)) from None
+    row.hold_reason = None
+    write_back(session, row, dom)  # withheld → cancelled too
+    return True
+
+
+def revocation_detail(payload: dict) -> str:
+    by = REVOKED_BY_ZH.get(payload.get("by"), payload.get("by") or "")
+    when = payload["decided_at"].astimezone(CHINA).date().isoformat()
+    note = (payload.get("note") or "").strip()
+    return f"{by}（{when}）" + (f"：{note}" if note else "")
+
+
+def _status_zh(status: str) -> str:
+    from services.disclosure.portal import STATUS_ZH
+
+    return STATUS_ZH.get(status, status)
+
+
+def action_label(action_type: str) -> str:
+    return ACTION_TYPE_LABELS[parse_action_type(action_type)]

@@ -1,0 +1,364 @@
+"""Chinese full-text search of published decisions (执法信息网上查询, DISC-9) — the store module.
+
+The portal, the JSON/CSV/Atom outputs and ``bench/portal_search.py`` all search through
+:func:`search`, so what the benchmark measures is what the service does.
+
+Why bigrams: Chinese has no spaces, and keywords are often two characters (食品, 罚款). SQLite's FTS5
+``trigram`` tokenizer and PostgreSQL's ``pg_trgm`` cannot use their index for a two-character
+pattern, so both engines index the same overlapping **bigrams** that we compute here:
+
+- text is NFKC-normalised and lower-cased, then split into runs of CJK characters and runs of
+  ``[0-9a-z]``; a CJK run ``ABCD`` gives the tokens ``AB BC CD D`` (bigrams, then its last character),
+  an alphanumeric run is one token;
+- a query word becomes a *phrase* of the same tokens (consecutive positions), so it matches exactly
+  the texts containing it as a substring (alphanumeric runs match from their start); a one-character
+  query is a prefix query;
+- filters are tokens of the same document (``zall``; ``zb<body hash>``; ``za<action type>``;
+  ``zr<region prefix>`` for each tier), so a keyword plus filters is one intersection in the index;
+- the document id is the **search key** ``decided_on.toordinal() << 32 | sequence``: ordering by it
+  is ordering by decision date (newest first), and a date range is a key range — the index returns
+  the newest matches first and stops after one page.
+
+SQLite: an FTS5 contentless table ``publication_fts(terms)`` whose rowid is the search key.
+PostgreSQL: ``publication_search(search_key bigint primary key, publication_id, vector tsvector)``
+with a GIN index; the tsvector is built here from the same tokens (no text-search parser involved).
+Only public entries (published / corrected) are in the index.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from services.common.identifiers import is_region_code, region_prefix
+
+PAGE_SIZE = 20
+MAX_RESULTS = 1000          # deepest result reachable by paging (narrow the search beyond that)
+MAX_WORDS = 5
+MAX_WORD_CHARS = 40
+FTS_TABLE = "publication_fts"
+PG_TABLE = "publication_search"
+PUBLIC_STATUSES = ("published", "corrected")
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_RUN_RE = re.compile(f"([{_CJK}]+)|([0-9a-z]+)")
+
+
+def normalise(value: str) -> str:
+    value = value or ""
+    if not unicodedata.is_normalized("NFKC", value):
+        value = unicodedata.normalize("NFKC", value)
+    return value.lower()
+
+
+# one pass over the text: a CJK character followed by a CJK character gives the bigram (the second one
+# is only looked at), a CJK character at the end of its run gives itself; an alphanumeric run is a word
+_TOKEN_RE = re.compile(f"([{_CJK}])(?=([{_CJK}]))?|([0-9a-z]+)")
+
+
+def index_tokens(value: str) -> list[str]:
+    """Tokens of a text as indexed: CJK bigrams plus each run's last character; alphanumeric words."""
+    return [a + b if a else w for a, b, w in _TOKEN_RE.findall(normalise(value))]
+
+
+def body_token(body_id: str) -> str:
+    return "zb" + hashlib.sha1(body_id.encode("utf-8")).hexdigest()[:12]
+
+
+def action_token(action_type: str) -> str:
+    return "za" + re.sub(r"[^0-9a-z]", "", action_type.lower())
+
+
+def region_tokens(region_code: str) -> list[str]:
+    """One token per tier prefix (province, city, county, township) of the entry's region."""
+    code = region_code or ""
+    parts = [code[:2], code[:4], code[:6]] + ([code] if len(code) == 9 else [])
+    return ["zr" + p for p in dict.fromkeys(parts) if p]
+
+
+def region_filter_token(region_code: str) -> str:
+    return "zr" + region_prefix(region_code)
+
+
+def doc_terms(search_text: str, body_id: str, region_code: str, action_type: str) -> str:
+    """The terms a public entry is indexed under (stored with the entry to un-index it later)."""
+    return " ".join(index_tokens(search_text) + ["zall", body_token(body_id), action_token(action_type)]
+                    + region_tokens(region_code))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    word: str
+    tokens: tuple[str, ...]
+    prefix: bool  # the last token is a prefix
+
+
+def parse_query(q: str | None) -> list[Phrase]:
+    """Split the user's keywords (space separated, AND) into phrases of index tokens."""
+    phrases = []
+    for word in normalise(q or "").split()[:MAX_WORDS]:
+        word = word[:MAX_WORD_CHARS]
+        runs = [m.groups() for m in _RUN_RE.finditer(word)]
+        tokens: list[str] = []
+        prefix = False
+        for i, (cjk, alnum) in enumerate(runs):
+            last = i == len(runs) - 1
+            if cjk:
+                bigrams = [cjk[j:j + 2] for j in range(len(cjk) - 1)]
+                if not last:
+                    tokens += bigrams + [cjk[-1]]  # the run ends inside the query: its last character is a token
+                elif len(cjk) == 1:
+                    tokens.append(cjk)
+                    prefix = True
+                else:
+                    tokens += bigrams
+            else:
+                tokens.append(alnum)
+                prefix = last
+        if tokens:
+            phrases.append(Phrase(word, tuple(tokens), prefix))
+    return phrases
+
+
+def search_key(decided_on: dt.date, sequence: int) -> int:
+    return (decided_on.toordinal() << 32) | (sequence & 0xFFFFFFFF)
+
+
+def key_range(date_from: dt.date | None, date_to: dt.date | None) -> tuple[int | None, int | None]:
+    lo = (date_from.toordinal() << 32) if date_from else None
+    hi = (((date_to.toordinal() + 1) << 32) - 1) if date_to else None
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str | None = None
+    body_id: str | None = None
+    region_code: str | None = None
+    action_type: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    page: int = 1
+    page_size: int = PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    keys: list[int]          # search keys of this page, newest first
+    has_more: bool
+    offset: int
+    phrases: list[Phrase]
+
+
+class SearchError(ValueError):
+    """The request cannot be answered (message in Chinese)."""
+
+
+def _fts_expression(phrases: list[Phrase], filters: list[str]) -> str:
+    parts = ['"' + " ".join(p.tokens) + '"' + (" *" if p.prefix else "") for p in phrases]
+    parts += filters
+    return " AND ".join(parts or ["zall"])
+
+
+def _tsquery(phrases: list[Phrase], filters: list[str]) -> str:
+    parts = []
+    for p in phrases:
+        quoted = [f"'{t}'" for t in p.tokens]
+        if p.prefix:
+            quoted[-1] += ":*"
+        parts.append("(" + " <-> ".join(quoted) + ")")
+    parts += [f"'{f}'" for f in filters]
+    return " & ".join(parts or ["'zall'"])
+
+
+def _filters(req: SearchRequest) -> list[str]:
+    filters = []
+    if req.body_id:
+        filters.append(body_token(req.body_id))
+    if req.region_code:
+        if not is_region_code(req.region_code):
+            raise SearchError("行政区划代码应为6位或9位数字")
+        filters.append(region_filter_token(req.region_code))
+    if req.action_type:
+        filters.append(action_token(req.action_type))
+    return filters
+
+
+def search(session: Session, req: SearchRequest) -> SearchPage:
+    """Search keys of one page of public entries matching ``req``, newest decision first."""
+    page = max(1, int(req.page or 1))
+    size = max(1, min(int(req.page_size or PAGE_SIZE), 10_000))
+    offset = (page - 1) * size
+    if offset >= MAX_RESULTS and size <= PAGE_SIZE:
+        raise SearchError(f"最多可翻阅前{MAX_RESULTS}条结果，请增加关键词或筛选条件缩小范围")
+    phrases = parse_query(req.q)
+    if req.q and req.q.strip() and not phrases:
+        return SearchPage([], False, offset, phrases)  # only punctuation: nothing can match
+    filters = _filters(req)
+    lo, hi = key_range(req.date_from, req.date_to)
+    if lo is not None and hi is not None and lo > hi:
+        return SearchPage([], False, offset, phrases)
+    bounds, params = [], {"n": size + 1, "o": offset}
+    dialect = session.get_bind().dialect.name
+    key = "rowid" if dialect == "sqlite" else "search_key"
+    if lo is not None:
+        bounds.append(f"{key} >= :lo")
+        params["lo"] = lo
+    if hi is not None:
+        bounds.append(f"{key} <= :hi")
+        params["hi"] = hi
+    extra = "".join(" AND " + b for b in bounds)
+    if dialect == "sqlite":
+        # FTS5 walks the doclists newest rowid first and stops after one page, whatever the selectivity
+        params["m"] = _fts_expression(phrases, filters)
+        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m{extra} ORDER BY rowid DESC LIMIT :n OFFSET :o"
+    else:
+        params["m"] = _tsquery(phrases, filters)
+        keys = _pg_search(session, params, extra)
+        return SearchPage(keys[:size], len(keys) > size, offset, phrases)
+    keys = [row[0] for row in session.execute(text(sql), params)]
+    return SearchPage(keys[:size], len(keys) > size, offset, phrases)
+
+
+PG_RECENT_WINDOW = 5_000
+# a search is a short interactive query: parallel workers and JIT cost more to start than they save
+_PG_INTERACTIVE = ("SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL jit = off")
+
+
+def _pg_search(session: Session, params: dict, extra: str) -> list[int]:
+    """PostgreSQL in two steps, so the plan never depends on estimated selectivity:
+
+    1. walk the newest ``PG_RECENT_WINDOW`` entries in key order (primary key, backwards) and test
+       each against the query — this stops as soon as the page is full, so frequent words cost
+       a few milliseconds;
+    2. only if the newest window holds too few matches (a rare word or combination), ask the GIN
+       index for all matches (bitmap scan) and sort them — rare means few rows to sort.
+    """
+    for setting in _PG_INTERACTIVE:
+        session.execute(text(setting))
+    where = extra[len(" AND "):]
+    recent = (f"SELECT search_key FROM (SELECT search_key, vector FROM {PG_TABLE}"
+              f"{' WHERE ' + where if where else ''} ORDER BY search_key DESC LIMIT {PG_RECENT_WINDOW}) recent "
+              f"WHERE vector @@ CAST(:m AS tsquery) ORDER BY search_key DESC LIMIT :n OFFSET :o")
+    keys = [row[0] for row in session.execute(text(recent), params)]
+    if len(keys) >= params["n"]:
+        return keys
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute(text("SET LOCAL enable_indexscan = off"))  # leaves the GIN bitmap scan
+    try:
+        sql = (f"SELECT search_key FROM {PG_TABLE} WHERE vector @@ CAST(:m AS tsquery){extra} "
+               f"ORDER BY search_key DESC LIMIT :n OFFSET :o")
+        return [row[0] for row in session.execute(text(sql), params)]
+    finally:
+        session.execute(text("SET LOCAL enable_seqscan = on"))
+        session.execute(text("SET LOCAL enable_indexscan = on"))
+
+
+def load_page(session: Session, model, page: SearchPage) -> list:
+    """The publication rows of a page, in the page's order."""
+    if not page.keys:
+        return []
+    rows = session.scalars(select(model).where(model.search_key.in_(page.keys))).all()
+    by_key = {r.search_key: r for r in rows}
+    return [by_key[k] for k in page.keys if k in by_key]
+
+
+# --- writing the index ------------------------------------------------------------------------------
+def next_sequence(session: Session, counter_model, name: str = "search_key") -> int:
+    """An atomic per-database sequence (row-locked on PostgreSQL; SQLite writes are serialised)."""
+    updated = session.execute(update(counter_model).where(counter_model.name == name)
+                              .values(value=counter_model.value + 1).returning(counter_model.value)).scalar()
+    if updated is None:
+        session.add(counter_model(name=name, value=1))
+        session.flush()
+        return 1
+    return int(updated)
+
+
+def tsvector_literal(terms: str) -> str:
+    """A tsvector in PostgreSQL's input syntax, positions 1…n in token order (max 16383)."""
+    return " ".join(f"'{tok}':{min(i, 16383)}" for i, tok in enumerate(terms.split(), 1))
+
+
+def add_to_index(session: Session, key: int, publication_id: str, terms: str) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, terms) VALUES (:k, :t)"), {"k": key, "t": terms})
+    else:
+        session.execute(text(f"INSERT INTO {PG_TABLE}(search_key, publication_id, vector) "
+                             f"VALUES (:k, :p, CAST(:v AS tsvector))"),
+                        {"k": key, "p": publication_id, "v": tsvector_literal(terms)})
+
+
+def remove_from_index(session: Session, key: int, terms: str) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, terms) VALUES ('delete', :k, :t)"),
+                        {"k": key, "t": terms})
+    else:
+        session.execute(text(f"DELETE FROM {PG_TABLE} WHERE search_key = :k"), {"k": key})
+
+
+def bulk_add(connection, rows, literals=None) -> None:
+    """Index many entries at once: ``rows`` = iterable of (search_key, publication_id, terms).
+
+    Used by the migration's back-fill and the benchmark's loader; a plain DBAPI/SQLAlchemy
+    connection (no ORM session), executemany on SQLite, COPY on PostgreSQL. ``literals`` may carry
+    the rows' ``tsvector_literal(terms)`` computed beforehand (e.g. in parallel).
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}(rowid, terms) VALUES (?, ?)",
+                                   [(k, t) for k, _, t in rows])
+        return
+    raw = connection.connection.dbapi_connection
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {PG_TABLE} (search_key, publication_id, vector) FROM STDIN") as copy:
+            chunk = []
+            literals = iter(literals) if literals is not None else None
+            for k, p, t in rows:  # text format; tokens are CJK / [0-9a-z] only, ids are escaped
+                vector = next(literals) if literals is not None else tsvector_literal(t)
+                chunk.append(f"{k}\t{copy_escape(p)}\t{vector}\n")
+                if len(chunk) >= 5000:
+                    copy.write("".join(chunk))
+                    chunk.clear()
+            if chunk:
+                copy.write("".join(chunk))
+
+
+def copy_escape(value) -> str:
+    """A value in PostgreSQL COPY text format."""
+    if value is None:
+        return "\\N"
+    return (str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
+# --- schema (called by migration 0002) --------------------------------------------------------------
+def create_index_schema(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+                                "terms, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0')"))
+    else:
+        connection.execute(text(f"CREATE TABLE IF NOT EXISTS {PG_TABLE} (search_key bigint PRIMARY KEY, "
+                                "publication_id varchar(64) NOT NULL, vector tsvector NOT NULL)"))
+        connection.execute(text(f"ALTER TABLE {PG_TABLE} ALTER COLUMN vector SET STATISTICS 1000"))
+        connection.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{PG_TABLE}_vector ON {PG_TABLE} USING gin (vector)"))
+
+
+def drop_index_schema(connection) -> None:
+    table = FTS_TABLE if connection.dialect.name == "sqlite" else PG_TABLE
+    connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+
+
+__all__ = ["SearchRequest", "SearchPage", "SearchError", "search", "load_page", "doc_terms", "parse_query",
+           "index_tokens", "search_key", "next_sequence", "add_to_index", "remove_from_index", "bulk_add",
+           "create_index_schema", "drop_index_schema"]
+
+
+def optimize_index(connection) -> None:
+    """Merge the FTS5 segments into one (after a bulk load; SQLite only — PostgreSQL needs VACUUM ANALYZE)."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"))
