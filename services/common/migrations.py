@@ -32,6 +32,12 @@ def target_metadata(service: str):
     return [PlumbingBase.metadata, models.Base.metadata]
 
 
+def _not_unmodelled_table(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate never proposes dropping a table the models don't describe (search indexes such as
+    disclosure's FTS tables are created by hand in their migration)."""
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
 def run_env(context) -> None:
     """Body of every service's migrations/env.py (online mode only: we always have a URL)."""
     from services.common.db import make_engine
@@ -41,7 +47,8 @@ def run_env(context) -> None:
     engine = make_engine(cfg.get_main_option("sqlalchemy.url"), pool_size=1)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata(service),
-                          render_as_batch=engine.dialect.name == "sqlite", compare_type=True)
+                          render_as_batch=engine.dialect.name == "sqlite", compare_type=True,
+                          include_object=_not_unmodelled_table)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
