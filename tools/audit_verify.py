@@ -7,6 +7,7 @@ zhifa, so an auditor can read all of it (~300 lines) and trust what it checks.
 
     python tools/audit_verify.py bundle.json [--public-key HEX|PEM-FILE] [--log-id ID]
     python tools/audit_verify.py - < bundle.json
+    python tools/audit_verify.py case-proofs.json      # {"bundles": [...]} or a JSON list: each is checked
 
 Bundles (see docs/records-verification.md):
   inclusion   {"entry" | "leaf_hash", "index", "tree_size", "root_hash", "proof": [hex...],
@@ -340,10 +341,21 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - report any key-loading problem plainly
         print(f"FAILED: cannot load --public-key: {exc}")
         return 1
-    ok, lines = check_bundle(bundle, pinned, args.log_id, args.skip_signature)
-    for line in lines:
-        print(line)
-    return 0 if ok else 1
+    # A case's proofs come as {"bundles": [...], "tree_head": ...} (or a plain JSON list): check each.
+    bundles = bundle.get("bundles") if isinstance(bundle, dict) and "bundles" in bundle else bundle
+    if not isinstance(bundles, list):
+        bundles = [bundles]
+    if not bundles:
+        print("FAILED: no bundle in the document")
+        return 1
+    all_ok = True
+    for i, item in enumerate(bundles):
+        ok, lines = check_bundle(item, pinned, args.log_id, args.skip_signature)
+        all_ok = all_ok and ok
+        prefix = f"[{i}] " if len(bundles) > 1 else ""
+        for line in lines:
+            print(prefix + line)
+    return 0 if all_ok else 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
-"""records tables: cases, the case timeline (全过程记录) and the append-only log entries."""
+"""records tables: cases, the tamper-evident log (全过程记录), signed tree heads, the erasable personal
+data beside the log, attachments, refused records.
+
+Only ``log_entries.canonical`` (with its ``sequence``) is covered by the Merkle tree; every other
+column of ``log_entries`` is an index copy of fields of the canonical entry, for queries.
+"""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -25,31 +30,78 @@ class Case(Base):
     sealed: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sealed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # server time
+    # completeness (REC-3, REC-5, REC-7): the facts deciding what the file needs, and its open gaps
+    facts: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    open_gaps: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    gaps_evaluated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    gaps_scope: Mapped[str | None] = mapped_column(String(32), nullable=True)   # last stage evaluated
+    personal_erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class LogEntry(Base):
-    """One entry of the tamper-evident log (REC-4): every timeline record, access and correction.
+    """One entry of the tamper-evident log (REC-4): every timeline record, access, correction,
+    refusal and erasure.
 
-    ``sequence`` is the leaf index in the Merkle tree; ``canonical`` the exact bytes hashed.
+    ``sequence`` is the leaf index in the Merkle tree; ``canonical`` the exact bytes hashed
+    (the public part of the entry, personal data replaced by a salted commitment).
     """
 
     __tablename__ = "log_entries"
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    entry_kind: Mapped[str] = mapped_column(String(32))       # timeline | access | correction
+    entry_kind: Mapped[str] = mapped_column(String(32))       # record|stage|archive|access|correction|refusal|erasure
     event_id: Mapped[str | None] = mapped_column(String(64))
     event_type: Mapped[str | None] = mapped_column(String(64))
-    case_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    region_code: Mapped[str] = mapped_column(String(9), index=True)
-    body_id: Mapped[str] = mapped_column(String(64), index=True)
-    stage: Mapped[str | None] = mapped_column(String(32), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(9))
+    body_id: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str | None] = mapped_column(String(32))
     record_kind: Mapped[str | None] = mapped_column(String(32))
     document_type: Mapped[str | None] = mapped_column(String(64))
-    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     canonical: Mapped[str] = mapped_column(Text)
     leaf_hash: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    __table_args__ = (Index("ix_log_entries_case_seq", "case_id", "sequence"),)
+    # Few, composite indexes: every index costs on each of the millions of appends. Queries: a case's
+    # entries (case_id), a region's / a body's entries in a period (region prefix or body, time),
+    # accesses (kind), a leaf hash (public proofs), an attachment's referencing entry (content hash).
+    __table_args__ = (Index("ix_log_entries_case_seq", "case_id", "sequence"),
+                      Index("ix_log_entries_region_time", "region_code", "occurred_at"),
+                      Index("ix_log_entries_body_time", "body_id", "occurred_at"),
+                      Index("ix_log_entries_leaf_hash", "leaf_hash"),
+                      Index("ix_log_entries_content_hash", "content_hash"),
+                      Index("ix_log_entries_kind_seq", "entry_kind", "sequence"))
+
+
+class PersonalData(Base):
+    """Personal data of an entry and its salt, beside the log (REC-8): erasable without touching
+    the log, whose entry only holds ``personal_commitment = SM3(salt || canonical(data))``."""
+
+    __tablename__ = "personal_data"
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    erasure_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class TreeHeadRow(Base):
+    """A signed tree head 签名树头 (Ed25519 over the tree size, time, SM3 root and log id)."""
+
+    __tablename__ = "tree_heads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(Integer, unique=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[str] = mapped_column(String(255))
+    algorithm: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(256))
+    public_key: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(32))            # timer | archive | proof | start
 
 
 class PartyLink(Base):
@@ -59,3 +111,32 @@ class PartyLink(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     party_key: Mapped[str] = mapped_column(String(64), index=True)  # SM3 of id number (or name) — no raw PII
     case_id: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Blob(Base):
+    """An attachment in the content-addressed store (SM3 of the bytes), who uploaded it and for which region."""
+
+    __tablename__ = "blobs"
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(128))
+    uploaded_by: Mapped[str] = mapped_column(String(128))
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RefusedEvent(Base):
+    """A record refused because its case is archived and sealed (REC-5): kept whole so nothing is
+    lost, shown to supervisors, and the basis of an authorised correction."""
+
+    __tablename__ = "refused_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    body_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    envelope: Mapped[str | None] = mapped_column(Text, nullable=True)   # erased with the case's personal data
+    refused_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_sequence: Mapped[int] = mapped_column(Integer)
+    corrected_by_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)

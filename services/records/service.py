@@ -1,93 +1,609 @@
-"""records service (全过程记录): the case timeline and the tamper-evident log (REC-1…REC-8)."""
+"""records service (全过程记录): the case timeline and the tamper-evident log (REC-1…REC-8).
+
+- Life-cycle events arrive through batching handlers (``services/common/batching.py``): each batch
+  is validated message by message, applied in ONE transaction (processed ids, entries appended to
+  the SM3 Merkle log in order, cases, parties, completeness, one ``record.batch_appended`` per
+  region and body in the outbox), committed, then acknowledged.
+- Records for an archived (sealed) case are refused: the refusal is itself logged and the event
+  kept whole (``refused_events``), then dead-lettered with the reason; a supervisor may authorise
+  a correction, which is appended and says what it corrects.
+- Every read of case records through the API appends an ``access`` entry (who, role, purpose).
+- Tree heads are signed (Ed25519) by a leased timer, at every archiving and on demand for proofs.
+"""
 from __future__ import annotations
 
-from nameko.rpc import rpc
+import base64
+import datetime as dt
+import json
+import logging
+import time
+from collections import Counter
 
-from services.common.db import Database, emit
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy import delete, select, update
+
+from services.common.batching import BatchResult, batch_event_handler
+from services.common.db import Database, utcnow
 from services.common.entrypoints import event_handler
-from services.common.events import DEPARTMENTS, InvalidEvent
+from services.common.events import DEPARTMENTS, Event, parse_event
 from services.common.identifiers import region_covers
 from services.common.metrics import Metrics
-from services.records import store
-from services.records.models import Case
+from services.records import config, store
+from services.records import metrics as rec_metrics
+from services.records.blobs import (
+    BlobCorrupted,
+    BlobError,
+    BlobNotFound,
+    FilesystemBlobStore,
+    check_hash,
+)
+from services.records.domain import completeness as completeness_rules
+from services.records.domain.bundles import consistency_bundle, inclusion_bundle
+from services.records.domain.entries import EntryKind
+from services.records.ledger import Ledger, head_from_row
+from services.records.models import (
+    Blob,
+    Case,
+    LogEntry,
+    PartyLink,
+    PersonalData,
+    RefusedEvent,
+    TreeHeadRow,
+)
+
+log = logging.getLogger(__name__)
+MAX_PAGE = 200
+GAUGE_INTERVAL = 30.0   # seconds between recomputations of the open-gaps gauges (a scan of open cases)
+
+
+class LedgerProvider(DependencyProvider):
+    """One in-memory Merkle tree per service process, shared by its workers."""
+
+    def setup(self):
+        self.ledger = Ledger()
+
+    def get_dependency(self, worker_ctx):
+        return self.ledger
+
+
+class BlobStoreProvider(DependencyProvider):
+    def setup(self):
+        self.store = FilesystemBlobStore(config.blob_dir())
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+def _error(status: int, code: str, message: str) -> dict:
+    return {"error": {"status": status, "code": code, "message": message}}
+
+
+def _count_appended(appended) -> None:
+    counts = Counter((a.region_code, a.body_id, a.kind) for a in appended)
+    for (region, body, kind), n in counts.items():
+        rec_metrics.ENTRIES.labels(region, body, kind).inc(n)
 
 
 class RecordsService:
     name = "records"
     db = Database()
     metrics = Metrics()
+    ledger = LedgerProvider()
+    blobs = BlobStoreProvider()
+    gauges_refreshed: dict = {}
 
-    def _record(self, event):
+    # -- ingestion (REC-1, REC-4, REC-5) ----------------------------------------------------------
+    def _apply(self, events: list[Event]) -> BatchResult:
+        with self.ledger.appending(self.db) as session:
+            outcome = store.apply_events(session, self.ledger, events,
+                                         getattr(events, "consumers", None) or self.db.consumer)
+        rec_metrics.BATCH_SIZE.observe(len(events))
+        if outcome.appended:
+            _count_appended(outcome.appended)
+            rec_metrics.TREE_SIZE.set(self.ledger.size)
+        for event in events:
+            if event.event_id in outcome.refused:
+                rec_metrics.REFUSED.labels(event.region_code, event.body_id).inc()
+        return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused)
+
+    @batch_event_handler(DEPARTMENTS, "case.opened", group="records")
+    def on_case_opened(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "evidence.recorded", group="records")
+    def on_evidence_recorded(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "hearing.held", group="records")
+    def on_hearing_held(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "decision.proposed", group="records")
+    def on_decision_proposed(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "decision.made", group="records")
+    def on_decision_made(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "decision.served", group="records")
+    def on_decision_served(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "decision.executed", group="records")
+    def on_decision_executed(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "decision.revoked", group="records")
+    def on_decision_revoked(self, events):
+        return self._apply(events)
+
+    @batch_event_handler(DEPARTMENTS, "case.archived", group="records")
+    def on_case_archived(self, events):
+        return self._apply(events)
+
+    @batch_event_handler("review", "review.approved", group="records")
+    def on_review_approved(self, events):
+        return self._apply(events)
+
+    @batch_event_handler("review", "review.returned", group="records")
+    def on_review_returned(self, events):
+        return self._apply(events)
+
+    @event_handler("review", "review.classified")
+    def on_review_classified(self, event):
+        """Whether the decision is major decides which legal-review records the file needs (REC-5)."""
         with self.db.effect_of(event) as session:
-            case = store.open_case(session, event) if event.event_type == "case.opened" \
-                else store.ensure_case(session, event)
-            if case.sealed:
-                raise InvalidEvent(f"case {case.case_id} is archived and sealed; records are refused (REC-5)")
-            entry = store.append_event(session, event)
-            if entry.stage:
-                case.stage = entry.stage
-            if event.event_type == "case.archived":
-                case.sealed, case.archived_at = True, event.payload["archived_at"]
-            emit(session, "record.appended", {"sequence": entry.sequence, "entry_kind": entry.entry_kind,
-                                              "leaf_hash": entry.leaf_hash, "tree_size": entry.sequence + 1},
-                 region_code=event.region_code, body_id=event.body_id, case_id=event.case_id, caused_by=event)
+            store.set_major(session, event)
 
-    @event_handler(DEPARTMENTS, "case.opened")
-    def on_case_opened(self, event):
-        self._record(event)
+    # -- signed tree heads and gauges (leased timer) -----------------------------------------------
+    @timer(interval=5)
+    def sign_tree_heads(self):
+        """Sign a tree head when entries were appended and the configured interval has passed
+        since the last head; refresh the gauges."""
+        if not self.db.acquire_lease("records.tree_heads", 20):
+            return
+        with self.ledger.appending(self.db) as session:
+            latest = self.ledger.latest_head(session)
+            size = self.ledger.size
+            due = latest is None or (latest.tree_size < size and
+                                     time.time() - latest.head.timestamp / 1000 >= config.tree_head_interval())
+            if size and due:
+                latest = self.ledger.sign_head(session, "timer")
+            rec_metrics.TREE_SIZE.set(size)
+            if latest is not None:
+                rec_metrics.HEAD_AGE.set(max(0.0, time.time() - latest.head.timestamp / 1000))
+                rec_metrics.HEAD_SIZE.set(latest.tree_size)
+        if time.monotonic() - self.gauges_refreshed.get("at", -1e9) >= GAUGE_INTERVAL:
+            self.gauges_refreshed["at"] = time.monotonic()
+            with self.db.session() as session:
+                self._refresh_gap_gauges(session)
 
-    @event_handler(DEPARTMENTS, "evidence.recorded")
-    def on_evidence_recorded(self, event):
-        self._record(event)
+    def _refresh_gap_gauges(self, session):
+        gaps, cases = Counter(), Counter()
+        for region, body, open_gaps in session.execute(select(Case.region_code, Case.body_id, Case.open_gaps)
+                                                       .where(Case.open_gaps.is_not(None))):
+            if not open_gaps:
+                continue
+            cases[(region, body)] += 1
+            for gap in open_gaps:
+                gaps[(region, body, gap.get("severity") or "serious")] += 1
+        rec_metrics.GAPS_OPEN.clear()
+        rec_metrics.CASES_WITH_GAPS.clear()
+        for (region, body, severity), n in gaps.items():
+            rec_metrics.GAPS_OPEN.labels(region, body, severity).set(n)
+        for (region, body), n in cases.items():
+            rec_metrics.CASES_WITH_GAPS.labels(region, body).set(n)
 
-    @event_handler(DEPARTMENTS, "hearing.held")
-    def on_hearing_held(self, event):
-        self._record(event)
+    # -- access supervision (REC-6) ---------------------------------------------------------------
+    def _log_access(self, appender, case: Case, accessor: dict | None, view: str, **data):
+        if not accessor:
+            return
+        appender.append(EntryKind.ACCESS, case_id=case.case_id, region_code=case.region_code, body_id=case.body_id,
+                        occurred_at=appender.now,
+                        data={"accessor": accessor.get("subject"), "role": accessor.get("role"), "view": view,
+                              "accessor_region": accessor.get("region_code"),
+                              "purpose_stated": bool(accessor.get("purpose_stated", True)), **data},
+                        personal={"purpose": accessor.get("purpose") or ""},
+                        index={"subject": accessor.get("subject"), "role": accessor.get("role"), "view": view})
+        rec_metrics.ACCESSES.labels(case.region_code, accessor.get("role") or "", view).inc()
 
-    @event_handler(DEPARTMENTS, "decision.proposed")
-    def on_decision_proposed(self, event):
-        self._record(event)
+    def _finish_reads(self, session, appender):
+        appender.flush()
+        store.emit_batch_events(session, self.ledger, appender.appended)
+        _count_appended(appender.appended)
 
-    @event_handler(DEPARTMENTS, "decision.made")
-    def on_decision_made(self, event):
-        self._record(event)
-
-    @event_handler(DEPARTMENTS, "decision.served")
-    def on_decision_served(self, event):
-        self._record(event)
-
-    @event_handler(DEPARTMENTS, "decision.executed")
-    def on_decision_executed(self, event):
-        self._record(event)
-
-    @event_handler(DEPARTMENTS, "decision.revoked")
-    def on_decision_revoked(self, event):
-        self._record(event)
-
-    @event_handler(DEPARTMENTS, "case.archived")
-    def on_case_archived(self, event):
-        self._record(event)
-
-    @event_handler("review", "review.approved")
-    def on_review_approved(self, event):
-        self._record(event)
-
-    @event_handler("review", "review.returned")
-    def on_review_returned(self, event):
-        self._record(event)
+    # -- reads (REC-1, REC-4, REC-6) --------------------------------------------------------------
+    @rpc
+    def case_timeline(self, case_id, scope_region, accessor=None):
+        """A case's whole timeline, if the caller's region covers the case (PLAT-1); the read is logged."""
+        with self.ledger.appending(self.db) as session:
+            case = session.get(Case, case_id)
+            if case is None or not region_covers(scope_region, case.region_code):
+                return None
+            rows = store.timeline(session, case_id)
+            personal = store.personal_for(session, [r.sequence for r in rows])
+            hashes = {h for r in rows for h in json.loads(r.canonical).get("content_hashes", [])}
+            stored = set(session.scalars(select(Blob.content_hash).where(Blob.content_hash.in_(hashes)))) \
+                if hashes else set()
+            refusals = session.scalars(select(RefusedEvent).where(RefusedEvent.case_id == case_id)
+                                       .order_by(RefusedEvent.log_sequence)).all()
+            appender = store.Appender(session, self.ledger)
+            self._log_access(appender, case, accessor, "timeline")
+            self._finish_reads(session, appender)
+            return {
+                "case_id": case.case_id, "region_code": case.region_code, "body_id": case.body_id,
+                "action_type": case.action_type, "title": case.title if case.personal_erased_at is None else None,
+                "stage": case.stage, "sealed": case.sealed,
+                "archived_at": store.iso(case.archived_at),
+                "entries": [store.entry_view(r, personal.get(r.sequence), stored) for r in rows],
+                "open_gaps": case.open_gaps or [], "gaps_evaluated_at":
+                    store.iso(case.gaps_evaluated_at),
+                "refusals": [_refusal_view(r) for r in refusals],
+                "personal_erased_at": store.iso(case.personal_erased_at),
+            }
 
     @rpc
-    def case_timeline(self, case_id, scope_region):
-        """A case's whole timeline, if the caller's region covers the case (PLAT-1)."""
+    def search_entries(self, scope_region, filters, accessor):
+        """Timeline entries by region, body, stage and period, in the caller's scope; each case read is logged."""
+        filters = filters or {}
+        limit = max(1, min(int(filters.get("limit") or 100), MAX_PAGE))
+        period_from = _parse_time(filters.get("from"))
+        period_to = _parse_time(filters.get("to"))
+        with self.ledger.appending(self.db) as session:
+            rows = store.search_entries(session, scope_region, region_code=filters.get("region_code"),
+                                        body_id=filters.get("body_id"), stage=filters.get("stage"),
+                                        period_from=period_from, period_to=period_to,
+                                        case_id=filters.get("case_id"), limit=limit,
+                                        after_sequence=filters.get("after"))
+            personal = store.personal_for(session, [r.sequence for r in rows])
+            appender = store.Appender(session, self.ledger)
+            case_ids = sorted({r.case_id for r in rows if r.case_id})
+            for case in session.scalars(select(Case).where(Case.case_id.in_(case_ids))):
+                self._log_access(appender, case, accessor, "search")
+            self._finish_reads(session, appender)
+            return {"entries": [store.entry_view(r, personal.get(r.sequence)) for r in rows],
+                    "next_after": rows[-1].sequence if len(rows) == limit else None}
+
+    @rpc
+    def party_records(self, scope_region, party, accessor):
+        """All records of one party (REC-4 同一当事人的记录集中存储): cases linked to the party by the
+        hash of its identifier, with their timelines; each case read is logged."""
+        key = store.party_key(party)
+        with self.ledger.appending(self.db) as session:
+            cases = store.cases_of_party(session, key, scope_region)
+            appender = store.Appender(session, self.ledger)
+            out = []
+            for case in cases:
+                rows = store.timeline(session, case.case_id)
+                personal = store.personal_for(session, [r.sequence for r in rows])
+                out.append({"case_id": case.case_id, "region_code": case.region_code, "body_id": case.body_id,
+                            "action_type": case.action_type, "stage": case.stage, "sealed": case.sealed,
+                            "entries": [store.entry_view(r, personal.get(r.sequence)) for r in rows]})
+                self._log_access(appender, case, accessor, "party")
+            self._finish_reads(session, appender)
+            return {"cases": out}
+
+    # -- proofs (REC-4) -----------------------------------------------------------------------------
+    def _head_covering(self, session, size_needed: int, tree_size=None):
+        """A signed head of ``tree_size`` (must exist) or the latest one covering ``size_needed``
+        entries, signing a new head when none does."""
+        if tree_size is not None:
+            row = session.scalars(select(TreeHeadRow).where(TreeHeadRow.tree_size == int(tree_size))).first()
+            return head_from_row(row) if row is not None else None
+        latest = self.ledger.latest_head(session)
+        if latest is None or latest.tree_size < size_needed:
+            latest = self.ledger.sign_head(session, "proof")
+        return latest
+
+    def _bundle(self, session, row: LogEntry, head, with_entry=True):
+        return inclusion_bundle(self.ledger.tree, row.sequence, head,
+                                row.canonical.encode("utf-8") if with_entry else None)
+
+    @rpc
+    def inclusion_proof(self, sequence, scope_region, accessor, tree_size=None):
+        """Inclusion bundle of one entry (with its canonical public part) against a signed head."""
+        with self.ledger.appending(self.db) as session:
+            row = session.get(LogEntry, int(sequence))
+            if row is None or not region_covers(scope_region, row.region_code):
+                return None
+            head = self._head_covering(session, row.sequence + 1, tree_size)
+            if head is None or head.tree_size <= row.sequence:
+                return _error(404, "no_tree_head", f"没有覆盖序号 {sequence} 的条目数为 {tree_size} 的签名树头")
+            try:
+                bundle = self._bundle(session, row, head)
+            except ValueError as exc:
+                return _error(409, "log_inconsistent", f"日志与签名树头不一致，请运行核验：{exc}")
+            case = session.get(Case, row.case_id) if row.case_id else None
+            if case is not None:
+                appender = store.Appender(session, self.ledger)
+                self._log_access(appender, case, accessor, "proof", sequence=row.sequence)
+                self._finish_reads(session, appender)
+            return bundle
+
+    @rpc
+    def case_proofs(self, case_id, scope_region, accessor):
+        """Inclusion bundles of every entry of a case against one signed tree head."""
+        with self.ledger.appending(self.db) as session:
+            case = session.get(Case, case_id)
+            if case is None or not region_covers(scope_region, case.region_code):
+                return None
+            rows = list(session.scalars(select(LogEntry).where(LogEntry.case_id == case_id)
+                                        .order_by(LogEntry.sequence)))
+            head = self._head_covering(session, self.ledger.size)
+            try:
+                bundles = [self._bundle(session, r, head) for r in rows if r.sequence < head.tree_size]
+            except ValueError as exc:
+                return _error(409, "log_inconsistent", f"日志与签名树头不一致，请运行核验：{exc}")
+            appender = store.Appender(session, self.ledger)
+            self._log_access(appender, case, accessor, "proof", entries=len(bundles))
+            self._finish_reads(session, appender)
+            return {"case_id": case_id, "tree_head": head.to_json(), "bundles": bundles}
+
+    @rpc
+    def public_inclusion(self, leaf_hash):
+        """Public: the inclusion proof of a leaf hash (no entry content) against the latest signed head —
+        lets a party holding a record's leaf hash check it is in the log."""
+        leaf_hash = str(leaf_hash).lower()
+        with self.ledger.reading(self.db) as session:
+            row = session.scalars(select(LogEntry).where(LogEntry.leaf_hash == leaf_hash)
+                                  .order_by(LogEntry.sequence).limit(1)).first()
+            if row is None:
+                return None
+            head = self.ledger.latest_head(session)
+            if head is None or head.tree_size <= row.sequence:
+                return _error(409, "not_yet_signed", "该条目尚未被签名树头覆盖，请稍后再试")
+            try:
+                return self._bundle(session, row, head, with_entry=False)
+            except ValueError as exc:
+                return _error(409, "log_inconsistent", f"日志与签名树头不一致：{exc}")
+
+    @rpc
+    def consistency_proof(self, old_size, new_size=None):
+        """Public: proof that the head of ``new_size`` extends the head of ``old_size`` (append-only)."""
+        with self.ledger.reading(self.db) as session:
+            old = session.scalars(select(TreeHeadRow).where(TreeHeadRow.tree_size == int(old_size))).first()
+            if new_size is None:
+                new = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(1)).first()
+            else:
+                new = session.scalars(select(TreeHeadRow).where(TreeHeadRow.tree_size == int(new_size))).first()
+            if old is None or new is None:
+                return _error(404, "no_tree_head", "没有该条目数的签名树头")
+            if old.tree_size > new.tree_size:
+                return _error(422, "bad_range", "old_size 不能大于 new_size")
+            try:
+                return consistency_bundle(self.ledger.tree, head_from_row(old), head_from_row(new))
+            except ValueError as exc:
+                return _error(409, "log_inconsistent", f"日志与签名树头不一致，请运行核验：{exc}")
+
+    @rpc
+    def tree_heads(self, limit=20, latest_only=False):
+        """Public: signed tree heads, newest first, and the public key to pin."""
+        with self.db.session() as session:
+            rows = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc())
+                                   .limit(1 if latest_only else max(1, min(int(limit), 500)))).all()
+            signer = config.signer()
+            return {"log_id": config.log_id(), "algorithm": signer.algorithm,
+                    "public_key": signer.public_key_bytes().hex(),
+                    "tree_heads": [head_from_row(r).to_json() for r in rows]}
+
+    @rpc
+    def sign_tree_head(self):
+        """Sign a head for the current tree (admin / operations); returns it."""
+        with self.ledger.appending(self.db) as session:
+            if not self.ledger.size:
+                return None
+            return self.ledger.sign_head(session, "on_demand").to_json()
+
+    # -- attachments (content-addressed, REC-4) -----------------------------------------------------
+    @rpc
+    def put_blob(self, data_b64, media_type, uploaded_by, region_code):
+        data = base64.b64decode(data_b64)
+        if len(data) > config.max_blob_bytes():
+            return _error(413, "too_large", f"附件超过 {config.max_blob_bytes()} 字节")
+        content_hash = self.blobs.put(data)
+        with self.db.session() as session:
+            existing = session.get(Blob, content_hash)
+            if existing is None:
+                session.add(Blob(content_hash=content_hash, size=len(data), media_type=media_type or
+                                 "application/octet-stream", uploaded_by=uploaded_by, region_code=region_code,
+                                 uploaded_at=utcnow()))
+        return {"content_hash": content_hash, "size": len(data), "already_stored": existing is not None}
+
+    @rpc
+    def get_blob(self, content_hash, scope_region, accessor):
+        """An attachment's bytes (checked against the hash) if a record of a case in the caller's scope
+        references it, or it was uploaded in that scope; the read is logged on the referencing case."""
+        try:
+            check_hash(content_hash)
+        except BlobError as exc:
+            return _error(422, "bad_hash", str(exc))
+        with self.ledger.appending(self.db) as session:
+            meta = session.get(Blob, content_hash)
+            row = session.scalars(select(LogEntry).where(LogEntry.content_hash == content_hash,
+                                                         store.region_filter(LogEntry.region_code, scope_region))
+                                  .order_by(LogEntry.sequence).limit(1)).first()
+            if row is None and (meta is None or not region_covers(scope_region, meta.region_code)):
+                return None
+            try:
+                data = self.blobs.get(content_hash)
+            except BlobNotFound:
+                return _error(404, "not_stored", "记录引用了该附件，但附件未上传到附件库")
+            except BlobCorrupted as exc:
+                log.error("attachment %s corrupted: %s", content_hash, exc)
+                return _error(409, "corrupted", "附件内容与其SM3哈希不符（可能被篡改或损坏），拒绝提供")
+            if row is not None and row.case_id:
+                case = session.get(Case, row.case_id)
+                if case is not None:
+                    appender = store.Appender(session, self.ledger)
+                    self._log_access(appender, case, accessor, "attachment", content_hash=content_hash)
+                    self._finish_reads(session, appender)
+            return {"content_hash": content_hash, "size": len(data),
+                    "media_type": meta.media_type if meta else "application/octet-stream",
+                    "data_b64": base64.b64encode(data).decode("ascii")}
+
+    # -- completeness (REC-3, REC-5, REC-7) ---------------------------------------------------------
+    @rpc
+    def case_gaps(self, case_id, scope_region, evaluate=False):
+        """The open gaps of a case file; ``evaluate`` re-evaluates up to the case's current stage now
+        (on demand) and emits ``record.gaps_found`` if the open gaps changed."""
         with self.db.session() as session:
             case = session.get(Case, case_id)
             if case is None or not region_covers(scope_region, case.region_code):
                 return None
-            return {
-                "case_id": case.case_id, "region_code": case.region_code, "body_id": case.body_id,
-                "action_type": case.action_type, "title": case.title, "stage": case.stage, "sealed": case.sealed,
-                "entries": [{"sequence": e.sequence, "event_type": e.event_type, "stage": e.stage,
-                             "record_kind": e.record_kind, "occurred_at": e.occurred_at.isoformat(),
-                             "leaf_hash": e.leaf_hash, "details": e.details}
-                            for e in store.timeline(session, case_id)],
-            }
+            if evaluate:
+                scope = "archiving" if case.sealed else max(
+                    case.stage or "initiation", case.gaps_scope or "initiation", key=store.STAGE_ORDER.index)
+                store.evaluate_gaps(session, case, scope, trigger="on_demand")
+            rules = completeness_rules.default_rules()
+            return {"case_id": case.case_id, "action_type": case.action_type,
+                    "action_type_known": case.action_type in rules.action_types,
+                    "stage": case.stage, "evaluated_stage": case.gaps_scope, "facts": case.facts or {},
+                    "open_gaps": case.open_gaps or [],
+                    "evaluated_at": store.iso(case.gaps_evaluated_at)}
+
+    # -- sealed cases: refusals and corrections (REC-5) ---------------------------------------------
+    @rpc
+    def list_refusals(self, scope_region, case_id=None, open_only=False, limit=100):
+        with self.db.session() as session:
+            q = select(RefusedEvent).where(store.region_filter(RefusedEvent.region_code, scope_region))
+            if case_id:
+                q = q.where(RefusedEvent.case_id == case_id)
+            if open_only:
+                q = q.where(RefusedEvent.corrected_by_sequence.is_(None))
+            rows = session.scalars(q.order_by(RefusedEvent.log_sequence.desc())
+                                   .limit(max(1, min(int(limit), MAX_PAGE)))).all()
+            return {"refusals": [_refusal_view(r) for r in rows]}
+
+    @rpc
+    def add_correction(self, case_id, scope_region, supervisor, body):
+        """Append a supervisor-authorised correction to a case (also a sealed one): it never
+        overwrites, and says what it corrects — a refused record it admits, and/or an earlier entry."""
+        with self.ledger.appending(self.db) as session:
+            case = session.get(Case, case_id)
+            if case is None or not region_covers(scope_region, case.region_code):
+                return None
+            corrects: dict = {}
+            appender = store.Appender(session, self.ledger)
+            refused_id = body.get("refused_event_id")
+            if body.get("corrects_sequence") is not None:
+                target = session.get(LogEntry, int(body["corrects_sequence"]))
+                if target is None or target.case_id != case_id:
+                    return _error(422, "bad_reference", f"序号 {body['corrects_sequence']} 不是本案的记录")
+                corrects["sequence"] = target.sequence
+                corrects["leaf_hash"] = target.leaf_hash
+            authorisation = {"authorised_by": supervisor, "corrects": corrects}
+            if refused_id:
+                refused = session.get(RefusedEvent, refused_id)
+                if refused is None or refused.case_id != case_id:
+                    return _error(422, "bad_reference", f"事件 {refused_id} 不是本案被拒收的记录")
+                if refused.corrected_by_sequence is not None:
+                    return _error(409, "already_corrected",
+                                  f"该拒收记录已由序号 {refused.corrected_by_sequence} 的更正补录")
+                if refused.envelope is None:
+                    return _error(409, "erased", "该拒收记录的内容已随个人信息删除，无法补录")
+                event = parse_event(json.loads(refused.envelope))
+                corrects["refused_event_id"] = refused_id
+                corrects["refusal_sequence"] = refused.log_sequence
+                entry = store.append_event(appender, event, completeness_rules.default_rules(),
+                                           kind=EntryKind.CORRECTION, extra_data=authorisation,
+                                           extra_personal={"correction_reason": body["reason"]})
+                refused.corrected_by_sequence = entry.sequence
+            elif body.get("record"):
+                record = body["record"]
+                entry = appender.append(
+                    EntryKind.CORRECTION, case_id=case_id, region_code=case.region_code, body_id=case.body_id,
+                    occurred_at=appender.now, stage=record.get("stage"), record_kind=record.get("record_kind"),
+                    document_type=record.get("document_type"),
+                    content_hashes=[record["content_hash"]] if record.get("content_hash") else [],
+                    officers=record.get("officer_ids") or [],
+                    data={**authorisation, **{k: record[k] for k in ("recorded_at", "device", "started_at",
+                                                                     "ended_at") if record.get(k)}},
+                    personal={"correction_reason": body["reason"], **({"title": record["title"]}
+                                                                      if record.get("title") else {})},
+                    event_type="record.correction",
+                    index={"covers": record["covers"]} if record.get("covers") else {})
+            elif corrects:
+                entry = appender.append(EntryKind.CORRECTION, case_id=case_id, region_code=case.region_code,
+                                        body_id=case.body_id, occurred_at=appender.now, data=authorisation,
+                                        personal={"correction_reason": body["reason"]},
+                                        event_type="record.correction")
+            else:
+                return _error(422, "nothing_to_correct", "须说明更正的对象：被拒收的记录、补录的记录或更正的条目序号")
+            self._finish_reads(session, appender)
+            if case.open_gaps:
+                store.evaluate_gaps(session, case, case.gaps_scope or case.stage, trigger="correction")
+            personal = store.personal_for(session, [entry.sequence])
+            row = session.get(LogEntry, entry.sequence)
+            return {"correction": store.entry_view(row, personal.get(entry.sequence))}
+
+    # -- access supervision (REC-6) ---------------------------------------------------------------
+    @rpc
+    def list_accesses(self, scope_region, case_id=None, subject=None, limit=100, before=None):
+        """Who read which case's records, when, in which role and why (supervisors)."""
+        with self.db.session() as session:
+            rows = store.access_entries(session, scope_region, case_id=case_id, subject=subject,
+                                        limit=max(1, min(int(limit), MAX_PAGE)), before_sequence=before)
+            personal = store.personal_for(session, [r.sequence for r in rows])
+            out = []
+            for r in rows:
+                data = json.loads(r.canonical).get("data", {})
+                p = personal.get(r.sequence)
+                out.append({"sequence": r.sequence, "case_id": r.case_id, "region_code": r.region_code,
+                            "body_id": r.body_id, "at": store.iso(r.occurred_at), "subject": data.get("accessor"),
+                            "role": data.get("role"), "view": data.get("view"),
+                            "purpose": store.sealed_fields(p).get("purpose"),
+                            "purpose_stated": data.get("purpose_stated"), "leaf_hash": r.leaf_hash})
+            return {"accesses": out}
+
+    # -- retention (REC-8) --------------------------------------------------------------------------
+    @rpc
+    def erase_personal(self, case_id, scope_region, admin, basis, now=None):
+        """Erase the personal data of an archived case whose retention period has ended: the salts and
+        personal parts beside the log are deleted, party links and refused envelopes too; the log keeps
+        the commitments, so every leaf hash, head and proof stays valid. Appends an ``erasure`` entry."""
+        moment = store.to_utc(dt.datetime.fromisoformat(now)) if now else utcnow()
+        with self.ledger.appending(self.db) as session:
+            case = session.get(Case, case_id)
+            if case is None or not region_covers(scope_region, case.region_code):
+                return None
+            if not case.sealed or case.archived_at is None:
+                return _error(409, "not_archived", "案件尚未归档，个人信息保存期限尚未开始计算")
+            retention = config.retention_for(case.action_type)
+            ends = store.aware(case.archived_at) + retention
+            if moment < ends:
+                return _error(409, "retention_running", f"个人信息保存期限至 {ends.date().isoformat()} 届满，尚不能删除")
+            sequences = list(session.scalars(select(PersonalData.sequence).where(
+                PersonalData.case_id == case_id, PersonalData.erased_at.is_(None))))
+            appender = store.Appender(session, self.ledger, moment)
+            entry = appender.append(EntryKind.ERASURE, case_id=case_id, region_code=case.region_code,
+                                    body_id=case.body_id, occurred_at=moment,
+                                    data={"erased_sequences": sequences, "basis": basis, "erased_by": admin,
+                                          "retention_days": retention.days,
+                                          "retention_ended_on": ends.date().isoformat()})
+            self._finish_reads(session, appender)
+            session.execute(update(PersonalData).where(PersonalData.sequence.in_(sequences)).values(
+                salt=None, data=None, erased_at=moment, erasure_sequence=entry.sequence))
+            links = session.execute(delete(PartyLink).where(PartyLink.case_id == case_id)).rowcount
+            session.execute(update(RefusedEvent).where(RefusedEvent.case_id == case_id).values(envelope=None))
+            case.title = None
+            case.personal_erased_at = moment
+            return {"case_id": case_id, "erased_entries": len(sequences), "party_links_removed": links,
+                    "erasure_sequence": entry.sequence, "erasure_leaf_hash": entry.leaf_hash}
+
+
+def _refusal_view(r: RefusedEvent) -> dict:
+    return {"event_id": r.event_id, "event_type": r.event_type, "case_id": r.case_id, "region_code": r.region_code,
+            "body_id": r.body_id, "reason": r.reason, "refused_at": store.iso(r.refused_at),
+            "log_sequence": r.log_sequence, "corrected_by_sequence": r.corrected_by_sequence,
+            "content_kept": r.envelope is not None}
+
+
+def _parse_time(value):
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))   # checked by the gateway
+    return store.to_utc(moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=8))))
+

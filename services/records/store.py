@@ -1,18 +1,56 @@
-"""Persistence for the records service: appending to the log and reading timelines."""
+"""Persistence of the records service: turning events into canonical log entries (domain
+``make_entry`` + ``seal_personal``), appending them to the Merkle log in batches, completeness, and
+the read models (timeline, entries, parties, accesses).
+
+Every write goes through ``Appender`` inside ``Ledger.appending`` (one appender at a time): the
+entry gets the next sequence number, its public part is hashed into the tree, the personal part
+goes beside the log with its salt (REC-8).
+"""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from marshmallow import ValidationError
+from sqlalchemy import JSON, insert, select
 from sqlalchemy.orm import Session
 
-from services.common.events import Event
-from services.records.models import Case, LogEntry, PartyLink
+from services.common.catalogue import CATALOGUE
+from services.common.db import OutboxMessage, ProcessedEvent, utcnow
+from services.common.events import Event, InvalidEvent, jsonable
+from services.common.identifiers import region_prefix
+from services.records.domain import completeness as completeness_rules
+from services.records.domain.entries import (
+    EntryKind,
+    RecordKind,
+    Stage,
+    canonical_bytes,
+    entry_bytes,
+    make_entry,
+    seal_personal,
+    verify_personal,
+)
+from services.records.domain.merkle import leaf_hash as merkle_leaf_hash
+from services.records.ledger import Ledger
+from services.records.models import (
+    Case,
+    LogEntry,
+    PartyLink,
+    PersonalData,
+    RefusedEvent,
+)
 
-EVENT_STAGE = {  # REC-1 stage of each life-cycle event
+STAGE_ORDER = [s.value for s in Stage]
+
+EVENT_STAGE = {  # REC-1 stage of each life-cycle event (evidence.recorded carries its own)
     "case.opened": "initiation",
-    "hearing.held": "investigation",
+    "hearing.held": "decision",
     "decision.proposed": "decision",
     "review.approved": "decision",
     "review.returned": "decision",
@@ -23,90 +61,638 @@ EVENT_STAGE = {  # REC-1 stage of each life-cycle event
     "case.archived": "archiving",
 }
 
+EVENT_KIND = {
+    "evidence.recorded": EntryKind.RECORD, "hearing.held": EntryKind.RECORD, "case.archived": EntryKind.ARCHIVE,
+}
 
-def canonical_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+# Payload fields that go into the log in the clear: codes, times, numbers. Everything else of a
+# payload (names, parties, free text that may mention people) is sealed — salted commitment in the
+# log, data beside it, erasable (REC-8). Unknown fields are sealed by default.
+PUBLIC_FIELDS = {
+    "case.opened": ("action_type", "matter_code", "opened_at"),
+    "evidence.recorded": ("record_id", "recorded_at", "device", "started_at", "ended_at", "content_length",
+                          "av_form", "covers", "record_kind"),
+    "hearing.held": ("hearing_id", "held_at"),
+    "decision.proposed": ("version", "action_type", "matter_code", "field", "fine_amount", "confiscation_amount",
+                          "measures", "hearing_requested", "hearing_held", "flags", "proposed_at", "submitted_by"),
+    "decision.made": ("version", "decision_no", "action_type", "matter_code", "category", "legal_basis",
+                      "fine_amount", "decided_at", "secrecy", "publication_period_override", "approved_by"),
+    "decision.served": ("served_at", "method"),
+    "decision.executed": ("executed_at",),
+    "decision.revoked": ("reason", "by", "decided_at"),
+    "case.archived": ("archived_at", "archive_no"),
+    "review.approved": ("task_id", "version", "reviewer_id", "approver_id"),
+    "review.returned": ("task_id", "version", "reviewer_id", "approver_id"),
+}
+HASH_FIELDS = ("content_hash", "record_hash", "document_hash")   # attachments, committed by hash
+SKIP_FIELDS = set(HASH_FIELDS) | {"officer_ids", "stage", "document_type"}
+
+AV_FORMS = {"photo", "audio", "video", "body_worn_camera", "surveillance"}
+ONSITE_DOCUMENTS = {"onsite_record", "onsite_inspection_record", "onsite_verification_record"}
+SERVICE_METHOD = {"direct": "direct", "mail": "mail", "electronic": "electronic", "lien": "lodging",
+                  "public_notice": "public_notice", "entrusted": "direct"}
+TIMELINE_KINDS = ("record", "stage", "archive", "correction")
+
+
+def aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes for timezone-aware columns: they were stored in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def to_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """Stored in UTC: SQLite keeps the wall-clock time and drops the offset of aware datetimes."""
+    return aware(moment).astimezone(dt.UTC) if moment is not None else None
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return aware(moment).isoformat() if moment is not None else None
 
 
 def sm3_hex(data: bytes) -> str:
     return hashlib.new("sm3", data).hexdigest()
 
 
-def leaf_hash(canonical: str) -> str:
-    """RFC 6962 leaf hash with SM3: SM3(0x00 || entry bytes)."""
-    return sm3_hex(b"\x00" + canonical.encode("utf-8"))
+_SCALARS = (str, int, bool, type(None))
 
 
-def next_sequence(session: Session) -> int:
-    if session.bind.dialect.name == "postgresql":
-        # one appender at a time: the log is a single sequence
-        session.execute(select(func.pg_advisory_xact_lock(0x7A68_6966)))
-    last = session.scalar(select(func.max(LogEntry.sequence)))
-    return 0 if last is None else last + 1
+def _plain(value):
+    """JSON-compatible, float-free (entries refuse floats: their text differs between languages).
+    Values from the wire are already JSON: only floats are rewritten (as their decimal text)."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is dict:
+        return {str(k): (v if type(v) in _SCALARS else _plain(v)) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
+    if t is float:
+        return repr(value)
+    return _plain(jsonable(value)) if not isinstance(value, (str, int)) else value
 
 
-def append_event(session: Session, event: Event) -> LogEntry:
-    """Append a case life-cycle event to the timeline and the tamper-evident log."""
-    payload = event.raw.get("payload", {})
-    stage = payload.get("stage") or EVENT_STAGE.get(event.event_type)
-    sequence = next_sequence(session)
-    entry = {
-        "sequence": sequence,
-        "entry_kind": "timeline",
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "case_id": event.case_id,
-        "region_code": event.region_code,
-        "body_id": event.body_id,
-        "stage": stage,
-        "occurred_at": event.occurred_at.isoformat(),
-        "payload_digest": sm3_hex(canonical_json(payload).encode("utf-8")),
-        "content_hash": payload.get("content_hash"),
+def bulk_insert(session: Session, model, rows: list[dict]) -> None:
+    """INSERT many rows: PostgreSQL COPY (one stream instead of a round trip per row), else executemany."""
+    if not rows:
+        return
+    if session.bind.dialect.name != "postgresql":
+        session.execute(insert(model), rows)
+        return
+    table = model.__table__
+    columns = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_columns and row[c] is not None
+                                else row[c] for c in columns])
+
+
+def _empty(value) -> bool:
+    return value is None or value == [] or value == {} or value == ""
+
+
+def record_kind_of(payload: dict) -> str | None:
+    """The domain record kind (REC-2/REC-3) of an ``evidence.recorded`` payload.
+
+    ``audio_visual`` records name their form in ``av_form``; without it, a record with a time span
+    (started_at < ended_at) counts as a video recording and one without as a photo."""
+    kind = payload.get("record_kind")
+    if kind == "text":
+        return RecordKind.TEXT.value
+    if kind == "electronic":
+        return RecordKind.ELECTRONIC_DATA.value
+    if kind == "audio_visual":
+        form = payload.get("av_form")
+        if form in AV_FORMS:
+            return form
+        start, end = payload.get("started_at"), payload.get("ended_at")
+        return RecordKind.VIDEO.value if start and end and end > start else RecordKind.PHOTO.value
+    return None
+
+
+def implied_document(event: Event, rules) -> str | None:
+    """The case-file document a life-cycle event evidences (REC-2), for completeness."""
+    p, t = event.payload, event.event_type
+    if t == "evidence.recorded":
+        return p.get("document_type")
+    if t == "decision.made":
+        code = f"{p.get('action_type')}_decision"
+        return code if code in rules.document_types else None
+    if t == "review.approved":
+        return "legal_review_opinion"
+    if t == "hearing.held" and p.get("record_hash"):
+        return "hearing_record"
+    if t == "decision.served" and p.get("document_hash"):
+        return "proof_of_service"
+    if t == "decision.executed" and p.get("document_hash"):
+        return "execution_record"
+    return None
+
+
+_EMIT_SCHEMAS: dict = {}
+
+
+def emit(session: Session, event_type: str, payload: dict, *, region_code: str, body_id: str,
+         case_id: str | None = None, caused_by: Event | None = None) -> str:
+    """``services.common.db.emit`` with the payload schema instance reused: the same envelope
+    (``make_envelope``: payload validated, loaded and dumped through its schema) in the same outbox,
+    in the caller's transaction — without building three schema objects per event, which cost
+    more than the rest of a gaps evaluation."""
+    spec = CATALOGUE[event_type]
+    schema = _EMIT_SCHEMAS.get(event_type)
+    if schema is None:
+        schema = _EMIT_SCHEMAS[event_type] = spec.schema()
+    try:
+        dumped = schema.dump(schema.load(jsonable(payload)))
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid payload for {event_type}", {"payload": exc.messages}) from None
+    source = session.info["service"]
+    envelope = {
+        "event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": spec.version,
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(), "source_system": f"zhifa.{source}",
+        "region_code": region_code, "body_id": body_id, "case_id": case_id,
+        "correlation_id": (caused_by.correlation_id or caused_by.event_id) if caused_by else None,
+        "payload": dumped,
     }
-    canonical = canonical_json(entry)
-    row = LogEntry(sequence=sequence, entry_kind="timeline", event_id=event.event_id, event_type=event.event_type,
-                   case_id=event.case_id, region_code=event.region_code, body_id=event.body_id, stage=stage,
-                   record_kind=payload.get("record_kind"), document_type=payload.get("document_type"),
-                   occurred_at=event.occurred_at, canonical=canonical, leaf_hash=leaf_hash(canonical),
-                   details=_public_details(event))
-    session.add(row)
-    return row
-
-
-def _public_details(event: Event) -> dict:
-    """What the timeline shows of an event (title, document type, times); parties stay out (REC-8)."""
-    payload = event.raw.get("payload", {})
-    keep = ("title", "document_type", "record_kind", "device", "started_at", "ended_at", "decision_no", "version",
-            "method", "served_at", "executed_at", "archive_no", "reason", "summary", "place", "officer_ids",
-            "content_hash", "matter_code", "action_type", "opinion", "problems")
-    return {k: payload[k] for k in keep if payload.get(k) not in (None, [], "")}
+    session.add(OutboxMessage(event_id=envelope["event_id"], source=source, event_type=event_type,
+                              envelope=json.dumps(envelope, ensure_ascii=False)))
+    session.info["emitted"] = True
+    return envelope["event_id"]
 
 
 def party_key(party: dict) -> str:
     basis = party.get("id_number") or f"{party.get('party_kind')}:{party.get('name')}"
-    return sm3_hex(basis.strip().upper().encode("utf-8"))
+    return sm3_hex(str(basis).strip().upper().encode("utf-8"))
 
 
-def open_case(session: Session, event: Event) -> Case:
-    case = session.get(Case, event.case_id)
+# --------------------------------------------------------------------------------------- appending
+@dataclass
+class Appended:
+    sequence: int
+    kind: str
+    case_id: str | None
+    region_code: str
+    body_id: str
+    leaf_hash: str
+
+
+class Appender:
+    """Builds entries with consecutive sequence numbers, hashes them into the ledger's tree and
+    writes rows in bulk (one INSERT per table per transaction)."""
+
+    def __init__(self, session: Session, ledger: Ledger, now: dt.datetime | None = None):
+        self.session, self.ledger = session, ledger
+        self.now = now or utcnow()
+        self.rows: list[dict] = []
+        self.personal_rows: list[dict] = []
+        self.appended: list[Appended] = []
+
+    def append(self, kind: EntryKind | str, *, case_id: str | None, region_code: str, body_id: str,
+               occurred_at: dt.datetime | str, stage: str | None = None, record_kind: str | None = None,
+               document_type: str | None = None, content_hashes: Iterable[str] = (),
+               officers: Iterable[str] = (), data: dict | None = None, personal: dict | None = None,
+               event_id: str | None = None, event_type: str | None = None, index: dict | None = None) -> Appended:
+        seq = self.ledger.size
+        extra: dict[str, Any] = {}
+        if event_id:
+            extra["event_id"] = event_id
+        if event_type:
+            extra["event_type"] = event_type
+        if data:
+            extra["data"] = _plain(data)
+        if personal:
+            extra["personal"] = _plain(personal)
+        hashes = sorted({h for h in content_hashes if h})
+        entry = make_entry(seq, kind, case_id=case_id or "", region_code=region_code, body_id=body_id,
+                           occurred_at=occurred_at, stage=stage, record_kind=record_kind,
+                           document_type=document_type, content_hashes=hashes, officers=officers, extra=extra)
+        sealed = seal_personal(entry)
+        raw = entry_bytes(sealed.public)
+        leaf = merkle_leaf_hash(raw)
+        self.ledger.append_leaf(leaf)
+        kind_value = EntryKind(kind).value
+        occurred = to_utc(occurred_at if isinstance(occurred_at, dt.datetime)
+                          else dt.datetime.fromisoformat(occurred_at))
+        self.rows.append({
+            "sequence": seq, "entry_kind": kind_value, "event_id": event_id, "event_type": event_type,
+            "case_id": case_id, "region_code": region_code, "body_id": body_id, "stage": stage,
+            "record_kind": record_kind, "document_type": document_type, "occurred_at": occurred,
+            "canonical": raw.decode("utf-8"), "leaf_hash": leaf.hex(), "details": index or {},
+            "content_hash": hashes[0] if hashes else None, "recorded_at": self.now})
+        if sealed.commitment:
+            self.personal_rows.append({"sequence": seq, "case_id": case_id, "salt": sealed.salt.hex(),
+                                       "data": sealed.personal})
+        done = Appended(seq, kind_value, case_id, region_code, body_id, leaf.hex())
+        self.appended.append(done)
+        return done
+
+    def flush(self) -> None:
+        if self.rows:
+            bulk_insert(self.session, LogEntry, self.rows)
+            self.rows = []
+        if self.personal_rows:
+            bulk_insert(self.session, PersonalData, self.personal_rows)
+            self.personal_rows = []
+
+
+def _event_parts(event: Event, rules) -> dict:
+    """Entry fields of a life-cycle event: public data, sealed personal data, record kind, hashes."""
+    payload = _plain(event.raw.get("payload") or {})     # as sent (validated): no re-serialisation
+    public_names = PUBLIC_FIELDS.get(event.event_type, ())
+    data, personal = {}, {}
+    for key, value in payload.items():
+        if key in SKIP_FIELDS or _empty(value):
+            continue
+        (data if key in public_names else personal)[key] = value
+    if event.event_type == "evidence.recorded":
+        start, end = event.payload.get("started_at"), event.payload.get("ended_at")
+        if start and end:
+            data["duration_seconds"] = int((end - start).total_seconds())
+    stage = payload.get("stage") if event.event_type == "evidence.recorded" else EVENT_STAGE.get(event.event_type)
+    document = implied_document(event, rules)
+    if event.event_type == "evidence.recorded":
+        record_kind = record_kind_of(event.payload)
+    else:
+        record_kind = RecordKind.TEXT.value if document else None
+    index = {}
+    if event.payload.get("covers"):
+        index["covers"] = event.payload["covers"]
+    return {"stage": stage, "record_kind": record_kind, "document_type": document, "data": data,
+            "personal": personal, "content_hashes": [payload.get(h) for h in HASH_FIELDS if payload.get(h)],
+            "officers": payload.get("officer_ids") or [], "index": index}
+
+
+def append_event(appender: Appender, event: Event, rules, kind: EntryKind | None = None,
+                 extra_data: dict | None = None, extra_personal: dict | None = None) -> Appended:
+    parts = _event_parts(event, rules)
+    data = {**parts["data"], **(extra_data or {})}
+    personal = {**parts["personal"], **(extra_personal or {})}
+    return appender.append(kind or EVENT_KIND.get(event.event_type, EntryKind.STAGE), case_id=event.case_id,
+                           region_code=event.region_code, body_id=event.body_id, occurred_at=event.occurred_at,
+                           stage=parts["stage"], record_kind=parts["record_kind"],
+                           document_type=parts["document_type"], content_hashes=parts["content_hashes"],
+                           officers=parts["officers"], data=data, personal=personal, event_id=event.event_id,
+                           event_type=event.event_type, index=parts["index"])
+
+
+# ----------------------------------------------------------------------------------- batch of events
+def refusal_reason(case: Case) -> str:
+    when = iso(case.archived_at) or "此前"
+    return (f"case {case.case_id} is archived and sealed; records are refused (REC-5) — "
+            f"案件 {case.case_id} 已于 {when} 归档封存，不再接受新的记录；如需补正，须经监督人员授权更正")
+
+
+@dataclass
+class BatchOutcome:
+    duplicates: set = field(default_factory=set)
+    refused: dict = field(default_factory=dict)          # event_id -> reason
+    appended: list = field(default_factory=list)        # Appended
+    gaps_changed: list = field(default_factory=list)    # case ids
+
+
+def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer,
+                 rules=None) -> BatchOutcome:
+    """Apply a batch of life-cycle events in the caller's (appending) transaction (``consumer``: the
+    handler name of every event, or one per event): skip the ones
+    already processed, append the rest in order, refuse records of sealed cases (recorded, and
+    kept whole), update cases, parties and facts, evaluate completeness where due, sign a tree
+    head when a case was archived, and queue one ``record.batch_appended`` per region and body."""
+    rules = rules or completeness_rules.default_rules()
+    outcome = BatchOutcome()
+    consumers = [consumer] * len(events) if isinstance(consumer, str) else list(consumer)
+    ids = [e.event_id for e in events]
+    seen = set(session.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id).where(
+        ProcessedEvent.consumer.in_(set(consumers)), ProcessedEvent.event_id.in_(ids))).all())
+    fresh: list[Event] = []
+    fresh_consumers: list[str] = []
+    for event, name in zip(events, consumers):
+        key = (name, event.event_id)
+        if key in seen:
+            outcome.duplicates.add(event.event_id)
+            continue
+        seen.add(key)
+        fresh.append(event)
+        fresh_consumers.append(name)
+    if not fresh:
+        return outcome
+    now = utcnow()
+    case_ids = {e.case_id for e in fresh if e.case_id}
+    cases = {c.case_id: c for c in session.scalars(select(Case).where(Case.case_id.in_(case_ids)))}
+    appender = Appender(session, ledger, now)
+    evaluate: dict[str, tuple[str, Event]] = {}
+    archived = False
+    links: set[tuple[str, str]] = set()
+    for event in fresh:
+        case = cases.get(event.case_id)
+        if case is None:  # records arriving before case.opened (out-of-order delivery) still count
+            case = Case(case_id=event.case_id, region_code=event.region_code, body_id=event.body_id,
+                        stage="initiation", sealed=False)
+            session.add(case)
+            cases[case.case_id] = case
+        extra = None
+        if case.sealed:
+            if not _arrived_late(case, event, now):
+                _refuse(session, appender, case, event, now, outcome)
+                continue
+            # happened before the archiving, delivered just after it (another queue): part of the file
+            extra = {"delivered_after_seal": True}
+        entry = append_event(appender, event, rules, extra_data=extra)
+        outcome.appended.append(entry)
+        facts_changed = _update_case(case, event, rules)
+        row = appender.rows[-1]
+        files_item = bool(row["document_type"]) or row["record_kind"] not in (None, "text")
+        for party in (event.raw.get("payload") or {}).get("parties") or ():
+            links.add((party_key(party), case.case_id))
+        if event.event_type == "decision.made":
+            evaluate[case.case_id] = ("decision", event)
+        elif event.event_type == "case.archived":
+            evaluate[case.case_id] = ("archiving", event)
+            archived = True
+        elif case.open_gaps and case.case_id not in evaluate and (files_item or facts_changed):
+            # only a filed item or changed facts can close (or open) a gap
+            evaluate[case.case_id] = (case.gaps_scope or case.stage, event)
+    bulk_insert(session, ProcessedEvent, [
+        {"consumer": name, "event_id": e.event_id, "event_type": e.event_type, "processed_at": now}
+        for e, name in zip(fresh, fresh_consumers)])
+    if links:
+        existing = set(session.execute(select(PartyLink.party_key, PartyLink.case_id).where(
+            PartyLink.case_id.in_({c for _, c in links}))).all())
+        new = [{"party_key": k, "case_id": c} for k, c in sorted(links - existing)]
+        if new:
+            session.execute(insert(PartyLink), new)
+    appender.flush()
+    if evaluate:
+        records = case_records_many(session, list(evaluate))
+        for case_id, (scope, event) in evaluate.items():
+            if evaluate_gaps(session, cases[case_id], scope, trigger=event.event_type, caused_by=event, rules=rules,
+                             records=records.get(case_id, [])):
+                outcome.gaps_changed.append(case_id)
+    if archived:
+        ledger.sign_head(session, "archive", now)
+    emit_batch_events(session, ledger, appender.appended, caused_by=fresh[0])
+    return outcome
+
+
+def emit_batch_events(session: Session, ledger: Ledger, appended: list[Appended], caused_by: Event | None = None):
+    """One ``record.batch_appended`` per (region, body) of the transaction's entries."""
+    if not appended:
+        return
+    groups: dict[tuple[str, str], list[Appended]] = defaultdict(list)
+    for a in appended:
+        groups[(a.region_code, a.body_id)].append(a)
+    size = ledger.size
+    root = ledger.tree.root(size).hex()
+    for (region, body), items in groups.items():
+        emit(session, "record.batch_appended", {
+            "first_sequence": items[0].sequence, "last_sequence": items[-1].sequence, "entry_count": len(items),
+            "sequences": [a.sequence for a in items], "tree_size": size, "root_hash": root,
+            "kinds": dict(Counter(a.kind for a in items))},
+            region_code=region, body_id=body, caused_by=caused_by)
+
+
+def _arrived_late(case: Case, event: Event, now: dt.datetime) -> bool:
+    """A record that occurred before the archiving and arrived within the grace period after
+    sealing (events of one case travel on separate queues) — not a change to a sealed file."""
+    from services.records import config
+
+    if event.event_type == "case.archived" or case.archived_at is None or case.sealed_at is None:
+        return False
+    return (event.occurred_at <= aware(case.archived_at)
+            and (now - aware(case.sealed_at)).total_seconds() <= config.seal_grace_seconds())
+
+
+def _refuse(session: Session, appender: Appender, case: Case, event: Event, now, outcome: BatchOutcome):
+    reason = refusal_reason(case)
+    digest = sm3_hex(canonical_bytes(_plain(event.raw.get("payload") or {})))
+    entry = appender.append(EntryKind.REFUSAL, case_id=case.case_id, region_code=event.region_code,
+                            body_id=event.body_id, occurred_at=now, stage=None,
+                            data={"refused_event_id": event.event_id, "refused_event_type": event.event_type,
+                                  "refused_payload_sm3": digest, "sealed_at": case.archived_at},
+                            event_id=event.event_id, event_type=event.event_type)
+    session.add(RefusedEvent(event_id=event.event_id, event_type=event.event_type, case_id=case.case_id,
+                             region_code=event.region_code, body_id=event.body_id, reason=reason,
+                             envelope=json.dumps(event.raw, ensure_ascii=False), refused_at=now,
+                             log_sequence=entry.sequence))
+    outcome.refused[event.event_id] = reason
+    outcome.appended.append(entry)
+
+
+def _update_case(case: Case, event: Event, rules) -> bool:
+    """Apply the event to the case row; True when the completeness facts changed."""
     p = event.payload
-    if case is None:
-        case = Case(case_id=event.case_id, region_code=event.region_code, body_id=event.body_id)
-        session.add(case)
-    case.action_type, case.matter_code, case.title = p["action_type"], p["matter_code"], p["title"]
-    case.opened_at = p["opened_at"]
-    for party in event.raw["payload"]["parties"]:
-        session.add(PartyLink(party_key=party_key(party), case_id=event.case_id))
-    return case
+    t = event.event_type
+    facts = dict(case.facts or {})
+    if t == "case.opened":
+        case.action_type, case.matter_code = p["action_type"], p["matter_code"]
+        case.title, case.opened_at = p["title"], to_utc(p["opened_at"])
+    stage = p.get("stage") if t == "evidence.recorded" else EVENT_STAGE.get(t)
+    if stage and STAGE_ORDER.index(stage) >= STAGE_ORDER.index(case.stage or "initiation"):
+        case.stage = stage
+    if t in ("decision.proposed", "decision.made") and not case.action_type:
+        case.action_type = p["action_type"]
+    if t == "decision.proposed":
+        measures = set(facts.get("measures") or ()) | {m for m in p.get("measures") or () if m in rules.measures}
+        facts["measures"] = sorted(measures)
+        if p.get("hearing_requested"):
+            facts["hearing_requested"] = True
+    elif t == "hearing.held":
+        facts["hearing_requested"] = True
+    elif t == "decision.served":
+        method = SERVICE_METHOD.get(p.get("method"))
+        if method:
+            facts["service_methods"] = sorted(set(facts.get("service_methods") or ()) | {method})
+    elif t == "evidence.recorded":
+        if p.get("document_type") in ONSITE_DOCUMENTS:
+            facts["onsite"] = True
+        if p.get("covers") in rules.measures:
+            facts["measures"] = sorted(set(facts.get("measures") or ()) | {p["covers"]})
+    elif t == "case.archived":
+        case.sealed, case.archived_at, case.sealed_at = True, to_utc(p["archived_at"]), utcnow()
+    if facts != (case.facts or {}):
+        case.facts = facts
+        return True
+    return False
 
 
-def ensure_case(session: Session, event: Event) -> Case:
+def set_major(session: Session, event: Event) -> None:
+    """review.classified: the decision is (not) major — decides the legal-review items (REC-5, REV-1)."""
     case = session.get(Case, event.case_id)
-    if case is None:  # records arriving before case.opened (out-of-order delivery) still count
-        case = Case(case_id=event.case_id, region_code=event.region_code, body_id=event.body_id)
+    if case is None:
+        case = Case(case_id=event.case_id, region_code=event.region_code, body_id=event.body_id,
+                    stage="initiation", sealed=False)
         session.add(case)
-    return case
+    facts = dict(case.facts or {})
+    facts["is_major"] = bool(event.payload["major"])
+    case.facts = facts
 
 
-def timeline(session: Session, case_id: str) -> list[LogEntry]:
-    return list(session.scalars(select(LogEntry).where(LogEntry.case_id == case_id).order_by(LogEntry.sequence)))
+# ------------------------------------------------------------------------------------ completeness
+def case_records_many(session: Session, case_ids: list[str]) -> dict[str, list[dict]]:
+    """The filed items of each case (document type / record kind, stage, measure covered), for
+    ``find_gaps`` — one query for all the cases of a batch."""
+    rows = session.execute(select(LogEntry.case_id, LogEntry.document_type, LogEntry.record_kind, LogEntry.stage,
+                                  LogEntry.details)
+                           .where(LogEntry.case_id.in_(case_ids), LogEntry.entry_kind.in_(TIMELINE_KINDS))).all()
+    out: dict[str, list[dict]] = {c: [] for c in case_ids}
+    for case_id, document_type, record_kind, stage, details in rows:
+        if not stage:
+            continue
+        records = out[case_id]
+        covers = (details or {}).get("covers")
+        if document_type:
+            records.append({"document_type": document_type, "stage": stage, "covers": covers})
+        if record_kind and record_kind != "text":
+            records.append({"record_kind": record_kind, "stage": stage, "covers": covers})
+    return out
+
+
+def case_records(session: Session, case_id: str) -> list[dict]:
+    return case_records_many(session, [case_id])[case_id]
+
+
+def current_gaps(session: Session, case: Case, scope: str, rules=None, records=None) -> list[dict] | None:
+    """Gaps of the case file for stages up to ``scope`` (None when the action type is unknown)."""
+    rules = rules or completeness_rules.default_rules()
+    if case.action_type not in rules.action_types:
+        return None
+    facts = {k: v for k, v in (case.facts or {}).items() if k in completeness_rules.CaseFacts.__dataclass_fields__}
+    limit = STAGE_ORDER.index(scope) if scope in STAGE_ORDER else len(STAGE_ORDER) - 1
+    if records is None:
+        records = case_records(session, case.case_id)
+    gaps = completeness_rules.find_gaps(case.action_type, facts, records, rules)
+    return [{"code": g.code, "description": g.description, "stage": g.stage.value, "severity": g.severity.value,
+             "kind": g.kind.value} for g in gaps if STAGE_ORDER.index(g.stage.value) <= limit]
+
+
+def evaluate_gaps(session: Session, case: Case, scope: str, *, trigger: str, caused_by: Event | None = None,
+                  rules=None, records=None) -> bool:
+    """Evaluate the case file up to ``scope``; store the open gaps; emit ``record.gaps_found`` when
+    the set of open gap codes changed. Returns True when it changed."""
+    gaps = current_gaps(session, case, scope, rules, records)
+    if gaps is None:
+        return False
+    before = sorted(g["code"] for g in case.open_gaps or ())
+    after = sorted(g["code"] for g in gaps)
+    case.open_gaps = gaps
+    case.gaps_evaluated_at = utcnow()
+    if not case.gaps_scope or STAGE_ORDER.index(scope) >= STAGE_ORDER.index(case.gaps_scope):
+        case.gaps_scope = scope
+    if before == after:
+        return False
+    emit(session, "record.gaps_found", {
+        "gaps": gaps, "open_gap_codes": after, "closed_gap_codes": sorted(set(before) - set(after)),
+        "evaluated_stage": scope, "trigger": trigger, "action_type": case.action_type,
+        "mandatory_av_missing": any(g["kind"] == "av_missing" for g in gaps)},
+        region_code=case.region_code, body_id=case.body_id, case_id=case.case_id, caused_by=caused_by)
+    return True
+
+
+# ------------------------------------------------------------------------------------- read models
+def entry_view(row: LogEntry, personal: PersonalData | None = None, stored_blobs: set | None = None) -> dict:
+    """What staff see of one entry: its public fields, the sealed fields while not erased, the
+    leaf hash to check it with."""
+    entry = json.loads(row.canonical)
+    details = dict(entry.get("data") or {})
+    erased = False
+    if personal is not None:
+        if personal.data is not None:
+            details.update(sealed_fields(personal))
+        else:
+            erased = True
+    view = {
+        "sequence": row.sequence, "entry_kind": row.entry_kind, "kind_label": EntryKind(row.entry_kind).label,
+        "event_type": row.event_type, "event_id": row.event_id, "case_id": row.case_id,
+        "region_code": row.region_code, "body_id": row.body_id, "stage": row.stage,
+        "stage_label": Stage(row.stage).label if row.stage else None, "record_kind": row.record_kind,
+        "record_kind_label": RecordKind(row.record_kind).label if row.record_kind else None,
+        "document_type": row.document_type, "occurred_at": iso(row.occurred_at),
+        "recorded_at": iso(row.recorded_at),
+        "officers": entry.get("officers", []), "leaf_hash": row.leaf_hash, "details": details,
+        "personal_erased": erased,
+        "attachments": [{"content_hash": h, "stored": (h in stored_blobs) if stored_blobs is not None else None}
+                        for h in entry.get("content_hashes", [])],
+    }
+    for key in ("corrects", "authorised_by"):
+        if key in entry.get("data", {}):
+            view[key] = entry["data"][key]
+    return view
+
+
+def sealed_fields(personal: PersonalData | None) -> dict:
+    """The sealed fields of an entry (stored as the committed object ``{"personal": {...}}``)."""
+    if personal is None or personal.data is None:
+        return {}
+    return dict(personal.data.get("personal") or {})
+
+
+def personal_for(session: Session, sequences: list[int]) -> dict[int, PersonalData]:
+    if not sequences:
+        return {}
+    return {p.sequence: p for p in session.scalars(select(PersonalData).where(PersonalData.sequence.in_(sequences)))}
+
+
+def timeline(session: Session, case_id: str, kinds=TIMELINE_KINDS) -> list[LogEntry]:
+    return list(session.scalars(select(LogEntry).where(LogEntry.case_id == case_id, LogEntry.entry_kind.in_(kinds))
+                                .order_by(LogEntry.sequence)))
+
+
+def region_filter(column, scope_region: str):
+    return column.startswith(region_prefix(scope_region))
+
+
+def search_entries(session: Session, scope_region: str, *, region_code=None, body_id=None, stage=None,
+                   period_from=None, period_to=None, case_id=None, limit=100, after_sequence=None) -> list[LogEntry]:
+    q = select(LogEntry).where(LogEntry.entry_kind.in_(TIMELINE_KINDS), region_filter(LogEntry.region_code,
+                                                                                      scope_region))
+    if region_code:
+        q = q.where(region_filter(LogEntry.region_code, region_code))
+    if body_id:
+        q = q.where(LogEntry.body_id == body_id)
+    if stage:
+        q = q.where(LogEntry.stage == stage)
+    if period_from:
+        q = q.where(LogEntry.occurred_at >= period_from)
+    if period_to:
+        q = q.where(LogEntry.occurred_at < period_to)
+    if case_id:
+        q = q.where(LogEntry.case_id == case_id)
+    if after_sequence is not None:
+        q = q.where(LogEntry.sequence > after_sequence)
+    return list(session.scalars(q.order_by(LogEntry.sequence).limit(limit)))
+
+
+def check_personal(session: Session, rows: list[LogEntry]) -> list[int]:
+    """Sequences whose retained personal data no longer matches the entry's salted commitment."""
+    bad = []
+    personal = personal_for(session, [r.sequence for r in rows])
+    for row in rows:
+        p = personal.get(row.sequence)
+        if p is None or p.data is None:
+            continue
+        if not verify_personal(json.loads(row.canonical), bytes.fromhex(p.salt), p.data):
+            bad.append(row.sequence)
+    return bad
+
+
+def cases_of_party(session: Session, key: str, scope_region: str) -> list[Case]:
+    ids = select(PartyLink.case_id).where(PartyLink.party_key == key)
+    return list(session.scalars(select(Case).where(Case.case_id.in_(ids), region_filter(Case.region_code,
+                                                                                        scope_region))
+                                .order_by(Case.case_id)))
+
+
+def access_entries(session: Session, scope_region: str, *, case_id=None, subject=None, limit=200,
+                   before_sequence=None) -> list[LogEntry]:
+    q = select(LogEntry).where(LogEntry.entry_kind == "access", region_filter(LogEntry.region_code, scope_region))
+    if case_id:
+        q = q.where(LogEntry.case_id == case_id)
+    if subject:
+        # canonical JSON has sorted keys and no whitespace: the accessor field is an exact substring
+        q = q.where(LogEntry.canonical.contains(json.dumps({"accessor": subject}, ensure_ascii=False, separators=(",", ":"))[1:-1]))
+    if before_sequence is not None:
+        q = q.where(LogEntry.sequence < before_sequence)
+    return list(session.scalars(q.order_by(LogEntry.sequence.desc()).limit(limit)))
+

@@ -21,6 +21,22 @@ class RecordBatchAppended(StrictSchema):
     kinds = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict)
 
 
+class RecordTreeHeadSigned(StrictSchema):
+    """records: a signed tree head (签名树头) of the log — sent upward so the next tier witnesses it:
+    a later log that contradicts a witnessed head (other root at that size, or fewer entries) shows
+    that history was rewritten or lost (docs/records-verification.md §5, RUNBOOK restore)."""
+
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    root_hash = Sm3Hex(required=True)
+    timestamp = fields.Integer(required=True, validate=validate.Range(min=0))
+    log_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    algorithm = fields.String(required=True)
+    signature = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]+$"))
+    public_key = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]+$"))
+    key_id = Sm3Hex(required=True)
+    reason = fields.String(load_default=None)
+
+
 class RecordGap(StrictSchema):
     """One missing record of a case (e.g. the on-site audio-visual record of a decision stage)."""
 
@@ -51,5 +67,7 @@ class RecordGapsFound(StrictSchema):
 EVENTS = [
     EventType("record.batch_appended", RecordBatchAppended, "records",
               "Entries appended to the tamper-evident log, one event per transaction (全过程记录)"),
+    EventType("record.tree_head_signed", RecordTreeHeadSigned, "records",
+              "Signed tree head of the records log, witnessed upward (签名树头)"),
     EventType("record.gaps_found", RecordGapsFound, "records", "Case record incomplete: gaps found (记录缺失)", True),
 ]

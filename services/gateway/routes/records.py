@@ -1,16 +1,283 @@
-"""Records routes (全过程记录, REC)."""
+"""Records routes (全过程记录, REC): timelines, searches, proofs, attachments, completeness,
+corrections of sealed cases, access supervision, erasure of personal data.
+
+Who may do what:
+- staff reads of case records (officer, legal_reviewer, supervisor, admin) are region-scoped in the
+  records service and LOGGED there (REC-6): who, role, purpose, when. Every read but the timeline
+  requires a ``purpose`` query parameter (调阅事由); the timeline view defaults to "办案查阅".
+- signed tree heads, consistency proofs and inclusion proofs by leaf hash are PUBLIC: they carry
+  sizes, hashes and signatures only — no entry content, no personal data (docs/records-verification.md).
+  An inclusion proof WITH the entry (case id, body, officers, document types, times) is staff-only.
+- corrections of sealed cases: supervisor; erasure after retention: admin; uploads: department or staff.
+"""
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from werkzeug.wrappers import Response
+
+from services.common.catalogue.fields import STAGES
+from services.common.identifiers import is_region_code
 from services.common.rpc import call
-from services.gateway.http import STAFF_READ, HttpError, endpoint
+from services.gateway import pages
+from services.gateway.http import STAFF_READ, HttpError, endpoint, read_json
+
+SUPERVISION = ("supervisor", "admin")
+UPLOADERS = ("department", "officer", "legal_reviewer", "supervisor", "admin")
+DEFAULT_TIMELINE_PURPOSE = "办案查阅（案件时间线）"
+RPC_TIMEOUT = 30.0
+
+
+class PartySearchRequest(Schema):
+    purpose = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    id_number = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    party_kind = fields.String(load_default=None, validate=validate.OneOf(("natural", "legal", "other")))
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _identifier(self, data, **_):
+        if not data.get("id_number") and not (data.get("party_kind") and data.get("name")):
+            raise ValidationError("须提供证件号码，或当事人类型和名称", field_name="id_number")
+
+
+class CorrectionRecord(Schema):
+    stage = fields.String(required=True, validate=validate.OneOf(STAGES))
+    record_kind = fields.String(required=True, validate=validate.OneOf(
+        ("text", "photo", "audio", "video", "body_worn_camera", "surveillance", "electronic_data")))
+    document_type = fields.String(load_default=None, validate=validate.Length(max=64))
+    title = fields.String(load_default=None, validate=validate.Length(max=300))
+    content_hash = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    officer_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list)
+    recorded_at = fields.String(load_default=None)
+    covers = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+class CorrectionRequest(Schema):
+    """经监督人员授权的更正 (REC-5): appended to the log, never overwriting; says what it corrects."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=4, max=1000))
+    refused_event_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    corrects_sequence = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    record = fields.Nested(CorrectionRecord, load_default=None)
+
+    @validates_schema
+    def _target(self, data, **_):
+        if not (data.get("refused_event_id") or data.get("record") or data.get("corrects_sequence") is not None):
+            raise ValidationError("须说明更正的对象：被拒收的记录、补录的记录或更正的条目序号", field_name="reason")
+
+
+class ErasureRequest(Schema):
+    basis = fields.String(required=True, validate=validate.Length(min=4, max=500))
+
+
+def _accessor(identity, purpose: str | None, default: str | None = None) -> dict:
+    stated = bool(purpose and purpose.strip())
+    if not stated and default is None:
+        raise HttpError(400, "purpose_required", "调阅记录须说明事由：请在查询参数 purpose 中填写调阅目的（REC-6）")
+    text = (purpose or default).strip()
+    if len(text) > 200:
+        raise HttpError(422, "invalid", "调阅事由过长（最多200字）")
+    return {"subject": identity.subject, "role": identity.role, "region_code": identity.region_code,
+            "purpose": text, "purpose_stated": stated}
+
+
+def _answer(result, not_found: str):
+    if result is None:
+        raise HttpError(404, "not_found", not_found)
+    if isinstance(result, dict) and isinstance(result.get("error"), dict):
+        err = result["error"]
+        raise HttpError(err["status"], err["code"], err["message"])
+    return result
+
+
+def _int_arg(request, name, default=None, minimum=0):
+    value = request.args.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise HttpError(422, "invalid", f"{name} 应为整数") from None
+    if number < minimum:
+        raise HttpError(422, "invalid", f"{name} 不能小于 {minimum}")
+    return number
 
 
 class RecordsRoutes:
-    # -- records (REC) --------------------------------------------------------------------------
+    # -- timeline and searches (REC-1, REC-4, REC-6) ---------------------------------------------
     @endpoint("GET", "/api/v1/cases/<case_id>/timeline", roles=STAFF_READ, tags=("records",),
-              summary="A case's full-process record timeline (REC-1, REC-5)")
+              summary="A case's full-process record timeline (REC-1, REC-5); the read is logged (REC-6); "
+                      "optional ?purpose=")
     def case_timeline(self, request, identity, case_id):
-        timeline = call(self.records, "case_timeline", case_id, identity.region_code)
+        accessor = _accessor(identity, request.args.get("purpose"), DEFAULT_TIMELINE_PURPOSE)
+        timeline = call(self.records, "case_timeline", case_id, identity.region_code, accessor)
         if timeline is None:
             raise HttpError(404, "not_found", f"案件 {case_id} 不存在或不在您的管辖范围内")
         return timeline
+
+    @endpoint("GET", "/api/v1/records/entries", roles=STAFF_READ, tags=("records",),
+              summary="Record entries by region_code, body_id, stage, from/to period, case_id (?purpose= required; "
+                      "each case read is logged)")
+    def search_records(self, request, identity):
+        accessor = _accessor(identity, request.args.get("purpose"))
+        region = request.args.get("region_code")
+        if region and not is_region_code(region):
+            raise HttpError(422, "invalid", "region_code 不是有效的行政区划代码")
+        stage = request.args.get("stage")
+        if stage and stage not in STAGES:
+            raise HttpError(422, "invalid", f"stage 应为 {', '.join(STAGES)} 之一")
+        for name in ("from", "to"):
+            if request.args.get(name):
+                try:
+                    dt.datetime.fromisoformat(request.args[name])
+                except ValueError:
+                    raise HttpError(422, "invalid", f"{name} 应为ISO 8601日期或时间，如 2026-01-01") from None
+        filters = {"region_code": region, "body_id": request.args.get("body_id"), "stage": stage,
+                   "from": request.args.get("from"), "to": request.args.get("to"),
+                   "case_id": request.args.get("case_id"), "limit": _int_arg(request, "limit", 100, 1),
+                   "after": _int_arg(request, "after")}
+        return call(self.records, "search_entries", identity.region_code, filters, accessor, timeout=RPC_TIMEOUT)
+
+    @endpoint("POST", "/api/v1/records/party-search", roles=STAFF_READ, tags=("records",), body=PartySearchRequest,
+              summary="All records of one party (REC-4), by id number or kind + name in the body (not the URL); logged")
+    def party_records(self, request, identity):
+        body = read_json(request, PartySearchRequest)
+        accessor = _accessor(identity, body["purpose"])
+        party = {"id_number": body.get("id_number"), "party_kind": body.get("party_kind"), "name": body.get("name")}
+        return call(self.records, "party_records", identity.region_code, party, accessor, timeout=RPC_TIMEOUT)
+
+    # -- proofs (REC-4) ---------------------------------------------------------------------------
+    @endpoint("GET", "/api/v1/records/entries/<int:sequence>/proof", roles=STAFF_READ, tags=("records",),
+              summary="Inclusion proof bundle of one entry with its canonical public part (?purpose=, ?tree_size=)")
+    def entry_proof(self, request, identity, sequence):
+        accessor = _accessor(identity, request.args.get("purpose"))
+        result = call(self.records, "inclusion_proof", sequence, identity.region_code, accessor,
+                      _int_arg(request, "tree_size", None, 1))
+        return _answer(result, f"序号 {sequence} 的条目不存在或不在您的管辖范围内")
+
+    @endpoint("GET", "/api/v1/cases/<case_id>/proofs", roles=STAFF_READ, tags=("records",),
+              summary="Inclusion proof bundles of every entry of a case against one signed tree head (?purpose=)")
+    def case_proofs(self, request, identity, case_id):
+        accessor = _accessor(identity, request.args.get("purpose"))
+        result = call(self.records, "case_proofs", case_id, identity.region_code, accessor, timeout=RPC_TIMEOUT)
+        return _answer(result, f"案件 {case_id} 不存在或不在您的管辖范围内")
+
+    @endpoint("GET", "/api/v1/public/records/tree-head", tags=("records", "public"),
+              summary="Latest signed tree head of the records log and its public key (public)")
+    def latest_tree_head(self, request, identity):
+        result = call(self.records, "tree_heads", 1, True)
+        result["tree_head"] = result["tree_heads"][0] if result["tree_heads"] else None
+        del result["tree_heads"]
+        return result
+
+    @endpoint("GET", "/api/v1/public/records/tree-heads", tags=("records", "public"),
+              summary="Signed tree heads, newest first (?limit=, public)")
+    def tree_heads(self, request, identity):
+        return call(self.records, "tree_heads", _int_arg(request, "limit", 20, 1))
+
+    @endpoint("GET", "/api/v1/public/records/consistency", tags=("records", "public"),
+              summary="Consistency proof between two signed tree heads (?old_size=, ?new_size=; public)")
+    def consistency(self, request, identity):
+        old = _int_arg(request, "old_size")
+        if old is None:
+            raise HttpError(422, "invalid", "须提供 old_size")
+        return _answer(call(self.records, "consistency_proof", old, _int_arg(request, "new_size")),
+                       "没有该条目数的签名树头")
+
+    @endpoint("GET", "/api/v1/public/records/inclusion", tags=("records", "public"),
+              summary="Inclusion proof of a leaf hash, without entry content (?leaf_hash=; public)")
+    def public_inclusion(self, request, identity):
+        leaf = (request.args.get("leaf_hash") or "").lower()
+        if len(leaf) != 64 or any(c not in "0123456789abcdef" for c in leaf):
+            raise HttpError(422, "invalid", "leaf_hash 应为64位十六进制SM3摘要")
+        return _answer(call(self.records, "public_inclusion", leaf), "日志中没有该叶哈希")
+
+    @endpoint("POST", "/api/v1/admin/records/tree-heads", roles=("admin",), tags=("records",), success=201,
+              summary="Sign a tree head for the current log now (admin)")
+    def sign_tree_head(self, request, identity):
+        return _answer(call(self.records, "sign_tree_head"), "日志为空")
+
+    # -- attachments -----------------------------------------------------------------------------
+    @endpoint("POST", "/api/v1/records/blobs", roles=UPLOADERS, tags=("records",), success=201,
+              summary="Upload an attachment (raw bytes); returns its SM3 content hash to reference in evidence.recorded")
+    def upload_blob(self, request, identity):
+        from services.records.config import max_blob_bytes
+
+        limit = max_blob_bytes()
+        if request.content_length is None:
+            raise HttpError(411, "length_required", "须提供 Content-Length")
+        if request.content_length > limit:
+            raise HttpError(413, "too_large", f"附件超过 {limit} 字节")
+        data = request.get_data(cache=False)
+        if not data:
+            raise HttpError(422, "empty", "附件内容为空")
+        media_type = (request.mimetype or "application/octet-stream")[:128]
+        result = call(self.records, "put_blob", base64.b64encode(data).decode("ascii"), media_type,
+                      identity.subject, identity.region_code, timeout=RPC_TIMEOUT)
+        return _answer(result, "")
+
+    @endpoint("GET", "/api/v1/records/blobs/<content_hash>", roles=STAFF_READ, tags=("records",),
+              summary="Download an attachment (checked against its SM3 hash; ?purpose= required; logged)")
+    def download_blob(self, request, identity, content_hash):
+        accessor = _accessor(identity, request.args.get("purpose"))
+        result = _answer(call(self.records, "get_blob", content_hash, identity.region_code, accessor,
+                              timeout=RPC_TIMEOUT), "附件不存在或不在您的管辖范围内")
+        data = base64.b64decode(result["data_b64"])
+        if hashlib.new("sm3", data).hexdigest() != content_hash:  # transport check, end to end
+            raise HttpError(502, "hash_mismatch", "附件传输后与其SM3哈希不符")
+        return Response(data, status=200, mimetype=result["media_type"],
+                        headers={"X-Content-SM3": content_hash, "Cache-Control": "no-store"})
+
+    # -- completeness (REC-3, REC-5, REC-7) --------------------------------------------------------
+    @endpoint("GET", "/api/v1/cases/<case_id>/gaps", roles=STAFF_READ, tags=("records",),
+              summary="Open gaps of a case file (completeness rules, mandatory audio-visual records)")
+    def case_gaps(self, request, identity, case_id):
+        return _answer(call(self.records, "case_gaps", case_id, identity.region_code, False),
+                       f"案件 {case_id} 不存在或不在您的管辖范围内")
+
+    @endpoint("POST", "/api/v1/cases/<case_id>/gaps/evaluate", roles=STAFF_READ, tags=("records",),
+              summary="Evaluate a case file now, up to its current stage; emits record.gaps_found if gaps changed")
+    def evaluate_gaps(self, request, identity, case_id):
+        return _answer(call(self.records, "case_gaps", case_id, identity.region_code, True),
+                       f"案件 {case_id} 不存在或不在您的管辖范围内")
+
+    # -- sealed cases (REC-5) ----------------------------------------------------------------------
+    @endpoint("GET", "/api/v1/records/refusals", roles=SUPERVISION, tags=("records",),
+              summary="Records refused because their case was sealed (?case_id=, ?open=1 for not yet corrected)")
+    def refusals(self, request, identity):
+        return call(self.records, "list_refusals", identity.region_code, request.args.get("case_id"),
+                    request.args.get("open") in ("1", "true"), _int_arg(request, "limit", 100, 1))
+
+    @endpoint("POST", "/api/v1/cases/<case_id>/corrections", roles=("supervisor",), tags=("records",),
+              body=CorrectionRequest, success=201,
+              summary="Supervisor-authorised correction of a (sealed) case: appended, says what it corrects")
+    def add_correction(self, request, identity, case_id):
+        body = read_json(request, CorrectionRequest)
+        return _answer(call(self.records, "add_correction", case_id, identity.region_code, identity.subject, body),
+                       f"案件 {case_id} 不存在或不在您的管辖范围内")
+
+    # -- access supervision (REC-6) ----------------------------------------------------------------
+    @endpoint("GET", "/api/v1/records/accesses", roles=SUPERVISION, tags=("records",),
+              summary="Who read which case's records, when, in which role and why (?case_id=, ?subject=, ?before=)")
+    def accesses(self, request, identity):
+        return call(self.records, "list_accesses", identity.region_code, request.args.get("case_id"),
+                    request.args.get("subject"), _int_arg(request, "limit", 100, 1), _int_arg(request, "before"))
+
+    # -- retention (REC-8) -------------------------------------------------------------------------
+    @endpoint("POST", "/api/v1/admin/records/cases/<case_id>/erase-personal", roles=("admin",), tags=("records",),
+              body=ErasureRequest, summary="Erase a case's personal data after its retention period (REC-8); "
+                                           "proofs stay valid")
+    def erase_personal(self, request, identity, case_id):
+        body = read_json(request, ErasureRequest)
+        return _answer(call(self.records, "erase_personal", case_id, identity.region_code, identity.subject,
+                            body["basis"], timeout=RPC_TIMEOUT), f"案件 {case_id} 不存在或不在您的管辖范围内")
+
+    # -- page ---------------------------------------------------------------------------------------
+    @endpoint("GET", "/records/verify", tags=("records", "public"),
+              summary="How to verify the full-process record; the latest signed tree head (public page)")
+    def verify_page(self, request, identity):
+        return pages.render("records/verify.html", **call(self.records, "tree_heads", 5))
+

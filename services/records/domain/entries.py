@@ -74,11 +74,14 @@ class EntryKind(str, Enum):
     ACCESS = "access"          # 调阅: somebody read records (REC-6, every access is logged)
     ERASURE = "erasure"        # 个人信息删除: salted personal payload erased (REC-8)
     ARCHIVE = "archive"        # 归档: the case file was archived (REC-5)
+    CORRECTION = "correction"  # 更正: supervisor-authorised addition to a sealed file (appended, never overwrites)
+    REFUSAL = "refusal"        # 拒收: a record for a sealed case was refused (kept so supervisors see it)
 
     @property
     def label(self) -> str:
         return {"record": "记录登记", "stage": "环节变更", "access": "调阅",
-                "erasure": "个人信息删除", "archive": "归档"}[self.value]
+                "erasure": "个人信息删除", "archive": "归档", "correction": "经授权更正",
+                "refusal": "封存后拒收"}[self.value]
 
 
 class Stage(str, Enum):
@@ -122,7 +125,34 @@ DEFAULT_PERSONAL_FIELDS = ("party", "parties", "party_name", "party_id_number", 
                            "address", "personal")
 
 
+_PLAIN_TYPES = (str, int, bool, type(None))
+
+
+def _plain_ok(value: Any) -> bool:
+    """Fast path of ``_check``: exact built-in types only (no ABC checks, no path strings)."""
+    t = type(value)
+    if t in _PLAIN_TYPES:
+        return True
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str or not (type(v) in _PLAIN_TYPES or _plain_ok(v)):
+                return False
+        return True
+    if t is list or t is tuple:
+        for v in value:
+            if not (type(v) in _PLAIN_TYPES or _plain_ok(v)):
+                return False
+        return True
+    return False
+
+
 def _check(value: Any, path: str) -> None:
+    if _plain_ok(value):
+        return
+    _check_slow(value, path)
+
+
+def _check_slow(value: Any, path: str) -> None:
     if value is None or isinstance(value, (bool, str)):
         return
     if isinstance(value, int):
@@ -133,11 +163,11 @@ def _check(value: Any, path: str) -> None:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise EntryError(f"{path}: key {k!r} is not a string")
-            _check(v, f"{path}.{k}")
+            _check_slow(v, f"{path}.{k}")
         return
     if isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            _check(v, f"{path}[{i}]")
+            _check_slow(v, f"{path}[{i}]")
         return
     raise EntryError(f"{path}: {type(value).__name__} is not JSON-compatible")
 

@@ -1,0 +1,260 @@
+"""Records ingestion: departmental events into the records service (batching consumer, PostgreSQL,
+durable confirmed messaging), compared with the raw broker rate measured in the same run by the
+same code (bench/broker_raw.measure_raw); and the end-to-end latency department publish →
+committed record at 1,000 events/s offered load with the whole suite running.
+
+    python bench/records_ingest.py [--n 20000] [--rate 1000] [--seconds 10]
+
+Prints:
+    BENCH broker_raw_msgs_per_s <n> msg/s
+    BENCH records_ingest_events_per_s <n> events/s
+    BENCH records_ingest_vs_raw <ratio> x
+    BENCH records_e2e_p99 <ms> ms          (also p50 / max on stderr)
+
+Throughput: ``--n`` persistent evidence.recorded envelopes (~1 KB) are published to
+``departments.events`` with publisher confirms (pipelined, window 1000 — like the raw
+measurement), while the records service consumes them; the rate is n / (last entry committed −
+first publish). Latency: records, review, disclosure, evaluation and complaints run as separate
+``nameko run`` processes on their own PostgreSQL databases; a paced publisher offers a realistic
+mix of case events at ``--rate``/s; "committed" is when the bench receives the
+``record.batch_appended`` event naming the entry's sequence — the outbox relays it only after the
+transaction committed, so this is an upper bound of publish → commit.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import amqp
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from broker_raw import _connect, measure_raw
+from harness import pg_database, service_process, vhost, wait_until
+
+from tests.integration import events as ev
+
+SUITE = tuple(__import__("os").environ.get("ZHIFA_BENCH_SUITE", "records,review,disclosure,evaluation,complaints").split(","))
+
+
+class ConfirmedPublisher:
+    """Persistent JSON to departments.events with publisher confirms, pipelined (window)."""
+
+    def __init__(self, amqp_uri: str, window: int = 1000):
+        self.conn = _connect(amqp_uri)
+        self.ch = self.conn.channel()
+        self.ch.confirm_select()
+        self.window = window
+        self.sent = 0
+        self.confirmed = 0
+        self.nacked = 0
+        self.ch.events["basic_ack"].add(self._ack)
+        self.ch.events["basic_nack"].add(self._nack)
+
+    def _ack(self, delivery_tag, multiple):
+        self.confirmed = max(self.confirmed, delivery_tag)
+
+    def _nack(self, delivery_tag, multiple):  # pragma: no cover - the broker refused: the bench fails
+        self.nacked += 1
+
+    def publish(self, body: bytes, routing_key: str):
+        self.ch.basic_publish(amqp.Message(body, delivery_mode=2, content_type="application/json",
+                                           content_encoding="utf-8"),
+                              exchange="departments.events", routing_key=routing_key, mandatory=True)
+        self.sent += 1
+        while self.sent - self.confirmed >= self.window:
+            self.conn.drain_events(timeout=10)
+
+    def poll(self):
+        with contextlib.suppress(TimeoutError, OSError):
+            self.conn.drain_events(timeout=0)
+
+    def flush(self):
+        while self.confirmed < self.sent:
+            self.conn.drain_events(timeout=10)
+        if self.nacked:
+            raise RuntimeError(f"{self.nacked} messages nacked by the broker")
+
+    def close(self):
+        self.conn.close()
+
+
+def _encode(envelope: dict) -> bytes:
+    return json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+
+
+def _max_sequence(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        value = conn.execute("SELECT max(sequence) FROM log_entries").fetchone()[0]
+    return -1 if value is None else value
+
+
+def throughput(amqp_uri: str, n: int) -> float:
+    with pg_database() as url:
+        with service_process("records", amqp_uri, {"records": url}):
+            publisher = ConfirmedPublisher(amqp_uri)
+            cases = [f"BENCH-{i}" for i in range(50)]
+            for case_id in cases:
+                publisher.publish(_encode(ev.case_opened(case_id)), "case.opened")
+            publisher.flush()
+            wait_until(lambda: _max_sequence(url) == len(cases) - 1, 90)
+            bodies = [_encode(ev.evidence(cases[i % 50], n=i)) for i in range(n)]
+            target = len(cases) + n - 1
+            done = [None]
+
+            def watch():
+                with psycopg.connect(url, autocommit=True) as conn:
+                    while True:
+                        value = conn.execute("SELECT max(sequence) FROM log_entries").fetchone()[0]
+                        if value is not None and value >= target:
+                            done[0] = time.perf_counter()
+                            return
+                        time.sleep(0.01)
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            start = time.perf_counter()
+            for body in bodies:
+                publisher.publish(body, "evidence.recorded")
+            publisher.flush()
+            watcher.join(600)
+            publisher.close()
+            if done[0] is None:
+                raise RuntimeError("records did not ingest every event")
+            with psycopg.connect(url) as conn:
+                count = conn.execute("SELECT count(*) FROM log_entries").fetchone()[0]
+                batches = conn.execute("SELECT count(*) FROM outbox WHERE event_type = 'record.batch_appended'"
+                                       ).fetchone()[0]
+            assert count == target + 1, (count, target)
+            print(f"bench: {n} events in {batches} batch events", file=sys.stderr)
+            return n / (done[0] - start)
+
+
+def _case_events(case_id: str, k: int):
+    """A realistic case: opened, evidence (text, AV), proposed, made, served — 10 events."""
+    events = [ev.case_opened(case_id)]
+    events += [ev.evidence(case_id, n=j) for j in range(6)]
+    events.append(ev.decision_proposed(case_id, fine="2000.00" if k % 3 else "200000.00"))
+    events.append(ev.decision_made(case_id))
+    events.append(ev.decision_served(case_id))
+    return events
+
+
+def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
+    with contextlib.ExitStack() as stack:
+        urls = {svc: stack.enter_context(pg_database()) for svc in SUITE}
+        for svc in SUITE:
+            stack.enter_context(service_process(svc, amqp_uri, {svc: urls[svc]},
+                                                extra_config={"ZHIFA_DATABASES": urls}))
+        # the bench listens to records.events for the per-batch event (after commit, via the outbox)
+        conn = _connect(amqp_uri)
+        ch = conn.channel()
+        queue = f"bench.records.{uuid.uuid4().hex[:8]}"
+        ch.exchange_declare("records.events", "topic", durable=True, auto_delete=False)
+        ch.queue_declare(queue, durable=False, auto_delete=True, exclusive=True)
+        ch.queue_bind(queue, "records.events", "record.batch_appended")
+        committed_at: dict[int, float] = {}
+
+        def on_batch(message):
+            now = time.time()
+            payload = json.loads(message.body)["payload"]
+            for seq in payload["sequences"]:
+                committed_at.setdefault(seq, now)
+
+        ch.basic_consume(queue, callback=on_batch, no_ack=True)
+        stop = threading.Event()
+
+        def listen():
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError, OSError):
+                    conn.drain_events(timeout=0.2)
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+
+        publisher = ConfirmedPublisher(amqp_uri, window=2000)
+        # warm-up: every consumer has seen its first event (connections, caches, tree)
+        for envelope in _case_events("WARM-0", 0):
+            publisher.publish(_encode(envelope), envelope["event_type"])
+        publisher.flush()
+        wait_until(lambda: len(committed_at) >= 10, 90)
+        time.sleep(1.0)
+        committed_at.clear()
+
+        total = int(rate * seconds)
+        envelopes = []
+        k = 0
+        while len(envelopes) < total:
+            envelopes += _case_events(f"E2E-{k}", k)
+            k += 1
+        envelopes = envelopes[:total]
+        bodies = [(_encode(e), e["event_type"], e["event_id"]) for e in envelopes]
+        published_at: dict[str, float] = {}
+        start = time.perf_counter()
+        for i, (body, key, event_id) in enumerate(bodies):
+            due = start + i / rate
+            while True:
+                delay = due - time.perf_counter()
+                if delay <= 0:
+                    break
+                if delay > 0.002:
+                    publisher.poll()
+                time.sleep(min(delay, 0.001))
+            published_at[event_id] = time.time()
+            publisher.publish(body, key)
+        publisher.flush()
+        offered = total / (time.perf_counter() - start)
+        records_url = urls["records"]
+        with psycopg.connect(records_url) as db:
+            def all_in():
+                return db.execute("SELECT count(*) FROM log_entries WHERE event_id = ANY(%s)",
+                                  (list(published_at),)).fetchone()[0] == total
+            wait_until(all_in, 120, interval=0.2)
+            rows = db.execute("SELECT event_id, sequence FROM log_entries WHERE event_id = ANY(%s)",
+                              (list(published_at),)).fetchall()
+        deadline = time.time() + 30
+        while time.time() < deadline and not all(seq in committed_at for _, seq in rows):
+            time.sleep(0.1)
+        stop.set()
+        listener.join(2)
+        publisher.close()
+        latencies = [(committed_at[seq] - published_at[event_id]) * 1000 for event_id, seq in rows
+                     if seq in committed_at]
+        print(f"bench: offered {offered:.0f} events/s for {seconds:.0f} s, {len(latencies)} of {total} latencies",
+              file=sys.stderr)
+        return latencies
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--rate", type=float, default=1000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--skip-e2e", action="store_true")
+    args = parser.parse_args(argv)
+    with vhost() as amqp_uri:
+        raw = measure_raw(amqp_uri, 20000)
+        rate = throughput(amqp_uri, args.n)
+        print(f"BENCH broker_raw_msgs_per_s {raw:.0f} msg/s", flush=True)
+        print(f"BENCH records_ingest_events_per_s {rate:.0f} events/s", flush=True)
+        print(f"BENCH records_ingest_vs_raw {rate / raw:.3f} x", flush=True)
+    if not args.skip_e2e:
+        with vhost() as amqp_uri:
+            latencies = sorted(e2e_latency(amqp_uri, args.rate, args.seconds))
+        p99 = latencies[int(0.99 * (len(latencies) - 1))]
+        print(f"bench: e2e p50 {statistics.median(latencies):.1f} ms, max {latencies[-1]:.1f} ms", file=sys.stderr)
+        print(f"BENCH records_e2e_p99 {p99:.1f} ms", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

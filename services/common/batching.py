@@ -1,0 +1,293 @@
+"""``batch_event_handler``: the reliable event handler, applying events in batches.
+
+A per-event transaction costs a commit (an fsync) per event; that, not the broker, caps a service
+at a few hundred events per second (NAMEKO-NOTES, throughput). This entrypoint keeps every
+guarantee of ``services.common.entrypoints.event_handler`` and hands the service method a *list*
+of events:
+
+- each message is validated as it arrives (envelope + payload against the catalogue); an invalid
+  or undecodable one goes to the dead-letter queue with its reason at once, exactly like
+  ``event_handler``, and never enters a batch;
+- valid events are buffered; a batch is cut when ``max_batch`` events are waiting, or when the
+  buffer was empty and ``linger_ms`` have passed since the first one arrived (so a lone event
+  waits a few milliseconds, a backlog none); handlers declared with the same ``group`` share the
+  buffer, so one transaction applies events of several types in their arrival order (the method
+  receives an ``EventBatch`` whose ``consumers`` name the handler of each event);
+- ONE worker applies the batch — the method must do it in ONE transaction that also records the
+  processed event ids (redeliveries are then recognised and skipped) — and returns a
+  ``BatchResult`` naming duplicates and events it refused (dead-lettered with their reason);
+- only after the method returned (its transaction committed) are the messages acknowledged, with
+  one ``basic.ack(multiple=True)`` per queue; at most one batch per group is in flight, so every
+  lower delivery tag on each channel is already settled;
+- a transient failure (database or broker unreachable) delays every message of the batch through
+  the retry queue; any other failure splits the batch: its events are applied one at a time, so a
+  poison event is retried and dead-lettered alone and the others go through.
+
+Topology: the class is a nameko ``EventHandler``, so ``zhifa bus-init`` declares its queue
+(``evt-<source>-<type>--<service>.<method>``) like any other handler's.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from marshmallow import ValidationError
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import decode_from_headers
+
+from services.common import metrics, settings
+from services.common.catalogue import CATALOGUE
+from services.common.db import AlreadyProcessed
+from services.common.entrypoints import ReliableEventHandler, is_transient
+from services.common.events import EnvelopeSchema, Event, InvalidEvent
+
+log = logging.getLogger(__name__)
+
+_ENVELOPE = EnvelopeSchema()
+_PAYLOADS: dict = {}
+
+
+def parse_event_cached(raw, expected_type: str | None = None) -> Event:
+    """``services.common.events.parse_event`` with schema instances reused (a marshmallow schema
+    is stateless between loads; building one costs more than loading an event). Same checks, same
+    errors."""
+    if not isinstance(raw, dict):
+        raise InvalidEvent("event body is not a JSON object", {"_schema": ["应为JSON对象"]})
+    errors: dict = {}
+    try:
+        env = _ENVELOPE.load(raw)
+    except ValidationError as exc:
+        errors, env = dict(exc.messages), None
+    event_type = raw.get("event_type")
+    if expected_type and event_type != expected_type:
+        errors.setdefault("event_type", []).append(f"应为 {expected_type}（与路由键一致）")
+    payload = None
+    if event_type in CATALOGUE:
+        schema = _PAYLOADS.get(event_type)
+        if schema is None:
+            schema = _PAYLOADS[event_type] = CATALOGUE[event_type].schema()
+        try:
+            payload = schema.load(raw.get("payload") or {})
+        except ValidationError as exc:
+            errors["payload"] = exc.messages
+    if errors:
+        raise InvalidEvent(f"invalid {event_type or 'event'}", errors)
+    return Event(
+        event_id=str(env["event_id"]), event_type=env["event_type"], schema_version=env["schema_version"],
+        occurred_at=env["occurred_at"], source_system=env["source_system"], region_code=env["region_code"],
+        body_id=env["body_id"], case_id=env.get("case_id"), payload=payload,
+        correlation_id=env.get("correlation_id"), raw=raw,
+    )
+
+
+@dataclass
+class BatchResult:
+    """What a batch method reports: ids it skipped as already processed, and ids it refused
+    (event_id -> reason; dead-lettered after the commit)."""
+
+    duplicates: set = field(default_factory=set)
+    refused: dict = field(default_factory=dict)
+
+
+class EventBatch(list):
+    """The list of events a batch method receives; ``consumers[i]`` is the handler name
+    (``<service>.<method>``) event i arrived for — the key of its processed-event row."""
+
+    def __init__(self, events, consumers):
+        super().__init__(events)
+        self.consumers = list(consumers)
+
+
+class _Group:
+    """Handlers of one service that share a buffer and a flusher: a batch mixes their events in
+    arrival order and is applied in ONE transaction (fewer, larger transactions; the order
+    case.opened → evidence.recorded is kept across queues)."""
+
+    def __init__(self, name: str, max_batch: int, linger: float):
+        self.name, self.max_batch, self.linger = name, max_batch, linger
+        self.items: deque = deque()       # (handler, event, message)
+        self.singles: deque = deque()
+        self.arrived = threading.Event()
+        self.stopping = False
+        self.started = False
+
+    def run(self):
+        while not self.stopping:
+            if self.singles:
+                self._run([self.singles.popleft()], single=True)
+                continue
+            if not self.items:
+                self.arrived.clear()
+                if not self.items:
+                    self.arrived.wait(1.0)
+                    continue
+                backlog = False
+            else:
+                backlog = True     # arrived while the previous batch was applied: cut it now
+            if not backlog and self.linger > 0:
+                deadline = time.monotonic() + self.linger
+                while len(self.items) < self.max_batch and not self.stopping:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    eventlet.sleep(min(remaining, 0.001))
+            n = min(len(self.items), self.max_batch)
+            if n:
+                self._run([self.items.popleft() for _ in range(n)], single=False)
+
+    def _run(self, batch, single: bool):
+        handler = batch[0][0]
+        done = threading.Event()
+        started = time.perf_counter()
+
+        def handle_result(worker_ctx, result=None, exc_info=None):
+            try:
+                self._settle(batch, single, started, result, exc_info)
+            except Exception:  # pragma: no cover - settling must never kill the flusher
+                log.exception("batch group %s: settling a batch failed", self.name)
+            finally:
+                done.set()
+            return result, exc_info
+
+        events = EventBatch([e for _, e, _ in batch],
+                            [f"{h.container.service_name}.{h.method_name}" for h, _, _ in batch])
+        try:
+            handler.container.spawn_worker(handler, (events,), {},
+                                           context_data=decode_from_headers(batch[0][2].headers),
+                                           handle_result=handle_result)
+        except ContainerBeingKilled:
+            for h, _, message in batch:
+                h.consumer.requeue_message(message)
+            return
+        done.wait()
+
+    def _settle(self, batch, single, started, result, exc_info):
+        exc = exc_info[1] if exc_info else None
+        if exc is None or isinstance(exc, AlreadyProcessed):
+            result = result if isinstance(result, BatchResult) else BatchResult(
+                duplicates={e.event_id for _, e, _ in batch} if exc is not None else set())
+            to_ack: dict = {}
+            consumed: dict = {}
+            duplicates: dict = {}
+            for handler, event, message in batch:
+                reason = result.refused.get(event.event_id)
+                if reason is not None:
+                    handler._dead_letter(message, reason=reason, metric_reason="refused")
+                    continue
+                to_ack.setdefault(handler, []).append(message)
+                counter = duplicates if event.event_id in result.duplicates else consumed
+                counter[handler] = counter.get(handler, 0) + 1
+            elapsed = time.perf_counter() - started
+            for handler, messages in to_ack.items():
+                service = handler.container.service_name
+                if duplicates.get(handler):
+                    metrics.EVENTS_DUPLICATE.labels(service, handler.event_type).inc(duplicates[handler])
+                if consumed.get(handler):
+                    metrics.EVENTS_CONSUMED.labels(service, handler.event_type).inc(consumed[handler])
+                metrics.HANDLER_SECONDS.labels(service, handler.event_type).observe(elapsed)
+                handler._ack(messages, multiple=not single)
+        elif isinstance(exc, InvalidEvent) and single:
+            handler, _, message = batch[0]
+            handler._dead_letter(message, reason=exc.reason, metric_reason="rejected")
+        elif is_transient(exc):
+            for handler, _, message in batch:
+                handler._retry(message, handler._attempts(message) + 1, f"transient: {exc!r}"[:500], "transient")
+        elif not single and len(batch) > 1:
+            log.warning("batch group %s: batch of %s failed (%r); applying its events one by one", self.name,
+                        len(batch), exc)
+            self.singles.extend(batch)
+        else:
+            handler, _, message = batch[0]
+            attempts = handler._attempts(message) + 1
+            if attempts < settings.max_attempts():
+                handler._retry(message, attempts, f"error: {exc!r}"[:500], "error")
+            else:
+                handler._dead_letter(message, reason=f"failed {attempts} times; last error: {exc!r}"[:1000],
+                                     metric_reason="poison")
+
+
+class BatchEventHandler(ReliableEventHandler):
+    """``group``: handlers of a service with the same group share one buffer and flusher (one
+    transaction for events of several types); default: the handler alone."""
+
+    def __init__(self, source_service, event_type, group: str | None = None, max_batch: int | None = None,
+                 linger_ms: float | None = None, **kwargs):
+        self._group_arg = group
+        self._max_batch_arg = max_batch
+        self._linger_arg = linger_ms
+        kwargs.setdefault("prefetch_count", 2 * (max_batch or 200) + 50)
+        super().__init__(source_service, event_type, **kwargs)
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def setup(self):
+        super().setup()
+        groups = self.container.__dict__.setdefault("_zhifa_batch_groups", {})
+        name = self._group_arg or self.method_name
+        group = groups.get(name)
+        if group is None:
+            max_batch = int(self._max_batch_arg or settings.setting("ZHIFA_BATCH_SIZE", 200))
+            linger = self._linger_arg if self._linger_arg is not None else settings.setting(
+                "ZHIFA_BATCH_LINGER_MS", 3)
+            group = groups[name] = _Group(f"{self.container.service_name}.{name}", max_batch, float(linger) / 1000)
+        self.group = group
+
+    def start(self):
+        super().start()
+        if not self.group.started:
+            self.group.started = True
+            self.container.spawn_managed_thread(self.group.run, identifier=f"batch_flusher[{self.group.name}]")
+
+    def stop(self):
+        group = self.group
+        group.stopping = True
+        group.arrived.set()
+        super().stop()
+        mine = [item for item in group.items if item[0] is self]
+        for item in mine:                        # not applied: back to the queue now
+            group.items.remove(item)
+            self.consumer.requeue_message(item[2])
+
+    # -- receiving ------------------------------------------------------------------------------
+    def handle_message(self, body, message):
+        try:
+            event = parse_event_cached(body, expected_type=self.event_type)
+        except InvalidEvent as exc:
+            self._dead_letter(message, body_repr=body,
+                              reason=f"{exc.reason}: {json.dumps(exc.errors, ensure_ascii=False)}",
+                              metric_reason="invalid")
+            return
+        if self.group.stopping:
+            self.consumer.requeue_message(message)
+            return
+        self.group.items.append((self, event, message))
+        self.group.arrived.set()
+
+    # -- acknowledging --------------------------------------------------------------------------
+    def _ack(self, messages, multiple: bool):
+        """Ack this handler's messages of a settled batch: one ``basic.ack(multiple=True)`` at the
+        highest tag (one batch in flight per group, so every lower tag on this channel is settled)."""
+        if not messages:
+            return
+        if not multiple or len(messages) == 1:
+            for message in messages:
+                self.consumer.ack_message(message)
+            return
+        last = max(messages, key=lambda m: m.delivery_tag)
+        if len({id(m.channel) for m in messages}) != 1:  # a reconnect in between: one by one
+            for message in messages:
+                self.consumer.ack_message(message)
+            return
+        if last.channel.connection:
+            try:
+                last.ack(multiple=True)
+            except (AmqpConnectionError, ConnectionError):  # pragma: no cover - the broker reclaims them
+                pass
+
+
+batch_event_handler = BatchEventHandler.decorator

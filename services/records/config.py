@@ -1,0 +1,146 @@
+"""Configuration of the records service: signing key, log id, blob store, retention, batching.
+
+Signing key (签名私钥) for tree heads, in this order:
+
+1. ``ZHIFA_RECORDS_SIGNING_KEY``: a 64-hex-digit Ed25519 seed, PEM text, or the path of a PEM /
+   hex file (production: mounted from the secret store; never in the repository);
+2. otherwise the embedded default: ``var/records-signing-key.pem`` (``ZHIFA_VAR_DIR``), generated
+   on first use with mode 0600. Good enough for a single-machine installation and tests; a
+   deployment must configure (1) and publish the public key (docs/records-verification.md §5),
+   because whoever holds the file can sign heads.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from cryptography.hazmat.primitives import serialization
+
+from services.common import settings
+from services.records.domain.treehead import (
+    Ed25519Signer,
+    generate_key,
+    load_private_key,
+)
+
+DEFAULT_RETENTION_FILE = settings.ROOT / "config" / "records" / "retention.yaml"
+
+
+def log_id() -> str:
+    """Printable-ASCII id of this log, bound into every signed tree head."""
+    return str(settings.setting("ZHIFA_RECORDS_LOG_ID", "records.zhifa"))
+
+
+def log_region() -> str | None:
+    """Region code of this suite's log (for the envelope of ``record.tree_head_signed``); default:
+    the region of the newest entry."""
+    value = settings.setting("ZHIFA_RECORDS_REGION")
+    return str(value) if value else None
+
+
+def log_body() -> str:
+    return str(settings.setting("ZHIFA_RECORDS_BODY_ID", "zhifa-records-log"))
+
+
+def _default_key_path() -> Path:
+    return Path(settings.setting("ZHIFA_RECORDS_SIGNING_KEY_FILE") or settings.VAR / "records-signing-key.pem")
+
+
+def _generate_key_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = generate_key().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)          # atomic: a concurrent starter that lost the race reads the winner's key
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+
+
+def key_material() -> str:
+    configured = settings.setting("ZHIFA_RECORDS_SIGNING_KEY")
+    if configured:
+        text = str(configured).strip()
+        if "-----BEGIN" in text or (len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)):
+            return text
+        path = Path(text)
+        if not path.exists():
+            raise ValueError("ZHIFA_RECORDS_SIGNING_KEY is neither a hex seed, PEM text nor an existing file")
+        return path.read_text(encoding="ascii").strip()
+    path = _default_key_path()
+    if not path.exists():
+        _generate_key_file(path)
+    return path.read_text(encoding="ascii").strip()
+
+
+@lru_cache(maxsize=4)
+def _signer(material: str) -> Ed25519Signer:
+    return Ed25519Signer(load_private_key(material))
+
+
+def signer() -> Ed25519Signer:
+    return _signer(key_material())
+
+
+def blob_dir() -> Path:
+    return Path(settings.setting("ZHIFA_RECORDS_BLOB_DIR") or settings.VAR / "blobs")
+
+
+def max_blob_bytes() -> int:
+    return int(settings.setting("ZHIFA_RECORDS_MAX_BLOB_BYTES", 8 * 1024 * 1024))
+
+
+def batch_size() -> int:
+    return int(settings.setting("ZHIFA_RECORDS_BATCH_SIZE", 200))
+
+
+def batch_linger_ms() -> float:
+    return float(settings.setting("ZHIFA_RECORDS_BATCH_LINGER_MS", 3))
+
+
+def seal_grace_seconds() -> float:
+    """How long after sealing a record that happened BEFORE the archiving (occurred_at <= archived_at)
+    is still accepted: events of one case travel on different queues, so ``decision.executed`` sent
+    just before ``case.archived`` may arrive just after it. Later or post-dated records are refused."""
+    return float(settings.setting("ZHIFA_RECORDS_SEAL_GRACE_SECONDS", 600))
+
+
+def tree_head_interval() -> float:
+    """Seconds between signed tree heads while entries arrive (the timer's period)."""
+    return float(settings.setting("ZHIFA_RECORDS_STH_INTERVAL", 30))
+
+
+def retention_file() -> Path:
+    return Path(settings.setting("ZHIFA_RECORDS_RETENTION_FILE") or DEFAULT_RETENTION_FILE)
+
+
+def retention_for(action_type: str | None) -> dt.timedelta:
+    """How long personal data of a case is kept after archiving (REC-8), from config/records/retention.yaml."""
+    path = retention_file()
+    raw = _retention(str(path), path.stat().st_mtime_ns)
+    years = raw["by_action_type"].get(action_type or "", raw["default_years"])
+    days = raw["by_action_type_days"].get(action_type or "", None)
+    return dt.timedelta(days=days if days is not None else round(float(years) * 365.25))
+
+
+@lru_cache(maxsize=4)
+def _retention(path: str, mtime_ns: int) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    section = raw.get("personal_data") or {}
+    default = section.get("default_years")
+    if not isinstance(default, (int, float)) or default < 0:
+        raise ValueError(f"{path}: personal_data.default_years must be a number >= 0")
+    by_type = section.get("by_action_type") or {}
+    by_days = section.get("by_action_type_days") or {}
+    return {"default_years": default, "by_action_type": dict(by_type), "by_action_type_days": dict(by_days)}

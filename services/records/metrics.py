@@ -1,0 +1,23 @@
+"""Prometheus metrics of the records service (REC-4, REC-6, REC-7), by region and body.
+
+Counters are incremented after the transaction that made the change commits. The gauges (tree
+size, age of the last signed tree head, open gaps) are recomputed from the database by the leased
+tree-head timer, so one replica publishes the current numbers (query them with ``max``).
+"""
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+ENTRIES = Counter("zhifa_records_entries_appended_total", "Entries appended to the tamper-evident log",
+                  ["region", "body", "kind"])
+REFUSED = Counter("zhifa_records_refused_total", "Records refused because the case is sealed (封存后拒收)",
+                  ["region", "body"])
+ACCESSES = Counter("zhifa_records_accesses_total", "Reads of case records through the API (调阅, REC-6)",
+                   ["region", "role", "view"])
+BATCH_SIZE = Histogram("zhifa_records_batch_events", "Events applied per ingestion transaction",
+                       buckets=(1, 2, 5, 10, 20, 50, 100, 150, 200, 400))
+TREE_SIZE = Gauge("zhifa_records_tree_size", "Entries in the Merkle log")
+HEAD_AGE = Gauge("zhifa_records_signed_head_age_seconds", "Age of the latest signed tree head")
+HEAD_SIZE = Gauge("zhifa_records_signed_head_tree_size", "Tree size covered by the latest signed tree head")
+GAPS_OPEN = Gauge("zhifa_records_gaps_open", "Open gaps of case files (案卷缺项)", ["region", "body", "severity"])
+CASES_WITH_GAPS = Gauge("zhifa_records_cases_with_gaps", "Cases whose file has open gaps", ["region", "body"])

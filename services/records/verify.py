@@ -1,0 +1,120 @@
+"""Recompute the whole records log from its database and name the first entry that was altered,
+deleted, inserted or reordered (REC-4, REC-5) — docs/records-verification.md §8.
+
+    python -m services.records.verify --db postgresql://…/records --public-key <64 hex | PEM file>
+                                      [--log-id records.zhifa] [--json]
+
+Reads ``log_entries`` in sequence order (canonical bytes and stored leaf hashes) and every signed
+tree head, and runs ``domain.verify.verify_log``: leaf hashes recomputed, sequence numbers
+0, 1, 2, … checked, every head's signature checked against the PINNED key and its root
+recomputed. It also checks the retained personal data against the salted commitments in the log
+(REC-8). Exit code 0 when everything verifies, 1 when a problem was found, 2 on a usage error.
+Without ``--public-key`` the key of the local configuration is used and the report says so (an
+auditor must pin the published key).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.db import make_engine
+from services.records.domain.verify import verify_log
+from services.records.ledger import head_from_row
+from services.records.models import LogEntry, PersonalData, TreeHeadRow
+
+
+def _key(text: str) -> str:
+    path = Path(text)
+    if len(text) != 64 and path.exists():
+        return path.read_text(encoding="ascii")
+    return text
+
+
+def verify_database(url: str, public_key: str, log_id: str | None = None) -> dict:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = session.execute(select(LogEntry.sequence, LogEntry.canonical, LogEntry.leaf_hash)
+                                   .order_by(LogEntry.sequence)).all()
+            heads = [head_from_row(r) for r in session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size))]
+            personal = session.execute(select(PersonalData.sequence, PersonalData.salt, PersonalData.data)
+                                       .where(PersonalData.erased_at.is_(None))).all()
+    finally:
+        engine.dispose()
+    entries = [c.encode("utf-8") for _, c, _ in rows]
+    stored = b"".join(bytes.fromhex(h) for _, _, h in rows)
+    report = verify_log(entries, stored, heads, _key(public_key), log_id=log_id)
+    by_seq = {s: c for s, c, _ in rows}
+    bad_personal = []
+    from services.records.domain.entries import verify_personal
+
+    for seq, salt, data in personal:
+        if data is None:
+            continue
+        canonical = by_seq.get(seq)
+        if canonical is None or not salt or not verify_personal(json.loads(canonical), bytes.fromhex(salt), data):
+            bad_personal.append(seq)
+    problems = [{"kind": p.kind.value, "label": p.kind.label, "sequence": p.sequence,
+                 "last_sequence": p.last_sequence, "tree_size": p.tree_size, "detail": p.detail}
+                for p in report.problems]
+    first = report.first
+    return {
+        "ok": report.ok and not bad_personal,
+        "entries": report.entry_count, "heads_checked": report.heads_checked, "heads_verified": report.heads_verified,
+        "summary": report.summary(),
+        "first_problem": None if first is None else {"kind": first.kind.value, "label": first.kind.label,
+                                                     "sequence": first.sequence, "detail": first.detail},
+        "problems": problems,
+        "personal_data_mismatch": bad_personal,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m services.records.verify", description=__doc__.splitlines()[0])
+    ap.add_argument("--db", help="database URL of the records service (default: its configured database)")
+    ap.add_argument("--public-key", help="the log's published Ed25519 public key: 64 hex digits or a PEM file")
+    ap.add_argument("--log-id", help="expected log id of the tree heads")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = ap.parse_args(argv)
+    from services.common import settings
+    from services.records import config
+
+    url = args.db or settings.database_url("records")
+    notes = []
+    key = args.public_key
+    if not key:
+        key = config.signer().public_key_bytes().hex()
+        notes.append(f"public key taken from the local configuration ({key}), not pinned by you")
+    try:
+        result = verify_database(url, key, args.log_id)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result["notes"] = notes
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        if result["ok"]:
+            print(f"OK: {result['summary']}")
+        else:
+            first = result["first_problem"]
+            if first is not None:
+                print(f"FAILED: first problem at sequence {first['sequence']}: {first['kind']} ({first['label']}) — "
+                      f"{first['detail']}")
+            for p in result["problems"]:
+                print(f"  problem: {p['kind']} sequence={p['sequence']} {p['detail']}")
+            if result["personal_data_mismatch"]:
+                print(f"FAILED: personal data no longer matches its commitment at sequences "
+                      f"{result['personal_data_mismatch'][:20]}")
+        for note in notes:
+            print(f"note: {note}")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

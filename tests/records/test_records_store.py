@@ -1,0 +1,205 @@
+"""Unit tests of the records service's persistence (no broker): entries from events, sealing of
+personal data, the batch transaction, the in-memory tree kept level with the database, blobs."""
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from services.common.batching import parse_event_cached
+from services.common.db import make_engine
+from services.common.events import InvalidEvent, parse_event
+from services.common.migrations import upgrade
+from services.records import store
+from services.records.blobs import (
+    BlobCorrupted,
+    BlobNotFound,
+    FilesystemBlobStore,
+    sm3_hex,
+)
+from services.records.domain.entries import verify_personal
+from services.records.domain.merkle import MerkleLog
+from services.records.ledger import Ledger, LogIntegrityError
+from services.records.models import Case, LogEntry, PersonalData, RefusedEvent
+from tests.integration import events as ev
+
+
+class _Db:
+    """The part of DatabaseAccess the ledger uses."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @contextlib.contextmanager
+    def session(self):
+        with Session(self.engine, expire_on_commit=False, info={"service": "records"}) as session:
+            with session.begin():
+                yield session
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    upgrade("records", url)
+    engine = make_engine(url)
+    yield _Db(engine)
+    engine.dispose()
+
+
+def apply(db, ledger, envelopes, consumer="records.test"):
+    events = [parse_event(e) for e in envelopes]
+    with ledger.appending(db) as session:
+        return store.apply_events(session, ledger, events, consumer)
+
+
+def test_rec8_entries_commit_to_personal_data_without_containing_it(db):
+    """REC-8: names, id numbers, phone numbers and free text are sealed beside the log; the entry
+    holds a salted commitment the stored salt and data verify against."""
+    ledger = Ledger()
+    party = ev.natural_party("孙八")
+    apply(db, ledger, [ev.case_opened("C-1", party=party), ev.decision_made("C-1", party=party)])
+    with db.session() as session:
+        rows = session.scalars(select(LogEntry).order_by(LogEntry.sequence)).all()
+        assert [r.event_type for r in rows] == ["case.opened", "decision.made"]
+        for row in rows:
+            assert "孙八" not in row.canonical and party["id_number"] not in row.canonical
+            assert "13912345678" not in row.canonical
+            entry = json.loads(row.canonical)
+            personal = session.get(PersonalData, row.sequence)
+            assert verify_personal(entry, bytes.fromhex(personal.salt), personal.data)
+            assert not verify_personal(entry, bytes.fromhex(personal.salt), {"personal": {"name": "x"}})
+        made = json.loads(rows[1].canonical)
+        assert made["data"]["decision_no"] == "武市监罚〔2026〕88号"    # codes stay public
+        assert made["document_type"] == "penalty_decision" and made["record_kind"] == "text"
+
+
+def test_rec3_record_kind_of_audio_visual_records():
+    """REC-3: the AV form is taken from av_form; without it a span means video, none a photo."""
+    assert store.record_kind_of({"record_kind": "text"}) == "text"
+    assert store.record_kind_of({"record_kind": "electronic"}) == "electronic_data"
+    assert store.record_kind_of({"record_kind": "audio_visual", "av_form": "body_worn_camera"}) == "body_worn_camera"
+    import datetime as dt
+
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert store.record_kind_of({"record_kind": "audio_visual", "started_at": start,
+                                 "ended_at": start + dt.timedelta(minutes=3)}) == "video"
+    assert store.record_kind_of({"record_kind": "audio_visual", "started_at": start, "ended_at": start}) == "photo"
+
+
+def test_batch_applies_each_event_once_and_numbers_entries_consecutively(db):
+    ledger = Ledger()
+    opened = ev.case_opened("C-2")
+    evidence = [ev.evidence("C-2", n=i) for i in range(5)]
+    outcome = apply(db, ledger, [opened, *evidence, evidence[0]])          # a duplicate inside the batch
+    assert outcome.duplicates == {evidence[0]["event_id"]} and len(outcome.appended) == 6
+    outcome = apply(db, ledger, [evidence[1], ev.evidence("C-2", n=9)])    # a redelivery
+    assert outcome.duplicates == {evidence[1]["event_id"]} and len(outcome.appended) == 1
+    with db.session() as session:
+        seqs = session.scalars(select(LogEntry.sequence).order_by(LogEntry.sequence)).all()
+    assert seqs == list(range(7)) and ledger.size == 7
+
+
+def test_rec5_sealed_case_refusal_is_logged_and_the_event_kept(db):
+    ledger = Ledger()
+    archived = ev.envelope("case.archived", {"archived_at": "2026-11-20T10:00:00+08:00", "archive_no": "A-1"}, "C-3")
+    apply(db, ledger, [ev.case_opened("C-3"), archived])
+    late = ev.evidence("C-3", n=5)
+    outcome = apply(db, ledger, [late])
+    assert "archived and sealed" in outcome.refused[late["event_id"]]
+    with db.session() as session:
+        refused = session.get(RefusedEvent, late["event_id"])
+        assert json.loads(refused.envelope) == late
+        entry = json.loads(session.get(LogEntry, refused.log_sequence).canonical)
+        assert entry["kind"] == "refusal" and entry["data"]["refused_event_id"] == late["event_id"]
+        assert session.get(Case, "C-3").sealed
+
+
+def test_ledger_rebuilds_after_a_failed_transaction_and_stops_on_a_hole(db):
+    """The in-memory tree never holds a leaf the database does not; a hole stops appending."""
+    ledger = Ledger()
+    apply(db, ledger, [ev.case_opened("C-4")] + [ev.evidence("C-4", n=i) for i in range(4)])
+    with pytest.raises(RuntimeError):
+        with ledger.appending(db) as session:
+            store.apply_events(session, ledger, [parse_event(ev.evidence("C-4", n=7))], "records.test")
+            assert ledger.size == 6
+            raise RuntimeError("commit fails")
+    assert ledger.tree is None                                   # dropped, not trusted
+    with ledger.reading(db) as session:
+        leaves = [bytes.fromhex(h) for h in session.scalars(select(LogEntry.leaf_hash).order_by(LogEntry.sequence))]
+    assert ledger.size == 5 and ledger.tree.root() == MerkleLog.from_leaf_hashes(leaves).root()
+    # another replica appended: the tree catches up from the stored leaf hashes
+    other = Ledger()
+    apply(db, other, [ev.evidence("C-4", n=8)])
+    with ledger.reading(db):
+        assert ledger.size == 6 and ledger.tree.root() == other.tree.root()
+    with db.session() as session:
+        session.execute(delete(LogEntry).where(LogEntry.sequence == 2))
+    fresh = Ledger()
+    with pytest.raises(LogIntegrityError), fresh.appending(db):
+        pass
+
+
+def test_filesystem_blob_store_is_content_addressed_and_checks_on_read(tmp_path):
+    blobs = FilesystemBlobStore(tmp_path)
+    data = b"\x00\x01 record file"
+    h = blobs.put(data)
+    assert h == sm3_hex(data) and blobs.put(data) == h and blobs.get(h) == data and blobs.size(h) == len(data)
+    with pytest.raises(BlobNotFound):
+        blobs.get("0" * 64)
+    (tmp_path / h[:2] / h[2:4] / h).write_bytes(b"tampered")
+    with pytest.raises(BlobCorrupted):
+        blobs.get(h)
+    assert blobs.put(data) == h and blobs.get(h) == data     # re-upload repairs a damaged copy
+
+
+def test_cached_parser_gives_the_same_events_and_errors_as_parse_event():
+    good = ev.evidence("C-5")
+    assert parse_event_cached(good, "evidence.recorded") == parse_event(good, "evidence.recorded")
+    bad = ev.case_opened("C-5")
+    bad["region_code"] = "12"
+    bad["payload"]["title"] = ""
+    with pytest.raises(InvalidEvent) as a:
+        parse_event(bad, "case.opened")
+    with pytest.raises(InvalidEvent) as b:
+        parse_event_cached(bad, "case.opened")
+    assert (a.value.reason, a.value.errors) == (b.value.reason, b.value.errors)
+
+
+def test_rec5_record_that_happened_before_archiving_but_arrived_after_is_kept(db):
+    """Events of one case travel on separate queues: decision.executed sent just before
+    case.archived may arrive just after it. It occurred before the archiving: accepted (marked);
+    a record that occurred after the archiving is refused."""
+    import datetime as dt
+
+    ledger = Ledger()
+    at = dt.datetime.now(ev.CHINA)
+    executed = ev.envelope("decision.executed", {"executed_at": at.isoformat(), "manner": "自动履行"}, "C-6",
+                           at=at - dt.timedelta(seconds=1))
+    archived = ev.envelope("case.archived", {"archived_at": at.isoformat(), "archive_no": "A-6"}, "C-6", at=at)
+    apply(db, ledger, [ev.case_opened("C-6"), archived])
+    outcome = apply(db, ledger, [executed])
+    assert not outcome.refused
+    with db.session() as session:
+        entry = json.loads(session.get(LogEntry, 2).canonical)
+    assert entry["event_type"] == "decision.executed" and entry["data"]["delivered_after_seal"] is True
+    later = ev.envelope("decision.executed", {"executed_at": at.isoformat(), "manner": "强制执行"}, "C-6",
+                        at=at + dt.timedelta(seconds=5))
+    assert later["event_id"] in apply(db, ledger, [later]).refused
+
+
+def test_signed_tree_head_is_announced_for_witnessing(db):
+    """record.tree_head_signed goes to the outbox with the head (the province witnesses it)."""
+    from services.common.db import OutboxMessage
+
+    ledger = Ledger()
+    apply(db, ledger, [ev.case_opened("C-7")])
+    with ledger.appending(db) as session:
+        head = ledger.sign_head(session, "test")
+    with db.session() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "record.tree_head_signed")).all()
+    payload = json.loads(rows[-1].envelope)["payload"]
+    assert payload["tree_size"] == head.tree_size == 1 and payload["root_hash"] == head.root_hash.hex()
+    assert json.loads(rows[-1].envelope)["region_code"] == "320412"
