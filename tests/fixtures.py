@@ -71,7 +71,12 @@ def free_port() -> int:
 class Suite:
     """The services of one zhifa suite running in this process on a test vhost."""
 
-    def __init__(self, amqp_uri: str, databases: dict, http_port: int, token_secret: str, api_keys_file: str):
+    def __init__(self, amqp_uri: str, databases: dict, http_port: int, token_secret: str, api_keys_file: str,
+                 tmp_path=None):
+        import tempfile
+        from pathlib import Path
+
+        self.tmp_path = Path(tmp_path or tempfile.mkdtemp(prefix="zhifa-suite-"))
         self.amqp_uri, self.databases, self.http_port = amqp_uri, databases, http_port
         self.token_secret, self.api_keys_file = token_secret, api_keys_file
         self.base_url = f"http://127.0.0.1:{http_port}"
@@ -80,7 +85,11 @@ class Suite:
         return {"AMQP_URI": self.amqp_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}",
                 "ZHIFA_DATABASES": self.databases, "ZHIFA_TOKEN_SECRET": self.token_secret,
                 "ZHIFA_API_KEYS_FILE": self.api_keys_file, "ZHIFA_RETRY_DELAY_MS": 200,
-                "ZHIFA_MAX_ATTEMPTS": 3, "ZHIFA_METRICS_DISABLED": "1", "max_workers": 10}
+                "ZHIFA_MAX_ATTEMPTS": 3, "ZHIFA_METRICS_DISABLED": "1", "max_workers": 10,
+                # files the services keep beside their databases stay in the test's tmp directory
+                "ZHIFA_RECORDS_BLOB_DIR": str(self.tmp_path / "blobs"),
+                "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(self.tmp_path / "records-signing-key.pem"),
+                "ZHIFA_COMPLAINTS_ATTACHMENTS_DIR": str(self.tmp_path / "attachments")}
 
     # -- helpers for tests ---------------------------------------------------------------------
     def publish(self, envelope: dict | bytes, routing_key: str | None = None, content_type="application/json"):
@@ -139,7 +148,7 @@ def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_k
     import yaml
 
     keys_file.write_text(yaml.safe_dump(list(api_keys)))
-    suite = Suite(amqp_uri, databases, free_port(), uuid.uuid4().hex, str(keys_file))
+    suite = Suite(amqp_uri, databases, free_port(), uuid.uuid4().hex, str(keys_file), tmp_path)
     classes = [c for c in all_service_classes() if services is None or c.name in services]
     with config.patch(suite.config(), clear=False):
         for service, url in databases.items():

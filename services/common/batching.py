@@ -37,53 +37,15 @@ from dataclasses import dataclass, field
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
-from marshmallow import ValidationError
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import decode_from_headers
 
 from services.common import metrics, settings
-from services.common.catalogue import CATALOGUE
 from services.common.db import AlreadyProcessed
 from services.common.entrypoints import ReliableEventHandler, is_transient
-from services.common.events import EnvelopeSchema, Event, InvalidEvent
+from services.common.events import InvalidEvent, parse_event
 
 log = logging.getLogger(__name__)
-
-_ENVELOPE = EnvelopeSchema()
-_PAYLOADS: dict = {}
-
-
-def parse_event_cached(raw, expected_type: str | None = None) -> Event:
-    """``services.common.events.parse_event`` with schema instances reused (a marshmallow schema
-    is stateless between loads; building one costs more than loading an event). Same checks, same
-    errors."""
-    if not isinstance(raw, dict):
-        raise InvalidEvent("event body is not a JSON object", {"_schema": ["应为JSON对象"]})
-    errors: dict = {}
-    try:
-        env = _ENVELOPE.load(raw)
-    except ValidationError as exc:
-        errors, env = dict(exc.messages), None
-    event_type = raw.get("event_type")
-    if expected_type and event_type != expected_type:
-        errors.setdefault("event_type", []).append(f"应为 {expected_type}（与路由键一致）")
-    payload = None
-    if event_type in CATALOGUE:
-        schema = _PAYLOADS.get(event_type)
-        if schema is None:
-            schema = _PAYLOADS[event_type] = CATALOGUE[event_type].schema()
-        try:
-            payload = schema.load(raw.get("payload") or {})
-        except ValidationError as exc:
-            errors["payload"] = exc.messages
-    if errors:
-        raise InvalidEvent(f"invalid {event_type or 'event'}", errors)
-    return Event(
-        event_id=str(env["event_id"]), event_type=env["event_type"], schema_version=env["schema_version"],
-        occurred_at=env["occurred_at"], source_system=env["source_system"], region_code=env["region_code"],
-        body_id=env["body_id"], case_id=env.get("case_id"), payload=payload,
-        correlation_id=env.get("correlation_id"), raw=raw,
-    )
 
 
 @dataclass
@@ -256,7 +218,7 @@ class BatchEventHandler(ReliableEventHandler):
     # -- receiving ------------------------------------------------------------------------------
     def handle_message(self, body, message):
         try:
-            event = parse_event_cached(body, expected_type=self.event_type)
+            event = parse_event(body, expected_type=self.event_type)
         except InvalidEvent as exc:
             self._dead_letter(message, body_repr=body,
                               reason=f"{exc.reason}: {json.dumps(exc.errors, ensure_ascii=False)}",

@@ -99,6 +99,15 @@ def cmd_calendar(args) -> int:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["records", "verify"] or (len(argv) > 2 and argv[0] == "--config" and argv[2:4] == ["records", "verify"]):
+        # `zhifa [--config F] records verify …`: recompute the records log and name the first tampered entry
+        config_path = argv[1] if argv[0] == "--config" else None
+        rest = argv[4:] if config_path else argv[2:]
+        load_config(config_path)
+        from services.records.verify import main as verify_main
+
+        return verify_main(rest)
     parser = argparse.ArgumentParser(prog="zhifa", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="nameko config YAML (default deploy/local/config.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +133,7 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=100)
     sub.add_parser("calendar", help="show the working-day calendar in force")
     sub.add_parser("docs", help="regenerate the event table in docs/ARCHITECTURE.md")
+    sub.add_parser("records", help="`zhifa records verify [--db URL] [--public-key HEX]`: verify the records log")
     args = parser.parse_args(argv)
     load_config(args.config)
     return {"bus-init": cmd_bus_init, "migrate": cmd_migrate, "token": cmd_token, "api-key": cmd_api_key,

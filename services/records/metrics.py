@@ -21,3 +21,5 @@ HEAD_AGE = Gauge("zhifa_records_signed_head_age_seconds", "Age of the latest sig
 HEAD_SIZE = Gauge("zhifa_records_signed_head_tree_size", "Tree size covered by the latest signed tree head")
 GAPS_OPEN = Gauge("zhifa_records_gaps_open", "Open gaps of case files (案卷缺项)", ["region", "body", "severity"])
 CASES_WITH_GAPS = Gauge("zhifa_records_cases_with_gaps", "Cases whose file has open gaps", ["region", "body"])
+WITNESS_CONFLICTS = Counter("zhifa_records_witness_conflicts_total",
+                            "Witnessed tree heads of another suite that contradict earlier ones (见证冲突)", ["region"])

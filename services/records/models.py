@@ -140,3 +140,22 @@ class RefusedEvent(Base):
     refused_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_sequence: Mapped[int] = mapped_column(Integer)
     corrected_by_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class WitnessedHead(Base):
+    """A signed tree head of another suite's log, kept as its witness (见证): a province keeps every
+    city's heads, so a city cannot rewrite its record history unseen (REC-4, PLAT-1)."""
+
+    __tablename__ = "witnessed_heads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    log_id: Mapped[str] = mapped_column(String(255), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    tree_size: Mapped[int] = mapped_column(Integer)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    signature: Mapped[str] = mapped_column(String(256))
+    public_key: Mapped[str] = mapped_column(String(128))
+    key_id: Mapped[str] = mapped_column(String(64))
+    conflict: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

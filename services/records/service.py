@@ -24,13 +24,14 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import delete, select, update
 
+from services.common import federation
 from services.common.batching import BatchResult, batch_event_handler
 from services.common.db import Database, utcnow
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, Event, parse_event
 from services.common.identifiers import region_covers
 from services.common.metrics import Metrics
-from services.records import config, store
+from services.records import config, store, witness
 from services.records import metrics as rec_metrics
 from services.records.blobs import (
     BlobCorrupted,
@@ -51,6 +52,7 @@ from services.records.models import (
     PersonalData,
     RefusedEvent,
     TreeHeadRow,
+    WitnessedHead,
 )
 
 log = logging.getLogger(__name__)
@@ -159,6 +161,25 @@ class RecordsService:
             store.set_major(session, event)
 
     # -- signed tree heads and gauges (leased timer) -----------------------------------------------
+    @event_handler(federation.UPWARD_EXCHANGE, "record.tree_head_signed")
+    def on_witnessed_head(self, event):
+        """A city's signed tree head arriving at the province over the upward link (witness, REC-4)."""
+        with self.db.effect_of(event) as session:
+            row = witness.witness(session, event)
+            if row.conflict:
+                rec_metrics.WITNESS_CONFLICTS.labels(row.region_code).inc()
+
+    @rpc
+    def witnessed_heads(self, log_id=None, conflicts_only=False, limit=100):
+        """Heads of other suites' logs this suite witnessed (public: heads carry no personal data)."""
+        with self.db.session() as session:
+            query = select(WitnessedHead).order_by(WitnessedHead.id.desc()).limit(min(int(limit), 1000))
+            if log_id:
+                query = query.where(WitnessedHead.log_id == log_id)
+            if conflicts_only:
+                query = query.where(WitnessedHead.conflict.is_not(None))
+            return [witness.view(r) for r in session.scalars(query)]
+
     @timer(interval=5)
     def sign_tree_heads(self):
         """Sign a tree head when entries were appended and the configured interval has passed

@@ -129,13 +129,16 @@ def test_province_sees_city_data_and_city_receives_province_directives(amqp_uri,
     city_vhost = amqp_uri.rsplit("/", 1)[1]
     province_uri = federation.amqp_uri("127.0.0.1:5672", province_vhost)
     federation.declare_city_side(amqp_uri)
-    province, province_url, secret = start_province(tmp_path, province_uri)
+    province, province_url, secret = start_province(tmp_path, province_uri, ("evaluation", "records", "gateway"))
     try:
         federation.apply_with_rabbitmqctl(federation.link_definitions(province_uri, amqp_uri, "320400"))
         province_supervisor = {"Authorization": "Bearer " + issue_token("prov-sup", "supervisor", "320000",
                                                                          secret=secret)}
         wait_for(lambda: _ok(province_url + "/healthz"), timeout=60, message="province gateway")
-        with running_suite(amqp_uri, sqlite_databases, tmp_path) as city:
+        from nameko import config
+
+        with config.patch({"ZHIFA_RECORDS_STH_INTERVAL": 1, "ZHIFA_RECORDS_LOG_ID": "records.320400"}, clear=False), \
+                running_suite(amqp_uri, sqlite_databases, tmp_path) as city:
             for i in range(3):
                 city.publish(ev.decision_made(f"320412-SCJG-2026-{i:05d}"))
             summary = wait_for(lambda: (lambda b: b.get("320412-SCJG", {}).get("disclosure_on_time") == 3 and b)(
@@ -163,6 +166,33 @@ def test_province_sees_city_data_and_city_receives_province_directives(amqp_uri,
             assert directives[0]["issuer_region"] == "320000"
             # a county under the city sees its own directive; another county does not
             assert city.get("/api/v1/evaluation/directives", city.token("officer", "320411")).json()["directives"] == []
+
+            # REC-4 across tiers: the city's signed tree heads are witnessed at the province
+            witnessed = lambda **q: requests.get(province_url + "/api/v1/public/records/witnessed-heads",  # noqa: E731
+                                                 params=q, timeout=10).json()["heads"]
+            heads = wait_for(lambda: witnessed(log_id="records.320400"), timeout=60, message="witnessed heads")
+            assert all(h["conflict"] is None for h in heads)
+            city_head = requests.get(city.base_url + "/api/v1/public/records/tree-head", timeout=10).json()["tree_head"]
+            # the city rewrites history: a head at a witnessed size with another root, signed with its key
+            from services.records.domain.treehead import SignedTreeHead, TreeHead, load_private_key, sign_tree_head
+
+            key = load_private_key((city.tmp_path / "records-signing-key.pem").read_bytes())
+            seen = heads[0]
+            forged = sign_tree_head(TreeHead(seen["tree_size"], bytes(32), seen["timestamp"] + 1000,
+                                             "records.320400"), key)
+            with Connection(province_uri) as conn:
+                from kombu import Producer
+
+                envelope = ev.envelope("record.tree_head_signed", {**forged.to_json(), "reason": "rewritten"},
+                                       body={"region_code": "320400", "body_id": "zhifa-records-log",
+                                             "system": "zhifa.records"})
+                Producer(conn.channel()).publish(json.dumps(envelope), exchange="upward.events",
+                                                 routing_key="record.tree_head_signed",
+                                                 content_type="application/json", delivery_mode=2)
+            conflicts = wait_for(lambda: witnessed(log_id="records.320400", conflicts="1"), timeout=30,
+                                 message="conflict flagged")
+            assert "根哈希不同" in conflicts[0]["conflict"]
+            assert city_head["tree_size"] >= 1
     finally:
         province.terminate()
         province.wait(20)

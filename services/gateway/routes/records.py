@@ -178,6 +178,12 @@ class RecordsRoutes:
     def tree_heads(self, request, identity):
         return call(self.records, "tree_heads", _int_arg(request, "limit", 20, 1))
 
+    @endpoint("GET", "/api/v1/public/records/witnessed-heads", tags=("records", "public"),
+              summary="Signed tree heads of lower-tier suites witnessed here, with conflicts (?log_id=, ?conflicts=1; public)")
+    def witnessed_heads(self, request, identity):
+        return {"heads": call(self.records, "witnessed_heads", request.args.get("log_id"),
+                              request.args.get("conflicts") in ("1", "true"), _int_arg(request, "limit", 100, 1))}
+
     @endpoint("GET", "/api/v1/public/records/consistency", tags=("records", "public"),
               summary="Consistency proof between two signed tree heads (?old_size=, ?new_size=; public)")
     def consistency(self, request, identity):
