@@ -34,7 +34,11 @@ def seed(suite):
     complaint = wait_for(lambda: suite.get("/api/v1/complaints", suite.token("complaint_handler", A)).json()
                          .get("complaints"), message="complaint")[0]
     return {"case_id": CASE_A, "task_id": task["task_id"], "publication_id": publication["publication_id"],
-            "number": complaint["number"], "body_id": "320412-SCJG", "region_code": A}
+            "number": complaint["number"], "body_id": "320412-SCJG", "region_code": A,
+            # identifiers that need no seeding: existence doesn't matter for authorisation
+            "certificate_no": "3204120000001", "draw_id": "DRAW-A-1", "kind": "service_guide", "item_id": "ITEM-1",
+            "year": 2026, "month": 11, "sequence": 0, "content_hash": "0" * 64, "subject_kind": "body",
+            "subject_id": "320412-SCJG", "code": "DISCLOSURE_ON_TIME", "consequence_id": 1}
 
 
 def fill(path: str, samples: dict) -> str:
@@ -48,6 +52,10 @@ def fill(path: str, samples: dict) -> str:
 def call(suite, route, path, headers):
     if route.method == "GET":
         return suite.get(path, headers=headers)
+    if route.method == "PUT":
+        import requests
+
+        return requests.put(suite.base_url + path, json={}, headers=headers, timeout=15)
     return suite.post(path, {}, headers=headers)
 
 
@@ -96,7 +104,7 @@ def test_role_and_scope_matrix(matrix_suite):
                 continue
             for region, should_see in ((B, False), (CITY, True), (PROVINCE, True)):
                 headers = {"Authorization": f"Bearer {suite.token(role, region, sub=f'{role}-{region}')}"}
-                response = suite.get(path, headers=headers)
+                response = suite.get(path, headers=headers, params={"purpose": "访问范围测试"})  # REC-6 reads need one
                 sees = response.ok and any(str(v) in response.text for v in (CASE_A, samples["number"],
                                                                                 samples["task_id"]))
                 has_id_param = "<" in route.path
