@@ -247,7 +247,7 @@ def test_disc9_portal_in_a_browser_search_decision_and_officer_verification(suit
     text = browser.find_element("tag name", "main").text
     assert "武市监罚〔2026〕991号" in text and "公示记录" in text and "公开" in text
     browser.save_screenshot(str(SCREENSHOTS / "portal-decision.png"))
-    assert browser.find_element("css selector", "a[href^='/complaints/new']")
+    assert browser.find_element("css selector", "a[href^='/complaints']")
     assert browser_errors(browser) == []
 
     browser.get(suite.base_url + "/disclosure/verify")
