@@ -187,10 +187,11 @@ def make_reviewer(gateway: str, token_secret: str, timeout: float = 30.0):
     of legal affairs signs off (REV-6)."""
     from services.common.auth import issue_token
 
-    def headers(sub: str, region: str) -> dict:
-        return {"Authorization": f"Bearer {issue_token(sub, 'legal_reviewer', region, secret=token_secret)}"}
+    def headers(sub: str, region: str, role: str = "legal_reviewer") -> dict:
+        return {"Authorization": f"Bearer {issue_token(sub, role, region, secret=token_secret)}"}
 
     head = headers("320400-FZK-head", "320400")
+    officer = headers("320400-demo-officer", "320400", role="officer")  # asks the pre-decision gate (REV-2)
 
     def review(case_id: str, body: dict):
         reviewer = headers(f"{body['body_id']}-005", body["region_code"])
@@ -210,7 +211,7 @@ def make_reviewer(gateway: str, token_secret: str, timeout: float = 30.0):
                               json={"approve": True}).raise_for_status()
                 return True
             gate = requests.get(f"{gateway}/api/v1/review/gate", params={"case_id": case_id, "version": 1},
-                                headers=head, timeout=10)
+                                headers=officer, timeout=10)
             if gate.status_code == 200 and gate.json().get("allowed"):
                 return False  # not major: no task
             time.sleep(0.3)
@@ -247,6 +248,7 @@ def main(argv=None) -> int:
     reviewer = None
     if args.token_secret_file:
         reviewer = make_reviewer(args.gateway, Path(args.token_secret_file).read_text().strip())
+    started = time.perf_counter()
     officers = register_bodies(dept, rng)
     print(f"demo: registered {len(BODIES)} bodies, {sum(map(len, officers.values()))} officers", flush=True)
     n = 0
@@ -254,7 +256,8 @@ def main(argv=None) -> int:
         n += 1
         body = BODIES[(n - 1) % len(BODIES)]
         case = run_case(dept, rng, body, officers[body["body_id"]], n, reviewer, major=True if n == 1 else None)
-        print(f"demo: case {case['case_id']} ({'major' if case['major'] else 'ordinary'}) sent", flush=True)
+        print(f"demo: case {case['case_id']} ({'major' if case['major'] else 'ordinary'}) sent "
+              f"[{time.perf_counter() - started:.1f}s]", flush=True)
         if n % 4 == 0:
             hotline_complaint(dept, rng, body)
             print("demo: 12345 hotline complaint sent", flush=True)

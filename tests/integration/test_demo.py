@@ -26,6 +26,7 @@ def test_demo_traffic_flows_through_every_service(amqp_uri, sqlite_databases, tm
              str(secret)], cwd=ROOT_DIR, env={**os.environ, "PYTHONPATH": str(ROOT_DIR)}, capture_output=True,
             text=True, timeout=240)
         assert demo.returncode == 0, demo.stdout + demo.stderr
+        print(demo.stdout)
         supervisor = suite.token("supervisor", "320400")
         case_id = f"320400-SCJG-{dt.date.today().year}-00001"     # the demo's first case is major
         timeline = wait_for(lambda: (lambda r: r.ok and any(e["event_type"] == "case.archived"
