@@ -134,9 +134,10 @@ def make_envelope(event_type: str, payload: dict, *, source_system: str, region_
     spec = CATALOGUE[event_type]
     payload = jsonable(payload)
     schema = _schema(spec.schema)
-    errors = schema.validate(payload)
-    if errors:
-        raise InvalidEvent(f"invalid payload for {event_type}", {"payload": errors})
+    try:
+        loaded = schema.load(payload)
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid payload for {event_type}", {"payload": exc.messages}) from None
     envelope = {
         "event_id": event_id or str(uuid.uuid4()),
         "event_type": event_type,
@@ -147,6 +148,6 @@ def make_envelope(event_type: str, payload: dict, *, source_system: str, region_
         "body_id": body_id,
         "case_id": case_id,
         "correlation_id": correlation_id,
-        "payload": schema.dump(schema.load(payload)),
+        "payload": schema.dump(loaded),
     }
     return envelope

@@ -5,7 +5,7 @@
 - :func:`check_attachment` validates one file (size, declared type, and the file signature of the
   bytes — a renamed .exe is not a PDF) and returns Chinese field errors.
 - :func:`store_attachment` writes the bytes content-addressed under ``var/complaints/attachments``
-  (``<sm3[:2]>/<sm3>``, SM3 = GB/T 32905, ``hashlib.new("sm3")``) atomically; writing the same
+  (services/common/blobs.py: named by SM3 = GB/T 32905, written atomically); writing the same
   content twice is a no-op. Files are written before the registering transaction commits: a failed
   commit may leave an unreferenced file, never a registered complaint without its file.
 - :class:`TokenBucket` — per-key token buckets (the gateway keys them by client IP).
@@ -14,7 +14,6 @@ Used by the gateway (early field errors) and the complaints service (authoritati
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -23,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from services.common import settings
+from services.common.blobs import FilesystemBlobStore, sm3_hex  # noqa: F401 - sm3_hex: the hash callers compare with
 
 from .domain.config import ConfigError, config_path, load_mapping, require
 
@@ -122,29 +122,13 @@ def attachments_dir() -> Path:
     return Path(settings.setting("ZHIFA_COMPLAINTS_ATTACHMENTS_DIR") or settings.VAR / "complaints" / "attachments")
 
 
-def sm3_hex(data: bytes) -> str:
-    return hashlib.new("sm3", data).hexdigest()
-
-
 def store_attachment(data: bytes, directory: Path | None = None) -> str:
     """Write ``data`` content-addressed; return its SM3 hex. Idempotent and atomic."""
-    digest = sm3_hex(data)
-    root = Path(directory or attachments_dir())
-    target = root / digest[:2] / digest
-    if target.exists():
-        return digest
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    return digest
+    return FilesystemBlobStore(directory or attachments_dir()).put(data)
 
 
 def attachment_path(digest: str, directory: Path | None = None) -> Path:
-    return Path(directory or attachments_dir()) / digest[:2] / digest
+    return FilesystemBlobStore(directory or attachments_dir()).path(digest)
 
 
 class TokenBucket:

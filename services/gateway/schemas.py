@@ -17,14 +17,6 @@ class Route:
     tags: tuple = field(default_factory=tuple)
 
 
-class ReviewOpinionRequest(Schema):
-    """法制审核意见 (REV-4)."""
-
-    opinion = fields.String(required=True, validate=validate.OneOf(("approve", "problems")))
-    problems = fields.List(fields.String(validate=validate.Length(min=1, max=500)), load_default=list)
-    approver_id = fields.String(load_default=None)
-
-
 class PublicComplaintRequest(Schema):
     """投诉举报 filed on the portal (CMP-1). Field errors are shown to people, hence Chinese."""
 

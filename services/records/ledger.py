@@ -25,6 +25,7 @@ import time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.common.db import emit
 from services.common.entrypoints import TransientError
 from services.records import config
 from services.records.domain.merkle import MerkleLog
@@ -160,8 +161,6 @@ class Ledger:
     def _announce(session: Session, sth: SignedTreeHead, reason: str) -> None:
         """``record.tree_head_signed`` in the outbox, same transaction: the province witnesses the
         city's heads (config/federation.yaml upward)."""
-        from services.records.store import emit
-
         region = config.log_region()
         if region is None:
             region = session.scalar(select(LogEntry.region_code).where(LogEntry.sequence == sth.tree_size - 1))

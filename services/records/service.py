@@ -33,7 +33,7 @@ from services.common.identifiers import region_covers
 from services.common.metrics import Metrics
 from services.records import config, store, witness
 from services.records import metrics as rec_metrics
-from services.records.blobs import (
+from services.common.blobs import (
     BlobCorrupted,
     BlobError,
     BlobNotFound,

@@ -11,19 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import JSON, insert, select
 from sqlalchemy.orm import Session
 
-from services.common.catalogue import CATALOGUE
-from services.common.db import OutboxMessage, ProcessedEvent, utcnow
-from services.common.events import Event, InvalidEvent, jsonable
+from services.common.db import ProcessedEvent, emit, utcnow
+from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.entries import (
@@ -190,37 +187,6 @@ def implied_document(event: Event, rules) -> str | None:
     if t == "decision.executed" and p.get("document_hash"):
         return "execution_record"
     return None
-
-
-_EMIT_SCHEMAS: dict = {}
-
-
-def emit(session: Session, event_type: str, payload: dict, *, region_code: str, body_id: str,
-         case_id: str | None = None, caused_by: Event | None = None) -> str:
-    """``services.common.db.emit`` with the payload schema instance reused: the same envelope
-    (``make_envelope``: payload validated, loaded and dumped through its schema) in the same outbox,
-    in the caller's transaction — without building three schema objects per event, which cost
-    more than the rest of a gaps evaluation."""
-    spec = CATALOGUE[event_type]
-    schema = _EMIT_SCHEMAS.get(event_type)
-    if schema is None:
-        schema = _EMIT_SCHEMAS[event_type] = spec.schema()
-    try:
-        dumped = schema.dump(schema.load(jsonable(payload)))
-    except ValidationError as exc:
-        raise InvalidEvent(f"invalid payload for {event_type}", {"payload": exc.messages}) from None
-    source = session.info["service"]
-    envelope = {
-        "event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": spec.version,
-        "occurred_at": dt.datetime.now(dt.UTC).isoformat(), "source_system": f"zhifa.{source}",
-        "region_code": region_code, "body_id": body_id, "case_id": case_id,
-        "correlation_id": (caused_by.correlation_id or caused_by.event_id) if caused_by else None,
-        "payload": dumped,
-    }
-    session.add(OutboxMessage(event_id=envelope["event_id"], source=source, event_type=event_type,
-                              envelope=json.dumps(envelope, ensure_ascii=False)))
-    session.info["emitted"] = True
-    return envelope["event_id"]
 
 
 def party_key(party: dict) -> str:

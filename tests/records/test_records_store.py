@@ -13,7 +13,7 @@ from services.common.db import make_engine
 from services.common.events import InvalidEvent, parse_event
 from services.common.migrations import upgrade
 from services.records import store
-from services.records.blobs import (
+from services.common.blobs import (
     BlobCorrupted,
     BlobNotFound,
     FilesystemBlobStore,

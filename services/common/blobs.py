@@ -1,7 +1,9 @@
-"""Content-addressed attachment store (附件存储): record files are kept under the SM3 hash of
-their bytes — the same hash the log commits to (REC-4) — and checked again on every read.
+"""Content-addressed attachment store (附件存储): files are kept under the SM3 hash of their bytes —
+for records the same hash the log commits to (REC-4), for complaints the hash kept in the register —
+and checked again on every read.
 
-``BlobStore`` is the interface; ``FilesystemBlobStore`` (default, ``var/blobs``) implements it.
+``BlobStore`` is the interface; ``FilesystemBlobStore`` implements it (records: ``var/blobs``,
+complaints: ``var/complaints/attachments``).
 Another store (object storage, a records-management system) implements the same four methods.
 """
 from __future__ import annotations
@@ -58,13 +60,13 @@ class FilesystemBlobStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def _path(self, content_hash: str) -> Path:
+    def path(self, content_hash: str) -> Path:
         h = check_hash(content_hash)
         return self.root / h[:2] / h[2:4] / h
 
     def put(self, data: bytes) -> str:
         content_hash = sm3_hex(data)
-        path = self._path(content_hash)
+        path = self.path(content_hash)
         if path.exists() and self._intact(path, content_hash):
             return content_hash
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +83,7 @@ class FilesystemBlobStore:
         return sm3_hex(path.read_bytes()) == content_hash
 
     def get(self, content_hash: str) -> bytes:
-        path = self._path(content_hash)
+        path = self.path(content_hash)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -91,10 +93,10 @@ class FilesystemBlobStore:
         return data
 
     def exists(self, content_hash: str) -> bool:
-        return self._path(content_hash).exists()
+        return self.path(content_hash).exists()
 
     def size(self, content_hash: str) -> int:
         try:
-            return self._path(content_hash).stat().st_size
+            return self.path(content_hash).stat().st_size
         except FileNotFoundError:
             raise BlobNotFound(content_hash) from None
