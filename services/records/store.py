@@ -9,7 +9,6 @@ goes beside the log with its salt (REC-8).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, insert, select
 from sqlalchemy.orm import Session
 
+from services.common.blobs import sm3_hex
 from services.common.db import ProcessedEvent, emit, utcnow
 from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
@@ -105,10 +105,6 @@ def to_utc(moment: dt.datetime | None) -> dt.datetime | None:
 
 def iso(moment: dt.datetime | None) -> str | None:
     return aware(moment).isoformat() if moment is not None else None
-
-
-def sm3_hex(data: bytes) -> str:
-    return hashlib.new("sm3", data).hexdigest()
 
 
 _SCALARS = (str, int, bool, type(None))
