@@ -1,5 +1,6 @@
 """complaints tables: the numbered register (投诉举报登记簿), its gap-free counters (CMP-2), the
-attachments (content-addressed files, SM3) and the directory of enforcement bodies (for routing).
+attachments (content-addressed files, SM3), the directory of enforcement bodies (for routing) and,
+at a province suite, the supervision register of complaints its cities escalated (省级督办台账, COORD-4).
 
 The complainant's identity stays in ``complaints`` and is read only by handler views; no event and no
 body view carries it (CMP confidentiality).
@@ -107,3 +108,41 @@ class KnownBody(Base):
     superior_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     entrusting_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SupervisedComplaint(Base):
+    """A line of the province's supervision register (省级督办台账): a city complaint escalated over
+    the upward link (COORD-4). Only what the events carry — never the complainant nor the text."""
+
+    __tablename__ = "supervision_register"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)      # the body complained about
+    subject_body_id: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    to_region_code: Mapped[str] = mapped_column(String(9))
+    tier: Mapped[str] = mapped_column(String(16))
+    due: Mapped[dt.date] = mapped_column(Date)
+    escalated_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    handler_unit_id: Mapped[str] = mapped_column(String(64))
+    handler_region_code: Mapped[str] = mapped_column(String(9), index=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    steps: Mapped[list] = mapped_column(JSON, default=list)
+    transfer_order: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    concluded_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    upheld: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CityConclusion(Base):
+    """A city complaint concluded (``complaint.concluded`` upward) before any escalation of it reached
+    the province's register: kept so that an escalation delivered late (both events buffered while a
+    link was down) still finds the complaint concluded. Number, day and outcome only."""
+
+    __tablename__ = "supervision_conclusions"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    concluded_on: Mapped[dt.date] = mapped_column(Date)
+    upheld: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

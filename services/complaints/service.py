@@ -1,5 +1,7 @@
 """complaints service (投诉举报): intake from every channel, the numbered register, acceptance,
-routing, transfer, escalation, feedback, confidentiality and back-tracking (CMP-1…CMP-9, COORD-1, EVAL-7).
+routing, transfer, escalation, feedback, confidentiality and back-tracking (CMP-1…CMP-9, COORD-1, EVAL-7);
+across tiers (PLAT-1, COORD-4), the province's supervision register of escalated city complaints and the
+transfer orders it sends down (上级交办), applied by the city.
 
 Entry points are thin: the rules live in ``services/complaints/domain`` (pure), persistence in
 ``store.py``. Every state change runs in one transaction with the events it emits (outbox). No
@@ -20,7 +22,7 @@ from nameko.rpc import rpc
 from nameko.timer import Timer
 from sqlalchemy import func, select
 
-from services.common import settings
+from services.common import federation, settings
 from services.common.db import Database, emit
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
@@ -36,9 +38,10 @@ from services.complaints.domain import (CHINA_TZ, BodyKind, BodyRef, Channel, Co
                                         load_channels, load_duplicate_rules, load_routing_rules, query_status,
                                         route, warning_level)
 from services.complaints.domain import Complaint as DomainComplaint
+from services.complaints.domain import supervision
 from services.complaints.domain.lifecycle import OPEN_STATUSES
 from services.complaints.domain.views import redact_identity
-from services.complaints.models import Attachment, Complaint, KnownBody
+from services.complaints.models import Attachment, CityConclusion, Complaint, KnownBody, SupervisedComplaint
 
 log = logging.getLogger(__name__)
 
@@ -558,17 +561,22 @@ class ComplaintsService:
             raise _err({"to_unit_id": ["请填写接收单位"]})
 
         def transferred(session, row, old, new):
-            c = new.complaint
-            emit(session, "complaint.transferred", {
-                "number": new.register_number, "subject_body_id": c.subject.body_id,
-                "from_unit_id": old.handler.unit_id, "from_region_code": old.handler.region_code,
-                "to_unit_id": new.handler.unit_id, "to_region_code": new.handler.region_code},
-                region_code=c.subject.body_region_code, body_id=c.subject.body_id, case_id=c.case_id)
+            self._emit_transferred(session, old, new)
 
         view, _, _ = self._change(scope_region, number, lambda record, now: record.transfer(
             Handler(to_unit_id.strip(), to_region_code, to_name), reason, at=now, actor=actor),
             events=(transferred,))
         return view
+
+    @staticmethod
+    def _emit_transferred(session, old, new, caused_by=None):
+        c = new.complaint
+        emit(session, "complaint.transferred", {
+            "number": new.register_number, "subject_body_id": c.subject.body_id,
+            "from_unit_id": old.handler.unit_id, "from_region_code": old.handler.region_code,
+            "to_unit_id": new.handler.unit_id, "to_region_code": new.handler.region_code},
+            region_code=c.subject.body_region_code, body_id=c.subject.body_id, case_id=c.case_id,
+            caused_by=caused_by)
 
     @rpc
     @refusing
@@ -761,3 +769,124 @@ class ComplaintsService:
         day = dt.date.fromisoformat(today) if today else today_china()
         return {"ran": True, "escalated": self.sweep_deadlines(day)}
 
+
+    # =========================================================================================
+    # across tiers (PLAT-1, COORD-4): at a province, the supervision register of the complaints
+    # its cities escalated and the transfer orders it sends down; at a city, applying them
+    # =========================================================================================
+    @event_handler(federation.UPWARD_EXCHANGE, "complaint.escalated")
+    def on_city_escalation(self, event):
+        """省级督办台账: a city complaint escalated (逐级上报, CMP-3/CMP-9) enters or updates the register.
+        Only what the event carries is kept — no complainant, no complaint text (they stay in the city)."""
+        p = event.payload
+        try:
+            notice = supervision.EscalationNotice(
+                number=p["number"], region_code=event.region_code, subject_body_id=p["subject_body_id"],
+                stage=p["stage"], level=p["level"], to_region_code=p["to_region_code"], tier=p["tier"],
+                due=p["due"], escalated_on=p["escalated_on"], handler_unit_id=p["handler_unit_id"],
+                handler_region_code=p["handler_region_code"])
+            supervision.filed_region(notice.number)
+        except ValueError as exc:
+            raise InvalidEvent(f"complaint.escalated cannot enter the supervision register: {exc}") from None
+        now = now_utc()
+        with self.db.effect_of(event) as session:
+            row = session.get(SupervisedComplaint, notice.number, with_for_update=True)
+            entry = supervision.receive_escalation(store.entry_of(row) if row is not None else None, notice)
+            if row is None:
+                concluded = session.get(CityConclusion, notice.number)
+                if concluded is not None:  # its conclusion came first (both buffered while the link was down)
+                    entry = supervision.receive_conclusion(entry, concluded.concluded_on, concluded.upheld)
+                row = SupervisedComplaint(number=notice.number)
+                store.write_entry(row, entry, now)
+                session.add(row)
+            else:
+                store.write_entry(row, entry, now)
+
+    @event_handler(federation.UPWARD_EXCHANGE, "complaint.concluded")
+    def on_city_conclusion(self, event):
+        """A city concluded a complaint (办结): its register line, if any, is closed. Touches nothing but
+        the supervision register (the province's own complaints are not in it)."""
+        p = event.payload
+        now = now_utc()
+        with self.db.effect_of(event) as session:
+            row = session.get(SupervisedComplaint, p["number"], with_for_update=True)
+            if row is None:
+                if session.get(CityConclusion, p["number"]) is None:
+                    session.add(CityConclusion(number=p["number"], concluded_on=p["concluded_on"],
+                                               upheld=bool(p["upheld"]), received_at=now))
+                return
+            store.write_entry(row, supervision.receive_conclusion(store.entry_of(row), p["concluded_on"],
+                                                                   p["upheld"]), now)
+
+    @rpc
+    def list_escalations(self, scope_region, filters=None):
+        """The supervision register in the caller's scope (PLAT-1), most recently escalated first."""
+        filters = filters or {}
+        if not is_region_code(scope_region or ""):
+            return []
+        query = select(SupervisedComplaint).where(store.register_scope_filter(scope_region))
+        if filters.get("status"):
+            query = query.where(SupervisedComplaint.status == filters["status"])
+        if filters.get("city_code"):
+            query = query.where(SupervisedComplaint.city_code == filters["city_code"])
+        limit = min(int(filters.get("limit") or 500), 2000)
+        with self.db.session() as session:
+            rows = session.scalars(query.order_by(SupervisedComplaint.escalated_on.desc(),
+                                                  SupervisedComplaint.number).limit(limit)).all()
+            return [store.entry_of(r).to_json() for r in rows]
+
+    @rpc
+    @refusing
+    def order_transfer(self, scope_region, number, actor, form):
+        """上级交办 (COORD-4, CMP-9): a province supervisor orders an escalated complaint handled by a
+        unit of its city, with an instruction and a period in working days; sent down to that city only."""
+        now, today = now_utc(), today_china()
+        with self.db.session() as session:
+            row = session.get(SupervisedComplaint, number, with_for_update=True) if number else None
+            entry = store.entry_of(row) if row is not None else None
+            if entry is None or not entry.visible_to(scope_region):
+                raise Refused(404, "not_found", "督办台账中没有该投诉举报")
+            try:
+                order = supervision.validate_order(entry, form or {}, issuer_region=scope_region, ordered_by=actor,
+                                                   today=today)
+                new = supervision.order_transfer(entry, order)
+            except supervision.OrderRefused as exc:
+                code = {403: "out_of_scope", 409: "invalid_transition"}.get(exc.status, "invalid")
+                raise Refused(exc.status, code, exc.message, exc.fields) from None
+            store.write_entry(row, new, now)
+            emit(session, "complaint.transfer_ordered", {
+                "number": order.number, "subject_body_id": order.subject_body_id,
+                "issuer_region": order.issuer_region, "ordered_by": order.ordered_by, "ordered_on": order.ordered_on,
+                "to_unit_id": order.to_unit_id, "to_region_code": order.to_region_code, "to_name": order.to_name,
+                "instruction": order.instruction, "working_days": order.working_days,
+                "due": order.deadline().due},
+                region_code=supervision.filed_region(order.number), body_id=order.subject_body_id)
+        return new.to_json()
+
+    @event_handler(federation.DOWNWARD_EXCHANGE, "complaint.transfer_ordered")
+    def on_transfer_ordered(self, event):
+        """上级交办 received from the tier above: the complaint with that number gets the unit named, the
+        instruction and the issuer in its history, and the ordered deadline (working days) as the one
+        running; ``complaint.transferred`` when the unit changed. An order this suite cannot apply
+        (unknown number, closed complaint, another body) is dead-lettered with the reason."""
+        p = event.payload
+        order = supervision.order_from_json(p, p["subject_body_id"])
+        now = now_utc()
+        with self.db.effect_of(event) as session:
+            row = session.get(Complaint, order.number, with_for_update=True)
+            if row is None:
+                raise InvalidEvent(f"complaint.transfer_ordered from {order.issuer_region}: no complaint "
+                                   f"{order.number} is registered in this suite")
+            record = store.record_of(row, self._attachment_count(session, row.number))
+            try:
+                new = record.apply_order(order, at=max(now, record.history[-1].at),
+                                         actor=f"tier:{order.issuer_region}:{order.ordered_by}",
+                                         event_id=event.event_id)
+            except (TransitionError, ValueError) as exc:
+                reason = exc.message if isinstance(exc, TransitionError) else str(exc)
+                raise InvalidEvent(f"complaint.transfer_ordered from {order.issuer_region} for {order.number} "
+                                   f"refused: {reason}") from None
+            store.write_record(row, new, now)
+            if new.handler_changed:
+                self._emit_transferred(session, record, new, caused_by=event)
+            self._emit_clues(session, row, new, today_china(), caused_by=event)

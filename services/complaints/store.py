@@ -21,7 +21,8 @@ from services.complaints.domain import (CHINA_TZ, Assessment, BodyKind, BodyRef,
 from services.complaints.domain import Complaint as DomainComplaint
 from services.complaints.domain.deadlines import acknowledgement_deadline, count_period
 from services.complaints.domain.register import format_register_number
-from services.complaints.models import Complaint, RegisterCounter
+from services.complaints.domain.supervision import SuperiorOrder, SupervisionEntry, ordered_deadline
+from services.complaints.models import Complaint, RegisterCounter, SupervisedComplaint
 
 UTC = dt.timezone.utc
 
@@ -177,6 +178,17 @@ def _handling_to_dict(period: HandlingPeriod | None) -> dict | None:
     return data
 
 
+def _order_of(history: tuple[HistoryEvent, ...], calendar: WorkingDayCalendar) -> SuperiorOrder | None:
+    """The latest order from the tier above, its deadline recomputed on the calendar in force."""
+    for e in reversed(history):
+        if e.kind is EventKind.ORDERED:
+            ordered_on = dt.date.fromisoformat(e.data["ordered_on"])
+            days = int(e.data["working_days"])
+            return SuperiorOrder(e.data["issuer_region"], e.data["instruction"], ordered_on, days,
+                                 ordered_deadline(ordered_on, days, calendar), e.seq)
+    return None
+
+
 def record_of(row: Complaint, attachments: int = 0, calendar: WorkingDayCalendar | None = None) -> ComplaintRecord:
     """The domain record of a row, deadlines recomputed on the calendar in force."""
     calendar = calendar or default_calendar()
@@ -186,10 +198,10 @@ def record_of(row: Complaint, attachments: int = 0, calendar: WorkingDayCalendar
                                            working_days=Period(row.acknowledge_days or 5, unit))
     handler = Handler(row.handler_unit_id or f"{row.region_code[:6]}-SFJ",
                       row.handler_region_code or row.region_code[:6], row.handler_name)
+    history = tuple(_event_from_json(e) for e in row.history or ())
     return ComplaintRecord(
         register_number=row.number, complaint=complaint, query_code_hash=row.query_code_hash, handler=handler,
-        status=Status(row.status), acknowledge=acknowledge,
-        history=tuple(_event_from_json(e) for e in row.history or ()),
+        status=Status(row.status), acknowledge=acknowledge, history=history, order=_order_of(history, calendar),
         handling=_handling_of(row.handling, calendar), route=route_from_dict(row.route),
         decided_at=aware(row.decided_at), not_accepted_reason=row.not_accepted_reason, result=row.result,
         upheld=row.upheld, concluded_at=aware(row.concluded_at), satisfaction=row.satisfaction,
@@ -239,3 +251,36 @@ def new_row(record: ComplaintRecord, *, seq: int, year: int, source_event_id: st
         query_code_hash=record.query_code_hash, assessment=assessment, clues_sent=[])
     write_record(row, record, now)
     return row
+
+
+# --- the province's supervision register (省级督办台账, COORD-4) -------------------------------------
+
+def register_scope_filter(scope_region: str):
+    """Register lines a user scoped to ``scope_region`` may see: the complaint was registered in, is
+    handled in, or is about a body of their region (PLAT-1) — a city sees nothing of another city."""
+    prefix = region_prefix(scope_region)
+    return or_(SupervisedComplaint.number.startswith(prefix), SupervisedComplaint.region_code.startswith(prefix),
+               SupervisedComplaint.handler_region_code.startswith(prefix))
+
+
+def entry_of(row: SupervisedComplaint) -> SupervisionEntry:
+    return SupervisionEntry(
+        number=row.number, city_code=row.city_code, region_code=row.region_code,
+        subject_body_id=row.subject_body_id, stage=row.stage, level=row.level, to_region_code=row.to_region_code,
+        tier=row.tier, due=row.due, escalated_on=row.escalated_on, handler_unit_id=row.handler_unit_id,
+        handler_region_code=row.handler_region_code, status=row.status, steps=tuple(row.steps or ()),
+        order=dict(row.transfer_order) if row.transfer_order else None, concluded_on=row.concluded_on,
+        upheld=row.upheld)
+
+
+def write_entry(row: SupervisedComplaint, entry: SupervisionEntry, now: dt.datetime) -> None:
+    row.city_code, row.region_code, row.subject_body_id = entry.city_code, entry.region_code, entry.subject_body_id
+    row.stage, row.level, row.to_region_code, row.tier = entry.stage, entry.level, entry.to_region_code, entry.tier
+    row.due, row.escalated_on = entry.due, entry.escalated_on
+    row.handler_unit_id, row.handler_region_code = entry.handler_unit_id, entry.handler_region_code
+    row.status, row.steps = entry.status, [dict(s) for s in entry.steps]
+    row.transfer_order = dict(entry.order) if entry.order else None
+    row.concluded_on, row.upheld = entry.concluded_on, entry.upheld
+    if row.received_at is None:
+        row.received_at = utc(now)
+    row.updated_at = utc(now)

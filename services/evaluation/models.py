@@ -6,7 +6,9 @@
 - ``grades``: year-to-date and final grades per body/officer and year (EVAL-4; "two years running");
 - ``consequences``: what follows from a grade (grade caps, measures, removal proposals, rectification orders);
 - ``accountability_cases`` (EVAL-6) and ``supervision_items`` (COORD-4), the domain objects persisted
-  as JSON with their searchable columns beside them.
+  as JSON with their searchable columns beside them;
+- across tiers: ``received_directives`` (a city's copy of what the province issued) and
+  ``received_grades`` (a province's copy of the cities' final grades).
 """
 from __future__ import annotations
 
@@ -221,3 +223,24 @@ class ReceivedDirective(Base):
     due_on: Mapped[dt.date] = mapped_column(Date)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReceivedGradeRow(Base):
+    """A final grade a city finalised and sent over the upward link (EVAL-4, PLAT-1): one per subject
+    and year, the latest finalisation kept (domain.received.supersedes)."""
+
+    __tablename__ = "received_grades"
+    subject_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+    body_id: Mapped[str] = mapped_column(String(64))
+    total: Mapped[str] = mapped_column(String(16))             # exact decimal as text
+    by_total: Mapped[str] = mapped_column(String(8))
+    grade: Mapped[str] = mapped_column(String(8))
+    reasons: Mapped[str] = mapped_column(Text, default="[]")   # JSON list
+    decided_by: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(64))
+    finalised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 
 from nameko.rpc import rpc
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from services.common import settings
 from services.common import federation
 from services.common.db import Database, emit
+from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.identifiers import is_region_code, region_covers
@@ -27,6 +29,7 @@ from services.evaluation import engine, metrics, reports, workflow
 from services.evaluation.facts_map import FactRule, active_rules
 from services.evaluation.models import (
     ReceivedDirective,
+    ReceivedGradeRow,
     CaseRow,
     ConsequenceRow,
     Fact,
@@ -190,6 +193,46 @@ class EvaluationService:
                      "target_body_id": r.target_body_id, "target_region": r.target_region, "subject": r.subject,
                      "due_on": r.due_on.isoformat(), "due_provisional": r.due_provisional}
                     for r in rows if region_covers(scope, r.target_region)]
+
+    # -- final grades from the cities (EVAL-4, PLAT-1, upward link) ------------------------------
+    @event_handler(federation.UPWARD_EXCHANGE, "evaluation.grade_finalised")
+    def on_city_grade(self, event):
+        """A city's final grade of a body or officer arrives at the province: kept once per subject and
+        year (the latest finalisation wins), shown per city by ``received_grades``."""
+        p = event.payload
+        try:
+            incoming = d.ReceivedGrade(
+                subject_kind=p["subject_kind"], subject_id=p["subject_id"], year=p["year"],
+                region_code=event.region_code, body_id=event.body_id, total=p["total"], by_total=p["by_total"],
+                grade=p["grade"], finalised_at=event.occurred_at, decided_by=p["decided_by"],
+                reasons=tuple(p.get("reasons") or ()), event_id=event.event_id)
+        except ValueError as exc:
+            raise InvalidEvent(f"evaluation.grade_finalised: {exc}") from None
+        with self.db.effect_of(event) as session:
+            row = session.get(ReceivedGradeRow, incoming.key, with_for_update=True)
+            if row is not None and not d.supersedes(incoming, _received_grade(row)):
+                return
+            if row is None:
+                row = ReceivedGradeRow(subject_kind=incoming.subject_kind, subject_id=incoming.subject_id,
+                                       year=incoming.year)
+                session.add(row)
+            row.region_code, row.city_code, row.body_id = incoming.region_code, incoming.city_code, incoming.body_id
+            row.total, row.by_total, row.grade = str(incoming.total), incoming.by_total, incoming.grade
+            row.reasons, row.decided_by = jdump(list(incoming.reasons)), incoming.decided_by[:100]
+            row.event_id, row.finalised_at = incoming.event_id, incoming.finalised_at
+            row.received_at = dt.datetime.now(dt.timezone.utc)
+
+    @rpc
+    @answers
+    def received_grades(self, scope, region_code=None, year=None):
+        """The cities' final grades received over the upward link, per city, in the caller's scope."""
+        region = _scoped(scope, region_code)
+        year = int(year or today_in_china().year)
+        with self.db.session() as session:
+            rows = session.execute(select(ReceivedGradeRow).where(
+                in_region(ReceivedGradeRow.region_code, region), ReceivedGradeRow.year == year)).scalars().all()
+            grades = [_received_grade(r) for r in rows]
+        return {"region_code": region, "year": year, "cities": d.by_city(grades)}
 
     # -- RPC: facts, scores, evidence -------------------------------------------------------------
     @rpc
@@ -403,6 +446,13 @@ class EvaluationService:
             return reports.annual_report(session, region, int(year or today.year), today)
 
 
+def _received_grade(row: ReceivedGradeRow) -> d.ReceivedGrade:
+    finalised = row.finalised_at if row.finalised_at.tzinfo else row.finalised_at.replace(tzinfo=dt.timezone.utc)
+    return d.ReceivedGrade(row.subject_kind, row.subject_id, row.year, row.region_code, row.body_id, row.total,
+                           row.by_total, row.grade, finalised, row.decided_by, tuple(json.loads(row.reasons or "[]")),
+                           row.event_id)
+
+
 def _opened_from_fact(facts, clue) -> bool:
     """An OVERDUE_STEP clue on a fact kind that already opens a case by itself (no duplicate case)."""
     from services.evaluation.domain.accountability import FACT_KIND_TO_SOURCE
@@ -418,11 +468,11 @@ def _make_handler(rule: FactRule):
     handler.__name__ = rule.method
     handler.__qualname__ = f"EvaluationService.{rule.method}"
     handler.__doc__ = f"{rule.event_type} → {rule.summary}"
-    handler = event_handler(rule.source, rule.event_type)(handler)
+    handler = batched_event_handler(rule.source, rule.event_type, group="facts")(handler)
     if rule.event_type in UPWARD_TYPES:
         # at a province suite, the same facts arrive from every city over the upward link (PLAT-1):
         # one method, so an event arriving both ways is still applied once (same consumer key)
-        handler = event_handler(federation.UPWARD_EXCHANGE, rule.event_type)(handler)
+        handler = batched_event_handler(federation.UPWARD_EXCHANGE, rule.event_type, group="facts")(handler)
     return handler
 
 

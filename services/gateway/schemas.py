@@ -98,6 +98,20 @@ class TransferRequest(Schema):
                            error_messages={"required": "请说明转办理由"})
 
 
+class TransferOrderRequest(Schema):
+    """上级交办 from the province's supervision register (COORD-4); the complaints service checks the rest."""
+
+    to_unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64, error="请填写承办单位"),
+                               error_messages={"required": "请填写承办单位"})
+    to_region_code = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[1-9]\d{5}(\d{3})?$", error="承办单位的行政区划代码无效"))
+    to_name = fields.String(load_default=None, validate=validate.Length(max=200, error="承办单位名称过长"))
+    instruction = fields.String(required=True, validate=validate.Length(min=1, max=2000, error="交办意见应为1至2000字"),
+                                error_messages={"required": "请填写交办意见"})
+    due_working_days = fields.Integer(load_default=None, strict=True,
+                                      error_messages={"invalid": "办理期限应为整数个工作日"})
+
+
 class ExtendRequest(Schema):
     working_days = fields.Integer(required=True, error_messages={"required": "请填写延长的工作日数"})
     approved_by = fields.String(required=True, validate=validate.Length(min=1, max=100),

@@ -245,6 +245,61 @@ def test_coord4_supervision_scope_and_overdue(year_suite, finalised):
     assert item["item_id"] not in again["overdue_items"]
 
 
+def test_eval4_plat1_city_grades_received_over_the_upward_link_are_kept_once_per_city(year_suite):
+    """EVAL-4, PLAT-1, COORD-4: evaluation.grade_finalised arriving on upward.events (as the shovel delivers
+    a city's grades at the province) is stored once per subject and year — a redelivery and an older
+    finalisation change nothing — and shown per city, in the caller's scope only."""
+    import datetime as dt
+    import json
+
+    from kombu import Connection, Producer
+
+    from tests.integration.events import envelope
+
+    def finalised_grade(subject_id, region, grade, total, at, event_id=None, kind="body"):
+        return envelope("evaluation.grade_finalised", {
+            "subject_kind": kind, "subject_id": subject_id, "year": 2024, "total": total, "by_total": grade,
+            "grade": grade, "reasons": [], "decided_by": f"sup-{region}"},
+            body={"region_code": region, "body_id": subject_id if kind == "body" else "320412-SCJG",
+                  "system": "zhifa.evaluation"}, event_id=event_id, at=at)
+
+    t0 = dt.datetime(2025, 1, 10, 9, tzinfo=dt.timezone.utc)
+    corrected = finalised_grade("320412-SCJG", "320412", "不合格", "58.00", t0 + dt.timedelta(days=5))
+    events = [finalised_grade("320412-SCJG", "320412", "合格", "81.00", t0),
+              corrected, corrected,                                        # redelivered
+              finalised_grade("320412-SCJG", "320412", "优秀", "95.00", t0 + dt.timedelta(days=1)),  # older
+              finalised_grade("o-77", "320412", "优秀", "92.00", t0, kind="officer"),
+              finalised_grade("320502-SCJG", "320502", "合格", "80.00", t0)]
+    before = _processed(year_suite.db_file)
+    with Connection(year_suite.amqp, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.channel())
+        for e in events:
+            producer.publish(json.dumps(e, ensure_ascii=False), exchange="upward.events",
+                             routing_key=e["event_type"], content_type="application/json", delivery_mode=2)
+    province = year_suite.token("supervisor", "320000", sub="prov-sup")
+
+    def received(token, **params):
+        r = year_suite.get("/api/v1/evaluation/received-grades", token, params={"year": 2024, **params})
+        assert r.ok, r.text
+        return r.json()["cities"]
+
+    # five distinct events applied (the redelivery is acknowledged as already processed)
+    wait_for(lambda: _processed(year_suite.db_file) >= before + 5, timeout=30, message="received grades")
+    cities = received(province)
+    assert [c["city_code"] for c in cities] == ["320400", "320500"]
+    changzhou = cities[0]
+    assert changzhou["bodies"] == {"优秀": 0, "合格": 0, "不合格": 1}
+    assert changzhou["officers"] == {"优秀": 1, "合格": 0, "不合格": 0}
+    body = [g for g in changzhou["grades"] if g["subject_id"] == "320412-SCJG"][0]
+    assert (body["grade"], body["total"], body["event_id"]) == ("不合格", "58.00", corrected["event_id"])
+    # scope: a city supervisor sees its own city only; asking for another region is refused
+    suzhou = year_suite.token("supervisor", "320500", sub="sz-sup")
+    assert [c["city_code"] for c in received(suzhou)] == ["320500"]
+    assert [c["city_code"] for c in received(year_suite.supervisor)] == ["320400"]
+    assert year_suite.get("/api/v1/evaluation/received-grades", suzhou,
+                          params={"region_code": "320400"}).status_code == 403
+
+
 def test_eval9_summary_route_still_counts_per_body(year_suite):
     """EVAL-2: the summary of counts keeps working (officer copies counted once)."""
     s = year_suite.get("/api/v1/evaluation/summary", year_suite.supervisor, params={"year": 2025}).json()["bodies"]

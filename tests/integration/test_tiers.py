@@ -205,3 +205,80 @@ def _ok(url):
         return requests.get(url, timeout=1).ok
     except requests.RequestException:
         return False
+
+
+def test_escalated_complaint_reaches_the_province_and_its_transfer_order_the_city(amqp_uri, sqlite_databases,
+                                                                                   tmp_path, province_vhost):
+    """CMP-3, CMP-9, COORD-4, PLAT-1 (issue 8): a city complaint left unanswered past its deadline is
+    escalated by the city's sweep and appears in the province's supervision register (no identity);
+    the province orders a transfer (上级交办), which the downward link delivers to that city only; the
+    city complaint then shows the province's instruction, the new handling unit and the new deadline."""
+    import datetime as dt
+
+    import requests
+
+    from services.common.auth import issue_token
+    from tests.complaints.helpers import CHINA, NAME, PHONE, complaints_suite, register_via_hotline
+
+    province_uri = federation.amqp_uri("127.0.0.1:5672", province_vhost)
+    federation.declare_city_side(amqp_uri)
+    province, province_url, secret = start_province(tmp_path, province_uri, ("complaints", "gateway"))
+    try:
+        federation.apply_with_rabbitmqctl(federation.link_definitions(province_uri, amqp_uri, "320400"))
+        auth = lambda region, sub: {"Authorization": "Bearer " + issue_token(sub, "supervisor", region,  # noqa: E731
+                                                                             secret=secret)}
+        province_supervisor = auth("320000", "prov-sup")
+        wait_for(lambda: _ok(province_url + "/healthz"), timeout=60, message="province gateway")
+
+        def register(headers):
+            return requests.get(province_url + "/api/v1/complaints/escalations", headers=headers,
+                                timeout=10).json()["escalations"]
+
+        with complaints_suite(amqp_uri, {"complaints": sqlite_databases["complaints"]}, tmp_path) as city:
+            view = register_via_hotline(city, received_at=dt.datetime.now(CHINA) - dt.timedelta(days=30))
+            number = view["register_number"]
+            # the city's sweep escalates it (county → city → province); the upward link carries both steps
+            lines = wait_for(lambda: (lambda r: r if r and r[0]["level"] == 2 else None)(
+                register(province_supervisor)), timeout=60, message="escalation in the province register")
+            line = lines[0]
+            assert (line["number"], line["city_code"], line["status"], line["to_region_code"]) == (
+                number, "320400", "open", "320000")
+            assert [s["level"] for s in line["steps"]] == [1, 2]
+            text = json.dumps(lines, ensure_ascii=False)
+            assert NAME not in text and PHONE not in text
+            # another city's supervisor sees nothing of 常州's complaints
+            assert register(auth("320500", "sz-sup")) == []
+
+            instruction = "请常州市司法局直接办理，核实执法人员未出示执法证件问题并依法办结，结果报省司法厅"
+            ordered = requests.post(province_url + f"/api/v1/complaints/escalations/{number}/transfer",
+                                    headers=province_supervisor, timeout=10,
+                                    json={"to_unit_id": "320400-SFJ", "to_name": "常州市司法局",
+                                          "instruction": instruction, "due_working_days": 10})
+            assert ordered.status_code == 201, ordered.text
+            assert ordered.json()["status"] == "transferred_down"
+            due = ordered.json()["order"]["due"]
+
+            # the city applies it to the complaint with that number
+            token = city.token("complaint_handler", "320400", sub="handler-zhang")
+            after = wait_for(lambda: (lambda v: v if v.get("superior_order") else None)(
+                city.get(f"/api/v1/complaints/{number}", token).json()), timeout=60, message="order at the city")
+            assert after["handler"]["unit_id"] == "320400-SFJ" and after["handler"]["name"] == "常州市司法局"
+            assert after["superior_order"] == {"issuer_region": "320000", "instruction": instruction,
+                                               "ordered_on": ordered.json()["order"]["ordered_on"],
+                                               "working_days": 10, "due": due,
+                                               "due_provisional": after["superior_order"]["due_provisional"]}
+            entry = after["history"][-1]
+            assert entry["kind_label"] == "上级交办" and entry["data"]["issuer_region"] == "320000"
+            assert instruction in entry["internal_note"]
+            transferred = city.capture.wait_for("complaint.transferred")[0]["payload"]
+            assert transferred["to_unit_id"] == "320400-SFJ"
+
+        # only that city: nothing waits for the second city (苏州 320500, no link) at the province
+        with Connection(province_uri) as conn:
+            channel = conn.channel()
+            _, waiting, _ = channel.queue_declare(federation.downward_queue("320500"), passive=True)
+            channel.close()
+        assert waiting == 0
+    finally:
+        province.terminate()
+        province.wait(20)

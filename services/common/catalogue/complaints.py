@@ -92,6 +92,26 @@ class ComplaintEscalated(StrictSchema):
     handler_region_code = fields.String(required=True, validate=_region_validator)
 
 
+class ComplaintTransferOrdered(StrictSchema):
+    """上级交办 (COORD-4, CMP-9): the tier above orders a complaint it supervises (escalated to it) to be
+    handled by ``to_unit_id`` following ``instruction``, concluded within ``working_days`` working days
+    after ``ordered_on`` (``due`` as counted by the issuer). The envelope's ``region_code`` is the region
+    the complaint was registered in (its number's region), so the downward link delivers it to that
+    city only; the city applies it to the complaint with the same number."""
+
+    number = fields.String(required=True)
+    subject_body_id = Ident(required=True)
+    issuer_region = fields.String(required=True, validate=_region_validator)
+    ordered_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    ordered_on = fields.Date(required=True)
+    to_unit_id = Ident(required=True)
+    to_region_code = fields.String(required=True, validate=_region_validator)
+    to_name = fields.String(load_default=None, validate=validate.Length(max=200))
+    instruction = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    working_days = fields.Integer(required=True, validate=validate.Range(min=1, max=250))
+    due = fields.Date(required=True)
+
+
 class ComplaintAccountabilityClue(StrictSchema):
     """责任倒查线索 (CMP-5, COORD-1): upheld complaint, should-accept-not-accepted, overdue."""
 
@@ -117,6 +137,8 @@ EVENTS = [
     EventType("complaint.rated", ComplaintRated, "complaints", "Complainant's satisfaction rating 1–5 (满意度评价)"),
     EventType("complaint.escalated", ComplaintEscalated, "complaints",
               "Complaint overdue, escalated to the next tier up (逐级上报)"),
+    EventType("complaint.transfer_ordered", ComplaintTransferOrdered, "complaints",
+              "Transfer ordered by the tier above for an escalated complaint, sent down to its city (上级交办)"),
     EventType("complaint.accountability_clue", ComplaintAccountabilityClue, "complaints",
               "Accountability clue from a complaint (责任倒查线索)"),
 ]

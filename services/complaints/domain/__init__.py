@@ -12,6 +12,7 @@ Modules:
 - :mod:`.lifecycle`  — state machine with history, transfer 转办, escalation 上报 (CMP-4, COORD-1, EVAL-7)
 - :mod:`.views`      — public / body / handler projections, accountability clues 责任倒查 (CMP-5), CMP-6 report
 - :mod:`.channels`   — published channels 投诉举报渠道 (CMP-1)
+- :mod:`.supervision` — province supervision register 省级督办台账 and transfer orders 上级交办 (COORD-4)
 """
 from .acceptance import (TAG_PRIVATE_ENTERPRISE, AcceptanceRules, Assessment, NotAccepted, OutOfScopeCategory,
                          ReasonRequired, assess, decide_not_accepted, load_acceptance_rules)
@@ -26,6 +27,8 @@ from .register import (DuplicateCandidate, DuplicateMatch, DuplicateRules, Inval
                        find_duplicate, format_register_number, hash_query_code, is_register_number,
                        issue_query_code, load_duplicate_rules, new_query_code, parse_register_number, similarity,
                        verify_query_code)
+from .supervision import (EscalationNotice, OrderRefused, SuperiorOrder, SupervisionEntry, TransferOrder,
+                          order_transfer, receive_conclusion, receive_escalation, validate_order)
 from .routing import Route, RouteTarget, RoutingError, RoutingRules, complained_bodies, load_routing_rules, route
 from .views import (Clue, EnterpriseReport, accountability_clues, body_view, enterprise_report, handler_view,
                     public_status, query_status, redact_identity)

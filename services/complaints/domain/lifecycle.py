@@ -12,7 +12,10 @@ Besides the state changes, open complaints (registered, accepted, in_progress) m
 - transferred (移送/转办) to another unit, region or tier — the register number stays the same, the
   handler changes, history grows; never to a body complained about;
 - extended once (延长办理期限, CMP-9) while accepted or in progress;
-- escalated (逐级上报) when a deadline has passed — appended to history, the handler is unchanged.
+- escalated (逐级上报) when a deadline has passed — appended to history, the handler is unchanged;
+- ordered from the tier above (上级交办, :meth:`ComplaintRecord.apply_order`): the unit named takes
+  over, the instruction and the issuing region go into the history, and the ordered deadline (working
+  days from the order) becomes the deadline running; escalation starts afresh from it.
 
 :class:`ComplaintRecord` is immutable: every transition returns a new record whose ``history`` is
 the old one plus one :class:`HistoryEvent`. Invalid transitions raise :class:`TransitionError`
@@ -35,6 +38,7 @@ from .deadlines import (ACKNOWLEDGE, EscalationStep, ExtensionError, HandlingPer
 from .model import Complaint, local_date
 from .register import parse_register_number
 from .routing import Route, complained_bodies
+from .supervision import SuperiorOrder, TransferOrder
 
 
 class Status(str, enum.Enum):
@@ -84,6 +88,7 @@ class EventKind(str, enum.Enum):
     EXTENDED = "extended"                # 延长办理期限
     ESCALATED = "escalated"              # 逐级上报
     DUPLICATE_LINKED = "duplicate_linked"  # 关联重复投诉
+    ORDERED = "ordered"                  # 上级交办
 
     @property
     def label(self) -> str:
@@ -94,12 +99,16 @@ _EVENT_LABELS = {
     EventKind.REGISTERED: "登记", EventKind.ACCEPTED: "受理", EventKind.NOT_ACCEPTED: "不予受理",
     EventKind.PROGRESS: "办理进展", EventKind.CONCLUDED: "办结", EventKind.RATED: "满意度评价",
     EventKind.TRANSFERRED: "转办", EventKind.EXTENDED: "延长办理期限", EventKind.ESCALATED: "逐级上报",
-    EventKind.DUPLICATE_LINKED: "关联重复投诉",
+    EventKind.DUPLICATE_LINKED: "关联重复投诉", EventKind.ORDERED: "上级交办",
 }
+
+#: history entries that may change the handling unit (their data carries ``to_unit_id``/``to_region_code``)
+HANDLER_CHANGES = frozenset({EventKind.TRANSFERRED, EventKind.ORDERED})
 
 STAGE_ACKNOWLEDGE, STAGE_HANDLE = "acknowledge", "handle"
 
 DEFAULT_TRANSFER_NOTICE = "您的投诉举报已转交有权处理的单位办理，登记编号不变。"
+ORDER_NOTICE = "您的投诉举报已由上级机关交办督促办理，登记编号不变。"
 
 
 class TransitionError(ValueError):
@@ -177,6 +186,7 @@ class ComplaintRecord:
     satisfaction: int | None = None
     linked_to: str | None = None
     acknowledge_unit: str = "working_days"
+    order: SuperiorOrder | None = None  # 上级交办 in force (rebuilt from the history by the store)
 
     # -- creation ------------------------------------------------------------------------------
     @classmethod
@@ -313,6 +323,47 @@ class ComplaintRecord:
                                   "new_due": period.due.isoformat(), "provisional": period.provisional},
                             handling=period)
 
+    def apply_order(self, order: TransferOrder, *, at: dt.datetime, actor: str,
+                    calendar: WorkingDayCalendar | None = None, event_id: str | None = None) -> "ComplaintRecord":
+        """上级交办 (COORD-4, CMP-9): the unit named takes over (unless it already handles it), the
+        instruction and the issuing region are recorded, and the ordered deadline — ``working_days``
+        Chinese working days after the day of the order — becomes the deadline running.
+
+        Refused (:class:`TransitionError`) for another complaint, a closed one, or a unit that is a
+        body complained about.
+        """
+        if order.number != self.register_number:
+            raise TransitionError(f"交办的登记编号{order.number}与本投诉举报（{self.register_number}）不符")
+        subject = self.complaint.subject
+        if subject is not None and order.subject_body_id and subject.body_id != order.subject_body_id:
+            raise TransitionError(f"交办所称被投诉主体{order.subject_body_id}与本投诉举报的被投诉主体不符")
+        self._require_open("执行上级交办")
+        instruction = _text(order.instruction, "上级交办须附交办意见")
+        if subject is not None and order.to_unit_id in complained_bodies(subject):
+            raise TransitionError("不得将投诉举报交由被投诉的执法主体办理")
+        to = Handler(order.to_unit_id, order.to_region_code,
+                     order.to_name or (self.handler.name if order.to_unit_id == self.handler.unit_id else None))
+        deadline = order.deadline(calendar)
+        data = {"issuer_region": order.issuer_region, "ordered_by": order.ordered_by,
+                "ordered_on": order.ordered_on.isoformat(), "instruction": instruction,
+                "working_days": order.working_days, "due": deadline.due.isoformat(),
+                "due_provisional": deadline.provisional,
+                "from_unit_id": self.handler.unit_id, "from_region_code": self.handler.region_code,
+                "to_unit_id": to.unit_id, "to_region_code": to.region_code, "to_name": to.name,
+                "order_event_id": event_id}
+        record = self._append(EventKind.ORDERED, at, actor, self.status, public_text=ORDER_NOTICE,
+                              internal_note=f"上级交办（{order.issuer_region}）：{instruction}", data=data,
+                              handler=to)
+        return replace(record, order=SuperiorOrder(order.issuer_region, instruction, order.ordered_on,
+                                                   order.working_days, deadline, record.history[-1].seq))
+
+    @property
+    def handler_changed(self) -> bool:
+        """Whether the last history entry moved the complaint to another unit."""
+        last = self.history[-1] if self.history else None
+        return bool(last and last.kind in HANDLER_CHANGES and last.data.get("from_unit_id") != last.data.get(
+            "to_unit_id"))
+
     def link_duplicate(self, earlier_number: str, similarity: float, *, at: dt.datetime,
                        actor: str) -> "ComplaintRecord":
         """关联重复投诉: link to an earlier complaint found by :func:`.register.find_duplicate`."""
@@ -324,7 +375,10 @@ class ComplaintRecord:
 
     # -- deadlines and escalation ----------------------------------------------------------------
     def open_deadline(self) -> tuple[str, Deadline] | None:
-        """The deadline now running: acknowledgement while registered, handling while accepted/in progress."""
+        """The deadline now running: the one ordered by the tier above while open, else acknowledgement
+        while registered, handling while accepted/in progress."""
+        if self.order is not None and self.status in OPEN_STATUSES:
+            return STAGE_HANDLE, self.order.deadline
         if self.status is Status.REGISTERED:
             return STAGE_ACKNOWLEDGE, self.acknowledge
         if self.status in (Status.ACCEPTED, Status.IN_PROGRESS) and self.handling is not None:
@@ -336,12 +390,14 @@ class ComplaintRecord:
 
     def pending_escalations(self, today: dt.date, *, calendar: WorkingDayCalendar | None = None,
                             step_working_days: int | None = None) -> list[tuple[str, EscalationStep]]:
-        """Escalations fallen due by ``today`` and not yet recorded (CMP-3/CMP-9 overdue)."""
+        """Escalations fallen due by ``today`` and not yet recorded (CMP-3/CMP-9 overdue); after an order
+        from the tier above, the escalations before it no longer count (a new deadline, a new chain)."""
         running = self.open_deadline()
         if running is None:
             return []
         stage, deadline = running
-        done = {(e.data.get("stage"), e.data.get("region_code")) for e in self.escalations()}
+        since = self.order.seq if self.order is not None else 0
+        done = {(e.data.get("stage"), e.data.get("region_code")) for e in self.escalations() if e.seq > since}
         steps = escalation_steps(self.handler.region_code, deadline, today, calendar=calendar,
                                  step_working_days=step_working_days)
         return [(stage, s) for s in steps if (stage, s.region_code) not in done]

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from .acceptance import Assessment
-from .lifecycle import ComplaintRecord, EventKind, HistoryEvent, Status
+from .lifecycle import HANDLER_CHANGES, ComplaintRecord, EventKind, HistoryEvent, Status
 from .model import Complainant, local_date
 from .register import InvalidRegisterNumber, parse_register_number, verify_query_code
 from .routing import complained_bodies
@@ -31,7 +31,7 @@ REDACTED = "[已隐去]"
 # --- public status (complainant) ----------------------------------------------------------------
 
 _PUBLIC_PROGRESS_KINDS = (EventKind.REGISTERED, EventKind.ACCEPTED, EventKind.PROGRESS,
-                          EventKind.TRANSFERRED, EventKind.EXTENDED)
+                          EventKind.TRANSFERRED, EventKind.EXTENDED, EventKind.ORDERED)
 
 
 def _day(value: dt.datetime | dt.date | None) -> str | None:
@@ -258,6 +258,11 @@ def handler_view(record: ComplaintRecord) -> dict[str, Any]:
         "satisfaction": record.satisfaction,
         "linked_to": record.linked_to,
         "supervising_region": record.supervising_region,
+        "superior_order": ({"issuer_region": record.order.issuer_region, "instruction": record.order.instruction,
+                            "ordered_on": record.order.ordered_on.isoformat(),
+                            "working_days": record.order.working_days, "due": record.order.due.isoformat(),
+                            "due_provisional": record.order.deadline.provisional}
+                           if record.order is not None else None),
         "history": [_event_dict(e) for e in record.history],
     }
 
@@ -305,7 +310,7 @@ def handler_on(record: ComplaintRecord, day: dt.date) -> tuple[str, str]:
     unit, region = first.get("handler_unit_id", record.handler.unit_id), first.get(
         "handler_region_code", record.handler.region_code)
     for e in record.history:
-        if e.kind is EventKind.TRANSFERRED and local_date(e.at) <= day:
+        if e.kind in HANDLER_CHANGES and "to_unit_id" in e.data and local_date(e.at) <= day:
             unit, region = e.data["to_unit_id"], e.data["to_region_code"]
     return unit, region
 
@@ -317,7 +322,7 @@ def _handler_at_event(record: ComplaintRecord, kind: EventKind) -> tuple[str, st
     for e in record.history:
         if e.kind is kind:
             break
-        if e.kind is EventKind.TRANSFERRED:
+        if e.kind in HANDLER_CHANGES and "to_unit_id" in e.data:
             unit, region = e.data["to_unit_id"], e.data["to_region_code"]
     return unit, region
 

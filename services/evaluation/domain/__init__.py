@@ -8,6 +8,7 @@ Modules:
 - ``evaluators``     who evaluates whom (config/evaluation/evaluators.yaml).
 - ``accountability`` accountability cases (责任追究) and supervision items (监督建议/专项调查/整改).
 - ``rules``          problem-detection rules (config/evaluation/rules.yaml) → clues.
+- ``received``       final grades received from the cities over the upward link, per city (PLAT-1).
 """
 from .accountability import (AccountabilityCase, AccountabilityError, ClueSource, ExemptionGround, Flag,
                              ItemStatus, OutOfScopeError, Outcome, Sanction, SanctionKind, Stage,
@@ -20,6 +21,7 @@ from .facts import FACT_KINDS, Fact, make_fact, select_facts, validate_fact
 from .grades import (Consequence, ConsequenceKind, Grade, GradeCap, GradeResult, Subject, SubjectKind,
                      assign_grade, caps_in_force, consequences)
 from .indicators import IndicatorConfig, IndicatorConfigError, IndicatorSet, load_indicator_config
+from .received import ReceivedGrade, by_city, supersedes
 from .rules import Clue, detect, load_rules, open_case_from_clue
 from .scoring import BodyScore, IndicatorScore, OfficerScore, SubjectScore, score_body, score_officer
 

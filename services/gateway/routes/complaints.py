@@ -4,8 +4,10 @@ Public: the portal form page and its JSON API (multipart with attachments or JSO
 + query code (page and API), satisfaction rating, published channels. Public intake is rate limited
 per client IP (token buckets; 429 in Chinese). Staff (complaint_handler, supervisor, admin): the
 register, one complaint, registering letters/e-mails/visits, accept / not accept / progress /
-conclude / transfer / extend, the CMP-6 report. Bodies (department API key or officer token with
-body ids): the redacted body view. The complaints service checks the region scope again (PLAT-1).
+conclude / transfer / extend, the CMP-6 report. Supervisors: at a province, the supervision register
+of complaints the cities escalated and the transfer orders sent down from it (上级交办, COORD-4).
+Bodies (department API key or officer token with body ids): the redacted body view. The complaints
+service checks the region scope again (PLAT-1).
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from services.gateway import pages
 from services.gateway.http import HttpError, endpoint, json_response, read_json
 from services.gateway.schemas import (ComplaintNoteRequest, ComplaintRatingRequest, ConcludeRequest, ExtendRequest,
                                       NotAcceptRequest, ProgressRequest, PublicComplaintRequest,
-                                      ScopeFindingRequest, StaffComplaintRequest, TransferRequest)
+                                      ScopeFindingRequest, StaffComplaintRequest, TransferOrderRequest,
+                                      TransferRequest)
 
 HANDLERS = ("complaint_handler", "admin")
+SUPERVISORS = ("supervisor", "admin")
 READERS = ("complaint_handler", "supervisor", "admin")
 MAX_FORM_BODY = 64 * 1024  # the text fields of a complaint; attachments come on top
 
@@ -276,6 +280,21 @@ class ComplaintsRoutes:
                                             "separately (?year=) (CMP-6)")
     def complaint_enterprise_report(self, request, identity):
         return call(self.complaints, "private_enterprise_report", identity.region_code, request.args.get("year"))
+
+    @endpoint("GET", "/api/v1/complaints/escalations", roles=SUPERVISORS, tags=("complaints",),
+              summary="Supervision register (省级督办台账) of complaints the cities escalated, in the caller's scope; "
+                      "filters status (open, transferred_down, concluded), city_code (CMP-3, CMP-9, COORD-4)")
+    def complaint_escalations(self, request, identity):
+        filters = {k: request.args.get(k) for k in ("status", "city_code", "limit") if request.args.get(k)}
+        return {"escalations": call(self.complaints, "list_escalations", identity.region_code, filters)}
+
+    @endpoint("POST", "/api/v1/complaints/escalations/<number>/transfer", roles=SUPERVISORS, tags=("complaints",),
+              body=TransferOrderRequest, success=201,
+              summary="Order an escalated complaint handled by a unit of its city, with an instruction and a period "
+                      "in working days (上级交办); sent down to that city only (COORD-4, CMP-9)")
+    def complaint_transfer_order(self, request, identity, number):
+        data = read_json(request, TransferOrderRequest)
+        return _unwrap(call(self.complaints, "order_transfer", identity.region_code, number, identity.subject, data))
 
     @endpoint("GET", "/api/v1/complaints/<number>", roles=READERS, tags=("complaints",),
               summary="One complaint with history, assessment, route, clues (handler view, identity included)")

@@ -115,6 +115,13 @@ class EvaluationRoutes:
         return _answer(call(self.evaluation, "grades", identity.region_code, _region(request, identity),
                             _year(request), stage))
 
+    @endpoint("GET", "/api/v1/evaluation/received-grades", roles=SUPERVISORS, tags=("evaluation",),
+              summary="Final grades the cities finalised, received over the upward link, per city (?region_code=, "
+                      "?year=) (EVAL-4, PLAT-1)")
+    def evaluation_received_grades(self, request, identity):
+        return _answer(call(self.evaluation, "received_grades", identity.region_code, _region(request, identity),
+                            _year(request)))
+
     @endpoint("POST", "/api/v1/evaluation/years/<int:year>/finalise", roles=SUPERVISORS, tags=("evaluation",),
               body=EvaluationFinaliseRequest,
               summary="Finalise a year: final grades of the bodies the caller evaluates and their officers, "
