@@ -28,6 +28,7 @@ Topology: the class is a nameko ``EventHandler``, so ``zhifa bus-init`` declares
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -55,6 +56,16 @@ class BatchResult:
 
     duplicates: set = field(default_factory=set)
     refused: dict = field(default_factory=dict)
+
+
+@dataclass
+class BatchContext:
+    """What ``DatabaseAccess.batch`` yields: the batch's session, the (consumer, event) pairs not
+    applied before, and the result to return to the entrypoint."""
+
+    session: object
+    fresh: list = field(default_factory=list)
+    result: BatchResult = field(default_factory=BatchResult)
 
 
 class EventBatch(list):
@@ -253,3 +264,38 @@ class BatchEventHandler(ReliableEventHandler):
 
 
 batch_event_handler = BatchEventHandler.decorator
+
+
+def batched_event_handler(source_service, event_type, group: str | None = None, **kwargs):
+    """``event_handler`` for a method written for ONE event, applied in batches.
+
+    The method keeps its shape (``def on_x(self, event)`` using ``self.db.effect_of(event)``); the
+    entrypoint buffers events like ``batch_event_handler`` and one worker applies the whole batch in
+    ONE transaction (``self.db.batch``): each event goes to the method it arrived for, in arrival
+    order, and ``effect_of`` joins the batch's transaction. Redeliveries are skipped as duplicates.
+    An event the method refuses (``InvalidEvent``) or any error rolls the batch back; the entrypoint
+    then applies its events one at a time, so only the bad one is dead-lettered or retried. Why:
+    a commit (fsync) and an ack per event cap a service at a few hundred events/s, and the
+    departmental case traffic reaches every service (NAMEKO-NOTES, throughput).
+
+    Handlers of the same ``group`` share one buffer and one transaction; they must all be declared
+    with this decorator (the group's batch is applied by whichever method comes first).
+    """
+    def decorator(fn):
+        if getattr(fn, "_zhifa_per_event", None) is None:
+            per_event = fn
+
+            @functools.wraps(per_event)
+            def apply_batch(self, events):
+                cls = type(self)
+                with self.db.batch(events) as batch:
+                    for consumer, event in batch.fresh:
+                        method = getattr(cls, consumer.rsplit(".", 1)[1])
+                        getattr(method, "_zhifa_per_event", method)(self, event)
+                return batch.result
+
+            apply_batch._zhifa_per_event = per_event
+            fn = apply_batch
+        return BatchEventHandler.decorator(source_service, event_type, group=group, **kwargs)(fn)
+
+    return decorator

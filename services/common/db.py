@@ -124,10 +124,15 @@ class DatabaseAccess:
         self.engine = provider.engine
         self.service = provider.service_name
         self.consumer = consumer
+        self._batch_session: Session | None = None
 
     @contextmanager
     def session(self):
-        """A transaction: committed on success, rolled back on error."""
+        """A transaction: committed on success, rolled back on error. Inside ``batch`` it is the
+        batch's transaction (one connection: SQLite has one per process)."""
+        if self._batch_session is not None:
+            yield self._batch_session
+            return
         with Session(self.engine, expire_on_commit=False, info={"service": self.service}) as session:
             with session.begin():
                 yield session
@@ -135,11 +140,44 @@ class DatabaseAccess:
             self._provider.outbox_nudge.set()
 
     @contextmanager
+    def batch(self, events):
+        """ONE transaction applying a batch of events (``services.common.batching``): yields a
+        ``BatchContext`` whose ``fresh`` pairs (consumer, event) were not applied before; their
+        processed-event rows are written in this transaction, the others are reported as duplicates.
+        While it is open, ``effect_of`` and ``session`` use this transaction, so a handler written
+        for one event applies unchanged inside a batch."""
+        from services.common.batching import BatchContext
+
+        consumers = list(getattr(events, "consumers", None) or [self.consumer] * len(events))
+        with self.session() as session:
+            ids = {e.event_id for e in events}
+            seen = set(session.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id).where(
+                ProcessedEvent.event_id.in_(ids), ProcessedEvent.consumer.in_(set(consumers)))).all())
+            context = BatchContext(session)
+            for name, event in zip(consumers, events):
+                key = (name, event.event_id)
+                if key in seen:
+                    context.result.duplicates.add(event.event_id)
+                    continue
+                seen.add(key)
+                context.fresh.append((name, event))
+                session.add(ProcessedEvent(consumer=name, event_id=event.event_id, event_type=event.event_type))
+            self._batch_session = session
+            try:
+                yield context
+            finally:
+                self._batch_session = None
+
+    @contextmanager
     def effect_of(self, event: Event):
         """The transaction applying ``event``; raises AlreadyProcessed if it was applied before.
 
-        The processed-event row commits with the effect or not at all.
+        The processed-event row commits with the effect or not at all. Inside ``batch`` the row is
+        already written and the batch's transaction is the effect's.
         """
+        if self._batch_session is not None:
+            yield self._batch_session
+            return
         try:
             with self.session() as session:
                 seen = session.get(ProcessedEvent, (self.consumer, event.event_id))

@@ -20,6 +20,7 @@ from nameko.timer import timer
 from sqlalchemy import func, select
 
 from services.common.db import Database, utcnow
+from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.identifiers import is_region_code, region_covers, region_prefix
@@ -63,7 +64,7 @@ class DisclosureService:
     metrics = Metrics()
 
     # -- after: decisions (DISC-3 … DISC-6) -------------------------------------------------------------
-    @event_handler(DEPARTMENTS, "decision.made")
+    @batched_event_handler(DEPARTMENTS, "decision.made", group="decisions")
     def on_decision_made(self, event):
         """DISC-3: deadline in working days; DISC-4: publish only the redacted entry (fail closed)."""
         try:
@@ -72,7 +73,7 @@ class DisclosureService:
         except ValueError as exc:  # the payload cannot be read as a decision
             raise InvalidEvent(f"decision.made cannot be published: {exc}") from None
 
-    @event_handler(DEPARTMENTS, "decision.revoked")
+    @batched_event_handler(DEPARTMENTS, "decision.revoked", group="decisions")
     def on_decision_revoked(self, event):
         """DISC-6: revoked / confirmed illegal / re-made → taken down (published) or never published (pending)."""
         reason = WithdrawalReason(event.payload["reason"])

@@ -25,7 +25,7 @@ from nameko.timer import timer
 from sqlalchemy import delete, select, update
 
 from services.common import federation
-from services.common.batching import BatchResult, batch_event_handler
+from services.common.batching import BatchResult, batch_event_handler, batched_event_handler
 from services.common.db import Database, utcnow
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, Event, parse_event
@@ -154,7 +154,7 @@ class RecordsService:
     def on_review_returned(self, events):
         return self._apply(events)
 
-    @event_handler("review", "review.classified")
+    @batched_event_handler("review", "review.classified", group="classified")
     def on_review_classified(self, event):
         """Whether the decision is major decides which legal-review records the file needs (REC-5)."""
         with self.db.effect_of(event) as session:

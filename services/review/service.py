@@ -26,6 +26,7 @@ from nameko.timer import timer
 from sqlalchemy import func, select
 
 from services.common.db import Database, emit, utcnow
+from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.metrics import Metrics
@@ -72,7 +73,7 @@ class ReviewService:
 
     # === proposals: classification and tasks (REV-1, REV-3, REV-4, REV-5, REV-7) =================
 
-    @event_handler(DEPARTMENTS, "decision.proposed")
+    @batched_event_handler(DEPARTMENTS, "decision.proposed", group="cases")
     def on_decision_proposed(self, event):
         """REV-1: classify with the fired rules; a major decision opens (or adds a version to) the case's task."""
         try:
@@ -148,7 +149,7 @@ class ReviewService:
 
     # === decisions made: bypass detection (REV-2) =================================================
 
-    @event_handler(DEPARTMENTS, "decision.made")
+    @batched_event_handler(DEPARTMENTS, "decision.made", group="cases")
     def on_decision_made(self, event):
         """REV-2: a major decision made without an approved review of that version is a violation (应审未审)."""
         from services.review.domain import Classification as DomainClassification, FiredRule
@@ -258,7 +259,7 @@ class ReviewService:
             session.flush()
             self._refresh_pending(session, body_ids={p["body_id"]})
 
-    @event_handler(DEPARTMENTS, "evidence.recorded")
+    @batched_event_handler(DEPARTMENTS, "evidence.recorded", group="cases")
     def on_evidence_recorded(self, event):
         """PLAT-3 at the time of action: who recorded evidence (调查取证) when, for the certificate pre-check."""
         p = event.payload
@@ -271,7 +272,7 @@ class ReviewService:
             session.flush()
             self._refresh_pending(session, case_ids={event.case_id})
 
-    @event_handler("records", "record.gaps_found")
+    @batched_event_handler("records", "record.gaps_found", group="cases")
     def on_record_gaps(self, event):
         """REV-3 文书完备: the records service's open gaps of a case (latest report wins)."""
         p = event.payload
