@@ -33,6 +33,9 @@ def vhost():
     name = f"zhifa-bench-{uuid.uuid4().hex[:8]}"
     rabbitmqctl("add_vhost", name)
     rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    if os.environ.get("ZHIFA_BENCH_CQV2"):
+        rabbitmqctl("set_policy", "-p", name, "--apply-to", "queues", "zhifa-queue-version", ".*",
+                    '{"queue-version": 2}')
     try:
         yield f"amqp://guest:guest@{AMQP_HOST}/{name}"
     finally:

@@ -139,6 +139,25 @@ class DatabaseAccess:
         if session.info.get("emitted"):
             self._provider.outbox_nudge.set()
 
+    @staticmethod
+    def once_before_commit(session: Session, key: str, fn, *items) -> None:
+        """Collect ``items`` under ``key`` and call ``fn(collected)`` ONCE before the transaction
+        commits — once per batch inside ``batch``, once per event otherwise. Work that depends on
+        the set of things an event touched (e.g. re-running pre-checks of the cases it concerns)
+        is then done once for the whole batch instead of once per event."""
+        hooks = session.info.setdefault("zhifa_before_commit", {})
+        if key not in hooks:
+            hooks[key] = (fn, set())
+        hooks[key][1].update(items)
+
+    @staticmethod
+    def _run_before_commit(session: Session) -> None:
+        hooks = session.info.pop("zhifa_before_commit", None)
+        while hooks:
+            for fn, collected in hooks.values():
+                fn(collected)
+            hooks = session.info.pop("zhifa_before_commit", None)   # hooks may add hooks
+
     @contextmanager
     def batch(self, events):
         """ONE transaction applying a batch of events (``services.common.batching``): yields a
@@ -165,6 +184,7 @@ class DatabaseAccess:
             self._batch_session = session
             try:
                 yield context
+                self._run_before_commit(session)
             finally:
                 self._batch_session = None
 
@@ -186,6 +206,7 @@ class DatabaseAccess:
                 session.add(ProcessedEvent(consumer=self.consumer, event_id=event.event_id,
                                            event_type=event.event_type))
                 yield session
+                self._run_before_commit(session)
         except IntegrityError as exc:
             # a concurrent delivery of the same event committed first
             if self._is_duplicate(event):

@@ -269,8 +269,13 @@ class ReviewService:
         with self.db.effect_of(event) as session:
             session.add(CaseAction(event_id=event.event_id, case_id=event.case_id, kind=kind, acted_at=to_utc(at),
                                    officer_ids=list(officer_ids or [])))
-            session.flush()
-            self._refresh_pending(session, case_ids={event.case_id})
+            self._refresh_cases_before_commit(session, event.case_id)
+
+    def _refresh_cases_before_commit(self, session, case_id: str) -> None:
+        """Pre-checks of the cases a batch touched are re-run once, at its end (evidence is 60% of
+        the departmental traffic: a query per event would dominate the service)."""
+        self.db.once_before_commit(session, "review.refresh_cases",
+                                   lambda case_ids: self._refresh_pending(session, case_ids=case_ids), case_id)
 
     @batched_event_handler("records", "record.gaps_found", group="cases")
     def on_record_gaps(self, event):
@@ -286,8 +291,7 @@ class ReviewService:
                         for g in p["gaps"]]
             row.reported_at = to_utc(event.occurred_at)
             session.add(row)
-            session.flush()
-            self._refresh_pending(session, case_ids={event.case_id})
+            self._refresh_cases_before_commit(session, event.case_id)
 
     def _refresh_pending(self, session, *, case_ids=(), body_ids=(), officer_ids=()) -> int:
         """Re-run the automatic pre-checks of pending tasks whose data changed (the history says so)."""
