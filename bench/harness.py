@@ -55,7 +55,8 @@ def pg_database():
 
 
 @contextlib.contextmanager
-def service_process(service: str, amqp_uri: str, databases: dict, extra_config: dict | None = None):
+def service_process(service: str, amqp_uri: str, databases: dict, extra_config: dict | None = None,
+                    nice: int = 0):
     """`nameko run` of one service (migrated, topology declared) until the block ends."""
     from nameko import config
 
@@ -73,7 +74,7 @@ def service_process(service: str, amqp_uri: str, databases: dict, extra_config: 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "nameko"), "run", "--config", handle.name,
                              f"services.{service}.service"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, preexec_fn=(lambda: os.nice(nice)) if nice else None)
     config.update(cfg)
     try:
         yield proc

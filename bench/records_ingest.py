@@ -43,6 +43,7 @@ from harness import pg_database, service_process, vhost, wait_until
 
 from tests.integration import events as ev
 
+DOWNSTREAM_NICE = int(__import__("os").environ.get("ZHIFA_BENCH_DOWNSTREAM_NICE", "0"))
 SUITE = tuple(__import__("os").environ.get("ZHIFA_BENCH_SUITE", "records,review,disclosure,evaluation,complaints").split(","))
 
 
@@ -154,7 +155,8 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
         urls = {svc: stack.enter_context(pg_database()) for svc in SUITE}
         for svc in SUITE:
             stack.enter_context(service_process(svc, amqp_uri, {svc: urls[svc]},
-                                                extra_config={"ZHIFA_DATABASES": urls}))
+                                                extra_config={"ZHIFA_DATABASES": urls},
+                                                nice=0 if svc == "records" else DOWNSTREAM_NICE))
         # the bench listens to records.events for the per-batch event (after commit, via the outbox)
         conn = _connect(amqp_uri)
         ch = conn.channel()
@@ -221,6 +223,13 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
             wait_until(all_in, 120, interval=0.2)
             rows = db.execute("SELECT event_id, sequence FROM log_entries WHERE event_id = ANY(%s)",
                               (list(published_at),)).fetchall()
+            applying = db.execute("SELECT event_id, min(processed_at) FROM processed_events WHERE event_id = ANY(%s) "
+                                  "GROUP BY event_id", (list(published_at),)).fetchall()
+        # where the time goes: publish → the batch holding the event started applying (its processed_at)
+        waits = sorted((at.timestamp() - published_at[event_id]) * 1000 for event_id, at in applying)
+        if waits:
+            print(f"bench: publish → batch start p50 {statistics.median(waits):.1f} ms, "
+                  f"p99 {waits[int(0.99 * (len(waits) - 1))]:.1f} ms", file=sys.stderr)
         deadline = time.time() + 30
         while time.time() < deadline and not all(seq in committed_at for _, seq in rows):
             time.sleep(0.1)

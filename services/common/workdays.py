@@ -110,11 +110,17 @@ class WorkingDayCalendar:
 
     @property
     def version(self) -> str:
+        # asked for every deadline computed: recomputed only when the schedules changed
+        key = tuple(sorted(self.schedules.items(), key=lambda item: item[0]))
+        cached = self.__dict__.get("_version_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
         digest = hashlib.sha256()
         for year in sorted(self.schedules):
             s = self.schedules[year]
             digest.update(f"{year}|{sorted(s.holidays)}|{sorted(s.adjusted_workdays)}".encode())
-        return digest.hexdigest()[:16]
+        self.__dict__["_version_cache"] = (key, digest.hexdigest()[:16])
+        return self.__dict__["_version_cache"][1]
 
     def is_known(self, day: dt.date) -> bool:
         return day.year in self.schedules

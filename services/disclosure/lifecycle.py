@@ -246,6 +246,8 @@ def _link_to_remade_original(session: Session, row: Publication, now: dt.datetim
                              dom: DomainPublication | None = None) -> None:
     """A re-made decision (higher version of a case whose publication was withdrawn as 'remade') is
     linked to the original; both histories record it (DISC-6)."""
+    if row.version <= 1:
+        return  # a first decision re-makes nothing (and most decisions are first: skip the query)
     old = session.scalars(select(Publication).where(
         Publication.case_id == row.case_id, Publication.status == "withdrawn",
         Publication.withdrawal_reason == "remade", Publication.replaced_by.is_(None),
