@@ -24,6 +24,7 @@ import yaml
 from kombu import Connection, Exchange, Queue
 
 from services.common.bus import events_exchange
+from services.common.identifiers import city_of  # noqa: F401 - routing key of the downward link
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "federation.yaml"
 UPWARD_QUEUE = "zhifa.upward"
@@ -39,11 +40,6 @@ def load_links(path: str | Path | None = None) -> dict:
             if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
                 raise ValueError(f"federation config: {direction}.{source} must be a list of event types")
     return data
-
-
-def city_of(region_code: str) -> str:
-    """The city (地级) code a region belongs to — where its suite runs (provinces map to themselves)."""
-    return region_code[:4] + "00" if region_code[2:6] != "0000" else region_code[:6]
 
 
 def downward_queue(city_code: str) -> str:

@@ -111,3 +111,9 @@ def validate_uscc(value: str) -> str | None:
     if uscc_check_char(value[:17]) != value[17]:
         return "统一社会信用代码校验位错误"
     return None
+
+
+def city_of(region_code: str) -> str:
+    """The city (设区市/地级) code a region belongs to — where its suite runs (a province maps to
+    itself). The downward tier link routes on it (services/common/federation.py)."""
+    return region_code[:4] + "00" if region_code[2:6] != "0000" else region_code[:6]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from services.common import metrics
 from services.common.bus import events_exchange
 from services.common.db import OutboxMessage, utcnow
-from services.common.federation import city_of
+from services.common.identifiers import city_of
 
 log = logging.getLogger(__name__)
 

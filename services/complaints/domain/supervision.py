@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.common.identifiers import Tier, is_region_code, region_covers, region_tier
+from services.common.identifiers import Tier, city_of, is_region_code, region_covers, region_tier
 from services.common.periods import Period
 from services.common.workdays import Deadline, WorkingDayCalendar, default_calendar
 
@@ -41,12 +41,6 @@ STAGE_LABELS = {"acknowledge": "逾期未告知受理情况", "handle": "逾期�
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 INSTRUCTION_MIN, INSTRUCTION_MAX = 5, 2000
-
-
-def city_of(region_code: str) -> str:
-    """The city (设区市) whose suite serves a region (a province maps to itself); the same rule as
-    ``services.common.federation.city_of``, by which the downward link routes."""
-    return region_code[:4] + "00" if region_code[2:6] != "0000" else region_code[:6]
 
 
 def filed_region(number: str) -> str:

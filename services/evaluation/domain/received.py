@@ -17,14 +17,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable
 
+from services.common.identifiers import city_of
+
 from .grades import Grade
 
 SUBJECT_KINDS = ("body", "officer")
-
-
-def city_of(region_code: str) -> str:
-    """The city (设区市) a region belongs to; a province code maps to itself."""
-    return region_code[:4] + "00" if region_code[2:6] != "0000" else region_code[:6]
 
 
 @dataclass(frozen=True)
