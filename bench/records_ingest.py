@@ -13,8 +13,8 @@ Prints:
 
 Throughput: ``--n`` persistent evidence.recorded envelopes (~1 KB) are published to
 ``departments.events`` with publisher confirms (pipelined, window 1000 — like the raw
-measurement), while the records service consumes them; the rate is n / (last entry committed −
-first publish). Latency: records, review, disclosure, evaluation and complaints run as separate
+measurement), while the records service consumes them (2 replicas, as deployed;
+ZHIFA_BENCH_RECORDS_REPLICAS=1 for one); the rate is n / (last entry committed − first publish). Latency: records, review, disclosure, evaluation and complaints run as separate
 ``nameko run`` processes on their own PostgreSQL databases; a paced publisher offers a realistic
 mix of case events at ``--rate``/s; "committed" is when the bench receives the
 ``record.batch_appended`` event naming the entry's sequence — the outbox relays it only after the
@@ -43,6 +43,9 @@ from harness import pg_database, service_process, vhost, wait_until
 
 from tests.integration import events as ev
 
+# records runs as 2 competing replicas, as deploy/k8s/base/records.yaml deploys it (the Merkle append
+# is serialised by an advisory lock; receiving, validating and sealing run in parallel)
+RECORDS_REPLICAS = int(__import__("os").environ.get("ZHIFA_BENCH_RECORDS_REPLICAS", "2"))
 DOWNSTREAM_NICE = int(__import__("os").environ.get("ZHIFA_BENCH_DOWNSTREAM_NICE", "0"))
 SUITE = tuple(__import__("os").environ.get("ZHIFA_BENCH_SUITE", "records,review,disclosure,evaluation,complaints").split(","))
 
@@ -101,7 +104,9 @@ def _max_sequence(url: str) -> int:
 
 def throughput(amqp_uri: str, n: int) -> float:
     with pg_database() as url:
-        with service_process("records", amqp_uri, {"records": url}):
+        with contextlib.ExitStack() as replicas:
+            for _ in range(RECORDS_REPLICAS):     # competing consumers, as deployed (deploy/k8s)
+                replicas.enter_context(service_process("records", amqp_uri, {"records": url}))
             publisher = ConfirmedPublisher(amqp_uri)
             cases = [f"BENCH-{i}" for i in range(50)]
             for case_id in cases:
@@ -136,7 +141,8 @@ def throughput(amqp_uri: str, n: int) -> float:
                 batches = conn.execute("SELECT count(*) FROM outbox WHERE event_type = 'record.batch_appended'"
                                        ).fetchone()[0]
             assert count == target + 1, (count, target)
-            print(f"bench: {n} events in {batches} batch events", file=sys.stderr)
+            print(f"bench: {n} events in {batches} batch events, {RECORDS_REPLICAS} records replicas",
+                  file=sys.stderr)
             return n / (done[0] - start)
 
 
