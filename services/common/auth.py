@@ -68,7 +68,59 @@ def load_api_keys(path: str | os.PathLike | None = None) -> dict[str, Identity]:
     return keys
 
 
+def load_amqp_senders(path: str | os.PathLike | None = None) -> dict[str, Identity]:
+    """Departmental systems that publish over AMQP: entries of ``api_keys.yaml`` with an
+    ``amqp_user`` (their RabbitMQ user), as {amqp_user: Identity}."""
+    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+    if not path.exists():
+        return {}
+    senders = {}
+    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        if item.get("amqp_user"):
+            senders[str(item["amqp_user"])] = Identity("department", subject=item["system"], role="department",
+                                                       region_code=str(item["region_code"]),
+                                                       body_ids=tuple(item.get("body_ids") or ()))
+    return senders
+
+
+def sender_refusal(event, user_id: str | None, senders: dict[str, Identity], internal_user: str) -> str | None:
+    """Why a departmental event received over AMQP may not be accepted from this sender, or None.
+
+    RabbitMQ checks that a message's ``user_id`` property is the user of the connection that
+    published it, so it names the sender truthfully; broker permissions already limit each
+    department to its event types, this limits it to its own system, bodies and region — the same
+    rules as an API key at ``POST /api/v1/events``. Messages published by the suite's own user
+    (the gateway after the API-key check, retries, replays) are trusted. With no AMQP senders
+    configured (a development suite on one broker user) nothing is checked.
+    """
+    if not senders or (user_id and user_id == internal_user):
+        return None
+    if not user_id:
+        return "发送方未声明 user_id（AMQP 消息属性），无法核验报送系统"
+    identity = senders.get(user_id)
+    if identity is None:
+        return f"消息总线用户 {user_id} 未登记为部门报送系统"
+    if event.source_system != identity.subject:
+        return f"source_system 应为 {identity.subject}（消息总线用户 {user_id}）"
+    if identity.body_ids and event.body_id not in identity.body_ids:
+        return f"{identity.subject} 无权代表执法主体 {event.body_id} 报送"
+    if not identity.covers(event.region_code):
+        return f"{identity.subject} 无权报送区划 {event.region_code} 的事件"
+    return None
+
+
 _keys_cache: dict = {}
+
+
+def amqp_senders_cached(path: str | os.PathLike | None = None) -> dict[str, Identity]:
+    """``load_amqp_senders`` re-read only when the file changes."""
+    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+    stamp = path.stat().st_mtime_ns if path.exists() else None
+    cached = _keys_cache.get(("senders", str(path)))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, load_amqp_senders(path))
+        _keys_cache[("senders", str(path))] = cached
+    return cached[1]
 
 
 def api_keys_cached(path: str | os.PathLike | None = None) -> dict[str, Identity]:

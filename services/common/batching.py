@@ -29,7 +29,6 @@ Topology: the class is a nameko ``EventHandler``, so ``zhifa bus-init`` declares
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 import time
@@ -44,7 +43,7 @@ from nameko.messaging import decode_from_headers
 from services.common import metrics, settings
 from services.common.db import AlreadyProcessed
 from services.common.entrypoints import ReliableEventHandler, is_transient
-from services.common.events import InvalidEvent, parse_event
+from services.common.events import InvalidEvent
 
 log = logging.getLogger(__name__)
 
@@ -228,12 +227,8 @@ class BatchEventHandler(ReliableEventHandler):
 
     # -- receiving ------------------------------------------------------------------------------
     def handle_message(self, body, message):
-        try:
-            event = parse_event(body, expected_type=self.event_type)
-        except InvalidEvent as exc:
-            self._dead_letter(message, body_repr=body,
-                              reason=f"{exc.reason}: {json.dumps(exc.errors, ensure_ascii=False)}",
-                              metric_reason="invalid")
+        event = self.accept(body, message)
+        if event is None:
             return
         if self.group.stopping:
             self.consumer.requeue_message(message)

@@ -55,8 +55,11 @@ def cmd_api_key(args) -> int:
     entries = (yaml.safe_load(path.read_text()) if path.exists() else None) or []
     key = args.key or f"zf_{secrets.token_urlsafe(24)}"
     entries = [e for e in entries if e["system"] != args.system]
-    entries.append({"system": args.system, "region_code": args.region, "body_ids": args.body or [],
-                    "key_sha256": hash_key(key)})
+    entry = {"system": args.system, "region_code": args.region, "body_ids": args.body or [],
+             "key_sha256": hash_key(key)}
+    if args.amqp_user:
+        entry["amqp_user"] = args.amqp_user   # its RabbitMQ user, when it publishes over AMQP
+    entries.append(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(entries, allow_unicode=True))
     print(key)
@@ -125,6 +128,8 @@ def main(argv=None) -> int:
     p.add_argument("--region", required=True)
     p.add_argument("--body", action="append")
     p.add_argument("--key", help="use this key instead of a random one (demo only)")
+    p.add_argument("--amqp-user", help="the system's RabbitMQ user, if it also publishes over AMQP "
+                                       "(its events are then checked against this entry)")
     p = sub.add_parser("contracts", help="export JSON Schema and AsyncAPI documents to docs/contracts")
     p.add_argument("--out")
     p = sub.add_parser("dlq", help="list or replay a service's dead-letter queue")

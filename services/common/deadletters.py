@@ -4,6 +4,7 @@ from __future__ import annotations
 from kombu import Connection, Producer
 
 from services.common.bus import dead_letter_queue
+from services.common.settings import amqp_user
 
 
 def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
@@ -32,8 +33,13 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
 
 
 def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
-    """Move dead letters back to the queue they came from (after the cause is fixed)."""
+    """Move dead letters back to the queue they came from (after the cause is fixed).
+
+    The copy is published by the suite's own broker user (``user_id``), which handlers trust; so
+    events refused because their sender may not publish them ("unauthorised sender") are left in
+    the dead-letter queue — the department must send them again under its own identity."""
     moved = 0
+    kept = []
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         channel = conn.channel()
         queue = dead_letter_queue(service)(channel)
@@ -45,15 +51,17 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
                 break
             headers = dict(message.headers or {})
             target = headers.pop("x-zhifa-queue", None)
-            if not target:
-                message.requeue()
+            if not target or str(headers.get("x-zhifa-reason", "")).startswith("unauthorised sender"):
+                kept.append(message)          # requeued below, after the loop (else got again at once)
                 continue
             for key in ("x-zhifa-reason", "x-zhifa-attempts", "x-zhifa-dead-lettered-at"):
                 headers.pop(key, None)
             producer.publish(message.body, exchange="", routing_key=target, headers=headers,
                              content_type=message.content_type, content_encoding=message.content_encoding,
-                             delivery_mode=2, mandatory=True)
+                             delivery_mode=2, mandatory=True, user_id=amqp_user(amqp_uri))
             message.ack()
             moved += 1
+        for message in kept:
+            message.requeue()
         channel.close()
     return moved

@@ -33,9 +33,10 @@ from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
 from services.common import metrics, settings
+from services.common.auth import amqp_senders_cached, sender_refusal
 from services.common.bus import dead_letter_exchange, dead_letter_queue, retry_queue, retry_queue_name
 from services.common.db import AlreadyProcessed
-from services.common.events import InvalidEvent, parse_event
+from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +82,32 @@ class ReliableEventHandler(EventHandler):
         super().setup()
         self.consumer.decode_error_handler = self._on_decode_error
         service = self.container.service_name
+        self.internal_user = settings.amqp_user(self.amqp_uri)
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True, declare=[
             dead_letter_exchange(), dead_letter_queue(service), retry_queue(self.queue.name)])
 
     # -- receiving ----------------------------------------------------------------------------
-    def handle_message(self, body, message):
+    def accept(self, body, message):
+        """The validated event of a delivery, or None when it was dead-lettered: invalid, or a
+        departmental event its sender may not publish (``auth.sender_refusal``)."""
         try:
             event = parse_event(body, expected_type=self.event_type)
         except InvalidEvent as exc:
             self._dead_letter(message, body_repr=body,
                               reason=f"{exc.reason}: {json.dumps(exc.errors, ensure_ascii=False)}",
                               metric_reason="invalid")
+            return None
+        if self.source_service == DEPARTMENTS:
+            refusal = sender_refusal(event, (message.properties or {}).get("user_id"), amqp_senders_cached(),
+                                     self.internal_user)
+            if refusal is not None:
+                self._dead_letter(message, reason=f"unauthorised sender: {refusal}", metric_reason="unauthorised")
+                return None
+        return event
+
+    def handle_message(self, body, message):
+        event = self.accept(body, message)
+        if event is None:
             return
         context_data = decode_from_headers(message.headers)
         started = time.perf_counter()
@@ -149,7 +165,9 @@ class ReliableEventHandler(EventHandler):
         self.publisher.publish(raw, exchange=exchange, routing_key=routing_key, serializer=None,
                                content_type=message.content_type or "application/octet-stream",
                                content_encoding=message.content_encoding or "binary",
-                               headers={**(message.headers or {}), **headers}, expiration=expiration)
+                               headers={**(message.headers or {}), **headers}, expiration=expiration,
+                               # the copy comes back from the suite itself (trusted: already checked)
+                               user_id=self.internal_user)
 
     def _retry(self, message, attempts, reason, metric_reason):
         delay_ms = min(settings.retry_delay_ms() * 2 ** min(attempts - 1, 10), MAX_BACKOFF_MS)

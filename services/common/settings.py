@@ -26,6 +26,14 @@ def amqp_uri() -> str:
     return setting("AMQP_URI", DEFAULT_AMQP_URI)
 
 
+def amqp_user(uri: str | None = None) -> str:
+    """The broker user of an AMQP URI (the suite's own user: messages it publishes carry it as
+    ``user_id``, which RabbitMQ verifies)."""
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri or amqp_uri()).username or "guest")
+
+
 def database_url(service: str) -> str:
     """Per-service database URL: ZHIFA_DATABASES[service], env ZHIFA_<SERVICE>_DB, or SQLite under var/."""
     configured = (config.get("ZHIFA_DATABASES") or {}).get(service)

@@ -41,7 +41,8 @@ class OperationsRoutes:
         try:
             publisher.publish(json.dumps(raw, ensure_ascii=False), exchange=events_exchange(DEPARTMENTS),
                               routing_key=event.event_type, serializer=None, content_type="application/json",
-                              content_encoding="utf-8", message_id=event.event_id)
+                              content_encoding="utf-8", message_id=event.event_id,
+                              user_id=settings.amqp_user())   # checked here: handlers trust the suite's user
         except UndeliverableMessage:
             raise HttpError(503, "not_routed", "消息总线尚未初始化（zhifa bus-init）") from None
         return {"event_id": event.event_id, "status": "accepted"}
