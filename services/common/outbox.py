@@ -8,6 +8,7 @@ before the mark re-publishes on restart: consumers are idempotent by event id.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import socket
@@ -15,10 +16,10 @@ import time
 
 import amqp
 from kombu import Connection
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.common import metrics
+from services.common import metrics, settings
 from services.common.bus import events_exchange
 from services.common.db import OutboxMessage, utcnow
 from services.common.identifiers import city_of
@@ -111,7 +112,30 @@ class ConfirmedBatchPublisher:
             raise
 
 
+def purge_published(engine, older_than: dt.datetime, chunk: int = 5000) -> int:
+    """Delete outbox rows published before ``older_than``, in chunks (short transactions). Pending
+    and unrouted rows are kept: the first are still to go out, the second wait for an operator.
+    Idempotent, so replicas may run it at the same time."""
+    removed = 0
+    while True:
+        with Session(engine) as session, session.begin():
+            ids = session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.status == "published", OutboxMessage.published_at < older_than)
+                .order_by(OutboxMessage.id).limit(chunk)).all()
+            if ids:
+                session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+        removed += len(ids)
+        if len(ids) < chunk:
+            return removed
+
+
 class OutboxRelay:
+    """Relays pending rows; once an hour it also purges rows published more than
+    ``ZHIFA_OUTBOX_RETENTION_HOURS`` (default 168) ago — every emitted event is a row, so without
+    this the table grows by the service's whole event rate."""
+
+    PURGE_EVERY_SECONDS = 3600
+
     def __init__(self, engine, amqp_uri: str, service: str, nudge, batch_size: int = 500, idle_wait: float = 0.5):
         self.engine = engine
         self.service = service
@@ -121,6 +145,16 @@ class OutboxRelay:
         self.exchange = events_exchange(service)
         self.publisher = ConfirmedBatchPublisher(amqp_uri, self.exchange)
         self.running = True
+        self.retention = dt.timedelta(hours=float(settings.setting("ZHIFA_OUTBOX_RETENTION_HOURS", 168)))
+        self.next_purge = time.monotonic() + 60      # not while the service is starting
+
+    def housekeeping(self) -> None:
+        if time.monotonic() < self.next_purge:
+            return
+        self.next_purge = time.monotonic() + self.PURGE_EVERY_SECONDS
+        removed = purge_published(self.engine, utcnow() - self.retention)
+        if removed:
+            log.info("outbox %s: purged %s rows published before the retention period", self.service, removed)
 
     def stop(self):
         self.running = False
@@ -131,6 +165,8 @@ class OutboxRelay:
         while self.running:
             try:
                 relayed = self.relay_batch()
+                if relayed < self.batch_size:
+                    self.housekeeping()
             except Exception:  # broker or database down: wait and try again, rows stay pending
                 log.exception("outbox relay of %s failed; retrying", self.service)
                 relayed = 0

@@ -46,3 +46,28 @@ def test_relay_publishes_confirmed_and_keeps_unrouted(amqp_uri, tmp_path):
         assert [m.properties["message_id"] for m in received] == ids[:120]  # in order
         assert received[0].headers == {"zhifa-region": "320412", "zhifa-city": "320400"}
         assert received[0].properties["delivery_mode"] == 2
+
+
+def test_published_rows_are_purged_after_the_retention_period(tmp_path):
+    """Housekeeping: published rows older than the retention go; pending and unrouted rows stay."""
+    import datetime as dt
+
+    from services.common.outbox import purge_published
+
+    engine = make_engine(f"sqlite:///{tmp_path}/outbox.db")
+    PlumbingBase.metadata.create_all(engine)
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = []
+    for i in range(25):
+        row = _row("review.classified")
+        row.status, row.published_at = "published", now - dt.timedelta(days=10 if i < 20 else 1)
+        rows.append(row)
+    old_unrouted, pending = _row("review.nobody_listens"), _row("review.classified")
+    old_unrouted.status, old_unrouted.published_at = "unrouted", now - dt.timedelta(days=30)
+    with Session(engine) as session, session.begin():
+        session.add_all([*rows, old_unrouted, pending])
+    assert purge_published(engine, now - dt.timedelta(days=7), chunk=6) == 20
+    with Session(engine) as session:
+        left = sorted(session.scalars(select(OutboxMessage.status)).all())
+    assert left == ["pending", "published", "published", "published", "published", "published", "unrouted"]
+    assert purge_published(engine, now - dt.timedelta(days=7)) == 0
