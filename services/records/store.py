@@ -597,8 +597,10 @@ def personal_for(session: Session, sequences: list[int]) -> dict[int, PersonalDa
 
 
 def timeline(session: Session, case_id: str, kinds=TIMELINE_KINDS) -> list[LogEntry]:
+    """A case's entries in the order things happened (REC-1): events of one case travel on separate
+    queues, so the log (arrival) order may differ; each entry still shows its log sequence."""
     return list(session.scalars(select(LogEntry).where(LogEntry.case_id == case_id, LogEntry.entry_kind.in_(kinds))
-                                .order_by(LogEntry.sequence)))
+                                .order_by(LogEntry.occurred_at, LogEntry.sequence)))
 
 
 def region_filter(column, scope_region: str):

@@ -205,3 +205,21 @@ def test_signed_tree_head_is_announced_for_witnessing(db):
     payload = json.loads(rows[-1].envelope)["payload"]
     assert payload["tree_size"] == head.tree_size == 1 and payload["root_hash"] == head.root_hash.hex()
     assert json.loads(rows[-1].envelope)["region_code"] == "320412"
+
+
+def test_rec1_timeline_is_in_the_order_things_happened_not_the_order_they_arrived(db):
+    """Events of one case travel on separate queues: the evidence may be appended before the
+    opening; the case's timeline still reads in occurrence order, each entry with its log sequence."""
+    import datetime as dt
+
+    ledger = Ledger()
+    start = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    opened = ev.case_opened("C-ORDER", at=start)
+    evidence = ev.envelope("evidence.recorded", {**ev.evidence("C-ORDER")["payload"]}, "C-ORDER",
+                           at=start + dt.timedelta(hours=2))
+    apply(db, ledger, [evidence])                  # arrives first
+    apply(db, ledger, [opened])
+    with db.session() as session:
+        rows = store.timeline(session, "C-ORDER")
+    assert [r.event_type for r in rows] == ["case.opened", "evidence.recorded"]
+    assert [r.sequence for r in rows] == [1, 0]
