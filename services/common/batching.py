@@ -98,8 +98,9 @@ class _Group:
                 self.arrived.clear()
                 if not self.items:
                     self.arrived.wait(1.0)
-                    continue
-                backlog = False
+                    if not self.items:
+                        continue
+                backlog = False    # the first event after a quiet spell: linger for companions
             else:
                 backlog = True     # arrived while the previous batch was applied: cut it now
             if not backlog and self.linger > 0:

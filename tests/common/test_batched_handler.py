@@ -60,7 +60,7 @@ def test_batches_apply_once_in_order_and_refuse_alone(amqp_uri, tmp_path):
     upgrade("records", url)                      # any schema with plumbing tables and a table to write
     TallyService.applied.clear()
     TallyService.sessions.clear()
-    with config.patch({"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"tally": url}, "ZHIFA_BATCH_LINGER_MS": 50},
+    with config.patch({"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"tally": url}, "ZHIFA_BATCH_LINGER_MS": 500},
                       clear=False):
         declare_topology(amqp_uri, [TallyService])
         runner = ServiceRunner()
@@ -68,7 +68,15 @@ def test_batches_apply_once_in_order_and_refuse_alone(amqp_uri, tmp_path):
         runner.start()
         try:
             with Connection(amqp_uri) as conn:
-                producer = Producer(conn.channel(), exchange=Exchange("departments.events", "topic", durable=True))
+                channel = conn.channel()
+
+                def consuming(queue):
+                    return channel.queue_declare(queue, passive=True).consumer_count > 0
+
+                for queue in ("evt-departments-case.opened--tally.on_opened",
+                              "evt-departments-evidence.recorded--tally.on_evidence"):
+                    wait_for(lambda: consuming(queue), message=f"{queue} consumed")
+                producer = Producer(channel, exchange=Exchange("departments.events", "topic", durable=True))
 
                 def publish(envelopes):
                     for envelope in envelopes:
@@ -96,4 +104,5 @@ def test_batches_apply_once_in_order_and_refuse_alone(amqp_uri, tmp_path):
     assert len(cases) == 42 and len(set(cases)) == 42          # each once, the redelivery skipped
     assert processed == 42                                       # the refused one is not marked processed
     assert len(batched) < 40                                     # several events per transaction
-    assert {"opened", "evidence"} in batched.values()            # both methods in one transaction
+    # both methods in one transaction (the group's buffer waits up to 500 ms for more events)
+    assert {"opened", "evidence"} in batched.values()
