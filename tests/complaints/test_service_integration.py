@@ -293,6 +293,19 @@ def test_cmp1_public_intake_is_rate_limited_per_ip_in_chinese(amqp_uri, sqlite_d
         assert len(register["complaints"]) == 2
 
 
+def test_cmp1_rate_limit_behind_a_proxy_counts_each_client_not_the_proxy():
+    """Behind the ingress every request comes from the proxy's address: with ZHIFA_TRUSTED_PROXY_HOPS
+    the client is read from X-Forwarded-For, and what a client writes there itself is not trusted."""
+    from services.gateway.routes.complaints import client_ip
+
+    assert client_ip("10.0.0.5", "203.0.113.7", 1) == "203.0.113.7"
+    assert client_ip("10.0.0.5", "1.2.3.4, 203.0.113.7", 1) == "203.0.113.7"           # forged entry ignored
+    assert client_ip("10.0.0.5", "1.2.3.4, 203.0.113.7, 10.0.0.9", 2) == "203.0.113.7"  # two proxies
+    assert client_ip("10.0.0.5", "203.0.113.7", 0) == "10.0.0.5"                       # no proxy: header ignored
+    assert client_ip("10.0.0.5", None, 1) == "10.0.0.5"
+    assert client_ip(None, None, 0) == "unknown"
+
+
 def test_cmp1_json_api_rejects_bad_json_and_bad_regions_in_chinese(cs):
     """The JSON API (used by the gateway tests and integrators) keeps working; errors are Chinese."""
     bad = cs.post("/api/v1/public/complaints", None, data="{not json", headers={"Content-Type": "application/json"})

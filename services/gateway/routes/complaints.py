@@ -17,6 +17,7 @@ import math
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 
+from services.common import settings
 from services.common.rpc import call
 from services.complaints import intake
 from services.complaints import metrics as complaint_metrics
@@ -96,8 +97,21 @@ def _encode_files(files) -> list[dict]:
             for name, ctype, data in files]
 
 
+def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_hops: int) -> str:
+    """The address a rate limit is keyed on. Behind ``trusted_hops`` proxies of our own (ingress,
+    load balancer) every client would otherwise share the proxy's address; each proxy appends the
+    address it received the request from to X-Forwarded-For, so the client is the ``trusted_hops``-th
+    entry from the right. Entries further left are whatever the client claims and are ignored."""
+    if trusted_hops > 0 and forwarded_for:
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        if len(hops) >= trusted_hops:
+            return hops[-trusted_hops]
+    return remote_addr or "unknown"
+
+
 def _client_ip(request) -> str:
-    return request.remote_addr or "unknown"
+    return client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                     int(settings.setting("ZHIFA_TRUSTED_PROXY_HOPS", 0) or 0))
 
 
 class ComplaintsRoutes:
