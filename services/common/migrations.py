@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 from services.common import settings
 
@@ -18,11 +19,31 @@ def alembic_config(service: str, url: str | None = None) -> Config:
     return cfg
 
 
+MIGRATION_LOCK_KEY = 0x7A68_6D67  # pg advisory lock: one migrator per database at a time
+
+
 def upgrade(service: str, url: str | None = None, revision: str = "head") -> None:
+    """Apply the service's migrations. On PostgreSQL under a session advisory lock: replicas that
+    start together (each runs its init container) would otherwise race to create the same tables;
+    the second waits, then finds the database at head and does nothing."""
     url = url or settings.database_url(service)
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(service, url), revision)
+    if not url.startswith("postgresql"):
+        command.upgrade(alembic_config(service, url), revision)
+        return
+    from services.common.db import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                command.upgrade(alembic_config(service, url), revision)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    finally:
+        engine.dispose()
 
 
 def target_metadata(service: str):
