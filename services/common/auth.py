@@ -53,34 +53,78 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def load_api_keys(path: str | os.PathLike | None = None) -> dict[str, Identity]:
-    """``api_keys.yaml``: a list of {key_sha256, system, region_code, body_ids}."""
-    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+def api_keys_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+
+
+@dataclass(frozen=True)
+class DepartmentSystems:
+    """``api_keys.yaml``: a list of {key_sha256, system, region_code, body_ids, amqp_user?} — each
+    departmental system, by its API key digest and, if it publishes over AMQP, its broker user."""
+
+    by_key: dict[str, Identity]
+    by_amqp_user: dict[str, Identity]
+
+
+def load_department_systems(path: str | os.PathLike | None = None) -> DepartmentSystems:
+    path = api_keys_path(path)
+    systems = DepartmentSystems({}, {})
     if not path.exists():
-        return {}
-    keys = {}
+        return systems
     for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
         if not is_region_code(str(item["region_code"])):
             raise ValueError(f"{path}: bad region_code for {item['system']}")
-        keys[item["key_sha256"]] = Identity("department", subject=item["system"], role="department",
-                                            region_code=str(item["region_code"]),
-                                            body_ids=tuple(item.get("body_ids") or ()))
-    return keys
+        identity = Identity("department", subject=item["system"], role="department",
+                            region_code=str(item["region_code"]), body_ids=tuple(item.get("body_ids") or ()))
+        systems.by_key[item["key_sha256"]] = identity
+        if item.get("amqp_user"):
+            systems.by_amqp_user[str(item["amqp_user"])] = identity
+    return systems
+
+
+def load_api_keys(path: str | os.PathLike | None = None) -> dict[str, Identity]:
+    """The systems by API key digest."""
+    return load_department_systems(path).by_key
 
 
 def load_amqp_senders(path: str | os.PathLike | None = None) -> dict[str, Identity]:
-    """Departmental systems that publish over AMQP: entries of ``api_keys.yaml`` with an
-    ``amqp_user`` (their RabbitMQ user), as {amqp_user: Identity}."""
-    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
-    if not path.exists():
-        return {}
-    senders = {}
-    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-        if item.get("amqp_user"):
-            senders[str(item["amqp_user"])] = Identity("department", subject=item["system"], role="department",
-                                                       region_code=str(item["region_code"]),
-                                                       body_ids=tuple(item.get("body_ids") or ()))
-    return senders
+    """The systems that publish over AMQP, by their RabbitMQ user (``amqp_user``)."""
+    return load_department_systems(path).by_amqp_user
+
+
+_systems_cache: dict = {}
+
+
+def department_systems_cached(path: str | os.PathLike | None = None) -> DepartmentSystems:
+    """``load_department_systems`` re-read only when the file changes (keys rotate without a restart)."""
+    path = api_keys_path(path)
+    stamp = path.stat().st_mtime_ns if path.exists() else None
+    cached = _systems_cache.get(str(path))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, load_department_systems(path))
+        _systems_cache[str(path)] = cached
+    return cached[1]
+
+
+def api_keys_cached(path: str | os.PathLike | None = None) -> dict[str, Identity]:
+    return department_systems_cached(path).by_key
+
+
+def amqp_senders_cached(path: str | os.PathLike | None = None) -> dict[str, Identity]:
+    return department_systems_cached(path).by_amqp_user
+
+
+def department_event_refusal(identity: Identity, event) -> tuple[str, str] | None:
+    """Why a departmental system may not publish ``event`` — (code, Chinese message) — or None. The
+    same rules over HTTP (API key) and AMQP (broker user): its own ``source_system``, the bodies it
+    speaks for, its region."""
+    if event.source_system != identity.subject:
+        return "wrong_source", f"source_system 应为 {identity.subject}"
+    if identity.body_ids and event.body_id not in identity.body_ids:
+        return "wrong_body", f"{identity.subject} 无权代表执法主体 {event.body_id} 报送"
+    if not identity.covers(event.region_code):
+        return "out_of_scope", f"{identity.subject} 无权报送区划 {event.region_code} 的事件"
+    return None
 
 
 def sender_refusal(event, user_id: str | None, senders: dict[str, Identity], internal_user: str) -> str | None:
@@ -100,38 +144,8 @@ def sender_refusal(event, user_id: str | None, senders: dict[str, Identity], int
     identity = senders.get(user_id)
     if identity is None:
         return f"消息总线用户 {user_id} 未登记为部门报送系统"
-    if event.source_system != identity.subject:
-        return f"source_system 应为 {identity.subject}（消息总线用户 {user_id}）"
-    if identity.body_ids and event.body_id not in identity.body_ids:
-        return f"{identity.subject} 无权代表执法主体 {event.body_id} 报送"
-    if not identity.covers(event.region_code):
-        return f"{identity.subject} 无权报送区划 {event.region_code} 的事件"
-    return None
-
-
-_keys_cache: dict = {}
-
-
-def amqp_senders_cached(path: str | os.PathLike | None = None) -> dict[str, Identity]:
-    """``load_amqp_senders`` re-read only when the file changes."""
-    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
-    stamp = path.stat().st_mtime_ns if path.exists() else None
-    cached = _keys_cache.get(("senders", str(path)))
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, load_amqp_senders(path))
-        _keys_cache[("senders", str(path))] = cached
-    return cached[1]
-
-
-def api_keys_cached(path: str | os.PathLike | None = None) -> dict[str, Identity]:
-    """``load_api_keys`` re-read only when the file changes (keys rotate without a restart)."""
-    path = Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
-    stamp = path.stat().st_mtime_ns if path.exists() else None
-    cached = _keys_cache.get(str(path))
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, load_api_keys(path))
-        _keys_cache[str(path)] = cached
-    return cached[1]
+    refusal = department_event_refusal(identity, event)
+    return f"{refusal[1]}（消息总线用户 {user_id}）" if refusal else None
 
 
 def token_secret() -> str:

@@ -49,9 +49,9 @@ def cmd_token(args) -> int:
 
 
 def cmd_api_key(args) -> int:
-    from services.common.auth import hash_key
+    from services.common.auth import api_keys_path, hash_key
 
-    path = Path(settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+    path = api_keys_path(None)
     entries = (yaml.safe_load(path.read_text()) if path.exists() else None) or []
     key = args.key or f"zf_{secrets.token_urlsafe(24)}"
     entries = [e for e in entries if e["system"] != args.system]

@@ -116,6 +116,24 @@ def emit(session: Session, event_type: str, payload: dict, *, region_code: str, 
     return envelope["event_id"]
 
 
+def split_processed(session: Session, events, consumers) -> tuple[list, set]:
+    """A batch's (consumer, event) pairs not applied before, in order, and the ids of the others
+    (applied before, or repeated within the batch) — one query for the whole batch. ``consumers``:
+    the handler name of every event, or one name for all."""
+    names = [consumers] * len(events) if isinstance(consumers, str) else list(consumers)
+    seen = set(session.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id).where(
+        ProcessedEvent.consumer.in_(set(names)), ProcessedEvent.event_id.in_({e.event_id for e in events}))).all())
+    fresh, duplicates = [], set()
+    for name, item in zip(names, events):
+        key = (name, item.event_id)
+        if key in seen:
+            duplicates.add(item.event_id)
+            continue
+        seen.add(key)
+        fresh.append((name, item))
+    return fresh, duplicates
+
+
 class DatabaseAccess:
     """What a worker sees as ``self.db``: sessions, and the idempotent effect of an event."""
 
@@ -167,20 +185,12 @@ class DatabaseAccess:
         for one event applies unchanged inside a batch."""
         from services.common.batching import BatchContext
 
-        consumers = list(getattr(events, "consumers", None) or [self.consumer] * len(events))
+        consumers = getattr(events, "consumers", None) or self.consumer
         with self.session() as session:
-            ids = {e.event_id for e in events}
-            seen = set(session.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id).where(
-                ProcessedEvent.event_id.in_(ids), ProcessedEvent.consumer.in_(set(consumers)))).all())
             context = BatchContext(session)
-            for name, event in zip(consumers, events):
-                key = (name, event.event_id)
-                if key in seen:
-                    context.result.duplicates.add(event.event_id)
-                    continue
-                seen.add(key)
-                context.fresh.append((name, event))
-                session.add(ProcessedEvent(consumer=name, event_id=event.event_id, event_type=event.event_type))
+            context.fresh, context.result.duplicates = split_processed(session, events, consumers)
+            session.add_all(ProcessedEvent(consumer=name, event_id=item.event_id, event_type=item.event_type)
+                            for name, item in context.fresh)
             self._batch_session = session
             try:
                 yield context

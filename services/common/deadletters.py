@@ -7,6 +7,9 @@ from services.common.bus import dead_letter_queue
 from services.common.settings import amqp_user
 
 
+UNAUTHORISED_SENDER = "unauthorised sender"  # reason prefix of events their sender may not publish
+
+
 def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
     """Dead letters of a service, without removing them (fetched, then requeued)."""
     items = []
@@ -51,7 +54,7 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
                 break
             headers = dict(message.headers or {})
             target = headers.pop("x-zhifa-queue", None)
-            if not target or str(headers.get("x-zhifa-reason", "")).startswith("unauthorised sender"):
+            if not target or str(headers.get("x-zhifa-reason", "")).startswith(UNAUTHORISED_SENDER):
                 kept.append(message)          # requeued below, after the loop (else got again at once)
                 continue
             for key in ("x-zhifa-reason", "x-zhifa-attempts", "x-zhifa-dead-lettered-at"):

@@ -35,6 +35,7 @@ from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from services.common import metrics, settings
 from services.common.auth import amqp_senders_cached, sender_refusal
 from services.common.bus import dead_letter_exchange, dead_letter_queue, retry_queue, retry_queue_name
+from services.common.deadletters import UNAUTHORISED_SENDER
 from services.common.db import AlreadyProcessed
 from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
 
@@ -101,7 +102,7 @@ class ReliableEventHandler(EventHandler):
             refusal = sender_refusal(event, (message.properties or {}).get("user_id"), amqp_senders_cached(),
                                      self.internal_user)
             if refusal is not None:
-                self._dead_letter(message, reason=f"unauthorised sender: {refusal}", metric_reason="unauthorised")
+                self._dead_letter(message, reason=f"{UNAUTHORISED_SENDER}: {refusal}", metric_reason="unauthorised")
                 return None
         return event
 

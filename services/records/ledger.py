@@ -96,25 +96,25 @@ class Ledger:
     @contextlib.contextmanager
     def appending(self, db_access):
         """A write transaction in which the caller may append; the tree is level with the DB inside."""
-        with self.lock:
-            ok = False
-            try:
-                with db_access.session() as session:
-                    self._lock_db(session)
-                    self.sync(session)
-                    yield session
-                ok = True
-            finally:
-                if not ok:
-                    self.tree = None
+        with self._level(db_access, lock_db=True) as session:
+            yield session
 
     @contextlib.contextmanager
     def reading(self, db_access):
         """A read transaction with the tree level with the DB (for proofs)."""
+        with self._level(db_access, lock_db=False) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def _level(self, db_access, lock_db: bool):
+        """A transaction with the in-memory tree level with the DB; if it fails, the tree is dropped
+        (rebuilt from the DB next time) since it may hold leaves that were rolled back."""
         with self.lock:
             ok = False
             try:
                 with db_access.session() as session:
+                    if lock_db:
+                        self._lock_db(session)
                     self.sync(session)
                     yield session
                 ok = True

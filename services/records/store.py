@@ -19,7 +19,7 @@ from sqlalchemy import JSON, insert, select
 from sqlalchemy.orm import Session
 
 from services.common.blobs import sm3_hex
-from services.common.db import ProcessedEvent, emit, utcnow
+from services.common.db import ProcessedEvent, emit, split_processed, utcnow
 from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
 from services.records.domain import completeness as completeness_rules
@@ -324,20 +324,9 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     head when a case was archived, and queue one ``record.batch_appended`` per region and body."""
     rules = rules or completeness_rules.default_rules()
     outcome = BatchOutcome()
-    consumers = [consumer] * len(events) if isinstance(consumer, str) else list(consumer)
-    ids = [e.event_id for e in events]
-    seen = set(session.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id).where(
-        ProcessedEvent.consumer.in_(set(consumers)), ProcessedEvent.event_id.in_(ids))).all())
-    fresh: list[Event] = []
-    fresh_consumers: list[str] = []
-    for event, name in zip(events, consumers):
-        key = (name, event.event_id)
-        if key in seen:
-            outcome.duplicates.add(event.event_id)
-            continue
-        seen.add(key)
-        fresh.append(event)
-        fresh_consumers.append(name)
+    pairs, outcome.duplicates = split_processed(session, events, consumer)
+    fresh: list[Event] = [event for _, event in pairs]
+    fresh_consumers: list[str] = [name for name, _ in pairs]
     if not fresh:
         return outcome
     now = utcnow()

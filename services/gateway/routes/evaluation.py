@@ -245,13 +245,9 @@ class EvaluationRoutes:
               summary="Supervisors' dashboard (Chinese): region and subordinate regions, indicators with trends, "
                       "rankings, open violations, overdue items — sign in at /evaluation/login")
     def evaluation_dashboard(self, request, identity):
-        staff, response = self._page_identity(request, identity)
+        staff, region, response = self._page_scope(request, identity)
         if response is not None:
             return response
-        region = request.args.get("region_code") or staff.region_code
-        if not staff.covers(region):
-            return pages.render("evaluation/message.html", status=403, title="无权访问",
-                                message=f"您的管辖范围不包括行政区划 {region}。")
         data = _answer(call(self.evaluation, "dashboard", staff.region_code, region, _year(request), timeout=60))
         return pages.render("evaluation/dashboard.html", d=data, staff=staff, charts=_charts(data),
                             query=lambda **kw: urlencode({"region_code": region, "year": data["year"], **kw}))
@@ -259,13 +255,9 @@ class EvaluationRoutes:
     @endpoint("GET", "/evaluation/annual-report", tags=("evaluation",),
               summary="Annual report section on enforcement (法治政府建设年度报告), printable page")
     def evaluation_report_page(self, request, identity):
-        staff, response = self._page_identity(request, identity)
+        staff, region, response = self._page_scope(request, identity)
         if response is not None:
             return response
-        region = request.args.get("region_code") or staff.region_code
-        if not staff.covers(region):
-            return pages.render("evaluation/message.html", status=403, title="无权访问",
-                                message=f"您的管辖范围不包括行政区划 {region}。")
         data = _answer(call(self.evaluation, "annual_report", staff.region_code, region, _year(request), timeout=60))
         sections: dict = {}
         for row in data["rows"]:
@@ -294,6 +286,18 @@ class EvaluationRoutes:
         name = f"annual-report-{data['region_code']}-{data['year']}.csv"
         return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def _page_scope(self, request, identity):
+        """(staff, the region asked for — default the staff's own, None) or (…, a response: sign in,
+        or a Chinese 403 page when the region is outside the staff's scope)."""
+        staff, response = self._page_identity(request, identity)
+        if response is not None:
+            return None, None, response
+        region = request.args.get("region_code") or staff.region_code
+        if not staff.covers(region):
+            return staff, region, pages.render("evaluation/message.html", status=403, title="无权访问",
+                                               message=f"您的管辖范围不包括行政区划 {region}。")
+        return staff, region, None
 
     def _page_identity(self, request, identity):
         """(staff identity, None) or (None, a response: redirect to sign in / clean the URL)."""

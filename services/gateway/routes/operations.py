@@ -6,10 +6,11 @@ import json
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 
 from services.common import settings
+from services.common.auth import department_event_refusal
 from services.common.bus import events_exchange
 from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
 from services.gateway import openapi
-from services.gateway.http import ROUTES, HttpError, endpoint, in_scope, read_json
+from services.gateway.http import ROUTES, HttpError, endpoint, read_json
 
 
 class OperationsRoutes:
@@ -31,11 +32,9 @@ class OperationsRoutes:
             event = parse_event(raw)
         except InvalidEvent as exc:
             raise HttpError(422, "invalid_event", exc.reason, exc.errors) from None
-        if event.source_system != identity.subject:
-            raise HttpError(403, "wrong_source", f"source_system 应为 {identity.subject}")
-        if identity.body_ids and event.body_id not in identity.body_ids:
-            raise HttpError(403, "wrong_body", f"该密钥无权代表执法主体 {event.body_id} 报送")
-        in_scope(identity, event.region_code)
+        refusal = department_event_refusal(identity, event)
+        if refusal:
+            raise HttpError(403, *refusal)
         publisher = Publisher(settings.amqp_uri(), use_confirms=True, mandatory=True,
                               declare=[events_exchange(DEPARTMENTS)])
         try:
