@@ -19,7 +19,7 @@ import uuid
 from contextlib import contextmanager
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, or_, select, update
+from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -116,21 +116,46 @@ def emit(session: Session, event_type: str, payload: dict, *, region_code: str, 
     return envelope["event_id"]
 
 
-def split_processed(session: Session, events, consumers) -> tuple[list, set]:
-    """A batch's (consumer, event) pairs not applied before, in order, and the ids of the others
-    (applied before, or repeated within the batch) — one query for the whole batch. ``consumers``:
-    the handler name of every event, or one name for all."""
+def claim_unprocessed(session: Session, events, consumers, now: dt.datetime | None = None) -> tuple[list, set]:
+    """Write the processed-event rows of a batch and return its (consumer, event) pairs not applied
+    before, in order, and the ids of the others (applied before, or repeated within the batch).
+    ``consumers``: the handler name of every event, or one name for all.
+
+    ONE ``INSERT … ON CONFLICT DO NOTHING RETURNING`` does both: the rows it returns are the new
+    ones. Why not SELECT, then INSERT: the conflict check goes through the primary key by
+    construction — a SELECT with two IN lists got a sequential-scan plan on the fast-growing
+    table (50–200 ms a batch at 20,000 rows, and more as it grows); it is one round trip instead
+    of two; and a replica applying the same redelivered event concurrently waits for the other's
+    commit and then sees a duplicate, instead of failing its batch on the primary key.
+    """
     names = [consumers] * len(events) if isinstance(consumers, str) else list(consumers)
-    seen = set(session.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id).where(
-        ProcessedEvent.consumer.in_(set(names)), ProcessedEvent.event_id.in_({e.event_id for e in events}))).all())
+    moment = now or utcnow()
+    rows, keys = [], set()
+    for name, item in zip(names, events):
+        if (name, item.event_id) not in keys:
+            keys.add((name, item.event_id))
+            rows.append((name, item.event_id, item.event_type))
+    if not rows:
+        return [], set()
+    if session.bind.dialect.name == "postgresql":
+        # arrays, not a VALUES list: the statement text is the same for every batch size (prepared once)
+        new = set(session.execute(text(
+            "INSERT INTO processed_events (consumer, event_id, event_type, processed_at) "
+            "SELECT c, e, t, :at FROM unnest(CAST(:c AS text[]), CAST(:e AS text[]), CAST(:t AS text[])) AS x(c, e, t) "
+            "ON CONFLICT DO NOTHING RETURNING consumer, event_id"),
+            {"c": [r[0] for r in rows], "e": [r[1] for r in rows], "t": [r[2] for r in rows], "at": moment}).all())
+    else:
+        new = set(session.execute(sqlite_insert(ProcessedEvent).values(
+            [{"consumer": c, "event_id": e, "event_type": t, "processed_at": moment} for c, e, t in rows])
+            .on_conflict_do_nothing().returning(ProcessedEvent.consumer, ProcessedEvent.event_id)).all())
     fresh, duplicates = [], set()
     for name, item in zip(names, events):
         key = (name, item.event_id)
-        if key in seen:
+        if key in new:
+            new.discard(key)
+            fresh.append((name, item))
+        else:
             duplicates.add(item.event_id)
-            continue
-        seen.add(key)
-        fresh.append((name, item))
     return fresh, duplicates
 
 
@@ -188,9 +213,7 @@ class DatabaseAccess:
         consumers = getattr(events, "consumers", None) or self.consumer
         with self.session() as session:
             context = BatchContext(session)
-            context.fresh, context.result.duplicates = split_processed(session, events, consumers)
-            session.add_all(ProcessedEvent(consumer=name, event_id=item.event_id, event_type=item.event_type)
-                            for name, item in context.fresh)
+            context.fresh, context.result.duplicates = claim_unprocessed(session, events, consumers)
             self._batch_session = session
             try:
                 yield context

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, insert, select
 from sqlalchemy.orm import Session
 
 from services.common.blobs import sm3_hex
-from services.common.db import ProcessedEvent, emit, split_processed, utcnow
+from services.common.db import claim_unprocessed, emit, utcnow
 from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
 from services.records.domain import completeness as completeness_rules
@@ -324,12 +324,11 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     head when a case was archived, and queue one ``record.batch_appended`` per region and body."""
     rules = rules or completeness_rules.default_rules()
     outcome = BatchOutcome()
-    pairs, outcome.duplicates = split_processed(session, events, consumer)
+    now = utcnow()
+    pairs, outcome.duplicates = claim_unprocessed(session, events, consumer, now)
     fresh: list[Event] = [event for _, event in pairs]
-    fresh_consumers: list[str] = [name for name, _ in pairs]
     if not fresh:
         return outcome
-    now = utcnow()
     case_ids = {e.case_id for e in fresh if e.case_id}
     cases = {c.case_id: c for c in session.scalars(select(Case).where(Case.case_id.in_(case_ids)))}
     appender = Appender(session, ledger, now)
@@ -365,9 +364,6 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
         elif case.open_gaps and case.case_id not in evaluate and (files_item or facts_changed):
             # only a filed item or changed facts can close (or open) a gap
             evaluate[case.case_id] = (case.gaps_scope or case.stage, event)
-    bulk_insert(session, ProcessedEvent, [
-        {"consumer": name, "event_id": e.event_id, "event_type": e.event_type, "processed_at": now}
-        for e, name in zip(fresh, fresh_consumers)])
     if links:
         existing = set(session.execute(select(PartyLink.party_key, PartyLink.case_id).where(
             PartyLink.case_id.in_({c for _, c in links}))).all())
