@@ -65,7 +65,9 @@ def service_process(service: str, amqp_uri: str, databases: dict, extra_config: 
 
     for name, url in databases.items():
         upgrade(name, url)
-    declare_topology(amqp_uri, all_service_classes())
+    # only this service's queues: queues of services not running would pile up every event and
+    # charge the broker for copies nobody consumes (the e2e bench starts each service, declaring its own)
+    declare_topology(amqp_uri, [cls for cls in all_service_classes() if cls.name == service])
     cfg = {"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": databases, "ZHIFA_METRICS_DISABLED": "1",
            "LOGGING": {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}},
            **(extra_config or {})}

@@ -194,17 +194,19 @@ class BatchEventHandler(ReliableEventHandler):
         self._group_arg = group
         self._max_batch_arg = max_batch
         self._linger_arg = linger_ms
-        kwargs.setdefault("prefetch_count", 2 * (max_batch or 200) + 50)
-        super().__init__(source_service, event_type, **kwargs)
+        self._prefetch_arg = kwargs.pop("prefetch_count", None)
+        super().__init__(source_service, event_type, prefetch_count=self._prefetch_arg or 1, **kwargs)
 
     # -- life cycle -----------------------------------------------------------------------------
     def setup(self):
+        max_batch = int(self._max_batch_arg or settings.setting("ZHIFA_BATCH_SIZE", 200))
+        # room for the batch being applied and the next one, so receiving never waits on the apply
+        self.consumer_options["prefetch_count"] = self._prefetch_arg or 2 * max_batch + 50
         super().setup()
         groups = self.container.__dict__.setdefault("_zhifa_batch_groups", {})
         name = self._group_arg or self.method_name
         group = groups.get(name)
         if group is None:
-            max_batch = int(self._max_batch_arg or settings.setting("ZHIFA_BATCH_SIZE", 200))
             linger = self._linger_arg if self._linger_arg is not None else settings.setting(
                 "ZHIFA_BATCH_LINGER_MS", 3)
             group = groups[name] = _Group(f"{self.container.service_name}.{name}", max_batch, float(linger) / 1000)
