@@ -137,6 +137,7 @@ def claim_unprocessed(session: Session, events, consumers, now: dt.datetime | No
             rows.append((name, item.event_id, item.event_type))
     if not rows:
         return [], set()
+    rows.sort()    # one key order for every batch: two replicas claiming overlapping batches cannot deadlock
     if session.bind.dialect.name == "postgresql":
         # arrays, not a VALUES list: the statement text is the same for every batch size (prepared once)
         new = set(session.execute(text(
