@@ -146,9 +146,12 @@ def claim_unprocessed(session: Session, events, consumers, now: dt.datetime | No
             "ON CONFLICT DO NOTHING RETURNING consumer, event_id"),
             {"c": [r[0] for r in rows], "e": [r[1] for r in rows], "t": [r[2] for r in rows], "at": moment}).all())
     else:
-        new = set(session.execute(sqlite_insert(ProcessedEvent).values(
-            [{"consumer": c, "event_id": e, "event_type": t, "processed_at": moment} for c, e, t in rows])
-            .on_conflict_do_nothing().returning(ProcessedEvent.consumer, ProcessedEvent.event_id)).all())
+        new = set()
+        for start in range(0, len(rows), 1000):     # 4 parameters a row; SQLite allows 32,766 a statement
+            new.update(session.execute(sqlite_insert(ProcessedEvent).values(
+                [{"consumer": c, "event_id": e, "event_type": t, "processed_at": moment}
+                 for c, e, t in rows[start:start + 1000]])
+                .on_conflict_do_nothing().returning(ProcessedEvent.consumer, ProcessedEvent.event_id)).all())
     fresh, duplicates = [], set()
     for name, item in zip(names, events):
         key = (name, item.event_id)

@@ -43,6 +43,14 @@ def test_new_events_are_claimed_in_order_and_redeliveries_are_duplicates(engine)
         assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 5
 
 
+def test_a_large_batch_is_claimed_whole(engine):
+    """More rows than SQLite takes parameters in one statement (ZHIFA_BATCH_SIZE may be large)."""
+    events = [_event(f"e{i}") for i in range(9000)]
+    with Session(engine) as session, session.begin():
+        fresh, duplicates = claim_unprocessed(session, events + events[:10], "records.on_x")
+    assert [e.event_id for _, e in fresh] == [e.event_id for e in events] and len(duplicates) == 10
+
+
 def test_a_rolled_back_batch_claims_nothing(engine):
     with Session(engine) as session:
         with session.begin():
