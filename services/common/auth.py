@@ -103,12 +103,12 @@ def department_systems_cached(path: str | os.PathLike | None = None) -> Departme
     """``load_department_systems`` re-read only when the file changes (keys rotate without a
     restart). The file's time stamp is looked at once a second at most: every departmental event
     received over AMQP asks, and a ``stat`` per event was 6% of the records service's CPU."""
-    resolved = api_keys_path(path)
-    key = str(resolved)
+    key = str(path or settings.setting("ZHIFA_API_KEYS_FILE") or "")   # "" : the default file (no Path built)
     now = time.monotonic()
     cached = _systems_cache.get(key)
     if cached is not None and now - cached[2] < RECHECK_SECONDS:
         return cached[1]
+    resolved = api_keys_path(path)
     stamp = resolved.stat().st_mtime_ns if resolved.exists() else None
     if cached is None or cached[0] != stamp:
         cached = (stamp, load_department_systems(resolved), now)

@@ -18,6 +18,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from services.common import fastload
 from services.common.catalogue import CATALOGUE
 from services.common.catalogue.fields import (ACTION_TYPE_NAMES_ZH, ACTION_TYPES, CERTIFICATE_STATUSES,  # noqa: F401
                                               DEPARTMENTS, RECORD_KINDS, SCHEMA_MAJOR, STAGES, EventType, Ident,
@@ -92,7 +93,7 @@ def parse_event(raw: Any, expected_type: str | None = None) -> Event:
         raise InvalidEvent("event body is not a JSON object", {"_schema": ["应为JSON对象"]})
     errors: dict = {}
     try:
-        env = _schema(EnvelopeSchema).load(raw)
+        env = fastload.load(_schema(EnvelopeSchema), raw)
     except ValidationError as exc:
         errors, env = dict(exc.messages), None
     event_type = raw.get("event_type")
@@ -101,7 +102,7 @@ def parse_event(raw: Any, expected_type: str | None = None) -> Event:
     payload = None
     if event_type in CATALOGUE:  # report payload errors together with envelope errors
         try:
-            payload = _schema(CATALOGUE[event_type].schema).load(raw.get("payload") or {})
+            payload = fastload.load(_schema(CATALOGUE[event_type].schema), raw.get("payload") or {})
         except ValidationError as exc:
             errors["payload"] = exc.messages
     if errors:
@@ -135,7 +136,7 @@ def make_envelope(event_type: str, payload: dict, *, source_system: str, region_
     payload = jsonable(payload)
     schema = _schema(spec.schema)
     try:
-        loaded = schema.load(payload)
+        loaded = fastload.load(schema, payload)
     except ValidationError as exc:
         raise InvalidEvent(f"invalid payload for {event_type}", {"payload": exc.messages}) from None
     envelope = {

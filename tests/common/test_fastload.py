@@ -1,0 +1,113 @@
+"""``fastload.load`` is ``Schema.load``: the same result for every valid event and the same errors for
+every broken one (PLAT-7 validation must not change because the hot path got cheaper — issue 3).
+
+The corpus (``data/event_corpus.jsonl``) holds envelopes of 33 event types captured from the
+integration tests; each is checked as it is and with every envelope and payload field (and every
+field of its first nested object) removed, nulled, mistyped, emptied, plus an unknown field.
+"""
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from marshmallow import Schema, ValidationError, fields, post_load, validates
+
+from services.common import fastload
+from services.common.events import CATALOGUE, EnvelopeSchema, _schema, parse_event
+
+CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "event_corpus.jsonl").read_text(
+    encoding="utf-8").splitlines() if line.strip()]
+BROKEN_VALUES = (None, 12345, "", [], {"x": 1}, "not a date 不是")
+
+
+def outcome(load, schema, data):
+    try:
+        return "ok", load(schema, data)
+    except ValidationError as exc:
+        return "error", exc.messages
+
+
+def same(schema, data):
+    slow = outcome(lambda s, d: s.load(d), schema, data)
+    fast = outcome(fastload.load, schema, copy.deepcopy(data))
+    assert fast == slow, (type(schema).__name__, data)
+    return slow[0]
+
+
+def variants(data: dict):
+    yield data
+    yield {**data, "zz_unknown": 1}
+    for key, value in data.items():
+        yield {k: v for k, v in data.items() if k != key}
+        for broken in BROKEN_VALUES:
+            yield {**data, key: broken}
+        nested = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
+        if isinstance(nested, dict):
+            for inner in nested:
+                changed = {k: v for k, v in nested.items() if k != inner}
+                yield {**data, key: [changed] if isinstance(value, list) else changed}
+                yield {**data, key: [{**nested, inner: 12345}] if isinstance(value, list) else {**nested, inner: 12345}}
+
+
+def test_the_corpus_covers_most_of_the_catalogue():
+    types = {item["event_type"] for item in CORPUS}
+    assert len(types) >= 30 and types <= set(CATALOGUE)
+
+
+@pytest.mark.parametrize("item", CORPUS, ids=lambda item: item["event_type"])
+def test_envelope_and_payload_load_as_marshmallow_loads_them(item):
+    results = [same(_schema(EnvelopeSchema), envelope) for envelope in variants(item)]
+    assert "ok" in results and "error" in results          # both paths were exercised
+    payload_schema = _schema(CATALOGUE[item["event_type"]].schema)
+    results = [same(payload_schema, payload) for payload in variants(item["payload"])]
+    assert "ok" in results and "error" in results
+
+
+def test_a_parsed_event_is_the_same_either_way(monkeypatch):
+    fast = [parse_event(item) for item in CORPUS]
+    monkeypatch.setattr(fastload, "load", lambda schema, data: schema.load(data))
+    assert [parse_event(item) for item in CORPUS] == fast
+
+
+def test_schemas_with_load_hooks_or_field_validators_keep_their_behaviour():
+    class Hooked(Schema):
+        name = fields.String(required=True)
+
+        @validates("name")
+        def _no_x(self, value, **_):
+            if "x" in value:
+                raise ValidationError("no x")
+
+        @post_load
+        def _upper(self, data, **_):
+            return {**data, "name": data["name"].upper()}
+
+    schema = Hooked()
+    assert fastload.load(schema, {"name": "ab"}) == {"name": "AB"}       # post_load: marshmallow's path
+    with pytest.raises(ValidationError, match="no x"):
+        fastload.load(schema, {"name": "xa"})
+
+    class Checked(Schema):
+        name = fields.String(required=True)
+
+        @validates("name")
+        def _no_x(self, value, **_):
+            if "x" in value:
+                raise ValidationError("no x")
+
+    class Optional(Schema):
+        name = fields.String(required=True)
+        nickname = fields.String()                       # no load_default: absent stays absent
+        title = fields.String(data_key="titleText", load_default="无")
+
+    assert fastload.load(Optional(), {"name": "ab", "titleText": "t"}) == {"name": "ab", "title": "t"}
+    assert fastload.load(Optional(), {"name": "ab"}) == {"name": "ab", "title": "无"}
+    with pytest.raises(ValidationError) as info:
+        fastload.load(Optional(), {"name": "ab", "title": "t"})          # the attribute name is not the key
+    assert info.value.messages == {"title": ["Unknown field."]}
+
+    schema = Checked()
+    assert fastload.load(schema, {"name": "ab"}) == {"name": "ab"}       # the lean path runs @validates
+    with pytest.raises(ValidationError) as info:
+        fastload.load(schema, {"name": "xa"})
+    assert info.value.messages == {"name": ["no x"]}
