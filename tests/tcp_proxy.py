@@ -61,7 +61,7 @@ class TcpProxy:
                 if not data:
                     break
                 dst.sendall(data)
-        except OSError:
+        except (OSError, EOFError):   # eventlet raises EOFError when the other pipe closed the socket
             pass
         finally:
             for s in (src, dst):
