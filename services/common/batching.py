@@ -194,8 +194,8 @@ class BatchEventHandler(ReliableEventHandler):
         self._group_arg = group
         self._max_batch_arg = max_batch
         self._linger_arg = linger_ms
-        self._prefetch_arg = kwargs.pop("prefetch_count", None)
-        super().__init__(source_service, event_type, prefetch_count=self._prefetch_arg or 1, **kwargs)
+        self._prefetch_arg = kwargs.get("prefetch_count")     # else set in setup, from the batch size
+        super().__init__(source_service, event_type, **kwargs)
 
     # -- life cycle -----------------------------------------------------------------------------
     def setup(self):

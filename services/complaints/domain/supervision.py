@@ -59,6 +59,10 @@ class OrderRefused(ValueError):
 
 # --- the register ---------------------------------------------------------------------------------
 
+IN_FORCE_FIELDS = ("stage", "level", "to_region_code", "tier", "due", "escalated_on", "handler_unit_id",
+                   "handler_region_code")
+
+
 @dataclass(frozen=True)
 class EscalationNotice:
     """One ``complaint.escalated`` event as the province receives it (no identity in it)."""
@@ -78,6 +82,10 @@ class EscalationNotice:
     @property
     def key(self) -> tuple[dt.date, int]:
         return (self.escalated_on, self.level)
+
+    def in_force(self) -> dict[str, Any]:
+        """The fields a register line takes from the step in force (same names on both)."""
+        return {name: getattr(self, name) for name in IN_FORCE_FIELDS}
 
     def step(self) -> dict[str, Any]:
         return {"stage": self.stage, "level": self.level, "to_region_code": self.to_region_code,
@@ -140,9 +148,7 @@ def receive_escalation(entry: SupervisionEntry | None, notice: EscalationNotice)
         raise ValueError(f"not an administrative division code: {notice.region_code!r}")
     if entry is None:
         return SupervisionEntry(notice.number, city_of(filed_region(notice.number)), notice.region_code,
-                                notice.subject_body_id, notice.stage, notice.level, notice.to_region_code,
-                                notice.tier, notice.due, notice.escalated_on, notice.handler_unit_id,
-                                notice.handler_region_code, OPEN, (notice.step(),))
+                                notice.subject_body_id, **notice.in_force(), status=OPEN, steps=(notice.step(),))
     if entry.number != notice.number:
         raise ValueError("escalation of another complaint")
     step = notice.step()
@@ -153,10 +159,7 @@ def receive_escalation(entry: SupervisionEntry | None, notice: EscalationNotice)
     if status == TRANSFERRED_DOWN and entry.order and notice.escalated_on > dt.date.fromisoformat(
             entry.order["ordered_on"]):
         status = OPEN
-    return replace(entry, stage=notice.stage, level=notice.level, to_region_code=notice.to_region_code,
-                   tier=notice.tier, due=notice.due, escalated_on=notice.escalated_on,
-                   handler_unit_id=notice.handler_unit_id, handler_region_code=notice.handler_region_code,
-                   status=status, steps=steps)
+    return replace(entry, **notice.in_force(), status=status, steps=steps)
 
 
 def receive_conclusion(entry: SupervisionEntry, concluded_on: dt.date, upheld: bool) -> SupervisionEntry:
