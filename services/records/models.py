@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -108,8 +108,11 @@ class PartyLink(Base):
     """Which parties a case concerns, so all records of one party can be found together (REC-4)."""
 
     __tablename__ = "party_links"
+    # one row per (party, case): a batch links with INSERT … ON CONFLICT DO NOTHING, no read first;
+    # the unique index also serves "all cases of a party" (party_key leads)
+    __table_args__ = (UniqueConstraint("party_key", "case_id", name="uq_party_links_party_case"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    party_key: Mapped[str] = mapped_column(String(64), index=True)  # SM3 of id number (or name) — no raw PII
+    party_key: Mapped[str] = mapped_column(String(64))  # SM3 of id number (or name) — no raw PII
     case_id: Mapped[str] = mapped_column(String(64), index=True)
 
 

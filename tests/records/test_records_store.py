@@ -22,7 +22,7 @@ from services.common.blobs import (
 from services.records.domain.entries import verify_personal
 from services.records.domain.merkle import MerkleLog
 from services.records.ledger import Ledger, LogIntegrityError
-from services.records.models import Case, LogEntry, PersonalData, RefusedEvent
+from services.records.models import Case, LogEntry, PartyLink, PersonalData, RefusedEvent
 from tests.integration import events as ev
 
 
@@ -39,9 +39,10 @@ class _Db:
                 yield session
 
 
-@pytest.fixture
-def db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'records.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path, pg_admin):
+    """The embedded default and production's database: the batch SQL differs by dialect."""
+    url = f"sqlite:///{tmp_path / 'records.db'}" if request.param == "sqlite" else pg_admin()
     upgrade("records", url)
     engine = make_engine(url)
     yield _Db(engine)
@@ -73,6 +74,21 @@ def test_rec8_entries_commit_to_personal_data_without_containing_it(db):
         made = json.loads(rows[1].canonical)
         assert made["data"]["decision_no"] == "武市监罚〔2026〕88号"    # codes stay public
         assert made["document_type"] == "penalty_decision" and made["record_kind"] == "text"
+
+
+def test_rec4_a_party_is_linked_once_to_each_of_its_cases(db):
+    """REC-4 "same party stored together": every event naming the party links it to the case, once
+    (the batch inserts without reading first; a repeat link is a conflict, not a second row)."""
+    ledger = Ledger()
+    party = ev.natural_party("周九")
+    apply(db, ledger, [ev.case_opened("C-1", party=party), ev.decision_made("C-1", party=party)])
+    apply(db, ledger, [ev.decision_proposed("C-1", party=party), ev.case_opened("C-2", party=party)])
+    key = store.party_key(party)
+    with db.session() as session:
+        links = session.execute(select(PartyLink.party_key, PartyLink.case_id).order_by(PartyLink.case_id)).all()
+        assert [tuple(link) for link in links] == [(key, "C-1"), (key, "C-2")]
+        region = session.get(Case, "C-1").region_code
+        assert [c.case_id for c in store.cases_of_party(session, key, region)] == ["C-1", "C-2"]
 
 
 def test_rec3_record_kind_of_audio_visual_records():
