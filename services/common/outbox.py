@@ -13,10 +13,12 @@ import json
 import logging
 import socket
 import time
+from collections import Counter
 
 import amqp
 from kombu import Connection
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, any_, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from services.common import metrics, settings
@@ -177,30 +179,40 @@ class OutboxRelay:
 
     def relay_batch(self) -> int:
         """Publish up to ``batch_size`` pending rows (oldest first), all confirmed, then mark them
-        published (or unrouted) in the same transaction that locked them."""
+        published (or unrouted) in the same transaction that locked them. Core statements, one
+        UPDATE per outcome: the relay runs after every committed batch, and ORM objects and an
+        UPDATE per row were a tenth of the records service's time."""
+        table = OutboxMessage.__table__
+        postgres = self.engine.dialect.name == "postgresql"
         with Session(self.engine) as session, session.begin():
-            query = (select(OutboxMessage).where(OutboxMessage.status == "pending")
-                     .order_by(OutboxMessage.id).limit(self.batch_size))
-            if self.engine.dialect.name == "postgresql":
+            query = (select(table.c.id, table.c.event_id, table.c.event_type, table.c.envelope)
+                     .where(table.c.status == "pending").order_by(table.c.id).limit(self.batch_size))
+            if postgres:
                 query = query.with_for_update(skip_locked=True)  # replicas share the work
-            rows = session.scalars(query).all()
-            if not rows:
-                pending = 0
-            else:
+            rows = session.execute(query).all()
+            if rows:
                 returned = self.publisher.publish_all(
                     [(row.event_id, row.event_type, row.envelope, routing_headers(row.envelope)) for row in rows])
                 now = utcnow()
+                outcome = {"published": [], "unrouted": []}
+                counts: Counter = Counter()
                 for row in rows:
-                    row.published_at = now
-                    if row.event_id in returned:
-                        row.status = "unrouted"
-                        metrics.OUTBOX_UNROUTED.labels(self.service, row.event_type).inc()
-                        log.warning("outbox %s: no queue bound for %s", self.service, row.event_type)
+                    status = "unrouted" if row.event_id in returned else "published"
+                    outcome[status].append(row.id)
+                    counts[(status, row.event_type)] += 1
+                for status, ids in outcome.items():
+                    if not ids:
+                        continue
+                    where = table.c.id == any_(cast(ids, ARRAY(Integer))) if postgres else table.c.id.in_(ids)
+                    session.execute(update(table).where(where).values(status=status, published_at=now))
+                for (status, event_type), n in counts.items():
+                    if status == "unrouted":
+                        metrics.OUTBOX_UNROUTED.labels(self.service, event_type).inc(n)
+                        log.warning("outbox %s: no queue bound for %s (%s events)", self.service, event_type, n)
                     else:
-                        row.status = "published"
-                        metrics.OUTBOX_PUBLISHED.labels(self.service, row.event_type).inc()
-                # a batch that was not full drained what this relay could see: no count query then
-                pending = len(rows) if len(rows) < self.batch_size else session.scalar(
-                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+                        metrics.OUTBOX_PUBLISHED.labels(self.service, event_type).inc(n)
+            # a batch that was not full drained what this relay could see: no count query then
+            pending = len(rows) if len(rows) < self.batch_size else session.scalar(
+                select(func.count()).select_from(table).where(table.c.status == "pending"))
         metrics.OUTBOX_PENDING.labels(self.service).set(max(0, (pending or 0) - len(rows)))
         return len(rows)

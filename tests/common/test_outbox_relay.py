@@ -21,8 +21,9 @@ def _row(event_type: str, region: str = "320412") -> OutboxMessage:
     return OutboxMessage(event_id=event_id, source="review", event_type=event_type, envelope=json.dumps(envelope))
 
 
-def test_relay_publishes_confirmed_and_keeps_unrouted(amqp_uri, tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/outbox.db")
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_relay_publishes_confirmed_and_keeps_unrouted(amqp_uri, tmp_path, pg_admin, dialect):
+    engine = make_engine(f"sqlite:///{tmp_path}/outbox.db" if dialect == "sqlite" else pg_admin())
     PlumbingBase.metadata.create_all(engine)
     rows = [_row("review.classified") for _ in range(120)] + [_row("review.nobody_listens")]
     ids = [r.event_id for r in rows]
@@ -38,8 +39,11 @@ def test_relay_publishes_confirmed_and_keeps_unrouted(amqp_uri, tmp_path):
         finally:
             relay.stop()
         with Session(engine) as session:
-            statuses = {(t, s) for t, s in session.execute(select(OutboxMessage.event_type, OutboxMessage.status))}
-        assert statuses == {("review.classified", "published"), ("review.nobody_listens", "unrouted")}
+            marked = session.execute(select(OutboxMessage.event_type, OutboxMessage.status,
+                                            OutboxMessage.published_at)).all()
+        assert {(t, s) for t, s, _ in marked} == {("review.classified", "published"),
+                                                  ("review.nobody_listens", "unrouted")}
+        assert len(marked) == 121 and all(at is not None for _, _, at in marked)
         received = []
         while (message := queue.get(no_ack=True)) is not None:
             received.append(message)
