@@ -264,7 +264,7 @@ class BatchEventHandler(ReliableEventHandler):
 batch_event_handler = BatchEventHandler.decorator
 
 
-def batched_event_handler(source_service, event_type, group: str | None = None, **kwargs):
+def batched_event_handler(source_service, event_type, group: str | None = None, preload=None, **kwargs):
     """``event_handler`` for a method written for ONE event, applied in batches.
 
     The method keeps its shape (``def on_x(self, event)`` using ``self.db.effect_of(event)``); the
@@ -278,6 +278,11 @@ def batched_event_handler(source_service, event_type, group: str | None = None, 
 
     Handlers of the same ``group`` share one buffer and one transaction; they must all be declared
     with this decorator (the group's batch is applied by whichever method comes first).
+
+    ``preload(service, session, events)``, if given, runs once per batch before the method's events
+    are applied: it loads in one query the rows the method would fetch one event at a time and
+    returns them (kept for the batch: the session's identity map holds rows weakly); the identity
+    map then answers ``session.get`` without a round trip.
     """
     def decorator(fn):
         if getattr(fn, "_zhifa_per_event", None) is None:
@@ -287,13 +292,22 @@ def batched_event_handler(source_service, event_type, group: str | None = None, 
             def apply_batch(self, events):
                 cls = type(self)
                 with self.db.batch(events) as batch:
-                    for consumer, event in batch.fresh:
-                        method = getattr(cls, consumer.rsplit(".", 1)[1])
+                    methods = [getattr(cls, consumer.rsplit(".", 1)[1]) for consumer, _ in batch.fresh]
+                    preloads: dict = {}
+                    for method, (_, event) in zip(methods, batch.fresh):
+                        if getattr(method, "_zhifa_preload", None) is not None:
+                            preloads.setdefault(method._zhifa_preload, []).append(event)
+                    loaded = [load(self, batch.session, loaded_events) for load, loaded_events in preloads.items()]
+                    for method, (_, event) in zip(methods, batch.fresh):
                         getattr(method, "_zhifa_per_event", method)(self, event)
+                    del loaded
                 return batch.result
 
             apply_batch._zhifa_per_event = per_event
+            apply_batch._zhifa_preload = preload
             fn = apply_batch
+        elif preload is not None:
+            fn._zhifa_preload = preload
         return BatchEventHandler.decorator(source_service, event_type, group=group, **kwargs)(fn)
 
     return decorator

@@ -154,7 +154,10 @@ class RecordsService:
     def on_review_returned(self, events):
         return self._apply(events)
 
-    @batched_event_handler("review", "review.classified", group="classified")
+    def _cases_classified(self, session, events):
+        return list(store.load_cases(session, {e.case_id for e in events}).values())
+
+    @batched_event_handler("review", "review.classified", group="classified", preload=_cases_classified)
     def on_review_classified(self, event):
         """Whether the decision is major decides which legal-review records the file needs (REC-5)."""
         with self.db.effect_of(event) as session:

@@ -330,8 +330,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     fresh: list[Event] = [event for _, event in pairs]
     if not fresh:
         return outcome
-    case_ids = {e.case_id for e in fresh if e.case_id}
-    cases = {c.case_id: c for c in session.scalars(select(Case).where(Case.case_id.in_(case_ids)))}
+    cases = load_cases(session, {e.case_id for e in fresh if e.case_id})
     appender = Appender(session, ledger, now)
     evaluate: dict[str, tuple[str, Event]] = {}
     archived = False
@@ -476,6 +475,11 @@ def _update_case(case: Case, event: Event, rules) -> bool:
         case.facts = facts
         return True
     return False
+
+
+def load_cases(session: Session, case_ids) -> dict[str, Case]:
+    """The stored cases among ``case_ids``, in one query."""
+    return {c.case_id: c for c in session.scalars(select(Case).where(Case.case_id.in_(set(case_ids))))}
 
 
 def set_major(session: Session, event: Event) -> None:

@@ -1,7 +1,8 @@
 """``batched_event_handler`` on the real broker: a method written for one event, applied in batches
 of one transaction each (issue 3: "batching, done safely"), keeping every guarantee of the reliable
 handler — redeliveries applied once, the group's types sharing one transaction, an event the method
-refuses dead-lettered alone with its reason while the rest of its batch goes through."""
+refuses dead-lettered alone with its reason while the rest of its batch goes through, and a
+method's ``preload`` run once per batch before its events."""
 import time
 import uuid
 
@@ -29,12 +30,15 @@ class TallyService:
     db = Database(relay_outbox=False)
     applied: list = []
     sessions: dict = {}
+    preloaded: list = []          # per batch: the (type, case) of the events preload was given
 
     def _apply(self, event, kind):
         with self.db.effect_of(event) as session:
             if event.case_id.startswith("REFUSE"):
                 raise InvalidEvent(f"{kind} of {event.case_id} refused by the domain")
             TallyService.sessions.setdefault(session.info.setdefault("tx", uuid.uuid4().hex), set()).add(kind)
+            if kind == "evidence":   # preload ran first, on this event among the batch's
+                assert ("evidence.recorded", event.case_id) in TallyService.preloaded[-1]
             TallyService.applied.append((kind, event.case_id))
             session.add(LogEntry(sequence=len(TallyService.applied), entry_kind=kind, region_code="320412",
                                  body_id="b", case_id=event.case_id, occurred_at=event.occurred_at, canonical="{}",
@@ -44,7 +48,11 @@ class TallyService:
     def on_opened(self, event):
         self._apply(event, "opened")
 
-    @batched_event_handler(DEPARTMENTS, "evidence.recorded", group="cases")
+    def _preload_evidence(self, session, events):
+        TallyService.preloaded.append({(e.event_type, e.case_id) for e in events})
+        return []
+
+    @batched_event_handler(DEPARTMENTS, "evidence.recorded", group="cases", preload=_preload_evidence)
     def on_evidence(self, event):
         self._apply(event, "evidence")
 
@@ -60,6 +68,7 @@ def test_batches_apply_once_in_order_and_refuse_alone(amqp_uri, tmp_path):
     upgrade("records", url)                      # any schema with plumbing tables and a table to write
     TallyService.applied.clear()
     TallyService.sessions.clear()
+    TallyService.preloaded.clear()
     with config.patch({"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"tally": url}, "ZHIFA_BATCH_LINGER_MS": 500},
                       clear=False):
         declare_topology(amqp_uri, [TallyService])
@@ -106,3 +115,8 @@ def test_batches_apply_once_in_order_and_refuse_alone(amqp_uri, tmp_path):
     assert len(batched) < 40                                     # several events per transaction
     # both methods in one transaction (the group's buffer waits up to 500 ms for more events)
     assert {"opened", "evidence"} in batched.values()
+    # preload: once per batch, given only its method's events (not the group's case.opened ones)
+    preloaded = [pair for batch in TallyService.preloaded for pair in batch]
+    assert {t for t, _ in preloaded} == {"evidence.recorded"}
+    assert {c for _, c in preloaded} >= {c for kind, c in cases if kind == "evidence"}
+    assert len(TallyService.preloaded) < 20
