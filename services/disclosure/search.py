@@ -271,13 +271,7 @@ def load_page(session: Session, model, page: SearchPage) -> list:
 # --- writing the index ------------------------------------------------------------------------------
 def next_sequence(session: Session, counter_model, name: str = "search_key") -> int:
     """An atomic per-database sequence (row-locked on PostgreSQL; SQLite writes are serialised)."""
-    updated = session.execute(update(counter_model).where(counter_model.name == name)
-                              .values(value=counter_model.value + 1).returning(counter_model.value)).scalar()
-    if updated is None:
-        session.add(counter_model(name=name, value=1))
-        session.flush()
-        return 1
-    return int(updated)
+    return next_sequences(session, counter_model, 1, name)[0]
 
 
 def tsvector_literal(terms: str) -> str:
@@ -285,16 +279,52 @@ def tsvector_literal(terms: str) -> str:
     return " ".join(f"'{tok}':{min(i, 16383)}" for i, tok in enumerate(terms.split(), 1))
 
 
+PENDING_INDEX = "disclosure.pending_index"   # session.info key: index rows written before the commit
+
+
+def next_sequences(session: Session, counter_model, n: int, name: str = "search_key") -> list[int]:
+    """``n`` consecutive values of the sequence in one statement (a batch of decisions)."""
+    if n <= 0:
+        return []
+    updated = session.execute(update(counter_model).where(counter_model.name == name)
+                              .values(value=counter_model.value + n).returning(counter_model.value)).scalar()
+    if updated is None:
+        session.add(counter_model(name=name, value=n))
+        session.flush()
+        updated = n
+    return list(range(int(updated) - n + 1, int(updated) + 1))
+
+
 def add_to_index(session: Session, key: int, publication_id: str, terms: str) -> None:
+    """Index a publication now, or — when a batch collects index rows (``PENDING_INDEX`` in the
+    session's info) — with the batch's other rows in one statement before its commit."""
+    pending = session.info.get(PENDING_INDEX)
+    if pending is not None:
+        pending.append((key, publication_id, terms))
+        return
+    _insert_index(session, [(key, publication_id, terms)])
+
+
+def flush_pending_index(session: Session) -> None:
+    """Write the index rows a batch collected (before its commit, and before any removal)."""
+    pending = session.info.get(PENDING_INDEX)
+    if pending:
+        _insert_index(session, list(pending))
+        pending.clear()
+
+
+def _insert_index(session: Session, rows: list[tuple[int, str, str]]) -> None:
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, terms) VALUES (:k, :t)"), {"k": key, "t": terms})
+        session.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, terms) VALUES (:k, :t)"),
+                        [{"k": k, "t": t} for k, _, t in rows])
     else:
         session.execute(text(f"INSERT INTO {PG_TABLE}(search_key, publication_id, vector) "
                              f"VALUES (:k, :p, CAST(:v AS tsvector))"),
-                        {"k": key, "p": publication_id, "v": tsvector_literal(terms)})
+                        [{"k": k, "p": p, "v": tsvector_literal(t)} for k, p, t in rows])
 
 
 def remove_from_index(session: Session, key: int, terms: str) -> None:
+    flush_pending_index(session)      # a row added earlier in the batch must be there to remove
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, terms) VALUES ('delete', :k, :t)"),
                         {"k": key, "t": terms})
@@ -354,7 +384,8 @@ def drop_index_schema(connection) -> None:
 
 
 __all__ = ["SearchRequest", "SearchPage", "SearchError", "search", "load_page", "doc_terms", "parse_query",
-           "index_tokens", "search_key", "next_sequence", "add_to_index", "remove_from_index", "bulk_add",
+           "index_tokens", "search_key", "next_sequence", "next_sequences", "add_to_index", "flush_pending_index",
+           "remove_from_index", "bulk_add",
            "create_index_schema", "drop_index_schema"]
 
 

@@ -64,7 +64,13 @@ class DisclosureService:
     metrics = Metrics()
 
     # -- after: decisions (DISC-3 … DISC-6) -------------------------------------------------------------
-    @batched_event_handler(DEPARTMENTS, "decision.made", group="decisions")
+    def _preload_decisions(self, session, events):
+        lifecycle.preload_decisions(session, events)
+        # the batch's index rows go in together, before its commit
+        self.db.once_before_commit(session, "disclosure.finish_decisions", lambda _: lifecycle.finish_decisions(session))
+        return []
+
+    @batched_event_handler(DEPARTMENTS, "decision.made", group="decisions", preload=_preload_decisions)
     def on_decision_made(self, event):
         """DISC-3: deadline in working days; DISC-4: publish only the redacted entry (fail closed)."""
         try:
