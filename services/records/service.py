@@ -98,9 +98,11 @@ class RecordsService:
 
     # -- ingestion (REC-1, REC-4, REC-5) ----------------------------------------------------------
     def _apply(self, events: list[Event]) -> BatchResult:
+        # entries are built, sealed and serialised before the append lock, which replicas take in turn
+        prepared = store.prepare_events(events)
         with self.ledger.appending(self.db) as session:
             outcome = store.apply_events(session, self.ledger, events,
-                                         getattr(events, "consumers", None) or self.db.consumer)
+                                         getattr(events, "consumers", None) or self.db.consumer, prepared=prepared)
         rec_metrics.BATCH_SIZE.observe(len(events))
         if outcome.appended:
             _count_appended(outcome.appended)

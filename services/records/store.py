@@ -25,14 +25,17 @@ from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.entries import (
+    SEQ_KEY,
     EntryKind,
     RecordKind,
+    SealedEntry,
     Stage,
     canonical_bytes,
     entry_bytes,
     make_entry,
     seal_personal,
     verify_personal,
+    with_sequence,
 )
 from services.records.domain.merkle import leaf_hash as merkle_leaf_hash
 from services.records.ledger import Ledger
@@ -202,8 +205,58 @@ class Appended:
     leaf_hash: str
 
 
+@dataclass
+class PreparedEntry:
+    """An entry built, sealed and serialised with sequence 0 before the append lock is taken, so
+    that replicas hold the lock for less (issue 3, ingestion): under the lock the sequence is
+    written into the bytes (``with_sequence``), hashed and appended."""
+
+    kind: str
+    case_id: str | None
+    region_code: str
+    body_id: str
+    occurred_at: dt.datetime
+    stage: str | None
+    record_kind: str | None
+    document_type: str | None
+    hashes: list[str]
+    index: dict
+    event_id: str | None
+    event_type: str | None
+    sealed: SealedEntry            # its public part has seq 0: serialised again if the bytes need it
+    zero_bytes: bytes
+
+
+def prepare_entry(kind: EntryKind | str, *, case_id: str | None, region_code: str, body_id: str,
+                  occurred_at: dt.datetime | str, stage: str | None = None, record_kind: str | None = None,
+                  document_type: str | None = None, content_hashes: Iterable[str] = (),
+                  officers: Iterable[str] = (), data: dict | None = None, personal: dict | None = None,
+                  event_id: str | None = None, event_type: str | None = None,
+                  index: dict | None = None) -> PreparedEntry:
+    """Everything of an entry but its sequence: fields checked, personal data sealed, bytes made."""
+    extra: dict[str, Any] = {}
+    if event_id:
+        extra["event_id"] = event_id
+    if event_type:
+        extra["event_type"] = event_type
+    if data:
+        extra["data"] = _plain(data)
+    if personal:
+        extra["personal"] = _plain(personal)
+    hashes = sorted({h for h in content_hashes if h})
+    entry = make_entry(0, kind, case_id=case_id or "", region_code=region_code, body_id=body_id,
+                       occurred_at=occurred_at, stage=stage, record_kind=record_kind,
+                       document_type=document_type, content_hashes=hashes, officers=officers, extra=extra)
+    sealed = seal_personal(entry)
+    occurred = to_utc(occurred_at if isinstance(occurred_at, dt.datetime)
+                      else dt.datetime.fromisoformat(occurred_at))
+    return PreparedEntry(EntryKind(kind).value, case_id, region_code, body_id, occurred, stage, record_kind,
+                         document_type, hashes, index or {}, event_id, event_type, sealed,
+                         entry_bytes(sealed.public))
+
+
 class Appender:
-    """Builds entries with consecutive sequence numbers, hashes them into the ledger's tree and
+    """Gives prepared entries consecutive sequence numbers, hashes them into the ledger's tree and
     writes rows in bulk (one INSERT per table per transaction)."""
 
     def __init__(self, session: Session, ledger: Ledger, now: dt.datetime | None = None):
@@ -213,42 +266,26 @@ class Appender:
         self.personal_rows: list[dict] = []
         self.appended: list[Appended] = []
 
-    def append(self, kind: EntryKind | str, *, case_id: str | None, region_code: str, body_id: str,
-               occurred_at: dt.datetime | str, stage: str | None = None, record_kind: str | None = None,
-               document_type: str | None = None, content_hashes: Iterable[str] = (),
-               officers: Iterable[str] = (), data: dict | None = None, personal: dict | None = None,
-               event_id: str | None = None, event_type: str | None = None, index: dict | None = None) -> Appended:
+    def append(self, kind: EntryKind | str, **fields) -> Appended:
+        """Append an entry (the fields of ``prepare_entry``)."""
+        return self.append_prepared(prepare_entry(kind, **fields))
+
+    def append_prepared(self, p: PreparedEntry) -> Appended:
+        """Append an entry prepared earlier: its sequence is the tree's next."""
         seq = self.ledger.size
-        extra: dict[str, Any] = {}
-        if event_id:
-            extra["event_id"] = event_id
-        if event_type:
-            extra["event_type"] = event_type
-        if data:
-            extra["data"] = _plain(data)
-        if personal:
-            extra["personal"] = _plain(personal)
-        hashes = sorted({h for h in content_hashes if h})
-        entry = make_entry(seq, kind, case_id=case_id or "", region_code=region_code, body_id=body_id,
-                           occurred_at=occurred_at, stage=stage, record_kind=record_kind,
-                           document_type=document_type, content_hashes=hashes, officers=officers, extra=extra)
-        sealed = seal_personal(entry)
-        raw = entry_bytes(sealed.public)
+        raw = with_sequence(p.zero_bytes, seq) or entry_bytes({**p.sealed.public, SEQ_KEY: seq})
         leaf = merkle_leaf_hash(raw)
         self.ledger.append_leaf(leaf)
-        kind_value = EntryKind(kind).value
-        occurred = to_utc(occurred_at if isinstance(occurred_at, dt.datetime)
-                          else dt.datetime.fromisoformat(occurred_at))
         self.rows.append({
-            "sequence": seq, "entry_kind": kind_value, "event_id": event_id, "event_type": event_type,
-            "case_id": case_id, "region_code": region_code, "body_id": body_id, "stage": stage,
-            "record_kind": record_kind, "document_type": document_type, "occurred_at": occurred,
-            "canonical": raw.decode("utf-8"), "leaf_hash": leaf.hex(), "details": index or {},
-            "content_hash": hashes[0] if hashes else None, "recorded_at": self.now})
-        if sealed.commitment:
-            self.personal_rows.append({"sequence": seq, "case_id": case_id, "salt": sealed.salt.hex(),
-                                       "data": sealed.personal})
-        done = Appended(seq, kind_value, case_id, region_code, body_id, leaf.hex())
+            "sequence": seq, "entry_kind": p.kind, "event_id": p.event_id, "event_type": p.event_type,
+            "case_id": p.case_id, "region_code": p.region_code, "body_id": p.body_id, "stage": p.stage,
+            "record_kind": p.record_kind, "document_type": p.document_type, "occurred_at": p.occurred_at,
+            "canonical": raw.decode("utf-8"), "leaf_hash": leaf.hex(), "details": p.index,
+            "content_hash": p.hashes[0] if p.hashes else None, "recorded_at": self.now})
+        if p.sealed.commitment:
+            self.personal_rows.append({"sequence": seq, "case_id": p.case_id, "salt": p.sealed.salt.hex(),
+                                       "data": p.sealed.personal})
+        done = Appended(seq, p.kind, p.case_id, p.region_code, p.body_id, leaf.hex())
         self.appended.append(done)
         return done
 
@@ -288,17 +325,36 @@ def _event_parts(event: Event, rules) -> dict:
             "officers": payload.get("officer_ids") or [], "index": index}
 
 
-def append_event(appender: Appender, event: Event, rules, kind: EntryKind | None = None,
-                 extra_data: dict | None = None, extra_personal: dict | None = None) -> Appended:
+def prepare_event(event: Event, rules, kind: EntryKind | None = None, extra_data: dict | None = None,
+                  extra_personal: dict | None = None) -> PreparedEntry:
     parts = _event_parts(event, rules)
     data = {**parts["data"], **(extra_data or {})}
     personal = {**parts["personal"], **(extra_personal or {})}
-    return appender.append(kind or EVENT_KIND.get(event.event_type, EntryKind.STAGE), case_id=event.case_id,
-                           region_code=event.region_code, body_id=event.body_id, occurred_at=event.occurred_at,
-                           stage=parts["stage"], record_kind=parts["record_kind"],
-                           document_type=parts["document_type"], content_hashes=parts["content_hashes"],
-                           officers=parts["officers"], data=data, personal=personal, event_id=event.event_id,
-                           event_type=event.event_type, index=parts["index"])
+    return prepare_entry(kind or EVENT_KIND.get(event.event_type, EntryKind.STAGE), case_id=event.case_id,
+                         region_code=event.region_code, body_id=event.body_id, occurred_at=event.occurred_at,
+                         stage=parts["stage"], record_kind=parts["record_kind"],
+                         document_type=parts["document_type"], content_hashes=parts["content_hashes"],
+                         officers=parts["officers"], data=data, personal=personal, event_id=event.event_id,
+                         event_type=event.event_type, index=parts["index"])
+
+
+def prepare_events(events: list[Event], rules=None) -> dict[str, PreparedEntry]:
+    """Each event's entry, built before the append lock (``apply_events(prepared=…)``). An event
+    whose entry cannot be built is left to ``apply_events``, which fails under the lock as before
+    (or skips it when it was applied before)."""
+    rules = rules or completeness_rules.default_rules()
+    prepared = {}
+    for event in events:
+        try:
+            prepared[event.event_id] = prepare_event(event, rules)
+        except Exception:  # noqa: BLE001 - see the docstring
+            continue
+    return prepared
+
+
+def append_event(appender: Appender, event: Event, rules, kind: EntryKind | None = None,
+                 extra_data: dict | None = None, extra_personal: dict | None = None) -> Appended:
+    return appender.append_prepared(prepare_event(event, rules, kind, extra_data, extra_personal))
 
 
 # ----------------------------------------------------------------------------------- batch of events
@@ -317,12 +373,13 @@ class BatchOutcome:
 
 
 def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer,
-                 rules=None) -> BatchOutcome:
+                 rules=None, prepared: dict[str, PreparedEntry] | None = None) -> BatchOutcome:
     """Apply a batch of life-cycle events in the caller's (appending) transaction (``consumer``: the
     handler name of every event, or one per event): skip the ones
     already processed, append the rest in order, refuse records of sealed cases (recorded, and
     kept whole), update cases, parties and facts, evaluate completeness where due, sign a tree
-    head when a case was archived, and queue one ``record.batch_appended`` per region and body."""
+    head when a case was archived, and queue one ``record.batch_appended`` per region and body.
+    ``prepared``: the events' entries built before the lock (``prepare_events``), by event id."""
     rules = rules or completeness_rules.default_rules()
     outcome = BatchOutcome()
     now = utcnow()
@@ -349,7 +406,8 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
                 continue
             # happened before the archiving, delivered just after it (another queue): part of the file
             extra = {"delivered_after_seal": True}
-        entry = append_event(appender, event, rules, extra_data=extra)
+        ready = prepared.get(event.event_id) if prepared and extra is None else None
+        entry = appender.append_prepared(ready) if ready else append_event(appender, event, rules, extra_data=extra)
         outcome.appended.append(entry)
         facts_changed = _update_case(case, event, rules)
         row = appender.rows[-1]

@@ -8,7 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from services.records.domain.entries import (EntryError, canonical_bytes, entry_bytes, entry_leaf_hash,
-                                             entry_sequence, make_entry, seal_personal, verify_personal)
+                                             entry_sequence, make_entry, seal_personal, verify_personal,
+                                             with_sequence)
 from services.records.domain.merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
 from services.records.domain.treehead import (SignedTreeHead, TreeHead, generate_key, key_id,
                                               load_private_key, load_public_key, public_key_bytes,
@@ -55,6 +56,26 @@ def test_rec4_entry_sequence_fast_and_fallback_paths():
     assert entry_sequence(b'{"note":"\\"seq\\":9","seq":2}') == 2  # text inside a string ignored
     assert entry_sequence(b'{"a":1}') is None
     assert entry_sequence(b'not json') is None
+
+
+def test_rec4_sequence_written_into_an_entry_serialised_with_seq_0():
+    """Issue 3: an entry is built and sealed before the append lock and gets its sequence under it.
+    The bytes must equal those of the entry made with that sequence — or the caller is told to
+    serialise again (a nested "seq" key)."""
+    cases = [{}, {"data": {"note": '"seq":0,'}}, {"data": {"title": "seq 0", "n": 0}},
+             {"data": {"nested": {"seq": 0}}}, {"data": {"seq": 7}}, {"data": {"list": [{"seq": 0}]}}]
+    for extra in cases:
+        zero = entry_bytes(_entry(0, **extra))
+        for seq in (0, 1, 9, 10, 123456789):
+            written = with_sequence(zero, seq)
+            if written is None:
+                assert zero.count(b'"seq":') > 1, extra    # only a nested key makes it give up
+            else:
+                assert written == entry_bytes(_entry(seq, **extra)), (extra, seq)
+                assert entry_sequence(written) == seq
+    assert with_sequence(entry_bytes(_entry(0)), 5) is not None
+    with pytest.raises(EntryError):
+        with_sequence(entry_bytes(_entry(0)), -1)
 
 
 def test_rec8_erasing_personal_data_keeps_every_proof_valid():

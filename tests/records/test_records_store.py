@@ -20,7 +20,7 @@ from services.common.blobs import (
     sm3_hex,
 )
 from services.records.domain.entries import verify_personal
-from services.records.domain.merkle import MerkleLog
+from services.records.domain.merkle import MerkleLog, leaf_hash
 from services.records.ledger import Ledger, LogIntegrityError
 from services.records.models import Case, LogEntry, PartyLink, PersonalData, RefusedEvent
 from tests.integration import events as ev
@@ -49,10 +49,36 @@ def db(request, tmp_path, pg_admin):
     engine.dispose()
 
 
-def apply(db, ledger, envelopes, consumer="records.test"):
+def apply(db, ledger, envelopes, consumer="records.test", prepare=True):
+    """As the service applies a batch: entries prepared before the lock (``prepare=False``: inside)."""
     events = [parse_event(e) for e in envelopes]
+    prepared = store.prepare_events(events) if prepare else None
     with ledger.appending(db) as session:
-        return store.apply_events(session, ledger, events, consumer)
+        return store.apply_events(session, ledger, events, consumer, prepared=prepared)
+
+
+def test_rec4_entries_prepared_before_the_lock_are_the_entries_made_under_it(tmp_path):
+    """Issue 3: building entries before the append lock changes no byte of the log — the same
+    batch applied both ways stores the same entries (salted commitments aside), each carrying its
+    sequence and the leaf hash of its stored bytes."""
+    party = ev.natural_party("吴十")
+    batch = [ev.case_opened("P-1", party=party), ev.evidence("P-1", n=1), ev.evidence("P-1", n=2),
+             ev.decision_made("P-1", party=party)]
+    stored = []
+    for prepare in (True, False):
+        url = f"sqlite:///{tmp_path / f'prepared-{prepare}.db'}"
+        upgrade("records", url)
+        engine = make_engine(url)
+        apply(_Db(engine), Ledger(), batch, prepare=prepare)
+        with Session(engine) as session:
+            rows = session.scalars(select(LogEntry).order_by(LogEntry.sequence)).all()
+            for row in rows:
+                assert leaf_hash(row.canonical.encode()).hex() == row.leaf_hash
+                assert json.loads(row.canonical)["seq"] == row.sequence
+            stored.append([{k: v for k, v in json.loads(r.canonical).items() if k != "personal_commitment"}
+                           for r in rows])
+        engine.dispose()
+    assert stored[0] == stored[1] and len(stored[0]) == 4
 
 
 def test_rec8_entries_commit_to_personal_data_without_containing_it(db):

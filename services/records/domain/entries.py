@@ -187,6 +187,23 @@ def entry_bytes(entry: Mapping[str, Any]) -> bytes:
     return canonical_bytes(entry)
 
 
+_SEQ_ZERO = b'"seq":0'
+
+
+def with_sequence(zero_bytes: bytes, seq: int) -> bytes | None:
+    """The canonical bytes of an entry made with ``seq`` 0, with ``seq`` written in — or None when
+    the bytes hold more than one ``"seq":`` key (a nested object has one), so the caller
+    serialises the entry again. Why: an entry is built, sealed and serialised before the append
+    lock is taken; only the sequence, known under the lock, is then written in. A ``"seq":`` in
+    the bytes is always an object key (a quote inside a JSON string is escaped), so a single one is
+    the top-level key, and its ``0`` is followed by ``,`` or ``}``."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise EntryError(f"seq must be an integer >= 0, got {seq!r}")
+    if zero_bytes.count(b'"seq":') != 1 or zero_bytes.count(_SEQ_ZERO) != 1:
+        return None
+    return zero_bytes.replace(_SEQ_ZERO, b'"seq":%d' % seq, 1)
+
+
 def entry_leaf_hash(entry: Mapping[str, Any] | bytes) -> bytes:
     """Leaf hash SM3(0x00 || canonical bytes) of an entry (dict or its canonical bytes)."""
     return leaf_hash(entry if isinstance(entry, (bytes, bytearray)) else entry_bytes(entry))
