@@ -26,7 +26,7 @@ from sqlalchemy import delete, select, update
 
 from services.common import federation
 from services.common.batching import BatchResult, batch_event_handler, batched_event_handler
-from services.common.db import Database, utcnow
+from services.common.db import Database, claim_unprocessed, utcnow
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, Event, parse_event
 from services.common.identifiers import region_covers
@@ -98,11 +98,15 @@ class RecordsService:
 
     # -- ingestion (REC-1, REC-4, REC-5) ----------------------------------------------------------
     def _apply(self, events: list[Event]) -> BatchResult:
-        # entries are built, sealed and serialised before the append lock, which replicas take in turn
+        # replicas take the append lock in turn: what needs no lock is done before it — entries are
+        # built, sealed and serialised; the batch's events are claimed in the same transaction
         prepared = store.prepare_events(events)
-        with self.ledger.appending(self.db) as session:
-            outcome = store.apply_events(session, self.ledger, events,
-                                         getattr(events, "consumers", None) or self.db.consumer, prepared=prepared)
+        consumers = getattr(events, "consumers", None) or self.db.consumer
+        claimed: list = []
+        with self.ledger.appending(self.db, before_lock=lambda session: claimed.append(
+                claim_unprocessed(session, events, consumers))) as session:
+            outcome = store.apply_events(session, self.ledger, events, consumers, prepared=prepared,
+                                         claimed=claimed[0])
         rec_metrics.BATCH_SIZE.observe(len(events))
         if outcome.appended:
             _count_appended(outcome.appended)

@@ -373,17 +373,20 @@ class BatchOutcome:
 
 
 def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer,
-                 rules=None, prepared: dict[str, PreparedEntry] | None = None) -> BatchOutcome:
+                 rules=None, prepared: dict[str, PreparedEntry] | None = None,
+                 claimed: tuple[list, set] | None = None) -> BatchOutcome:
     """Apply a batch of life-cycle events in the caller's (appending) transaction (``consumer``: the
     handler name of every event, or one per event): skip the ones
     already processed, append the rest in order, refuse records of sealed cases (recorded, and
     kept whole), update cases, parties and facts, evaluate completeness where due, sign a tree
     head when a case was archived, and queue one ``record.batch_appended`` per region and body.
-    ``prepared``: the events' entries built before the lock (``prepare_events``), by event id."""
+    ``prepared``: the events' entries built before the lock (``prepare_events``), by event id;
+    ``claimed``: what ``claim_unprocessed`` returned when the caller claimed the batch in this
+    transaction before taking the append lock."""
     rules = rules or completeness_rules.default_rules()
     outcome = BatchOutcome()
     now = utcnow()
-    pairs, outcome.duplicates = claim_unprocessed(session, events, consumer, now)
+    pairs, outcome.duplicates = claimed or claim_unprocessed(session, events, consumer, now)
     fresh: list[Event] = [event for _, event in pairs]
     if not fresh:
         return outcome
