@@ -19,7 +19,9 @@ import uuid
 from contextlib import contextmanager
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, or_, select, text, update
+from sqlalchemy import (DateTime, Integer, String, Text, any_, cast, create_engine, event, or_, select, text,
+                        update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -114,6 +116,18 @@ def emit(session: Session, event_type: str, payload: dict, *, region_code: str, 
                               envelope=json.dumps(envelope, ensure_ascii=False)))
     session.info["emitted"] = True
     return envelope["event_id"]
+
+
+def one_of(session: Session, column, values):
+    """``column IN values`` for a batch's keys. On PostgreSQL it is ``column = ANY(array)``: one
+    statement text whatever the number of keys, so it is prepared once and planned for the index —
+    an IN list is a different statement for every length, and a plan cached while the table was
+    small scans it sequentially as it grows (claims, case records and party links each cost the
+    records service 6–10% that way)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(cast(values, ARRAY(column.type)))
+    return column.in_(values)
 
 
 def claim_unprocessed(session: Session, events, consumers, now: dt.datetime | None = None) -> tuple[list, set]:

@@ -17,13 +17,12 @@ from collections import Counter
 
 import amqp
 from kombu import Connection
-from sqlalchemy import Integer, any_, cast, delete, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from services.common import metrics, settings
 from services.common.bus import events_exchange
-from services.common.db import OutboxMessage, utcnow
+from services.common.db import OutboxMessage, one_of, utcnow
 from services.common.identifiers import city_of
 
 log = logging.getLogger(__name__)
@@ -203,8 +202,8 @@ class OutboxRelay:
                 for status, ids in outcome.items():
                     if not ids:
                         continue
-                    where = table.c.id == any_(cast(ids, ARRAY(Integer))) if postgres else table.c.id.in_(ids)
-                    session.execute(update(table).where(where).values(status=status, published_at=now))
+                    session.execute(update(table).where(one_of(session, table.c.id, ids))
+                                    .values(status=status, published_at=now))
                 for (status, event_type), n in counts.items():
                     if status == "unrouted":
                         metrics.OUTBOX_UNROUTED.labels(self.service, event_type).inc(n)

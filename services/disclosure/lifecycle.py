@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.db import emit, utcnow
+from services.common.db import emit, one_of, utcnow
 from services.common.workdays import WorkingDayCalendar
 from services.disclosure import metrics, search
 from services.disclosure.domain.deadlines import publication_deadline
@@ -218,10 +218,11 @@ def preload_decisions(session: Session, events) -> DecisionBatch:
     cases = {e.case_id for e in events}
     batch.existing = {(c, v): pid for c, v, pid in session.execute(
         select(Publication.case_id, Publication.version, Publication.publication_id)
-        .where(Publication.case_id.in_(cases)))}
+        .where(one_of(session, Publication.case_id, cases)))}
     bodies = {e.body_id for e in events}
     for item_id, content in session.execute(
-            select(BeforeItem.item_id, BeforeItem.content).where(BeforeItem.kind == "body", BeforeItem.item_id.in_(bodies))
+            select(BeforeItem.item_id, BeforeItem.content).where(BeforeItem.kind == "body",
+                                                                 one_of(session, BeforeItem.item_id, bodies))
             .order_by(BeforeItem.item_id, BeforeItem.valid_from.desc(), BeforeItem.version.desc())):
         if item_id not in batch.names:      # the first is the current registration, as in body_name
             batch.names[item_id] = (content or {}).get("name") if content else None

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.common.blobs import sm3_hex
-from services.common.db import claim_unprocessed, emit, utcnow
+from services.common.db import claim_unprocessed, emit, one_of, utcnow
 from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
 from services.records.domain import completeness as completeness_rules
@@ -540,7 +540,7 @@ def _update_case(case: Case, event: Event, rules) -> bool:
 
 def load_cases(session: Session, case_ids) -> dict[str, Case]:
     """The stored cases among ``case_ids``, in one query."""
-    return {c.case_id: c for c in session.scalars(select(Case).where(Case.case_id.in_(set(case_ids))))}
+    return {c.case_id: c for c in session.scalars(select(Case).where(one_of(session, Case.case_id, set(case_ids))))}
 
 
 def set_major(session: Session, event: Event) -> None:
@@ -561,7 +561,8 @@ def case_records_many(session: Session, case_ids: list[str]) -> dict[str, list[d
     ``find_gaps`` — one query for all the cases of a batch."""
     rows = session.execute(select(LogEntry.case_id, LogEntry.document_type, LogEntry.record_kind, LogEntry.stage,
                                   LogEntry.details)
-                           .where(LogEntry.case_id.in_(case_ids), LogEntry.entry_kind.in_(TIMELINE_KINDS))).all()
+                           .where(one_of(session, LogEntry.case_id, case_ids),
+                                  LogEntry.entry_kind.in_(TIMELINE_KINDS))).all()
     out: dict[str, list[dict]] = {c: [] for c in case_ids}
     for case_id, document_type, record_kind, stage, details in rows:
         if not stage:
