@@ -73,7 +73,10 @@ class ReviewService:
 
     # === proposals: classification and tasks (REV-1, REV-3, REV-4, REV-5, REV-7) =================
 
-    @batched_event_handler(DEPARTMENTS, "decision.proposed", group="cases")
+    def _preload_cases(self, session, events):
+        return store.preload_cases(session, events)
+
+    @batched_event_handler(DEPARTMENTS, "decision.proposed", group="cases", preload=_preload_cases)
     def on_decision_proposed(self, event):
         """REV-1: classify with the fired rules; a major decision opens (or adds a version to) the case's task."""
         try:
@@ -94,12 +97,14 @@ class ReviewService:
 
     @staticmethod
     def _store_classification(session, event, result, source: str) -> None:
-        session.merge(Classification(
-            case_id=event.case_id, version=result.version, region_code=event.region_code, body_id=event.body_id,
-            major=result.major, fired_rules=result.fired_rule_ids, fired=_fired(result),
-            sign_off_required=result.sign_off_required, catalogue_digest=result.catalogue_digest,
-            layers=list(result.layers), source=source, proposal=event.raw.get("payload") or {},
-            classified_at=utcnow()))
+        row = store.classification(session, event.case_id, result.version)
+        if row is None:
+            row = Classification(case_id=event.case_id, version=result.version)
+            store.add_classification(session, row)
+        row.region_code, row.body_id, row.major = event.region_code, event.body_id, result.major
+        row.fired_rules, row.fired, row.sign_off_required = result.fired_rule_ids, _fired(result), result.sign_off_required
+        row.catalogue_digest, row.layers, row.source = result.catalogue_digest, list(result.layers), source
+        row.proposal, row.classified_at = event.raw.get("payload") or {}, utcnow()
         emit(session, "review.classified", {
             "version": result.version, "major": result.major, "fired_rules": result.fired_rule_ids,
             "fired": _fired(result), "sign_off_required": result.sign_off_required,
@@ -137,7 +142,7 @@ class ReviewService:
         if row is None:
             row = ReviewTask(task_id=task.task_id, case_id=event.case_id, region_code=event.region_code,
                              body_id=event.body_id, opened_at=now, assignments={})
-            session.add(row)
+            store.add_task_row(session, row)
         row.assignments = {**(row.assignments or {}), str(proposal.version): assignment}
         store.save(row, task, now)
         emit(session, "review.task_opened", {
@@ -149,7 +154,7 @@ class ReviewService:
 
     # === decisions made: bypass detection (REV-2) =================================================
 
-    @batched_event_handler(DEPARTMENTS, "decision.made", group="cases")
+    @batched_event_handler(DEPARTMENTS, "decision.made", group="cases", preload=_preload_cases)
     def on_decision_made(self, event):
         """REV-2: a major decision made without an approved review of that version is a violation (应审未审)."""
         from services.review.domain import Classification as DomainClassification, FiredRule
@@ -157,7 +162,7 @@ class ReviewService:
         version = int(event.payload["version"])
         kind = None
         with self.db.effect_of(event) as session:
-            row = session.get(Classification, (event.case_id, version))
+            row = store.classification(session, event.case_id, version)
             if row is None:
                 earlier = session.scalars(select(Classification).where(
                     Classification.case_id == event.case_id, Classification.major.is_(True))
@@ -170,7 +175,7 @@ class ReviewService:
                 else:
                     result = classify(self._proposal_from_decision(session, event), configuration.catalogue())
                 self._store_classification(session, event, result, source="decision")
-                row = session.get(Classification, (event.case_id, version))
+                row = store.classification(session, event.case_id, version)
             classification = store.domain_classification(row)
             task = store.decode(store.task_row_for_case(session, event.case_id))
             violation = detect_bypass(classification, task, version)

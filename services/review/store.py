@@ -15,7 +15,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common.db import emit, utcnow
+from services.common.db import emit, one_of, utcnow
 from services.common.identifiers import region_covers, region_prefix
 from services.common.workdays import WorkingDayCalendar
 from services.review import codec, metrics
@@ -112,9 +112,63 @@ def locked(session: Session, query):
     return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
 
 
+BATCH_KEY = "review.case_batch"
+
+
+@dataclass
+class CaseBatch:
+    """The classifications and task rows of a batch's cases (decision.proposed / decision.made),
+    read in two statements instead of two or three per event; ``None``: known to be absent. Rows
+    the batch creates are added, so later events of the batch find them."""
+
+    classifications: dict       # (case_id, version) -> row | None
+    tasks: dict                 # case_id -> row | None (locked on PostgreSQL, in task id order)
+
+
+def preload_cases(session: Session, events) -> list:
+    """Read (and lock the tasks of) the batch's cases; ``classification`` and ``task_row_for_case``
+    answer from it. Returns the rows, kept for the batch (the identity map holds them weakly)."""
+    cases = {e.case_id for e in events}
+    found = session.scalars(select(ClassificationRow).where(one_of(session, ClassificationRow.case_id, cases))).all()
+    classifications = {(e.case_id, int(e.payload["version"])): None for e in events}
+    classifications.update({(r.case_id, r.version): r for r in found})
+    tasks = session.scalars(locked(session, select(TaskRow).where(one_of(session, TaskRow.case_id, cases))
+                                   .order_by(TaskRow.task_id))).all()
+    by_case = dict.fromkeys(cases)
+    for row in tasks:                 # one task per case; the first, as task_row_for_case's query
+        if by_case[row.case_id] is None:
+            by_case[row.case_id] = row
+    session.info[BATCH_KEY] = CaseBatch(classifications, by_case)
+    return [*found, *tasks]
+
+
+def classification(session: Session, case_id: str, version: int) -> ClassificationRow | None:
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None and (case_id, version) in batch.classifications:
+        return batch.classifications[(case_id, version)]
+    return session.get(ClassificationRow, (case_id, version))
+
+
+def add_classification(session: Session, row: ClassificationRow) -> None:
+    session.add(row)
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None:
+        batch.classifications[(row.case_id, row.version)] = row
+
+
 def task_row_for_case(session: Session, case_id: str, lock: bool = False) -> TaskRow | None:
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None and case_id in batch.tasks:     # read (and locked) by preload_cases
+        return batch.tasks[case_id]
     query = select(TaskRow).where(TaskRow.case_id == case_id)
     return session.scalars(locked(session, query) if lock else query).first()
+
+
+def add_task_row(session: Session, row: TaskRow) -> None:
+    session.add(row)
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None:
+        batch.tasks[row.case_id] = row
 
 
 def decode(row: TaskRow | None) -> ReviewTask | None:

@@ -1,0 +1,66 @@
+"""A batch of decision.proposed / decision.made reads its cases' classifications and tasks once
+(``store.preload_cases``; issue 3, the suite at 1,000 case events/s): afterwards the lookups the
+handlers make per event (REV-1 classification, REV-2 bypass check, REV-4 the case's task) issue
+no SQL — for rows that exist and for rows known to be absent — and a row the batch creates is
+found by the batch's later events. On SQLite and PostgreSQL (the tasks are locked there)."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from services.common.db import make_engine
+from services.common.events import parse_event
+from services.common.migrations import upgrade
+from services.review import store
+from services.review.models import Classification, ReviewTask
+from tests.integration import events as ev
+
+NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'review.db'}" if request.param == "sqlite" \
+        else request.getfixturevalue("pg_admin")()
+    upgrade("review", url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _statements(engine):
+    seen = []
+    sa_event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_rev1_rev4_a_batch_reads_its_cases_once_and_finds_what_it_created(engine):
+    with Session(engine) as session, session.begin():
+        session.add(Classification(case_id="K-2", version=1, region_code="320412", body_id="320412-SCJG",
+                                   major=True, classified_at=NOW))
+        session.add(ReviewTask(task_id="T-2", case_id="K-2", region_code="320412", body_id="320412-SCJG",
+                               state="in_review", pending=True, version=1, due_on=NOW.date(), opened_at=NOW,
+                               updated_at=NOW, document={}, assignments={}))
+    events = [parse_event(e) for e in (ev.decision_proposed("K-1"), ev.decision_made("K-1"),
+                                       ev.decision_made("K-2"))]
+    seen = _statements(engine)
+    with Session(engine) as session, session.begin():
+        kept = store.preload_cases(session, events)
+        assert {type(r).__name__ for r in kept} == {"Classification", "ReviewTask"}
+        loaded = len(seen)
+        assert loaded == 2                                            # classifications, tasks
+        assert store.classification(session, "K-2", 1).major is True
+        assert store.classification(session, "K-1", 1) is None        # known absent
+        assert store.task_row_for_case(session, "K-2", lock=True).task_id == "T-2"
+        assert store.task_row_for_case(session, "K-1", lock=True) is None
+        assert len(seen) == loaded                                    # no SQL for any of them
+        created = Classification(case_id="K-1", version=1, region_code="320412", body_id="320412-SCJG",
+                                 major=False, classified_at=NOW)
+        store.add_classification(session, created)
+        assert store.classification(session, "K-1", 1) is created     # the decision finds the proposal's
+        assert len(seen) == loaded
+        assert store.classification(session, "K-1", 2) is None       # not in the batch: asked of the database
+        assert any("FROM classifications" in sql for sql in seen[loaded:])
+    with Session(engine) as session:
+        assert session.get(Classification, ("K-1", 1)).major is False
