@@ -60,6 +60,28 @@ def pg_admin():
     conn.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service_engine(request, tmp_path):
+    """``service_engine(name)``: an engine on a fresh database migrated for service ``name`` — each
+    test runs once on SQLite (the embedded default) and once on PostgreSQL (production), since the
+    batch SQL differs by dialect."""
+    from services.common.db import make_engine
+    from services.common.migrations import upgrade
+
+    engines = []
+
+    def make(service: str):
+        url = (f"sqlite:///{tmp_path / (service + '.db')}" if request.param == "sqlite"
+               else request.getfixturevalue("pg_admin")())
+        upgrade(service, url)
+        engines.append(make_engine(url))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
 def free_port() -> int:
     import socket
 

@@ -9,21 +9,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from services.common.db import ProcessedEvent, claim_unprocessed, make_engine
-from services.common.migrations import upgrade
+from services.common.db import ProcessedEvent, claim_unprocessed
 
 
 def _event(event_id, event_type="evidence.recorded"):
     return SimpleNamespace(event_id=event_id, event_type=event_type)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path, pg_admin):
-    url = f"sqlite:///{tmp_path}/claims.db" if request.param == "sqlite" else pg_admin()
-    upgrade("records", url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(service_engine):
+    return service_engine("records")
 
 
 def test_new_events_are_claimed_in_order_and_redeliveries_are_duplicates(engine):

@@ -10,9 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.common.db import make_engine
 from services.common.events import parse_event
-from services.common.migrations import upgrade
 from services.common.workdays import default_calendar
 from services.disclosure import lifecycle, search
 from services.disclosure.domain.publication import WithdrawalReason
@@ -22,14 +20,9 @@ from tests.integration import events as ev
 BODY = ev.BODY["body_id"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'disclosure.db'}" if request.param == "sqlite" \
-        else request.getfixturevalue("pg_admin")()
-    upgrade("disclosure", url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(service_engine):
+    return service_engine("disclosure")
 
 
 def _apply(engine, envelopes, then=None):

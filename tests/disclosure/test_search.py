@@ -6,8 +6,6 @@ import uuid
 import pytest
 from sqlalchemy.orm import Session
 
-from services.common.db import make_engine
-from services.common.migrations import upgrade
 from services.disclosure import portal, search
 from services.disclosure.models import Counter, Publication
 
@@ -38,12 +36,9 @@ def _add(session, n, day, text, body="320412-SCJG", region="320412", action="pen
     return p
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'disclosure.db'}" if request.param == "sqlite" \
-        else request.getfixturevalue("pg_admin")()
-    upgrade("disclosure", url)
-    engine = make_engine(url)
+@pytest.fixture
+def engine(service_engine):
+    engine = service_engine("disclosure")
     with Session(engine) as session, session.begin():
         _add(session, 1, D(2026, 3, 1), "销售过期食品")
         _add(session, 2, D(2026, 3, 2), "食品，安全检查", action="inspection")
@@ -52,8 +47,7 @@ def engine(request, tmp_path):
         _add(session, 5, D(2026, 3, 5), "销售过期食品（已撤下）", status="withdrawn")
         for i in range(6, 31):
             _add(session, i, D(2026, 4, 1) + dt.timedelta(days=i), f"第{i}件 超标排放")
-    yield engine
-    engine.dispose()
+    return engine
 
 
 def numbers(engine, **kw):

@@ -39,14 +39,9 @@ class _Db:
                 yield session
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path, pg_admin):
-    """The embedded default and production's database: the batch SQL differs by dialect."""
-    url = f"sqlite:///{tmp_path / 'records.db'}" if request.param == "sqlite" else pg_admin()
-    upgrade("records", url)
-    engine = make_engine(url)
-    yield _Db(engine)
-    engine.dispose()
+@pytest.fixture
+def db(service_engine):
+    return _Db(service_engine("records"))
 
 
 def apply(db, ledger, envelopes, consumer="records.test", prepare=True):

@@ -9,9 +9,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from services.common.db import make_engine
 from services.common.events import parse_event
-from services.common.migrations import upgrade
 from services.review import store
 from services.review.models import Classification, ReviewTask
 from tests.integration import events as ev
@@ -19,14 +17,9 @@ from tests.integration import events as ev
 NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'review.db'}" if request.param == "sqlite" \
-        else request.getfixturevalue("pg_admin")()
-    upgrade("review", url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(service_engine):
+    return service_engine("review")
 
 
 def _statements(engine):
