@@ -280,9 +280,10 @@ def batched_event_handler(source_service, event_type, group: str | None = None, 
     with this decorator (the group's batch is applied by whichever method comes first).
 
     ``preload(service, session, events)``, if given, runs once per batch before the method's events
-    are applied: it loads in one query the rows the method would fetch one event at a time and
-    returns them (kept for the batch: the session's identity map holds rows weakly); the identity
-    map then answers ``session.get`` without a round trip.
+    are applied: it reads in one query the rows the method would fetch one event at a time and
+    returns them, and they are kept until the batch is applied (the session's identity map, which
+    then answers ``session.get`` without a round trip, holds rows weakly). What else it learnt —
+    e.g. which rows do not exist — it may leave in ``session.info`` for the method.
     """
     def decorator(fn):
         if getattr(fn, "_zhifa_per_event", None) is None:
@@ -300,7 +301,7 @@ def batched_event_handler(source_service, event_type, group: str | None = None, 
                     loaded = [load(self, batch.session, loaded_events) for load, loaded_events in preloads.items()]
                     for method, (_, event) in zip(methods, batch.fresh):
                         getattr(method, "_zhifa_per_event", method)(self, event)
-                    del loaded
+                    del loaded      # referenced until here, so the identity map keeps the rows
                 return batch.result
 
             apply_batch._zhifa_per_event = per_event
