@@ -43,6 +43,7 @@ from services.evaluation.store import (
     evidence_facts,
     in_region,
     insert_facts,
+    preload_fact_keys,
     jdump,
     retro_certificate_violations,
     summary_counts,
@@ -461,6 +462,12 @@ def _opened_from_fact(facts, clue) -> bool:
     return bool(kinds & set(FACT_KIND_TO_SOURCE))
 
 
+def _preload_facts(self, session, events):
+    if any(e.event_type in REGISTRY_UPDATES for e in events):
+        return []    # a certificate change also writes facts outside insert_facts (retroactive violations)
+    return preload_fact_keys(session, events)
+
+
 def _make_handler(rule: FactRule):
     def handler(self, event):
         self._apply(event, rule)
@@ -468,7 +475,7 @@ def _make_handler(rule: FactRule):
     handler.__name__ = rule.method
     handler.__qualname__ = f"EvaluationService.{rule.method}"
     handler.__doc__ = f"{rule.event_type} → {rule.summary}"
-    handler = batched_event_handler(rule.source, rule.event_type, group="facts")(handler)
+    handler = batched_event_handler(rule.source, rule.event_type, group="facts", preload=_preload_facts)(handler)
     if rule.event_type in UPWARD_TYPES:
         # at a province suite, the same facts arrive from every city over the upward link (PLAT-1):
         # one method, so an event arriving both ways is still applied once (same consumer key)

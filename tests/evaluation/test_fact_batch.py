@@ -1,0 +1,56 @@
+"""A batch's ``unique`` facts are checked against ONE read of its cases' stored fact keys
+(``store.preload_fact_keys``; issue 3, the suite at 1,000 case events/s): a fact already stored,
+or stored by an earlier event of the same batch, is skipped exactly as one query per fact would
+skip it (EVAL-1: each enforcement action and case counted once), without a query per fact. On
+SQLite and PostgreSQL."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.common.events import parse_event
+from services.evaluation.facts_map import NewFact
+from services.evaluation.models import Fact
+from services.evaluation.store import insert_facts, preload_fact_keys
+from tests.integration import events as ev
+
+DAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def engine(service_engine):
+    return service_engine("evaluation")
+
+
+def _facts(event):
+    """Two officers' copies of one unique fact: stored together, or skipped together."""
+    return [NewFact("enforcement_action", DAY, officer_id=o, ref=event.case_id, unique=True) for o in ("o-1", "o-2")]
+
+
+def test_eval1_a_batch_skips_facts_already_stored_without_a_query_per_fact(engine):
+    first, again, new, new_again = (parse_event(ev.decision_made(c)) for c in ("F-1", "F-1", "F-2", "F-2"))
+    with Session(engine) as session, session.begin():
+        insert_facts(session, first, _facts(first))                    # stored by an earlier batch
+    seen = []
+    sa_event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    with Session(engine) as session, session.begin():
+        preload_fact_keys(session, [again, new, new_again])
+        read = len(seen)
+        stored = [insert_facts(session, e, _facts(e)) for e in (again, new, new_again)]
+        assert [len(s) for s in stored] == [0, 2, 0]     # F-1 stored before; F-2 by this batch's first event
+        assert not any(sql.lstrip().upper().startswith("SELECT") for sql in seen[read:])
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Fact)) == 4
+
+
+def test_eval1_refs_the_batch_did_not_read_are_still_checked(engine):
+    """A fact whose ref is not one of the batch's cases (a certificate year, a complaint number)."""
+    event = parse_event(ev.decision_made("F-3"))
+    fact = NewFact("certificate_valid", DAY, officer_id="o-1", ref="cert:o-1:2026", unique=True)
+    with Session(engine) as session, session.begin():
+        insert_facts(session, event, [fact])
+    with Session(engine) as session, session.begin():
+        preload_fact_keys(session, [event])
+        assert insert_facts(session, event, [fact]) == []
