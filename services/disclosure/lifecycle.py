@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -159,11 +159,22 @@ def sync_index(session: Session, row: Publication, was_public: bool) -> None:
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+def body_names(session: Session, body_ids) -> dict[str, str | None]:
+    """Each body's current registered name (事前公开 register; None for a body registered without
+    one), for the bodies that were registered."""
+    names: dict[str, str | None] = {}
+    for item_id, content in session.execute(
+            select(BeforeItem.item_id, BeforeItem.content).where(BeforeItem.kind == "body",
+                                                                 one_of(session, BeforeItem.item_id, body_ids))
+            .order_by(BeforeItem.item_id, BeforeItem.valid_from.desc(), BeforeItem.version.desc())):
+        if item_id not in names:            # the latest version is the registration in force
+            names[item_id] = (content or {}).get("name") if content else None
+    return names
+
+
 def body_name(session: Session, body_id: str) -> str | None:
-    """The body's current registered name (事前公开 register), if the body was registered."""
-    row = session.scalars(select(BeforeItem).where(BeforeItem.kind == "body", BeforeItem.item_id == body_id)
-                          .order_by(BeforeItem.valid_from.desc(), BeforeItem.version.desc()).limit(1)).first()
-    return (row.content or {}).get("name") if row is not None and row.content else None
+    """The body's current registered name, if the body was registered."""
+    return body_names(session, [body_id]).get(body_id)
 
 
 def source_decision(session: Session, row: Publication):
@@ -200,34 +211,27 @@ class DecisionBatch:
     already made of its (case, version) pairs, the registered names of its bodies, and a block of
     search-key sequence numbers. Its index rows are written together before the commit."""
 
-    existing: dict = field(default_factory=dict)     # (case_id, version) -> publication_id
-    names: dict = field(default_factory=dict)        # body_id -> registered name (or None)
-    sequences: deque = field(default_factory=deque)
+    existing: dict          # (case_id, version) -> publication_id
+    names: dict             # body_id -> registered name (or None)
+    sequences: deque        # search-key sequence numbers reserved for the batch
 
 
 BATCH_KEY = "disclosure.decision_batch"
 
 
-def _version(event) -> int:
-    return int(event.payload.get("version") or 1)
+def _read_decisions(session: Session, events) -> DecisionBatch:
+    cases = {e.case_id for e in events}
+    existing = {(c, v): pid for c, v, pid in session.execute(
+        select(Publication.case_id, Publication.version, Publication.publication_id)
+        .where(one_of(session, Publication.case_id, cases)))}
+    return DecisionBatch(existing, body_names(session, {e.body_id for e in events}),
+                         deque(search.next_sequences(session, Counter, len(events))))
 
 
 def preload_decisions(session: Session, events) -> DecisionBatch:
-    """Read what ``create_from_decision`` needs for ``events`` at once; it then uses this batch."""
-    batch = DecisionBatch()
-    cases = {e.case_id for e in events}
-    batch.existing = {(c, v): pid for c, v, pid in session.execute(
-        select(Publication.case_id, Publication.version, Publication.publication_id)
-        .where(one_of(session, Publication.case_id, cases)))}
-    bodies = {e.body_id for e in events}
-    for item_id, content in session.execute(
-            select(BeforeItem.item_id, BeforeItem.content).where(BeforeItem.kind == "body",
-                                                                 one_of(session, BeforeItem.item_id, bodies))
-            .order_by(BeforeItem.item_id, BeforeItem.valid_from.desc(), BeforeItem.version.desc())):
-        if item_id not in batch.names:      # the first is the current registration, as in body_name
-            batch.names[item_id] = (content or {}).get("name") if content else None
-    batch.sequences.extend(search.next_sequences(session, Counter, len(events)))
-    session.info[BATCH_KEY] = batch
+    """Read what ``create_from_decision`` needs for ``events`` at once; it then uses this batch, and
+    its index rows wait for ``finish_decisions``."""
+    batch = session.info[BATCH_KEY] = _read_decisions(session, events)
     session.info[search.PENDING_INDEX] = []
     return batch
 
@@ -242,18 +246,15 @@ def finish_decisions(session: Session) -> None:
 def create_from_decision(session: Session, event, calendar: WorkingDayCalendar) -> Publication | None:
     """DISC-3/DISC-4: deadline in working days, redaction, publication at once (or held / withheld)."""
     payload = event.payload
-    version = _version(event)
-    batch: DecisionBatch | None = session.info.get(BATCH_KEY)
-    if batch is not None:
-        duplicate_id = batch.existing.get((event.case_id, version))
-    else:
-        duplicate_id = session.scalars(select(Publication.publication_id).where(
-            Publication.case_id == event.case_id, Publication.version == version).limit(1)).first()
+    version = int(payload.get("version") or 1)
+    # inside a batch handler its batch was read in advance; otherwise the same reads for this event
+    batch: DecisionBatch = session.info.get(BATCH_KEY) or _read_decisions(session, [event])
+    duplicate_id = batch.existing.get((event.case_id, version))
     if duplicate_id is not None:
         log.warning("decision.made %s: case %s version %s already has publication %s; ignored", event.event_id,
                     event.case_id, version, duplicate_id)
         return None
-    name = (batch.names.get(event.body_id) if batch is not None else body_name(session, event.body_id)) or event.body_id
+    name = batch.names.get(event.body_id) or event.body_id
     source_payload = {**event.raw["payload"], "case_id": event.case_id, "body_id": event.body_id,
                       "region_code": event.region_code, "body_name": name}
     decision = decision_from_payload(source_payload)
@@ -269,10 +270,9 @@ def create_from_decision(session: Session, event, calendar: WorkingDayCalendar) 
         parties_public="", facts_public="", conclusion_public="", legal_basis="", search_text="", history=[],
         revisions=[], version=version, revision=0, corrections=0, summary_only=False,
         calendar_version=deadline.calendar_version, publication_period_override=override, updated_at=utcnow(),
-        search_key=search.search_key(decided_on, batch.sequences.popleft() if batch is not None and batch.sequences
+        search_key=search.search_key(decided_on, batch.sequences.popleft() if batch.sequences
                                      else search.next_sequence(session, Counter)))
-    if batch is not None:
-        batch.existing[(event.case_id, version)] = pid
+    batch.existing[(event.case_id, version)] = pid
     session.add(row)
     session.add(DecisionSource(publication_id=pid, payload=source_payload, received_at=utcnow()))
     try:
