@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 PG_ADMIN = os.environ.get("ZHIFA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_HOST = os.environ.get("ZHIFA_BENCH_AMQP_HOST", "127.0.0.1:5672")
 
+from services.common.settings import amqp_user  # noqa: E402
+
 
 def rabbitmqctl(*args):
     subprocess.run([shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl", *args], check=True,
@@ -95,11 +97,12 @@ class Publisher:
     def __init__(self, amqp_uri: str):
         self.conn = Connection(amqp_uri, transport_options={"confirm_publish": True})
         self.producer = Producer(self.conn.channel())
+        self.user = amqp_user(amqp_uri)   # the suite's own broker user: trusted by the sender check
 
     def publish(self, envelope: dict):
         self.producer.publish(json.dumps(envelope, ensure_ascii=False).encode(), exchange="departments.events",
                               routing_key=envelope["event_type"], content_type="application/json",
-                              content_encoding="utf-8", delivery_mode=2)
+                              content_encoding="utf-8", delivery_mode=2, user_id=self.user)
 
     def close(self):
         self.conn.release()

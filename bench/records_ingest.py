@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from broker_raw import _connect, measure_raw
 from harness import pg_database, service_process, vhost, wait_until
 
+from services.common.settings import amqp_user
 from tests.integration import events as ev
 
 # records runs as 2 competing replicas, as deploy/k8s/base/records.yaml deploys it (the Merkle append
@@ -56,6 +57,7 @@ class ConfirmedPublisher:
     def __init__(self, amqp_uri: str, window: int = 1000):
         self.conn = _connect(amqp_uri)
         self.ch = self.conn.channel()
+        self.user = amqp_user(amqp_uri)   # the suite's own broker user: trusted by the sender check
         self.ch.confirm_select()
         self.window = window
         self.sent = 0
@@ -72,7 +74,7 @@ class ConfirmedPublisher:
 
     def publish(self, body: bytes, routing_key: str):
         self.ch.basic_publish(amqp.Message(body, delivery_mode=2, content_type="application/json",
-                                           content_encoding="utf-8"),
+                                           content_encoding="utf-8", user_id=self.user),
                               exchange="departments.events", routing_key=routing_key, mandatory=True)
         self.sent += 1
         while self.sent - self.confirmed >= self.window:

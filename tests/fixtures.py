@@ -19,6 +19,7 @@ import requests
 from kombu import Connection, Producer
 
 from services.common.bus import all_service_classes, declare_topology, events_exchange
+from services.common.settings import amqp_user
 
 ROOT_DIR = __import__("pathlib").Path(__file__).resolve().parents[1]
 AMQP_HOST = os.environ.get("ZHIFA_TEST_AMQP_HOST", "127.0.0.1:5672")
@@ -121,7 +122,11 @@ class Suite:
         with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as conn:
             Producer(conn.channel()).publish(body, exchange=events_exchange("departments"), routing_key=key,
                                              content_type=content_type, content_encoding="utf-8",
-                                             delivery_mode=2, mandatory=True)
+                                             delivery_mode=2, mandatory=True,
+                                             # as the suite's own broker user (trusted, like the gateway
+                                             # after its API-key check): departmental broker users are
+                                             # tested in tests/common/test_amqp_senders.py
+                                             user_id=amqp_user(self.amqp_uri))
 
     def token(self, role: str, region: str, sub: str = "tester") -> str:
         from services.common.auth import issue_token

@@ -15,13 +15,14 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from kombu import Connection, Exchange, Producer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from services.common.identifiers import resident_id_check_char, uscc_check_char  # noqa: E402
+from services.common.identifiers import region_covers, resident_id_check_char, uscc_check_char  # noqa: E402
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 EXCHANGE = Exchange("departments.events", type="topic", durable=True)
@@ -64,15 +65,47 @@ def uscc(rng: random.Random) -> str:
     return first17 + uscc_check_char(first17)
 
 
-class Department:
-    """Publishes envelopes as a departmental system would (AMQP, or HTTP through the gateway)."""
+HOTLINE = {"system": "changzhou-12345", "region_code": "320400", "body_id": "320400-12345"}
 
-    def __init__(self, amqp_uri: str, gateway: str, api_keys: dict):
-        self.conn = Connection(amqp_uri, transport_options={"confirm_publish": True})
-        self.producer = Producer(self.conn.channel(), exchange=EXCHANGE)
+
+def amqp_systems(http_systems=()) -> dict[str, dict]:
+    """The demo's systems that publish over AMQP: {system: {"region_code", "body_ids"}} — what each
+    one's entry in the department registry (api_keys.yaml, ``amqp_user``) must say, since every
+    service refuses a departmental event whose broker user is not registered for its body (SEC-2)."""
+    systems: dict[str, dict] = {}
+    for body in BODIES + [HOTLINE]:
+        if body["system"] in http_systems:
+            continue
+        entry = systems.setdefault(body["system"], {"region_code": body["region_code"], "body_ids": []})
+        entry["body_ids"].append(body["body_id"])
+        if not region_covers(entry["region_code"], body["region_code"]):
+            entry["region_code"] = entry["region_code"][:4] + "00"        # the city covers its districts
+    return systems
+
+
+class Department:
+    """Publishes envelopes as departmental systems would: over AMQP, each under its own broker user
+    (``user_id`` set, as docs/INTEGRATION.md asks), or over HTTP through the gateway with an API key."""
+
+    def __init__(self, amqp_uri: str, gateway: str, api_keys: dict, senders: dict | None = None):
+        self.amqp_uri = amqp_uri
+        self.senders = senders or {}     # system -> (broker user, password)
+        self.producers: dict = {}
         self.gateway = gateway
         self.api_keys = api_keys
         self.sent = 0
+
+    def _producer(self, system: str):
+        if system not in self.producers:
+            if system not in self.senders:
+                raise SystemExit(f"demo: no broker user for {system} (--sender {system}=USER:PASSWORD)")
+            user, password = self.senders[system]
+            parts = urlsplit(self.amqp_uri)
+            uri = urlunsplit((parts.scheme, f"{quote(user, safe='')}:{quote(password, safe='')}@"
+                              f"{parts.hostname}:{parts.port or 5672}", parts.path, "", ""))
+            conn = Connection(uri, transport_options={"confirm_publish": True})
+            self.producers[system] = (Producer(conn.channel(), exchange=EXCHANGE, auto_declare=False), user, conn)
+        return self.producers[system]
 
     def send(self, body: dict, event_type: str, payload: dict, case_id: str | None = None,
              at: dt.datetime | None = None) -> str:
@@ -85,9 +118,10 @@ class Department:
                                      headers={"X-Api-Key": self.api_keys[body["system"]]})
             response.raise_for_status()
         else:
-            self.producer.publish(json.dumps(envelope, ensure_ascii=False).encode("utf-8"), routing_key=event_type,
-                                  content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-                                  retry=True, mandatory=True)
+            producer, user, _ = self._producer(body["system"])
+            producer.publish(json.dumps(envelope, ensure_ascii=False).encode("utf-8"), routing_key=event_type,
+                             content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+                             retry=True, mandatory=True, user_id=user)
         self.sent += 1
         return envelope["event_id"]
 
@@ -221,7 +255,7 @@ def make_reviewer(gateway: str, token_secret: str, timeout: float = 30.0):
 
 
 def hotline_complaint(dept: Department, rng: random.Random, target: dict):
-    hotline = {"system": "changzhou-12345", "region_code": target["region_code"], "body_id": "320400-12345"}
+    hotline = {**HOTLINE, "region_code": target["region_code"]}       # the 12345 of the city, for a district
     name = rng.choice(SURNAMES) + rng.choice(GIVEN)
     dept.send(hotline, "complaint.submitted", {
         "channel": "hotline_12345", "external_ref": f"12345-{rng.randint(100000, 999999)}",
@@ -239,12 +273,15 @@ def main(argv=None) -> int:
     parser.add_argument("--forever", action="store_true", help="keep sending a case every few seconds")
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--api-key", action="append", default=[], help="system=key for HTTP integration")
+    parser.add_argument("--sender", action="append", default=[],
+                        help="system=user:password — the broker user an AMQP system publishes as")
     parser.add_argument("--token-secret-file", help="sign reviewer tokens with this secret (var/token_secret)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     api_keys = dict(item.split("=", 1) for item in args.api_key)
-    dept = Department(args.amqp, args.gateway, api_keys)
+    senders = {system: tuple(cred.split(":", 1)) for system, cred in (item.split("=", 1) for item in args.sender)}
+    dept = Department(args.amqp, args.gateway, api_keys, senders)
     reviewer = None
     if args.token_secret_file:
         reviewer = make_reviewer(args.gateway, Path(args.token_secret_file).read_text().strip())

@@ -31,6 +31,38 @@ def env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 
+def register_demo_senders() -> list[str]:
+    """Every service refuses departmental events from a broker user the department registry does not
+    name (SEC-2), so each demo system that publishes over AMQP gets its own broker user (created with
+    rabbitmqctl on this machine) and a registry entry with that ``amqp_user``. Without rabbitmqctl
+    (a broker elsewhere) the demo systems send over HTTP with API keys instead."""
+    import secrets
+    import shutil
+    from urllib.parse import unquote, urlsplit
+
+    sys.path.insert(0, str(ROOT / "deploy" / "local"))
+    from demo import amqp_systems
+
+    vhost = unquote(urlsplit(os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")).path[1:]) or "/"
+    ctl = shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if os.path.exists("/usr/sbin/rabbitmqctl") else None)
+    args: list[str] = []
+    for system, entry in amqp_systems([DEMO_HTTP_SYSTEM]).items():
+        bodies = [a for body in entry["body_ids"] for a in ("--body", body)]
+        if ctl is None:
+            key = f"zf_demo_{secrets.token_urlsafe(12)}"
+            zhifa("api-key", "--system", system, "--region", entry["region_code"], *bodies, "--key", key)
+            args += ["--api-key", f"{system}={key}"]
+            continue
+        user, password = f"zhifa-demo-{system}", secrets.token_hex(16)
+        run = lambda *a: subprocess.run([ctl, *a], capture_output=True, text=True, timeout=60)  # noqa: E731
+        if run("add_user", user, password).returncode != 0:
+            run("change_password", user, password)
+        run("set_permissions", "-p", vhost, user, "^$", "^departments\\.events$", "^$")
+        zhifa("api-key", "--system", system, "--region", entry["region_code"], *bodies, "--amqp-user", user)
+        args += ["--sender", f"{system}={user}:{password}"]
+    return args
+
+
 def main() -> int:
     (ROOT / "var" / "logs").mkdir(parents=True, exist_ok=True)
     print("zhifa: declaring queues and exchanges (bus-init)…", flush=True)
@@ -39,6 +71,7 @@ def main() -> int:
     print("  " + zhifa("migrate").replace("\n", "\n  "))
     zhifa("api-key", "--system", DEMO_HTTP_SYSTEM, "--region", "320404", "--body", "320404-ZHZF",
           "--key", DEMO_HTTP_KEY)
+    demo_args = ["--api-key", f"{DEMO_HTTP_SYSTEM}={DEMO_HTTP_KEY}", *register_demo_senders()]
     supervisor = zhifa("token", "--sub", "demo-supervisor", "--role", "supervisor", "--region", "320400")
     reviewer = zhifa("token", "--sub", "demo-reviewer", "--role", "legal_reviewer", "--region", "320400")
     handler = zhifa("token", "--sub", "demo-handler", "--role", "complaint_handler", "--region", "320400")
@@ -78,8 +111,7 @@ def main() -> int:
         time.sleep(0.5)
     time.sleep(2)  # let every consumer attach
     demo = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "local" / "demo.py"), "--forever",
-                             "--interval", "8", "--api-key", f"{DEMO_HTTP_SYSTEM}={DEMO_HTTP_KEY}",
-                             "--token-secret-file", str(ROOT / "var" / "token_secret")], cwd=ROOT, env=env(),
+                             "--interval", "8", *demo_args, "--token-secret-file", str(ROOT / "var" / "token_secret")], cwd=ROOT, env=env(),
                             stdout=open(ROOT / "var" / "logs" / "demo.log", "a"), stderr=subprocess.STDOUT)
     procs.append(demo)
     print(f"""

@@ -146,15 +146,19 @@ def sender_refusal(event, user_id: str | None, senders: dict[str, Identity], int
     published it, so it names the sender truthfully; broker permissions already limit each
     department to its event types, this limits it to its own system, bodies and region — the same
     rules as an API key at ``POST /api/v1/events``. Messages published by the suite's own user
-    (the gateway after the API-key check, retries, replays) are trusted. With no AMQP senders
-    configured (a development suite on one broker user) nothing is checked.
+    (the gateway after the API-key check, retries, replays) are trusted. The check is always on
+    (SEC-2, fail closed; issue 15): a service with no department registry (``api_keys.yaml``
+    missing, empty, or without ``amqp_user`` entries) refuses every departmental event that is not
+    the suite's own — it never turns itself off.
     """
-    if not senders or (user_id and user_id == internal_user):
+    if user_id and user_id == internal_user:
         return None
     if not user_id:
         return "发送方未声明 user_id（AMQP 消息属性），无法核验报送系统"
     identity = senders.get(user_id)
     if identity is None:
+        if not senders:
+            return f"本服务未配置部门登记表（api_keys.yaml 中无 amqp_user），拒收消息总线用户 {user_id} 的事件"
         return f"消息总线用户 {user_id} 未登记为部门报送系统"
     refusal = department_event_refusal(identity, event)
     return f"{refusal[1]}（消息总线用户 {user_id}）" if refusal else None

@@ -1,6 +1,7 @@
 """A department publishing over AMQP may publish only its own events (issue 8, PLAT-7): the
 ``user_id`` RabbitMQ verified names the sender; its entry in api_keys.yaml says which system,
 bodies and region it speaks for — the same rules as an API key at POST /api/v1/events."""
+import json
 import subprocess
 import uuid
 
@@ -49,9 +50,16 @@ def test_own_events_pass_and_others_are_refused(tmp_path):
     assert "无权报送区划 320411" in sender_refusal(other_region, "dept-320412-scjg", known, "zhifa-320400")
 
 
-def test_nothing_is_checked_without_amqp_senders(tmp_path):
-    """A development suite on one broker user (no departmental broker users configured)."""
-    assert sender_refusal(_event(), None, senders(tmp_path), "guest") is None
+def test_the_check_is_on_without_amqp_senders(tmp_path):
+    """SEC-2, issue 15: no configured sender means refused — the check never switches itself off.
+    Only the suite's own broker user (gateway after its API-key check, retries, replays) passes."""
+    none = senders(tmp_path)
+    assert none == {}
+    assert "未声明 user_id" in sender_refusal(_event(), None, none, "guest")
+    assert "未配置部门登记表" in sender_refusal(_event(), "dept-320412-scjg", none, "guest")
+    assert sender_refusal(_event(), "guest", none, "guest") is None
+    missing = load_amqp_senders(tmp_path / "no-such-file.yaml")
+    assert "未配置部门登记表" in sender_refusal(_event(), "dept-320412-scjg", missing, "guest")
 
 
 @pytest.mark.integration
@@ -101,5 +109,60 @@ def test_department_user_publishes_own_events_only(amqp_uri, sqlite_databases, t
                                                      delivery_mode=2, user_id="someone-else")
                 with pytest.raises(Exception, match="PRECONDITION_FAILED"):
                     channel.basic_qos(0, 1, False)
+    finally:
+        subprocess.run(["rabbitmqctl", "delete_user", user], capture_output=True, timeout=60)
+
+
+@pytest.mark.integration
+def test_every_service_dead_letters_an_event_for_a_body_its_sender_may_not_speak_for(amqp_uri, sqlite_databases,
+                                                                                     tmp_path):
+    """SEC-2, issue 23 (4) and issue 15: every service that accepts departmental events has the
+    department registry and refuses a sender outside its entry — a ``decision.made`` and a
+    ``body.registered`` for 320412-GAJ sent by the broker user registered for 320412-SCJG land in the
+    dead-letter queue of records, review, disclosure, complaints and evaluation alike, while the
+    same user's event for its own body is applied."""
+    from services.common.bus import all_service_classes, handler_bindings
+    from services.common.events import DEPARTMENTS
+
+    foreign_body = {"region_code": "320412", "body_id": "320412-GAJ", "system": "wj-scjg-system"}
+    foreign = [ev.decision_made("C-FOREIGN-9", body=foreign_body),
+               ev.envelope("body.registered", {"body_id": "320412-GAJ", "name": "常州市武进区公安分局",
+                                               "kind": "department", "region_code": "320412"}, body=foreign_body)]
+    consumers = {cls.name: {b.event_type for b in handler_bindings(cls) if b.source == DEPARTMENTS}
+                 for cls in all_service_classes()}
+    takers = {name for name, types in consumers.items() if types}
+    assert takers == {"records", "review", "disclosure", "complaints", "evaluation"}
+    sent_types = {e["event_type"] for e in foreign}
+    for name in takers:                       # every consumer of departmental events gets one of them
+        assert consumers[name] & sent_types, f"{name} consumes none of {sent_types}: extend the test"
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    user, password = f"dept-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    _rabbitmqctl("add_user", user, password)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, user, "^$", "^departments\\.events$", "^$")
+        entry = {**ENTRY, "amqp_user": user}
+        with running_suite(amqp_uri, sqlite_databases, tmp_path, api_keys=[entry]) as suite:
+            with Connection(amqp_uri.replace("guest:guest", f"{user}:{password}")) as conn:
+                producer = Producer(conn.channel(), exchange=Exchange("departments.events", "topic", durable=True),
+                                    auto_declare=False)
+                for envelope in foreign + [ev.case_opened("C-OWN-9")]:
+                    producer.publish(envelope, routing_key=envelope["event_type"], delivery_mode=2, user_id=user)
+            timeline = lambda: suite.get("/api/v1/cases/C-OWN-9/timeline",  # noqa: E731
+                                         suite.token("supervisor", "320000"))
+            wait_for(lambda: timeline().ok and timeline().json()["entries"], message="the own event applied")
+            foreign_ids = {e["event_id"] for e in foreign}
+            for service in sorted(takers):
+                expected = {e["event_id"] for e in foreign if e["event_type"] in consumers[service]}
+
+                def refused(service=service):
+                    letters = [d for d in dead_letters(amqp_uri, service)
+                               if json.loads(d["body"])["event_id"] in foreign_ids]
+                    return {json.loads(d["body"])["event_id"] for d in letters} >= expected and letters
+
+                letters = wait_for(refused, timeout=30, message=f"{service} dead-letters the foreign events")
+                assert all(d["reason"].startswith("unauthorised sender") and "320412-GAJ" in d["reason"]
+                           for d in letters), letters
+            published = suite.get("/api/v1/public/decisions", params={"body_id": "320412-GAJ"}).json()["results"]
+            assert published == []
     finally:
         subprocess.run(["rabbitmqctl", "delete_user", user], capture_output=True, timeout=60)

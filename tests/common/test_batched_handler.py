@@ -89,7 +89,8 @@ def test_batches_apply_once_in_order_and_refuse_alone(amqp_uri, tmp_path):
 
                 def publish(envelopes):
                     for envelope in envelopes:
-                        producer.publish(envelope, routing_key=envelope["event_type"], delivery_mode=2)
+                        producer.publish(envelope, routing_key=envelope["event_type"], delivery_mode=2,
+                                         user_id="guest")   # the suite's own broker user (trusted)
 
                 first = []
                 for i in range(20):

@@ -171,3 +171,13 @@ def runbook_anchors() -> set[str]:
         elif not in_code and line.startswith("#"):
             anchors.add(github_anchor(line.lstrip("#")))
     return anchors
+
+
+@lru_cache(maxsize=None)
+def takes_departmental_events(service: str) -> bool:
+    """Whether the service consumes events departmental systems publish (and so must check senders)."""
+    from services.common.bus import all_service_classes, handler_bindings
+    from services.common.events import DEPARTMENTS
+
+    (cls,) = [c for c in all_service_classes() if c.name == service]
+    return any(b.source == DEPARTMENTS for b in handler_bindings(cls))

@@ -16,6 +16,7 @@ from nameko.cli.utils.config import load_config
 
 from services.common import settings
 from tests.deploy.support import (
+    takes_departmental_events,
     COMPOSE_DIR,
     DB_SERVICES,
     K8S,
@@ -107,6 +108,11 @@ def test_service_environment_has_what_the_process_needs(compose, svc):
         others = [s for s in DB_SERVICES if s != svc]
         assert not any(f"ZHIFA_{o.upper()}_DB_PASSWORD__FILE" in env for o in others), \
             f"{svc} must get only its own database credential"
+    if svc == "gateway" or takes_departmental_events(svc):
+        # SEC-2 / issue 23: the gateway checks API keys and every consumer of departmental events
+        # checks their broker user against the department registry; without it they refuse them all
+        assert "ZHIFA_API_KEYS_FILE" in required and env["ZHIFA_API_KEYS_FILE"] == "/run/secrets/api_keys"
+        assert "api_keys" in service["secrets"]
     if svc == "gateway":
         assert {"ZHIFA_TOKEN_SECRET", "ZHIFA_API_KEYS_FILE"} <= required
         assert env["ZHIFA_TOKEN_SECRET__FILE"] == "/run/secrets/token_secret"

@@ -15,6 +15,7 @@ import pytest
 
 from services.common import settings
 from tests.deploy.support import (
+    takes_departmental_events,
     BROKER,
     DB_SERVICES,
     K8S,
@@ -134,10 +135,15 @@ def test_deployment_has_probes_resources_env_and_replicas(svc):
         assert [e for e in env if e.endswith("_DB_PASSWORD")] == [f"ZHIFA_{svc.upper()}_DB_PASSWORD"]
         (init,) = spec["initContainers"]
         assert init["args"][-1].endswith(f"bus-init && zhifa --config /etc/zhifa/config.yaml migrate {svc}")
+    if svc == "gateway" or takes_departmental_events(svc):
+        # SEC-2 / issue 23: every consumer of departmental events gets the department registry
+        assert "ZHIFA_API_KEYS_FILE" in required
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        mount = mounts[env["ZHIFA_API_KEYS_FILE"]["value"].rsplit("/", 1)[0]]
+        (volume,) = [v for v in spec["volumes"] if v["name"] == mount]
+        assert volume["secret"]["secretName"] == "zhifa-api-keys"
     if svc == "gateway":
         assert {"ZHIFA_TOKEN_SECRET", "ZHIFA_API_KEYS_FILE"} <= required
-        mounts = {m["mountPath"] for m in container["volumeMounts"]}
-        assert env["ZHIFA_API_KEYS_FILE"]["value"].rsplit("/", 1)[0] in mounts
     if svc == "records":
         assert "ZHIFA_RECORDS_SIGNING_KEY" in required
     volumes = {v["name"] for v in spec["volumes"]}

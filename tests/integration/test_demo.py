@@ -4,25 +4,52 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
 from services.common.auth import hash_key
-from tests.fixtures import ROOT_DIR, dead_letters, running_suite, wait_for
+from tests.fixtures import ROOT_DIR, _rabbitmqctl, dead_letters, running_suite, wait_for
 
 pytestmark = pytest.mark.integration
 HTTP_KEY = "zf_demo_zhonglou_zhzf_key"
 
 
-def test_demo_traffic_flows_through_every_service(amqp_uri, sqlite_databases, tmp_path):
+@pytest.fixture
+def demo_senders(amqp_uri):
+    """A broker user per demo system that publishes over AMQP, as `make run` creates them (every
+    service refuses departmental events from a broker user the registry does not name, SEC-2)."""
+    sys.path.insert(0, str(ROOT_DIR / "deploy" / "local"))
+    from demo import amqp_systems
+
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    created = {}
+    try:
+        for system, entry in amqp_systems(["zl-zhzf-http"]).items():
+            user, password = f"demo-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+            _rabbitmqctl("add_user", user, password)
+            created[system] = (user, password, entry)
+            _rabbitmqctl("set_permissions", "-p", vhost, user, "^$", "^departments\\.events$", "^$")
+        yield created
+    finally:
+        for user, _, _ in created.values():
+            subprocess.run(["rabbitmqctl", "delete_user", user], capture_output=True, timeout=60)
+
+
+def test_demo_traffic_flows_through_every_service(amqp_uri, sqlite_databases, tmp_path, demo_senders):
     keys = [{"system": "zl-zhzf-http", "region_code": "320404", "body_ids": ["320404-ZHZF"],
              "key_sha256": hash_key(HTTP_KEY)}]
+    keys += [{"system": system, "region_code": entry["region_code"], "body_ids": entry["body_ids"],
+              "key_sha256": hash_key(uuid.uuid4().hex), "amqp_user": user}
+             for system, (user, _, entry) in demo_senders.items()]
+    senders = [a for system, (user, password, _) in demo_senders.items()
+               for a in ("--sender", f"{system}={user}:{password}")]
     with running_suite(amqp_uri, sqlite_databases, tmp_path, api_keys=keys) as suite:
         secret = tmp_path / "token_secret"
         secret.write_text(suite.token_secret)
         demo = subprocess.run(
             [sys.executable, str(ROOT_DIR / "deploy" / "local" / "demo.py"), "--amqp", amqp_uri, "--gateway",
-             suite.base_url, "--cases", "5", "--api-key", f"zl-zhzf-http={HTTP_KEY}", "--token-secret-file",
+             suite.base_url, "--cases", "5", "--api-key", f"zl-zhzf-http={HTTP_KEY}", *senders, "--token-secret-file",
              str(secret)], cwd=ROOT_DIR, env={**os.environ, "PYTHONPATH": str(ROOT_DIR)}, capture_output=True,
             text=True, timeout=240)
         assert demo.returncode == 0, demo.stdout + demo.stderr

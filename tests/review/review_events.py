@@ -10,6 +10,7 @@ import uuid
 from kombu import Connection, Queue
 
 from services.common.bus import events_exchange
+from services.common.settings import amqp_user
 from tests.integration import events as ev
 
 CHINA = ev.CHINA
@@ -110,4 +111,4 @@ def publish_as(amqp_uri: str, source: str, envelope: dict) -> None:
         Producer(conn.channel()).publish(json.dumps(envelope, ensure_ascii=False).encode(),
                                          exchange=events_exchange(source), routing_key=envelope["event_type"],
                                          content_type="application/json", content_encoding="utf-8",
-                                         delivery_mode=2, mandatory=True)
+                                         delivery_mode=2, mandatory=True, user_id=amqp_user(amqp_uri))
