@@ -8,12 +8,20 @@ zhifa, so an auditor can read all of it (~300 lines) and trust what it checks.
     python tools/audit_verify.py bundle.json [--public-key HEX|PEM-FILE] [--log-id ID]
     python tools/audit_verify.py - < bundle.json
     python tools/audit_verify.py case-proofs.json      # {"bundles": [...]} or a JSON list: each is checked
+    python tools/audit_verify.py heads.json [--known-heads kept.json]   # every head against the newest
 
 Bundles (see docs/records-verification.md):
   inclusion   {"entry" | "leaf_hash", "index", "tree_size", "root_hash", "proof": [hex...],
                "tree_head": {...}, optional "personal": {"salt": hex, "data": {...}}}
   consistency {"type": "consistency", "old_size", "new_size", "old_root", "new_root",
                "proof": [hex...], "old_tree_head": {...}, "new_tree_head": {...}}
+  tree heads  {"type": "tree_heads", "tree_heads": [{...}, ...],
+               "consistency": [{"old_size", "new_size", "proof": [hex...]}, ...]}
+              (GET /api/v1/public/records/tree-heads?consistency=1): every head is checked against the
+              NEWEST one with a consistency proof, so a log rewritten after an earlier head and
+              signed again is rejected — the newest head and every head after the rewrite (REC-4,
+              issue 14). --known-heads adds heads the auditor kept from earlier downloads: each
+              must still be in the document with the same root.
 A tree head: {"tree_size", "root_hash", "timestamp", "log_id", "algorithm": "ed25519",
               "signature", "public_key", "key_id"} (hex strings).
 
@@ -301,19 +309,70 @@ def check_consistency(b: dict, pinned, log_id, skip_sig, errors, notes) -> str:
     return f"the log of {n} entries extends the log of {m} entries without changing it"
 
 
+def check_tree_heads(doc: dict, pinned, log_id, skip_sig, errors, notes, known: list | None = None) -> str:
+    """Every head of the document against the newest: a consistency proof from each (REC-4).
+    A head that is not consistent with an earlier signed head was signed over a rewritten log:
+    the newest head is rejected, and so is every head at or after the first inconsistent one."""
+    heads = doc.get("tree_heads")
+    if not isinstance(heads, list) or not heads:
+        raise BundleError("tree_heads missing or empty")
+    by_size: dict[int, dict] = {}
+    for i, head in enumerate(heads):
+        size = int(head["tree_size"])
+        if size in by_size and str(by_size[size]["root_hash"]).lower() != str(head["root_hash"]).lower():
+            errors.append(f"two signed tree heads of size {size} with different roots: the log was rewritten")
+        by_size[size] = head
+        check_tree_head(head, f"tree_heads[{i}] (size {size})", pinned, log_id, skip_sig, errors, notes)
+    newest = max(by_size)
+    new_root = _hex(by_size[newest]["root_hash"], "newest root_hash", 32)
+    proofs = {}
+    for item in doc.get("consistency") or []:
+        if int(item["new_size"]) == newest:
+            proofs[int(item["old_size"])] = [_hex(p, "consistency proof", 32) for p in item.get("proof", [])]
+    inconsistent = []
+    for size in sorted(by_size):
+        if size == newest:
+            continue
+        old_root = _hex(by_size[size]["root_hash"], f"root_hash of head {size}", 32)
+        if size not in proofs:
+            errors.append(f"no consistency proof from the head of size {size} to the newest head ({newest})")
+            inconsistent.append(size)
+        elif not verify_consistency(size, newest, old_root, new_root, proofs[size]):
+            errors.append(f"the newest tree head (size {newest}) is NOT consistent with the earlier signed head "
+                          f"of size {size}: the log was rewritten after that head — reject the newest head and "
+                          f"every head after size {size}")
+            inconsistent.append(size)
+    for i, head in enumerate(known or []):
+        size = int(head["tree_size"])
+        if size > newest:
+            errors.append(f"known head of size {size} is larger than the newest served head ({newest}): "
+                          "entries or heads were removed")
+        elif size not in by_size:
+            errors.append(f"known head of size {size} is no longer served: heads were withdrawn "
+                          "(ask for its consistency proof: /api/v1/public/records/consistency)")
+        elif str(by_size[size]["root_hash"]).lower() != str(head["root_hash"]).lower():
+            errors.append(f"known head of size {size} has another root than the served one: the log was rewritten")
+    if inconsistent:
+        return ""
+    return f"all {len(by_size)} signed tree heads are consistent with the newest (size {newest})"
+
+
 def check_bundle(bundle: dict, pinned: bytes | None = None, log_id: str | None = None,
-                 skip_signature: bool = False) -> tuple[bool, list[str]]:
+                 skip_signature: bool = False, known_heads: list | None = None) -> tuple[bool, list[str]]:
     """Returns (ok, lines to print)."""
     errors: list[str] = []
     notes: list[str] = []
     try:
         if not isinstance(bundle, dict):
             raise BundleError("bundle must be a JSON object")
-        kind = bundle.get("type") or ("consistency" if "old_size" in bundle else "inclusion")
+        kind = bundle.get("type") or ("consistency" if "old_size" in bundle else
+                                      "tree_heads" if "tree_heads" in bundle else "inclusion")
         if kind == "inclusion":
             what = check_inclusion(bundle, pinned, log_id, skip_signature, errors, notes)
         elif kind == "consistency":
             what = check_consistency(bundle, pinned, log_id, skip_signature, errors, notes)
+        elif kind == "tree_heads":
+            what = check_tree_heads(bundle, pinned, log_id, skip_signature, errors, notes, known_heads)
         else:
             raise BundleError(f"unknown bundle type {kind!r}")
     except (BundleError, KeyError, TypeError, ValueError) as exc:
@@ -324,11 +383,13 @@ def check_bundle(bundle: dict, pinned: bytes | None = None, log_id: str | None =
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Verify a zhifa records inclusion / consistency proof bundle.")
+    ap = argparse.ArgumentParser(description="Verify a zhifa records inclusion / consistency proof bundle or a tree-heads document.")
     ap.add_argument("bundle", help="bundle JSON file, or - for stdin")
     ap.add_argument("--public-key", help="the log's published Ed25519 public key: 64 hex digits or a PEM file")
     ap.add_argument("--log-id", help="expected log id of the tree heads")
     ap.add_argument("--skip-signature", action="store_true", help="do not check signatures (not recommended)")
+    ap.add_argument("--known-heads", help="JSON file of tree heads kept from earlier downloads (a list, or a "
+                                          "document with tree_heads): each must still be served, same root")
     args = ap.parse_args(argv)
     try:
         text = sys.stdin.read() if args.bundle == "-" else open(args.bundle, encoding="utf-8").read()
@@ -341,6 +402,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - report any key-loading problem plainly
         print(f"FAILED: cannot load --public-key: {exc}")
         return 1
+    known = None
+    if args.known_heads:
+        try:
+            known = json.loads(open(args.known_heads, encoding="utf-8").read())
+        except (OSError, ValueError) as exc:
+            print(f"FAILED: cannot read --known-heads: {exc}")
+            return 1
+        known = known.get("tree_heads", []) if isinstance(known, dict) else known
     # A case's proofs come as {"bundles": [...], "tree_head": ...} (or a plain JSON list): check each.
     bundles = bundle.get("bundles") if isinstance(bundle, dict) and "bundles" in bundle else bundle
     if not isinstance(bundles, list):
@@ -350,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     all_ok = True
     for i, item in enumerate(bundles):
-        ok, lines = check_bundle(item, pinned, args.log_id, args.skip_signature)
+        ok, lines = check_bundle(item, pinned, args.log_id, args.skip_signature, known)
         all_ok = all_ok and ok
         prefix = f"[{i}] " if len(bundles) > 1 else ""
         for line in lines:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from services.common import settings
 from services.records.domain.treehead import (
     Ed25519Signer,
+    Ed25519Verifier,
     generate_key,
     load_private_key,
 )
@@ -90,6 +91,37 @@ def _signer(material: str) -> Ed25519Signer:
 
 def signer() -> Ed25519Signer:
     return _signer(key_material())
+
+
+def previous_public_keys() -> list[str]:
+    """Public keys that signed this log's earlier heads before a key rotation
+    (``ZHIFA_RECORDS_PREVIOUS_PUBLIC_KEYS``: a list or comma-separated 64-hex-digit keys). The
+    self-check trusts heads signed by them as well as by the current key (docs/RUNBOOK.md, rotate keys)."""
+    value = settings.setting("ZHIFA_RECORDS_PREVIOUS_PUBLIC_KEYS") or []
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(k).strip().lower() for k in items if str(k).strip()]
+
+
+@lru_cache(maxsize=4)
+def _verifiers(current: bytes, previous: tuple[str, ...]) -> tuple[Ed25519Verifier, ...]:
+    return (Ed25519Verifier(current),) + tuple(Ed25519Verifier(k) for k in previous)
+
+
+def trusted_verifiers() -> tuple[Ed25519Verifier, ...]:
+    """The keys whose signed tree heads the self-check accepts: the current signing key's public key
+    and the previous ones."""
+    return _verifiers(signer().public_key_bytes(), tuple(previous_public_keys()))
+
+
+def self_check_interval() -> float:
+    """Seconds between the periodic full self-checks (the leased timer rebuilds the tree from the
+    stored leaf hashes and checks it against every signed head, REC-4)."""
+    return float(settings.setting("ZHIFA_RECORDS_SELF_CHECK_INTERVAL", 600))
+
+
+def self_check_retry() -> float:
+    """Seconds between repeated full self-checks while the last one failed (appends wait meanwhile)."""
+    return float(settings.setting("ZHIFA_RECORDS_SELF_CHECK_RETRY", 30))
 
 
 def blob_dir() -> Path:

@@ -12,7 +12,16 @@ process keeps a ``MerkleLog`` of the leaf hashes for roots and proofs. Rules:
   holds a leaf the database does not;
 * the sequence numbers in the database must run 0..n-1 without a hole; if not (rows deleted by
   hand), appending stops with a transient error (events wait in the queue, nothing is lost) and
-  ``python -m services.records.verify`` names the damage.
+  ``python -m services.records.verify`` names the damage;
+* self-check (签名前自检, REC-4, issue 14): whenever the tree is (re)built from the stored leaf hashes
+  (at start, after a failed transaction) it is checked against every stored signed tree head and
+  against the leaves this process held before (``domain.selfcheck``); before every signature the
+  tree is checked against the newest stored head; the leased timer repeats the full check
+  periodically. On a mismatch nothing is signed or appended: ``SelfCheckFailed`` (transient — the
+  events wait in the retry queues, nothing is lost) until a check passes again, the
+  ``zhifa_records_self_check_failed`` gauge is 1 and the result, with the inconsistent range, is
+  stored in ``self_checks`` (shown on /records/verify). The federation checks the province's
+  witnessed heads of this log with the same ``check_head``.
 """
 from __future__ import annotations
 
@@ -22,22 +31,39 @@ import logging
 import threading
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.common.db import emit
+from services.common.db import PROCESS_ID, emit, utcnow
 from services.common.entrypoints import TransientError
 from services.records import config
+from services.records import metrics as rec_metrics
 from services.records.domain.merkle import MerkleLog
+from services.records.domain.selfcheck import SelfCheckResult, compare_leaves, self_check
 from services.records.domain.treehead import SignedTreeHead, TreeHead, sign_tree_head
-from services.records.models import LogEntry, TreeHeadRow
+from services.records.models import LogEntry, SelfCheck, TreeHeadRow
 
 log = logging.getLogger(__name__)
 APPEND_LOCK_KEY = 0x7A68_6966  # pg advisory lock: one appender across replicas
 
 
+SELF_CHECK_HISTORY = dt.timedelta(days=7)   # rows of processes that stopped checking are dropped after this
+
+
 class LogIntegrityError(TransientError):
     """The stored log has a hole or a duplicate: appending would extend a broken chain."""
+
+
+class SelfCheckFailed(LogIntegrityError):
+    """The log is not consistent with its signed tree heads (or with what this process appended):
+    nothing is signed or appended until a self-check passes again (REC-4, issue 14). Transient on
+    purpose: the events of a refused batch wait in the retry queues with this reason — an integrity
+    failure is the operators' matter (alert ZhifaRecordsSelfCheckFailed), the events are not at fault."""
+
+    def __init__(self, result: SelfCheckResult, trigger: str, fresh: bool = True):
+        self.result, self.trigger, self.fresh = result, trigger, fresh
+        super().__init__(f"records log self-check failed ({trigger}); signing and appending stopped (REC-4): "
+                         f"{result.describe()}")
 
 
 class Ledger:
@@ -46,6 +72,15 @@ class Ledger:
         self.lock = threading.Lock()          # green after eventlet.monkey_patch()
         self.last_head: SignedTreeHead | None = None
         self.last_head_at: float | None = None  # time.time() of the last signed head we know of
+        # self-check state (REC-4)
+        self.failure: SelfCheckResult | None = None
+        self.failed_at = 0.0                  # time.monotonic() of the failed check
+        self.seen_head_size = 0               # largest head size read from the database (committed)
+        self._seen_pending = 0                # … read in the transaction in progress
+        self.known: MerkleLog | None = None   # a dropped tree: its first ``known_size`` leaves were committed
+        self.known_size = 0
+        self.committed_size = 0               # leaves of ``tree`` known to be committed
+        self.last_full_check = float("-inf")  # time.monotonic() of the last check against every head
 
     # -- consistency with the database ----------------------------------------------------------
     @staticmethod
@@ -61,7 +96,13 @@ class Ledger:
         if tree is not None and tree.size == db_size:
             return tree
         if tree is None or tree.size > db_size:
+            if tree is not None:      # entries this process held are gone: the check compares
+                self._drop()
             tree = self._rebuild(session, db_size)
+            self.tree = tree
+            self.committed_size = tree.size
+            self.full_check(session, tree, "rebuild")
+            return tree
         else:
             rows = session.execute(select(LogEntry.sequence, LogEntry.leaf_hash)
                                    .where(LogEntry.sequence >= tree.size).order_by(LogEntry.sequence)).all()
@@ -76,6 +117,7 @@ class Ledger:
                 self.tree = None
                 raise LogIntegrityError(f"log has {tree.size} contiguous entries, max sequence {db_size - 1}")
         self.tree = tree
+        self.committed_size = tree.size
         return tree
 
     def _rebuild(self, session: Session, db_size: int) -> MerkleLog:
@@ -91,7 +133,91 @@ class Ledger:
         return tree
 
     def invalidate(self) -> None:
+        self._drop()
+
+    def _drop(self) -> None:
+        """Forget the tree (it may hold leaves of a transaction that did not commit); remember its
+        committed leaves so that the rebuilt tree is checked against them."""
+        tree = self.tree
+        if tree is not None and self.committed_size and (self.known is None or self.committed_size >= self.known_size):
+            self.known, self.known_size = tree, self.committed_size
         self.tree = None
+
+    # -- self-check (REC-4, issue 14) ------------------------------------------------------------
+    @staticmethod
+    def stored_heads(session: Session) -> list[SignedTreeHead]:
+        """Every stored signed tree head, smallest first (one query)."""
+        rows = session.execute(select(TreeHeadRow.tree_size, TreeHeadRow.root_hash, TreeHeadRow.timestamp_ms,
+                                      TreeHeadRow.log_id, TreeHeadRow.signature, TreeHeadRow.public_key,
+                                      TreeHeadRow.algorithm).order_by(TreeHeadRow.tree_size)).all()
+        return [SignedTreeHead(TreeHead(size, bytes.fromhex(root), int(ts), log_id), bytes.fromhex(sig),
+                               bytes.fromhex(pub), alg) for size, root, ts, log_id, sig, pub, alg in rows]
+
+    def check(self, tree: MerkleLog, heads: list[SignedTreeHead], trigger: str,
+              verify_all_signatures: bool = False, extra=()) -> SelfCheckResult:
+        """The pure self-check with this process's knowledge (trusted keys, the largest head seen
+        committed, the leaves it held before), then its outcome applied (call with the lock held)."""
+        result = self.evaluate(tree, heads, verify_all_signatures, extra)
+        self.apply(result, trigger, heads)
+        return result
+
+    def evaluate(self, tree: MerkleLog, heads: list[SignedTreeHead], verify_all_signatures: bool = False,
+                 extra=()) -> SelfCheckResult:
+        extra = list(extra)
+        known, known_size = self.known, self.known_size
+        if known is not None:
+            extra.append(compare_leaves(known, known_size, tree))
+        return self_check(tree, heads, verifiers=config.trusted_verifiers(), seen_head_size=self.seen_head_size,
+                          verify_all_signatures=verify_all_signatures, extra=extra)
+
+    def apply(self, result: SelfCheckResult, trigger: str, heads: list[SignedTreeHead]) -> None:
+        if heads:   # promoted when the transaction that read it commits (it may be its own new head)
+            self._seen_pending = max(self._seen_pending, heads[-1].tree_size)
+        rec_metrics.SELF_CHECK_FAILED.set(0 if result.ok else 1)
+        rec_metrics.SELF_CHECK_LAST_RUN.set(time.time())
+        if result.ok:
+            if self.known is not None and result.tree_size >= self.known_size:
+                self.known, self.known_size = None, 0   # the checked tree carries what it knew
+            if self.failure is not None:
+                log.warning("records: self-check passes again (%s): %s", trigger, result.describe())
+            self.failure = None
+        else:
+            log.error("records: %s", result.describe())
+            self.failure, self.failed_at = result, time.monotonic()
+
+    def full_check(self, session: Session, tree: MerkleLog, trigger: str) -> SelfCheckResult:
+        """Check ``tree`` against every stored head (inside the caller's transaction); raises
+        ``SelfCheckFailed`` — the transaction is rolled back and the result recorded apart."""
+        result = self.check(tree, self.stored_heads(session), trigger)
+        self.last_full_check = time.monotonic()
+        if not result.ok:
+            self.tree = None
+            raise SelfCheckFailed(result, trigger)
+        record_self_check(session, result, trigger)
+        return result
+
+    def periodic_check(self, db_access) -> SelfCheckResult:
+        """The leased timer's full self-check, outside the append lock: the tree rebuilt from a
+        snapshot of the stored leaf hashes, against every head and the leaves this process holds.
+        Heads are read first: every head read covers entries committed before it."""
+        self.last_full_check = time.monotonic()
+        held, held_size = self.tree, self.committed_size
+        with db_access.session() as session:
+            heads = self.stored_heads(session)
+            leaves = session.scalars(select(LogEntry.leaf_hash).order_by(LogEntry.sequence)).all()
+        stored = MerkleLog.from_leaf_hashes(b"".join(bytes.fromhex(h) for h in leaves))
+        # the leaves this process holds, as far as the snapshot goes (a later commit is not a deletion)
+        extra = [compare_leaves(held, min(held_size, stored.size), stored)] if held is not None else []
+        result = self.evaluate(stored, heads, verify_all_signatures=True, extra=extra)
+        with self.lock:     # applied between two appending transactions
+            if result.ok and self.failure is not None:
+                return result   # a failure found meanwhile by a rebuild stands until that check passes
+            self.apply(result, "periodic", heads)
+            self.seen_head_size, self._seen_pending = max(self.seen_head_size, self._seen_pending), 0
+            if not result.ok:
+                self._drop()
+        record_self_check_apart(db_access, result, "periodic")
+        return result
 
     @contextlib.contextmanager
     def appending(self, db_access, before_lock=None):
@@ -112,7 +238,12 @@ class Ledger:
         """A transaction with the in-memory tree level with the DB; if it fails, the tree is dropped
         (rebuilt from the DB next time) since it may hold leaves that were rolled back."""
         with self.lock:
+            if self.failure is not None:
+                if time.monotonic() - self.failed_at < config.self_check_retry():
+                    raise SelfCheckFailed(self.failure, "refused", fresh=False)
+                self._drop()   # rebuild and check again
             ok = False
+            failed: SelfCheckFailed | None = None
             try:
                 with db_access.session() as session:
                     if before_lock is not None:
@@ -122,9 +253,18 @@ class Ledger:
                     self.sync(session)
                     yield session
                 ok = True
+                if self.tree is not None:
+                    self.committed_size = self.tree.size
+                self.seen_head_size = max(self.seen_head_size, self._seen_pending)
+            except SelfCheckFailed as exc:
+                failed = exc
+                raise
             finally:
+                self._seen_pending = 0
                 if not ok:
-                    self.tree = None
+                    self._drop()
+                if failed is not None and failed.fresh:
+                    record_self_check_apart(db_access, failed.result, failed.trigger)
 
     # -- appending -------------------------------------------------------------------------------
     def append_leaf(self, leaf: bytes) -> int:
@@ -148,9 +288,10 @@ class Ledger:
         """Sign the tree at its current size (inside an appending/reading transaction), unless a
         head of that size exists. The returned head matches ``self.tree``."""
         size = self.tree.size
-        existing = session.scalars(select(TreeHeadRow).where(TreeHeadRow.tree_size == size)).first()
-        if existing is not None:
-            return head_from_row(existing)
+        newest = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(1)).first()
+        self.check_before_signing(session, None if newest is None else head_from_row(newest))
+        if newest is not None and newest.tree_size == size:
+            return head_from_row(newest)
         moment = now or dt.datetime.now(dt.UTC)
         head = TreeHead(size, self.tree.root(size), int(moment.timestamp() * 1000), config.log_id())
         sth = sign_tree_head(head, config.signer())
@@ -158,8 +299,19 @@ class Ledger:
                                 log_id=head.log_id, algorithm=sth.algorithm, signature=sth.signature.hex(),
                                 public_key=sth.public_key.hex(), reason=reason))
         self.last_head, self.last_head_at = sth, moment.timestamp()
+        self._seen_pending = max(self._seen_pending, size)   # seen once this transaction commits
         self._announce(session, sth, reason)
         return sth
+
+    def check_before_signing(self, session: Session, newest: SignedTreeHead | None) -> SelfCheckResult:
+        """Before a signature: the tree must be consistent with the newest stored head (its root at
+        that size, signed by a trusted key) and no head seen before may have vanished. Raises
+        ``SelfCheckFailed`` (the caller's transaction, and everything it appended, is rolled back)."""
+        result = self.check(self.tree, [newest] if newest is not None else [], "before_signing")
+        if not result.ok:
+            raise SelfCheckFailed(result, "before_signing")
+        record_self_check(session, result, "before_signing")
+        return result
 
     @staticmethod
     def _announce(session: Session, sth: SignedTreeHead, reason: str) -> None:
@@ -172,6 +324,34 @@ class Ledger:
             return
         emit(session, "record.tree_head_signed", {**sth.to_json(), "reason": reason},
              region_code=region, body_id=config.log_body())
+
+
+def _self_check_row(result: SelfCheckResult, trigger: str) -> dict:
+    first = result.range
+    return {"checker": PROCESS_ID[:128], "checked_at": utcnow(), "ok": result.ok, "trigger": trigger,
+            "tree_size": result.tree_size, "heads_checked": result.heads_checked,
+            "newest_head_size": result.newest_head_size, "consistent_through": result.consistent_through,
+            "first_sequence": first[0] if first else None, "last_sequence": first[1] if first else None,
+            "summary": result.summary_zh(), "problems": [p.to_json() for p in result.problems]}
+
+
+def record_self_check(session: Session, result: SelfCheckResult, trigger: str) -> None:
+    """Store the result as this process's latest self-check (one row per process; rows of processes
+    silent for a week are dropped)."""
+    row = _self_check_row(result, trigger)
+    done = session.execute(update(SelfCheck).where(SelfCheck.checker == row["checker"]).values(**row)).rowcount
+    if not done:
+        session.execute(delete(SelfCheck).where(SelfCheck.checked_at < row["checked_at"] - SELF_CHECK_HISTORY))
+        session.execute(insert(SelfCheck).values(**row))
+
+
+def record_self_check_apart(db_access, result: SelfCheckResult, trigger: str) -> None:
+    """A failed check, recorded in its own transaction (the one that ran it is rolled back)."""
+    try:
+        with db_access.session() as session:
+            record_self_check(session, result, trigger)
+    except Exception:  # noqa: BLE001 - the failure is logged and in the gauge; the database may be the problem
+        log.exception("records: could not record the failed self-check")
 
 
 def head_from_row(row: TreeHeadRow) -> SignedTreeHead:

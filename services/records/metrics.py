@@ -23,3 +23,8 @@ GAPS_OPEN = Gauge("zhifa_records_gaps_open", "Open gaps of case files (案卷缺
 CASES_WITH_GAPS = Gauge("zhifa_records_cases_with_gaps", "Cases whose file has open gaps", ["region", "body"])
 WITNESS_CONFLICTS = Counter("zhifa_records_witness_conflicts_total",
                             "Witnessed tree heads of another suite that contradict earlier ones (见证冲突)", ["region"])
+SELF_CHECK_FAILED = Gauge("zhifa_records_self_check_failed",
+                          "1 while this process's last self-check of the log against its signed tree heads failed "
+                          "(签名前自检未通过): nothing is signed or appended")
+SELF_CHECK_LAST_RUN = Gauge("zhifa_records_self_check_last_run_timestamp_seconds",
+                            "Unix time of this process's last self-check of the log against its signed tree heads")

@@ -162,3 +162,23 @@ class WitnessedHead(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     conflict: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SelfCheck(Base):
+    """The latest self-check of the log against its signed tree heads (签名前自检, REC-4), one row per
+    checking process: run at (re)build of the in-memory tree, before every signature and
+    periodically. A failed check stops signing and appending until a check passes again."""
+
+    __tablename__ = "self_checks"
+    checker: Mapped[str] = mapped_column(String(128), primary_key=True)   # host:pid of the process
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    trigger: Mapped[str] = mapped_column(String(32))       # rebuild | before_signing | periodic | retry
+    tree_size: Mapped[int] = mapped_column(Integer)
+    heads_checked: Mapped[int] = mapped_column(Integer)
+    newest_head_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    consistent_through: Mapped[int] = mapped_column(Integer)
+    first_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)   # inconsistent range
+    last_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    summary: Mapped[str] = mapped_column(Text)             # Chinese, shown on /records/verify
+    problems: Mapped[list] = mapped_column(JSON, default=list)

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
+import inspect
 import json
 import logging
 import time
 from collections import Counter
 
+from nameko.exceptions import IncorrectSignature
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from services.common import federation
 from services.common.batching import BatchResult, batch_event_handler, batched_event_handler
@@ -43,7 +46,7 @@ from services.common.blobs import (
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.bundles import consistency_bundle, inclusion_bundle
 from services.records.domain.entries import EntryKind
-from services.records.ledger import Ledger, head_from_row
+from services.records.ledger import Ledger, LogIntegrityError, SelfCheckFailed, head_from_row
 from services.records.models import (
     Blob,
     Case,
@@ -51,6 +54,7 @@ from services.records.models import (
     PartyLink,
     PersonalData,
     RefusedEvent,
+    SelfCheck,
     TreeHeadRow,
     WitnessedHead,
 )
@@ -80,6 +84,27 @@ class BlobStoreProvider(DependencyProvider):
 
 def _error(status: int, code: str, message: str) -> dict:
     return {"error": {"status": status, "code": code, "message": message}}
+
+
+def _integrity_guard(method):
+    """An RPC that appends to (or proves from) the log answers 503 with the reason while the log
+    fails its self-check or has a hole (REC-4): reads of case records are logged, so they wait too."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError as exc:          # what nameko's own signature check answers
+            raise IncorrectSignature(str(exc)) from None
+        try:
+            return method(self, *args, **kwargs)
+        except SelfCheckFailed as exc:
+            return _error(503, "log_integrity", "执法全过程记录日志自检未通过，已暂停签名和追加（含调阅登记），"
+                                                f"请联系运维人员：{exc.result.summary_zh()}")
+        except LogIntegrityError:
+            return _error(503, "log_integrity", "执法全过程记录日志序号不连续，已暂停追加，请联系运维人员运行核验")
+    return guarded
 
 
 def _count_appended(appended) -> None:
@@ -195,17 +220,24 @@ class RecordsService:
         since the last head; refresh the gauges."""
         if not self.db.acquire_lease("records.tree_heads", 20):
             return
-        with self.ledger.appending(self.db) as session:
-            latest = self.ledger.latest_head(session)
-            size = self.ledger.size
-            due = latest is None or (latest.tree_size < size and
-                                     time.time() - latest.head.timestamp / 1000 >= config.tree_head_interval())
-            if size and due:
-                latest = self.ledger.sign_head(session, "timer")
-            rec_metrics.TREE_SIZE.set(size)
-            if latest is not None:
-                rec_metrics.HEAD_AGE.set(max(0.0, time.time() - latest.head.timestamp / 1000))
-                rec_metrics.HEAD_SIZE.set(latest.tree_size)
+        if time.monotonic() - self.ledger.last_full_check >= config.self_check_interval():
+            self.ledger.periodic_check(self.db)      # the stored log against every head (REC-4)
+        try:
+            # the first use after start rebuilds the tree and checks it against every head; every
+            # signature is preceded by a check against the newest head (Ledger.sign_head)
+            with self.ledger.appending(self.db) as session:
+                latest = self.ledger.latest_head(session)
+                size = self.ledger.size
+                due = latest is None or (latest.tree_size < size and
+                                         time.time() - latest.head.timestamp / 1000 >= config.tree_head_interval())
+                if size and due:
+                    latest = self.ledger.sign_head(session, "timer")
+                rec_metrics.TREE_SIZE.set(size)
+                if latest is not None:
+                    rec_metrics.HEAD_AGE.set(max(0.0, time.time() - latest.head.timestamp / 1000))
+                    rec_metrics.HEAD_SIZE.set(latest.tree_size)
+        except LogIntegrityError as exc:       # logged when found; the gauge and the alert say the rest
+            log.warning("records: tree head not signed: %s", exc)
         if time.monotonic() - self.gauges_refreshed.get("at", -1e9) >= GAUGE_INTERVAL:
             self.gauges_refreshed["at"] = time.monotonic()
             with self.db.session() as session:
@@ -247,6 +279,7 @@ class RecordsService:
 
     # -- reads (REC-1, REC-4, REC-6) --------------------------------------------------------------
     @rpc
+    @_integrity_guard
     def case_timeline(self, case_id, scope_region, accessor=None):
         """A case's whole timeline, if the caller's region covers the case (PLAT-1); the read is logged."""
         with self.ledger.appending(self.db) as session:
@@ -276,6 +309,7 @@ class RecordsService:
             }
 
     @rpc
+    @_integrity_guard
     def search_entries(self, scope_region, filters, accessor):
         """Timeline entries by region, body, stage and period, in the caller's scope; each case read is logged."""
         filters = filters or {}
@@ -298,6 +332,7 @@ class RecordsService:
                     "next_after": rows[-1].sequence if len(rows) == limit else None}
 
     @rpc
+    @_integrity_guard
     def party_records(self, scope_region, party, accessor):
         """All records of one party (REC-4 同一当事人的记录集中存储): cases linked to the party by the
         hash of its identifier, with their timelines; each case read is logged."""
@@ -333,6 +368,7 @@ class RecordsService:
                                 row.canonical.encode("utf-8") if with_entry else None)
 
     @rpc
+    @_integrity_guard
     def inclusion_proof(self, sequence, scope_region, accessor, tree_size=None):
         """Inclusion bundle of one entry (with its canonical public part) against a signed head."""
         with self.ledger.appending(self.db) as session:
@@ -354,6 +390,7 @@ class RecordsService:
             return bundle
 
     @rpc
+    @_integrity_guard
     def case_proofs(self, case_id, scope_region, accessor):
         """Inclusion bundles of every entry of a case against one signed tree head."""
         with self.ledger.appending(self.db) as session:
@@ -373,6 +410,7 @@ class RecordsService:
             return {"case_id": case_id, "tree_head": head.to_json(), "bundles": bundles}
 
     @rpc
+    @_integrity_guard
     def public_inclusion(self, leaf_hash):
         """Public: the inclusion proof of a leaf hash (no entry content) against the latest signed head —
         lets a party holding a record's leaf hash check it is in the log."""
@@ -391,6 +429,7 @@ class RecordsService:
                 return _error(409, "log_inconsistent", f"日志与签名树头不一致：{exc}")
 
     @rpc
+    @_integrity_guard
     def consistency_proof(self, old_size, new_size=None):
         """Public: proof that the head of ``new_size`` extends the head of ``old_size`` (append-only)."""
         with self.ledger.reading(self.db) as session:
@@ -409,17 +448,53 @@ class RecordsService:
                 return _error(409, "log_inconsistent", f"日志与签名树头不一致，请运行核验：{exc}")
 
     @rpc
-    def tree_heads(self, limit=20, latest_only=False):
-        """Public: signed tree heads, newest first, and the public key to pin."""
-        with self.db.session() as session:
-            rows = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc())
-                                   .limit(1 if latest_only else max(1, min(int(limit), 500)))).all()
-            signer = config.signer()
-            return {"log_id": config.log_id(), "algorithm": signer.algorithm,
-                    "public_key": signer.public_key_bytes().hex(),
-                    "tree_heads": [head_from_row(r).to_json() for r in rows]}
+    @_integrity_guard
+    def tree_heads(self, limit=20, latest_only=False, consistency=False):
+        """Public: signed tree heads, newest first, and the public key to pin. ``consistency``: with a
+        consistency proof from each head to the newest (``"type": "tree_heads"``, checked by
+        tools/audit_verify.py — REC-4, issue 14); refused while the self-check fails."""
+        count = 1 if latest_only else max(1, min(int(limit), 500))
+        query = select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(count)
+        signer = config.signer()
+        out = {"log_id": config.log_id(), "algorithm": signer.algorithm, "public_key": signer.public_key_bytes().hex()}
+        if not consistency:
+            with self.db.session() as session:
+                return {**out, "tree_heads": [head_from_row(r).to_json() for r in session.scalars(query)]}
+        with self.ledger.reading(self.db) as session:
+            heads = [head_from_row(r) for r in session.scalars(query)]
+            newest = heads[0].tree_size if heads else 0
+            proofs = [{"old_size": h.tree_size, "new_size": newest,
+                       "proof": [p.hex() for p in self.ledger.tree.consistency_proof(h.tree_size, newest)]}
+                      for h in heads[1:]]
+        return {"type": "tree_heads", **out, "tree_heads": [h.to_json() for h in heads], "consistency": proofs}
 
     @rpc
+    def verification_status(self, limit=5):
+        """Public (/records/verify): the latest signed heads and the public key, the log's size and the
+        entries no signed head covers yet (未被签名树头覆盖), and the result of the last self-check
+        (REC-4): a failure found within the last hour by any replica wins over a later success of
+        another, whose in-memory tree may not have seen the rewrite yet."""
+        heads = self.tree_heads(limit)
+        with self.db.session() as session:
+            last = session.scalar(select(func.max(LogEntry.sequence)))
+            checks = session.scalars(select(SelfCheck).order_by(SelfCheck.checked_at.desc()).limit(50)).all()
+        size = 0 if last is None else last + 1
+        newest = heads["tree_heads"][0]["tree_size"] if heads["tree_heads"] else 0
+        recent = utcnow() - dt.timedelta(hours=1)
+        failing = [c for c in checks if not c.ok and store.aware(c.checked_at) >= recent]
+        shown = failing[0] if failing else (checks[0] if checks else None)
+        return {**heads, "tree_size": size,
+                "unsigned": {"first_sequence": newest, "last_sequence": size - 1, "count": size - newest}
+                if size > newest else None,
+                "self_check": None if shown is None else {
+                    "ok": shown.ok, "checked_at": store.iso(shown.checked_at), "trigger": shown.trigger,
+                    "tree_size": shown.tree_size, "heads_checked": shown.heads_checked,
+                    "newest_head_size": shown.newest_head_size, "summary": shown.summary,
+                    "range": [shown.first_sequence, shown.last_sequence] if shown.first_sequence is not None
+                    else None}}
+
+    @rpc
+    @_integrity_guard
     def sign_tree_head(self):
         """Sign a head for the current tree (admin / operations); returns it."""
         with self.ledger.appending(self.db) as session:
@@ -443,6 +518,7 @@ class RecordsService:
         return {"content_hash": content_hash, "size": len(data), "already_stored": existing is not None}
 
     @rpc
+    @_integrity_guard
     def get_blob(self, content_hash, scope_region, accessor):
         """An attachment's bytes (checked against the hash) if a record of a case in the caller's scope
         references it, or it was uploaded in that scope; the read is logged on the referencing case."""
@@ -508,6 +584,7 @@ class RecordsService:
             return {"refusals": [_refusal_view(r) for r in rows]}
 
     @rpc
+    @_integrity_guard
     def add_correction(self, case_id, scope_region, supervisor, body):
         """Append a supervisor-authorised correction to a case (also a sealed one): it never
         overwrites, and says what it corrects — a refused record it admits, and/or an earlier entry."""
@@ -590,6 +667,7 @@ class RecordsService:
 
     # -- retention (REC-8) --------------------------------------------------------------------------
     @rpc
+    @_integrity_guard
     def erase_personal(self, case_id, scope_region, admin, basis, now=None):
         """Erase the personal data of an archived case whose retention period has ended: the salts and
         personal parts beside the log are deleted, party links and refused envelopes too; the log keeps

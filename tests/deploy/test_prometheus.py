@@ -114,7 +114,7 @@ def test_alert_rules_are_complete_and_link_the_runbook(capsys):
     assert len(names) == len(set(names)), "alert names must be unique"
     for required in ("ZhifaServiceDown", "ZhifaDeadLetters", "ZhifaConsumerLag", "ZhifaOutboxBacklog",
                      "ZhifaPublicationsOverdue", "ZhifaComplaintsAcknowledgementOverdue", "ZhifaReviewBypassed",
-                     "ZhifaRecordsTreeHeadStale"):
+                     "ZhifaRecordsTreeHeadStale", "ZhifaRecordsSelfCheckFailed"):
         assert required in names
     anchors = runbook_anchors()
     for rule in all_rules:

@@ -138,3 +138,41 @@ def test_rec4_audit_tool_pure_python_sm3_fallback_agrees():
         assert not audit_verify.check_bundle(bad)[0]
     finally:
         audit_verify.sm3 = saved
+
+
+def _heads_doc(log, heads):
+    newest = max(h.tree_size for h in heads)
+    return {"type": "tree_heads", "tree_heads": [h.to_json() for h in sorted(heads, key=lambda h: -h.tree_size)],
+            "consistency": [{"old_size": h.tree_size, "new_size": newest,
+                             "proof": [p.hex() for p in log.consistency_proof(h.tree_size, newest)]}
+                            for h in heads if h.tree_size < newest]}
+
+
+def test_rec4_issue14_tree_heads_document_every_head_against_the_newest(tmp_path):
+    """Issue 14: the auditor checks every served head against the newest with consistency proofs; a
+    head signed over a log rewritten after an earlier head is rejected (the proof cannot exist), and
+    so is a served list that dropped or changed a head the auditor kept."""
+    head_5 = sign_tree_head(TreeHead(5, LOG.root(5), 1_739_999_000_000, "records.220100"), KEY)
+    doc = _heads_doc(LOG, [head_5, HEAD_13, HEAD_23])
+    code, out = _run(doc, "--public-key", PUB_HEX, tmp_path=tmp_path)
+    assert code == 0 and "all 3 signed tree heads are consistent with the newest (size 23)" in out, out
+    # entry 7 rewritten and re-hashed, the log re-signed with the real key (what issue 14 found)
+    forged = list(ENTRIES)
+    forged[7] = forged[7].replace(b"penalty_decision", b"permit_decision")
+    rewritten = MerkleLog.from_leaf_hashes([leaf_hash(e) for e in forged])
+    laundered = sign_tree_head(TreeHead(23, rewritten.root(23), 1_740_000_900_000, "records.220100"), KEY)
+    bad = _heads_doc(rewritten, [head_5, HEAD_13, laundered])
+    code, out = _run(bad, "--public-key", PUB_HEX, tmp_path=tmp_path)
+    assert code == 1
+    assert "NOT consistent with the earlier signed head of size 13" in out, out
+    assert "size 5" not in out.replace("size 5)", "")          # the head before the rewrite still fits
+    # kept heads: a head withdrawn from the served list, or served with another root
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps([head_5.to_json(), HEAD_13.to_json()]), encoding="utf-8")
+    code, out = _run(_heads_doc(LOG, [head_5, HEAD_23]), "--public-key", PUB_HEX, "--known-heads", str(kept),
+                     tmp_path=tmp_path)
+    assert code == 1 and "known head of size 13 is no longer served" in out, out
+    # a missing proof is not accepted either
+    no_proof = dict(doc, consistency=doc["consistency"][:1])
+    code, out = _run(no_proof, "--public-key", PUB_HEX, tmp_path=tmp_path)
+    assert code == 1 and "no consistency proof from the head of size" in out, out

@@ -113,10 +113,8 @@ class RecordsRoutes:
                       "optional ?purpose=")
     def case_timeline(self, request, identity, case_id):
         accessor = _accessor(identity, request.args.get("purpose"), DEFAULT_TIMELINE_PURPOSE)
-        timeline = call(self.records, "case_timeline", case_id, identity.region_code, accessor)
-        if timeline is None:
-            raise HttpError(404, "not_found", f"案件 {case_id} 不存在或不在您的管辖范围内")
-        return timeline
+        return _answer(call(self.records, "case_timeline", case_id, identity.region_code, accessor),
+                       f"案件 {case_id} 不存在或不在您的管辖范围内")
 
     @endpoint("GET", "/api/v1/records/entries", roles=STAFF_READ, tags=("records",),
               summary="Record entries by region_code, body_id, stage, from/to period, case_id (?purpose= required; "
@@ -139,7 +137,8 @@ class RecordsRoutes:
                    "from": request.args.get("from"), "to": request.args.get("to"),
                    "case_id": request.args.get("case_id"), "limit": _int_arg(request, "limit", 100, 1),
                    "after": _int_arg(request, "after")}
-        return call(self.records, "search_entries", identity.region_code, filters, accessor, timeout=RPC_TIMEOUT)
+        return _answer(call(self.records, "search_entries", identity.region_code, filters, accessor,
+                            timeout=RPC_TIMEOUT), "")
 
     @endpoint("POST", "/api/v1/records/party-search", roles=STAFF_READ, tags=("records",), body=PartySearchRequest,
               summary="All records of one party (REC-4), by id number or kind + name in the body (not the URL); logged")
@@ -147,7 +146,8 @@ class RecordsRoutes:
         body = read_json(request, PartySearchRequest)
         accessor = _accessor(identity, body["purpose"])
         party = {"id_number": body.get("id_number"), "party_kind": body.get("party_kind"), "name": body.get("name")}
-        return call(self.records, "party_records", identity.region_code, party, accessor, timeout=RPC_TIMEOUT)
+        return _answer(call(self.records, "party_records", identity.region_code, party, accessor,
+                            timeout=RPC_TIMEOUT), "")
 
     # -- proofs (REC-4) ---------------------------------------------------------------------------
     @endpoint("GET", "/api/v1/records/entries/<int:sequence>/proof", roles=STAFF_READ, tags=("records",),
@@ -174,9 +174,11 @@ class RecordsRoutes:
         return result
 
     @endpoint("GET", "/api/v1/public/records/tree-heads", tags=("records", "public"),
-              summary="Signed tree heads, newest first (?limit=, public)")
+              summary="Signed tree heads, newest first (?limit=; ?consistency=1 adds a consistency proof from "
+                      "each to the newest, for tools/audit_verify.py; public)")
     def tree_heads(self, request, identity):
-        return call(self.records, "tree_heads", _int_arg(request, "limit", 20, 1))
+        return _answer(call(self.records, "tree_heads", _int_arg(request, "limit", 20, 1), False,
+                            request.args.get("consistency") in ("1", "true")), "")
 
     @endpoint("GET", "/api/v1/public/records/witnessed-heads", tags=("records", "public"),
               summary="Signed tree heads of lower-tier suites witnessed here, with conflicts (?log_id=, ?conflicts=1; public)")
@@ -283,7 +285,8 @@ class RecordsRoutes:
 
     # -- page ---------------------------------------------------------------------------------------
     @endpoint("GET", "/records/verify", tags=("records", "public"),
-              summary="How to verify the full-process record; the latest signed tree head (public page)")
+              summary="How to verify the full-process record; the latest signed tree heads, the entries no head "
+                      "covers yet and the last self-check (public page)")
     def verify_page(self, request, identity):
-        return pages.render("records/verify.html", **call(self.records, "tree_heads", 5))
+        return pages.render("records/verify.html", **call(self.records, "verification_status", 5))
 

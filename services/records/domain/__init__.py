@@ -4,6 +4,7 @@
 * ``entries``      — canonical entry bytes, sequence numbers, salted personal data (REC-8)
 * ``treehead``     — Ed25519-signed tree heads 签名树头 (REC-4 电子认证)
 * ``verify``       — whole-log verification locating the first tampered entry (REC-4, REC-5)
+* ``selfcheck``    — is this tree consistent with the signed heads? (before signing, issue 14)
 * ``bundles``      — proof bundles for auditors (``tools/audit_verify.py``)
 * ``completeness`` — case-file completeness and audio-visual rules (REC-1, REC-2, REC-3, REC-5)
 
@@ -17,6 +18,7 @@ from .merkle import (EMPTY_ROOT, MerkleLog, leaf_hash, node_hash, sm3, verify_co
                      verify_inclusion)
 from .treehead import (SignedTreeHead, TreeHead, generate_key, key_id, load_private_key,
                        load_public_key, sign_tree_head, verify_tree_head)
+from .selfcheck import Inconsistency, InconsistencyKind, SelfCheckResult, check_head, self_check
 from .verify import Problem, ProblemKind, VerificationReport, verify_log
 
 __all__ = [
@@ -27,5 +29,6 @@ __all__ = [
     "EMPTY_ROOT", "MerkleLog", "leaf_hash", "node_hash", "sm3", "verify_consistency", "verify_inclusion",
     "SignedTreeHead", "TreeHead", "generate_key", "key_id", "load_private_key", "load_public_key",
     "sign_tree_head", "verify_tree_head",
+    "Inconsistency", "InconsistencyKind", "SelfCheckResult", "check_head", "self_check",
     "Problem", "ProblemKind", "VerificationReport", "verify_log",
 ]
