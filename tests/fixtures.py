@@ -24,6 +24,16 @@ from services.common.settings import amqp_user
 ROOT_DIR = __import__("pathlib").Path(__file__).resolve().parents[1]
 AMQP_HOST = os.environ.get("ZHIFA_TEST_AMQP_HOST", "127.0.0.1:5672")
 PG_DSN = os.environ.get("ZHIFA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("ZHIFA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def forget_redis_keys(prefix: str) -> None:
+    """Remove a test's keys (limits expire by themselves; this keeps the shared Redis tidy)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{prefix}:*", count=500):
+        client.delete(key)
 
 
 def _rabbitmqctl(*args):
@@ -103,12 +113,14 @@ class Suite:
         self.amqp_uri, self.databases, self.http_port = amqp_uri, databases, http_port
         self.token_secret, self.api_keys_file = token_secret, api_keys_file
         self.base_url = f"http://127.0.0.1:{http_port}"
+        self.redis_prefix = f"zhifa-test-{uuid.uuid4().hex[:10]}"   # limits and sessions of this suite only
 
     def config(self) -> dict:
         return {"AMQP_URI": self.amqp_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}",
                 "ZHIFA_DATABASES": self.databases, "ZHIFA_TOKEN_SECRET": self.token_secret,
                 "ZHIFA_API_KEYS_FILE": self.api_keys_file, "ZHIFA_RETRY_DELAY_MS": 200,
                 "ZHIFA_MAX_ATTEMPTS": 3, "ZHIFA_METRICS_DISABLED": "1", "max_workers": 10,
+                "ZHIFA_REDIS_URL": REDIS_URL, "ZHIFA_REDIS_PREFIX": self.redis_prefix,
                 # files the services keep beside their databases stay in the test's tmp directory
                 "ZHIFA_RECORDS_BLOB_DIR": str(self.tmp_path / "blobs"),
                 "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(self.tmp_path / "records-signing-key.pem"),
@@ -191,6 +203,7 @@ def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_k
             yield suite
         finally:
             runner.stop()
+            forget_redis_keys(suite.redis_prefix)
 
 
 def _healthy(base_url: str) -> bool:

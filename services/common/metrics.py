@@ -30,6 +30,8 @@ OUTBOX_UNROUTED = Counter("zhifa_outbox_unrouted_total", "Outbox events no queue
                           ["service", "event_type"])
 OUTBOX_PENDING = Gauge("zhifa_outbox_pending", "Outbox events not yet relayed", ["service"])
 HTTP_REQUESTS = Counter("zhifa_http_requests_total", "Gateway requests", ["route", "status"])
+RATE_LIMITED = Counter("zhifa_gateway_rate_limited_total", "Requests refused with 429 by an abuse limit "
+                       "(config/gateway/limits.yaml)", ["limit"])
 
 _started_ports: set[int] = set()
 

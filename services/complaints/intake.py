@@ -1,22 +1,20 @@
 """Public intake limits and attachment handling (投诉举报附件, CMP-1; issue 6 §7).
 
-- :func:`load_intake_rules` reads ``config/complaints/intake.yaml`` (attachment count/size/types,
-  rate limits); settings ``ZHIFA_COMPLAINTS_RATE_<NAME>_BURST`` / ``_PER_HOUR`` override the limits.
+- :func:`load_intake_rules` reads ``config/complaints/intake.yaml`` (attachment count/size/types).
+  The portal's rate limits are the gateway's abuse limits (config/gateway/limits.yaml, shared by
+  every gateway replica through Redis: services/gateway/shared.py).
 - :func:`check_attachment` validates one file (size, declared type, and the file signature of the
   bytes — a renamed .exe is not a PDF) and returns Chinese field errors.
 - :func:`store_attachment` writes the bytes content-addressed under ``var/complaints/attachments``
   (services/common/blobs.py: named by SM3 = GB/T 32905, written atomically); writing the same
   content twice is a no-op. Files are written before the registering transaction commits: a failed
   commit may leave an unreferenced file, never a registered complaint without its file.
-- :class:`TokenBucket` — per-key token buckets (the gateway keys them by client IP).
 
 Used by the gateway (early field errors) and the complaints service (authoritative checks).
 """
 from __future__ import annotations
 
 import os
-import threading
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,28 +29,14 @@ TYPE_NAMES = {"jpg": "JPG", "png": "PNG", "pdf": "PDF"}
 
 
 @dataclass(frozen=True)
-class RateLimit:
-    burst: int
-    per_hour: float
-
-
-@dataclass(frozen=True)
 class IntakeRules:
     max_files: int
     max_bytes: int
     types: dict[str, str]            # content type → kind (jpg/png/pdf)
-    rate_limits: dict[str, RateLimit]
 
     @property
     def types_label(self) -> str:
         return "、".join(dict.fromkeys(TYPE_NAMES[k] for k in self.types.values()))
-
-    def rate_limit(self, name: str) -> RateLimit:
-        base = self.rate_limits[name]
-        burst = settings.setting(f"ZHIFA_COMPLAINTS_RATE_{name.upper()}_BURST")
-        per_hour = settings.setting(f"ZHIFA_COMPLAINTS_RATE_{name.upper()}_PER_HOUR")
-        return RateLimit(int(burst) if burst not in (None, "") else base.burst,
-                         float(per_hour) if per_hour not in (None, "") else base.per_hour)
 
 
 def load_intake_rules(path: str | os.PathLike | None = None) -> IntakeRules:
@@ -67,17 +51,7 @@ def load_intake_rules(path: str | os.PathLike | None = None) -> IntakeRules:
     for content_type, kind in types.items():
         if kind not in SIGNATURES:
             raise ConfigError(f"{where}: attachment type {content_type}: kind {kind!r} not one of {sorted(SIGNATURES)}")
-    limits = {}
-    for name, raw in require(data, "rate_limits", dict, str(where)).items():
-        burst = require(raw, "burst", int, f"{where}: rate_limits.{name}")
-        per_hour = require(raw, "per_hour", (int, float), f"{where}: rate_limits.{name}")
-        if burst < 1 or per_hour <= 0:
-            raise ConfigError(f"{where}: rate_limits.{name}: burst >= 1 and per_hour > 0")
-        limits[name] = RateLimit(burst, float(per_hour))
-    for needed in ("submit", "query"):
-        if needed not in limits:
-            raise ConfigError(f"{where}: rate_limits.{needed} is required")
-    return IntakeRules(max_files, max_bytes, dict(types), limits)
+    return IntakeRules(max_files, max_bytes, dict(types))
 
 
 @lru_cache(maxsize=1)
@@ -129,29 +103,3 @@ def store_attachment(data: bytes, directory: Path | None = None) -> str:
 
 def attachment_path(digest: str, directory: Path | None = None) -> Path:
     return FilesystemBlobStore(directory or attachments_dir()).path(digest)
-
-
-class TokenBucket:
-    """Token buckets per key: ``burst`` tokens, refilled at ``per_hour`` per hour. Thread/green-safe."""
-
-    def __init__(self, clock=time.monotonic, max_keys: int = 100_000):
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-        self._max_keys = max_keys
-
-    def take(self, key: str, limit: RateLimit) -> float:
-        """0.0 when a token was taken, else the seconds until the next token."""
-        now = self._clock()
-        rate = limit.per_hour / 3600.0
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(limit.burst), now))
-            tokens = min(float(limit.burst), tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            if len(self._buckets) > self._max_keys:  # forget the fullest buckets first
-                for stale in [k for k, (t, _) in self._buckets.items() if t >= limit.burst - 1][:1000]:
-                    self._buckets.pop(stale, None)
-            return (1.0 - tokens) / rate

@@ -20,7 +20,5 @@ ESCALATED = Counter("zhifa_complaints_escalated_total", "Escalations to the next
                     ["region", "channel", "stage"])
 DUPLICATES = Counter("zhifa_complaints_duplicates_total", "Complaints linked to an earlier one (重复投诉)",
                      ["region", "channel"])
-RATE_LIMITED = Counter("zhifa_complaints_rate_limited_total", "Public intake requests refused with 429",
-                       ["kind"])
 OVERDUE = Gauge("zhifa_complaints_overdue", "Open complaints past their running deadline (逾期未办)",
                 ["region", "channel", "stage"])

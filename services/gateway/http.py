@@ -1,6 +1,11 @@
 """HTTP plumbing of the gateway: JSON responses and errors, body limits, and ``endpoint`` — the
 decorator that declares a route (roles or public), checks identity and role, and records the route
-in the table the OpenAPI document is generated from."""
+in the table the OpenAPI document is generated from.
+
+Errors (SEC-5) are a JSON body ``{"error", "message" (Chinese), "correlation_id"}``; the text of an
+exception — ours or a service's ``RemoteError`` — is logged with the correlation id, never returned.
+A token in the URL (``?token=``, ``?access_token=``) is refused (SEC-1): URLs end up in logs,
+histories and Referer headers."""
 from __future__ import annotations
 
 import json
@@ -8,12 +13,13 @@ import logging
 
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from services.common import metrics
 from services.common.auth import AuthError, Forbidden, authenticate, require
 from services.common.rpc import RpcTimeout
+from services.gateway import edge
+from services.gateway.shared import RateLimited, SharedStateUnavailable
 from services.gateway.schemas import Route
 
 log = logging.getLogger(__name__)
@@ -28,16 +34,25 @@ class HttpError(Exception):
         self.status, self.code, self.message, self.fields = status, code, message, fields or {}
 
 
+URL_TOKEN_PARAMS = ("token", "access_token", "id_token")
+
+
 def json_response(status: int, body) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
                     mimetype="application/json")
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
-    body = {"error": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return json_response(status, body)
+def error_response(status: int, code: str, message: str, fields: dict | None = None, request=None) -> Response:
+    environ = request.environ if request is not None else {}
+    return json_response(status, edge.error_body(environ, status, code, message, fields))
+
+
+def rate_limited_response(exc: RateLimited, request=None) -> Response:
+    """429 in Chinese with Retry-After (SEC-5)."""
+    metrics.RATE_LIMITED.labels(exc.name).inc()
+    response = error_response(429, "rate_limited", exc.message, request=request)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def read_json(request, schema=None):
@@ -57,40 +72,59 @@ def read_json(request, schema=None):
         raise HttpError(422, "invalid", "请求内容有误", exc.messages) from None
 
 
-def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags=()):
-    """Declare an HTTP endpoint: public when ``roles`` is empty, else restricted to those roles."""
+def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags=(), limit=None):
+    """Declare an HTTP endpoint: public when ``roles`` is empty, else restricted to those roles.
+    ``limit``: the name of an abuse limit (config/gateway/limits.yaml) counted per client address
+    before the handler runs, shared by every gateway replica (SEC-5)."""
     ROUTES.append(Route(method, path, tuple(roles), summary, body, success, tuple(tags)))
 
     def decorate(fn):
         def handler(self, request, **kwargs):
             route = f"{method} {path}"
+            cid = edge.correlation_id(request.environ)
+            edge.csrf_begin(request)
             try:
+                if any(name in request.args for name in URL_TOKEN_PARAMS):
+                    raise HttpError(400, "token_in_url", "令牌不得放在网址中：请登录后访问，接口调用请使用 Authorization 请求头")
                 identity = authenticate(request.headers, self.api_keys)
+                if edge.needs_csrf(request, cookie_authenticated=False) and not edge.csrf_valid(request):
+                    raise HttpError(403, "csrf", "页面已过期或请求来源无法确认，请刷新页面后重试")
                 if roles:
                     require(identity, *roles)
+                if limit:
+                    self.shared.hit(limit, edge.request_ip(request))
                 response = fn(self, request, identity, **kwargs)
                 if not isinstance(response, Response):
                     response = json_response(success, response)
             except HttpError as exc:
-                response = error_response(exc.status, exc.code, exc.message, exc.fields)
+                response = error_response(exc.status, exc.code, exc.message, exc.fields, request)
+            except RateLimited as exc:
+                response = rate_limited_response(exc, request)
+            except SharedStateUnavailable as exc:
+                log.error("%s [%s]: Redis unavailable: %s", route, cid, exc)
+                response = error_response(503, "unavailable", "服务暂时不可用，请稍后再试", request=request)
             except AuthError as exc:
-                response = error_response(401, "unauthenticated", str(exc))
+                log.info("%s [%s]: not authenticated: %s", route, cid, exc)
+                response = error_response(401, "unauthenticated", "未登录或登录凭证无效", request=request)
             except Forbidden as exc:
-                response = error_response(403, "forbidden", str(exc))
+                log.info("%s [%s]: forbidden: %s", route, cid, exc)
+                response = error_response(403, "forbidden", "无权执行此操作", request=request)
             except RpcTimeout as exc:
-                response = error_response(504, "timeout", str(exc))
+                log.error("%s [%s]: timeout: %s", route, cid, exc)
+                response = error_response(504, "timeout", "处理超时，请稍后再试", request=request)
             except RemoteError as exc:
-                log.error("%s: remote error %s", route, exc)
-                response = error_response(502, "upstream_error", f"{exc.exc_type}: {exc.value}")
+                log.error("%s [%s]: remote error %s: %s", route, cid, exc.exc_type, exc.value)
+                response = error_response(502, "upstream_error", "后台服务处理出错，请稍后再试", request=request)
             except Exception:  # never a bare traceback to the client
-                log.exception("%s failed", route)
-                response = error_response(500, "internal", "服务器内部错误")
+                log.exception("%s [%s] failed", route, cid)
+                response = error_response(500, "internal", "服务器内部错误", request=request)
+            edge.csrf_finish(request, response)
             metrics.HTTP_REQUESTS.labels(route, str(response.status_code)).inc()
             return response
 
         handler.__name__ = fn.__name__
         handler.__doc__ = fn.__doc__
-        return http(method, path)(handler)
+        return edge.edge_http(method, path)(handler)
 
     return decorate
 

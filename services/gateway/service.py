@@ -19,6 +19,7 @@ from services.gateway.routes import evaluation as evaluation_routes
 from services.gateway.routes import operations as operations_routes
 from services.gateway.routes import records as records_routes
 from services.gateway.routes import review as review_routes
+from services.gateway.shared import Shared
 
 
 class GatewayService(operations_routes.OperationsRoutes, records_routes.RecordsRoutes, review_routes.ReviewRoutes,
@@ -26,6 +27,7 @@ class GatewayService(operations_routes.OperationsRoutes, records_routes.RecordsR
                      evaluation_routes.EvaluationRoutes):
     name = "gateway"
     metrics = Metrics()
+    shared = Shared()   # abuse limits and staff sessions, in Redis (services/gateway/shared.py)
     records = ServiceRpc("records")
     review = ServiceRpc("review")
     disclosure = ServiceRpc("disclosure")

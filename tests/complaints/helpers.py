@@ -93,7 +93,8 @@ def complaints_suite(amqp_uri, databases, tmp_path, **settings):
 
     patch = {"ZHIFA_COMPLAINTS_SWEEP_SECONDS": 0.3,
              "ZHIFA_COMPLAINTS_ATTACHMENTS_DIR": str(tmp_path / "attachments"),
-             "ZHIFA_COMPLAINTS_RATE_SUBMIT_BURST": 1000, "ZHIFA_COMPLAINTS_RATE_QUERY_BURST": 1000}
+             "ZHIFA_RATE_LIMITS": {"complaint_submit": "1000/minute", "complaint_query": "1000/minute",
+                                   "complaint_code": "1000/minute"}}
     patch.update(settings)
     with config.patch(patch, clear=False):
         capture = None

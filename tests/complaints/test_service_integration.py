@@ -276,9 +276,10 @@ def test_cmp1_published_channels_per_region(cs):
 
 
 def test_cmp1_public_intake_is_rate_limited_per_ip_in_chinese(amqp_uri, sqlite_databases, tmp_path):
-    """Issue 6 §7: a token bucket per client IP answers 429 in Chinese with Retry-After."""
+    """Issue 6 §7, SEC-5: the gateway's abuse limits per client address answer 429 in Chinese with Retry-After."""
+    limits = {"complaint_submit": "2/hour", "complaint_query": "3/hour", "complaint_code": "100/hour"}
     with complaints_suite(amqp_uri, {"complaints": sqlite_databases["complaints"]}, tmp_path,
-                          ZHIFA_COMPLAINTS_RATE_SUBMIT_BURST=2, ZHIFA_COMPLAINTS_RATE_QUERY_BURST=3) as suite:
+                          ZHIFA_RATE_LIMITS=limits) as suite:
         answers = [suite.post("/api/v1/public/complaints", portal_form(phone=f"1380000{i:04d}")) for i in range(3)]
         assert [a.status_code for a in answers] == [201, 201, 429]
         assert "提交过于频繁" in answers[2].json()["message"] and int(answers[2].headers["Retry-After"]) >= 1
@@ -286,7 +287,13 @@ def test_cmp1_public_intake_is_rate_limited_per_ip_in_chinese(amqp_uri, sqlite_d
         codes = [suite.get(f"/api/v1/public/complaints/{number}", params={"code": "ABCDEFGH"}).status_code
                  for _ in range(4)]
         assert codes == [404, 404, 404, 429]  # guessing query codes is throttled too
-        page = suite.post("/complaints", None, data=portal_form())
+        import re
+
+        import requests
+        browser = requests.Session()
+        form_page = browser.get(suite.base_url + "/complaints", timeout=15)
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form_page.text).group(1)
+        page = browser.post(suite.base_url + "/complaints", data={**portal_form(), "csrf_token": token}, timeout=15)
         assert page.status_code == 429 and "提交过于频繁" in page.text
         # nothing was registered beyond the two accepted submissions
         register = suite.get("/api/v1/complaints", suite.token("complaint_handler", "320400")).json()

@@ -27,7 +27,7 @@ from tests.deploy.support import (
 )
 
 COMPOSE = COMPOSE_DIR / "docker-compose.yml"
-INFRA = {"broker-definitions", "rabbitmq", "postgres", "zhifa-init", "prometheus", "grafana"}
+INFRA = {"broker-definitions", "rabbitmq", "postgres", "zhifa-init", "prometheus", "grafana", "redis"}
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|SIGNING_KEY|TOKEN)")
 
 

@@ -345,11 +345,12 @@ def test_eval_dashboard_in_browser_shows_charts(year_suite, finalised, browser):
     report = browser.find_element(By.TAG_NAME, "main").text
     assert "2025年度法治政府建设年度报告（行政执法部分）" in report and "按时公示率" in report
     assert browser_errors(browser) == []
-    # a link with ?token= sets the cookie and drops the token from the address
+    # a token in a link is refused (SEC-1): no cookie is set from it, no data shown
     browser.delete_all_cookies()
     browser.get(base + f"/evaluation/dashboard?year=2025&token={year_suite.supervisor}")
-    assert "token=" not in browser.current_url and "/evaluation/dashboard" in browser.current_url
-    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert "令牌不得放在网址中" in browser.page_source and not browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    browser.get(base + "/evaluation/dashboard?year=2025")
+    assert "/evaluation/login" in browser.current_url
 
 
 def test_eval_annual_report_csv(year_suite, finalised):

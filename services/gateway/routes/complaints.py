@@ -2,7 +2,8 @@
 
 Public: the portal form page and its JSON API (multipart with attachments or JSON), status by number
 + query code (page and API), satisfaction rating, published channels. Public intake is rate limited
-per client IP (token buckets; 429 in Chinese). Staff (complaint_handler, supervisor, admin): the
+per client address, and query-code checks also per complaint number (the gateway's abuse limits,
+shared by every replica through Redis: services/gateway/shared.py; 429 in Chinese). Staff (complaint_handler, supervisor, admin): the
 register, one complaint, registering letters/e-mails/visits, accept / not accept / progress /
 conclude / transfer / extend, the CMP-6 report. Supervisors: at a province, the supervision register
 of complaints the cities escalated and the transfer orders sent down from it (上级交办, COORD-4).
@@ -12,17 +13,15 @@ service checks the region scope again (PLAT-1).
 from __future__ import annotations
 
 import base64
-import math
 
 from marshmallow import ValidationError
-from nameko.extensions import DependencyProvider
 
-from services.common import settings
 from services.common.rpc import call
 from services.complaints import intake
-from services.complaints import metrics as complaint_metrics
 from services.gateway import pages
-from services.gateway.http import HttpError, endpoint, json_response, read_json
+from services.gateway.edge import CSRF_FIELD, client_ip, request_ip  # noqa: F401 - client_ip re-exported (tests)
+from services.gateway.http import HttpError, endpoint, rate_limited_response, read_json
+from services.gateway.shared import RateLimited
 from services.gateway.schemas import (ComplaintNoteRequest, ComplaintRatingRequest, ConcludeRequest, ExtendRequest,
                                       NotAcceptRequest, ProgressRequest, PublicComplaintRequest,
                                       ScopeFindingRequest, StaffComplaintRequest, TransferOrderRequest,
@@ -32,28 +31,6 @@ HANDLERS = ("complaint_handler", "admin")
 SUPERVISORS = ("supervisor", "admin")
 READERS = ("complaint_handler", "supervisor", "admin")
 MAX_FORM_BODY = 64 * 1024  # the text fields of a complaint; attachments come on top
-
-
-class ComplaintLimiter(DependencyProvider):
-    """Token buckets per client IP for public complaint intake, one set per gateway container."""
-
-    def setup(self):
-        self.buckets = intake.TokenBucket()
-
-    def get_dependency(self, worker_ctx):
-        return self.buckets
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: float):
-        super().__init__("rate limited")
-        self.retry_after = max(1, math.ceil(retry_after))
-
-    @property
-    def message(self) -> str:
-        minutes = math.ceil(self.retry_after / 60)
-        wait = f"{self.retry_after}秒" if self.retry_after < 120 else f"{minutes}分钟"
-        return f"提交过于频繁，请{wait}后再试。如情况紧急，请拨打12345政务服务便民热线。"
 
 
 def _unwrap(result):
@@ -68,6 +45,8 @@ def _form_dict(form) -> dict:
     """An HTML form as a dict: blank fields dropped (so required/optional behave), lists split."""
     data = {}
     for key in form.keys():
+        if key == CSRF_FIELD:   # checked at the edge (SEC-5), not part of the complaint
+            continue
         value = form.get(key, "").strip()
         if value:
             data[key] = value
@@ -97,40 +76,25 @@ def _encode_files(files) -> list[dict]:
             for name, ctype, data in files]
 
 
-def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_hops: int) -> str:
-    """The address a rate limit is keyed on. Behind ``trusted_hops`` proxies of our own (ingress,
-    load balancer) every client would otherwise share the proxy's address; each proxy appends the
-    address it received the request from to X-Forwarded-For, so the client is the ``trusted_hops``-th
-    entry from the right. Entries further left are whatever the client claims and are ignored."""
-    if trusted_hops > 0 and forwarded_for:
-        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-        if len(hops) >= trusted_hops:
-            return hops[-trusted_hops]
-    return remote_addr or "unknown"
-
-
 def _client_ip(request) -> str:
-    return client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"),
-                     int(settings.setting("ZHIFA_TRUSTED_PROXY_HOPS", 0) or 0))
+    return request_ip(request)
 
 
 class ComplaintsRoutes:
-    complaint_limiter = ComplaintLimiter()
-
     # -- helpers ---------------------------------------------------------------------------------
-    def _limit(self, request, kind: str) -> None:
-        wait = self.complaint_limiter.take(f"{kind}:{_client_ip(request)}", intake.intake_rules().rate_limit(kind))
-        if wait > 0:
-            complaint_metrics.RATE_LIMITED.labels(kind).inc()
-            raise RateLimited(wait)
+    def _limit(self, request, kind: str, number: str | None = None) -> None:
+        """``submit`` or ``query`` per client address; a query also per complaint number, whoever
+        asks (the query code is checked with scrypt: guessing it must stay slow from many addresses)."""
+        self.shared.hit(f"complaint_{kind}", _client_ip(request))
+        if number is not None:
+            self.shared.hit("complaint_code", number)
 
     def _too_many(self, exc: RateLimited, page: str | None = None, **ctx):
         if page:
             response = pages.render(page, status=429, rate_limited=exc.message, **ctx)
-        else:
-            response = json_response(429, {"error": "rate_limited", "message": exc.message})
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        return rate_limited_response(exc)
 
     def _check_size(self, request) -> None:
         rules = intake.intake_rules()
@@ -186,7 +150,7 @@ class ComplaintsRoutes:
               summary="Complaint status by number and query code (?code=), no login; status only (CMP-4, public)")
     def public_complaint_status(self, request, identity, number):
         try:
-            self._limit(request, "query")
+            self._limit(request, "query", number)
         except RateLimited as exc:
             return self._too_many(exc)
         status = call(self.complaints, "public_status", number, request.args.get("code", ""))
@@ -198,7 +162,7 @@ class ComplaintsRoutes:
               summary="Satisfaction rating 1–5 of a concluded complaint, with the query code (EVAL-7, public)")
     def public_complaint_rating(self, request, identity, number):
         try:
-            self._limit(request, "query")
+            self._limit(request, "query", number)
         except RateLimited as exc:
             return self._too_many(exc)
         data = read_json(request, ComplaintRatingRequest)
@@ -252,7 +216,7 @@ class ComplaintsRoutes:
         if errors:
             return pages.render("complaints/status.html", number=number, errors=errors, code="")
         try:
-            self._limit(request, "query")
+            self._limit(request, "query", number)
         except RateLimited as exc:
             return self._too_many(exc, "complaints/status.html", number=number, errors={}, code="")
         notice = None

@@ -261,7 +261,7 @@ class DisclosureRoutes:
         return pages.render("disclosure/open_data.html", base=_base_url(request), actions=ACTION_OPTIONS)
 
     # -- open data (DISC-9) --------------------------------------------------------------------------------
-    @endpoint("GET", "/api/v1/public/decisions", tags=("public",),
+    @endpoint("GET", "/api/v1/public/decisions", tags=("public",), limit="search",
               summary="Search published decisions: q, body_id, region_code, action_type, date_from, date_to, page (DISC-9, public)")
     def disclosure_public_decisions(self, request, identity):
         result = _search(self, _filters(request), _page_int(request))
@@ -269,7 +269,7 @@ class DisclosureRoutes:
             raise HttpError(422, "invalid", result["message"])
         return result
 
-    @endpoint("GET", "/api/v1/public/decisions.csv", tags=("public",),
+    @endpoint("GET", "/api/v1/public/decisions.csv", tags=("public",), limit="export",
               summary="CSV export of a search, newest first, at most 10,000 rows (DISC-9, public)")
     def disclosure_public_decisions_csv(self, request, identity):
         limit = min(max(request.args.get("limit", EXPORT_MAX, type=int) or EXPORT_MAX, 1), EXPORT_MAX)
@@ -292,7 +292,7 @@ class DisclosureRoutes:
         response.headers["X-Zhifa-Truncated"] = "1" if result.get("has_more") else "0"
         return response
 
-    @endpoint("GET", "/api/v1/public/decisions.atom", tags=("public",),
+    @endpoint("GET", "/api/v1/public/decisions.atom", tags=("public",), limit="export",
               summary="Atom feed of the newest published decisions of a search (DISC-9, public)")
     def disclosure_public_decisions_atom(self, request, identity):
         filters = _filters(request)
@@ -353,7 +353,7 @@ class DisclosureRoutes:
         result["verification_url"] = verification_url(request, certificate_no)
         return result
 
-    @endpoint("GET", "/api/v1/public/certificates/<certificate_no>/qr.png", tags=("public",),
+    @endpoint("GET", "/api/v1/public/certificates/<certificate_no>/qr.png", tags=("public",), limit="qr",
               summary="QR code (PNG) encoding the certificate's verification address (DISC-2, public)")
     def disclosure_public_certificate_qr(self, request, identity, certificate_no):
         result = call(self.disclosure, "verify_certificate", certificate_no)

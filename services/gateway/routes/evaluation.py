@@ -5,9 +5,9 @@ JSON API for supervisors (Bearer token), and the supervisors' dashboard pages in
 How the pages authenticate: the pages are ordinary browser pages, so they cannot send an
 ``Authorization`` header. A supervisor signs in at ``/evaluation/login`` by pasting their staff token
 (the same signed token the API takes); the gateway checks it and keeps it in an HttpOnly,
-SameSite=Strict cookie limited to ``/evaluation`` (``Secure`` when served over HTTPS). A link may
-also carry ``?token=…`` once: the token is checked, put in the cookie and the browser is redirected
-to the same address without it. A Bearer header works as well. ``/evaluation/logout`` clears it.
+SameSite=Strict cookie limited to ``/evaluation`` (``Secure`` when served over HTTPS). A token in
+the URL is refused (SEC-1, services/gateway/http.py). A Bearer header works as well.
+``/evaluation/logout`` clears it.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from services.common.auth import AuthError, authenticate
 from services.common.events import jsonable
 from services.common.rpc import call
 from services.gateway import pages
+from services.gateway.edge import cookie_secure
 from services.gateway.http import HttpError, endpoint, in_scope, read_json
 from services.gateway.schemas import (
     AccountabilityActionRequest,
@@ -220,7 +221,7 @@ class EvaluationRoutes:
     def evaluation_login_page(self, request, identity):
         return pages.render("evaluation/login.html", error=None, next=_safe_next(request.args.get("next")))
 
-    @endpoint("POST", "/evaluation/login", tags=("evaluation",),
+    @endpoint("POST", "/evaluation/login", tags=("evaluation",), limit="sign_in",
               summary="Sign in with a supervisor token (form field token); sets the dashboard cookie")
     def evaluation_login(self, request, identity):
         token = (request.form.get("token") or "").strip()
@@ -300,17 +301,7 @@ class EvaluationRoutes:
         return staff, region, None
 
     def _page_identity(self, request, identity):
-        """(staff identity, None) or (None, a response: redirect to sign in / clean the URL)."""
-        token = request.args.get("token")
-        if token:
-            staff = _staff_from_token(token, self.api_keys)
-            if staff is None:
-                return None, pages.render("evaluation/login.html", status=401, next=request.path,
-                                          error="链接中的令牌无效、已过期，或不是监督人员令牌")
-            args = {k: v for k, v in request.args.items() if k != "token"}
-            response = redirect(request.path + ("?" + urlencode(args) if args else ""), code=303)
-            _set_cookie(request, response, token)
-            return None, response
+        """(staff identity, None) or (None, a response: redirect to sign in)."""
         if identity.kind == "staff" and identity.role in SUPERVISORS:
             return identity, None
         staff = _staff_from_token(request.cookies.get(COOKIE, ""), self.api_keys)
@@ -332,7 +323,7 @@ def _staff_from_token(token: str, api_keys):
 
 def _set_cookie(request, response, token: str) -> None:
     response.set_cookie(COOKIE, token, max_age=12 * 3600, path=COOKIE_PATH, httponly=True, samesite="Strict",
-                        secure=request.scheme == "https" or request.headers.get("X-Forwarded-Proto") == "https")
+                        secure=cookie_secure(request))
 
 
 def _safe_next(target: str | None) -> str:

@@ -9,7 +9,7 @@ from services.common import settings
 from services.common.auth import department_event_refusal
 from services.common.bus import events_exchange
 from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
-from services.gateway import openapi
+from services.gateway import edge, openapi
 from services.gateway.http import ROUTES, HttpError, endpoint, read_json
 
 
@@ -18,6 +18,13 @@ class OperationsRoutes:
     @endpoint("GET", "/healthz", summary="Liveness (public)")
     def healthz(self, request, identity):
         return {"status": "ok"}
+
+    @endpoint("GET", "/static/<name>", summary="The pages' style sheets and scripts (public; CSP allows only these)")
+    def static(self, request, identity, name):
+        response = edge.static_file(name)
+        if response is None:
+            raise HttpError(404, "not_found", "请求的地址不存在")
+        return response
 
     @endpoint("GET", "/api/v1/openapi.json", summary="This API's OpenAPI document (public)")
     def openapi_document(self, request, identity):
@@ -47,6 +54,7 @@ class OperationsRoutes:
         return {"event_id": event.event_id, "status": "accepted"}
 
     # -- pages (Simplified Chinese) --------------------------------------------------------------
-    @endpoint("GET", "/", summary="Portal home page: search published decisions (DISC-9, public)", tags=("public",))
+    @endpoint("GET", "/", summary="Portal home page: search published decisions (DISC-9, public)", tags=("public",),
+              limit="search")
     def home(self, request, identity):
         return self.render_portal_search(request)  # services/gateway/routes/disclosure.py

@@ -29,6 +29,9 @@ SUPERVISION = ("supervisor", "admin")
 UPLOADERS = ("department", "officer", "legal_reviewer", "supervisor", "admin")
 DEFAULT_TIMELINE_PURPOSE = "办案查阅（案件时间线）"
 RPC_TIMEOUT = 30.0
+# media types an attachment may be served with (as a download); anything else is application/octet-stream
+SAFE_BLOB_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "audio/mpeg": ".mp3",
+                   "audio/wav": ".wav", "video/mp4": ".mp4", "application/octet-stream": ".bin"}
 
 
 class PartySearchRequest(Schema):
@@ -186,7 +189,7 @@ class RecordsRoutes:
         return {"heads": call(self.records, "witnessed_heads", request.args.get("log_id"),
                               request.args.get("conflicts") in ("1", "true"), _int_arg(request, "limit", 100, 1))}
 
-    @endpoint("GET", "/api/v1/public/records/consistency", tags=("records", "public"),
+    @endpoint("GET", "/api/v1/public/records/consistency", tags=("records", "public"), limit="proof",
               summary="Consistency proof between two signed tree heads (?old_size=, ?new_size=; public)")
     def consistency(self, request, identity):
         old = _int_arg(request, "old_size")
@@ -195,7 +198,7 @@ class RecordsRoutes:
         return _answer(call(self.records, "consistency_proof", old, _int_arg(request, "new_size")),
                        "没有该条目数的签名树头")
 
-    @endpoint("GET", "/api/v1/public/records/inclusion", tags=("records", "public"),
+    @endpoint("GET", "/api/v1/public/records/inclusion", tags=("records", "public"), limit="proof",
               summary="Inclusion proof of a leaf hash, without entry content (?leaf_hash=; public)")
     def public_inclusion(self, request, identity):
         leaf = (request.args.get("leaf_hash") or "").lower()
@@ -236,8 +239,12 @@ class RecordsRoutes:
         data = base64.b64decode(result["data_b64"])
         if hashlib.new("sm3", data).hexdigest() != content_hash:  # transport check, end to end
             raise HttpError(502, "hash_mismatch", "附件传输后与其SM3哈希不符")
-        return Response(data, status=200, mimetype=result["media_type"],
-                        headers={"X-Content-SM3": content_hash, "Cache-Control": "no-store"})
+        # SEC-5: always a download, never rendered inline in the gateway's origin; the uploader's media
+        # type is kept only when it is on the allow-list (nosniff is on every response)
+        media_type = result["media_type"] if result["media_type"] in SAFE_BLOB_TYPES else "application/octet-stream"
+        return Response(data, status=200, mimetype=media_type,
+                        headers={"X-Content-SM3": content_hash, "Cache-Control": "no-store",
+                                 "Content-Disposition": f'attachment; filename="{content_hash}{SAFE_BLOB_TYPES.get(media_type, ".bin")}"'})
 
     # -- completeness (REC-3, REC-5, REC-7) --------------------------------------------------------
     @endpoint("GET", "/api/v1/cases/<case_id>/gaps", roles=STAFF_READ, tags=("records",),
