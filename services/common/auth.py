@@ -3,7 +3,8 @@
 - Departmental systems (执法部门业务系统) authenticate with an API key bound to their system, the
   enforcement bodies they may speak for and their region. Keys are stored as SHA-256 digests.
 - Staff carry signed tokens (JWT, HS256) with a role and a region scope (PLAT-1): officer 执法人员,
-  legal_reviewer 法制审核人员, supervisor 监督人员, complaint_handler 投诉处理人员, admin 管理员.
+  legal_reviewer 法制审核人员, supervisor 监督人员, complaint_handler 投诉处理人员, admin 管理员,
+  auditor 安全审计员 (searches the audit trail of staff actions and can do nothing else, SEC-3).
 - Public endpoints are explicitly public; everything else checks role and scope.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import yaml
 from services.common import settings
 from services.common.identifiers import is_region_code, region_covers
 
-STAFF_ROLES = ("officer", "legal_reviewer", "supervisor", "complaint_handler", "admin")
+STAFF_ROLES = ("officer", "legal_reviewer", "supervisor", "complaint_handler", "admin", "auditor")
 TOKEN_ISSUER = "zhifa"
 
 

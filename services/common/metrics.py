@@ -32,6 +32,8 @@ OUTBOX_PENDING = Gauge("zhifa_outbox_pending", "Outbox events not yet relayed", 
 HTTP_REQUESTS = Counter("zhifa_http_requests_total", "Gateway requests", ["route", "status"])
 RATE_LIMITED = Counter("zhifa_gateway_rate_limited_total", "Requests refused with 429 by an abuse limit "
                        "(config/gateway/limits.yaml)", ["limit"])
+AUDIT_FAILURES = Counter("zhifa_gateway_audit_failures_total", "Audit records of staff requests the broker did not "
+                         "confirm (intent: the write did not run; outcome: a read was withheld)", ["phase"])
 
 _started_ports: set[int] = set()
 

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from services.common import metrics
 from services.common.auth import AuthError, Forbidden, authenticate, require
 from services.common.rpc import RpcTimeout
-from services.gateway import edge
+from services.gateway import audit, edge
 from services.gateway.shared import RateLimited, SharedStateUnavailable
 from services.gateway.schemas import Route
 
@@ -83,41 +83,14 @@ def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags
             route = f"{method} {path}"
             cid = edge.correlation_id(request.environ)
             edge.csrf_begin(request)
+            seen: dict = {}     # the identity once known, and whether the write's intent was recorded
             try:
-                if any(name in request.args for name in URL_TOKEN_PARAMS):
-                    raise HttpError(400, "token_in_url", "令牌不得放在网址中：请登录后访问，接口调用请使用 Authorization 请求头")
-                identity = authenticate(request.headers, self.api_keys)
-                if edge.needs_csrf(request, cookie_authenticated=False) and not edge.csrf_valid(request):
-                    raise HttpError(403, "csrf", "页面已过期或请求来源无法确认，请刷新页面后重试")
-                if roles:
-                    require(identity, *roles)
-                if limit:
-                    self.shared.hit(limit, edge.request_ip(request))
-                response = fn(self, request, identity, **kwargs)
-                if not isinstance(response, Response):
-                    response = json_response(success, response)
-            except HttpError as exc:
-                response = error_response(exc.status, exc.code, exc.message, exc.fields, request)
-            except RateLimited as exc:
-                response = rate_limited_response(exc, request)
-            except SharedStateUnavailable as exc:
-                log.error("%s [%s]: Redis unavailable: %s", route, cid, exc)
-                response = error_response(503, "unavailable", "服务暂时不可用，请稍后再试", request=request)
-            except AuthError as exc:
-                log.info("%s [%s]: not authenticated: %s", route, cid, exc)
-                response = error_response(401, "unauthenticated", "未登录或登录凭证无效", request=request)
-            except Forbidden as exc:
-                log.info("%s [%s]: forbidden: %s", route, cid, exc)
-                response = error_response(403, "forbidden", "无权执行此操作", request=request)
-            except RpcTimeout as exc:
-                log.error("%s [%s]: timeout: %s", route, cid, exc)
-                response = error_response(504, "timeout", "处理超时，请稍后再试", request=request)
-            except RemoteError as exc:
-                log.error("%s [%s]: remote error %s: %s", route, cid, exc.exc_type, exc.value)
-                response = error_response(502, "upstream_error", "后台服务处理出错，请稍后再试", request=request)
-            except Exception:  # never a bare traceback to the client
-                log.exception("%s [%s] failed", route, cid)
-                response = error_response(500, "internal", "服务器内部错误", request=request)
+                response = _respond(self, fn, request, kwargs, seen, roles=roles, limit=limit, success=success,
+                                    action=route)
+            except Exception as exc:   # noqa: BLE001 - every failure becomes a Chinese error with the id
+                seen["audit_refused"] = isinstance(exc, audit.AuditUnavailable)   # nothing ran: no outcome
+                response = _error_for(exc, route, cid, request)
+            response = _audit_outcome(seen, request, response, route, kwargs, cid)
             edge.csrf_finish(request, response)
             metrics.HTTP_REQUESTS.labels(route, str(response.status_code)).inc()
             return response
@@ -127,6 +100,81 @@ def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags
         return edge.edge_http(method, path)(handler)
 
     return decorate
+
+
+def _respond(self, fn, request, kwargs, seen, *, roles, limit, success, action):
+    if any(name in request.args for name in URL_TOKEN_PARAMS):
+        raise HttpError(400, "token_in_url", "令牌不得放在网址中：请登录后访问，接口调用请使用 Authorization 请求头")
+    identity, by_cookie = resolve_identity(self, request)
+    seen["identity"] = identity
+    if edge.needs_csrf(request, cookie_authenticated=by_cookie) and not edge.csrf_valid(request):
+        raise HttpError(403, "csrf", "页面已过期或请求来源无法确认，请刷新页面后重试")
+    if roles:
+        require(identity, *roles)
+    if limit:
+        self.shared.hit(limit, edge.request_ip(request))
+    if audited(identity) and request.method in audit.WRITE_METHODS:
+        # SEC-3: a write runs only once its intent record is confirmed (services/gateway/audit.py)
+        audit.publish(audit.record(request, identity, action=action, phase="intent", status=None,
+                                   path_values=kwargs, source_address=edge.request_ip(request),
+                                   correlation_id=edge.correlation_id(request.environ)))
+        seen["intent"] = True
+    response = fn(self, request, identity, **kwargs)
+    if not isinstance(response, Response):
+        response = json_response(success, response)
+    return response
+
+
+def resolve_identity(self, request):
+    """(identity, authenticated by the session cookie?) — API key, Bearer token, or the public."""
+    return authenticate(request.headers, self.api_keys), False
+
+
+def audited(identity) -> bool:
+    return identity is not None and identity.kind == "staff"
+
+
+def _audit_outcome(seen, request, response, route, kwargs, cid):
+    """Record the outcome of a staff request; a read whose record is not confirmed is not released."""
+    identity = seen.get("identity")
+    if not audited(identity) or seen.get("audit_refused"):
+        return response
+    try:
+        audit.publish(audit.record(request, identity, action=route, phase="outcome", status=response.status_code,
+                                   path_values=kwargs, source_address=edge.request_ip(request), correlation_id=cid))
+    except audit.AuditUnavailable as exc:
+        log.error("%s [%s]: audit outcome record not confirmed: %s", route, cid, exc)
+        if request.method not in audit.WRITE_METHODS and response.status_code < 400:
+            return error_response(503, "audit_unavailable", "审计记录暂时无法写入，本次查询结果不予返回，请稍后再试",
+                                  request=request)
+    return response
+
+
+def _error_for(exc, route, cid, request) -> Response:
+    if isinstance(exc, HttpError):
+        return error_response(exc.status, exc.code, exc.message, exc.fields, request)
+    if isinstance(exc, RateLimited):
+        return rate_limited_response(exc, request)
+    if isinstance(exc, audit.AuditUnavailable):
+        log.error("%s [%s]: audit intent record not confirmed, the write did not run: %s", route, cid, exc)
+        return error_response(503, "audit_unavailable", "审计记录暂时无法写入，操作未执行，请稍后再试", request=request)
+    if isinstance(exc, SharedStateUnavailable):
+        log.error("%s [%s]: Redis unavailable: %s", route, cid, exc)
+        return error_response(503, "unavailable", "服务暂时不可用，请稍后再试", request=request)
+    if isinstance(exc, AuthError):
+        log.info("%s [%s]: not authenticated: %s", route, cid, exc)
+        return error_response(401, "unauthenticated", "未登录或登录凭证无效", request=request)
+    if isinstance(exc, Forbidden):
+        log.info("%s [%s]: forbidden: %s", route, cid, exc)
+        return error_response(403, "forbidden", "无权执行此操作", request=request)
+    if isinstance(exc, RpcTimeout):
+        log.error("%s [%s]: timeout: %s", route, cid, exc)
+        return error_response(504, "timeout", "处理超时，请稍后再试", request=request)
+    if isinstance(exc, RemoteError):
+        log.error("%s [%s]: remote error %s: %s", route, cid, exc.exc_type, exc.value)
+        return error_response(502, "upstream_error", "后台服务处理出错，请稍后再试", request=request)
+    log.error("%s [%s] failed", route, cid, exc_info=exc)   # never a bare traceback to the client
+    return error_response(500, "internal", "服务器内部错误", request=request)
 
 
 def in_scope(identity, region_code: str) -> None:

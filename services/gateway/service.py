@@ -13,6 +13,7 @@ from services.common.rpc import ServiceRpc
 from services.gateway.http import ROUTES  # noqa: F401 - the route table, re-exported for tests and docs
 # modules, not classes: `nameko run services.gateway.service` treats every class with entrypoints in
 # this module's namespace as a service, and the mixins are not services
+from services.gateway.routes import audit as audit_routes
 from services.gateway.routes import complaints as complaint_routes
 from services.gateway.routes import disclosure as disclosure_routes
 from services.gateway.routes import evaluation as evaluation_routes
@@ -24,7 +25,7 @@ from services.gateway.shared import Shared
 
 class GatewayService(operations_routes.OperationsRoutes, records_routes.RecordsRoutes, review_routes.ReviewRoutes,
                      disclosure_routes.DisclosureRoutes, complaint_routes.ComplaintsRoutes,
-                     evaluation_routes.EvaluationRoutes):
+                     evaluation_routes.EvaluationRoutes, audit_routes.AuditRoutes):
     name = "gateway"
     metrics = Metrics()
     shared = Shared()   # abuse limits and staff sessions, in Redis (services/gateway/shared.py)

@@ -182,3 +182,33 @@ class SelfCheck(Base):
     last_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
     summary: Mapped[str] = mapped_column(Text)             # Chinese, shown on /records/verify
     problems: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class AuditEntry(Base):
+    """安全审计 (SEC-3, 等保 2.0 三级): one staff action at the HTTP edge, reads included — who (subject,
+    role, scope), what (action, object, path, query), the result, from where and when. Written from
+    the gateway's ``audit.recorded`` events; append-only: on PostgreSQL a trigger refuses UPDATE,
+    DELETE and TRUNCATE except the leased retention purge (migration 0006). The REC-6 access entries
+    of the same request carry its ``correlation_id`` as ``request_id``."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_region_time", "region_code", "occurred_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    phase: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(9))
+    body_ids: Mapped[list] = mapped_column(JSON)
+    action: Mapped[str] = mapped_column(String(300))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    object: Mapped[dict] = mapped_column(JSON)
+    query: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    source_address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)

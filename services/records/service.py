@@ -9,6 +9,9 @@
   a correction, which is appended and says what it corrects.
 - Every read of case records through the API appends an ``access`` entry (who, role, purpose).
 - Tree heads are signed (Ed25519) by a leased timer, at every archiving and on demand for proofs.
+- The audit trail of staff actions (SEC-3): the gateway's ``audit.recorded`` events, on their own
+  queue, into the append-only ``audit_log`` (services/records/audit_log.py), searched by auditors,
+  purged after the retention period by a leased timer. Not part of the Merkle log or its ingest path.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, Event, parse_event
 from services.common.identifiers import region_covers
 from services.common.metrics import Metrics
-from services.records import config, store, witness
+from services.records import audit_log, config, store, witness
 from services.records import metrics as rec_metrics
 from services.common.blobs import (
     BlobCorrupted,
@@ -259,6 +262,35 @@ class RecordsService:
         for (region, body), n in cases.items():
             rec_metrics.CASES_WITH_GAPS.labels(region, body).set(n)
 
+    # -- audit trail of staff actions (SEC-3) ------------------------------------------------------
+    @event_handler("gateway", "audit.recorded")
+    def on_audit_recorded(self, event):
+        """One staff action recorded by the gateway; idempotent (the processed event id)."""
+        with self.db.effect_of(event) as session:
+            audit_log.append(session, event)
+
+    @rpc
+    def search_audit(self, scope_region, filters=None):
+        """Audit entries of staff within the auditor's region, newest first (auditor only: the
+        gateway's route checks the role)."""
+        with self.db.session() as session:
+            rows = audit_log.search(session, scope_region, dict(filters or {}))
+            return {"entries": [audit_log.view(r) for r in rows],
+                    "retention_days": audit_log.retention_days()}
+
+    @timer(interval=600)
+    def purge_audit(self):
+        """Delete audit entries past the retention period (one replica: a lease)."""
+        if not self.db.acquire_lease("records.audit_purge", 300):
+            return
+        while True:
+            with self.db.session() as session:
+                purged = audit_log.purge(session)
+            if purged:
+                log.info("audit trail: %d entries past %d days purged", purged, audit_log.retention_days())
+            if purged < audit_log.PURGE_BATCH:
+                break
+
     # -- access supervision (REC-6) ---------------------------------------------------------------
     def _log_access(self, appender, case: Case, accessor: dict | None, view: str, **data):
         if not accessor:
@@ -267,7 +299,10 @@ class RecordsService:
                         occurred_at=appender.now,
                         data={"accessor": accessor.get("subject"), "role": accessor.get("role"), "view": view,
                               "accessor_region": accessor.get("region_code"),
-                              "purpose_stated": bool(accessor.get("purpose_stated", True)), **data},
+                              "purpose_stated": bool(accessor.get("purpose_stated", True)),
+                              # the gateway request's correlation id: its audit entries (SEC-3) name it too
+                              **({"request_id": accessor["request_id"]} if accessor.get("request_id") else {}),
+                              **data},
                         personal={"purpose": accessor.get("purpose") or ""},
                         index={"subject": accessor.get("subject"), "role": accessor.get("role"), "view": view})
         rec_metrics.ACCESSES.labels(case.region_code, accessor.get("role") or "", view).inc()
@@ -662,7 +697,8 @@ class RecordsService:
                             "body_id": r.body_id, "at": store.iso(r.occurred_at), "subject": data.get("accessor"),
                             "role": data.get("role"), "view": data.get("view"),
                             "purpose": store.sealed_fields(p).get("purpose"),
-                            "purpose_stated": data.get("purpose_stated"), "leaf_hash": r.leaf_hash})
+                            "purpose_stated": data.get("purpose_stated"), "request_id": data.get("request_id"),
+                            "leaf_hash": r.leaf_hash})
             return {"accesses": out}
 
     # -- retention (REC-8) --------------------------------------------------------------------------

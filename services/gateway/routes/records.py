@@ -23,6 +23,7 @@ from services.common.catalogue.fields import STAGES
 from services.common.identifiers import is_region_code
 from services.common.rpc import call
 from services.gateway import pages
+from services.gateway.edge import correlation_id
 from services.gateway.http import STAFF_READ, HttpError, endpoint, read_json
 
 SUPERVISION = ("supervisor", "admin")
@@ -76,15 +77,18 @@ class ErasureRequest(Schema):
     basis = fields.String(required=True, validate=validate.Length(min=4, max=500))
 
 
-def _accessor(identity, purpose: str | None, default: str | None = None) -> dict:
+def _accessor(identity, purpose: str | None, default: str | None = None, request=None) -> dict:
     stated = bool(purpose and purpose.strip())
     if not stated and default is None:
         raise HttpError(400, "purpose_required", "调阅记录须说明事由：请在查询参数 purpose 中填写调阅目的（REC-6）")
     text = (purpose or default).strip()
     if len(text) > 200:
         raise HttpError(422, "invalid", "调阅事由过长（最多200字）")
-    return {"subject": identity.subject, "role": identity.role, "region_code": identity.region_code,
-            "purpose": text, "purpose_stated": stated}
+    accessor = {"subject": identity.subject, "role": identity.role, "region_code": identity.region_code,
+                "purpose": text, "purpose_stated": stated}
+    if request is not None:   # REC-6 entries name the request; its audit entries (SEC-3) carry the same id
+        accessor["request_id"] = correlation_id(request.environ)
+    return accessor
 
 
 def _answer(result, not_found: str):
@@ -115,7 +119,7 @@ class RecordsRoutes:
               summary="A case's full-process record timeline (REC-1, REC-5); the read is logged (REC-6); "
                       "optional ?purpose=")
     def case_timeline(self, request, identity, case_id):
-        accessor = _accessor(identity, request.args.get("purpose"), DEFAULT_TIMELINE_PURPOSE)
+        accessor = _accessor(identity, request.args.get("purpose"), DEFAULT_TIMELINE_PURPOSE, request=request)
         return _answer(call(self.records, "case_timeline", case_id, identity.region_code, accessor),
                        f"案件 {case_id} 不存在或不在您的管辖范围内")
 
@@ -123,7 +127,7 @@ class RecordsRoutes:
               summary="Record entries by region_code, body_id, stage, from/to period, case_id (?purpose= required; "
                       "each case read is logged)")
     def search_records(self, request, identity):
-        accessor = _accessor(identity, request.args.get("purpose"))
+        accessor = _accessor(identity, request.args.get("purpose"), request=request)
         region = request.args.get("region_code")
         if region and not is_region_code(region):
             raise HttpError(422, "invalid", "region_code 不是有效的行政区划代码")
@@ -147,7 +151,7 @@ class RecordsRoutes:
               summary="All records of one party (REC-4), by id number or kind + name in the body (not the URL); logged")
     def party_records(self, request, identity):
         body = read_json(request, PartySearchRequest)
-        accessor = _accessor(identity, body["purpose"])
+        accessor = _accessor(identity, body["purpose"], request=request)
         party = {"id_number": body.get("id_number"), "party_kind": body.get("party_kind"), "name": body.get("name")}
         return _answer(call(self.records, "party_records", identity.region_code, party, accessor,
                             timeout=RPC_TIMEOUT), "")
@@ -156,7 +160,7 @@ class RecordsRoutes:
     @endpoint("GET", "/api/v1/records/entries/<int:sequence>/proof", roles=STAFF_READ, tags=("records",),
               summary="Inclusion proof bundle of one entry with its canonical public part (?purpose=, ?tree_size=)")
     def entry_proof(self, request, identity, sequence):
-        accessor = _accessor(identity, request.args.get("purpose"))
+        accessor = _accessor(identity, request.args.get("purpose"), request=request)
         result = call(self.records, "inclusion_proof", sequence, identity.region_code, accessor,
                       _int_arg(request, "tree_size", None, 1))
         return _answer(result, f"序号 {sequence} 的条目不存在或不在您的管辖范围内")
@@ -164,7 +168,7 @@ class RecordsRoutes:
     @endpoint("GET", "/api/v1/cases/<case_id>/proofs", roles=STAFF_READ, tags=("records",),
               summary="Inclusion proof bundles of every entry of a case against one signed tree head (?purpose=)")
     def case_proofs(self, request, identity, case_id):
-        accessor = _accessor(identity, request.args.get("purpose"))
+        accessor = _accessor(identity, request.args.get("purpose"), request=request)
         result = call(self.records, "case_proofs", case_id, identity.region_code, accessor, timeout=RPC_TIMEOUT)
         return _answer(result, f"案件 {case_id} 不存在或不在您的管辖范围内")
 
@@ -233,7 +237,7 @@ class RecordsRoutes:
     @endpoint("GET", "/api/v1/records/blobs/<content_hash>", roles=STAFF_READ, tags=("records",),
               summary="Download an attachment (checked against its SM3 hash; ?purpose= required; logged)")
     def download_blob(self, request, identity, content_hash):
-        accessor = _accessor(identity, request.args.get("purpose"))
+        accessor = _accessor(identity, request.args.get("purpose"), request=request)
         result = _answer(call(self.records, "get_blob", content_hash, identity.region_code, accessor,
                               timeout=RPC_TIMEOUT), "附件不存在或不在您的管辖范围内")
         data = base64.b64decode(result["data_b64"])
