@@ -2,9 +2,13 @@
 
     python bench/records_proofs.py [--n 1000000] [--proofs 1000] [--seed 7]
 
-Prints exactly two BENCH lines on stdout:
+Prints exactly four BENCH lines on stdout:
     BENCH records_inclusion_proof_1m <ms> ms   p95 of random inclusion proofs generated AND verified
     BENCH records_verify_1m <s> s              full verify_log over all entries
+    BENCH records_verify_bindings_1m <s> s     verify_bindings: every entry's index columns and its case (issue 14)
+    BENCH records_self_check_1m_10k_heads <s> s  self_check of the tree against 10,000 signed heads, every
+                                                 signature verified (the periodic check; at start and before
+                                                 signing only the newest and mismatching heads' signatures)
 Other diagnostics go to stderr.
 """
 from __future__ import annotations
@@ -20,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.records.domain.entries import entry_bytes  # noqa: E402
 from services.records.domain.merkle import MerkleLog, leaf_hashes, verify_inclusion  # noqa: E402
 from services.records.domain.treehead import TreeHead, load_private_key, sign_tree_head  # noqa: E402
-from services.records.domain.verify import verify_log  # noqa: E402
+from services.records.domain.selfcheck import self_check  # noqa: E402
+from services.records.domain.treehead import Ed25519Verifier  # noqa: E402
+from services.records.domain.verify import verify_bindings, verify_log  # noqa: E402
 
 _STAGES = ("initiation", "investigation", "decision", "service_execution", "archiving")
 _KINDS = ("text", "photo", "video", "body_worn_camera", "electronic_data")
@@ -97,8 +103,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"verify_log failed: {report.summary()}", file=sys.stderr)
         return 1
 
+    # the columns as the service stores them (sequence, canonical text, index columns), one case per 20
+    import datetime as dt
+    import json as _json
+
+    occurred = dt.datetime(2025, 6, 30, 2, 15, tzinfo=dt.timezone.utc)
+    rows = []
+    for i, e in enumerate(entries):
+        obj = _json.loads(e)
+        rows.append((i, e, {"entry_kind": obj["kind"], "case_id": obj["case_id"], "region_code": obj["region_code"],
+                            "body_id": obj["body_id"], "stage": obj["stage"], "record_kind": obj["record_kind"],
+                            "document_type": obj["document_type"], "event_id": None, "event_type": None,
+                            "occurred_at": occurred, "content_hash": obj["content_hashes"][0], "covers": None}))
+    cases = [{"case_id": f"CASE-{c:09d}", "region_code": "220102", "body_id": "220102-SCJG-0001", "sealed": False,
+              "archived_at": None} for c in range((n + 19) // 20)]
+    start = time.perf_counter()
+    problems = verify_bindings(rows, cases)
+    bindings_s = time.perf_counter() - start
+    if problems:
+        print(f"verify_bindings found {len(problems)} problems: {problems[0].detail}", file=sys.stderr)
+        return 1
+
+    step = max(1, n // 10_000)
+    many = [sign_tree_head(TreeHead(s, log.root(s), 1_750_000_000_000 + s, "records.bench"), key)
+            for s in range(step, n + 1, step)]
+    start = time.perf_counter()
+    result = self_check(log, many, verifiers=(Ed25519Verifier(key),), verify_all_signatures=True)
+    self_check_s = time.perf_counter() - start
+    if not result.ok:
+        print(f"self_check failed: {result.describe()}", file=sys.stderr)
+        return 1
+
     print(f"BENCH records_inclusion_proof_1m {p95:.3f} ms")
     print(f"BENCH records_verify_1m {verify_s:.2f} s")
+    print(f"BENCH records_verify_bindings_1m {bindings_s:.2f} s")
+    print(f"BENCH records_self_check_1m_10k_heads {self_check_s:.2f} s")
     return 0
 
 

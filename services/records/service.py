@@ -662,7 +662,7 @@ class RecordsService:
                     content_hashes=[record["content_hash"]] if record.get("content_hash") else [],
                     officers=record.get("officer_ids") or [],
                     data={**authorisation, **{k: record[k] for k in ("recorded_at", "device", "started_at",
-                                                                     "ended_at") if record.get(k)}},
+                                                                     "ended_at", "covers") if record.get(k)}},
                     personal={"correction_reason": body["reason"], **({"title": record["title"]}
                                                                       if record.get("title") else {})},
                     event_type="record.correction",

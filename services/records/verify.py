@@ -7,8 +7,13 @@ deleted, inserted or reordered (REC-4, REC-5) — docs/records-verification.md �
 Reads ``log_entries`` in sequence order (canonical bytes and stored leaf hashes) and every signed
 tree head, and runs ``domain.verify.verify_log``: leaf hashes recomputed, sequence numbers
 0, 1, 2, … checked, every head's signature checked against the PINNED key and its root
-recomputed. It also checks the retained personal data against the salted commitments in the log
-(REC-8). Exit code 0 when everything verifies, 1 when a problem was found, 2 on a usage error.
+recomputed, every head checked against the newest. ``verify_bindings`` then checks the columns the
+service acts on against what the leaves commit to: each entry's index columns (case, region, body,
+kind, …), each case's seal state and owner, the personal data's case (issue 14). It also checks the
+retained personal data against the salted commitments in the log (REC-8). Entries after the newest
+signed head are reported as not covered (未被签名树头覆盖): output ``UNSIGNED TAIL: …``, not ``OK``.
+Exit code 0 when no problem was found (whether or not a tail is unsigned), 1 when a problem was
+found, 2 on a usage error.
 Without ``--public-key`` the key of the local configuration is used and the report says so (an
 auditor must pin the published key).
 """
@@ -23,9 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.db import make_engine
-from services.records.domain.verify import verify_log
+from services.records.domain.verify import UNSIGNED_LABEL, verify_bindings, verify_log
 from services.records.ledger import head_from_row
-from services.records.models import LogEntry, PersonalData, TreeHeadRow
+from services.records.models import Case, LogEntry, PersonalData, TreeHeadRow
+
+# index columns of log_entries checked against the canonical entry (domain.verify.INDEX_FIELDS but covers,
+# which lives in ``details``)
+INDEX_COLUMNS = ("entry_kind", "case_id", "region_code", "body_id", "stage", "record_kind", "document_type",
+                 "event_id", "event_type", "occurred_at", "content_hash")
 
 
 def _key(text: str) -> str:
@@ -39,21 +49,30 @@ def verify_database(url: str, public_key: str, log_id: str | None = None) -> dic
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            rows = session.execute(select(LogEntry.sequence, LogEntry.canonical, LogEntry.leaf_hash)
+            rows = session.execute(select(LogEntry.sequence, LogEntry.canonical, LogEntry.leaf_hash,
+                                          *[getattr(LogEntry, c) for c in INDEX_COLUMNS], LogEntry.details)
                                    .order_by(LogEntry.sequence)).all()
             heads = [head_from_row(r) for r in session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size))]
-            personal = session.execute(select(PersonalData.sequence, PersonalData.salt, PersonalData.data)
-                                       .where(PersonalData.erased_at.is_(None))).all()
+            personal = session.execute(select(PersonalData.sequence, PersonalData.salt, PersonalData.data,
+                                              PersonalData.case_id)).all()
+            cases = [{"case_id": c, "region_code": r, "body_id": b, "sealed": s, "archived_at": a}
+                     for c, r, b, s, a in session.execute(select(Case.case_id, Case.region_code, Case.body_id,
+                                                                 Case.sealed, Case.archived_at))]
     finally:
         engine.dispose()
-    entries = [c.encode("utf-8") for _, c, _ in rows]
-    stored = b"".join(bytes.fromhex(h) for _, _, h in rows)
+    entries = [r[1].encode("utf-8") for r in rows]
+    stored = b"".join(bytes.fromhex(r[2]) for r in rows)
     report = verify_log(entries, stored, heads, _key(public_key), log_id=log_id)
-    by_seq = {s: c for s, c, _ in rows}
+    # issue 14: the columns the service acts on against what the leaves commit to
+    report.add(verify_bindings(
+        ((r[0], r[1], {**dict(zip(INDEX_COLUMNS, r[3:3 + len(INDEX_COLUMNS)])),
+                       "covers": (r[-1] or {}).get("covers")}) for r in rows),
+        cases, ((seq, case_id) for seq, _, _, case_id in personal)))
+    by_seq = {r[0]: r[1] for r in rows}
     bad_personal = []
     from services.records.domain.entries import verify_personal
 
-    for seq, salt, data in personal:
+    for seq, salt, data, _ in personal:
         if data is None:
             continue
         canonical = by_seq.get(seq)
@@ -63,9 +82,13 @@ def verify_database(url: str, public_key: str, log_id: str | None = None) -> dic
                  "last_sequence": p.last_sequence, "tree_size": p.tree_size, "detail": p.detail}
                 for p in report.problems]
     first = report.first
+    ok = report.ok and not bad_personal
     return {
-        "ok": report.ok and not bad_personal,
+        "ok": ok, "status": report.status if ok else "failed",
         "entries": report.entry_count, "heads_checked": report.heads_checked, "heads_verified": report.heads_verified,
+        "signed_size": report.signed_size,
+        "unsigned_tail": {"first_sequence": report.signed_size, "last_sequence": report.entry_count - 1,
+                          "count": report.unsigned_count, "label": UNSIGNED_LABEL} if report.unsigned_count else None,
         "summary": report.summary(),
         "first_problem": None if first is None else {"kind": first.kind.value, "label": first.kind.label,
                                                      "sequence": first.sequence, "detail": first.detail},
@@ -99,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        if result["ok"]:
+        if result["ok"] and result["unsigned_tail"]:
+            # not an error, and not "verified": nothing but the stored hashes vouches for these yet
+            print(f"UNSIGNED TAIL: {result['summary']}")
+        elif result["ok"]:
             print(f"OK: {result['summary']}")
         else:
             first = result["first_problem"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -143,3 +144,96 @@ def test_rec4_issue14_rewritten_and_rehashed_entry_stops_signing_and_the_auditor
         assert code == 0, out
         assert "自检通过" in suite.get("/records/verify").text
         assert dead_letters(amqp_uri, "records") == []
+
+
+def verify_cli(url, key):
+    run = subprocess.run([sys.executable, "-m", "services.records.verify", "--db", url, "--public-key", key],
+                         capture_output=True, text=True, cwd=ROOT_DIR, timeout=120)
+    return run.returncode, run.stdout
+
+
+def test_rec4_issue14_moved_entry_changed_kind_and_unsealed_case_are_named_by_verify(amqp_uri, pg_admin, tmp_path):
+    """REC-4/REC-5, issue 14 defect 4: the leaf commits to case, region, body and kind, and the archive
+    entry to the seal — but the service reads the index columns and the case row. Before the fix
+    ``verify`` checked the canonical entries only and passed all of these; now it names each (and
+    passes again once undone). Shown first: what a moved entry does to the timelines."""
+    url = pg_admin()
+    owner, other = "320412-BIND-1", "320412-BIND-2"
+    with suite_on(amqp_uri, url, tmp_path) as suite:
+        key = suite.get("/api/v1/public/records/tree-head").json()["public_key"]
+        for case_id in (owner, other):
+            suite.publish(ev.case_opened(case_id))
+            suite.publish(ev.evidence(case_id, n=1))
+        wait_for(lambda: entries_of(url, owner) == 2 and entries_of(url, other) == 2, message="both cases")
+        suite.publish(ev.envelope("case.archived", {"archived_at": dt.datetime.now(ev.CHINA).isoformat(),
+                                                    "archive_no": "归档-2026-014"}, owner))
+        wait_for(lambda: sql(url, "SELECT sealed FROM cases WHERE case_id = %s", owner) == [(True,)],
+                 message="archived")
+        assert suite.post("/api/v1/admin/records/tree-heads", token=admin(suite)).status_code == 201
+        code, out = verify_cli(url, key)
+        assert code == 0 and out.startswith("OK:"), out
+        [(seq,)] = sql(url, "SELECT sequence FROM log_entries WHERE case_id = %s AND event_type = "
+                            "'evidence.recorded'", owner)
+
+        # 1. the entry moved to the other case: the other case's timeline now shows it
+        sql(url, "UPDATE log_entries SET case_id = %s WHERE sequence = %s", other, seq)
+        timeline = suite.get(f"/api/v1/cases/{other}/timeline", suite.token("supervisor", "320400")).json()
+        assert seq in [e["sequence"] for e in timeline["entries"]]
+        code, out = verify_cli(url, key)
+        assert code == 1 and f"sequence {seq}: index_mismatch" in out and "case_id" in out, out
+        sql(url, "UPDATE log_entries SET case_id = %s WHERE sequence = %s", owner, seq)
+
+        # 2. moved to another region (who may read it), 3. given another kind and body
+        for column, value in (("region_code", "320411"), ("entry_kind", "access"), ("body_id", "320411-GAJ")):
+            [(before,)] = sql(url, f"SELECT {column} FROM log_entries WHERE sequence = %s", seq)
+            sql(url, f"UPDATE log_entries SET {column} = %s WHERE sequence = %s", value, seq)
+            code, out = verify_cli(url, key)
+            assert code == 1 and f"sequence {seq}: index_mismatch" in out and column in out, (column, out)
+            sql(url, f"UPDATE log_entries SET {column} = %s WHERE sequence = %s", before, seq)
+
+        # 4. the archived case un-sealed: its next record would be accepted instead of refused
+        [(archive_seq,)] = sql(url, "SELECT sequence FROM log_entries WHERE case_id = %s AND entry_kind = 'archive'",
+                               owner)
+        sql(url, "UPDATE cases SET sealed = false WHERE case_id = %s", owner)
+        code, out = verify_cli(url, key)
+        assert code == 1 and f"sequence {archive_seq}: case_seal_mismatch" in out and "解除封存" in out, out
+        sql(url, "UPDATE cases SET sealed = true WHERE case_id = %s", owner)
+
+        # 5. the case moved to another region (who may read its timeline)
+        sql(url, "UPDATE cases SET region_code = '320411' WHERE case_id = %s", owner)
+        code, out = verify_cli(url, key)
+        assert code == 1 and "case_owner_mismatch" in out, out
+        sql(url, "UPDATE cases SET region_code = '320412' WHERE case_id = %s", owner)
+
+        code, out = verify_cli(url, key)
+        assert code == 0, out
+
+
+def test_rec4_issue14_unsigned_tail_is_reported_not_covered_by_verify_and_the_page(amqp_uri, pg_admin, tmp_path):
+    """Issue 14 defect 5: entries appended after the newest signed head were reported "核验通过" by
+    ``verify_log`` and the CLI, and the /records/verify page reported no result at all. Now: the CLI
+    says UNSIGNED TAIL with the range "未被签名树头覆盖" (exit 0: not an error), the page shows the range
+    and the last self-check with its time; after a new head everything is "核验通过"."""
+    url = pg_admin()
+    case_id = "320412-TAIL-1"
+    with suite_on(amqp_uri, url, tmp_path) as suite:
+        key = suite.get("/api/v1/public/records/tree-head").json()["public_key"]
+        suite.publish(ev.case_opened(case_id))
+        suite.publish(ev.evidence(case_id, n=1))
+        wait_for(lambda: entries_of(url, case_id) == 2, message="2 entries")
+        assert suite.post("/api/v1/admin/records/tree-heads", token=admin(suite)).json()["tree_size"] == 2
+        for n in range(2, 5):
+            suite.publish(ev.evidence(case_id, n=n))
+        wait_for(lambda: log_size(url) == 5, message="3 more entries")
+        code, out = verify_cli(url, key)
+        assert code == 0 and out.startswith("UNSIGNED TAIL:"), out
+        assert "序号 2 至 4 共 3 条未被签名树头覆盖" in out and "核验通过" not in out
+        page = suite.get("/records/verify").text
+        assert "日志共 5 条记录" in page and "序号 2 至 4 共 3 条未被签名树头覆盖" in page
+        [(checked_at,)] = sql(url, "SELECT checked_at FROM self_checks WHERE ok ORDER BY checked_at DESC LIMIT 1")
+        shown = re.search(r'data-iso="([^"]+)"', page).group(1)          # the last self-check and its time
+        assert "自检通过" in page and dt.datetime.fromisoformat(shown) == checked_at
+        assert suite.post("/api/v1/admin/records/tree-heads", token=admin(suite)).json()["tree_size"] == 5
+        code, out = verify_cli(url, key)
+        assert code == 0 and out.startswith("OK: 核验通过"), out
+        assert "全部记录已被签名树头覆盖" in suite.get("/records/verify").text

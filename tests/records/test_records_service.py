@@ -203,7 +203,9 @@ def test_rec4_tampering_in_the_database_is_named_by_verify_and_breaks_proofs(rsu
     assert _verify(clean, key)["ok"]
     run = subprocess.run([sys.executable, "-m", "services.records.verify", "--db", f"sqlite:///{clean}",
                           "--public-key", key], capture_output=True, text=True, cwd=ROOT_DIR)
-    assert run.returncode == 0 and run.stdout.startswith("OK"), run.stdout + run.stderr
+    # the proof request logged an access entry after the head: reported as not covered, not "OK" (issue 14)
+    assert run.returncode == 0 and run.stdout.startswith("UNSIGNED TAIL:"), run.stdout + run.stderr
+    assert "未被签名树头覆盖" in run.stdout and "核验通过" not in run.stdout
 
     # 1. one byte flipped in entry 3
     db = tmp_path / "flipped.db"

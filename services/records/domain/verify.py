@@ -11,7 +11,19 @@ It compares (1) with the leaf hashes the service stored, and locates the FIRST e
 altered (篡改), deleted (删除), inserted (插入) or reordered (顺序变动). The stored leaf hashes
 are the reference for locating a change when they agree with the signed tree heads; when an
 attacker rewrote the entries *and* the stored hashes, the signed heads still catch it and the
-report names the range between the last head that verifies and the first that does not.
+report names the range between the last head that verifies and the first that does not. Every head
+is also checked against the newest: a later head that fits the recomputed log while an earlier one
+does not was signed over a rewritten log (issue 14) and is reported as such — it and every head
+after the rewrite are not to be trusted.
+
+Entries after the newest signed head are not an error, but nothing but the service's own stored
+hashes vouches for them yet: the report counts them as not covered (未被签名树头覆盖) and never
+calls them verified.
+
+``verify_bindings`` checks what the leaf commits to against the columns the service *acts on*
+(issue 14 defect 4): the index columns of every entry (case, region, body, kind, … — a moved entry
+changes what a timeline shows and who may read it) and each case's row — sealed exactly when the
+log has its archive entry, and owned by the body and region its entries say.
 
 Linear time: one SM3 per entry, one per interior node, O(log n) per tree head.
 """
@@ -19,13 +31,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+import datetime as dt
+import json
 from typing import Any, Iterable, Mapping, Sequence
 
 from .entries import _SEQ_RE, entry_bytes, entry_sequence
 from .merkle import _LEAF_BASE, HASH_SIZE, MerkleLog
 from .treehead import SignedTreeHead, TreeHeadVerifier, Ed25519Verifier
 
-__all__ = ["ProblemKind", "Problem", "VerificationReport", "verify_log"]
+__all__ = ["ProblemKind", "Problem", "VerificationReport", "verify_log", "verify_bindings", "INDEX_FIELDS",
+           "TRANSFER_EVENT"]
 
 
 class ProblemKind(str, Enum):
@@ -39,6 +54,11 @@ class ProblemKind(str, Enum):
     HEAD_BEYOND_LOG = "head_beyond_log"    # 签名树头覆盖的条目数多于现存条目（尾部被删除）
     BAD_SIGNATURE = "bad_signature"        # 树头签名无效（伪造的树头）
     WRONG_LOG = "wrong_log"                # 树头属于其他日志
+    HEADS_INCONSISTENT = "heads_inconsistent"  # 较新的树头与较早的树头不一致（在改写后的日志上签名）
+    INDEX_MISMATCH = "index_mismatch"      # 条目的索引列（案件、地区、机关、类型……）与条目内容不符
+    CASE_SEAL_MISMATCH = "case_seal_mismatch"      # 案件封存状态与日志中的归档条目不符（解除封存等）
+    CASE_OWNER_MISMATCH = "case_owner_mismatch"    # 案件所属地区或机关与日志不符
+    CASE_ROW_MISSING = "case_row_missing"          # 日志中有条目的案件不存在于案件表
 
     @property
     def label(self) -> str:
@@ -51,17 +71,21 @@ _LABELS = {
     ProblemKind.STORED_HASH_ALTERED: "叶哈希被改动",
     ProblemKind.ROOT_MISMATCH: "根哈希不符", ProblemKind.HEAD_BEYOND_LOG: "尾部条目缺失",
     ProblemKind.BAD_SIGNATURE: "树头签名无效", ProblemKind.WRONG_LOG: "树头不属于本日志",
+    ProblemKind.HEADS_INCONSISTENT: "签名树头之间不一致", ProblemKind.INDEX_MISMATCH: "索引列被改动",
+    ProblemKind.CASE_SEAL_MISMATCH: "封存状态被改动", ProblemKind.CASE_OWNER_MISMATCH: "案件归属被改动",
+    ProblemKind.CASE_ROW_MISSING: "案件记录缺失",
 }
 
 # Order for ties at the same sequence number: the most specific explanation first.
 _PRIORITY = {k: i for i, k in enumerate([
     ProblemKind.REORDERED, ProblemKind.DELETED, ProblemKind.INSERTED, ProblemKind.ALTERED,
     ProblemKind.MALFORMED, ProblemKind.STORED_HASH_ALTERED,
-    ProblemKind.HEAD_BEYOND_LOG, ProblemKind.ROOT_MISMATCH, ProblemKind.WRONG_LOG,
-    ProblemKind.BAD_SIGNATURE])}
+    ProblemKind.HEAD_BEYOND_LOG, ProblemKind.ROOT_MISMATCH, ProblemKind.HEADS_INCONSISTENT,
+    ProblemKind.INDEX_MISMATCH, ProblemKind.CASE_SEAL_MISMATCH, ProblemKind.CASE_OWNER_MISMATCH,
+    ProblemKind.CASE_ROW_MISSING, ProblemKind.WRONG_LOG, ProblemKind.BAD_SIGNATURE])}
 
 
-_RANGED = frozenset({ProblemKind.ROOT_MISMATCH, ProblemKind.HEAD_BEYOND_LOG})
+_RANGED = frozenset({ProblemKind.ROOT_MISMATCH, ProblemKind.HEAD_BEYOND_LOG, ProblemKind.HEADS_INCONSISTENT})
 
 
 @dataclass(frozen=True)
@@ -84,28 +108,59 @@ class Problem:
         return (seq, _PRIORITY[self.kind], self.tree_size or 0)
 
 
+UNSIGNED_LABEL = "未被签名树头覆盖"
+
+
 @dataclass
 class VerificationReport:
-    """Result of ``verify_log``; ``first`` is the earliest problem by sequence number."""
+    """Result of ``verify_log``; ``first`` is the earliest problem by sequence number.
+    ``signed_size``: the size of the newest trusted head (entries ``0 … signed_size-1`` are covered by a
+    signature); entries from there on are the unsigned tail — not a problem, not verified either."""
 
     entry_count: int
     heads_checked: int
     heads_verified: int
     problems: list[Problem] = field(default_factory=list)
+    signed_size: int = 0
 
     @property
     def ok(self) -> bool:
+        """No problem found (an unsigned tail is not a problem: see ``status``)."""
         return not self.problems
+
+    @property
+    def unsigned_count(self) -> int:
+        return max(0, self.entry_count - self.signed_size)
+
+    @property
+    def status(self) -> str:
+        """``verified`` (every entry under a verified signed head), ``unsigned_tail`` (no problem, but
+        the last ``unsigned_count`` entries are not yet covered by a signed head) or ``failed``."""
+        if self.problems:
+            return "failed"
+        return "unsigned_tail" if self.unsigned_count else "verified"
 
     @property
     def first(self) -> Problem | None:
         return min(self.problems, key=Problem.sort_key) if self.problems else None
 
+    def add(self, problems: Iterable[Problem]) -> None:
+        self.problems.extend(problems)
+        self.problems.sort(key=Problem.sort_key)
+
+    def unsigned_text(self) -> str:
+        n, s = self.entry_count, self.signed_size
+        return f"序号 {s} 至 {n - 1} 共 {n - s} 条{UNSIGNED_LABEL}（仅与存储的叶哈希核对，尚无签名承诺）"
+
     def summary(self) -> str:
-        if self.ok:
-            return f"核验通过：{self.entry_count} 条记录，{self.heads_verified} 个签名树头"
-        p = self.first
-        return f"核验未通过：{p.kind.label}，{p.detail}"
+        if self.problems:
+            p = self.first
+            return f"核验未通过：{p.kind.label}，{p.detail}"
+        if self.unsigned_count:
+            covered = (f"序号 0 至 {self.signed_size - 1} 共 {self.signed_size} 条经 {self.heads_verified} 个"
+                       f"签名树头核验无误；" if self.signed_size else "尚无签名树头；")
+            return f"未发现问题：{covered}{self.unsigned_text()}"
+        return f"核验通过：{self.entry_count} 条记录，{self.heads_verified} 个签名树头"
 
 
 def _normalise_entries(entries: Iterable[bytes | str | Mapping[str, Any]]) -> list[bytes]:
@@ -254,6 +309,21 @@ def verify_log(
                                     f"{size - 1} 之间的条目被改动",
                                     last_sequence=size - 1, tree_size=size))
 
+    # -- every head against the newest: a later head that fits the log while an earlier one does not
+    #    was signed over a rewritten log (issue 14) -------------------------------------------------
+    checked = [h for h in trusted if h.tree_size <= n]
+    first_bad = next((h for h in checked if not head_ok.get(h.tree_size)), None)
+    if first_bad is not None:
+        later = [h for h in checked if h.tree_size > first_bad.tree_size and head_ok.get(h.tree_size)]
+        if later:
+            start = max([h.tree_size for h in checked if h.tree_size < first_bad.tree_size and head_ok.get(h.tree_size)]
+                        or [0])
+            problems.append(Problem(ProblemKind.HEADS_INCONSISTENT, start,
+                                    f"条目数为 {later[0].tree_size} 的签名树头与更早的条目数为 {first_bad.tree_size} 的签名"
+                                    f"树头不一致：序号 {start} 至 {first_bad.tree_size - 1} 之间的条目在后者签发后被改写并"
+                                    f"重新签名，条目数 {later[0].tree_size} 及其后签发的签名树头均不可信",
+                                    last_sequence=first_bad.tree_size - 1, tree_size=later[0].tree_size))
+
     # -- locate the first entry-level discrepancy ---------------------------------------
     i_hash = _first_diff(computed, stored) if computed != stored else max(n, n_stored)
     i_seq = _first_bad_seq(seqs)
@@ -266,7 +336,8 @@ def verify_log(
 
     problems.sort(key=Problem.sort_key)
     return VerificationReport(entry_count=n, heads_checked=len(signed_heads),
-                              heads_verified=sum(1 for v in head_ok.values() if v), problems=problems)
+                              heads_verified=sum(1 for v in head_ok.values() if v), problems=problems,
+                              signed_size=max([h.tree_size for h in trusted] or [0]))
 
 
 def _classify(i, entries, seqs, computed, stored, n, n_stored, trusted, computed_tree, stored_root) -> Problem | None:
@@ -342,3 +413,165 @@ def _classify_by_seq(i: int, seqs: list[int | None]) -> Problem:
         return Problem(ProblemKind.REORDERED, i, f"序号 {i} 的条目被移至位置 {later[i]}", position=i)
     text = f"序号 {i} 的条目被删除" if s - 1 == i else f"序号 {i} 至 {s - 1} 的条目被删除"
     return Problem(ProblemKind.DELETED, i, text, position=i, last_sequence=s - 1)
+
+
+# ------------------------------------------------------------------------------ bindings (issue 14)
+# The columns of ``log_entries`` the service queries and acts on, each a copy of a field of the
+# canonical entry the leaf hash commits to.
+INDEX_FIELDS = ("entry_kind", "case_id", "region_code", "body_id", "stage", "record_kind", "document_type",
+                "event_id", "event_type", "occurred_at", "content_hash", "covers")
+# A change of owner (移送/管辖变更) is itself an entry: its public data names the new body and region.
+TRANSFER_EVENT = "case.transferred"
+_DECODER = json.JSONDecoder()
+
+
+def _instant(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if value.tzinfo is None:        # SQLite returns the stored UTC time without its offset
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def _expected_index(entry: Mapping[str, Any]) -> dict[str, Any]:
+    hashes = entry.get("content_hashes") or []
+    data = entry.get("data") if isinstance(entry.get("data"), Mapping) else {}
+    return {"entry_kind": entry.get("kind"), "case_id": entry.get("case_id") or None,
+            "region_code": entry.get("region_code"), "body_id": entry.get("body_id"), "stage": entry.get("stage"),
+            "record_kind": entry.get("record_kind"), "document_type": entry.get("document_type"),
+            "event_id": entry.get("event_id"), "event_type": entry.get("event_type"),
+            "occurred_at": _instant(entry.get("occurred_at")), "content_hash": hashes[0] if hashes else None,
+            "covers": data.get("covers")}
+
+
+def index_mismatches(entry: Mapping[str, Any], columns: Mapping[str, Any]) -> list[str]:
+    """The index columns (``INDEX_FIELDS`` present in ``columns``) that differ from the entry."""
+    expected = _expected_index(entry)
+    bad = []
+    for name in INDEX_FIELDS:
+        if name not in columns:
+            continue
+        have = columns[name]
+        if name == "occurred_at":
+            have = _instant(have)
+        elif name == "content_hash" and have:
+            have = str(have).lower()
+        elif have == "":
+            have = None
+        want = expected[name]
+        if name == "covers" and want is None and have is not None and entry.get("kind") == "correction":
+            continue    # corrections made before covers entered their public data (issue 14)
+        if have != want:
+            bad.append(name)
+    return bad
+
+
+def verify_bindings(rows: Iterable[tuple[int, bytes | str, Mapping[str, Any]]],
+                    cases: Iterable[Mapping[str, Any]], personal: Iterable[tuple[int, str | None]] = ()
+                    ) -> list[Problem]:
+    """What the leaves commit to against the columns the service acts on (issue 14, defect 4).
+
+    ``rows``: ``(sequence, canonical entry, index columns)`` of every entry (columns named as in
+    ``INDEX_FIELDS``); ``cases``: the case rows (``case_id``, ``region_code``, ``body_id``, ``sealed``,
+    ``archived_at``); ``personal``: ``(sequence, case_id)`` of the personal data kept beside the log
+    (erasure finds it by case). Finds entries moved to another case, region or body or given another
+    kind in the index, cases un-sealed or sealed without an archive entry, cases whose region or body
+    is not the one their entries establish (the first record of the case, then each logged transfer),
+    and cases with entries but no row (their timeline would be unreadable).
+    """
+    problems: list[Problem] = []
+    entry_case: dict[int, str | None] = {}
+    owners: dict[str, tuple[int, str, str]] = {}            # case -> (sequence, region, body) establishing it
+    transfers: dict[str, list[tuple[dt.datetime, int, str, str]]] = {}
+    archives: dict[str, tuple[int, dt.datetime | None]] = {}
+    decode = _DECODER.decode
+    utc = dt.timezone.utc
+    for seq, canonical, columns in rows:
+        try:
+            entry = decode(canonical if type(canonical) is str else bytes(canonical).decode("utf-8"))
+        except (TypeError, ValueError):
+            continue                                          # verify_log reports unreadable entries
+        if type(entry) is not dict:
+            continue
+        # fast path (10^6 entries): the columns as the service writes them; any difference is looked at
+        # field by field (``index_mismatches`` normalises, e.g. "" and None, upper-case hashes)
+        get, col = entry.get, columns.get
+        hashes, data = get("content_hashes"), get("data")
+        when = col("occurred_at")
+        if type(when) is dt.datetime and when.tzinfo is None:
+            when = when.replace(tzinfo=utc)
+        try:
+            same_time = when == dt.datetime.fromisoformat(get("occurred_at"))
+        except (TypeError, ValueError):
+            same_time = False
+        bad = None
+        if not (same_time and (col("entry_kind"), col("case_id"), col("region_code"), col("body_id"), col("stage"),
+                               col("record_kind"), col("document_type"), col("event_id"), col("event_type"),
+                               col("content_hash"), col("covers")) ==
+                (get("kind"), get("case_id") or None, get("region_code"), get("body_id"), get("stage"),
+                 get("record_kind"), get("document_type"), get("event_id"), get("event_type"),
+                 hashes[0] if hashes else None, data.get("covers") if type(data) is dict else None)):
+            bad = index_mismatches(entry, columns)
+        if bad:
+            shown = ", ".join(f"{name}: 列为 {columns.get(name)!s}，条目为 {_expected_index(entry)[name]!s}"
+                              for name in bad)
+            problems.append(Problem(ProblemKind.INDEX_MISMATCH, seq,
+                                    f"序号 {seq} 的条目索引列与条目内容不符（{shown}）：条目被移至其他案件、地区或机关，"
+                                    f"或类型被改动", position=seq))
+        case_id = entry.get("case_id") or None
+        entry_case[seq] = case_id
+        if not case_id:
+            continue
+        kind = entry.get("kind")
+        if kind in ("record", "stage", "archive") and case_id not in owners:
+            owners[case_id] = (seq, str(entry.get("region_code")), str(entry.get("body_id")))
+        data = entry.get("data") if isinstance(entry.get("data"), Mapping) else {}
+        if entry.get("event_type") == TRANSFER_EVENT and data.get("to_body_id") and data.get("to_region_code"):
+            transfers.setdefault(case_id, []).append((_instant(entry.get("occurred_at")) or dt.datetime.min.replace(
+                tzinfo=dt.timezone.utc), seq, str(data["to_region_code"]), str(data["to_body_id"])))
+        if kind == "archive" and case_id not in archives:
+            archives[case_id] = (seq, _instant(data.get("archived_at")))
+
+    seen_cases = set()
+    for case in cases:
+        case_id = case["case_id"]
+        seen_cases.add(case_id)
+        archive = archives.get(case_id)
+        sealed = bool(case.get("sealed"))
+        if archive is not None and not sealed:
+            problems.append(Problem(ProblemKind.CASE_SEAL_MISMATCH, archive[0],
+                                    f"案件 {case_id} 已于序号 {archive[0]} 归档封存，案件表中却未封存（被解除封存）",
+                                    position=archive[0]))
+        elif archive is None and sealed:
+            first = owners.get(case_id, (None,))[0]
+            problems.append(Problem(ProblemKind.CASE_SEAL_MISMATCH, first,
+                                    f"案件 {case_id} 在案件表中为已封存，日志中却没有其归档条目（被擅自封存）"))
+        elif archive is not None and archive[1] is not None and _instant(case.get("archived_at")) != archive[1]:
+            problems.append(Problem(ProblemKind.CASE_SEAL_MISMATCH, archive[0],
+                                    f"案件 {case_id} 的归档时间与序号 {archive[0]} 的归档条目不符", position=archive[0]))
+        owner = owners.get(case_id)
+        if owner is not None:
+            seq, region, body = owner
+            moves = sorted(transfers.get(case_id, ()))
+            if moves:
+                _, seq, region, body = moves[-1]
+            if (case.get("region_code"), case.get("body_id")) != (region, body):
+                problems.append(Problem(ProblemKind.CASE_OWNER_MISMATCH, seq,
+                                        f"案件 {case_id} 在案件表中属于 {case.get('region_code')} / {case.get('body_id')}，"
+                                        f"日志（序号 {seq}）确定的归属为 {region} / {body}", position=seq))
+    for case_id, (seq, _, _) in owners.items():
+        if case_id not in seen_cases:
+            problems.append(Problem(ProblemKind.CASE_ROW_MISSING, seq,
+                                    f"案件 {case_id} 在日志中有记录（首条序号 {seq}），案件表中却没有该案件", position=seq))
+    for seq, case_id in personal:
+        if seq in entry_case and (case_id or None) != entry_case[seq]:
+            problems.append(Problem(ProblemKind.INDEX_MISMATCH, seq,
+                                    f"序号 {seq} 的个人信息记录所属案件（{case_id}）与条目（{entry_case[seq]}）不符",
+                                    position=seq))
+    problems.sort(key=Problem.sort_key)
+    return problems
