@@ -116,7 +116,12 @@ class Suite:
         self.redis_prefix = f"zhifa-test-{uuid.uuid4().hex[:10]}"   # limits and sessions of this suite only
 
     def config(self) -> dict:
+        from nameko import config
+
         return {"AMQP_URI": self.amqp_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}",
+                # a city suite (常州市) unless the test configured another tier (services/common/tiers.py)
+                "ZHIFA_TIER": config.get("ZHIFA_TIER") or "city",
+                "ZHIFA_SUITE_REGION": config.get("ZHIFA_SUITE_REGION") or "320400",
                 "ZHIFA_DATABASES": self.databases, "ZHIFA_TOKEN_SECRET": self.token_secret,
                 "ZHIFA_API_KEYS_FILE": self.api_keys_file, "ZHIFA_RETRY_DELAY_MS": 200,
                 "ZHIFA_MAX_ATTEMPTS": 3, "ZHIFA_METRICS_DISABLED": "1", "max_workers": 10,
@@ -259,3 +264,41 @@ def browser(tmp_path):
 def browser_errors(driver) -> list[str]:
     """Severe console messages (JavaScript errors, failed loads) of the current page."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+class LinkUsers:
+    """One broker user per city link (as deploy/broker gives each link its own), named by a test-unique
+    ``ZHIFA_LINK_USER_TEMPLATE``, with rights in the given vhosts; removed by ``close``."""
+
+    def __init__(self, cities, vhosts):
+        self.template = f"zt{uuid.uuid4().hex[:6]}-link-{{city}}"
+        self.users: dict[str, tuple[str, str]] = {}
+        for city in cities:
+            user, password = self.template.format(city=city), uuid.uuid4().hex
+            _rabbitmqctl("add_user", user, password)
+            self.users[city] = (user, password)
+            for vhost in vhosts:
+                _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+
+    def user(self, city: str) -> str:
+        return self.users[city][0]
+
+    def uri(self, city: str, vhost: str, host: str = AMQP_HOST) -> str:
+        from services.common import federation
+
+        user, password = self.users[city]
+        return federation.amqp_uri(host, vhost, user, password)
+
+    def close(self):
+        exe = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+        for user, _ in self.users.values():
+            subprocess.run([exe, "delete_user", user], capture_output=True, timeout=60)
+
+
+def publish_on_link(uri: str, exchange: str, envelope: dict, user_id: str) -> None:
+    """Publish an envelope onto a tier exchange as a link's shovel delivers it: logged in as the link
+    user (``uri``), ``user_id`` set to it (deploy/broker: dest-publish-properties), confirmed."""
+    with Connection(uri, transport_options={"confirm_publish": True}) as conn:
+        Producer(conn.channel()).publish(json.dumps(envelope, ensure_ascii=False), exchange=exchange,
+                                         routing_key=envelope["event_type"], content_type="application/json",
+                                         delivery_mode=2, user_id=user_id)

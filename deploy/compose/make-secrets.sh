@@ -1,12 +1,24 @@
 #!/bin/sh
-# Create the secret files docker-compose.yml mounts (docker secrets), once per tier, never committed.
-#   sh deploy/compose/make-secrets.sh [directory]      (default: deploy/compose/secrets)
-# Existing files are kept, so re-running only fills in what is missing. Passwords are hex (URL-safe:
-# they go into amqp:// and postgresql:// URLs). The shovel password must be the SAME in the
-# province's and each city's directory (the shovels log in to the other tier's broker): copy
-# shovel_password across after creating both (docs/RUNBOOK.md#bring-up-with-docker-compose).
+# Create the secret files a tier suite needs (docker secrets and the broker definitions' passwords),
+# once per tier, never committed:
+#   sh deploy/compose/make-secrets.sh [directory] [broker definitions template]
+#     directory: default deploy/compose/secrets
+#     template:  default deploy/broker/definitions-${ZHIFA_BROKER_DEFINITIONS:-city-320400}.json
+# Existing files are kept, so re-running only fills in what is missing. Every ${hash:NAME} /
+# ${secret:NAME} placeholder of the tier's broker definitions gets a file NAME: the suite's broker
+# password, the admin's, one link password per city link (link_<city>_password) and the departmental
+# users'. A link password must be the SAME in the province's and that city's directory (the link
+# user logs in to both brokers): after creating both, copy link_<city>_password from the city's
+# directory into the province's (docs/RUNBOOK.md#add-a-city). Passwords are hex (URL-safe: they go
+# into amqp:// and postgresql:// URLs).
 set -eu
-dir="${1:-$(dirname "$0")/secrets}"
+here=$(dirname "$0")
+dir="${1:-$here/secrets}"
+template="${2:-$here/../broker/definitions-${ZHIFA_BROKER_DEFINITIONS:-city-320400}.json}"
+if [ ! -r "$template" ]; then
+  echo "make-secrets: broker definitions template $template not found" >&2
+  exit 1
+fi
 mkdir -p "$dir"
 chmod 700 "$dir"
 random() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }
@@ -20,13 +32,13 @@ make() {  # make <name> <command…>
     echo "created $dir/$name"
   fi
 }
+broker=$(grep -oE '\$\{(hash|secret):[a-z0-9_]+\}' "$template" | sed -e 's/^.*://' -e 's/}$//' | sort -u)
 for name in postgres_password db_records_password db_review_password db_disclosure_password \
-            db_complaints_password db_evaluation_password amqp_password shovel_password \
-            rabbitmq_admin_password dept_320400_scjg_password dept_320400_12345_password \
-            grafana_admin_password token_secret; do
+            db_complaints_password db_evaluation_password amqp_password rabbitmq_admin_password \
+            grafana_admin_password token_secret $broker; do
   make "$name" random
 done
 # Ed25519 signing key of the records log's tree heads: 32-byte seed as 64 hex digits (REC-4).
 make records_signing_key python3 -c 'import secrets; print(secrets.token_hex(32))'
-# Departmental API keys (hashes only): add systems with `zhifa api-key` (docs/RUNBOOK.md#add-a-county).
+# Department registry and API keys (hashes only): add systems with `zhifa api-key` (docs/RUNBOOK.md#add-a-county).
 make api_keys echo "[]"

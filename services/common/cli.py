@@ -1,4 +1,4 @@
-"""``zhifa`` — operator commands: bus-init, migrate, token, api-key, contracts, dlq, calendar.
+"""``zhifa`` — operator commands: bus-init, migrate, token, api-key, contracts, dlq, calendar, broker-definitions.
 
 All commands read the same config file as ``nameko run`` (``--config``, default deploy/local/config.yaml).
 """
@@ -27,8 +27,27 @@ def load_config(path: str | None) -> None:
 def cmd_bus_init(args) -> int:
     from services.common.bus import all_service_classes, declare_topology
 
+    from services.common.federation import declare_link_side
+
     queues = declare_topology(settings.amqp_uri(), all_service_classes())
-    print(f"declared {len(queues)} queues on {settings.amqp_uri().rsplit('@', 1)[-1]}")
+    side = declare_link_side(settings.amqp_uri())
+    print(f"declared {len(queues)} queues on {settings.amqp_uri().rsplit('@', 1)[-1]}"
+          + (f" and the {side} side of the tier links" if side else ""))
+    return 0
+
+
+def cmd_broker_definitions(args) -> int:
+    from services.common import brokerdefs
+
+    out = Path(args.out) if args.out else None
+    existing = json.loads(out.read_text(encoding="utf-8")) if out and out.exists() else None
+    cities = [c for c in (args.cities or "").split(",") if c]
+    data = brokerdefs.generate(args.tier, args.region, args.name, cities, existing)
+    if out:
+        brokerdefs.write(out, data)
+        print(f"wrote {out}")
+    else:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -136,6 +155,13 @@ def main(argv=None) -> int:
     p.add_argument("action", choices=("list", "replay"))
     p.add_argument("--service", required=True)
     p.add_argument("--limit", type=int, default=100)
+    p = sub.add_parser("broker-definitions", help="write a suite's RabbitMQ definitions template "
+                                                  "(deploy/broker; keeps departmental users of an existing file)")
+    p.add_argument("--tier", choices=("city", "province"), required=True)
+    p.add_argument("--region", required=True, help="the suite's region code, e.g. 320400")
+    p.add_argument("--name", required=True, help="its name, e.g. 常州市")
+    p.add_argument("--cities", help="province: the linked cities, comma-separated (320400,320200)")
+    p.add_argument("--out", help="the template file to write (default: print)")
     sub.add_parser("calendar", help="show the working-day calendar in force")
     sub.add_parser("docs", help="regenerate the event table in docs/ARCHITECTURE.md")
     sub.add_parser("records", help="`zhifa records verify [--db URL] [--public-key HEX]`: verify the records log")
@@ -143,6 +169,7 @@ def main(argv=None) -> int:
     load_config(args.config)
     return {"bus-init": cmd_bus_init, "migrate": cmd_migrate, "token": cmd_token, "api-key": cmd_api_key,
             "contracts": cmd_contracts, "dlq": cmd_dlq, "calendar": cmd_calendar,
+            "broker-definitions": cmd_broker_definitions,
             "docs": cmd_docs}[args.command](args)
 
 

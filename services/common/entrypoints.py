@@ -38,6 +38,7 @@ from services.common.bus import dead_letter_exchange, dead_letter_queue, retry_q
 from services.common.deadletters import UNAUTHORISED_SENDER
 from services.common.db import AlreadyProcessed
 from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
+from services.common import federation, tiers
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ ATTEMPTS_HEADER = "x-zhifa-attempts"
 REASON_HEADER = "x-zhifa-reason"
 QUEUE_HEADER = "x-zhifa-queue"
 MAX_BACKOFF_MS = 30_000
+
+
+#: nameko sources of the tier links (services/common/federation.py) → (direction, origin check)
+LINK_CHECKS = {federation.UPWARD_EXCHANGE: ("upward", tiers.upward_refusal),
+               federation.DOWNWARD_EXCHANGE: ("downward", tiers.downward_refusal)}
 
 
 class TransientError(Exception):
@@ -104,6 +110,17 @@ class ReliableEventHandler(EventHandler):
             if refusal is not None:
                 self._dead_letter(message, reason=f"{UNAUTHORISED_SENDER}: {refusal}", metric_reason="unauthorised")
                 return None
+        elif self.source_service in LINK_CHECKS:
+            # between tiers: the link an event came through must be its city's (issue 23, PLAT-1)
+            direction, check = LINK_CHECKS[self.source_service]
+            city, refusal = check(event, (message.properties or {}).get("user_id"), message.headers,
+                                  self.internal_user)
+            if refusal is not None:
+                self._dead_letter(message, reason=f"{UNAUTHORISED_SENDER}: {refusal}", metric_reason="wrong_link")
+                return None
+            if message.headers is not None:
+                message.headers[tiers.LINK_HEADER] = city     # our own retry copies keep the link
+            metrics.LINK_LAST_RECEIVED.labels(direction, city).set(time.time())
         return event
 
     def handle_message(self, body, message):

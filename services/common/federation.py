@@ -87,26 +87,46 @@ def _vhost(uri: str) -> str:
     return unquote(path[1:]) if path and path != "/" else "/"
 
 
-def shovel(src_uri: str, src_queue: str, dest_uri: str, dest_exchange: str) -> dict:
-    """A dynamic shovel definition (component "shovel") that acks only after the destination confirms."""
+def shovel(src_uri: str, src_queue: str, dest_uri: str, dest_exchange: str, *, link_user: str) -> dict:
+    """A dynamic shovel definition (component "shovel") that acks only after the destination confirms
+    and publishes every message with ``user_id`` = the link's broker user (RabbitMQ checks it is the
+    shovel's own login): the receiving suite knows which link an event came through (issue 23)."""
     return {"src-protocol": "amqp091", "src-uri": src_uri, "src-queue": src_queue,
             "dest-protocol": "amqp091", "dest-uri": dest_uri, "dest-exchange": dest_exchange,
             "ack-mode": "on-confirm", "reconnect-delay": 1, "src-delete-after": "never",
-            "dest-add-forward-headers": False}
+            "dest-add-forward-headers": False, "dest-publish-properties": {"user_id": link_user}}
 
 
-def link_definitions(province_uri: str, city_uri: str, city_code: str, *, city_uri_from_province: str | None = None,
+def link_definitions(province_uri: str, city_uri: str, city_code: str, *, link_user: str,
+                     city_uri_from_province: str | None = None,
                      province_uri_from_city: str | None = None) -> list[tuple[str, str, dict]]:
-    """(vhost, shovel name, definition) for one city↔province link. The shovels run in the vhost of
-    their source; the URIs are as seen from the broker (may differ from the caller's)."""
+    """(vhost, shovel name, definition) for one city↔province link, both shovels logging in as the
+    link's own broker user (the URIs carry its credentials). The shovels run in the vhost of their
+    source; the URIs are as seen from the broker (may differ from the caller's)."""
     return [
         (_vhost(city_uri), f"zhifa-upward-{city_code}",
          shovel(city_uri_from_province or city_uri, UPWARD_QUEUE, province_uri_from_city or province_uri,
-                f"{UPWARD_EXCHANGE}.events")),
+                f"{UPWARD_EXCHANGE}.events", link_user=link_user)),
         (_vhost(province_uri), f"zhifa-downward-{city_code}",
          shovel(province_uri_from_city or province_uri, downward_queue(city_code), city_uri_from_province or city_uri,
-                f"{DOWNWARD_EXCHANGE}.events")),
+                f"{DOWNWARD_EXCHANGE}.events", link_user=link_user)),
     ]
+
+
+def declare_link_side(amqp_uri: str) -> str | None:
+    """bus-init: this suite's side of its tier links, by its tier (services/common/tiers.py) — a
+    province's landing exchange, downward routing and one queue per linked city; a city's upward
+    buffer and downward landing exchange. The broker definitions hold the same (imported before
+    bus-init runs); declaring them again is a no-op."""
+    from services.common import tiers
+
+    if tiers.is_province():
+        declare_province_side(amqp_uri, list(tiers.linked_cities()))
+        return "province"
+    if tiers.suite_region():
+        declare_city_side(amqp_uri)
+        return "city"
+    return None
 
 
 def apply_with_rabbitmqctl(definitions: list[tuple[str, str, dict]]) -> None:

@@ -29,6 +29,10 @@ OUTBOX_PUBLISHED = Counter("zhifa_outbox_published_total", "Outbox events relaye
 OUTBOX_UNROUTED = Counter("zhifa_outbox_unrouted_total", "Outbox events no queue was bound for",
                           ["service", "event_type"])
 OUTBOX_PENDING = Gauge("zhifa_outbox_pending", "Outbox events not yet relayed", ["service"])
+LINK_LAST_RECEIVED = Gauge("zhifa_link_last_received_timestamp_seconds",
+                           "Unix time an event last arrived over a tier link, per direction and city "
+                           "(set by every service consuming from the link; heartbeats keep an idle link moving)",
+                           ["direction", "city"])
 HTTP_REQUESTS = Counter("zhifa_http_requests_total", "Gateway requests", ["route", "status"])
 RATE_LIMITED = Counter("zhifa_gateway_rate_limited_total", "Requests refused with 429 by an abuse limit "
                        "(config/gateway/limits.yaml)", ["limit"])

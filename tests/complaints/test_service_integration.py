@@ -346,88 +346,110 @@ def test_cmp5_supervisor_finding_in_scope_turns_a_refusal_into_a_backtracking_cl
     assert len(cs.capture.of_type("complaint.accountability_clue")) == 1
 
 
-def _publish_to(suite, exchange: str, envelope: dict) -> None:
-    """Publish an envelope onto a tier exchange of this suite, as a shovel delivers it (confirmed)."""
-    from kombu import Connection, Producer
+@pytest.fixture
+def link(cs):
+    """The 320400 link's broker user (issue 23: tier events are accepted only from their city's link)."""
+    from tests.fixtures import LinkUsers
 
-    with Connection(suite.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        Producer(conn.channel()).publish(json.dumps(envelope, ensure_ascii=False), exchange=exchange,
-                                         routing_key=envelope["event_type"], content_type="application/json",
-                                         delivery_mode=2)
+    users = LinkUsers(["320400"], [cs.amqp_uri.rsplit("/", 1)[1]])
+    try:
+        yield users
+    finally:
+        users.close()
 
 
-def test_coord4_province_register_orders_a_transfer_and_the_city_applies_it(cs):
-    """CMP-3, CMP-9, COORD-4, PLAT-1 on one suite playing both tiers: complaint.escalated arriving on
+def _publish_to(suite, link, exchange: str, envelope: dict) -> None:
+    """Publish an envelope onto a tier exchange of this suite, as the 320400 link's shovel delivers it."""
+    from tests.fixtures import publish_on_link
+
+    publish_on_link(link.uri("320400", suite.amqp_uri.rsplit("/", 1)[1]), exchange, envelope, link.user("320400"))
+
+
+def test_coord4_province_register_orders_a_transfer_and_the_city_applies_it(cs, link):
+    """CMP-3, CMP-9, COORD-4, PLAT-1 on one suite playing both tiers (configured as the province, then
+    as city 320400, each time receiving over the 320400 link's broker user): complaint.escalated arriving on
     upward.events enters the supervision register (scope-filtered, no identity); a province supervisor
     orders a transfer (field errors, 403 for a city, 409 twice); the complaint.transfer_ordered it emits,
     delivered on downward.events, is applied to the complaint with that number (new unit, instruction,
     issuer, deadline, complaint.transferred); an unknown number is dead-lettered with its reason;
     complaint.concluded upward closes the register line."""
+    from nameko import config
+
     from tests.fixtures import dead_letters
     from tests.integration.events import envelope
 
+    as_province = {"ZHIFA_TIER": "province", "ZHIFA_SUITE_REGION": "320000", "ZHIFA_CITIES": "320400",
+                   "ZHIFA_LINK_USER_TEMPLATE": link.template}
+    config["ZHIFA_LINK_USER_TEMPLATE"] = link.template
     view = register_via_hotline(cs)
     number = view["register_number"]
     assert number.startswith("320412-") and view["handler"]["unit_id"] == "320412-SFJ"
     body = {"region_code": "320412", "body_id": "320412-SCJG", "system": "zhifa.complaints"}
-    for level, to, tier, on in ((1, "320400", "city", "2026-10-14"), (2, "320000", "province", "2026-10-21")):
-        _publish_to(cs, "upward.events", envelope("complaint.escalated", {
-            "number": number, "subject_body_id": "320412-SCJG", "stage": "acknowledge", "level": level,
-            "to_region_code": to, "tier": tier, "due": "2026-10-13", "escalated_on": on,
-            "handler_unit_id": "320412-SFJ", "handler_region_code": "320412"}, body=body))
-    province = cs.token("supervisor", "320000", sub="prov-sup")
-    lines = wait_for(lambda: (lambda r: r if r and r[0]["level"] == 2 else None)(
-        cs.get("/api/v1/complaints/escalations", province).json()["escalations"]), message="register line")
-    line = lines[0]
-    assert (line["number"], line["city_code"], line["status"], line["tier"]) == (number, "320400", "open", "province")
-    assert NAME not in json.dumps(lines, ensure_ascii=False) and PHONE not in json.dumps(lines, ensure_ascii=False)
-    assert [x["number"] for x in cs.get("/api/v1/complaints/escalations", cs.token("supervisor", "320400")).json()[
-        "escalations"]] == [number]
-    assert cs.get("/api/v1/complaints/escalations", cs.token("supervisor", "320500")).json() == {"escalations": []}
-    assert cs.get("/api/v1/complaints/escalations", handler(cs)).status_code == 403
+    province_phase = config.patch(as_province, clear=False)
+    try:
+        province_phase.start()
+        for level, to, tier, on in ((1, "320400", "city", "2026-10-14"), (2, "320000", "province", "2026-10-21")):
+            _publish_to(cs, link, "upward.events", envelope("complaint.escalated", {
+                "number": number, "subject_body_id": "320412-SCJG", "stage": "acknowledge", "level": level,
+                "to_region_code": to, "tier": tier, "due": "2026-10-13", "escalated_on": on,
+                "handler_unit_id": "320412-SFJ", "handler_region_code": "320412"}, body=body))
+        province = cs.token("supervisor", "320000", sub="prov-sup")
+        lines = wait_for(lambda: (lambda r: r if r and r[0]["level"] == 2 else None)(
+            cs.get("/api/v1/complaints/escalations", province).json()["escalations"]), message="register line")
+        line = lines[0]
+        assert (line["number"], line["city_code"], line["status"], line["tier"]) == (number, "320400", "open", "province")
+        assert NAME not in json.dumps(lines, ensure_ascii=False) and PHONE not in json.dumps(lines, ensure_ascii=False)
+        assert [x["number"] for x in cs.get("/api/v1/complaints/escalations", cs.token("supervisor", "320400")).json()[
+            "escalations"]] == [number]
+        assert cs.get("/api/v1/complaints/escalations", cs.token("supervisor", "320500")).json() == {"escalations": []}
+        assert cs.get("/api/v1/complaints/escalations", handler(cs)).status_code == 403
 
-    path = f"/api/v1/complaints/escalations/{number}/transfer"
-    bad = cs.post(path, {"to_unit_id": "320500-SFJ", "instruction": "please"}, province)
-    assert bad.status_code == 422, bad.text
-    assert bad.json()["fields"] == {"to_region_code": ["承办单位应为投诉所在设区市（320400）或其下辖地区的单位"],
-                                    "instruction": ["交办意见应使用中文填写"]}
-    assert cs.post(path, {"instruction": "请依法办理"}, province).json()["fields"]["to_unit_id"] == ["请填写承办单位"]
-    instruction = "请常州市司法局直接督办，核实执法人员未出示证件问题并依法办结"
-    order = {"to_unit_id": "320400-SFJ", "to_name": "常州市司法局", "instruction": instruction, "due_working_days": 10}
-    assert cs.post(path, order, cs.token("supervisor", "320400")).status_code == 403
-    assert cs.post("/api/v1/complaints/escalations/320412-2026-999999/transfer", order, province).status_code == 404
-    ordered = cs.post(path, order, province)
-    assert ordered.status_code == 201, ordered.text
-    assert ordered.json()["status"] == "transferred_down" and ordered.json()["order"]["working_days"] == 10
-    assert cs.post(path, order, province).status_code == 409
+        path = f"/api/v1/complaints/escalations/{number}/transfer"
+        bad = cs.post(path, {"to_unit_id": "320500-SFJ", "instruction": "please"}, province)
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["fields"] == {"to_region_code": ["承办单位应为投诉所在设区市（320400）或其下辖地区的单位"],
+                                        "instruction": ["交办意见应使用中文填写"]}
+        assert cs.post(path, {"instruction": "请依法办理"}, province).json()["fields"]["to_unit_id"] == ["请填写承办单位"]
+        instruction = "请常州市司法局直接督办，核实执法人员未出示证件问题并依法办结"
+        order = {"to_unit_id": "320400-SFJ", "to_name": "常州市司法局", "instruction": instruction, "due_working_days": 10}
+        assert cs.post(path, order, cs.token("supervisor", "320400")).status_code == 403
+        assert cs.post("/api/v1/complaints/escalations/320412-2026-999999/transfer", order, province).status_code == 404
+        ordered = cs.post(path, order, province)
+        assert ordered.status_code == 201, ordered.text
+        assert ordered.json()["status"] == "transferred_down" and ordered.json()["order"]["working_days"] == 10
+        assert cs.post(path, order, province).status_code == 409
 
-    sent = cs.capture.wait_for("complaint.transfer_ordered")[0]
-    assert sent["region_code"] == "320412" and sent["payload"]["issuer_region"] == "320000"
-    assert NAME not in json.dumps(sent, ensure_ascii=False)
-    _publish_to(cs, "downward.events", sent)                          # as the downward shovel delivers it
-    after = wait_for(lambda: (lambda v: v if v["superior_order"] else None)(
-        cs.get(f"/api/v1/complaints/{number}", handler(cs)).json()), message="order applied")
-    assert after["handler"]["unit_id"] == "320400-SFJ" and after["handler"]["name"] == "常州市司法局"
-    assert after["superior_order"]["issuer_region"] == "320000" and after["superior_order"]["instruction"] == instruction
-    assert after["superior_order"]["due"] == sent["payload"]["due"]
-    assert after["history"][-1]["kind"] == "ordered" and after["history"][-1]["kind_label"] == "上级交办"
-    transferred = cs.capture.wait_for("complaint.transferred")[0]["payload"]
-    assert (transferred["from_unit_id"], transferred["to_unit_id"]) == ("320412-SFJ", "320400-SFJ")
-    _publish_to(cs, "downward.events", sent)                          # redelivered: applied once
-    time.sleep(1.0)
-    assert [h["kind"] for h in cs.get(f"/api/v1/complaints/{number}", handler(cs)).json()["history"]].count(
-        "ordered") == 1
+        sent = cs.capture.wait_for("complaint.transfer_ordered")[0]
+        province_phase.stop()                                             # now the city 320400
+        assert sent["region_code"] == "320412" and sent["payload"]["issuer_region"] == "320000"
+        assert NAME not in json.dumps(sent, ensure_ascii=False)
+        _publish_to(cs, link, "downward.events", sent)                          # as the downward shovel delivers it
+        after = wait_for(lambda: (lambda v: v if v["superior_order"] else None)(
+            cs.get(f"/api/v1/complaints/{number}", handler(cs)).json()), message="order applied")
+        assert after["handler"]["unit_id"] == "320400-SFJ" and after["handler"]["name"] == "常州市司法局"
+        assert after["superior_order"]["issuer_region"] == "320000" and after["superior_order"]["instruction"] == instruction
+        assert after["superior_order"]["due"] == sent["payload"]["due"]
+        assert after["history"][-1]["kind"] == "ordered" and after["history"][-1]["kind_label"] == "上级交办"
+        transferred = cs.capture.wait_for("complaint.transferred")[0]["payload"]
+        assert (transferred["from_unit_id"], transferred["to_unit_id"]) == ("320412-SFJ", "320400-SFJ")
+        _publish_to(cs, link, "downward.events", sent)                          # redelivered: applied once
+        time.sleep(1.0)
+        assert [h["kind"] for h in cs.get(f"/api/v1/complaints/{number}", handler(cs)).json()["history"]].count(
+            "ordered") == 1
 
-    unknown = dict(sent, event_id=str(uuid.uuid4()),
-                   payload={**sent["payload"], "number": "320412-2026-999999"})
-    _publish_to(cs, "downward.events", unknown)
-    letters = wait_for(lambda: [d for d in dead_letters(cs.amqp_uri, "complaints")
-                                if "320412-2026-999999" in (d["reason"] or "")], message="unknown number dead-lettered")
-    assert "no complaint 320412-2026-999999 is registered in this suite" in letters[0]["reason"]
+        unknown = dict(sent, event_id=str(uuid.uuid4()),
+                       payload={**sent["payload"], "number": "320412-2026-999999"})
+        _publish_to(cs, link, "downward.events", unknown)
+        letters = wait_for(lambda: [d for d in dead_letters(cs.amqp_uri, "complaints")
+                                    if "320412-2026-999999" in (d["reason"] or "")], message="unknown number dead-lettered")
+        assert "no complaint 320412-2026-999999 is registered in this suite" in letters[0]["reason"]
 
-    _publish_to(cs, "upward.events", envelope("complaint.concluded", {
-        "number": number, "subject_body_id": "320412-SCJG", "officer_ids": [], "upheld": False, "on_time": False,
-        "concluded_on": "2026-11-20", "handling_due": None, "against_private_enterprise": False}, body=body))
-    closed = wait_for(lambda: (lambda r: r if r[0]["status"] == "concluded" else None)(
-        cs.get("/api/v1/complaints/escalations", province).json()["escalations"]), message="line concluded")
-    assert closed[0]["concluded_on"] == "2026-11-20" and closed[0]["upheld"] is False
+        province_phase.start()                                            # the province again
+        _publish_to(cs, link, "upward.events", envelope("complaint.concluded", {
+            "number": number, "subject_body_id": "320412-SCJG", "officer_ids": [], "upheld": False, "on_time": False,
+            "concluded_on": "2026-11-20", "handling_due": None, "against_private_enterprise": False}, body=body))
+        closed = wait_for(lambda: (lambda r: r if r[0]["status"] == "concluded" else None)(
+            cs.get("/api/v1/complaints/escalations", province).json()["escalations"]), message="line concluded")
+        assert closed[0]["concluded_on"] == "2026-11-20" and closed[0]["upheld"] is False
+    finally:
+        province_phase.stop()

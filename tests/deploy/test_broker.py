@@ -25,7 +25,10 @@ from services.common.bus import (
 from services.common.catalogue import departments
 from tests.deploy.support import BROKER, COMPOSE_DIR, DB_SERVICES, load_yaml
 
-TIERS = {"province": "zhifa-320000", "city-320400": "zhifa-320400"}
+TIERS = {"province": "zhifa-320000", "city-320400": "zhifa-320400", "city-320200": "zhifa-320200"}
+CITIES = ("320200", "320400")
+GENERATED = {"province": ("province", "320000", "江苏省"), "city-320400": ("city", "320400", "常州市"),
+             "city-320200": ("city", "320200", "无锡市")}
 DEPARTMENT_TYPES = {e.name for e in departments.EVENTS}
 sys.path.insert(0, str(BROKER))
 import render
@@ -108,12 +111,40 @@ def test_exchanges_match_what_the_code_declares(tier):
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_suite_queues_and_their_arguments_are_left_to_bus_init(tier):
+def test_templates_are_what_the_generator_makes_of_the_code(tier):
+    """deploy/broker is generated (`zhifa broker-definitions`, services/common/brokerdefs.py): a
+    change of config/federation.yaml or of a link consumer must be regenerated into the templates."""
+    from services.common import brokerdefs
+
+    kind, region, name = GENERATED[tier]
     data = definitions(tier)
+    assert brokerdefs.generate(kind, region, name, list(CITIES) if kind == "province" else None, data) == data, \
+        f"regenerate: zhifa broker-definitions --tier {kind} --region {region} --name {name} --out …"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_queues_a_shovel_feeds_exist_before_bus_init_with_its_arguments(tier):
+    """No loss at link start (issue 23): the broker starts the shovels as soon as it imported the
+    definitions, before bus-init — so the handler queues of the link's consumers are declared here,
+    with their bindings, exactly as bus-init declares them; every other suite queue is left to it."""
+    data = definitions(tier)
+    landing = "upward" if tier == "province" else "downward"
+    consumers = {b.queue_name: b for cls in all_service_classes() for b in handler_bindings(cls)
+                 if b.source == landing}
+    assert consumers, f"no {landing} consumers?"
+    handler_queues = {q["name"] for q in data["queues"] if q["name"].startswith("evt-")}
+    assert handler_queues == set(consumers)
     for queue in data["queues"]:
-        assert not queue["name"].startswith("evt-"), "handler queues are declared by bus-init"
         assert not queue["name"].startswith("zhifa.dead-letter"), "dead-letter queues are declared by bus-init"
-        assert queue["arguments"] == {} and queue["durable"]
+        assert not queue["name"].endswith(".retry"), "retry queues are declared by bus-init"
+        assert queue["arguments"] == {} and queue["durable"] and not queue["auto_delete"]
+    for name, binding in consumers.items():
+        code = binding.queue()
+        assert (code.durable, code.auto_delete, code.queue_arguments or {}) == (True, False, {}), \
+            "bus-init must declare what the definitions declare (else 406)"
+        bound = [b for b in data["bindings"] if b["destination"] == name]
+        assert [(b["source"], b["routing_key"], b["destination_type"]) for b in bound] == \
+            [(f"{landing}.events", binding.event_type, "queue")]
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -135,9 +166,10 @@ def test_policies_never_touch_handler_or_retry_queues_and_never_overlap(tier):
     assert dlq_policy["definition"]["overflow"] == "reject-publish", "a full DLQ must refuse, never drop"
 
 
-def test_city_upward_buffer_is_bound_to_exactly_the_configured_event_types():
-    data = definitions("city-320400")
-    assert {q["name"] for q in data["queues"]} == {federation.UPWARD_QUEUE}
+@pytest.mark.parametrize("tier", ["city-320400", "city-320200"])
+def test_city_upward_buffer_is_bound_to_exactly_the_configured_event_types(tier):
+    data = definitions(tier)
+    assert federation.UPWARD_QUEUE in {q["name"] for q in data["queues"]}
     bound = {(b["source"], b["routing_key"]) for b in data["bindings"]
              if b["destination"] == federation.UPWARD_QUEUE and b["destination_type"] == "queue"}
     expected = {(f"{src}.events", t) for src, types in links()["upward"].items() for t in types}
@@ -153,45 +185,70 @@ def test_province_downward_routing_follows_federation_config():
                if b["destination_type"] == "exchange")
     expected = {(f"{src}.events", t) for src, types in links()["downward"].items() for t in types}
     assert e2e == expected, "definitions must follow config/federation.yaml (downward)"
-    (city_binding,) = [b for b in data["bindings"] if b["destination_type"] == "queue"]
-    assert city_binding["destination"] == federation.downward_queue("320400")
-    assert city_binding["arguments"] == {"x-match": "all", "zhifa-city": federation.city_of("320404")}
+    city_bindings = {b["destination"]: b["arguments"] for b in data["bindings"]
+                     if b["source"] == federation.DOWNWARD_HEADERS_EXCHANGE}
+    assert city_bindings == {federation.downward_queue(c): {"x-match": "all", "zhifa-city": c} for c in CITIES}
+    assert federation.city_of("320404") == "320400"
     assert "upward.events" in {e["name"] for e in data["exchanges"]}
 
 
-@pytest.mark.parametrize("tier, name, src_queue, dest_exchange, dest_vhost", [
-    ("city-320400", "zhifa-upward-320400", "zhifa.upward", "upward.events", "zhifa-320000"),
-    ("province", "zhifa-downward-320400", "zhifa.downward.320400", "downward.events", "zhifa-320400"),
-])
-def test_shovels_ack_on_confirm_and_match_federation_code(tier, name, src_queue, dest_exchange, dest_vhost):
+LINKS = [("city-320400", "zhifa-upward-320400", "zhifa.upward", "upward.events", "zhifa-320000", "320400"),
+         ("city-320200", "zhifa-upward-320200", "zhifa.upward", "upward.events", "zhifa-320000", "320200")]
+LINKS += [("province", f"zhifa-downward-{c}", f"zhifa.downward.{c}", "downward.events", f"zhifa-{c}", c) for c in CITIES]
+
+
+@pytest.mark.parametrize("tier, name, src_queue, dest_exchange, dest_vhost, city", LINKS)
+def test_each_link_has_its_own_user_and_shovels_ack_on_confirm(tier, name, src_queue, dest_exchange, dest_vhost,
+                                                               city):
+    """Issue 23 (2): one broker user per city link, the same on both brokers, with rights on that
+    link's queues only; its shovels publish with user_id = that user (the receiving suite checks
+    the event's region against the link)."""
+    from services.common import tiers
+
     data = definitions(tier)
     (param,) = [p for p in data["parameters"] if p["name"] == name]
     assert param["component"] == "shovel"
     value = param["value"]
+    user = tiers.DEFAULT_LINK_USER_TEMPLATE.format(city=city)
     assert value["ack-mode"] == "on-confirm"
     assert value["src-queue"] == src_queue and src_queue in {q["name"] for q in data["queues"]}
     assert value["dest-exchange"] == dest_exchange
     assert value["src-uri"].endswith("/" + TIERS[tier]) and value["dest-uri"].endswith("/" + dest_vhost)
-    code = federation.shovel("amqp://src", src_queue, "amqp://dest", dest_exchange)
+    code = federation.shovel("amqp://src", src_queue, "amqp://dest", dest_exchange, link_user=user)
     assert set(value) == set(code)
     for key in code:
         if not key.endswith("-uri"):
             assert value[key] == code[key], key
-    shovel_user = next(p for p in data["permissions"] if p["user"] == "zhifa-shovel")
-    assert re.search(shovel_user["read"], src_queue) and not re.search(shovel_user["read"], "evt-x")
+    assert value["dest-publish-properties"] == {"user_id": user}
     for uri in (value["src-uri"], value["dest-uri"]):
-        assert uri.startswith("amqp://zhifa-shovel:${secret:shovel_password}@")
+        assert uri.startswith(f"amqp://{user}:${{secret:link_{city}_password}}@")
+    perms = {p["user"]: p for p in data["permissions"]}
+    link = perms[user]
+    assert re.search(link["read"], src_queue) and not re.search(link["read"], "evt-x")
+    assert re.fullmatch(link["write"], dest_exchange.replace("downward", "upward") if tier == "province"
+                        else "downward.events")
+    others = [c for c in CITIES if c != city]
+    for other in others:            # a link user has no right on another city's link
+        assert not re.search(link["read"], federation.downward_queue(other))
+    assert not any(u["name"] == "zhifa-shovel" for u in data["users"]), "no shared shovel login"
+    province = definitions("province")
+    assert f"link_{city}_password" in json.dumps(province) and f"link_{city}_password" in json.dumps(
+        definitions(f"city-{city}"))
 
 
-def test_every_secret_the_templates_need_is_created_by_make_secrets():
-    script = (COMPOSE_DIR / "make-secrets.sh").read_text()
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_secret_the_templates_need_is_created_by_make_secrets(tier, tmp_path):
+    """make-secrets.sh creates a file for every placeholder of the tier's template (a new city's
+    link password, a new department's), and broker-definitions reads the whole secrets directory."""
     compose = load_yaml(COMPOSE_DIR / "docker-compose.yml")
-    granted = set(compose["services"]["broker-definitions"]["secrets"])
-    for tier in TIERS:
-        text = (BROKER / f"definitions-{tier}.json").read_text()
-        for name in set(re.findall(r"\$\{(?:hash|secret):([a-z0-9_]+)\}", text)):
-            assert re.search(rf"\b{name}\b", script), f"make-secrets.sh does not create {name}"
-            assert name in granted, f"broker-definitions is not granted secret {name}"
+    service = compose["services"]["broker-definitions"]
+    assert any(v.startswith("${ZHIFA_SECRETS_DIR:-./secrets}:") for v in service["volumes"])
+    template = BROKER / f"definitions-{tier}.json"
+    subprocess.run(["sh", str(COMPOSE_DIR / "make-secrets.sh"), str(tmp_path / "s"), str(template)], check=True,
+                   capture_output=True)
+    created = {p.name for p in (tmp_path / "s").iterdir()}
+    needed = set(re.findall(r"\$\{(?:hash|secret):([a-z0-9_]+)\}", template.read_text()))
+    assert needed and needed <= created, needed - created
 
 
 # -- render.py ---------------------------------------------------------------------------------------
@@ -207,11 +264,12 @@ def test_password_hash_is_rabbitmq_sha256_format():
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_render_fills_every_placeholder(tier, tmp_path):
-    for name in ("amqp_password", "shovel_password", "rabbitmq_admin_password", "dept_320400_scjg_password",
-                 "dept_320400_12345_password"):
+    template = (BROKER / f"definitions-{tier}.json").read_text()
+    for name in set(re.findall(r"\$\{(?:hash|secret):([a-z0-9_]+)\}", template)):
         (tmp_path / name).write_text(f"pw-{name}\n")
     out = tmp_path / "out.json"
-    env = {"PATH": "/usr/bin:/bin", "ZHIFA_PROVINCE_AMQP_HOST": "prov.example", "ZHIFA_CITY_320400_AMQP_HOST": "city.example"}
+    env = {"PATH": "/usr/bin:/bin", "ZHIFA_PROVINCE_AMQP_HOST": "prov.example",
+           "ZHIFA_CITY_320400_AMQP_HOST": "city.example", "ZHIFA_CITY_320200_AMQP_HOST": "city.example"}
     result = subprocess.run([sys.executable, str(BROKER / "render.py"), str(BROKER / f"definitions-{tier}.json"),
                              "--secrets-dir", str(tmp_path), "--out", str(out)], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
@@ -222,9 +280,10 @@ def test_render_fills_every_placeholder(tier, tmp_path):
         secret = re.search(r"hash:([a-z0-9_]+)", next(
             u for u in definitions(tier)["users"] if u["name"] == user["name"])["password_hash"]).group(1)
         assert render.check_password_hash(f"pw-{secret}", user["password_hash"]), user["name"]
-    (param,) = data["parameters"]
-    assert "zhifa-shovel:pw-shovel_password@" in param["value"]["dest-uri"]
-    assert ("prov.example" if tier.startswith("city") else "city.example") in param["value"]["dest-uri"]
+    for param in data["parameters"]:
+        city = param["name"].rsplit("-", 1)[1]
+        assert f"zhifa-link-{city}:pw-link_{city}_password@" in param["value"]["dest-uri"]
+        assert ("prov.example" if tier.startswith("city") else "city.example") in param["value"]["dest-uri"]
 
 
 def test_render_refuses_missing_or_placeholder_secrets(tmp_path):

@@ -26,7 +26,8 @@ from tests.deploy.support import (
 )
 
 BASE = K8S / "base"
-OVERLAYS = {"province": ("zhifa-320000", "320000"), "city-320400": ("zhifa-320400", "320400")}
+OVERLAYS = {"province": ("zhifa-320000", "320000"), "city-320400": ("zhifa-320400", "320400"),
+            "city-320200": ("zhifa-320200", "320200")}
 NAMESPACED_KINDS = {"Deployment", "Service", "PodDisruptionBudget", "Job", "ConfigMap", "Secret",
                     "PersistentVolumeClaim"}
 
@@ -201,6 +202,11 @@ def test_overlay_sets_namespace_vhost_and_region(overlay, capsys):
     assert settings_map["ZHIFA_AMQP_VHOST"] == namespace and settings_map["ZHIFA_AMQP_USER"] == namespace
     assert settings_map["ZHIFA_RECORDS_LOG_ID"] == f"records.{region}"
     assert settings_map["ZHIFA_TIER"] == ("province" if overlay == "province" else "city")
+    if overlay == "province":     # the province accepts upward events only from its linked cities' links
+        cities = settings_map["ZHIFA_CITIES"].split(",")
+        assert sorted(cities) == sorted(o.split("-")[1] for o in OVERLAYS if o.startswith("city-"))
+        assert {f"zhifa-link-{c}" for c in cities} <= {u["name"] for u in json.loads(
+            (BROKER / "definitions-province.json").read_text())["users"]}
     assert not [k for k, v in settings_map.items() if "CHANGE-ME" in v], "placeholders left in the overlay"
     definitions = json.loads((BROKER / f"definitions-{overlay}.json").read_text())
     assert namespace in {v["name"] for v in definitions["vhosts"]}, "overlay vhost must exist in the broker definitions"

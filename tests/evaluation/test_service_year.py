@@ -252,8 +252,9 @@ def test_eval4_plat1_city_grades_received_over_the_upward_link_are_kept_once_per
     import datetime as dt
     import json
 
-    from kombu import Connection, Producer
+    from nameko import config
 
+    from tests.fixtures import LinkUsers, publish_on_link
     from tests.integration.events import envelope
 
     def finalised_grade(subject_id, region, grade, total, at, event_id=None, kind="body"):
@@ -271,33 +272,42 @@ def test_eval4_plat1_city_grades_received_over_the_upward_link_are_kept_once_per
               finalised_grade("o-77", "320412", "优秀", "92.00", t0, kind="officer"),
               finalised_grade("320502-SCJG", "320502", "合格", "80.00", t0)]
     before = _processed(year_suite.db_file)
-    with Connection(year_suite.amqp, transport_options={"confirm_publish": True}) as conn:
-        producer = Producer(conn.channel())
+    # the suite plays the province of 常州 and 苏州 for this test; each city's grades arrive over its link
+    vhost = year_suite.amqp.rsplit("/", 1)[1]
+    links = LinkUsers(["320400", "320500"], [vhost])
+    province_phase = config.patch({"ZHIFA_TIER": "province", "ZHIFA_SUITE_REGION": "320000",
+                                   "ZHIFA_CITIES": "320400,320500", "ZHIFA_LINK_USER_TEMPLATE": links.template},
+                                  clear=False)
+    province_phase.start()
+    try:
         for e in events:
-            producer.publish(json.dumps(e, ensure_ascii=False), exchange="upward.events",
-                             routing_key=e["event_type"], content_type="application/json", delivery_mode=2)
-    province = year_suite.token("supervisor", "320000", sub="prov-sup")
+            city = e["region_code"][:4] + "00"
+            publish_on_link(links.uri(city, vhost), "upward.events", e, links.user(city))
+        province = year_suite.token("supervisor", "320000", sub="prov-sup")
 
-    def received(token, **params):
-        r = year_suite.get("/api/v1/evaluation/received-grades", token, params={"year": 2024, **params})
-        assert r.ok, r.text
-        return r.json()["cities"]
+        def received(token, **params):
+            r = year_suite.get("/api/v1/evaluation/received-grades", token, params={"year": 2024, **params})
+            assert r.ok, r.text
+            return r.json()["cities"]
 
-    # five distinct events applied (the redelivery is acknowledged as already processed)
-    wait_for(lambda: _processed(year_suite.db_file) >= before + 5, timeout=30, message="received grades")
-    cities = received(province)
-    assert [c["city_code"] for c in cities] == ["320400", "320500"]
-    changzhou = cities[0]
-    assert changzhou["bodies"] == {"优秀": 0, "合格": 0, "不合格": 1}
-    assert changzhou["officers"] == {"优秀": 1, "合格": 0, "不合格": 0}
-    body = [g for g in changzhou["grades"] if g["subject_id"] == "320412-SCJG"][0]
-    assert (body["grade"], body["total"], body["event_id"]) == ("不合格", "58.00", corrected["event_id"])
-    # scope: a city supervisor sees its own city only; asking for another region is refused
-    suzhou = year_suite.token("supervisor", "320500", sub="sz-sup")
-    assert [c["city_code"] for c in received(suzhou)] == ["320500"]
-    assert [c["city_code"] for c in received(year_suite.supervisor)] == ["320400"]
-    assert year_suite.get("/api/v1/evaluation/received-grades", suzhou,
-                          params={"region_code": "320400"}).status_code == 403
+        # five distinct events applied (the redelivery is acknowledged as already processed)
+        wait_for(lambda: _processed(year_suite.db_file) >= before + 5, timeout=30, message="received grades")
+        cities = received(province)
+        assert [c["city_code"] for c in cities] == ["320400", "320500"]
+        changzhou = cities[0]
+        assert changzhou["bodies"] == {"优秀": 0, "合格": 0, "不合格": 1}
+        assert changzhou["officers"] == {"优秀": 1, "合格": 0, "不合格": 0}
+        body = [g for g in changzhou["grades"] if g["subject_id"] == "320412-SCJG"][0]
+        assert (body["grade"], body["total"], body["event_id"]) == ("不合格", "58.00", corrected["event_id"])
+        # scope: a city supervisor sees its own city only; asking for another region is refused
+        suzhou = year_suite.token("supervisor", "320500", sub="sz-sup")
+        assert [c["city_code"] for c in received(suzhou)] == ["320500"]
+        assert [c["city_code"] for c in received(year_suite.supervisor)] == ["320400"]
+        assert year_suite.get("/api/v1/evaluation/received-grades", suzhou,
+                              params={"region_code": "320400"}).status_code == 403
+    finally:
+        province_phase.stop()
+        links.close()
 
 
 def test_eval9_summary_route_still_counts_per_body(year_suite):
