@@ -20,8 +20,9 @@ process keeps a ``MerkleLog`` of the leaf hashes for roots and proofs. Rules:
   periodically. On a mismatch nothing is signed or appended: ``SelfCheckFailed`` (transient — the
   events wait in the retry queues, nothing is lost) until a check passes again, the
   ``zhifa_records_self_check_failed`` gauge is 1 and the result, with the inconsistent range, is
-  stored in ``self_checks`` (shown on /records/verify). The federation checks the province's
-  witnessed heads of this log with the same ``check_head``.
+  stored in ``self_checks`` (shown on /records/verify). Which heads count is ``heads_to_check``:
+  the place where the federation adds the province's witnessed heads of this log
+  (``domain.selfcheck.check_head`` answers "is this tree consistent with head H?").
 """
 from __future__ import annotations
 
@@ -153,6 +154,16 @@ class Ledger:
         return [SignedTreeHead(TreeHead(size, bytes.fromhex(root), int(ts), log_id), bytes.fromhex(sig),
                                bytes.fromhex(pub), alg) for size, root, ts, log_id, sig, pub, alg in rows]
 
+    def heads_to_check(self, session: Session, newest_only: bool = False) -> list[SignedTreeHead]:
+        """The signed heads this log must stay consistent with, smallest first: its stored heads (all
+        of them, or only the newest before a signature). The place to add other evidence of this log's
+        past — e.g. the heads of this log a province witnessed (federation): a suite must sign nothing
+        inconsistent with them."""
+        if not newest_only:
+            return self.stored_heads(session)
+        row = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(1)).first()
+        return [] if row is None else [head_from_row(row)]
+
     def check(self, tree: MerkleLog, heads: list[SignedTreeHead], trigger: str,
               verify_all_signatures: bool = False, extra=()) -> SelfCheckResult:
         """The pure self-check with this process's knowledge (trusted keys, the largest head seen
@@ -188,7 +199,7 @@ class Ledger:
     def full_check(self, session: Session, tree: MerkleLog, trigger: str) -> SelfCheckResult:
         """Check ``tree`` against every stored head (inside the caller's transaction); raises
         ``SelfCheckFailed`` — the transaction is rolled back and the result recorded apart."""
-        result = self.check(tree, self.stored_heads(session), trigger)
+        result = self.check(tree, self.heads_to_check(session), trigger)
         self.last_full_check = time.monotonic()
         if not result.ok:
             self.tree = None
@@ -203,7 +214,7 @@ class Ledger:
         self.last_full_check = time.monotonic()
         held, held_size = self.tree, self.committed_size
         with db_access.session() as session:
-            heads = self.stored_heads(session)
+            heads = self.heads_to_check(session)
             leaves = session.scalars(select(LogEntry.leaf_hash).order_by(LogEntry.sequence)).all()
         stored = MerkleLog.from_leaf_hashes(b"".join(bytes.fromhex(h) for h in leaves))
         # the leaves this process holds, as far as the snapshot goes (a later commit is not a deletion)
@@ -288,10 +299,10 @@ class Ledger:
         """Sign the tree at its current size (inside an appending/reading transaction), unless a
         head of that size exists. The returned head matches ``self.tree``."""
         size = self.tree.size
-        newest = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(1)).first()
-        self.check_before_signing(session, None if newest is None else head_from_row(newest))
-        if newest is not None and newest.tree_size == size:
-            return head_from_row(newest)
+        self.check_before_signing(session)
+        existing = session.scalars(select(TreeHeadRow).where(TreeHeadRow.tree_size == size)).first()
+        if existing is not None:
+            return head_from_row(existing)
         moment = now or dt.datetime.now(dt.UTC)
         head = TreeHead(size, self.tree.root(size), int(moment.timestamp() * 1000), config.log_id())
         sth = sign_tree_head(head, config.signer())
@@ -303,11 +314,11 @@ class Ledger:
         self._announce(session, sth, reason)
         return sth
 
-    def check_before_signing(self, session: Session, newest: SignedTreeHead | None) -> SelfCheckResult:
+    def check_before_signing(self, session: Session) -> SelfCheckResult:
         """Before a signature: the tree must be consistent with the newest stored head (its root at
         that size, signed by a trusted key) and no head seen before may have vanished. Raises
         ``SelfCheckFailed`` (the caller's transaction, and everything it appended, is rolled back)."""
-        result = self.check(self.tree, [newest] if newest is not None else [], "before_signing")
+        result = self.check(self.tree, self.heads_to_check(session, newest_only=True), "before_signing")
         if not result.ok:
             raise SelfCheckFailed(result, "before_signing")
         record_self_check(session, result, "before_signing")

@@ -248,3 +248,15 @@ def test_rec4_issue14_a_logged_transfer_moves_the_owner():
     moved = dict(case, region_code="320411", body_id="320411-SCJG")
     assert verify_bindings(rows, [moved]) == []
     assert verify_bindings(rows, [case])[0].kind is ProblemKind.CASE_OWNER_MISMATCH
+
+
+def test_rec4_issue14_a_transfer_whose_target_is_sealed_leaves_the_owner_unchecked():
+    import json
+
+    from services.records.domain.verify import TRANSFER_EVENT, verify_bindings
+
+    rows, case = _bound()
+    transfer = make_entry(6, "stage", case_id="320412-SCJG-1", region_code="320412", body_id="320412-SCJG",
+                          occurred_at="2025-03-04T09:00:00+08:00", extra={"event_type": TRANSFER_EVENT})
+    rows = rows + [(6, json.dumps(transfer), {"case_id": "320412-SCJG-1"})]
+    assert verify_bindings(rows, [dict(case, region_code="320411", body_id="320411-SCJG")]) == []

@@ -489,6 +489,7 @@ def verify_bindings(rows: Iterable[tuple[int, bytes | str, Mapping[str, Any]]],
     owners: dict[str, tuple[int, str, str]] = {}            # case -> (sequence, region, body) establishing it
     transfers: dict[str, list[tuple[dt.datetime, int, str, str]]] = {}
     archives: dict[str, tuple[int, dt.datetime | None]] = {}
+    unknown_owner: set[str] = set()
     decode = _DECODER.decode
     utc = dt.timezone.utc
     for seq, canonical, columns in rows:
@@ -531,9 +532,12 @@ def verify_bindings(rows: Iterable[tuple[int, bytes | str, Mapping[str, Any]]],
         if kind in ("record", "stage", "archive") and case_id not in owners:
             owners[case_id] = (seq, str(entry.get("region_code")), str(entry.get("body_id")))
         data = entry.get("data") if isinstance(entry.get("data"), Mapping) else {}
-        if entry.get("event_type") == TRANSFER_EVENT and data.get("to_body_id") and data.get("to_region_code"):
-            transfers.setdefault(case_id, []).append((_instant(entry.get("occurred_at")) or dt.datetime.min.replace(
-                tzinfo=dt.timezone.utc), seq, str(data["to_region_code"]), str(data["to_body_id"])))
+        if entry.get("event_type") == TRANSFER_EVENT:
+            if data.get("to_body_id") and data.get("to_region_code"):
+                transfers.setdefault(case_id, []).append((_instant(entry.get("occurred_at")) or dt.datetime.min.replace(
+                    tzinfo=dt.timezone.utc), seq, str(data["to_region_code"]), str(data["to_body_id"])))
+            else:
+                unknown_owner.add(case_id)      # the new owner is not in the public data: cannot be checked
         if kind == "archive" and case_id not in archives:
             archives[case_id] = (seq, _instant(data.get("archived_at")))
 
@@ -555,7 +559,7 @@ def verify_bindings(rows: Iterable[tuple[int, bytes | str, Mapping[str, Any]]],
             problems.append(Problem(ProblemKind.CASE_SEAL_MISMATCH, archive[0],
                                     f"案件 {case_id} 的归档时间与序号 {archive[0]} 的归档条目不符", position=archive[0]))
         owner = owners.get(case_id)
-        if owner is not None:
+        if owner is not None and case_id not in unknown_owner:
             seq, region, body = owner
             moves = sorted(transfers.get(case_id, ()))
             if moves:
