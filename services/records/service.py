@@ -223,8 +223,6 @@ class RecordsService:
         since the last head; refresh the gauges."""
         if not self.db.acquire_lease("records.tree_heads", 20):
             return
-        if time.monotonic() - self.ledger.last_full_check >= config.self_check_interval():
-            self.ledger.periodic_check(self.db)      # the stored log against every head (REC-4)
         try:
             # the first use after start rebuilds the tree and checks it against every head; every
             # signature is preceded by a check against the newest head (Ledger.sign_head)
@@ -241,6 +239,8 @@ class RecordsService:
                     rec_metrics.HEAD_SIZE.set(latest.tree_size)
         except LogIntegrityError as exc:       # logged when found; the gauge and the alert say the rest
             log.warning("records: tree head not signed: %s", exc)
+        if time.monotonic() - self.ledger.last_full_check >= config.self_check_interval():
+            self.ledger.periodic_check(self.db)      # the stored log against every head (REC-4)
         if time.monotonic() - self.gauges_refreshed.get("at", -1e9) >= GAUGE_INTERVAL:
             self.gauges_refreshed["at"] = time.monotonic()
             with self.db.session() as session:

@@ -237,3 +237,32 @@ def test_rec4_issue14_unsigned_tail_is_reported_not_covered_by_verify_and_the_pa
         code, out = verify_cli(url, key)
         assert code == 0 and out.startswith("OK: 核验通过"), out
         assert "全部记录已被签名树头覆盖" in suite.get("/records/verify").text
+
+
+def test_rec4_issue14_running_service_notices_a_rewritten_unsigned_entry_and_stops_signing(
+        amqp_uri, pg_admin, tmp_path):
+    """REC-4, issue 14: entries after the newest head have no signature yet. The running service's
+    periodic self-check compares the stored leaf hashes with the ones it appended: a rewrite of such
+    an entry (content and stored hash) stops signing at once instead of being signed at the next head."""
+    url = pg_admin()
+    case_id = "320412-INTEG-2"
+    with suite_on(amqp_uri, url, tmp_path, ZHIFA_RECORDS_SELF_CHECK_INTERVAL=1) as suite:
+        suite.publish(ev.case_opened(case_id))
+        suite.publish(ev.evidence(case_id, n=1))
+        wait_for(lambda: entries_of(url, case_id) == 2, message="2 entries")
+        assert suite.post("/api/v1/admin/records/tree-heads", token=admin(suite)).json()["tree_size"] == 2
+        suite.publish(ev.evidence(case_id, n=2))
+        wait_for(lambda: log_size(url) == 3, message="an entry after the head")
+        [(original, original_leaf)] = sql(url, "SELECT canonical, leaf_hash FROM log_entries WHERE sequence = 2")
+        forged = original.replace('"DSJ-V9"', '"DSJ-X1"', 1)
+        sql(url, "UPDATE log_entries SET canonical = %s, leaf_hash = %s WHERE sequence = 2",
+            forged, leaf_hash(forged.encode()).hex())
+        failed = wait_for(lambda: sql(url, "SELECT first_sequence, last_sequence, problems FROM self_checks "
+                                           "WHERE NOT ok"), timeout=30, message="a failed periodic self-check")
+        assert failed[0][:2] == (2, 2) and failed[0][2][0]["kind"] == "leaves_changed"
+        signed = suite.post("/api/v1/admin/records/tree-heads", token=admin(suite))
+        assert signed.status_code == 503 and head_sizes(url) == [2]
+        sql(url, "UPDATE log_entries SET canonical = %s, leaf_hash = %s WHERE sequence = 2", original, original_leaf)
+        signed = wait_for(lambda: (lambda r: r.status_code == 201 and r)(
+            suite.post("/api/v1/admin/records/tree-heads", token=admin(suite))), timeout=30, message="signing again")
+        assert signed.json()["tree_size"] == 3
