@@ -18,7 +18,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.common import fastload
+from services.common import fastload, settings
 from services.common.catalogue import CATALOGUE
 from services.common.catalogue.fields import (ACTION_TYPE_NAMES_ZH, ACTION_TYPES, CERTIFICATE_STATUSES,  # noqa: F401
                                               DEPARTMENTS, RECORD_KINDS, SCHEMA_MAJOR, STAGES, EventType, Ident,
@@ -87,8 +87,12 @@ def _schema(cls):
     return instance
 
 
-def parse_event(raw: Any, expected_type: str | None = None) -> Event:
-    """Validate an envelope and its payload; raise InvalidEvent with field errors."""
+def parse_event(raw: Any, expected_type: str | None = None, now: dt.datetime | None = None) -> Event:
+    """Validate an envelope and its payload; raise InvalidEvent with field errors.
+
+    Plausibility: an ``occurred_at`` more than ``ZHIFA_FUTURE_TOLERANCE_SECONDS`` after ``now`` (this
+    process's clock) is an error of the field — nothing has happened in the future, and a date far
+    ahead would move deadlines and statistics (issue 14)."""
     if not isinstance(raw, dict):
         raise InvalidEvent("event body is not a JSON object", {"_schema": ["应为JSON对象"]})
     errors: dict = {}
@@ -96,6 +100,12 @@ def parse_event(raw: Any, expected_type: str | None = None) -> Event:
         env = fastload.load(_schema(EnvelopeSchema), raw)
     except ValidationError as exc:
         errors, env = dict(exc.messages), None
+    if env is not None:
+        tolerance = settings.future_tolerance()
+        latest = (now or dt.datetime.now(dt.timezone.utc)) + dt.timedelta(seconds=tolerance)
+        if env["occurred_at"] > latest:
+            errors["occurred_at"] = [f"发生时间 {env['occurred_at'].isoformat()} 晚于当前时间超过{tolerance:g}秒，"
+                                     f"请检查发送系统的时钟"]
     event_type = raw.get("event_type")
     if expected_type and event_type != expected_type:
         errors.setdefault("event_type", []).append(f"应为 {expected_type}（与路由键一致）")

@@ -53,3 +53,10 @@ def retry_delay_ms() -> int:
 def max_attempts() -> int:
     """Attempts for a handler failing with an unexpected error before its event is dead-lettered."""
     return int(setting("ZHIFA_MAX_ATTEMPTS", 5))
+
+
+def future_tolerance() -> float:
+    """Seconds an event's ``occurred_at`` may lie ahead of this process's clock (clock skew between
+    a departmental system and the suite); an event dated further in the future is refused — 422
+    over HTTP, dead-lettered over AMQP (issue 14, plausibility). Default 300 s."""
+    return float(setting("ZHIFA_FUTURE_TOLERANCE_SECONDS", 300))

@@ -240,3 +240,25 @@ def test_disc6_remade_decision_is_linked_and_revocation_before_publication_cance
     assert view["status"] == "published" and view["on_time"] is False
     assert view["history"][0]["reason"] == "更正后公开：补充脱敏后公开"
     assert wait_published(suite, "武市监罚〔2026〕822号")
+
+
+# --- DISC-9: the CSV export is safe to open in a spreadsheet (issue 14) --------------------------------
+def test_disc9_csv_export_escapes_cells_a_spreadsheet_would_run_as_formulas(suite):
+    """A departmental system's text starting with = + - @ (OWASP CSV injection) is exported with a
+    leading single quote; the JSON API keeps it as sent."""
+    import csv
+    import io
+
+    number = "武市监罚〔2026〕990号"
+    suite.publish(dev.decision("CSV-1", parties=[ev.legal_party("@SUM(1+1)*cmd|' /C calc'!A0")], facts="经查属实。",
+                               category="=HYPERLINK(\"http://evil.example\",\"点击查看\")", conclusion="+罚款5000元",
+                               legal_basis="-《中华人民共和国食品安全法》", decision_no=number))
+    entry = wait_published(suite, number)
+    assert entry["category"].startswith("=HYPERLINK")
+    text = suite.get("/api/v1/public/decisions.csv", params={"q": number}).content.decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    row = dict(zip(header, next(r for r in rows if r[1] == number)))
+    assert row["执法类别"] == "'=HYPERLINK(\"http://evil.example\",\"点击查看\")"
+    assert row["执法对象"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert row["执法结论"] == "'+罚款5000元" and row["执法依据"] == "'-《中华人民共和国食品安全法》"
+    assert not [cell for r in rows for cell in r if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]

@@ -282,7 +282,7 @@ class ComplaintsRoutes:
     @endpoint("POST", "/api/v1/complaints/<number>/accept", roles=HANDLERS, tags=("complaints",),
               body=ComplaintNoteRequest, summary="Accept (受理): route recorded, handling period starts (CMP-3, CMP-8)")
     def complaint_accept(self, request, identity, number):
-        data = read_json(request, ComplaintNoteRequest) if request.get_data() else {"note": None}
+        data = read_json(request, ComplaintNoteRequest, optional=True)
         return _unwrap(call(self.complaints, "accept", identity.region_code, number, identity.subject, data["note"]))
 
     @endpoint("POST", "/api/v1/complaints/<number>/not-accept", roles=HANDLERS, tags=("complaints",),

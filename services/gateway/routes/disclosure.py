@@ -6,9 +6,7 @@ region scope and bodies to the disclosure service, which checks them itself (PLA
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
@@ -21,6 +19,7 @@ from services.common.rpc import call
 from services.disclosure.domain.before import credential_qr_png
 from services.disclosure.settings import service_settings
 from services.gateway import pages
+from services.gateway.exports import csv_text
 from services.gateway.http import HttpError, endpoint, read_json
 
 BODY_ROLES = ("officer", "admin", "department")
@@ -276,18 +275,16 @@ class DisclosureRoutes:
         result = _search(self, _filters(request), 1, limit)
         if result.get("error"):
             raise HttpError(422, "invalid", result["message"])
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["公示编号", "文书号", "执法机关", "执法机关编码", "行政区划", "行为类别", "执法类别", "执法对象",
-                         "处理结果类型", "执法结论", "执法依据", "罚款金额（元）", "决定日期", "公开日期", "公开期限",
-                         "状态", "更正次数", "链接"])
+        rows = [["公示编号", "文书号", "执法机关", "执法机关编码", "行政区划", "行为类别", "执法类别", "执法对象",
+                 "处理结果类型", "执法结论", "执法依据", "罚款金额（元）", "决定日期", "公开日期", "公开期限",
+                 "状态", "更正次数", "链接"]]
         base = _base_url(request)
         for r in result["results"]:
-            writer.writerow([r["publication_id"], r["decision_no"], r["body_name"], r["body_id"], r["region_code"],
-                             r["action_type_zh"], r["category"], r["parties"], r["conclusion_type"], r["conclusion"],
-                             r["legal_basis"], r["fine_amount"] or "", r["decided_on"], r["published_on"] or "",
-                             r["due_on"], r["status_zh"], r["corrections"], base + r["url"]])
-        response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+            rows.append([r["publication_id"], r["decision_no"], r["body_name"], r["body_id"], r["region_code"],
+                         r["action_type_zh"], r["category"], r["parties"], r["conclusion_type"], r["conclusion"],
+                         r["legal_basis"], r["fine_amount"] or "", r["decided_on"], r["published_on"] or "",
+                         r["due_on"], r["status_zh"], r["corrections"], base + r["url"]])
+        response = Response(csv_text(rows), mimetype="text/csv")
         response.headers["Content-Disposition"] = "attachment; filename=zhifa-decisions.csv"
         response.headers["X-Zhifa-Truncated"] = "1" if result.get("has_more") else "0"
         return response

@@ -11,8 +11,6 @@ the URL is refused (SEC-1, services/gateway/http.py). A Bearer header works as w
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 from urllib.parse import urlencode
 
@@ -25,6 +23,7 @@ from services.common.events import jsonable
 from services.common.rpc import call
 from services.gateway import pages
 from services.gateway.edge import cookie_secure
+from services.gateway.exports import csv_text
 from services.gateway.http import HttpError, endpoint, in_scope, read_json
 from services.gateway.schemas import (
     AccountabilityActionRequest,
@@ -128,7 +127,7 @@ class EvaluationRoutes:
               summary="Finalise a year: final grades of the bodies the caller evaluates and their officers, "
                       "with consequences (EVAL-1, EVAL-4)")
     def evaluation_finalise(self, request, identity, year):
-        data = read_json(request, EvaluationFinaliseRequest) if request.get_data() else {}
+        data = read_json(request, EvaluationFinaliseRequest, optional=True)
         region = data.get("region_code") or identity.region_code
         in_scope(identity, region)
         return _answer(call(self.evaluation, "finalise_year", identity.region_code, year, identity.subject, region,
@@ -138,7 +137,7 @@ class EvaluationRoutes:
               body=EvaluationRecomputeRequest,
               summary="Run the year-to-date job now (grades, detection rules, overdue items, metrics)")
     def evaluation_recompute(self, request, identity):
-        data = read_json(request, EvaluationRecomputeRequest) if request.get_data() else {}
+        data = read_json(request, EvaluationRecomputeRequest, optional=True)
         region = None if identity.role == "admin" else identity.region_code
         return call(self.evaluation, "recompute", region, jsonable(data.get("as_of")), timeout=120)
 
@@ -276,16 +275,12 @@ class EvaluationRoutes:
         if not staff.covers(region):
             raise HttpError(403, "out_of_scope", f"无权访问行政区划 {region} 的数据")
         data = _answer(call(self.evaluation, "annual_report", staff.region_code, region, _year(request), timeout=60))
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["部分", "项目", "数值", "单位"])
-        for row in data["rows"]:
-            writer.writerow([row["section"], row["item"], row["value"], row["unit"]])
-        writer.writerow([])
-        writer.writerow(["行政区划", data["region_code"], "年度", data["year"]])
-        writer.writerow(["生成日期", data["generated_on"], "考核结果", "最终" if data["stage"] == "final" else "年度累计"])
+        rows = [["部分", "项目", "数值", "单位"]]
+        rows += [[row["section"], row["item"], row["value"], row["unit"]] for row in data["rows"]]
+        rows += [[], ["行政区划", data["region_code"], "年度", data["year"]],
+                 ["生成日期", data["generated_on"], "考核结果", "最终" if data["stage"] == "final" else "年度累计"]]
         name = f"annual-report-{data['region_code']}-{data['year']}.csv"
-        return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+        return Response(csv_text(rows), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def _page_scope(self, request, identity):
