@@ -43,18 +43,21 @@ from nameko.messaging import decode_from_headers
 from services.common import metrics, settings
 from services.common.db import AlreadyProcessed
 from services.common.entrypoints import ReliableEventHandler, is_transient
-from services.common.events import InvalidEvent
+from services.common.events import ConflictingDuplicate, InvalidEvent
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class BatchResult:
-    """What a batch method reports: ids it skipped as already processed, and ids it refused
-    (event_id -> reason; dead-lettered after the commit)."""
+    """What a batch method reports: ids it skipped as already processed, ids it refused
+    (event_id -> reason; dead-lettered after the commit), and copies that conflict with what was
+    applied under their id (``db.Claim.conflicts``: (consumer, event_id, digest) -> reason;
+    dead-lettered as ``conflicting_duplicate`` after the commit)."""
 
     duplicates: set = field(default_factory=set)
     refused: dict = field(default_factory=dict)
+    conflicts: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +156,12 @@ class _Group:
                 if reason is not None:
                     handler._dead_letter(message, reason=reason, metric_reason="refused")
                     continue
+                if result.conflicts:
+                    reason = result.conflicts.get((f"{handler.container.service_name}.{handler.method_name}",
+                                                   event.event_id, event.digest))
+                    if reason is not None:
+                        handler._dead_letter(message, reason=reason, metric_reason=ConflictingDuplicate.REASON)
+                        continue
                 to_ack.setdefault(handler, []).append(message)
                 counter = duplicates if event.event_id in result.duplicates else consumed
                 counter[handler] = counter.get(handler, 0) + 1
@@ -167,7 +176,8 @@ class _Group:
                 handler._ack(messages, multiple=not single)
         elif isinstance(exc, InvalidEvent) and single:
             handler, _, message = batch[0]
-            handler._dead_letter(message, reason=exc.reason, metric_reason="rejected")
+            handler._dead_letter(message, reason=exc.reason, metric_reason=(
+                ConflictingDuplicate.REASON if isinstance(exc, ConflictingDuplicate) else "rejected"))
         elif is_transient(exc):
             for handler, _, message in batch:
                 handler._retry(message, handler._attempts(message) + 1, f"transient: {exc!r}"[:500], "transient")

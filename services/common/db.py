@@ -17,6 +17,7 @@ import socket
 import threading
 import uuid
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (DateTime, Integer, String, Text, any_, cast, create_engine, event, or_, select, text,
@@ -29,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.common import settings
-from services.common.events import Event, make_envelope
+from services.common.events import ConflictingDuplicate, Event, make_envelope
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ class ProcessedEvent(PlumbingBase):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(64))
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # SHA-256 of the canonical envelope (events.event_digest): a redelivery has the same, a conflicting
+    # duplicate (same id, other content) another. NULL for rows written before it was kept: unknown,
+    # so such an id arriving again is taken as a plain duplicate.
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OutboxMessage(PlumbingBase):
@@ -130,51 +135,111 @@ def one_of(session: Session, column, values):
     return column.in_(values)
 
 
-def claim_unprocessed(session: Session, events, consumers, now: dt.datetime | None = None) -> tuple[list, set]:
-    """Write the processed-event rows of a batch and return its (consumer, event) pairs not applied
-    before, in order, and the ids of the others (applied before, or repeated within the batch).
-    ``consumers``: the handler name of every event, or one name for all.
+class Claim(NamedTuple):
+    """What ``claim_unprocessed`` found: ``fresh`` (consumer, event) pairs to apply, in order; the ids
+    of ``duplicates`` (applied before with the same content, or unknown content, or repeated within
+    the batch); and ``conflicts``: (consumer, event_id, digest) -> reason for copies whose content
+    differs from what was applied under their id — dead-lettered, never applied nor acked."""
 
-    ONE ``INSERT … ON CONFLICT DO NOTHING RETURNING`` does both: the rows it returns are the new
-    ones. Why not SELECT, then INSERT: the conflict check goes through the primary key by
-    construction — a SELECT with two IN lists got a sequential-scan plan on the fast-growing
-    table (50–200 ms a batch at 20,000 rows, and more as it grows); it is one round trip instead
-    of two; and a replica applying the same redelivered event concurrently waits for the other's
-    commit and then sees a duplicate, instead of failing its batch on the primary key.
+    fresh: list
+    duplicates: set
+    conflicts: dict
+
+
+_CLAIM_PG = text(
+    # arrays, not a VALUES list: the statement text is the same for every batch size (prepared once).
+    # The rows the INSERT returns are the new ones; for the others, the digest stored before (the
+    # final SELECT reads the snapshot the statement started with, so it sees the rows committed
+    # before — not the ones this INSERT writes), so a conflicting duplicate costs no extra round trip.
+    "WITH x AS MATERIALIZED (SELECT * FROM unnest(CAST(:c AS text[]), CAST(:e AS text[]), CAST(:t AS text[]), "
+    "CAST(:d AS text[])) AS x(c, e, t, d)), "
+    "ins AS (INSERT INTO processed_events (consumer, event_id, event_type, digest, processed_at) "
+    "SELECT c, e, t, d, :at FROM x ON CONFLICT DO NOTHING RETURNING consumer, event_id) "
+    "SELECT consumer, event_id, true, NULL FROM ins "
+    "UNION ALL "
+    "SELECT p.consumer, p.event_id, false, p.digest FROM x JOIN processed_events p "
+    "ON p.consumer = x.c AND p.event_id = x.e "
+    "WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.consumer = x.c AND ins.event_id = x.e)")
+
+
+def _digest(item) -> str | None:
+    return getattr(item, "digest", None)
+
+
+def conflict_reason(event_id: str, stored: str | None, received: str | None) -> str | None:
+    """The dead-letter reason when an id applied before with digest ``stored`` arrives with digest
+    ``received`` — or None: same content, or either unknown (rows from before digests were kept)."""
+    if stored is None or received is None or stored == received:
+        return None
+    return ConflictingDuplicate(event_id, stored, received).reason
+
+
+def claim_unprocessed(session: Session, events, consumers, now: dt.datetime | None = None) -> Claim:
+    """Write the processed-event rows (id and content digest) of a batch and return what to apply:
+    its (consumer, event) pairs not applied before, in order; the ids of the others (applied before,
+    or repeated within the batch); and the copies that conflict with what was applied under their
+    id (same id, other content). ``consumers``: the handler name of every event, or one name for all.
+
+    ONE statement does it: an ``INSERT … ON CONFLICT DO NOTHING RETURNING`` whose returned rows are
+    the new ones, and, in the same statement, the stored digests of the ids that were not new (on
+    SQLite a second query, only when a batch has duplicates). Why not SELECT, then INSERT: the
+    conflict check goes through the primary key by construction — a SELECT with two IN lists got a
+    sequential-scan plan on the fast-growing table (50–200 ms a batch at 20,000 rows, and more as it
+    grows); it is one round trip instead of two; and a replica applying the same redelivered event
+    concurrently waits for the other's commit and then sees a duplicate, instead of failing its batch
+    on the primary key.
     """
     names = [consumers] * len(events) if isinstance(consumers, str) else list(consumers)
     moment = now or utcnow()
-    rows, keys = [], set()
+    rows, keys = [], {}
     for name, item in zip(names, events):
         if (name, item.event_id) not in keys:
-            keys.add((name, item.event_id))
-            rows.append((name, item.event_id, item.event_type))
+            keys[(name, item.event_id)] = _digest(item)
+            rows.append((name, item.event_id, item.event_type, _digest(item)))
     if not rows:
-        return [], set()
-    rows.sort()    # one key order for every batch: two replicas claiming overlapping batches cannot deadlock
+        return Claim([], set(), {})
+    rows.sort(key=lambda r: r[:2])   # one key order for every batch: replicas claiming overlapping batches cannot deadlock
+    stored: dict = {}                # (consumer, event_id) -> digest applied before (None: unknown)
     if session.bind.dialect.name == "postgresql":
-        # arrays, not a VALUES list: the statement text is the same for every batch size (prepared once)
-        new = set(session.execute(text(
-            "INSERT INTO processed_events (consumer, event_id, event_type, processed_at) "
-            "SELECT c, e, t, :at FROM unnest(CAST(:c AS text[]), CAST(:e AS text[]), CAST(:t AS text[])) AS x(c, e, t) "
-            "ON CONFLICT DO NOTHING RETURNING consumer, event_id"),
-            {"c": [r[0] for r in rows], "e": [r[1] for r in rows], "t": [r[2] for r in rows], "at": moment}).all())
+        new = set()
+        for consumer, event_id, inserted, digest in session.execute(_CLAIM_PG, {
+                "c": [r[0] for r in rows], "e": [r[1] for r in rows], "t": [r[2] for r in rows],
+                "d": [r[3] for r in rows], "at": moment}).all():
+            if inserted:
+                new.add((consumer, event_id))
+            else:
+                stored[(consumer, event_id)] = digest
     else:
         new = set()
-        for start in range(0, len(rows), 1000):     # 4 parameters a row; SQLite allows 32,766 a statement
+        for start in range(0, len(rows), 1000):     # 5 parameters a row; SQLite allows 32,766 a statement
             new.update(session.execute(sqlite_insert(ProcessedEvent).values(
-                [{"consumer": c, "event_id": e, "event_type": t, "processed_at": moment}
-                 for c, e, t in rows[start:start + 1000]])
+                [{"consumer": c, "event_id": e, "event_type": t, "digest": d, "processed_at": moment}
+                 for c, e, t, d in rows[start:start + 1000]])
                 .on_conflict_do_nothing().returning(ProcessedEvent.consumer, ProcessedEvent.event_id)).all())
-    fresh, duplicates = [], set()
+    missing = [key for key in keys if key not in new and key not in stored]
+    if missing:
+        # SQLite; or on PostgreSQL a row another replica committed while this INSERT waited for it
+        # (after the statement's snapshot): read their digests now
+        wanted = set(missing)
+        for consumer, event_id, digest in session.execute(
+                select(ProcessedEvent.consumer, ProcessedEvent.event_id, ProcessedEvent.digest)
+                .where(one_of(session, ProcessedEvent.event_id, {e for _, e in missing}))).all():
+            if (consumer, event_id) in wanted:
+                stored[(consumer, event_id)] = digest
+    fresh, duplicates, conflicts = [], set(), {}
     for name, item in zip(names, events):
         key = (name, item.event_id)
         if key in new:
             new.discard(key)
             fresh.append((name, item))
+            continue
+        # applied before (stored), or a second copy in this batch (compared with the first copy)
+        reason = conflict_reason(item.event_id, stored[key] if key in stored else keys[key], _digest(item))
+        if reason:
+            conflicts[(name, item.event_id, _digest(item))] = reason
         else:
             duplicates.add(item.event_id)
-    return fresh, duplicates
+    return Claim(fresh, duplicates, conflicts)
 
 
 class DatabaseAccess:
@@ -231,7 +296,8 @@ class DatabaseAccess:
         consumers = getattr(events, "consumers", None) or self.consumer
         with self.session() as session:
             context = BatchContext(session)
-            context.fresh, context.result.duplicates = claim_unprocessed(session, events, consumers)
+            context.fresh, context.result.duplicates, context.result.conflicts = claim_unprocessed(
+                session, events, consumers)
             self._batch_session = session
             try:
                 yield context
@@ -253,16 +319,27 @@ class DatabaseAccess:
             with self.session() as session:
                 seen = session.get(ProcessedEvent, (self.consumer, event.event_id))
                 if seen is not None:
-                    raise AlreadyProcessed(event.event_id)
+                    self._already_processed(event, seen.digest)
                 session.add(ProcessedEvent(consumer=self.consumer, event_id=event.event_id,
-                                           event_type=event.event_type))
+                                           event_type=event.event_type, digest=_digest(event)))
                 yield session
                 self._run_before_commit(session)
         except IntegrityError as exc:
             # a concurrent delivery of the same event committed first
-            if self._is_duplicate(event):
-                raise AlreadyProcessed(event.event_id) from exc
+            with Session(self.engine) as session:
+                seen = session.get(ProcessedEvent, (self.consumer, event.event_id))
+            if seen is not None:
+                self._already_processed(event, seen.digest, cause=exc)
             raise
+
+    @staticmethod
+    def _already_processed(event: Event, stored: str | None, cause=None):
+        """Raise ConflictingDuplicate when ``event``'s content differs from what was applied under
+        its id, else AlreadyProcessed (a redelivery: acknowledged without effect)."""
+        received = _digest(event)
+        if conflict_reason(event.event_id, stored, received):
+            raise ConflictingDuplicate(event.event_id, stored, received) from cause
+        raise AlreadyProcessed(event.event_id) from cause
 
     def acquire_lease(self, name: str, ttl_seconds: float) -> bool:
         """True if this process holds (or just took) the lease ``name`` for ``ttl_seconds``.
@@ -280,10 +357,6 @@ class DatabaseAccess:
                 JobLease.name == name, or_(JobLease.holder == PROCESS_ID, JobLease.expires_at < now))
                 .values(holder=PROCESS_ID, expires_at=until))
             return taken.rowcount == 1
-
-    def _is_duplicate(self, event: Event) -> bool:
-        with Session(self.engine) as session:
-            return session.get(ProcessedEvent, (self.consumer, event.event_id)) is not None
 
 
 class Database(DependencyProvider):

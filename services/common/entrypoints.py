@@ -37,7 +37,7 @@ from services.common.auth import amqp_senders_cached, sender_refusal
 from services.common.bus import dead_letter_exchange, dead_letter_queue, retry_queue, retry_queue_name
 from services.common.deadletters import UNAUTHORISED_SENDER
 from services.common.db import AlreadyProcessed
-from services.common.events import DEPARTMENTS, InvalidEvent, parse_event
+from services.common.events import DEPARTMENTS, ConflictingDuplicate, InvalidEvent, parse_event
 from services.common import federation, tiers
 
 log = logging.getLogger(__name__)
@@ -57,11 +57,42 @@ class TransientError(Exception):
     """Raise from a handler for a failure that will pass (the event is delayed, not dead-lettered)."""
 
 
+# SQLSTATE classes of failures that pass by themselves (PostgreSQL appendix A): 08 connection exception,
+# 40 transaction rollback (serialization failure, deadlock), 53 insufficient resources (disk full,
+# out of memory, too many connections), 57 operator intervention (shutdown, query cancelled),
+# 58 system error (I/O), and 55P03 lock not available. Everything else — 22 data exception (value too
+# long), 23 integrity constraint violation, 54 program limit exceeded (a text too long for the search
+# index), 42 syntax or access rule — fails again with the same event: poison, not an outage.
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
+TRANSIENT_SQLSTATES = ("55P03",)
+# SQLite primary result codes of the same kind: BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL
+TRANSIENT_SQLITE_CODES = (5, 6, 7, 10, 13, 14, 15)
+
+
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (TransientError, SqlOperationalError, DisconnectionError, SqlPoolTimeout,
-                        KombuOperationalError, ConnectionError, TimeoutError)):
+    """True for a failure that will pass (database or broker unreachable, a lock or deadlock, a full
+    disk): the event is delayed for as long as it lasts. False for one that will fail again with the
+    same event (a data error, a constraint violation, a limit of the database): retried
+    ZHIFA_MAX_ATTEMPTS times, then dead-lettered with its reason (issue 14: such an error used to be
+    an OperationalError in SQLAlchemy's taxonomy and was retried forever)."""
+    if isinstance(exc, (TransientError, DisconnectionError, SqlPoolTimeout, KombuOperationalError,
+                        ConnectionError, TimeoutError)):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, SqlOperationalError):
+        return _operational_error_passes(exc.orig)
+    return False
+
+
+def _operational_error_passes(orig) -> bool:
+    sqlstate = getattr(orig, "sqlstate", None)                # psycopg 3
+    if sqlstate:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
+    code = getattr(orig, "sqlite_errorcode", None)            # sqlite3 (Python 3.11+)
+    if code is not None:
+        return code & 0xFF in TRANSIENT_SQLITE_CODES
+    return True     # no code: a failure to connect or a lost connection
 
 
 class _DeadLetteringConsumer(ConsumerCore):
@@ -152,7 +183,8 @@ class ReliableEventHandler(EventHandler):
             metrics.EVENTS_DUPLICATE.labels(service, event.event_type).inc()
             self.consumer.ack_message(message)
         elif isinstance(exc, InvalidEvent):
-            self._dead_letter(message, reason=exc.reason, metric_reason="rejected")
+            self._dead_letter(message, reason=exc.reason, metric_reason=(
+                ConflictingDuplicate.REASON if isinstance(exc, ConflictingDuplicate) else "rejected"))
         else:
             attempts = self._attempts(message) + 1
             if is_transient(exc):

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -32,6 +35,28 @@ class InvalidEvent(Exception):
         super().__init__(reason)
         self.reason = reason
         self.errors = errors or {}
+
+
+class ConflictingDuplicate(InvalidEvent):
+    """An ``event_id`` applied before arrived again with different content: not a redelivery but a
+    conflict (a sender reusing ids, or an altered copy). Dead-lettered with this reason and counted,
+    never acknowledged as a duplicate (issue 14)."""
+
+    REASON = "conflicting_duplicate"
+
+    def __init__(self, event_id: str, stored: str, received: str):
+        super().__init__(f"{self.REASON}: event {event_id} was applied before with different content "
+                         f"(digest {stored[:16]}…, this copy {received[:16]}…); send new facts with a new event_id")
+        self.event_id = event_id
+
+
+def event_digest(raw: dict) -> str:
+    """SHA-256 of an envelope's canonical JSON — keys sorted, no whitespace, ASCII escapes —
+    without ``correlation_id`` (tracing, not content). Two copies of one event digest the same
+    whatever their key order or spacing; a changed value, payload field or date does not."""
+    content = {key: value for key, value in raw.items() if key != "correlation_id"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+                          .encode("ascii")).hexdigest()
 
 
 class EnvelopeSchema(StrictSchema):
@@ -73,6 +98,17 @@ class Event:
     payload: dict
     correlation_id: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def digest(self) -> str:
+        """``event_digest`` of the envelope as received (of its fields for an event built in code);
+        kept beside the processed event id to tell a redelivery from a conflicting duplicate."""
+        if self.raw:
+            return event_digest(self.raw)
+        return event_digest(jsonable({"event_id": self.event_id, "event_type": self.event_type,
+                                      "schema_version": self.schema_version, "occurred_at": self.occurred_at,
+                                      "source_system": self.source_system, "region_code": self.region_code,
+                                      "body_id": self.body_id, "case_id": self.case_id, "payload": self.payload}))
 
 
 _SCHEMAS: dict = {}

@@ -61,9 +61,14 @@ def normalise(value: str) -> str:
 _TOKEN_RE = re.compile(f"([{_CJK}])(?=([{_CJK}]))?|([0-9a-z]+)")
 
 
+MAX_TOKEN_CHARS = 64   # an alphanumeric run is indexed by its first 64 characters (queries use at most 40)
+
+
 def index_tokens(value: str) -> list[str]:
-    """Tokens of a text as indexed: CJK bigrams plus each run's last character; alphanumeric words."""
-    return [a + b if a else w for a, b, w in _TOKEN_RE.findall(normalise(value))]
+    """Tokens of a text as indexed: CJK bigrams plus each run's last character; alphanumeric words,
+    cut at ``MAX_TOKEN_CHARS`` — a PostgreSQL lexeme may not exceed 2,047 bytes, and a pasted hash or
+    base64 blob in a decision's facts made the whole decision fail to index (issue 14)."""
+    return [a + b if a else w[:MAX_TOKEN_CHARS] for a, b, w in _TOKEN_RE.findall(normalise(value))]
 
 
 def body_token(body_id: str) -> str:

@@ -142,7 +142,7 @@ class RecordsService:
         for event in events:
             if event.event_id in outcome.refused:
                 rec_metrics.REFUSED.labels(event.region_code, event.body_id).inc()
-        return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused)
+        return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused, conflicts=outcome.conflicts)
 
     @batch_event_handler(DEPARTMENTS, "case.opened", group="records")
     def on_case_opened(self, events):

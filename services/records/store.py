@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.common.blobs import sm3_hex
-from services.common.db import claim_unprocessed, emit, one_of, utcnow
+from services.common.db import Claim, claim_unprocessed, emit, one_of, utcnow
 from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
 from services.records.domain import completeness as completeness_rules
@@ -368,13 +368,14 @@ def refusal_reason(case: Case) -> str:
 class BatchOutcome:
     duplicates: set = field(default_factory=set)
     refused: dict = field(default_factory=dict)          # event_id -> reason
+    conflicts: dict = field(default_factory=dict)        # db.Claim.conflicts: same id, other content
     appended: list = field(default_factory=list)        # Appended
     gaps_changed: list = field(default_factory=list)    # case ids
 
 
 def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer,
                  rules=None, prepared: dict[str, PreparedEntry] | None = None,
-                 claimed: tuple[list, set] | None = None) -> BatchOutcome:
+                 claimed: Claim | None = None) -> BatchOutcome:
     """Apply a batch of life-cycle events in the caller's (appending) transaction (``consumer``: the
     handler name of every event, or one per event): skip the ones
     already processed, append the rest in order, refuse records of sealed cases (recorded, and
@@ -386,7 +387,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     rules = rules or completeness_rules.default_rules()
     outcome = BatchOutcome()
     now = utcnow()
-    pairs, outcome.duplicates = claimed or claim_unprocessed(session, events, consumer, now)
+    pairs, outcome.duplicates, outcome.conflicts = claimed or claim_unprocessed(session, events, consumer, now)
     fresh: list[Event] = [event for _, event in pairs]
     if not fresh:
         return outcome

@@ -80,3 +80,44 @@ def test_disc6_a_take_down_in_the_same_batch_removes_the_waiting_index_row(engin
     with Session(engine) as session:
         rows = dict(session.execute(select(Publication.case_id, Publication.search_key)).all())
     assert _indexed(engine) == [rows["T-2"]]
+
+
+def test_disc9_the_longest_decision_the_contract_allows_is_published_and_searchable(engine):
+    """Issue 14: the search index copes with the longest text the decision.made contract allows — every
+    free-text field at its maximum, 100 parties with 200-character names, in 4-byte CJK characters (each
+    bigram distinct: the largest tsvector) — and with a pasted hash or blob (a 3,000-character
+    alphanumeric run: a PostgreSQL lexeme may not exceed 2,047 bytes). It used to fail on PostgreSQL
+    with 'word is too long' / 'string is too long for tsvector' — an error the handler retried forever."""
+    import random
+
+    from services.common.catalogue.departments import MAX_PARTIES, DecisionMade
+
+    limits = {name: next(v.max for v in DecisionMade().fields[name].validators if getattr(v, "max", None))
+              for name in ("decision_no", "category", "facts", "legal_basis", "conclusion")}
+    rng = random.Random(14)
+
+    def cjk(n):                                       # CJK Extension B: 4 bytes each in UTF-8
+        return "".join(chr(0x20000 + rng.randrange(40000)) for _ in range(n))
+
+    blob = "a1b2c3d4" * 375
+    parties = [{"party_kind": "legal", "name": cjk(200), "id_type": "other"} for _ in range(MAX_PARTIES)]
+    envelope = ev.decision_made("LONG-1", facts="-")
+    envelope["payload"].update({
+        "decision_no": cjk(limits["decision_no"]), "category": cjk(limits["category"]), "parties": parties,
+        "facts": "经查" + blob + cjk(limits["facts"] - len(blob) - 8) + "销售过期食品",
+        "legal_basis": cjk(limits["legal_basis"]), "conclusion": cjk(limits["conclusion"])})
+    parse_event(envelope)                            # within the contract
+    made = _apply(engine, [envelope])
+    assert made[0] is not None and len(_indexed(engine)) == 1
+    from services.disclosure import portal
+
+    payload = envelope["payload"]
+    # PostgreSQL keeps word positions up to 16,383 (docs/disclosure-rules.md): phrases (3+ characters)
+    # beyond are not matched there; one-token words (2 CJK characters, a word's start) are, anywhere
+    words = [payload["decision_no"][:12], payload["category"][-12:], blob[:40], "销售"]
+    if engine.dialect.name == "sqlite":
+        words += ["销售过期食品", payload["conclusion"][-12:]]
+    with Session(engine) as session:
+        for q in words:
+            found = portal.search_publications(session, search.SearchRequest(q=q))["results"]
+            assert [r["decision_no"] for r in found] == [payload["decision_no"]], q

@@ -8,6 +8,12 @@ from services.common.catalogue.fields import (CERTIFICATE_STATUSES, DEPARTMENTS,
                                               StrictSchema, _region_validator)
 from services.common.identifiers import validate_resident_id
 
+# Free text has a documented maximum length (issue 14): what every consuming service stores and
+# indexes (e.g. disclosure's search index copes with the longest decision these limits allow). A
+# longer value is an invalid event — refused at intake — not a database error discovered later.
+MAX_PARTIES = 100
+MAX_OFFICERS = 50
+
 # --- registry (PLAT-2, PLAT-3, PLAT-4) --------------------------------------------------------
 
 class BodyRegistered(StrictSchema):
@@ -18,10 +24,10 @@ class BodyRegistered(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(("department", "authorised_org", "entrusted_org")))
     region_code = fields.String(required=True, validate=_region_validator)
     management = fields.String(load_default="local", validate=validate.OneOf(("local", "vertical", "dual")))
-    field = fields.String(load_default=None)
+    field = fields.String(load_default=None, validate=validate.Length(max=64))
     superior_body_id = Ident(load_default=None)
     entrusting_body_id = Ident(load_default=None)
-    entrustment_basis = fields.String(load_default=None)
+    entrustment_basis = fields.String(load_default=None, validate=validate.Length(max=2000))
 
     @validates_schema
     def _entrusted_needs_basis(self, data, **_):
@@ -33,32 +39,32 @@ class OfficerRegistered(StrictSchema):
     """执法人员登记 (also legal reviewers, 003 §六(二十三))."""
 
     officer_id = Ident(required=True)
-    name = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     body_id = Ident(required=True)
     roles = fields.List(fields.String(validate=validate.OneOf(("officer", "legal_reviewer"))),
                         load_default=lambda: ["officer"], validate=validate.Length(min=1))
-    certificate_no = fields.String(load_default=None)
-    field = fields.String(load_default=None)
+    certificate_no = fields.String(load_default=None, validate=validate.Length(max=64))
+    field = fields.String(load_default=None, validate=validate.Length(max=64))
 
 
 class CertificateStatusChanged(StrictSchema):
     """执法证件状态: valid, suspended 暂扣, withdrawn 收回, cancelled 注销 (PLAT-3)."""
 
-    certificate_no = fields.String(required=True)
+    certificate_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
     officer_id = Ident(required=True)
     status = fields.String(required=True, validate=validate.OneOf(CERTIFICATE_STATUSES))
     effective_from = fields.AwareDateTime(required=True)
     valid_until = fields.Date(load_default=None)
-    reason = fields.String(load_default=None)
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class PowerPublished(StrictSchema):
     """权责清单 / 行政执法事项目录 entry (PLAT-4)."""
 
-    matter_code = fields.String(required=True)
-    name = fields.String(required=True)
+    matter_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     action_type = Action(required=True)
-    legal_basis = fields.String(required=True)
+    legal_basis = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     body_id = Ident(required=True)
     level = fields.String(load_default=None, validate=validate.OneOf(("province", "city", "county", "township")))
     version = fields.Integer(load_default=1, validate=validate.Range(min=1))
@@ -72,12 +78,12 @@ class CaseOpened(StrictSchema):
     """立案 / 启动: an enforcement action starts."""
 
     action_type = Action(required=True)
-    matter_code = fields.String(required=True)
+    matter_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1))
-    officer_ids = fields.List(Ident(), required=True, validate=validate.Length(min=1))
+    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1, max=MAX_PARTIES))
+    officer_ids = fields.List(Ident(), required=True, validate=validate.Length(min=1, max=MAX_OFFICERS))
     opened_at = fields.AwareDateTime(required=True)
-    place = fields.String(load_default=None)
+    place = fields.String(load_default=None, validate=validate.Length(max=300))
 
 
 class EvidenceRecorded(StrictSchema):
@@ -86,17 +92,17 @@ class EvidenceRecorded(StrictSchema):
     record_id = Ident(required=True)
     stage = fields.String(required=True, validate=validate.OneOf(STAGES))
     record_kind = fields.String(required=True, validate=validate.OneOf(RECORD_KINDS))
-    document_type = fields.String(load_default=None)
-    title = fields.String(required=True)
+    document_type = fields.String(load_default=None, validate=validate.Length(max=64))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     content_hash = Sm3Hex(required=True)
     content_length = fields.Integer(load_default=None, validate=validate.Range(min=0))
-    officer_ids = fields.List(Ident(), load_default=list)
+    officer_ids = fields.List(Ident(), load_default=list, validate=validate.Length(max=MAX_OFFICERS))
     recorded_at = fields.AwareDateTime(required=True)
-    place = fields.String(load_default=None)
-    device = fields.String(load_default=None)
+    place = fields.String(load_default=None, validate=validate.Length(max=300))
+    device = fields.String(load_default=None, validate=validate.Length(max=100))
     started_at = fields.AwareDateTime(load_default=None)
     ended_at = fields.AwareDateTime(load_default=None)
-    party_ids = fields.List(Ident(), load_default=list)
+    party_ids = fields.List(Ident(), load_default=list, validate=validate.Length(max=MAX_PARTIES))
     # REC-3: form of an audio-visual record, and the measure it films (full-process AV rule)
     av_form = fields.String(load_default=None, validate=validate.OneOf(
         ("photo", "audio", "video", "body_worn_camera", "surveillance")))
@@ -116,7 +122,7 @@ class HearingHeld(StrictSchema):
 
     hearing_id = Ident(required=True)
     held_at = fields.AwareDateTime(required=True)
-    officer_ids = fields.List(Ident(), load_default=list)
+    officer_ids = fields.List(Ident(), load_default=list, validate=validate.Length(max=MAX_OFFICERS))
     record_hash = Sm3Hex(load_default=None)
 
 
@@ -125,17 +131,18 @@ class DecisionProposed(StrictSchema):
 
     version = fields.Integer(required=True, validate=validate.Range(min=1))
     action_type = Action(required=True)
-    matter_code = fields.String(required=True)
-    field = fields.String(load_default=None)
-    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1))
+    matter_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    field = fields.String(load_default=None, validate=validate.Length(max=64))
+    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1, max=MAX_PARTIES))
     fine_amount = Money(load_default=None)
     confiscation_amount = Money(load_default=None)
-    measures = fields.List(fields.String(), load_default=list)
+    measures = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                           validate=validate.Length(max=50))
     hearing_requested = fields.Boolean(load_default=False)
     hearing_held = fields.Boolean(load_default=False)
     flags = fields.Nested(FlagsSchema, load_default=dict)
-    officer_ids = fields.List(Ident(), required=True, validate=validate.Length(min=1))
-    summary = fields.String(required=True)
+    officer_ids = fields.List(Ident(), required=True, validate=validate.Length(min=1, max=MAX_OFFICERS))
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     proposed_at = fields.AwareDateTime(required=True)
     submitted_by = Ident(load_default=None)
 
@@ -144,20 +151,20 @@ class DecisionMade(StrictSchema):
     """执法决定作出 (DISC-3 starts the publication clock)."""
 
     version = fields.Integer(required=True, validate=validate.Range(min=1))
-    decision_no = fields.String(required=True)
+    decision_no = fields.String(required=True, validate=validate.Length(min=1, max=128))
     action_type = Action(required=True)
-    matter_code = fields.String(required=True)
-    category = fields.String(required=True)
-    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1))
-    facts = fields.String(required=True)
-    legal_basis = fields.String(required=True)
-    conclusion = fields.String(required=True)
+    matter_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    category = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    parties = fields.List(fields.Nested(PartySchema), required=True, validate=validate.Length(min=1, max=MAX_PARTIES))
+    facts = fields.String(required=True, validate=validate.Length(max=20000))
+    legal_basis = fields.String(required=True, validate=validate.Length(max=5000))
+    conclusion = fields.String(required=True, validate=validate.Length(max=5000))
     fine_amount = Money(load_default=None)
     decided_at = fields.AwareDateTime(required=True)
     secrecy = fields.String(load_default="none", validate=validate.OneOf(
         ("none", "state_secret", "commercial_secret", "personal_privacy")))
     publication_period_override = fields.Integer(load_default=None, validate=validate.Range(min=0, max=365))
-    officer_ids = fields.List(Ident(), load_default=list)
+    officer_ids = fields.List(Ident(), load_default=list, validate=validate.Length(max=MAX_OFFICERS))
     approved_by = Ident(load_default=None)
 
 
@@ -174,7 +181,7 @@ class DecisionExecuted(StrictSchema):
     """执行."""
 
     executed_at = fields.AwareDateTime(required=True)
-    manner = fields.String(required=True)
+    manner = fields.String(required=True, validate=validate.Length(min=1, max=500))
     document_hash = Sm3Hex(load_default=None)
 
 
@@ -182,7 +189,7 @@ class CaseArchived(StrictSchema):
     """归档: the case file is sealed (REC-5)."""
 
     archived_at = fields.AwareDateTime(required=True)
-    archive_no = fields.String(required=True)
+    archive_no = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
 class DecisionRevoked(StrictSchema):
@@ -191,7 +198,7 @@ class DecisionRevoked(StrictSchema):
     reason = fields.String(required=True, validate=validate.OneOf(("revoked", "confirmed_illegal", "remade")))
     by = fields.String(required=True, validate=validate.OneOf(("body", "reconsideration", "litigation", "supervision")))
     decided_at = fields.AwareDateTime(required=True)
-    note = fields.String(load_default=None)
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 # --- complaints (CMP) -------------------------------------------------------------------------
@@ -240,7 +247,7 @@ class ComplaintSubmitted(StrictSchema):
 
     channel = fields.String(required=True, validate=validate.OneOf(
         ("portal", "hotline_12345", "letter", "email", "visit")))
-    external_ref = fields.String(load_default=None)
+    external_ref = fields.String(load_default=None, validate=validate.Length(max=100))
     complainant = fields.Nested(ComplainantSchema, required=True)
     subject = fields.Nested(ComplaintSubjectSchema, required=True)
     request = fields.String(required=True, validate=validate.Length(min=2, max=2000))

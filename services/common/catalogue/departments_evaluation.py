@@ -16,7 +16,7 @@ class TrainingRecorded(StrictSchema):
     course = fields.String(required=True, validate=validate.Length(min=1, max=200))
     hours = fields.Decimal(required=True, as_string=True, places=1, validate=validate.Range(min=0, max=200, min_inclusive=False))
     completed_on = fields.Date(required=True)
-    provider = fields.String(load_default=None)
+    provider = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
 class ZeroEnforcementExplained(StrictSchema):
@@ -24,7 +24,8 @@ class ZeroEnforcementExplained(StrictSchema):
 
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     explanation = fields.String(required=True, validate=validate.Length(min=5, max=5000))
-    matter_codes = fields.List(fields.String(), load_default=list)
+    matter_codes = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
+                               validate=validate.Length(max=1000))
     explained_on = fields.Date(required=True)
 
 
@@ -33,7 +34,7 @@ class DecisionChallenged(StrictSchema):
 
     by = fields.String(required=True, validate=validate.OneOf(("reconsideration", "litigation")))
     filed_at = fields.AwareDateTime(required=True)
-    organ = fields.String(load_default=None)
+    organ = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
 EVENTS = [
