@@ -2,16 +2,16 @@
 again with other content is a conflicting duplicate (dead-lettered), not a redelivery (issue 14).
 Rows written before have none: their ids count as plain duplicates (content unknown).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 18:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
