@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test test-unit test-integration bench install broker contracts clean
+.PHONY: run test test-unit test-integration bench install broker contracts clean oidc-provider
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,19 +15,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# a real OpenID provider (npm oidc-provider) for the sign-in tests and the demo; never deployed
+OIDC_DIR := tools/oidc-provider
+$(OIDC_DIR)/node_modules/.installed: $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+oidc-provider: $(OIDC_DIR)/node_modules/.installed
+
 broker:  ## make sure a RabbitMQ answers at AMQP_URI (installs and starts it when none does)
 	bash deploy/local/ensure_broker.sh
 
-run: install broker  ## the whole suite + demo departmental traffic; Ctrl-C stops everything
+run: install broker oidc-provider  ## the whole suite + demo departmental traffic; Ctrl-C stops everything
 	$(PY) deploy/local/run.py
 
-test: install  ## unit + integration tests (integration needs RabbitMQ and PostgreSQL on this machine)
+test: install oidc-provider  ## unit + integration tests (integration needs RabbitMQ and PostgreSQL on this machine)
 	$(PY) -m pytest -q
 
 test-unit: install
 	$(PY) -m pytest -q -m "not integration and not browser"
 
-test-integration: install
+test-integration: install oidc-provider
 	$(PY) -m pytest -q -m integration
 
 bench: install broker  ## prints BENCH <name> <value> <unit> lines

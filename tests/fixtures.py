@@ -181,7 +181,7 @@ def dead_letters(amqp_uri: str, service: str) -> list[dict]:
 
 
 @contextmanager
-def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_keys=()):
+def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_keys=(), http_port=None):
     """Migrate, bus-init and run the given services (all by default) in this process."""
     from nameko import config
     from nameko.runners import ServiceRunner
@@ -192,7 +192,7 @@ def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_k
     import yaml
 
     keys_file.write_text(yaml.safe_dump(list(api_keys)))
-    suite = Suite(amqp_uri, databases, free_port(), uuid.uuid4().hex, str(keys_file), tmp_path)
+    suite = Suite(amqp_uri, databases, http_port or free_port(), uuid.uuid4().hex, str(keys_file), tmp_path)
     classes = [c for c in all_service_classes() if services is None or c.name in services]
     with config.patch(suite.config(), clear=False):
         for service, url in databases.items():
@@ -302,3 +302,72 @@ def publish_on_link(uri: str, exchange: str, envelope: dict, user_id: str) -> No
         Producer(conn.channel()).publish(json.dumps(envelope, ensure_ascii=False), exchange=exchange,
                                          routing_key=envelope["event_type"], content_type="application/json",
                                          delivery_mode=2, user_id=user_id)
+
+
+# -- a real OpenID provider (npm oidc-provider, tools/oidc-provider; `make oidc-provider` installs it) --
+OIDC_DIR = ROOT_DIR / "tools" / "oidc-provider"
+OIDC_ACCOUNTS = json.loads((OIDC_DIR / "accounts.json").read_text(encoding="utf-8"))
+OIDC_PASSWORD = "zhifa-demo"
+
+
+class OidcProvider:
+    def __init__(self, issuer: str, client_id: str, client_secret: str, redirect_uri: str):
+        self.issuer, self.client_id, self.client_secret, self.redirect_uri = issuer, client_id, client_secret, redirect_uri
+
+    def zhifa_settings(self) -> dict:
+        """What ZHIFA_OIDC says for a gateway using this provider."""
+        return {"ZHIFA_OIDC": {"issuer": self.issuer, "client_id": self.client_id, "client_secret": self.client_secret,
+                               "redirect_uri": self.redirect_uri, "scope": "openid profile zhifa",
+                               "claims": {"role": "zhifa_role", "region": "zhifa_region", "bodies": "zhifa_bodies"},
+                               "session_hours": 1}}
+
+
+@contextmanager
+def oidc_provider(tmp_path, gateway_port: int):
+    """Start the provider on a free port of 127.0.0.1 with one client (the gateway at ``gateway_port``)."""
+    node_modules = OIDC_DIR / "node_modules" / "oidc-provider"
+    if not node_modules.exists():
+        if os.environ.get("CI"):
+            pytest.fail("tools/oidc-provider is not installed (make oidc-provider)")
+        pytest.skip("the test OpenID provider is not installed: make oidc-provider")
+    port = free_port()
+    provider = OidcProvider(f"http://127.0.0.1:{port}", "zhifa-gateway", uuid.uuid4().hex * 2,
+                            f"http://127.0.0.1:{gateway_port}/auth/callback")
+    config = tmp_path / f"oidc-{port}.json"
+    config.write_text(json.dumps({"issuer": provider.issuer, "port": port, "accounts": OIDC_ACCOUNTS,
+                                  "clients": [{"client_id": provider.client_id, "client_secret": provider.client_secret,
+                                               "redirect_uris": [provider.redirect_uri]}]}))
+    log = open(tmp_path / f"oidc-{port}.log", "w")
+    proc = subprocess.Popen(["node", str(OIDC_DIR / "provider.mjs")], cwd=OIDC_DIR, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "OIDC_CONFIG": str(config)})
+    try:
+        wait_for(lambda: _answers(provider.issuer + "/.well-known/openid-configuration"), timeout=30,
+                 message="the OpenID provider")
+        yield provider
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def oidc_session(suite, provider, login: str, password: str = OIDC_PASSWORD) -> requests.Session:
+    """Sign in as a person would (the provider's login form), without a browser: the returned
+    session carries the gateway's session cookie."""
+    import re
+    from html import unescape
+
+    browser = requests.Session()
+    page = browser.get(suite.base_url + "/auth/login", timeout=15)        # → provider's login form
+    action = unescape(re.search(r'action="([^"]+)"', page.text).group(1))
+    browser.post(provider.issuer + action, data={"login": login, "password": password}, timeout=15)
+    return browser

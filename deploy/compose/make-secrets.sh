@@ -40,5 +40,8 @@ for name in postgres_password db_records_password db_review_password db_disclosu
 done
 # Ed25519 signing key of the records log's tree heads: 32-byte seed as 64 hex digits (REC-4).
 make records_signing_key python3 -c 'import secrets; print(secrets.token_hex(32))'
+# The client secret the identity platform issued for zhifa (staff sign-in): replace the placeholder
+# with it (docs/RUNBOOK.md#staff-sign-in-oidc).
+make oidc_client_secret echo "CHANGE-ME-issued-by-the-identity-platform"
 # Department registry and API keys (hashes only): add systems with `zhifa api-key` (docs/RUNBOOK.md#add-a-county).
 make api_keys echo "[]"

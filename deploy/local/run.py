@@ -63,6 +63,74 @@ def register_demo_senders() -> list[str]:
     return args
 
 
+OIDC_DIR = ROOT / "tools" / "oidc-provider"
+OIDC_ISSUER = "http://127.0.0.1:9400"
+OIDC_DEMO_PASSWORD = "zhifa-demo"
+
+
+def _oidc_setting(key: str) -> str:
+    """ZHIFA_OIDC.<key> of the demo config, ${VAR:default} resolved as nameko resolves it."""
+    import re
+
+    import yaml
+
+    value = str(yaml.safe_load(Path(CONFIG).read_text(encoding="utf-8"))["ZHIFA_OIDC"][key])
+    match = re.fullmatch(r"\$\{(\w+):(.*)\}", value)
+    return os.environ.get(match.group(1), match.group(2)) if match else value
+
+
+def start_identity_platform() -> subprocess.Popen:
+    """The stand-in identity platform (tools/oidc-provider) with the gateway as its one client."""
+    import json
+
+    accounts = json.loads((OIDC_DIR / "accounts.json").read_text(encoding="utf-8"))
+    config = {"issuer": OIDC_ISSUER, "port": 9400, "accounts": accounts,
+              "clients": [{"client_id": _oidc_setting("client_id"), "client_secret": _oidc_setting("client_secret"),
+                           "redirect_uris": [_oidc_setting("redirect_uri")]}]}
+    path = ROOT / "var" / "oidc-provider.json"
+    path.write_text(json.dumps(config, ensure_ascii=False))
+    path.chmod(0o600)
+    log = open(ROOT / "var" / "logs" / "oidc-provider.log", "a")
+    proc = subprocess.Popen(["node", str(OIDC_DIR / "provider.mjs")], cwd=OIDC_DIR, stdout=log,
+                            stderr=subprocess.STDOUT, env={**os.environ, "OIDC_CONFIG": str(path)})
+    for _ in range(60):
+        try:
+            if requests.get(OIDC_ISSUER + "/.well-known/openid-configuration", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    raise SystemExit("zhifa: the OpenID provider did not start (make oidc-provider; see var/logs/oidc-provider.log)")
+
+
+def demo_accounts() -> str:
+    import json
+
+    accounts = json.loads((OIDC_DIR / "accounts.json").read_text(encoding="utf-8"))
+    lines = []
+    for login, account in accounts.items():
+        if login.startswith("_"):
+            continue
+        claims = account["claims"]
+        bodies = "、".join(claims.get("zhifa_bodies") or [])
+        lines.append(f"  {login:<11} {claims.get('zhifa_role') or '（无角色：登录被拒）':<18} {claims.get('zhifa_region', '')}"
+                     f"{'  ' + bodies if bodies else ''}   {claims.get('name', '')}")
+    return "\n".join(lines)
+
+
+def redis_status() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(os.environ.get("ZHIFA_REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=1).ping()
+        return "Redis answers at 127.0.0.1:6379: abuse limits and staff sessions are shared (as in production)"
+    except redis.RedisError:
+        return ("NO Redis at 127.0.0.1:6379: the gateway keeps abuse limits and staff sessions IN ITS OWN PROCESS "
+                "(ZHIFA_REDIS_FALLBACK: local, demo only)")
+
+
 def main() -> int:
     (ROOT / "var" / "logs").mkdir(parents=True, exist_ok=True)
     print("zhifa: declaring queues and exchanges (bus-init)…", flush=True)
@@ -72,9 +140,11 @@ def main() -> int:
     zhifa("api-key", "--system", DEMO_HTTP_SYSTEM, "--region", "320404", "--body", "320404-ZHZF",
           "--key", DEMO_HTTP_KEY)
     demo_args = ["--api-key", f"{DEMO_HTTP_SYSTEM}={DEMO_HTTP_KEY}", *register_demo_senders()]
-    supervisor = zhifa("token", "--sub", "demo-supervisor", "--role", "supervisor", "--region", "320400")
-    reviewer = zhifa("token", "--sub", "demo-reviewer", "--role", "legal_reviewer", "--region", "320400")
-    handler = zhifa("token", "--sub", "demo-handler", "--role", "complaint_handler", "--region", "320400")
+    # service-account tokens for scripts (capped lifetime); people sign in through the identity platform
+    supervisor = zhifa("token", "--service-account", "demo-script-supervisor", "--role", "supervisor",
+                       "--region", "320400", "--hours", "8")
+    handler = zhifa("token", "--service-account", "demo-script-handler", "--role", "complaint_handler",
+                    "--region", "320400", "--hours", "8")
 
     procs: list[subprocess.Popen] = []
 
@@ -93,6 +163,10 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    procs.append(start_identity_platform())
+    print(f"zhifa: identity platform stand-in (OpenID provider) at {OIDC_ISSUER} "
+          f"(log var/logs/oidc-provider.log)", flush=True)
+    print("zhifa: " + redis_status(), flush=True)
     nameko = str(Path(sys.executable).parent / "nameko")
     for service in SERVICES:
         log = open(ROOT / "var" / "logs" / f"{service}.log", "a")
@@ -124,9 +198,12 @@ zhifa is running. Where to look:
   RabbitMQ                       amqp://127.0.0.1:5672 (queues: evt-*, zhifa.dead-letter.*)
   Demo traffic log               var/logs/demo.log
 
-Staff tokens (city 320400, 12 h):
+Staff sign-in (统一身份认证 stand-in, OpenID Connect): open a staff page, e.g.
+  http://127.0.0.1:8000/evaluation/dashboard   (supervisor)      http://127.0.0.1:8000/audit   (auditor)
+and sign in with one of the demo accounts (password {OIDC_DEMO_PASSWORD}):
+{demo_accounts()}
+Service-account tokens for scripts (8 h, the cap; `zhifa token` issues no longer ones):
   export SUPERVISOR='{supervisor}'
-  export REVIEWER='{reviewer}'
   export HANDLER='{handler}'
 Try:
   curl -s -H "Authorization: Bearer $SUPERVISOR" 'http://127.0.0.1:8000/api/v1/evaluation/summary'

@@ -2,7 +2,11 @@
 
 - Departmental systems (执法部门业务系统) authenticate with an API key bound to their system, the
   enforcement bodies they may speak for and their region. Keys are stored as SHA-256 digests.
-- Staff carry signed tokens (JWT, HS256) with a role and a region scope (PLAT-1): officer 执法人员,
+- Staff sign in through the province's identity platform (OpenID Connect: services/gateway/oidc.py)
+  and hold a server-side session; their role and region scope (PLAT-1) come from its claims.
+- Machine clients other than departmental systems (scripts, integrations) use service-account
+  tokens (JWT, HS256, ``zhifa token``) whose lifetime is capped (``ZHIFA_TOKEN_MAX_HOURS``,
+  default 8): a longer-lived token is neither issued nor accepted (SEC-1). Roles: officer 执法人员,
   legal_reviewer 法制审核人员, supervisor 监督人员, complaint_handler 投诉处理人员, admin 管理员,
   auditor 安全审计员 (searches the audit trail of staff actions and can do nothing else, SEC-3).
 - Public endpoints are explicitly public; everything else checks role and scope.
@@ -26,6 +30,12 @@ from services.common.identifiers import is_region_code, region_covers
 
 STAFF_ROLES = ("officer", "legal_reviewer", "supervisor", "complaint_handler", "admin", "auditor")
 TOKEN_ISSUER = "zhifa"
+DEFAULT_TOKEN_HOURS = 1.0
+
+
+def token_max_hours() -> float:
+    """The longest lifetime of a service-account token (SEC-1)."""
+    return float(settings.setting("ZHIFA_TOKEN_MAX_HOURS", 8))
 
 
 class AuthError(Exception):
@@ -177,15 +187,19 @@ def token_secret() -> str:
     return path.read_text().strip()
 
 
-def issue_token(subject: str, role: str, region_code: str, hours: float = 12, secret: str | None = None,
-                body_ids: tuple[str, ...] = ()) -> str:
+def issue_token(subject: str, role: str, region_code: str, hours: float = DEFAULT_TOKEN_HOURS,
+                secret: str | None = None, body_ids: tuple[str, ...] = ()) -> str:
+    """A service account's token (``svc``: not a person; people sign in through OpenID Connect)."""
+    if not 0 < hours <= token_max_hours():
+        raise ValueError(f"token lifetime {hours} h: service-account tokens live at most "
+                         f"{token_max_hours():g} h (ZHIFA_TOKEN_MAX_HOURS)")
     if role not in STAFF_ROLES:
         raise ValueError(f"unknown role {role}")
     if not is_region_code(region_code):
         raise ValueError(f"bad region code {region_code}")
     now = dt.datetime.now(dt.timezone.utc)
     claims = {"sub": subject, "role": role, "region": region_code, "iss": TOKEN_ISSUER, "iat": now,
-              "exp": now + dt.timedelta(hours=hours), "bodies": list(body_ids)}
+              "exp": now + dt.timedelta(hours=hours), "bodies": list(body_ids), "svc": True}
     return jwt.encode(claims, secret or token_secret(), algorithm="HS256")
 
 
@@ -202,9 +216,13 @@ def authenticate(headers, api_keys: dict[str, Identity], secret: str | None = No
     if authz.startswith("Bearer "):
         try:
             claims = jwt.decode(authz[7:], secret or token_secret(), algorithms=["HS256"], issuer=TOKEN_ISSUER,
-                                options={"require": ["exp", "sub", "iss"]})
+                                options={"require": ["exp", "iat", "sub", "iss"]})
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from None
+        if claims.get("svc") is not True:
+            raise AuthError("not a service-account token (staff sign in through OpenID Connect)")
+        if claims["exp"] - claims["iat"] > token_max_hours() * 3600 + 60:
+            raise AuthError(f"token lifetime exceeds the cap of {token_max_hours():g} h")
         if claims.get("role") not in STAFF_ROLES or not is_region_code(str(claims.get("region"))):
             raise AuthError("token lacks a valid role or region")
         return Identity("staff", subject=claims["sub"], role=claims["role"], region_code=claims["region"],

@@ -63,7 +63,12 @@ def cmd_migrate(args) -> int:
 def cmd_token(args) -> int:
     from services.common.auth import issue_token
 
-    print(issue_token(args.sub, args.role, args.region, hours=args.hours, body_ids=tuple(args.body or ())))
+    try:
+        print(issue_token(args.service_account, args.role, args.region, hours=args.hours,
+                          body_ids=tuple(args.body or ())))
+    except ValueError as exc:
+        print(f"zhifa token: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -136,11 +141,12 @@ def main(argv=None) -> int:
     sub.add_parser("bus-init", help="declare exchanges and durable queues before any publisher runs")
     p = sub.add_parser("migrate", help="apply Alembic migrations of each service's database")
     p.add_argument("services", nargs="*")
-    p = sub.add_parser("token", help="issue a staff token")
-    p.add_argument("--sub", required=True)
+    p = sub.add_parser("token", help="issue a service account's token (capped lifetime; staff sign in with OIDC)")
+    p.add_argument("--service-account", "--sub", dest="service_account", required=True,
+                   help="the service account (a script or integration, not a person)")
     p.add_argument("--role", required=True)
     p.add_argument("--region", required=True)
-    p.add_argument("--hours", type=float, default=12)
+    p.add_argument("--hours", type=float, default=1.0, help="lifetime, at most ZHIFA_TOKEN_MAX_HOURS (default 8)")
     p.add_argument("--body", action="append")
     p = sub.add_parser("api-key", help="create (or replace) a departmental system's API key; prints the key")
     p.add_argument("--system", required=True)

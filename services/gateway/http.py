@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from services.common import metrics
 from services.common.auth import AuthError, Forbidden, authenticate, require
 from services.common.rpc import RpcTimeout
-from services.gateway import audit, edge
+from services.gateway import audit, edge, oidc
 from services.gateway.shared import RateLimited, SharedStateUnavailable
 from services.gateway.schemas import Route
 
@@ -209,8 +209,19 @@ def _respond(self, fn, request, kwargs, seen, *, roles, limit, success, action):
 
 
 def resolve_identity(self, request):
-    """(identity, authenticated by the session cookie?) — API key, Bearer token, or the public."""
-    return authenticate(request.headers, self.api_keys), False
+    """(identity, authenticated by the session cookie?): an API key or a service account's Bearer
+    token (machine clients), else a staff session opened by OpenID Connect sign-in (services/gateway/
+    oidc.py; its cookie is a random id, the session is in the shared store — ended by sign-out on
+    every replica), else the public. A session that is unknown, ended or expired is the public."""
+    identity = authenticate(request.headers, self.api_keys)
+    if identity.kind != "public":
+        return identity, False
+    session_id = request.cookies.get(oidc.SESSION_COOKIE)
+    if session_id:
+        staff = oidc.identity_from_session(self.shared.session_get(oidc.session_key(session_id)))
+        if staff is not None:
+            return staff, True
+    return identity, False
 
 
 def audited(identity) -> bool:

@@ -20,12 +20,13 @@ from services.gateway.routes import evaluation as evaluation_routes
 from services.gateway.routes import operations as operations_routes
 from services.gateway.routes import records as records_routes
 from services.gateway.routes import review as review_routes
+from services.gateway.routes import signin as signin_routes
 from services.gateway.shared import Shared
 
 
 class GatewayService(operations_routes.OperationsRoutes, records_routes.RecordsRoutes, review_routes.ReviewRoutes,
                      disclosure_routes.DisclosureRoutes, complaint_routes.ComplaintsRoutes,
-                     evaluation_routes.EvaluationRoutes, audit_routes.AuditRoutes):
+                     evaluation_routes.EvaluationRoutes, audit_routes.AuditRoutes, signin_routes.SignInRoutes):
     name = "gateway"
     metrics = Metrics()
     shared = Shared()   # abuse limits and staff sessions, in Redis (services/gateway/shared.py)

@@ -33,7 +33,14 @@ def year_suite(tmp_path_factory):
                  ("records", "review", "disclosure", "complaints", "evaluation")}
     db_file = str(tmp / "evaluation.db")
     try:
-        with running_suite(amqp_uri, databases, tmp, services=["evaluation", "gateway"]) as suite:
+        from nameko import config
+
+        from tests.fixtures import free_port, oidc_provider
+
+        port = free_port()
+        with oidc_provider(tmp, port) as provider, config.patch(provider.zhifa_settings(), clear=False), \
+                running_suite(amqp_uri, databases, tmp, services=["evaluation", "gateway"], http_port=port) as suite:
+            suite.provider = provider
             phases = Y.generate()
             count = 0
             for phase in ("registry", "decisions", "rest"):
@@ -320,18 +327,23 @@ def test_eval9_summary_route_still_counts_per_body(year_suite):
 
 
 def test_eval_dashboard_in_browser_shows_charts(year_suite, finalised, browser):
-    """The supervisors' dashboard (Chinese) signs in with a token kept in a cookie and shows the
-    region, subordinate regions, SVG charts, rankings, open violations — without console errors."""
+    """The supervisors' dashboard (Chinese), after signing in through the identity platform (OpenID
+    Connect), shows the region, subordinate regions, SVG charts, rankings, open violations — without
+    console errors."""
     from selenium.webdriver.common.by import By
 
     from tests.fixtures import browser_errors
 
     base = year_suite.base_url
+    from tests.fixtures import OIDC_PASSWORD
+
     browser.get(base + "/evaluation/dashboard?year=2025")
-    assert "/evaluation/login" in browser.current_url  # not signed in: the sign-in page
-    browser.find_element(By.ID, "token").send_keys(year_suite.supervisor)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(lambda: "/evaluation/dashboard" in browser.current_url, message="dashboard after sign-in")
+    # not signed in: the identity platform's sign-in page
+    wait_for(lambda: browser.current_url.startswith(year_suite.provider.issuer), message="sign-in page")
+    browser.find_element(By.ID, "username").send_keys("supervisor")
+    browser.find_element(By.ID, "password").send_keys(OIDC_PASSWORD)
+    browser.find_element(By.ID, "sign-in").click()
+    wait_for(lambda: "/evaluation/dashboard?year=2025" in browser.current_url, message="dashboard after sign-in")
     assert "评议考核监督看板" in browser.title
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "2025年度" in text and "最终考核结果" in text
@@ -360,7 +372,7 @@ def test_eval_dashboard_in_browser_shows_charts(year_suite, finalised, browser):
     browser.get(base + f"/evaluation/dashboard?year=2025&token={year_suite.supervisor}")
     assert "令牌不得放在网址中" in browser.page_source and not browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     browser.get(base + "/evaluation/dashboard?year=2025")
-    assert "/evaluation/login" in browser.current_url
+    wait_for(lambda: browser.current_url.startswith(year_suite.provider.issuer), message="sign-in page again")
 
 
 def test_eval_annual_report_csv(year_suite, finalised):
@@ -381,4 +393,4 @@ def test_eval_annual_report_csv(year_suite, finalised):
     assert rows[("八、评议考核", "建议调离执法岗位或取消执法资格")] == "1"
     # not signed in: sent to the sign-in page, no data
     r = year_suite.get("/evaluation/annual-report.csv", params={"year": 2025}, allow_redirects=False)
-    assert r.status_code == 303 and "/evaluation/login" in r.headers["Location"]
+    assert r.status_code == 303 and r.headers["Location"].startswith("/auth/login?")

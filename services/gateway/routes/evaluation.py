@@ -2,12 +2,11 @@
 
 JSON API for supervisors (Bearer token), and the supervisors' dashboard pages in Chinese.
 
-How the pages authenticate: the pages are ordinary browser pages, so they cannot send an
-``Authorization`` header. A supervisor signs in at ``/evaluation/login`` by pasting their staff token
-(the same signed token the API takes); the gateway checks it and keeps it in an HttpOnly,
-SameSite=Strict cookie limited to ``/evaluation`` (``Secure`` when served over HTTPS). A token in
-the URL is refused (SEC-1, services/gateway/http.py). A Bearer header works as well.
-``/evaluation/logout`` clears it.
+How the pages authenticate: a supervisor signs in through the province's identity platform
+(OpenID Connect, ``/auth/login``; services/gateway/oidc.py) and the gateway keeps a server-side
+session behind an HttpOnly cookie; sign-out is the form on the dashboard (``POST /auth/logout``).
+A token in the URL is refused (SEC-1, services/gateway/http.py). A Bearer header (service accounts)
+works as well.
 """
 from __future__ import annotations
 
@@ -18,13 +17,12 @@ from markupsafe import Markup, escape
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from services.common.auth import AuthError, authenticate
 from services.common.events import jsonable
 from services.common.rpc import call
 from services.gateway import pages
-from services.gateway.edge import cookie_secure
 from services.gateway.exports import csv_text
 from services.gateway.http import HttpError, endpoint, in_scope, read_json
+from services.gateway.routes.signin import sign_in_url
 from services.gateway.schemas import (
     AccountabilityActionRequest,
     AccountabilityOpenRequest,
@@ -37,8 +35,6 @@ from services.gateway.schemas import (
 )
 
 SUPERVISORS = ("supervisor", "admin")
-COOKIE = "zhifa_eval_token"
-COOKIE_PATH = "/evaluation"
 GRADE_COLOURS = {"优秀": "#2e7d32", "合格": "#1565c0", "不合格": "#c62828"}
 
 
@@ -216,30 +212,9 @@ class EvaluationRoutes:
 
     # -- pages (Simplified Chinese) ---------------------------------------------------------------
     @endpoint("GET", "/evaluation/login", tags=("evaluation",),
-              summary="Supervisors' sign-in page for the evaluation dashboard (token kept in a cookie)")
+              summary="Old sign-in address of the dashboard: sends to the staff sign-in (/auth/login)")
     def evaluation_login_page(self, request, identity):
-        return pages.render("evaluation/login.html", error=None, next=_safe_next(request.args.get("next")))
-
-    @endpoint("POST", "/evaluation/login", tags=("evaluation",), limit="sign_in",
-              summary="Sign in with a supervisor token (form field token); sets the dashboard cookie")
-    def evaluation_login(self, request, identity):
-        token = (request.form.get("token") or "").strip()
-        target = _safe_next(request.form.get("next"))
-        if not token:
-            return pages.render("evaluation/login.html", status=422, next=target, error="请填写令牌")
-        staff = _staff_from_token(token, self.api_keys)
-        if staff is None:
-            return pages.render("evaluation/login.html", status=401, next=target,
-                                error="令牌无效、已过期，或不是监督人员令牌")
-        response = redirect(target, code=303)
-        _set_cookie(request, response, token)
-        return response
-
-    @endpoint("GET", "/evaluation/logout", tags=("evaluation",), summary="Sign out of the evaluation dashboard")
-    def evaluation_logout(self, request, identity):
-        response = redirect("/evaluation/login", code=303)
-        response.delete_cookie(COOKIE, path=COOKIE_PATH)
-        return response
+        return redirect(sign_in_url(_safe_next(request.args.get("next"))), code=303)
 
     @endpoint("GET", "/evaluation/dashboard", tags=("evaluation",),
               summary="Supervisors' dashboard (Chinese): region and subordinate regions, indicators with trends, "
@@ -296,29 +271,13 @@ class EvaluationRoutes:
         return staff, region, None
 
     def _page_identity(self, request, identity):
-        """(staff identity, None) or (None, a response: redirect to sign in)."""
+        """(staff identity, None) or (None, a response: sign in, or a Chinese 403 page)."""
         if identity.kind == "staff" and identity.role in SUPERVISORS:
             return identity, None
-        staff = _staff_from_token(request.cookies.get(COOKIE, ""), self.api_keys)
-        if staff is None:
-            target = request.full_path.rstrip("?")
-            return None, redirect("/evaluation/login?" + urlencode({"next": target}), code=303)
-        return staff, None
-
-
-def _staff_from_token(token: str, api_keys):
-    if not token:
-        return None
-    try:
-        staff = authenticate({"Authorization": f"Bearer {token}"}, api_keys)
-    except AuthError:
-        return None
-    return staff if staff.kind == "staff" and staff.role in SUPERVISORS else None
-
-
-def _set_cookie(request, response, token: str) -> None:
-    response.set_cookie(COOKIE, token, max_age=12 * 3600, path=COOKIE_PATH, httponly=True, samesite="Strict",
-                        secure=cookie_secure(request))
+        if identity.kind == "staff":
+            return None, pages.render("evaluation/message.html", status=403, title="无权访问",
+                                      message="评议考核监督看板仅供监督人员和管理员使用。")
+        return None, redirect(sign_in_url(request.full_path.rstrip("?")), code=303)
 
 
 def _safe_next(target: str | None) -> str:
