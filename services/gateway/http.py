@@ -13,6 +13,7 @@ import logging
 
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from services.common import metrics
@@ -166,7 +167,7 @@ def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags
             route = f"{method} {path}"
             cid = edge.correlation_id(request.environ)
             edge.csrf_begin(request)
-            seen: dict = {}     # the identity once known, and whether the write's intent was recorded
+            seen: dict = {}     # the identity once known, and whether its audit record was refused
             try:
                 response = _respond(self, fn, request, kwargs, seen, roles=roles, limit=limit, success=success,
                                     action=route)
@@ -201,7 +202,6 @@ def _respond(self, fn, request, kwargs, seen, *, roles, limit, success, action):
         audit.publish(audit.record(request, identity, action=action, phase="intent", status=None,
                                    path_values=kwargs, source_address=edge.request_ip(request),
                                    correlation_id=edge.correlation_id(request.environ)))
-        seen["intent"] = True
     response = fn(self, request, identity, **kwargs)
     if not isinstance(response, Response):
         response = json_response(success, response)
@@ -222,6 +222,11 @@ def resolve_identity(self, request):
         if staff is not None:
             return staff, True
     return identity, False
+
+
+def is_page(request) -> bool:
+    """A page for people (HTML), not the JSON API."""
+    return not request.path.startswith("/api/")
 
 
 def audited(identity) -> bool:
@@ -257,9 +262,18 @@ def _error_for(exc, route, cid, request) -> Response:
         return error_response(503, "unavailable", "服务暂时不可用，请稍后再试", request=request)
     if isinstance(exc, AuthError):
         log.info("%s [%s]: not authenticated: %s", route, cid, exc)
+        if is_page(request) and request.method == "GET":     # a person at a staff page: sign in first
+            from urllib.parse import urlencode
+
+            return redirect("/auth/login?" + urlencode({"next": request.full_path.rstrip("?")}), code=303)
         return error_response(401, "unauthenticated", "未登录或登录凭证无效", request=request)
     if isinstance(exc, Forbidden):
         log.info("%s [%s]: forbidden: %s", route, cid, exc)
+        if is_page(request):
+            from services.gateway import pages
+
+            return pages.render("auth/message.html", status=403, title="无权访问",
+                                message="您的角色无权访问此页面。如需访问，请联系管理员。")
         return error_response(403, "forbidden", "无权执行此操作", request=request)
     if isinstance(exc, RpcTimeout):
         log.error("%s [%s]: timeout: %s", route, cid, exc)

@@ -300,6 +300,26 @@ def test_cmp1_public_intake_is_rate_limited_per_ip_in_chinese(amqp_uri, sqlite_d
         assert len(register["complaints"]) == 2
 
 
+def test_sec5_query_code_guesses_are_limited_per_complaint_number_from_any_address(amqp_uri, sqlite_databases,
+                                                                                    tmp_path):
+    """SEC-5: the query code is checked with scrypt; guessing one complaint's code from many addresses
+    (behind the ingress: X-Forwarded-For) is limited per number, other numbers are not affected."""
+    limits = {"complaint_code": "3/hour", "complaint_query": "100/hour", "complaint_submit": "100/hour"}
+    with complaints_suite(amqp_uri, {"complaints": sqlite_databases["complaints"]}, tmp_path,
+                          ZHIFA_RATE_LIMITS=limits, ZHIFA_TRUSTED_PROXY_HOPS=1) as suite:
+        first = suite.post("/api/v1/public/complaints", portal_form()).json()
+        second = suite.post("/api/v1/public/complaints", portal_form(phone="13800009999")).json()
+        guesses = [suite.get(f"/api/v1/public/complaints/{first['number']}", params={"code": "WRONG123"},
+                             headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(4)]
+        assert guesses == [404, 404, 404, 429]
+        refused = suite.get(f"/api/v1/public/complaints/{first['number']}", params={"code": first["query_code"]},
+                            headers={"X-Forwarded-For": "198.51.100.7"})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1   # even the right code
+        other = suite.get(f"/api/v1/public/complaints/{second['number']}", params={"code": second["query_code"]},
+                          headers={"X-Forwarded-For": "198.51.100.7"})
+        assert other.ok
+
+
 def test_cmp1_rate_limit_behind_a_proxy_counts_each_client_not_the_proxy():
     """Behind the ingress every request comes from the proxy's address: with ZHIFA_TRUSTED_PROXY_HOPS
     the client is read from X-Forwarded-For, and what a client writes there itself is not trusted."""

@@ -216,7 +216,7 @@ class EvaluationRoutes:
     def evaluation_login_page(self, request, identity):
         return redirect(sign_in_url(_safe_next(request.args.get("next"))), code=303)
 
-    @endpoint("GET", "/evaluation/dashboard", tags=("evaluation",),
+    @endpoint("GET", "/evaluation/dashboard", roles=SUPERVISORS, tags=("evaluation",),
               summary="Supervisors' dashboard (Chinese): region and subordinate regions, indicators with trends, "
                       "rankings, open violations, overdue items — sign in at /evaluation/login")
     def evaluation_dashboard(self, request, identity):
@@ -227,7 +227,7 @@ class EvaluationRoutes:
         return pages.render("evaluation/dashboard.html", d=data, staff=staff, charts=_charts(data),
                             query=lambda **kw: urlencode({"region_code": region, "year": data["year"], **kw}))
 
-    @endpoint("GET", "/evaluation/annual-report", tags=("evaluation",),
+    @endpoint("GET", "/evaluation/annual-report", roles=SUPERVISORS, tags=("evaluation",),
               summary="Annual report section on enforcement (法治政府建设年度报告), printable page")
     def evaluation_report_page(self, request, identity):
         staff, region, response = self._page_scope(request, identity)
@@ -240,12 +240,10 @@ class EvaluationRoutes:
         return pages.render("evaluation/report.html", d=data, sections=sections,
                             csv_query=urlencode({"region_code": region, "year": data["year"]}))
 
-    @endpoint("GET", "/evaluation/annual-report.csv", tags=("evaluation",),
+    @endpoint("GET", "/evaluation/annual-report.csv", roles=SUPERVISORS, tags=("evaluation",),
               summary="Annual report section on enforcement as CSV (UTF-8 with BOM; cookie or Bearer token)")
     def evaluation_report_csv(self, request, identity):
-        staff, response = self._page_identity(request, identity)
-        if response is not None:
-            return response
+        staff = identity
         region = request.args.get("region_code") or staff.region_code
         if not staff.covers(region):
             raise HttpError(403, "out_of_scope", f"无权访问行政区划 {region} 的数据")
@@ -259,25 +257,14 @@ class EvaluationRoutes:
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def _page_scope(self, request, identity):
-        """(staff, the region asked for — default the staff's own, None) or (…, a response: sign in,
-        or a Chinese 403 page when the region is outside the staff's scope)."""
-        staff, response = self._page_identity(request, identity)
-        if response is not None:
-            return None, None, response
-        region = request.args.get("region_code") or staff.region_code
-        if not staff.covers(region):
-            return staff, region, pages.render("evaluation/message.html", status=403, title="无权访问",
-                                               message=f"您的管辖范围不包括行政区划 {region}。")
-        return staff, region, None
-
-    def _page_identity(self, request, identity):
-        """(staff identity, None) or (None, a response: sign in, or a Chinese 403 page)."""
-        if identity.kind == "staff" and identity.role in SUPERVISORS:
-            return identity, None
-        if identity.kind == "staff":
-            return None, pages.render("evaluation/message.html", status=403, title="无权访问",
-                                      message="评议考核监督看板仅供监督人员和管理员使用。")
-        return None, redirect(sign_in_url(request.full_path.rstrip("?")), code=303)
+        """(staff, the region asked for — default the staff's own, None) or (…, a Chinese 403 page
+        when the region is outside the staff's scope). Signing in and the role are the route's
+        (roles=SUPERVISORS: a visitor is sent to sign in, another role gets a 403 page)."""
+        region = request.args.get("region_code") or identity.region_code
+        if not identity.covers(region):
+            return identity, region, pages.render("evaluation/message.html", status=403, title="无权访问",
+                                                  message=f"您的管辖范围不包括行政区划 {region}。")
+        return identity, region, None
 
 
 def _safe_next(target: str | None) -> str:

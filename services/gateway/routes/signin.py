@@ -34,8 +34,8 @@ class SignInRoutes:
               summary="Staff sign-in: redirect to the identity platform (OpenID Connect, code + PKCE) (SEC-1)")
     def sign_in(self, request, identity):
         config = oidc.oidc_settings()
-        if config is None:
-            return pages.render("auth/message.html", status=503, title="暂不能登录",
+        if config is None:   # an informational page (200): nothing failed, sign-in is not set up here
+            return pages.render("auth/message.html", title="暂不能登录",
                                 message="本平台尚未配置统一身份认证（ZHIFA_OIDC），请联系管理员。")
         target = safe_next(request.args.get("next"))
         try:
