@@ -30,11 +30,11 @@ def main(argv=None) -> int:
         raw = measure_raw(amqp_uri, 20000)
         with service_process("records", amqp_uri, {"records": url}):
             publisher = Publisher(amqp_uri)
-            publisher.publish(ev.case_opened("BENCH-WARMUP"))
+            publisher.publish(ev.case_opened(ev.case_id("BENCH-WARMUP")))
             with psycopg.connect(url, autocommit=True) as conn:
                 count = lambda: conn.execute("SELECT count(*) FROM log_entries").fetchone()[0]  # noqa: E731
                 wait_until(lambda: count() == 1, 60)
-                envelopes = [ev.evidence(f"BENCH-{i % 50}", n=i) for i in range(args.n)]
+                envelopes = [ev.evidence(ev.case_id(f"BENCH-{i % 50}"), n=i) for i in range(args.n)]
                 start = time.perf_counter()
                 for envelope in envelopes:
                     publisher.publish(envelope)

@@ -110,7 +110,7 @@ def throughput(amqp_uri: str, n: int) -> float:
             for _ in range(RECORDS_REPLICAS):     # competing consumers, as deployed (deploy/k8s)
                 replicas.enter_context(service_process("records", amqp_uri, {"records": url}))
             publisher = ConfirmedPublisher(amqp_uri)
-            cases = [f"BENCH-{i}" for i in range(50)]
+            cases = [ev.case_id(f"BENCH-{i}") for i in range(50)]   # in the body's namespace (SEC-2)
             for case_id in cases:
                 publisher.publish(_encode(ev.case_opened(case_id)), "case.opened")
             publisher.flush()
@@ -193,7 +193,7 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
 
         publisher = ConfirmedPublisher(amqp_uri, window=2000)
         # warm-up: every consumer has seen its first event (connections, caches, tree)
-        for envelope in _case_events("WARM-0", 0):
+        for envelope in _case_events(ev.case_id("WARM-0"), 0):
             publisher.publish(_encode(envelope), envelope["event_type"])
         publisher.flush()
         wait_until(lambda: len(committed_at) >= 10, 90)
@@ -204,7 +204,7 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
         envelopes = []
         k = 0
         while len(envelopes) < total:
-            envelopes += _case_events(f"E2E-{k}", k)
+            envelopes += _case_events(ev.case_id(f"E2E-{k}"), k)
             k += 1
         envelopes = envelopes[:total]
         bodies = [(_encode(e), e["event_type"], e["event_id"]) for e in envelopes]

@@ -126,6 +126,8 @@ class Suite:
                 "ZHIFA_API_KEYS_FILE": self.api_keys_file, "ZHIFA_RETRY_DELAY_MS": 200,
                 "ZHIFA_MAX_ATTEMPTS": 3, "ZHIFA_METRICS_DISABLED": "1", "max_workers": 10,
                 "ZHIFA_REDIS_URL": REDIS_URL, "ZHIFA_REDIS_PREFIX": self.redis_prefix,
+                # an event for a case its body does not own waits this long for a transfer (SEC-2)
+                "ZHIFA_OWNERSHIP_WAIT_SECONDS": 2,
                 # files the services keep beside their databases stay in the test's tmp directory
                 "ZHIFA_RECORDS_BLOB_DIR": str(self.tmp_path / "blobs"),
                 "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(self.tmp_path / "records-signing-key.pem"),

@@ -44,6 +44,7 @@ from services.common import metrics, settings
 from services.common.db import AlreadyProcessed
 from services.common.entrypoints import ReliableEventHandler, is_transient
 from services.common.events import ConflictingDuplicate, InvalidEvent
+from services.common.ownership import AwaitingOwner
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,15 @@ log = logging.getLogger(__name__)
 @dataclass
 class BatchResult:
     """What a batch method reports: ids it skipped as already processed, ids it refused
-    (event_id -> reason; dead-lettered after the commit), and copies that conflict with what was
+    (event_id -> reason; dead-lettered after the commit), copies that conflict with what was
     applied under their id (``db.Claim.conflicts``: (consumer, event_id, digest) -> reason;
-    dead-lettered as ``conflicting_duplicate`` after the commit)."""
+    dead-lettered as ``conflicting_duplicate`` after the commit), and ids of events for a case their
+    body does not own (event_id -> reason; delayed, then dead-lettered — SEC-2, ``ownership``)."""
 
     duplicates: set = field(default_factory=set)
     refused: dict = field(default_factory=dict)
     conflicts: dict = field(default_factory=dict)
+    waiting: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -162,6 +165,10 @@ class _Group:
                     if reason is not None:
                         handler._dead_letter(message, reason=reason, metric_reason=ConflictingDuplicate.REASON)
                         continue
+                reason = result.waiting.get(event.event_id)
+                if reason is not None:
+                    handler._await_owner(message, reason)
+                    continue
                 to_ack.setdefault(handler, []).append(message)
                 counter = duplicates if event.event_id in result.duplicates else consumed
                 counter[handler] = counter.get(handler, 0) + 1
@@ -178,6 +185,9 @@ class _Group:
             handler, _, message = batch[0]
             handler._dead_letter(message, reason=exc.reason, metric_reason=(
                 ConflictingDuplicate.REASON if isinstance(exc, ConflictingDuplicate) else "rejected"))
+        elif isinstance(exc, AwaitingOwner) and single:
+            handler, _, message = batch[0]
+            handler._await_owner(message, exc.reason)
         elif is_transient(exc):
             for handler, _, message in batch:
                 handler._retry(message, handler._attempts(message) + 1, f"transient: {exc!r}"[:500], "transient")

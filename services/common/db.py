@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.common import settings
+from services.common import ownership, settings
 from services.common.events import ConflictingDuplicate, Event, make_envelope
 
 log = logging.getLogger(__name__)
@@ -296,6 +296,15 @@ class DatabaseAccess:
         consumers = getattr(events, "consumers", None) or self.consumer
         with self.session() as session:
             context = BatchContext(session)
+            if self._provider.case_ownership:
+                # SEC-2: events for a case their body does not own are not applied (nor marked
+                # processed: applied once a transfer makes their body the owner), they wait
+                names = [consumers] * len(events) if isinstance(consumers, str) else list(consumers)
+                screened = ownership.screen(session, events)
+                context.result.waiting = screened.waiting
+                if screened.waiting:
+                    kept = [(n, e) for n, e in zip(names, events) if e.event_id not in screened.waiting]
+                    events, consumers = [e for _, e in kept], [n for n, _ in kept]
             context.fresh, context.result.duplicates, context.result.conflicts = claim_unprocessed(
                 session, events, consumers)
             self._batch_session = session
@@ -317,6 +326,10 @@ class DatabaseAccess:
             return
         try:
             with self.session() as session:
+                if self._provider.case_ownership and ownership.is_screened(event):
+                    waiting = ownership.screen(session, [event]).waiting
+                    if waiting:
+                        raise ownership.AwaitingOwner(waiting[event.event_id])
                 seen = session.get(ProcessedEvent, (self.consumer, event.event_id))
                 if seen is not None:
                     self._already_processed(event, seen.digest)
@@ -366,8 +379,11 @@ class Database(DependencyProvider):
     pytest plugin breaks on SQLAlchemy 2).
     """
 
-    def __init__(self, relay_outbox: bool = True):
+    def __init__(self, relay_outbox: bool = True, case_ownership: bool = False):
+        """``case_ownership``: the service accepts departmental case events and keeps the
+        ``case_transfers`` table; its handlers apply only events of a case's owner (SEC-2)."""
         self.relay_outbox = relay_outbox
+        self.case_ownership = case_ownership
         self.engine: Engine | None = None
         self.outbox_nudge = threading.Event()
         self.relay = None

@@ -11,6 +11,9 @@ dropped, and undecodable bodies are logged and acked. This entrypoint instead:
   with capped exponential backoff for as long as the outage lasts — delayed, never lost;
 - retries an event failing with an unexpected error a bounded number of times
   (ZHIFA_MAX_ATTEMPTS), then dead-letters it (a poison event must not loop hot);
+- delays an event for a case its body does not own (``ownership.AwaitingOwner``: the transfer
+  that would make it the owner may still be on its way) for ZHIFA_OWNERSHIP_WAIT_SECONDS, then
+  dead-letters it as ``case_owned_by_other_body`` (SEC-2);
 - acks the original only after the retry/dead-letter copy is confirmed by the broker; if that
   publish fails the original is requeued instead.
 """
@@ -32,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
-from services.common import metrics, settings
+from services.common import metrics, ownership, settings
 from services.common.auth import amqp_senders_cached, sender_refusal
 from services.common.bus import dead_letter_exchange, dead_letter_queue, retry_queue, retry_queue_name
 from services.common.deadletters import UNAUTHORISED_SENDER
@@ -43,6 +46,7 @@ from services.common import federation, tiers
 log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-zhifa-attempts"
+WAITING_HEADER = "x-zhifa-waiting-since"       # first refusal of an event awaiting its case's owner
 REASON_HEADER = "x-zhifa-reason"
 QUEUE_HEADER = "x-zhifa-queue"
 MAX_BACKOFF_MS = 30_000
@@ -111,7 +115,7 @@ class ReliableEventHandler(EventHandler):
     consumer_cls = _DeadLetteringConsumer
 
     def __init__(self, source_service, event_type, **kwargs):
-        kwargs.setdefault("expected_exceptions", (AlreadyProcessed, InvalidEvent))
+        kwargs.setdefault("expected_exceptions", (AlreadyProcessed, InvalidEvent, ownership.AwaitingOwner))
         kwargs.setdefault("prefetch_count", 20)
         super().__init__(source_service, event_type, requeue_on_error=False, **kwargs)
 
@@ -185,6 +189,8 @@ class ReliableEventHandler(EventHandler):
         elif isinstance(exc, InvalidEvent):
             self._dead_letter(message, reason=exc.reason, metric_reason=(
                 ConflictingDuplicate.REASON if isinstance(exc, ConflictingDuplicate) else "rejected"))
+        elif isinstance(exc, ownership.AwaitingOwner):
+            self._await_owner(message, exc.reason)
         else:
             attempts = self._attempts(message) + 1
             if is_transient(exc):
@@ -231,6 +237,33 @@ class ReliableEventHandler(EventHandler):
             return
         metrics.EVENTS_RETRIED.labels(self.container.service_name, self.event_type, metric_reason).inc()
         log.warning("%s: attempt %s failed (%s); retry in %s ms", self.queue.name, attempts, reason, delay_ms)
+        self.consumer.ack_message(message)
+
+    def _await_owner(self, message, reason):
+        """An event for a case its body does not own (SEC-2): delayed through the retry queue while
+        a transfer making its body the owner may still arrive, then dead-lettered with the reason."""
+        headers = message.headers or {}
+        now = time.time()
+        try:
+            since = float(headers.get(WAITING_HEADER))
+        except (TypeError, ValueError):
+            since = now
+        if now - since >= ownership.wait_seconds():
+            metrics.OWNERSHIP_REFUSED.labels(self.container.service_name, self.event_type).inc()
+            self._dead_letter(message, reason=reason[:1000], metric_reason=ownership.OWNED_BY_OTHER)
+            return
+        # the wait doubles (as long as it has waited so far), capped, and ends at the deadline
+        delay_ms = min(max(settings.retry_delay_ms(), int((now - since) * 1000)), MAX_BACKOFF_MS,
+                       max(1, int((since + ownership.wait_seconds() - now) * 1000)))
+        try:
+            self._republish(message, exchange="", routing_key=retry_queue_name(self.queue.name),
+                            headers={REASON_HEADER: reason[:500], WAITING_HEADER: since},
+                            expiration=delay_ms / 1000.0)
+        except Exception:
+            log.exception("could not delay %s; requeueing", self.queue.name)
+            self.consumer.requeue_message(message)
+            return
+        metrics.EVENTS_RETRIED.labels(self.container.service_name, self.event_type, "awaiting_owner").inc()
         self.consumer.ack_message(message)
 
     def _dead_letter(self, message, reason, metric_reason, body_repr=None):

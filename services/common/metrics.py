@@ -20,6 +20,9 @@ EVENTS_DUPLICATE = Counter("zhifa_events_duplicate_total", "Redelivered events s
                            ["service", "event_type"])
 EVENTS_REJECTED = Counter("zhifa_events_rejected_total", "Events sent to the dead-letter queue",
                           ["service", "event_type", "reason"])
+OWNERSHIP_REFUSED = Counter("zhifa_case_ownership_refused_total",
+                            "Case events refused because their body does not own the case (SEC-2), dead-lettered",
+                            ["service", "event_type"])
 EVENTS_RETRIED = Counter("zhifa_events_retried_total", "Events delayed for another attempt",
                          ["service", "event_type", "reason"])
 HANDLER_SECONDS = Histogram("zhifa_handler_seconds", "Event handler latency", ["service", "event_type"],

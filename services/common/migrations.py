@@ -50,7 +50,8 @@ def target_metadata(service: str):
     from services.common.db import PlumbingBase
 
     models = importlib.import_module(f"services.{service}.models")
-    return [PlumbingBase.metadata, models.Base.metadata]
+    # EXTRA_METADATA: shared tables a service opts into (``case_transfers`` of services/common/ownership.py)
+    return [PlumbingBase.metadata, models.Base.metadata, *getattr(models, "EXTRA_METADATA", ())]
 
 
 def _not_unmodelled_table(obj, name, type_, reflected, compare_to) -> bool:
@@ -112,3 +113,28 @@ def drop_plumbing_tables(op) -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_status"))
     op.drop_table("outbox")
     op.drop_table("job_leases")
+
+
+def create_case_transfers_table(op) -> None:
+    """``case_transfers`` (services/common/ownership.py): the case transfers a service accepting case
+    events has seen (SEC-2, issue 14) — created by the migration of each such service."""
+    import sqlalchemy as sa
+
+    op.create_table("case_transfers",
+                    sa.Column("event_id", sa.String(length=64), nullable=False),
+                    sa.Column("case_id", sa.String(length=64), nullable=False),
+                    sa.Column("from_body_id", sa.String(length=64), nullable=False),
+                    sa.Column("to_body_id", sa.String(length=64), nullable=False),
+                    sa.Column("to_region_code", sa.String(length=9), nullable=False),
+                    sa.Column("kind", sa.String(length=32), nullable=False),
+                    sa.Column("effective_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint("event_id"))
+    with op.batch_alter_table("case_transfers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_transfers_case_id"), ["case_id"], unique=False)
+
+
+def drop_case_transfers_table(op) -> None:
+    with op.batch_alter_table("case_transfers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_transfers_case_id"))
+    op.drop_table("case_transfers")

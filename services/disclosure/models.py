@@ -12,6 +12,11 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.ownership import OwnershipBase
+
+# case_transfers (SEC-2): who owns a transferred case, shared model of services/common/ownership.py
+EXTRA_METADATA = (OwnershipBase.metadata,)
+
 
 class Base(DeclarativeBase):
     pass

@@ -19,6 +19,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import func, select
 
+from services.common import ownership
 from services.common.db import Database, utcnow
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
@@ -60,7 +61,7 @@ def refused(status, code, message, fields=None) -> dict:
 
 class DisclosureService:
     name = "disclosure"
-    db = Database()
+    db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
 
     # -- after: decisions (DISC-3 … DISC-6) -------------------------------------------------------------
@@ -92,6 +93,12 @@ class DisclosureService:
                 log.warning("decision.revoked %s: no live publication of case %s", event.event_id, event.case_id)
             for row in live[:1]:  # the decision in force is the latest version
                 lifecycle.take_down(session, row, reason, detail, event.source_system)
+
+    @batched_event_handler(DEPARTMENTS, "case.transferred", group="decisions")
+    def on_case_transferred(self, event):
+        """SEC-2: from the transfer on, the case's decisions and revocations come from its new body."""
+        with self.db.effect_of(event) as session:
+            ownership.record_transfer(session, event, utcnow())
 
     # -- before: departmental registry (DISC-1, DISC-2, PLAT-4) ----------------------------------------------
     @event_handler(DEPARTMENTS, "body.registered")

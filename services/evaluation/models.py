@@ -27,6 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.ownership import OwnershipBase
+
+# case_transfers (SEC-2): who owns a transferred case, shared model of services/common/ownership.py
+EXTRA_METADATA = (OwnershipBase.metadata,)
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)

@@ -16,7 +16,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
-from services.common import settings
+from services.common import ownership, settings
 from services.common import federation
 from services.common.db import Database, emit
 from services.common.batching import batched_event_handler
@@ -93,7 +93,7 @@ def answers(fn):
 
 class EvaluationService:
     name = "evaluation"
-    db = Database()
+    db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
 
     # -- events → facts ---------------------------------------------------------------------------
@@ -112,6 +112,12 @@ class EvaluationService:
             if event.event_type == "certificate.status_changed" and event.payload["status"] != "valid":
                 rows += retro_certificate_violations(session, event.payload["officer_id"])
             workflow.open_cases_from_facts(session, rows)
+
+    @batched_event_handler(DEPARTMENTS, "case.transferred", group="facts")
+    def on_case_transferred(self, event):
+        """SEC-2: from the transfer on, the case's decisions count for its new body."""
+        with self.db.effect_of(event) as session:
+            ownership.record_transfer(session, event, dt.datetime.now(dt.timezone.utc))
 
     @event_handler(DEPARTMENTS, "body.registered")
     def on_body_registered(self, event):

@@ -30,7 +30,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import delete, func, select, update
 
-from services.common import federation
+from services.common import federation, ownership
 from services.common.batching import BatchResult, batch_event_handler, batched_event_handler
 from services.common.db import Database, claim_unprocessed, utcnow
 from services.common.entrypoints import event_handler
@@ -118,7 +118,7 @@ def _count_appended(appended) -> None:
 
 class RecordsService:
     name = "records"
-    db = Database()
+    db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
     ledger = LedgerProvider()
     blobs = BlobStoreProvider()
@@ -131,8 +131,17 @@ class RecordsService:
         prepared = store.prepare_events(events)
         consumers = getattr(events, "consumers", None) or self.db.consumer
         claimed: list = []
-        with self.ledger.appending(self.db, before_lock=lambda session: claimed.append(
-                claim_unprocessed(session, events, consumers))) as session:
+        waiting: dict = {}
+
+        def claim(session):
+            # SEC-2: an event for a case its body does not own is neither applied nor marked processed
+            screened = ownership.screen(session, events)
+            waiting.update(screened.waiting)
+            names = [consumers] * len(events) if isinstance(consumers, str) else list(consumers)
+            kept = [(n, e) for n, e in zip(names, events) if e.event_id not in waiting]
+            claimed.append(claim_unprocessed(session, [e for _, e in kept], [n for n, _ in kept]))
+
+        with self.ledger.appending(self.db, before_lock=claim) as session:
             outcome = store.apply_events(session, self.ledger, events, consumers, prepared=prepared,
                                          claimed=claimed[0])
         rec_metrics.BATCH_SIZE.observe(len(events))
@@ -142,7 +151,8 @@ class RecordsService:
         for event in events:
             if event.event_id in outcome.refused:
                 rec_metrics.REFUSED.labels(event.region_code, event.body_id).inc()
-        return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused, conflicts=outcome.conflicts)
+        return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused, conflicts=outcome.conflicts,
+                           waiting=waiting)
 
     @batch_event_handler(DEPARTMENTS, "case.opened", group="records")
     def on_case_opened(self, events):
@@ -180,6 +190,12 @@ class RecordsService:
     def on_case_archived(self, events):
         return self._apply(events)
 
+    @batch_event_handler(DEPARTMENTS, "case.transferred", group="records")
+    def on_case_transferred(self, events):
+        """SEC-2: 移送/指定管辖 — the case passes to another body (a timeline entry; the case's body
+        and region become the new owner's)."""
+        return self._apply(events)
+
     @batch_event_handler("review", "review.approved", group="records")
     def on_review_approved(self, events):
         return self._apply(events)
@@ -196,6 +212,17 @@ class RecordsService:
         """Whether the decision is major decides which legal-review records the file needs (REC-5)."""
         with self.db.effect_of(event) as session:
             store.set_major(session, event)
+
+    @rpc
+    def case_owner(self, case_id, at=None):
+        """SEC-2: the body a transferred case belongs to at ``at`` (ISO time; default now), as records
+        knows its transfers: ``{"body_id", "region_code"}``, or None when no transfer is in force
+        (the case belongs to the body of its id's namespace). For the gateway's intake check."""
+        moment = dt.datetime.fromisoformat(at) if at else utcnow()
+        with self.db.session() as session:
+            valid = ownership.chain(ownership.load_transfers(session, [case_id])[case_id])
+            current = ownership.owner_at(valid, moment)
+        return {"body_id": current.to_body, "region_code": current.to_region} if current else None
 
     # -- signed tree heads and gauges (leased timer) -----------------------------------------------
     @event_handler(federation.UPWARD_EXCHANGE, "record.tree_head_signed")

@@ -19,6 +19,7 @@ from sqlalchemy import JSON, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.common import ownership
 from services.common.blobs import sm3_hex
 from services.common.db import Claim, claim_unprocessed, emit, one_of, utcnow
 from services.common.events import Event, jsonable
@@ -82,6 +83,7 @@ PUBLIC_FIELDS = {
     "decision.executed": ("executed_at",),
     "decision.revoked": ("reason", "by", "decided_at"),
     "case.archived": ("archived_at", "archive_no"),
+    "case.transferred": ("to_body_id", "to_region_code", "kind", "basis", "ordered_by"),
     "review.approved": ("task_id", "version", "reviewer_id", "approver_id"),
     "review.returned": ("task_id", "version", "reviewer_id", "approver_id"),
 }
@@ -396,6 +398,8 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     evaluate: dict[str, tuple[str, Event]] = {}
     archived = False
     links: set[tuple[str, str]] = set()
+    created: set[str] = set()
+    transferred: set[str] = set()
     for event in fresh:
         case = cases.get(event.case_id)
         if case is None:  # records arriving before case.opened (out-of-order delivery) still count
@@ -403,6 +407,10 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
                         stage="initiation", sealed=False)
             session.add(case)
             cases[case.case_id] = case
+            created.add(case.case_id)
+        if event.event_type == ownership.TRANSFER_EVENT:
+            ownership.record_transfer(session, event, now)
+            transferred.add(case.case_id)
         extra = None
         if case.sealed:
             if not _arrived_late(case, event, now):
@@ -427,6 +435,10 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
             # only a filed item or changed facts can close (or open) a gap
             evaluate[case.case_id] = (case.gaps_scope or case.stage, event)
     link_parties(session, links)
+    if created or transferred:
+        # SEC-2: a transferred case is the new owner's (its scope), whichever of its events came first
+        for case_id, current in ownership.current_owners(session, created | transferred).items():
+            cases[case_id].body_id, cases[case_id].region_code = current.to_body, current.to_region
     appender.flush()
     if evaluate:
         records = case_records_many(session, list(evaluate))

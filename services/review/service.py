@@ -25,6 +25,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import func, select
 
+from services.common import ownership
 from services.common.db import Database, emit, utcnow
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
@@ -68,7 +69,7 @@ def _fired(classification) -> list[dict]:
 
 class ReviewService:
     name = "review"
-    db = Database()
+    db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
 
     # === proposals: classification and tasks (REV-1, REV-3, REV-4, REV-5, REV-7) =================
@@ -145,6 +146,8 @@ class ReviewService:
             store.add_task_row(session, row)
         row.assignments = {**(row.assignments or {}), str(proposal.version): assignment}
         store.save(row, task, now)
+        if len(task.versions) == 1:
+            store.follow_owner(session, row)
         emit(session, "review.task_opened", {
             "task_id": task.task_id, "version": proposal.version, "reviewer_id": assignment["reviewer_id"],
             "due_on": due.due, "due_provisional": due.provisional, "resubmission": len(task.versions) > 1,
@@ -207,6 +210,16 @@ class ReviewService:
                                                    for x in p["parties"]),
                         officer_ids=tuple(p.get("officer_ids") or ()), proposed_at=p["decided_at"],
                         fine_amount=p.get("fine_amount"))
+
+    @batched_event_handler(DEPARTMENTS, "case.transferred", group="cases")
+    def on_case_transferred(self, event):
+        """SEC-2: from the transfer on, the case's proposals and decisions come from its new body, and
+        its review task is in the new body's scope."""
+        with self.db.effect_of(event) as session:
+            ownership.record_transfer(session, event, utcnow())
+            row = store.task_row_for_case(session, event.case_id, lock=True)
+            if row is not None:
+                store.follow_owner(session, row)
 
     # === registry, case actions, record gaps: data for the pre-checks (PLAT-2/3/4, REV-3) ==========
 

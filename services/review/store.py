@@ -15,6 +15,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.common import ownership
 from services.common.db import emit, one_of, utcnow
 from services.common.identifiers import region_covers, region_prefix
 from services.common.workdays import WorkingDayCalendar
@@ -169,6 +170,13 @@ def add_task_row(session: Session, row: TaskRow) -> None:
     batch = session.info.get(BATCH_KEY)
     if batch is not None:
         batch.tasks[row.case_id] = row
+
+
+def follow_owner(session: Session, row: TaskRow) -> None:
+    """A transferred case's task is in the scope of the body that owns the case now (SEC-2)."""
+    current = ownership.current_owner(session, row.case_id)
+    if current is not None:
+        row.body_id, row.region_code = current.to_body, current.to_region
 
 
 def decode(row: TaskRow | None) -> ReviewTask | None:

@@ -19,6 +19,11 @@ def uscc(first17: str = "91320412MA1X2Y3B4") -> str:
     return first17 + uscc_check_char(first17)
 
 
+def case_id(local: str, body: dict = BODY) -> str:
+    """A case id in ``body``'s namespace (SEC-2: a case belongs to the body its id starts with)."""
+    return f"{body['body_id']}-{local}"
+
+
 def envelope(event_type: str, payload: dict, case_id: str | None = None, body: dict = BODY,
              event_id: str | None = None, at: dt.datetime | None = None) -> dict:
     return {"event_id": event_id or str(uuid.uuid4()), "event_type": event_type, "schema_version": "1.0",
@@ -78,6 +83,18 @@ def decision_made(case_id: str, party=None, version=1, fine="200000.00", facts=N
 def decision_served(case_id: str, **kw):
     return envelope("decision.served", {"served_at": dt.datetime.now(CHINA).isoformat(), "method": "direct"},
                     case_id, **kw)
+
+
+def case_transferred(case_id: str, to: dict, kind="transfer", reason="不属于本机关管辖，依法移送", **kw):
+    return envelope("case.transferred", {"to_body_id": to["body_id"], "to_region_code": to["region_code"],
+                                         "kind": kind, "reason": reason,
+                                         "basis": "《市场监督管理行政处罚程序规定》第十五条"}, case_id, **kw)
+
+
+def case_archived(case_id: str, at: dt.datetime | None = None, **kw):
+    moment = at or dt.datetime.now(CHINA)
+    return envelope("case.archived", {"archived_at": moment.isoformat(), "archive_no": f"档{case_id[-5:]}"},
+                    case_id, at=moment, **kw)
 
 
 def complaint_submitted(subject_body="320412-SCJG", **kw):

@@ -192,6 +192,19 @@ class CaseArchived(StrictSchema):
     archive_no = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
+class CaseTransferred(StrictSchema):
+    """移送 / 指定管辖 / 管辖变更: the case passes to another body (SEC-2). Sent by the body that owns
+    the case at ``occurred_at`` (the envelope's ``body_id``), or by the gateway for a supervisor's
+    designation; from ``occurred_at`` on, only ``to_body_id`` may send events for the case."""
+
+    to_body_id = Ident(required=True)
+    to_region_code = fields.String(required=True, validate=_region_validator)
+    kind = fields.String(required=True, validate=validate.OneOf(("transfer", "designation", "jurisdiction_change")))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    basis = fields.String(load_default=None, validate=validate.Length(max=500))
+    ordered_by = Ident(load_default=None)   # the supervisor who designated the new body (指定管辖)
+
+
 class DecisionRevoked(StrictSchema):
     """A decision revoked 撤销, confirmed illegal 确认违法 or ordered re-made 责令重作 (DISC-6, EVAL-7)."""
 
@@ -273,6 +286,7 @@ EVENTS = [
     EventType("decision.served", DecisionServed, DEPARTMENTS, "Decision served (送达)", True),
     EventType("decision.executed", DecisionExecuted, DEPARTMENTS, "Decision executed (执行)", True),
     EventType("case.archived", CaseArchived, DEPARTMENTS, "Case archived and sealed (归档)", True),
+    EventType("case.transferred", CaseTransferred, DEPARTMENTS, "Case transferred to another body (移送/指定管辖/管辖变更)", True),
     EventType("decision.revoked", DecisionRevoked, DEPARTMENTS, "Decision revoked / confirmed illegal / re-made (撤销/确认违法/重作)", True),
     EventType("complaint.submitted", ComplaintSubmitted, DEPARTMENTS, "Complaint received by a channel system, e.g. 12345 (投诉举报)"),
 ]

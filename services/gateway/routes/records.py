@@ -19,7 +19,9 @@ import hashlib
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.wrappers import Response
 
+from services.common import ownership
 from services.common.catalogue.fields import STAGES
+from services.common.events import make_envelope, parse_event
 from services.common.identifiers import is_region_code
 from services.common.rpc import call
 from services.gateway import pages
@@ -73,6 +75,20 @@ class CorrectionRequest(Schema):
             raise ValidationError("须说明更正的对象：被拒收的记录、补录的记录或更正的条目序号", field_name="reason")
 
 
+class TransferRequest(Schema):
+    """指定管辖 / 管辖变更 by a supervisor (SEC-2): the case passes from the body that owns it now to another."""
+
+    from_body_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    from_region_code = fields.String(required=True, validate=is_region_code, error_messages={
+        "validator_failed": "不是有效的行政区划代码"})
+    to_body_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    to_region_code = fields.String(required=True, validate=is_region_code, error_messages={
+        "validator_failed": "不是有效的行政区划代码"})
+    kind = fields.String(load_default="designation", validate=validate.OneOf(("designation", "jurisdiction_change")))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    basis = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
 class ErasureRequest(Schema):
     basis = fields.String(required=True, validate=validate.Length(min=4, max=500))
 
@@ -114,6 +130,27 @@ def _int_arg(request, name, default=None, minimum=0):
 
 
 class RecordsRoutes:
+    # -- ownership (SEC-2) --------------------------------------------------------------------------
+    @endpoint("POST", "/api/v1/cases/<case_id>/transfer", roles=SUPERVISION, body=TransferRequest, success=202,
+              tags=("records",), summary="A supervisor designates another body for a case (指定管辖, SEC-2): "
+                                         "case.transferred on the owner's behalf")
+    def transfer_case(self, request, identity, case_id):
+        body = read_json(request, TransferRequest)
+        if not (identity.covers(body["from_region_code"]) and identity.covers(body["to_region_code"])):
+            raise HttpError(403, "out_of_scope", "指定管辖须由两机关共同的上级监督机构作出（区划不在您的管辖范围内）")
+        current = call(self.records, "case_owner", case_id)
+        owner = current["body_id"] if current else (
+            body["from_body_id"] if ownership.in_namespace(body["from_body_id"], case_id) else None)
+        if owner != body["from_body_id"]:
+            raise HttpError(409, "not_owner", f"案件 {case_id} 当前不属于执法主体 {body['from_body_id']}"
+                                              + (f"（现属 {owner}）" if owner else ""))
+        raw = make_envelope("case.transferred", {
+            "to_body_id": body["to_body_id"], "to_region_code": body["to_region_code"], "kind": body["kind"],
+            "reason": body["reason"], "basis": body["basis"], "ordered_by": identity.subject},
+            source_system="zhifa.gateway", region_code=body["from_region_code"], body_id=body["from_body_id"],
+            case_id=case_id)
+        return self._publish_departmental(raw, parse_event(raw))
+
     # -- timeline and searches (REC-1, REC-4, REC-6) ---------------------------------------------
     @endpoint("GET", "/api/v1/cases/<case_id>/timeline", roles=STAFF_READ, tags=("records",),
               summary="A case's full-process record timeline (REC-1, REC-5); the read is logged (REC-6); "
