@@ -19,7 +19,7 @@ ENTRY = {"system": "wj-scjg-system", "region_code": "320412", "body_ids": ["3204
 
 
 def _event(**body):
-    return parse_event(ev.case_opened("C-1", body=body) if body else ev.case_opened("C-1"))
+    return parse_event(ev.case_opened("320412-SCJG-C-1", body=body) if body else ev.case_opened("320412-SCJG-C-1"))
 
 
 def senders(tmp_path, *entries):
@@ -75,11 +75,11 @@ def test_department_user_publishes_own_events_only(amqp_uri, sqlite_databases, t
         with running_suite(amqp_uri, sqlite_databases, tmp_path, services=["records", "gateway"],
                            api_keys=[entry]) as suite:
             dept_uri = amqp_uri.replace("guest:guest", f"{user}:{password}")
-            own, foreign, anonymous = (ev.case_opened("C-OWN-1"),
-                                       ev.case_opened("C-FOREIGN-1", body={"region_code": "320412",
+            own, foreign, anonymous = (ev.case_opened("320412-SCJG-C-OWN-1"),
+                                       ev.case_opened("320412-GAJ-C-FOREIGN-1", body={"region_code": "320412",
                                                                            "body_id": "320412-GAJ",
                                                                            "system": "wj-scjg-system"}),
-                                       ev.case_opened("C-ANON-1"))
+                                       ev.case_opened("320412-SCJG-C-ANON-1"))
             with Connection(dept_uri) as conn:
                 producer = Producer(conn.channel(), exchange=Exchange("departments.events", "topic", durable=True),
                                     auto_declare=False)
@@ -88,24 +88,24 @@ def test_department_user_publishes_own_events_only(amqp_uri, sqlite_databases, t
                     producer.publish(envelope, routing_key="case.opened", delivery_mode=2, **properties)
             timeline = lambda case: suite.get(f"/api/v1/cases/{case}/timeline",  # noqa: E731
                                               suite.token("supervisor", "320000"))
-            wait_for(lambda: timeline("C-OWN-1").ok and timeline("C-OWN-1").json()["entries"],
+            wait_for(lambda: timeline("320412-SCJG-C-OWN-1").ok and timeline("320412-SCJG-C-OWN-1").json()["entries"],
                      message="the department's own event applied")
             letters = wait_for(lambda: (lambda d: len(d) >= 2 and d)(dead_letters(amqp_uri, "records")),
                                message="the two others dead-lettered")
             reasons = sorted(item["reason"] for item in letters)
             assert all(r.startswith("unauthorised sender") for r in reasons), reasons
             assert any("320412-GAJ" in r for r in reasons) and any("user_id" in r for r in reasons)
-            assert not timeline("C-FOREIGN-1").ok or not timeline("C-FOREIGN-1").json()["entries"]
+            assert not timeline("320412-GAJ-C-FOREIGN-1").ok or not timeline("320412-GAJ-C-FOREIGN-1").json()["entries"]
             # the same system over HTTP: the gateway checked the API key and publishes as the suite
-            response = suite.post("/api/v1/events", ev.case_opened("C-HTTP-1"), headers={"X-Api-Key": "k-wj-test"})
+            response = suite.post("/api/v1/events", ev.case_opened("320412-SCJG-C-HTTP-1"), headers={"X-Api-Key": "k-wj-test"})
             assert response.status_code == 202, response.text
-            wait_for(lambda: timeline("C-HTTP-1").ok and timeline("C-HTTP-1").json()["entries"],
+            wait_for(lambda: timeline("320412-SCJG-C-HTTP-1").ok and timeline("320412-SCJG-C-HTTP-1").json()["entries"],
                      message="the event sent over HTTP applied")
             # a forged user_id is refused by the broker itself (it closes the channel)
             with Connection(dept_uri) as conn:
                 channel = conn.channel()
                 Producer(channel, exchange=Exchange("departments.events", "topic", durable=True),
-                         auto_declare=False).publish(ev.case_opened("C-FORGED-1"), routing_key="case.opened",
+                         auto_declare=False).publish(ev.case_opened("320412-SCJG-C-FORGED-1"), routing_key="case.opened",
                                                      delivery_mode=2, user_id="someone-else")
                 with pytest.raises(Exception, match="PRECONDITION_FAILED"):
                     channel.basic_qos(0, 1, False)

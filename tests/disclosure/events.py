@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from services.common.ownership import in_namespace
 from tests.integration import events as ev
 
 CHINA = ev.CHINA
@@ -41,6 +42,11 @@ def power_published(matter_code, name, legal_basis, published_on: dt.date, body=
                        body=body)
 
 
+def _own(case_id: str, body: dict) -> str:
+    """The tests' short case ids, in the sending body's namespace (SEC-2: a case id starts with its body's id)."""
+    return case_id if in_namespace(body["body_id"], case_id) else ev.case_id(case_id, body)
+
+
 def decision(case_id, *, parties, facts, decided_at=None, action="penalty", category="销售不符合食品安全标准的食品",
              conclusion="罚款人民币5000元", fine="5000.00", legal_basis="《中华人民共和国食品安全法》第一百二十四条",
              decision_no=None, version=1, secrecy="none", body=BODY, override=None):
@@ -51,9 +57,9 @@ def decision(case_id, *, parties, facts, decided_at=None, action="penalty", cate
                "officer_ids": ["o-1", "o-2"]}
     if override is not None:
         payload["publication_period_override"] = override
-    return ev.envelope("decision.made", payload, case_id, body=body)
+    return ev.envelope("decision.made", payload, _own(case_id, body), body=body)
 
 
 def revoked(case_id, reason="revoked", by="reconsideration", note="武政复决字〔2026〕5号", body=BODY):
     return ev.envelope("decision.revoked", {"reason": reason, "by": by, "note": note,
-                                            "decided_at": dt.datetime.now(CHINA).isoformat()}, case_id, body=body)
+                                            "decided_at": dt.datetime.now(CHINA).isoformat()}, _own(case_id, body), body=body)

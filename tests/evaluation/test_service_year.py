@@ -157,7 +157,7 @@ def test_eval2_score_traces_to_its_events(year_suite, finalised):
     ev = year_suite.get(f"/api/v1/evaluation/scores/body/{Y.B['body_id']}/indicators/CERTIFICATES/evidence", sup,
                         params={"year": 2025}).json()
     flagged = {f["ref"] for f in ev["facts"] if f["kind"] == "certificate_invalid_action"}
-    assert flagged == {"XBZR-07", "XBZR-08"}
+    assert flagged == {"320411-ZRZY-XBZR-07", "320411-ZRZY-XBZR-08"}
     assert {f["event_type"] for f in ev["facts"]} == {"decision.made"}
     # a supervisor-entered score is an event too
     ev = year_suite.get("/api/v1/evaluation/scores/officer/c1/indicators/O_SPECIAL_TEST/evidence", sup,

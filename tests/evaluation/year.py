@@ -196,7 +196,7 @@ def generate() -> dict[str, list[tuple[str, dict]]]:
                  dep(power(D, "WS-01", jan25)), dep(power(E, "TY-01", jan25))]
 
     def case(body, prefix, n, when, officers, major=False, bypass=False, on_time=True):
-        case_id = f"{prefix}-{n:02d}"
+        case_id = f"{body['body_id']}-{prefix}-{n:02d}"     # in the body's namespace (SEC-2)
         decisions.append(dep(decision(body, case_id, when, officers, f"{prefix}〔2025〕{n}号")))
         rest.append(("disclosure", published(body, case_id, when, on_time)))
         if major:
@@ -213,15 +213,15 @@ def generate() -> dict[str, list[tuple[str, dict]]]:
         case(B, "XBZR", n, at(2025, 1 + n // 2, 5 + n), ["b1", "b2"], major=n in (3, 5), bypass=n == 5)
     case(B, "XBZR", 7, at(2025, 7, 15), ["b2"])
     case(B, "XBZR", 8, at(2025, 8, 20), ["b2"], on_time=False)
-    decisions.append(dep(decision(B, "XBZR-2024-01", at(2024, 5, 10), ["b2"], "新自然资罚〔2024〕1号")))
+    decisions.append(dep(decision(B, "320411-ZRZY-XBZR-2024-01", at(2024, 5, 10), ["b2"], "新自然资罚〔2024〕1号")))
     # -- body C: 20 decisions, 4 major approved, one published late --
     for n in range(1, 21):
         case(C, "CZCG", n, at(2025, 1 + (n - 1) // 2, 3 + n), ["c1", "c2"], major=n in (1, 5, 10, 15),
              on_time=n != 20)
-    rest += [("records", gaps_found(C, "CZCG-05", at(2025, 4, 2))),
-             dep(challenged(C, "CZCG-02", "litigation", at(2025, 4, 1))),
-             dep(challenged(C, "CZCG-03", "reconsideration", at(2025, 4, 8))),
-             dep(revoked(C, "CZCG-03", "reconsideration", at(2025, 6, 8)))]
+    rest += [("records", gaps_found(C, "320400-CGJ-CZCG-05", at(2025, 4, 2))),
+             dep(challenged(C, "320400-CGJ-CZCG-02", "litigation", at(2025, 4, 1))),
+             dep(challenged(C, "320400-CGJ-CZCG-03", "reconsideration", at(2025, 4, 8))),
+             dep(revoked(C, "320400-CGJ-CZCG-03", "reconsideration", at(2025, 6, 8)))]
 
     # -- complaints --
     rest += [("complaints", complaint("complaint.registered", A, "320412-2025-0001", at(2025, 3, 1))),

@@ -18,7 +18,7 @@ def test_department_posts_an_event_over_http_and_it_is_processed(amqp_uri, sqlit
     keys = [{"system": "wj-scjg-system", "region_code": "320412", "body_ids": ["320412-SCJG"],
              "key_sha256": hash_key(KEY)}]
     with running_suite(amqp_uri, sqlite_databases, tmp_path, api_keys=keys) as suite:
-        opened = ev.case_opened("C-HTTP-1")
+        opened = ev.case_opened("320412-SCJG-C-HTTP-1")
         response = post_event(suite, opened)
         assert response.status_code == 202, response.text
         assert response.json()["event_id"] == opened["event_id"]
@@ -26,24 +26,24 @@ def test_department_posts_an_event_over_http_and_it_is_processed(amqp_uri, sqlit
         wait_for(lambda: suite.get("/api/v1/cases/C-HTTP-1/timeline", token).ok, message="processed")
 
         # field errors, in the same envelope shape departmental systems code against
-        bad = ev.case_opened("C-HTTP-2")
+        bad = ev.case_opened("320412-SCJG-C-HTTP-2")
         bad["payload"]["parties"][0]["id_number"] = "320412198503141230"
         response = post_event(suite, bad)
         assert response.status_code == 422
         assert "校验位" in str(response.json()["fields"]["payload"])
         # a key speaks only for its own system, bodies and region
-        other = ev.case_opened("C-HTTP-3", body={"region_code": "320411", "body_id": "320411-JTYS",
+        other = ev.case_opened("320412-SCJG-C-HTTP-3", body={"region_code": "320411", "body_id": "320411-JTYS",
                                                  "system": "wj-scjg-system"})
         assert post_event(suite, other).status_code == 403
-        assert post_event(suite, ev.case_opened("C-HTTP-4"), key="wrong").status_code == 401
-        assert post_event(suite, ev.case_opened("C-HTTP-5"), key=None).status_code == 401
+        assert post_event(suite, ev.case_opened("320412-SCJG-C-HTTP-4"), key="wrong").status_code == 401
+        assert post_event(suite, ev.case_opened("320412-SCJG-C-HTTP-5"), key=None).status_code == 401
         assert suite.post("/api/v1/events", None, data="{oops", headers={"X-Api-Key": KEY,
                           "Content-Type": "application/json"}).status_code == 400
 
 
 def test_roles_scope_and_public_endpoints(suite):
     officer_other_county = suite.token("officer", "320411")
-    suite.publish(ev.case_opened("C-SCOPE-1"))
+    suite.publish(ev.case_opened("320412-SCJG-C-SCOPE-1"))
     wait_for(lambda: suite.get("/api/v1/cases/C-SCOPE-1/timeline", suite.token("officer", "320412")).ok,
              message="case visible in its county")
     # out of scope looks like not found (no leak of existence)

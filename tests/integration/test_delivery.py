@@ -29,14 +29,14 @@ def timeline_len(suite, case_id):
 
 def test_invalid_event_is_dead_lettered_with_reason_and_next_is_processed(suite):
     """Bad input loses nothing: the invalid event waits in the DLQ with its reason; the next goes on."""
-    bad = ev.case_opened("C-BAD-1")
+    bad = ev.case_opened("320412-SCJG-C-BAD-1")
     bad["region_code"] = "12"                      # not a GB/T 2260 code
     bad["payload"]["parties"][0]["id_number"] = "320412198503141230"  # wrong check digit (PLAT-8)
     suite.publish(bad)
     suite.publish(b"{not json", routing_key="case.opened")
-    suite.publish(ev.case_opened("C-GOOD-1"))
+    suite.publish(ev.case_opened("320412-SCJG-C-GOOD-1"))
 
-    wait_for(lambda: timeline_len(suite, "C-GOOD-1") == 1, message="valid event after the invalid ones")
+    wait_for(lambda: timeline_len(suite, "320412-SCJG-C-GOOD-1") == 1, message="valid event after the invalid ones")
     letters = wait_for(lambda: (lambda d: len(d) >= 2 and d)(dead_letters(suite.amqp_uri, "records")),
                        message="two dead letters")
     by_body = {item["body"][:9]: item for item in letters}
@@ -51,13 +51,13 @@ def test_invalid_event_is_dead_lettered_with_reason_and_next_is_processed(suite)
 
 def test_event_delivered_twice_has_its_effect_once(suite):
     """Idempotency: processed event ids are stored in the same transaction as the effect."""
-    opened = ev.case_opened("C-TWICE-1")
+    opened = ev.case_opened("320412-SCJG-C-TWICE-1")
     suite.publish(opened)
     suite.publish(opened)
-    suite.publish(ev.evidence("C-TWICE-1"))
-    wait_for(lambda: timeline_len(suite, "C-TWICE-1") == 2, message="two distinct entries")
+    suite.publish(ev.evidence("320412-SCJG-C-TWICE-1"))
+    wait_for(lambda: timeline_len(suite, "320412-SCJG-C-TWICE-1") == 2, message="two distinct entries")
     time.sleep(0.5)
-    assert timeline_len(suite, "C-TWICE-1") == 2
+    assert timeline_len(suite, "320412-SCJG-C-TWICE-1") == 2
 
 
 class FlakyService:
@@ -122,12 +122,12 @@ def test_database_outage_delays_events_and_loses_none(amqp_uri, sqlite_databases
             path = sqlite_databases["records"].replace("sqlite:///", "")
             blocker = sqlite3.connect(path, timeout=5)
             blocker.execute("BEGIN EXCLUSIVE")              # the database is unavailable for writing
-            suite.publish(ev.case_opened("C-OUTAGE-1"))
+            suite.publish(ev.case_opened("320412-SCJG-C-OUTAGE-1"))
             time.sleep(2.0)                                  # several attempts fail meanwhile
             assert dead_letters(amqp_uri, "records") == []
             blocker.rollback()
             blocker.close()
-            wait_for(lambda: timeline_len(suite, "C-OUTAGE-1") == 1, timeout=40, message="event after outage")
+            wait_for(lambda: timeline_len(suite, "320412-SCJG-C-OUTAGE-1") == 1, timeout=40, message="event after outage")
 
 
 def _records_process(cfg_path):
@@ -154,19 +154,19 @@ def test_service_killed_between_receiving_and_committing_loses_nothing(amqp_uri,
     proc = _records_process(cfg)
     try:
         suite_publish = _publisher(amqp_uri)
-        suite_publish(ev.case_opened("C-KILL-0"))  # proves the consumer is up
-        wait_for(lambda: _count(url, "C-KILL-0") == 1, timeout=30, message="service up")
+        suite_publish(ev.case_opened("320412-SCJG-C-KILL-0"))  # proves the consumer is up
+        wait_for(lambda: _count(url, "320412-SCJG-C-KILL-0") == 1, timeout=30, message="service up")
         pg.execute("LOCK TABLE log_entries IN ACCESS EXCLUSIVE MODE")   # the next insert will wait
-        suite_publish(ev.case_opened("C-KILL-1"))
+        suite_publish(ev.case_opened("320412-SCJG-C-KILL-1"))
         wait_for(lambda: _waiting_on_lock(url), timeout=20, message="handler blocked inside its transaction")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
         pg.rollback()
-        assert _count(url, "C-KILL-1") == 0                  # nothing was committed
+        assert _count(url, "320412-SCJG-C-KILL-1") == 0                  # nothing was committed
         proc = _records_process(cfg)
-        wait_for(lambda: _count(url, "C-KILL-1") == 1, timeout=40, message="redelivered after restart")
+        wait_for(lambda: _count(url, "320412-SCJG-C-KILL-1") == 1, timeout=40, message="redelivered after restart")
         time.sleep(1)
-        assert _count(url, "C-KILL-1") == 1
+        assert _count(url, "320412-SCJG-C-KILL-1") == 1
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -91,7 +91,7 @@ def test_upward_link_survives_a_cut_without_loss(amqp_uri, sqlite_databases, tmp
             if i == 20:
                 time.sleep(3)
                 proxy.start()                                # and heals
-            case = f"320400-SCJG-2026-{i:05d}"
+            case = f"320412-SCJG-2026-{i:05d}"
             city.publish(ev.decision_made(case, body={"region_code": "320412", "body_id": "320412-SCJG",
                                                       "system": "wj"}))
             sent.append(case)

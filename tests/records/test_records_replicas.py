@@ -66,8 +66,8 @@ def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_ur
         with psycopg.connect(url, autocommit=True) as db:
             envelopes = []
             for c in range(8):
-                envelopes.append(ev.case_opened(f"R-{c}"))
-                envelopes += [ev.evidence(f"R-{c}", n=j) for j in range(30)]
+                envelopes.append(ev.case_opened(ev.case_id(f"R-{c}")))
+                envelopes += [ev.evidence(ev.case_id(f"R-{c}"), n=j) for j in range(30)]
             for envelope in envelopes:
                 publish(envelope)
             for envelope in envelopes[::7]:          # redelivered: must not be appended twice

@@ -117,7 +117,7 @@ def check(bundle, key):
 def test_rec4_every_entry_of_a_generated_case_set_has_a_proof_the_auditor_script_verifies(rsuite, tmp_path):
     """REC-4: inclusion proofs served over HTTP verify with tools/audit_verify.py and the pinned key;
     proofs carry no personal data; a leaf hash can be checked publicly without the entry."""
-    cases = [f"320412-REC-{i:03d}" for i in range(6)]
+    cases = [f"320412-SCJG-REC-{i:03d}" for i in range(6)]
     party = ev.natural_party("赵六")
     for i, case_id in enumerate(cases):
         rsuite.publish(ev.case_opened(case_id, party=party))
@@ -188,7 +188,7 @@ def _verify(db_path, key):
 def test_rec4_tampering_in_the_database_is_named_by_verify_and_breaks_proofs(rsuite, sqlite_databases, tmp_path):
     """REC-4/REC-5: flipping one byte of a stored entry, deleting one or swapping two (directly in the
     database) is detected by ``verify`` (which names the first bad entry) and by proof checks."""
-    case_id = "320412-TAMPER-1"
+    case_id = "320412-SCJG-TAMPER-1"
     rsuite.publish(ev.case_opened(case_id))
     for n in range(5):
         rsuite.publish(evidence(case_id, n))
@@ -265,13 +265,13 @@ def test_rec4_consistency_proof_between_two_heads_verifies_and_fails_for_rewritt
     """REC-4: the log is append-only — a consistency proof links an earlier signed head to a later one;
     a history rewritten after the first head cannot produce one, even signed with the real key."""
     admin = rsuite.token("admin", "320000")
-    rsuite.publish(ev.case_opened("320412-CONS-1"))
-    rsuite.publish(evidence("320412-CONS-1", 1))
-    wait_entries(rsuite, "320412-CONS-1", 2)
+    rsuite.publish(ev.case_opened("320412-SCJG-CONS-1"))
+    rsuite.publish(evidence("320412-SCJG-CONS-1", 1))
+    wait_entries(rsuite, "320412-SCJG-CONS-1", 2)
     old = rsuite.post("/api/v1/admin/records/tree-heads", token=admin).json()
     for n in range(2, 7):
-        rsuite.publish(evidence("320412-CONS-1", n))
-    wait_entries(rsuite, "320412-CONS-1", 7)
+        rsuite.publish(evidence("320412-SCJG-CONS-1", n))
+    wait_entries(rsuite, "320412-SCJG-CONS-1", 7)
     new = rsuite.post("/api/v1/admin/records/tree-heads", token=admin).json()
     assert new["tree_size"] > old["tree_size"]
     key = public_key(rsuite)
@@ -318,7 +318,7 @@ def _all_leaves(suite, n):
 def test_rec5_sealed_case_refuses_records_with_a_clear_reason_and_loses_nothing(rsuite):
     """REC-5: after case.archived a new record is refused (dead-lettered with the reason, and the
     refusal logged and kept for supervisors); a supervisor-authorised correction appends it."""
-    case_id = "320412-SEAL-1"
+    case_id = "320412-SCJG-SEAL-1"
     rsuite.publish(ev.case_opened(case_id))
     rsuite.publish(evidence(case_id, 1))
     wait_entries(rsuite, case_id, 2)
@@ -359,7 +359,7 @@ def test_rec5_sealed_case_refuses_records_with_a_clear_reason_and_loses_nothing(
 def test_rec6_every_read_is_logged_with_who_role_purpose_and_is_itself_in_the_log(rsuite):
     """REC-6: reads of a case's records are logged (who, role, purpose, when) as log entries that
     themselves have proofs; staff reads other than the timeline need a purpose; supervisors list them."""
-    case_id = "320412-ACC-1"
+    case_id = "320412-SCJG-ACC-1"
     rsuite.publish(ev.case_opened(case_id))
     wait_entries(rsuite, case_id, 1)
     officer = rsuite.token("officer", "320412", sub="officer-wang")
@@ -393,7 +393,7 @@ def test_attachments_are_content_addressed_and_checked_on_download(rsuite, tmp_p
     assert r.status_code == 201, r.text
     content_hash = r.json()["content_hash"]
     assert content_hash == hashlib.new("sm3", data).hexdigest()
-    case_id = "320412-BLOB-1"
+    case_id = "320412-SCJG-BLOB-1"
     rsuite.publish(ev.case_opened(case_id))
     rsuite.publish(evidence(case_id, 1, content=data))
     t = wait_entries(rsuite, case_id, 2)
@@ -416,7 +416,7 @@ def test_attachments_are_content_addressed_and_checked_on_download(rsuite, tmp_p
 def test_rec3_missing_full_process_av_raises_gaps_found_and_later_record_closes_it(rsuite, sqlite_databases):
     """REC-3/REC-5/REC-7: a seizure without full-process audio-visual record is a serious gap at the
     decision; record.gaps_found is emitted, shows on the case, and a later record closes the gap."""
-    case_id = "320412-GAPS-1"
+    case_id = "320412-SCJG-GAPS-1"
     opened = ev.case_opened(case_id)
     opened["payload"]["action_type"] = "coercive"
     rsuite.publish(opened)
@@ -466,11 +466,11 @@ def test_rec8_personal_data_erased_after_retention_and_every_proof_still_verifie
     hash, head, inclusion and consistency proof valid; before the end of retention it is refused."""
     with records_suite(amqp_uri, sqlite_databases, tmp_path, retention_days=0) as suite:
         party = ev.natural_party("钱七")
-        case_id = "320412-ERASE-1"
+        case_id = "320412-SCJG-ERASE-1"
         suite.publish(ev.case_opened(case_id, party=party))
         suite.publish(ev.decision_made(case_id, party=party))
         wait_entries(suite, case_id, 2)
-        other = "320412-KEEP-1"
+        other = "320412-SCJG-KEEP-1"
         suite.publish(ev.case_opened(other, party=party))
         wait_entries(suite, other, 1)
         admin = suite.token("admin", "320000", sub="admin-1")
@@ -514,7 +514,7 @@ def test_rec8_personal_data_erased_after_retention_and_every_proof_still_verifie
 
 def test_rec8_erasure_refused_while_retention_runs(amqp_uri, sqlite_databases, tmp_path):
     with records_suite(amqp_uri, sqlite_databases, tmp_path) as suite:   # default: 30 years
-        case_id = "320412-ERASE-2"
+        case_id = "320412-SCJG-ERASE-2"
         suite.publish(ev.case_opened(case_id))
         suite.publish(archived(case_id))
         wait_for(lambda: (lambda t: t and t["sealed"])(timeline(suite, case_id)), message="sealed")
@@ -529,7 +529,7 @@ def test_rec8_erasure_refused_while_retention_runs(amqp_uri, sqlite_databases, t
 def test_batch_with_duplicates_and_invalid_events_applies_each_valid_event_once(rsuite, sqlite_databases):
     """Batching done safely: invalid events are dead-lettered with their reason, duplicates (in the
     same batch or redelivered) are applied once, and entries get consecutive sequence numbers."""
-    case_id = "320412-BATCH-1"
+    case_id = "320412-SCJG-BATCH-1"
     rsuite.publish(ev.case_opened(case_id))
     wait_entries(rsuite, case_id, 1)
     items = [evidence(case_id, n) for n in range(40)]
@@ -564,8 +564,8 @@ def test_verify_page_shows_heads_and_checks_a_leaf_hash_in_a_browser(rsuite, bro
 
     from tests.fixtures import browser_errors
 
-    rsuite.publish(ev.case_opened("320412-PAGE-1"))
-    t = wait_entries(rsuite, "320412-PAGE-1", 1)
+    rsuite.publish(ev.case_opened("320412-SCJG-PAGE-1"))
+    t = wait_entries(rsuite, "320412-SCJG-PAGE-1", 1)
     rsuite.post("/api/v1/admin/records/tree-heads", token=rsuite.token("admin", "320000"))
     browser.get(rsuite.base_url + "/records/verify")
     assert "执法全过程记录核验" in browser.title
@@ -595,10 +595,10 @@ def test_rec7_metrics_count_entries_accesses_refusals_and_tree_size(rsuite):
     labels = {"region": "320412", "body": "320412-SCJG"}
     before = value("zhifa_records_entries_appended_total", kind="record", **labels)
     reads = value("zhifa_records_accesses_total", region="320412", role="supervisor", view="timeline")
-    rsuite.publish(ev.case_opened("320412-MET-1"))
+    rsuite.publish(ev.case_opened("320412-SCJG-MET-1"))
     for n in range(3):
-        rsuite.publish(evidence("320412-MET-1", n))
-    wait_entries(rsuite, "320412-MET-1", 4)
+        rsuite.publish(evidence("320412-SCJG-MET-1", n))
+    wait_entries(rsuite, "320412-SCJG-MET-1", 4)
     assert value("zhifa_records_entries_appended_total", kind="record", **labels) - before == 3
     assert value("zhifa_records_accesses_total", region="320412", role="supervisor", view="timeline") > reads
     assert value("zhifa_records_tree_size") >= 4

@@ -71,16 +71,16 @@ def test_rev1_proposal_via_broker_yields_fired_rules_and_catalogue_reloads_witho
     from nameko import config
 
     with config.patch({"ZHIFA_REVIEW_CATALOGUE": str(catalogue)}, clear=False):
-        suite.publish(rv.proposal("C-REV1-1", fine="100000.00", measures=["order_closure"]))
-        classified = suite.tap.wait("review.classified", case_id="C-REV1-1")[0]["payload"]
+        suite.publish(rv.proposal("320412-SCJG-C-REV1-1", fine="100000.00", measures=["order_closure"]))
+        classified = suite.tap.wait("review.classified", case_id="320412-SCJG-C-REV1-1")[0]["payload"]
         assert classified["major"] is True
         assert classified["fired_rules"] == ["amount.fine", "measure.order_closure"]
         assert classified["fired"][0] == {"rule_id": "amount.fine", "description": "较大数额罚款",
                                           "detail": "罚款金额100000元，当事人为法人，达到法人标准100000元（以上含本数）"}
         assert classified["sign_off_required"] is True and classified["source"] == "proposal"
 
-        suite.publish(rv.proposal("C-REV1-2", fine="150000.00"))
-        assert suite.tap.wait("review.classified", case_id="C-REV1-2")[0]["payload"]["fired_rules"] == ["amount.fine"]
+        suite.publish(rv.proposal("320412-SCJG-C-REV1-2", fine="150000.00"))
+        assert suite.tap.wait("review.classified", case_id="320412-SCJG-C-REV1-2")[0]["payload"]["fired_rules"] == ["amount.fine"]
 
         # the body publishes its own catalogue: legal persons from 200 000 yuan, no sign-off
         data = yaml.safe_load(catalogue.read_text(encoding="utf-8"))
@@ -88,15 +88,15 @@ def test_rev1_proposal_via_broker_yields_fired_rules_and_catalogue_reloads_witho
             {"id": "amount.fine", "kind": "amount", "description": "较大数额罚款（本局标准）", "amount": "fine",
              "thresholds": {"natural": 20000, "legal": 200000, "other": 200000}}]}}
         catalogue.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        suite.publish(rv.proposal("C-REV1-3", fine="150000.00"))
-        third = suite.tap.wait("review.classified", case_id="C-REV1-3")[0]["payload"]
+        suite.publish(rv.proposal("320412-SCJG-C-REV1-3", fine="150000.00"))
+        third = suite.tap.wait("review.classified", case_id="320412-SCJG-C-REV1-3")[0]["payload"]
         assert third["major"] is False and third["fired_rules"] == []
         assert third["catalogue_digest"] != classified["catalogue_digest"]
 
         # a broken edit does not stop classification: the last valid catalogue stays in force
         catalogue.write_text("default: [unclosed\n", encoding="utf-8")
-        suite.publish(rv.proposal("C-REV1-4", fine="250000.00"))
-        fourth = suite.tap.wait("review.classified", case_id="C-REV1-4")[0]["payload"]
+        suite.publish(rv.proposal("320412-SCJG-C-REV1-4", fine="250000.00"))
+        fourth = suite.tap.wait("review.classified", case_id="320412-SCJG-C-REV1-4")[0]["payload"]
         assert fourth["fired_rules"] == ["amount.fine"] and fourth["sign_off_required"] is False
         assert fourth["fired"][0]["description"] == "较大数额罚款（本局标准）"
 
@@ -111,7 +111,7 @@ def test_rev4_rev6_resubmission_loop_v1_returned_v2_approved_via_gateway(review_
                       if b["reviewers"] == 2 and b["officers"] == 4], message="registry")
     reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
     other = suite.token("legal_reviewer", REGION, sub="r-2")
-    case_id = "C-LOOP-1"
+    case_id = "320412-SCJG-C-LOOP-1"
     suite.publish(rv.proposal(case_id, fine="180000.00"))
     opened = suite.tap.wait("review.task_opened", case_id=case_id)[0]["payload"]
     assert opened["reviewer_id"] in ("r-1", "r-2") and opened["pooled"] is False
@@ -196,8 +196,8 @@ def test_rev5_disagreement_goes_to_coordination_decided_by_a_supervisor(review_s
     reviewer = suite.token("legal_reviewer", REGION, sub="r-9")
     officer = suite.token("officer", REGION, sub="o-1")
     supervisor = suite.token("supervisor", "320400", sub="sfj-1")
-    suite.publish(rv.proposal("C-COORD-1"))
-    task = wait_task(suite, reviewer, "C-COORD-1")
+    suite.publish(rv.proposal("320412-SCJG-C-COORD-1"))
+    task = wait_task(suite, reviewer, "320412-SCJG-C-COORD-1")
     assert task["assigned_reviewer_id"] is None  # nobody registered: any reviewer in scope claims it
     returned = suite.post(f"/api/v1/review/tasks/{task['task_id']}/opinion",
                           {"opinion": "problems", "corrections": ["罚款幅度过高"]}, reviewer)
@@ -210,19 +210,19 @@ def test_rev5_disagreement_goes_to_coordination_decided_by_a_supervisor(review_s
     raised = suite.post(f"/api/v1/review/tasks/{task['task_id']}/disagreement",
                         {"position": "罚款在裁量基准一般情形幅度内，理由见集体讨论记录"}, officer)
     assert raised.status_code == 200 and raised.json()["status"] == "coordination", raised.text
-    assert suite.tap.wait("review.disagreement_raised", case_id="C-COORD-1")[0]["payload"]["raised_by"] == "o-1"
-    gate = suite.get("/api/v1/review/gate", supervisor, params={"case_id": "C-COORD-1", "version": 1}).json()
+    assert suite.tap.wait("review.disagreement_raised", case_id="320412-SCJG-C-COORD-1")[0]["payload"]["raised_by"] == "o-1"
+    gate = suite.get("/api/v1/review/gate", supervisor, params={"case_id": "320412-SCJG-C-COORD-1", "version": 1}).json()
     assert gate["allowed"] is False and "正在协调" in gate["reasons"][0]
 
     decided = suite.post(f"/api/v1/review/tasks/{task['task_id']}/coordination",
                          {"outcome": "accept_unit", "note": "经协调，采纳承办机构意见"}, supervisor)
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "awaiting_sign_off"
-    assert suite.tap.wait("review.coordinated", case_id="C-COORD-1")[0]["payload"]["outcome"] == "accept_unit"
+    assert suite.tap.wait("review.coordinated", case_id="320412-SCJG-C-COORD-1")[0]["payload"]["outcome"] == "accept_unit"
     signed = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off",
                         {"approve": True, "approver_id": "head-1"}, headers={"X-Api-Key": suite.api_key})
     assert signed.status_code == 200 and signed.json()["status"] == "approved", signed.text
-    gate = suite.get("/api/v1/review/gate", supervisor, params={"case_id": "C-COORD-1", "version": 1}).json()
+    gate = suite.get("/api/v1/review/gate", supervisor, params={"case_id": "320412-SCJG-C-COORD-1", "version": 1}).json()
     assert gate["allowed"] is True
     coordination = open_task(suite, reviewer, task["task_id"])["current"]["coordination"]
     assert (coordination["raised_by"], coordination["coordinator_id"], coordination["outcome"]) == (
@@ -239,8 +239,8 @@ def test_plat3_suspended_certificate_fails_the_precheck_and_blocks_approval(revi
     suite.publish(rv.certificate("o-2", "3204120001", status="suspended", effective_from=yesterday.isoformat(),
                                  reason="涉嫌违纪，暂扣执法证件"))
     reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
-    suite.publish(rv.proposal("C-CERT-1", fine="200000.00", confiscation_amount="60000.00"))
-    task_id = wait_task(suite, reviewer, "C-CERT-1")["task_id"]
+    suite.publish(rv.proposal("320412-SCJG-C-CERT-1", fine="200000.00", confiscation_amount="60000.00"))
+    task_id = wait_task(suite, reviewer, "320412-SCJG-C-CERT-1")["task_id"]
     checks = checklist_when(suite, reviewer, task_id, lambda c: "暂扣" in c["officers_qualified"]["automatic"]["finding"]
                             and c["within_authority"]["outcome"] == "pass"
                             and c["body_lawful"]["automatic"]["automatic"], "registry applied to the pre-checks")
@@ -254,7 +254,7 @@ def test_plat3_suspended_certificate_fails_the_precheck_and_blocks_approval(revi
     assert task["current"]["transfer_suggested"] is True
 
     # records reports an open gap afterwards: the pending task's pre-check is re-run
-    rv.publish_as(suite.amqp_uri, "records", rv.gaps_found("C-CERT-1"))
+    rv.publish_as(suite.amqp_uri, "records", rv.gaps_found("320412-SCJG-C-CERT-1"))
     documents = wait_for(lambda: (lambda c: c["outcome"] == "fail" and c)(
         {c["code"]: c for c in open_task(suite, reviewer, task["task_id"])["current"]["checklist"]}
         ["documents_complete"]), message="documents pre-check re-run")
@@ -271,54 +271,54 @@ def test_rev2_pre_decision_check_refuses_an_unreviewed_major_decision(review_sui
     """REV-2: the departmental system asks before deciding: a major decision not yet reviewed → no, with the
     reasons and the catalogue rules; a non-major one → yes; another body's case → not found (scope)."""
     suite = review_suite
-    suite.publish(rv.proposal("C-GATE-1", fine="300000.00", measures=["revoke_licence"]))
-    suite.publish(rv.proposal("C-GATE-2", fine="500.00"))
+    suite.publish(rv.proposal("320412-SCJG-C-GATE-1", fine="300000.00", measures=["revoke_licence"]))
+    suite.publish(rv.proposal("320412-SCJG-C-GATE-2", fine="500.00"))
     other = {"region_code": "320411", "body_id": "320411-JTYS", "system": "xb-jt-system"}
-    suite.publish(rv.proposal("C-GATE-3", fine="300000.00", body_src=other))
+    suite.publish(rv.proposal("320412-SCJG-C-GATE-3", fine="300000.00", body_src=other))
     suite.tap.wait("review.classified", count=3)
     key = {"X-Api-Key": suite.api_key}
 
-    answer = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "C-GATE-1", "version": 1})
+    answer = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320412-SCJG-C-GATE-1", "version": 1})
     assert answer.status_code == 200, answer.text
     answer = answer.json()
     assert answer["allowed"] is False and answer["violation"] == "not_reviewed" and answer["major"] is True
     assert "不得作出决定" in answer["reasons"][0]
     assert "较大数额罚款" in answer["reasons"][1] and "吊销许可证照" in answer["reasons"][1]
-    minor = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "C-GATE-2", "version": 1}).json()
+    minor = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320412-SCJG-C-GATE-2", "version": 1}).json()
     assert minor["allowed"] is True and minor["reasons"] == ["非重大执法决定，无需法制审核"]
-    unproposed = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "C-GATE-2", "version": 2}).json()
+    unproposed = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320412-SCJG-C-GATE-2", "version": 2}).json()
     assert unproposed["allowed"] is False and "请先报送" in unproposed["reasons"][0]
-    assert suite.get("/api/v1/review/gate", headers=key, params={"case_id": "C-GATE-3", "version": 1}).status_code == 404
+    assert suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320412-SCJG-C-GATE-3", "version": 1}).status_code == 404
     assert suite.get("/api/v1/review/gate", suite.token("officer", "320411"),
-                     params={"case_id": "C-GATE-3", "version": 1}).json()["allowed"] is False
+                     params={"case_id": "320412-SCJG-C-GATE-3", "version": 1}).json()["allowed"] is False
 
 
 def test_rev2_bypass_detected_from_events_alone(review_suite):
     """REV-2: decision.made for a major case without an approved review → review.bypassed (应审未审) and a
     violation in the supervisors' list; a decision nobody proposed is classified from the decision itself."""
     suite = review_suite
-    suite.publish(rv.proposal("C-BYPASS-1", fine="200000.00"))
-    suite.tap.wait("review.task_opened", case_id="C-BYPASS-1")
-    suite.publish(rv.decision_made("C-BYPASS-1"))
-    suite.publish(rv.decision_made("C-BYPASS-2", fine="50000.00"))  # natural person, ≥ 10 000: major
-    suite.publish(rv.decision_made("C-BYPASS-3", fine="500.00"))    # not major: no violation
+    suite.publish(rv.proposal("320412-SCJG-C-BYPASS-1", fine="200000.00"))
+    suite.tap.wait("review.task_opened", case_id="320412-SCJG-C-BYPASS-1")
+    suite.publish(rv.decision_made("320412-SCJG-C-BYPASS-1"))
+    suite.publish(rv.decision_made("320412-SCJG-C-BYPASS-2", fine="50000.00"))  # natural person, ≥ 10 000: major
+    suite.publish(rv.decision_made("320412-SCJG-C-BYPASS-3", fine="500.00"))    # not major: no violation
     bypassed = suite.tap.wait("review.bypassed", count=2)
     by_case = {e["case_id"]: e["payload"] for e in bypassed}
-    assert by_case["C-BYPASS-1"]["violation"] == "not_reviewed"
-    assert by_case["C-BYPASS-1"]["fired_rules"] == ["amount.fine"]
-    assert "应审未审" in by_case["C-BYPASS-2"]["description"]
-    from_decision = suite.tap.wait("review.classified", case_id="C-BYPASS-2")[0]["payload"]
+    assert by_case["320412-SCJG-C-BYPASS-1"]["violation"] == "not_reviewed"
+    assert by_case["320412-SCJG-C-BYPASS-1"]["fired_rules"] == ["amount.fine"]
+    assert "应审未审" in by_case["320412-SCJG-C-BYPASS-2"]["description"]
+    from_decision = suite.tap.wait("review.classified", case_id="320412-SCJG-C-BYPASS-2")[0]["payload"]
     assert from_decision["source"] == "decision" and from_decision["major"] is True
 
     supervisor = suite.token("supervisor", "320400")
     listed = suite.get("/api/v1/review/violations", supervisor, params={"kind": "not_reviewed"}).json()["violations"]
-    assert sorted(v["case_id"] for v in listed) == ["C-BYPASS-1", "C-BYPASS-2"]
+    assert sorted(v["case_id"] for v in listed) == ["320412-SCJG-C-BYPASS-1", "320412-SCJG-C-BYPASS-2"]
     assert listed[0]["kind_zh"] == "应审未审"
     assert suite.get("/api/v1/review/violations", suite.token("supervisor", "320411")).json()["violations"] == []
     assert suite.get("/api/v1/review/violations", suite.token("legal_reviewer", REGION)).status_code == 403
     import time
     time.sleep(0.5)
-    assert not [e for e in suite.tap.drain() if e["event_type"] == "review.bypassed" and e["case_id"] == "C-BYPASS-3"]
+    assert not [e for e in suite.tap.drain() if e["event_type"] == "review.bypassed" and e["case_id"] == "320412-SCJG-C-BYPASS-3"]
     assert dead_letters(suite.amqp_uri, "review") == []
 
 
@@ -327,20 +327,20 @@ def test_rev5_plat6_due_day_counts_working_days_across_national_day_and_overdue_
     and the adjusted Saturday 10-11 to 2025-10-14; past it, the leased job emits review.task_overdue once."""
     suite = review_suite
     submitted = dt.datetime(2025, 9, 30, 10, 0, tzinfo=CHINA)
-    suite.publish(rv.proposal("C-DUE-1", proposed_at=submitted))
-    opened = suite.tap.wait("review.task_opened", case_id="C-DUE-1")[0]["payload"]
+    suite.publish(rv.proposal("320412-SCJG-C-DUE-1", proposed_at=submitted))
+    opened = suite.tap.wait("review.task_opened", case_id="320412-SCJG-C-DUE-1")[0]["payload"]
     assert (opened["due_on"], opened["due_provisional"]) == ("2025-10-14", False)
     reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
-    task = wait_task(suite, reviewer, "C-DUE-1")
+    task = wait_task(suite, reviewer, "320412-SCJG-C-DUE-1")
     assert task["due_on"] == "2025-10-14" and task["overdue"] is True and task["due_level"] == "red"
 
     with ServiceRpcClient("review", timeout=15) as review:
         assert review.run_periodic("2025-10-14")["overdue_alerted"] == []        # due day itself: on time
         assert review.run_periodic("2025-10-15")["overdue_alerted"] == [task["task_id"]]
         assert review.run_periodic("2025-10-16")["overdue_alerted"] == []        # alerted once per version
-    alert = suite.tap.wait("review.task_overdue", case_id="C-DUE-1")[0]["payload"]
+    alert = suite.tap.wait("review.task_overdue", case_id="320412-SCJG-C-DUE-1")[0]["payload"]
     assert (alert["due_on"], alert["working_days_overdue"], alert["state"]) == ("2025-10-14", 1, "open")
-    assert [t["case_id"] for t in tasks(suite, reviewer, status="overdue")] == ["C-DUE-1"]
+    assert [t["case_id"] for t in tasks(suite, reviewer, status="overdue")] == ["320412-SCJG-C-DUE-1"]
 
 
 def test_rev7_five_percent_rule_and_pooled_reviewer(review_suite, tmp_path):
@@ -383,8 +383,8 @@ def test_rev7_five_percent_rule_and_pooled_reviewer(review_suite, tmp_path):
                  message="city body")
         import time
         time.sleep(0.5)
-        suite.publish(rv.proposal("C-POOL-1", fine="60000.00", body_src=town))
-        opened = suite.tap.wait("review.task_opened", case_id="C-POOL-1")[0]["payload"]
+        suite.publish(rv.proposal("320412-SCJG-C-POOL-1", fine="60000.00", body_src=town))
+        opened = suite.tap.wait("review.task_opened", case_id="320412-SCJG-C-POOL-1")[0]["payload"]
         assert (opened["reviewer_id"], opened["pooled"]) == ("city-r-1", True)
         assert "统筹调用" in opened["assignment"]
 
@@ -398,18 +398,18 @@ def test_rev4_rev2_review_loop_and_bypass_on_postgresql(amqp_uri, pg_admin, tmp_
         tap = rv.Tap(amqp_uri, "review")
         reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
         head = suite.token("legal_reviewer", REGION, sub="head-1")
-        suite.publish(rv.proposal("C-PG-1"))
-        task = wait_task(suite, reviewer, "C-PG-1")
+        suite.publish(rv.proposal("320412-SCJG-C-PG-1"))
+        task = wait_task(suite, reviewer, "320412-SCJG-C-PG-1")
         assert suite.post(f"/api/v1/review/tasks/{task['task_id']}/opinion",
                           {"opinion": "problems", "problems": ["补充证据"]}, reviewer).json()["status"] == "returned"
-        suite.publish(rv.proposal("C-PG-1", version=2))
-        detail = open_task(suite, reviewer, wait_task(suite, reviewer, "C-PG-1", version=2)["task_id"])
+        suite.publish(rv.proposal("320412-SCJG-C-PG-1", version=2))
+        detail = open_task(suite, reviewer, wait_task(suite, reviewer, "320412-SCJG-C-PG-1", version=2)["task_id"])
         assert suite.post(f"/api/v1/review/tasks/{task['task_id']}/opinion",
                           {"opinion": "approve", "checks": settle_all(detail)}, reviewer).status_code == 200
         assert suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True},
                           head).json()["status"] == "approved"
-        suite.publish(rv.decision_made("C-PG-1", version=1))
-        bypass = tap.wait("review.bypassed", case_id="C-PG-1")[0]["payload"]
+        suite.publish(rv.decision_made("320412-SCJG-C-PG-1", version=1))
+        bypass = tap.wait("review.bypassed", case_id="320412-SCJG-C-PG-1")[0]["payload"]
         assert (bypass["version"], bypass["violation"]) == (1, "not_approved")
         with ServiceRpcClient("review", timeout=15) as review:
             assert review.run_periodic()["overdue_alerted"] == []
