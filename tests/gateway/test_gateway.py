@@ -23,7 +23,7 @@ def test_department_posts_an_event_over_http_and_it_is_processed(amqp_uri, sqlit
         assert response.status_code == 202, response.text
         assert response.json()["event_id"] == opened["event_id"]
         token = suite.token("officer", "320412")
-        wait_for(lambda: suite.get("/api/v1/cases/C-HTTP-1/timeline", token).ok, message="processed")
+        wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-C-HTTP-1/timeline", token).ok, message="processed")
 
         # field errors, in the same envelope shape departmental systems code against
         bad = ev.case_opened("320412-SCJG-C-HTTP-2")
@@ -44,18 +44,18 @@ def test_department_posts_an_event_over_http_and_it_is_processed(amqp_uri, sqlit
 def test_roles_scope_and_public_endpoints(suite):
     officer_other_county = suite.token("officer", "320411")
     suite.publish(ev.case_opened("320412-SCJG-C-SCOPE-1"))
-    wait_for(lambda: suite.get("/api/v1/cases/C-SCOPE-1/timeline", suite.token("officer", "320412")).ok,
+    wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline", suite.token("officer", "320412")).ok,
              message="case visible in its county")
     # out of scope looks like not found (no leak of existence)
-    assert suite.get("/api/v1/cases/C-SCOPE-1/timeline", officer_other_county).status_code == 404
-    assert suite.get("/api/v1/cases/C-SCOPE-1/timeline", suite.token("supervisor", "320400")).ok
+    assert suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline", officer_other_county).status_code == 404
+    assert suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline", suite.token("supervisor", "320400")).ok
     # no credentials, wrong role, forged token
-    assert suite.get("/api/v1/cases/C-SCOPE-1/timeline").status_code == 401
-    assert suite.get("/api/v1/cases/C-SCOPE-1/timeline", suite.token("complaint_handler", "320400")).status_code == 403
+    assert suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline").status_code == 401
+    assert suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline", suite.token("complaint_handler", "320400")).status_code == 403
     from services.common.auth import issue_token
 
     forged = issue_token("x", "admin", "320000", secret="not-the-secret")
-    assert suite.get("/api/v1/cases/C-SCOPE-1/timeline", forged).status_code == 401
+    assert suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline", forged).status_code == 401
     assert suite.get("/api/v1/evaluation/summary", suite.token("supervisor", "320411"),
                      params={"region_code": "320400"}).status_code == 403
     # public endpoints need nothing

@@ -274,7 +274,7 @@ def test_rev2_pre_decision_check_refuses_an_unreviewed_major_decision(review_sui
     suite.publish(rv.proposal("320412-SCJG-C-GATE-1", fine="300000.00", measures=["revoke_licence"]))
     suite.publish(rv.proposal("320412-SCJG-C-GATE-2", fine="500.00"))
     other = {"region_code": "320411", "body_id": "320411-JTYS", "system": "xb-jt-system"}
-    suite.publish(rv.proposal("320412-SCJG-C-GATE-3", fine="300000.00", body_src=other))
+    suite.publish(rv.proposal("320411-JTYS-C-GATE-3", fine="300000.00", body_src=other))
     suite.tap.wait("review.classified", count=3)
     key = {"X-Api-Key": suite.api_key}
 
@@ -288,9 +288,9 @@ def test_rev2_pre_decision_check_refuses_an_unreviewed_major_decision(review_sui
     assert minor["allowed"] is True and minor["reasons"] == ["非重大执法决定，无需法制审核"]
     unproposed = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320412-SCJG-C-GATE-2", "version": 2}).json()
     assert unproposed["allowed"] is False and "请先报送" in unproposed["reasons"][0]
-    assert suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320412-SCJG-C-GATE-3", "version": 1}).status_code == 404
+    assert suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320411-JTYS-C-GATE-3", "version": 1}).status_code == 404
     assert suite.get("/api/v1/review/gate", suite.token("officer", "320411"),
-                     params={"case_id": "320412-SCJG-C-GATE-3", "version": 1}).json()["allowed"] is False
+                     params={"case_id": "320411-JTYS-C-GATE-3", "version": 1}).json()["allowed"] is False
 
 
 def test_rev2_bypass_detected_from_events_alone(review_suite):
@@ -383,8 +383,8 @@ def test_rev7_five_percent_rule_and_pooled_reviewer(review_suite, tmp_path):
                  message="city body")
         import time
         time.sleep(0.5)
-        suite.publish(rv.proposal("320412-SCJG-C-POOL-1", fine="60000.00", body_src=town))
-        opened = suite.tap.wait("review.task_opened", case_id="320412-SCJG-C-POOL-1")[0]["payload"]
+        suite.publish(rv.proposal("320412100-ZF-C-POOL-1", fine="60000.00", body_src=town))
+        opened = suite.tap.wait("review.task_opened", case_id="320412100-ZF-C-POOL-1")[0]["payload"]
         assert (opened["reviewer_id"], opened["pooled"]) == ("city-r-1", True)
         assert "统筹调用" in opened["assignment"]
 
