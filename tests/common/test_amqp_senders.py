@@ -125,7 +125,7 @@ def test_every_service_dead_letters_an_event_for_a_body_its_sender_may_not_speak
     from services.common.events import DEPARTMENTS
 
     foreign_body = {"region_code": "320412", "body_id": "320412-GAJ", "system": "wj-scjg-system"}
-    foreign = [ev.decision_made("C-FOREIGN-9", body=foreign_body),
+    foreign = [ev.decision_made("320412-GAJ-C-FOREIGN-9", body=foreign_body),
                ev.envelope("body.registered", {"body_id": "320412-GAJ", "name": "常州市武进区公安分局",
                                                "kind": "department", "region_code": "320412"}, body=foreign_body)]
     consumers = {cls.name: {b.event_type for b in handler_bindings(cls) if b.source == DEPARTMENTS}
@@ -145,9 +145,9 @@ def test_every_service_dead_letters_an_event_for_a_body_its_sender_may_not_speak
             with Connection(amqp_uri.replace("guest:guest", f"{user}:{password}")) as conn:
                 producer = Producer(conn.channel(), exchange=Exchange("departments.events", "topic", durable=True),
                                     auto_declare=False)
-                for envelope in foreign + [ev.case_opened("C-OWN-9")]:
+                for envelope in foreign + [ev.case_opened("320412-SCJG-C-OWN-9")]:
                     producer.publish(envelope, routing_key=envelope["event_type"], delivery_mode=2, user_id=user)
-            timeline = lambda: suite.get("/api/v1/cases/C-OWN-9/timeline",  # noqa: E731
+            timeline = lambda: suite.get("/api/v1/cases/320412-SCJG-C-OWN-9/timeline",  # noqa: E731
                                          suite.token("supervisor", "320000"))
             wait_for(lambda: timeline().ok and timeline().json()["entries"], message="the own event applied")
             foreign_ids = {e["event_id"] for e in foreign}

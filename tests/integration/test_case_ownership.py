@@ -220,5 +220,5 @@ def test_sec2_a_supervisor_designates_another_body_through_the_gateway(suite):
              if e["event_type"] == "case.transferred"][0]
     assert entry["details"]["ordered_by"] == "sup-js" and entry["details"]["kind"] == "designation"
     suite.publish(ev.evidence(case_id, n=1, body=B))
-    wait_for(lambda: [b for _, b in _entries(suite, case_id)].count(B["body_id"]) == 1,
+    wait_for(lambda: [b for _, b in _entries(suite, case_id)].count(B["body_id"]) == 1, timeout=40,
              message="the designated body's record")
