@@ -1,7 +1,7 @@
 """case transfers: the changes of a case's owner this service has accepted (SEC-2, issue 14)
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-24 10:00:00.000000
 """
 from alembic import op
@@ -9,8 +9,8 @@ from alembic import op
 from services.common.migrations import create_case_transfers_table, drop_case_transfers_table
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
