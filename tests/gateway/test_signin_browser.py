@@ -107,8 +107,12 @@ def test_sec1_refusals_and_audited_sign_in(signin_suite):
     assert starter.post(suite.base_url + "/auth/logout", timeout=15).status_code == 403
     dashboard = starter.get(suite.base_url + "/complaints/status", timeout=15)
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', dashboard.text).group(1)
+    old_cookie = {"zhifa_session": starter.cookies["zhifa_session"]}
     assert starter.post(suite.base_url + "/auth/logout", data={"csrf_token": token}, timeout=15).ok
     assert starter.get(suite.base_url + "/api/v1/me", timeout=15).status_code == 401
+    # the old cookie, sent again (a copy kept by an attacker or another tab), opens nothing: the
+    # session is gone from the shared store, not only from this browser
+    assert requests.get(suite.base_url + "/api/v1/me", cookies=old_cookie, timeout=15).status_code == 401
 
     auditor = oidc_session(suite, suite.provider, "auditor")
     trail = wait_for(lambda: [e for e in auditor.get(suite.base_url + "/api/v1/audit/entries",
