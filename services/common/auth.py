@@ -204,8 +204,14 @@ def issue_token(subject: str, role: str, region_code: str, hours: float = DEFAUL
 
 
 def authenticate(headers, api_keys: dict[str, Identity], secret: str | None = None) -> Identity:
-    """Identity from ``X-Api-Key`` or ``Authorization: Bearer``; PUBLIC when neither is sent."""
+    """Identity from ``X-Api-Key`` or ``Authorization: Bearer``; PUBLIC when neither is sent. Both at
+    once is refused (fail closed: which one speaks is ambiguous, and an invalid token must not be
+    carried through by a valid key — issue 14, found by schemathesis' ignored_auth check)."""
     key = headers.get("X-Api-Key")
+    if key is not None and headers.get("Authorization") is not None:
+        raise AuthError("send either X-Api-Key or Authorization, not both")
+    if key == "" or headers.get("Authorization") == "":
+        raise AuthError("empty credentials")
     if key:
         digest = hash_key(key)
         for known, identity in api_keys.items():

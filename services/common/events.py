@@ -143,6 +143,8 @@ def parse_event(raw: Any, expected_type: str | None = None, now: dt.datetime | N
             errors["occurred_at"] = [f"发生时间 {env['occurred_at'].isoformat()} 晚于当前时间超过{tolerance:g}秒，"
                                      f"请检查发送系统的时钟"]
     event_type = raw.get("event_type")
+    if not isinstance(event_type, str):     # e.g. {"event_type": {}}: an error of the field, not a TypeError
+        event_type = None
     if expected_type and event_type != expected_type:
         errors.setdefault("event_type", []).append(f"应为 {expected_type}（与路由键一致）")
     payload = None

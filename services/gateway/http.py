@@ -58,6 +58,7 @@ def rate_limited_response(exc: RateLimited, request=None) -> Response:
 
 JSON_DEPTH = 32     # objects and arrays nested deeper are refused (400): no contract needs more
 JSON_MEDIA_TYPES = ("application/json",)
+FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def read_body(request, limit: int = MAX_BODY) -> bytes:
@@ -156,13 +157,33 @@ def read_json(request, schema=None, *, optional: bool = False):
         raise HttpError(422, "invalid", "请求内容有误", exc.messages) from None
 
 
-def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags=(), limit=None):
+def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags=(), limit=None, query=None,
+             response=None, media=None, body_optional=False, form=None, files=False, raw_body=False,
+             redirects=False):
     """Declare an HTTP endpoint: public when ``roles`` is empty, else restricted to those roles.
     ``limit``: the name of an abuse limit (config/gateway/limits.yaml) counted per client address
-    before the handler runs, shared by every gateway replica (SEC-5)."""
-    ROUTES.append(Route(method, path, tuple(roles), summary, body, success, tuple(tags)))
+    before the handler runs, shared by every gateway replica (SEC-5). The rest describes the
+    operation for the OpenAPI document (``schemas.Route``), against which every request is
+    validated before the handler runs (path and query parameters, JSON body: 422 with field errors)."""
+    from services.gateway.parameters import operation
+
+    described = operation(method, path)
+    query = query if query is not None else described.get("query")
+    response = response if response is not None else described.get("response")
+    media = media or described.get("media") or (
+        "application/json" if path.startswith("/api/") or path == "/healthz" else "text/html")
+    body_optional = body_optional or described.get("body_optional", False)
+    form = form if form is not None else described.get("form")
+    files = files or described.get("files", False)
+    raw_body = raw_body or described.get("raw_body", False)
+    redirects = redirects or described.get("redirects", False)
 
     def decorate(fn):
+        this = Route(method, path, tuple(roles), summary, body, success, tuple(tags), query=query, response=response,
+                     media=media, body_optional=body_optional, form=form, files=files, raw_body=raw_body,
+                     redirects=redirects, handler=fn.__name__)
+        ROUTES.append(this)
+
         def handler(self, request, **kwargs):
             route = f"{method} {path}"
             cid = edge.correlation_id(request.environ)
@@ -170,7 +191,7 @@ def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags
             seen: dict = {}     # the identity once known, and whether its audit record was refused
             try:
                 response = _respond(self, fn, request, kwargs, seen, roles=roles, limit=limit, success=success,
-                                    action=route)
+                                    action=route, contract=this)
             except Exception as exc:   # noqa: BLE001 - every failure becomes a Chinese error with the id
                 seen["audit_refused"] = isinstance(exc, audit.AuditUnavailable)   # nothing ran: no outcome
                 response = _error_for(exc, route, cid, request)
@@ -181,12 +202,13 @@ def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags
 
         handler.__name__ = fn.__name__
         handler.__doc__ = fn.__doc__
+        handler.__wrapped__ = fn
         return edge.edge_http(method, path)(handler)
 
     return decorate
 
 
-def _respond(self, fn, request, kwargs, seen, *, roles, limit, success, action):
+def _respond(self, fn, request, kwargs, seen, *, roles, limit, success, action, contract=None):
     if any(name in request.args for name in URL_TOKEN_PARAMS):
         raise HttpError(400, "token_in_url", "令牌不得放在网址中：请登录后访问，接口调用请使用 Authorization 请求头")
     identity, by_cookie = resolve_identity(self, request)
@@ -202,6 +224,8 @@ def _respond(self, fn, request, kwargs, seen, *, roles, limit, success, action):
         audit.publish(audit.record(request, identity, action=action, phase="intent", status=None,
                                    path_values=kwargs, source_address=edge.request_ip(request),
                                    correlation_id=edge.correlation_id(request.environ)))
+    if contract is not None:    # after the intent record: an authorised write refused here is audited as before
+        validate_request(contract, request, kwargs)
     response = fn(self, request, identity, **kwargs)
     if not isinstance(response, Response):
         response = json_response(success, response)
@@ -283,6 +307,60 @@ def _error_for(exc, route, cid, request) -> Response:
         return error_response(502, "upstream_error", "后台服务处理出错，请稍后再试", request=request)
     log.error("%s [%s] failed", route, cid, exc_info=exc)   # never a bare traceback to the client
     return error_response(500, "internal", "服务器内部错误", request=request)
+
+
+def validate_request(route, request, path_values: dict) -> None:
+    """The request against the OpenAPI document (issue 14): path and query parameters, and the JSON
+    body when the operation takes one (read strictly: ``read_json``). 422 with field errors."""
+    from services.gateway import openapi
+
+    body, has_body = None, False
+    form_sent = route.form is not None and request.mimetype in FORM_MEDIA_TYPES
+    if (route.body is not None or route.path == "/api/v1/events") and not form_sent:
+        if read_body(request) or not route.body_optional:
+            body, has_body = read_json(request), True
+    try:
+        openapi.validate(ROUTES, route, path_values, request.args.to_dict(flat=True), body, has_body)
+    except openapi.Invalid as exc:
+        missing = [name for name, messages in exc.fields.items() if name in request_parameters(route)
+                   and messages == [openapi.MISSING]]
+        if missing and len(missing) == len(exc.fields):    # a required query parameter left out: 400
+            if missing == ["purpose"]:
+                raise HttpError(400, "purpose_required",
+                                "调阅记录须说明事由：请在查询参数 purpose 中填写调阅目的（REC-6）") from None
+            raise HttpError(400, "missing_parameter", f"缺少查询参数：{'、'.join(missing)}", exc.fields) from None
+        code = "invalid_event" if route.path == "/api/v1/events" else "invalid"
+        fields = _people_facing(route, body, exc.fields) if has_body else exc.fields
+        raise HttpError(422, code, "请求内容有误" if code == "invalid" else "事件不符合数据标准", fields) from None
+
+
+def _people_facing(route, body, fields: dict) -> dict:
+    """The body's field errors in the words of its marshmallow schema (Chinese messages written for the
+    people who fill the forms) where it has some; the document's errors for the fields it does not
+    mention (the document may be stricter: types, lengths)."""
+    from services.common.events import InvalidEvent, parse_event
+
+    own: dict = {}
+    try:
+        if route.path == "/api/v1/events" and isinstance(body, dict):
+            parse_event(body)
+        elif route.body is not None and isinstance(body, dict):
+            route.body().load(body)
+    except InvalidEvent as exc:
+        own = dict(exc.errors)
+    except ValidationError as exc:
+        own = dict(exc.messages) if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    except Exception:  # noqa: BLE001 - a body the document refused may trip a schema: keep the document's errors
+        own = {}
+    merged = dict(own)
+    for key, messages in fields.items():
+        if key.split(".")[0] not in own:
+            merged[key] = messages
+    return merged
+
+
+def request_parameters(route) -> set:
+    return set(route.query or {})
 
 
 def in_scope(identity, region_code: str) -> None:

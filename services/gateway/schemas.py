@@ -5,16 +5,37 @@ from dataclasses import dataclass, field
 
 from marshmallow import Schema, fields, validate
 
+# identifiers and region codes as the event catalogue has them (services/common/catalogue/fields.py):
+# what a request carries into an emitted event must pass that event's schema (issue 14: officer_ids
+# [""] made POST /api/v1/evaluation/cases emit an invalid event — a 502)
+IDENT = validate.Length(min=1, max=64)
+REGION = validate.Regexp(r"^[1-9]\d{5}(\d{3})?$", error="行政区划代码应为6位或9位数字")
+
 
 @dataclass(frozen=True)
 class Route:
+    """One HTTP operation, as the OpenAPI document (services/gateway/openapi.py) describes it and the
+    gateway validates it."""
+
     method: str
     path: str             # werkzeug rule, e.g. /api/v1/cases/<case_id>/timeline
     roles: tuple          # () = public
     summary: str
-    body: type | None = None
+    body: type | None = None          # marshmallow schema of the JSON body
     success: int = 200
     tags: tuple = field(default_factory=tuple)
+    query: dict | None = None         # query parameters: name -> JSON Schema (+ "required", "description")
+    response: dict | type | None = None   # JSON Schema (or marshmallow schema) of the success body
+    media: str = "application/json"   # content type of the success body
+    body_optional: bool = False       # the JSON body may be left out (every field has a default)
+    form: dict | None = None          # JSON Schema of a form body (pages)
+    files: bool = False               # the form is multipart/form-data (attachments)
+    raw_body: bool = False            # any bytes (uploads)
+    redirects: bool = False           # may answer 3xx (sign-in, after a form)
+    handler: str = ""                 # the method's name (operationId)
+
+    def __hash__(self):
+        return hash((self.method, self.path))
 
 
 class PublicComplaintRequest(Schema):
@@ -92,7 +113,8 @@ class ConcludeRequest(Schema):
 class TransferRequest(Schema):
     to_unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
                                error_messages={"required": "请填写接收单位"})
-    to_region_code = fields.String(required=True, error_messages={"required": "请填写接收单位的行政区划代码"})
+    to_region_code = fields.String(required=True, error_messages={"required": "请填写接收单位的行政区划代码"},
+                                   validate=validate.Regexp(r"^[1-9]\d{5}(\d{3})?$", error="接收单位的行政区划代码无效"))
     to_name = fields.String(load_default=None, validate=validate.Length(max=200))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                            error_messages={"required": "请说明转办理由"})
@@ -141,8 +163,8 @@ class EvaluationScoreEntryRequest(Schema):
 
     kind = fields.String(required=True, validate=validate.OneOf(
         ("special_check_score", "case_file_review_score", "special_test_score")))
-    body_id = fields.String(load_default=None)
-    officer_id = fields.String(load_default=None)
+    body_id = fields.String(load_default=None, validate=IDENT)
+    officer_id = fields.String(load_default=None, validate=IDENT)
     score = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=100, error="得分应在0至100之间"))
     recorded_on = fields.Date(load_default=None)
     note = fields.String(load_default=None, validate=validate.Length(max=500))
@@ -151,7 +173,7 @@ class EvaluationScoreEntryRequest(Schema):
 class EvaluationFinaliseRequest(Schema):
     """Finalise a year's grades for the bodies the caller evaluates (EVAL-1, EVAL-4)."""
 
-    region_code = fields.String(load_default=None)
+    region_code = fields.String(load_default=None, validate=REGION)
 
 
 class EvaluationRecomputeRequest(Schema):
@@ -167,19 +189,19 @@ class ConsequenceResolveRequest(Schema):
 class AccountabilityOpenRequest(Schema):
     """责任追究线索 opened by hand (EVAL-6)."""
 
-    body_id = fields.String(required=True)
-    region_code = fields.String(load_default=None)
+    body_id = fields.String(required=True, validate=IDENT)
+    region_code = fields.String(load_default=None, validate=REGION)
     source = fields.String(load_default="other", validate=validate.OneOf(
         ("review_bypassed", "disclosure_overdue", "record_gap", "av_missing", "complaint_upheld", "complaint_backtrack",
          "certificate_violation", "detection_rule", "supervision", "other")))
     description = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-    officer_ids = fields.List(fields.String(), load_default=list)
-    source_event_ids = fields.List(fields.String(), load_default=list)
+    officer_ids = fields.List(fields.String(validate=IDENT), load_default=list, validate=validate.Length(max=50))
+    source_event_ids = fields.List(fields.String(validate=IDENT), load_default=list, validate=validate.Length(max=100))
 
 
 class SanctionRequest(Schema):
     target_kind = fields.String(required=True, validate=validate.OneOf(("body", "officer")))
-    target_id = fields.String(required=True)
+    target_id = fields.String(required=True, validate=IDENT)
     kind = fields.String(required=True)  # SanctionKind name (e.g. CRITICISM_EDUCATION) or Chinese value
     note = fields.String(load_default="")
 
@@ -192,9 +214,9 @@ class AccountabilityActionRequest(Schema):
          "internal_review", "legal_review", "record_statement", "exempt", "decide", "close")))
     note = fields.String(load_default="")
     reason = fields.String(load_default="")
-    officer_id = fields.String(load_default=None)
-    stage = fields.String(load_default=None)
-    person_id = fields.String(load_default=None)
+    officer_id = fields.String(load_default=None, validate=IDENT)
+    stage = fields.String(load_default=None, validate=validate.Length(max=32))
+    person_id = fields.String(load_default=None, validate=IDENT)
     role = fields.String(load_default="")
     act = fields.String(load_default="")
     findings = fields.String(load_default="")
@@ -211,12 +233,12 @@ class SupervisionIssueRequest(Schema):
     """监督建议 / 专项调查 / 整改 issued to a body in the caller's region (COORD-4)."""
 
     kind = fields.String(required=True, validate=validate.OneOf(("suggestion", "special_investigation", "rectification")))
-    target_body_id = fields.String(required=True)
-    target_region = fields.String(load_default=None)
-    issuer_region = fields.String(load_default=None)
+    target_body_id = fields.String(required=True, validate=IDENT)
+    target_region = fields.String(load_default=None, validate=REGION)
+    issuer_region = fields.String(load_default=None, validate=REGION)
     subject = fields.String(required=True, validate=validate.Length(min=2, max=2000))
     working_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=250))
-    case_id = fields.String(load_default=None)
+    case_id = fields.String(load_default=None, validate=IDENT)
 
 
 class SupervisionActionRequest(Schema):
