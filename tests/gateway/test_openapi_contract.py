@@ -27,7 +27,7 @@ from services.gateway import openapi
 from services.gateway.http import ROUTES
 from services.gateway.parameters import OPERATIONS
 from services.gateway.service import GatewayService
-from tests.fixtures import ROOT_DIR, running_suite
+from tests.fixtures import running_suite
 
 KEY = "zf_test_key_schemathesis"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -139,7 +139,7 @@ def _schemathesis(base_url: str, name: str, headers: list[str], tmp_path) -> sub
     for header in headers:
         command += ["-H", header]
     out = open(tmp_path / f"{name}.out", "w")
-    return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=ROOT_DIR)
+    return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)  # its cache too
 
 
 @pytest.mark.integration
@@ -147,8 +147,19 @@ def test_schemathesis_finds_nothing_in_the_live_suite(amqp_uri, sqlite_databases
     keys = [{"system": "wj-scjg-system", "region_code": "320412", "body_ids": ["320412-SCJG"],
              "key_sha256": hash_key(KEY)}]
     with running_suite(amqp_uri, sqlite_databases, tmp_path, api_keys=keys) as suite:
+        supervisor = suite.token("supervisor", "320400")
+        # the three server errors schemathesis found before (500, 500, 502): now field errors
+        found = [suite.post("/api/v1/events", {"event_type": {}}, headers={"X-Api-Key": KEY}),
+                 suite.post("/api/v1/evaluation/years/0/finalise", {}, token=supervisor),
+                 suite.post("/api/v1/evaluation/cases", {"body_id": "320412-SCJG", "region_code": "320412",
+                                                         "description": "未出示执法证件", "officer_ids": [""]},
+                            token=supervisor)]
+        assert [r.status_code for r in found] == [422, 422, 422], [r.text for r in found]
+        assert [field in r.json()["fields"] for r, field in zip(found, ("event_type", "year", "officer_ids"))] == \
+            [True, True, True], [r.text for r in found]
+        assert suite.get("/api/v1/public/annual-reports/320412-SCJG/abc").json()["error"] == "not_found"  # JSON 404
         runs = {"no credentials": [], "department API key": [f"X-Api-Key: {KEY}"],
-                "staff token": [f"Authorization: Bearer {suite.token('supervisor', '320400')}"]}
+                "staff token": [f"Authorization: Bearer {supervisor}"]}
         # the three runs at once: each is one client thread, the suite serves them together
         runs = {name: _schemathesis(suite.base_url, name.replace(" ", "-"), headers, tmp_path)
                 for name, headers in runs.items()}
