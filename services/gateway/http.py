@@ -176,7 +176,8 @@ def endpoint(method, path, *, roles=(), summary="", body=None, success=200, tags
     form = form if form is not None else described.get("form")
     files = files or described.get("files", False)
     raw_body = raw_body or described.get("raw_body", False)
-    redirects = redirects or described.get("redirects", False)
+    # a page may send a person to sign in (303), whatever else it does
+    redirects = redirects or described.get("redirects", False) or (method == "GET" and media == "text/html")
 
     def decorate(fn):
         this = Route(method, path, tuple(roles), summary, body, success, tuple(tags), query=query, response=response,

@@ -213,7 +213,7 @@ def _document(routes: tuple) -> str:
         op = {"operationId": f"{route.method.lower()}_{route.handler or openapi_path(route.path)}",
               "summary": route.summary, "tags": list(route.tags),
               "parameters": path_parameters(route.path) + query_parameters(route),
-              "security": [] if not route.roles else [{"staffToken": []}, {"apiKey": []}],
+              "security": [] if not route.roles else [{"staffToken": []}, {"apiKey": []}, {"staffSession": []}],
               "x-roles": list(route.roles) or ["public"],
               "responses": _responses(route, components)}
         body = _request_body(route, components)
@@ -232,6 +232,9 @@ def _document(routes: tuple) -> str:
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
                 "staffToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "staffSession": {"type": "apiKey", "in": "cookie", "name": "zhifa_session",
+                                 "description": "the session of a staff member signed in at /auth/login (pages; "
+                                                "writes also need the page's CSRF token)"},
             },
             "schemas": components.schemas,
         },

@@ -107,10 +107,12 @@ OPERATIONS: dict = {
     ("GET", "/api/v1/evaluation/consequences"): {"query": {"year": YEAR, "status": text(32)}},
     ("GET", "/api/v1/evaluation/cases"): {"query": {"status": text(32), "body_id": text(64)}},
     ("GET", "/api/v1/evaluation/supervision"): {"query": {"status": text(32), "overdue": FLAG}},
-    ("GET", "/evaluation/login"): {"query": {"next": text(500)}},
-    ("POST", "/evaluation/login"): {"form": {"type": "object", "properties": {
-        "csrf_token": CSRF, "token": text(4000), "next": text(500)}}, "redirects": True},
-    ("GET", "/evaluation/logout"): {"redirects": True},
+    ("GET", "/evaluation/login"): {"query": {"next": text(500)}, "redirects": True},
+    # -- staff sign-in (SEC-1, OpenID Connect) --------------------------------------------------------
+    ("GET", "/auth/login"): {"query": {"next": text(500)}, "redirects": True},
+    ("GET", "/auth/callback"): {"query": {"code": text(2000), "state": text(500), "iss": text(500),
+                                          "error": text(200), "error_description": text(1000)}, "redirects": True},
+    ("POST", "/auth/logout"): {"form": {"type": "object", "properties": {"csrf_token": CSRF}}, "redirects": True},
     ("GET", "/evaluation/dashboard"): {"query": REGION_YEAR, "redirects": True},
     ("GET", "/evaluation/annual-report"): {"query": REGION_YEAR, "redirects": True},
     ("GET", "/evaluation/annual-report.csv"): {"query": REGION_YEAR, "redirects": True, "media": "text/csv"},

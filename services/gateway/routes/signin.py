@@ -52,7 +52,8 @@ class SignInRoutes:
     def sign_in_callback(self, request, identity):
         config = oidc.oidc_settings()
         if config is None:
-            return pages.render("auth/message.html", status=503, title="暂不能登录",
+            # not a failure (5xx): sign-in is not set up on this suite, so there is nothing to call back to
+            return pages.render("auth/message.html", status=404, title="暂不能登录",
                                 message="本平台尚未配置统一身份认证（ZHIFA_OIDC），请联系管理员。")
         try:
             staff, target = oidc.finish(config, request, self.shared)
