@@ -110,7 +110,7 @@ def test_live_gateway_intake_statuses(amqp_uri, sqlite_databases, tmp_path):
     with running_suite(amqp_uri, sqlite_databases, tmp_path, services=["gateway"], api_keys=keys) as suite:
         url = suite.base_url + "/api/v1/events"
         headers = {"X-Api-Key": KEY}
-        event = json.dumps(ev.case_opened("C-INTAKE-1"), ensure_ascii=False).encode()
+        event = json.dumps(ev.case_opened("320412-SCJG-INTAKE-1"), ensure_ascii=False).encode()
 
         def post(data, content_type="application/json"):
             return requests.post(url, data=data, headers={**headers, "Content-Type": content_type}, timeout=30)
@@ -129,6 +129,6 @@ def test_live_gateway_intake_statuses(amqp_uri, sqlite_databases, tmp_path):
         answer = post(iter([b"[" + b"1," * (1 << 16)] * 9 + [b"1]"]))
         assert answer.status_code == 413 and answer.json()["error"] == "too_large"
         # a future occurred_at: 422 with the field
-        future = ev.case_opened("C-INTAKE-2", at=dt.datetime.now(ev.CHINA) + dt.timedelta(hours=2))
+        future = ev.case_opened("320412-SCJG-INTAKE-2", at=dt.datetime.now(ev.CHINA) + dt.timedelta(hours=2))
         answer = post(json.dumps(future).encode())
         assert answer.status_code == 422 and "occurred_at" in answer.json()["fields"]

@@ -12,15 +12,15 @@ pytestmark = pytest.mark.integration
 
 
 def test_event_dated_beyond_the_future_tolerance_is_dead_lettered(suite):
-    future = ev.case_opened("C-FUTURE-1", at=dt.datetime.now(ev.CHINA) + dt.timedelta(hours=1))
+    future = ev.case_opened("320412-SCJG-FUTURE-1", at=dt.datetime.now(ev.CHINA) + dt.timedelta(hours=1))
     suite.publish(future)
-    suite.publish(ev.case_opened("C-PRESENT-1"))     # the barrier: published after, observed as processed
+    suite.publish(ev.case_opened("320412-SCJG-PRESENT-1"))     # the barrier: published after, observed as processed
     supervisor = suite.token("supervisor", "320000")
-    wait_for(lambda: suite.get("/api/v1/cases/C-PRESENT-1/timeline", supervisor).ok, message="next event processed")
+    wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-PRESENT-1/timeline", supervisor).ok, message="next event processed")
     letters = wait_for(lambda: dead_letters(suite.amqp_uri, "records"), message="future event dead-lettered")
     assert [future["event_id"] in item["body"] for item in letters] == [True]
     assert "occurred_at" in letters[0]["reason"] and "晚于当前时间超过300秒" in letters[0]["reason"]
-    assert suite.get("/api/v1/cases/C-FUTURE-1/timeline", supervisor).status_code == 404
+    assert suite.get("/api/v1/cases/320412-SCJG-FUTURE-1/timeline", supervisor).status_code == 404
 
 
 def _rejected(service, event_type, reason):
@@ -40,7 +40,7 @@ def test_same_event_id_with_other_content_is_dead_lettered_as_conflicting_duplic
     before = {s: _rejected(s, "decision.made", "conflicting_duplicate")
               for s in ("records", "review", "disclosure", "evaluation")}
     body = dev.body_registered()
-    decision = dev.decision("C-DUP-1", parties=[ev.legal_party()], facts="经查属实。", decision_no="武市监罚〔2026〕991号",
+    decision = dev.decision("320412-SCJG-DUP-1", parties=[ev.legal_party()], facts="经查属实。", decision_no="武市监罚〔2026〕991号",
                             conclusion="罚款人民币5000元")
     suite.publish(body)
     suite.publish(decision)
@@ -51,14 +51,14 @@ def test_same_event_id_with_other_content_is_dead_lettered_as_conflicting_duplic
         return found[0] if found else None
 
     wait_for(published, message="decision published")
-    wait_for(lambda: suite.get("/api/v1/cases/C-DUP-1/timeline", supervisor).ok, message="decision recorded")
+    wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-DUP-1/timeline", supervisor).ok, message="decision recorded")
     suite.publish(decision)                                    # a redelivery: no effect, no dead letter
     suite.publish({**decision, "correlation_id": "trace-2"})   # tracing is not content
     altered = {**decision, "payload": {**decision["payload"], "conclusion": "罚款人民币50元"}}
     suite.publish(altered)
     suite.publish({**body, "payload": {**body["payload"], "name": "另一个名称"}})
-    suite.publish(ev.case_opened("C-DUP-BARRIER"))              # published after: observed as processed
-    wait_for(lambda: suite.get("/api/v1/cases/C-DUP-BARRIER/timeline", supervisor).ok, message="barrier")
+    suite.publish(ev.case_opened("320412-SCJG-DUP-BARRIER"))              # published after: observed as processed
+    wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-DUP-BARRIER/timeline", supervisor).ok, message="barrier")
 
     consumers = {"records": ["decision.made"], "review": ["decision.made", "body.registered"],
                  "disclosure": ["decision.made", "body.registered"], "evaluation": ["decision.made", "body.registered"],
