@@ -147,10 +147,12 @@ class Suite:
                                              # tested in tests/common/test_amqp_senders.py
                                              user_id=amqp_user(self.amqp_uri))
 
-    def token(self, role: str, region: str, sub: str = "tester") -> str:
+    def token(self, role: str, region: str, sub: str = "tester", bodies=()) -> str:
+        """A staff token; ``bodies``: the body list (SEC-2: body-bound roles without one see nothing;
+        ``("*",)`` grants every body of the region)."""
         from services.common.auth import issue_token
 
-        return issue_token(sub, role, region, secret=self.token_secret)
+        return issue_token(sub, role, region, secret=self.token_secret, body_ids=tuple(bodies))
 
     def get(self, path: str, token: str | None = None, **kw):
         headers = kw.pop("headers", {})

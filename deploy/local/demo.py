@@ -217,18 +217,21 @@ def run_case(dept: Department, rng: random.Random, body: dict, officers: list, n
 
 def make_reviewer(gateway: str, token_secret: str, timeout: float = 30.0):
     """Legal reviewers (法制审核人员) doing a major case's review through the gateway API: the body's
-    registered reviewer records a finding for every check and approves (REV-3, REV-4); the city's head
-    of legal affairs signs off (REV-6)."""
+    registered reviewer records a finding for every check and approves (REV-3, REV-4); the body's
+    responsible person (负责人) signs off (REV-6)."""
     from services.common.auth import issue_token
 
-    def headers(sub: str, region: str, role: str = "legal_reviewer") -> dict:
-        return {"Authorization": f"Bearer {issue_token(sub, role, region, secret=token_secret)}"}
+    def headers(sub: str, region: str, role: str = "legal_reviewer", bodies=()) -> dict:
+        token = issue_token(sub, role, region, secret=token_secret, body_ids=tuple(bodies))
+        return {"Authorization": f"Bearer {token}"}
 
-    head = headers("320400-FZK-head", "320400")
-    officer = headers("320400-demo-officer", "320400", role="officer")  # asks the pre-decision gate (REV-2)
+    # asks the pre-decision gate (REV-2) for every body of the city: an explicit all-bodies grant (SEC-2)
+    officer = headers("320400-demo-officer", "320400", role="officer", bodies=("*",))
 
     def review(case_id: str, body: dict):
-        reviewer = headers(f"{body['body_id']}-005", body["region_code"])
+        reviewer = headers(f"{body['body_id']}-005", body["region_code"], bodies=(body["body_id"],))
+        head = headers(f"{body['body_id']}-head", body["region_code"], role="responsible_person",
+                       bodies=(body["body_id"],))       # the body's responsible person (负责人) signs off
         deadline = time.time() + timeout
         while time.time() < deadline:
             response = requests.get(f"{gateway}/api/v1/review/tasks", params={"case_id": case_id},

@@ -7,9 +7,12 @@
 - Machine clients other than departmental systems (scripts, integrations) use service-account
   tokens (JWT, HS256, ``zhifa token``) whose lifetime is capped (``ZHIFA_TOKEN_MAX_HOURS``,
   default 8): a longer-lived token is neither issued nor accepted (SEC-1). Roles: officer 执法人员,
-  legal_reviewer 法制审核人员, supervisor 监督人员, complaint_handler 投诉处理人员, admin 管理员,
-  auditor 安全审计员 (searches the audit trail of staff actions and can do nothing else, SEC-3).
-- Public endpoints are explicitly public; everything else checks role and scope.
+  legal_reviewer 法制审核人员, responsible_person 负责人 (signs off reviews, REV-6), supervisor 监督人员,
+  complaint_handler 投诉处理人员, admin 管理员, auditor 安全审计员 (searches the audit trail of staff
+  actions and can do nothing else, SEC-3).
+- Public endpoints are explicitly public; everything else checks role and scope. What a principal's
+  body list means (no list → no body; ``*`` → every body of the region) is ``services/common/scope.py``
+  (SEC-2): ``Identity.scope``.
 """
 from __future__ import annotations
 
@@ -27,8 +30,10 @@ import yaml
 
 from services.common import settings
 from services.common.identifiers import is_region_code, region_covers
+from services.common.scope import Scope
 
-STAFF_ROLES = ("officer", "legal_reviewer", "supervisor", "complaint_handler", "admin", "auditor")
+STAFF_ROLES = ("officer", "legal_reviewer", "responsible_person", "supervisor", "complaint_handler", "admin",
+               "auditor")
 TOKEN_ISSUER = "zhifa"
 DEFAULT_TOKEN_HOURS = 1.0
 
@@ -56,6 +61,13 @@ class Identity:
 
     def covers(self, region_code: str) -> bool:
         return bool(self.region_code) and region_covers(self.region_code, region_code)
+
+    @property
+    def scope(self) -> Scope:
+        """Region and bodies this principal may see and act for (SEC-2: no body list → no body)."""
+        if self.kind == "public":
+            return Scope.of(None)
+        return Scope.granted(self.role, self.region_code, self.body_ids)
 
 
 PUBLIC = Identity("public")
@@ -143,10 +155,10 @@ def department_event_refusal(identity: Identity, event) -> tuple[str, str] | Non
     speaks for, its region."""
     if event.source_system != identity.subject:
         return "wrong_source", f"source_system 应为 {identity.subject}"
-    if identity.body_ids and event.body_id not in identity.body_ids:
-        return "wrong_body", f"{identity.subject} 无权代表执法主体 {event.body_id} 报送"
     if not identity.covers(event.region_code):
         return "out_of_scope", f"{identity.subject} 无权报送区划 {event.region_code} 的事件"
+    if not identity.scope.covers(event.region_code, event.body_id):   # SEC-2: no body list → no body
+        return "wrong_body", f"{identity.subject} 无权代表执法主体 {event.body_id} 报送"
     return None
 
 

@@ -147,11 +147,14 @@ def main(argv=None) -> int:
     p.add_argument("--role", required=True)
     p.add_argument("--region", required=True)
     p.add_argument("--hours", type=float, default=1.0, help="lifetime, at most ZHIFA_TOKEN_MAX_HOURS (default 8)")
-    p.add_argument("--body", action="append")
+    p.add_argument("--body", action="append", help="a body the holder acts for (repeat); '*' for every body of "
+                                                  "the region. Officers, legal reviewers and responsible persons "
+                                                  "without --body act for no body (SEC-2)")
     p = sub.add_parser("api-key", help="create (or replace) a departmental system's API key; prints the key")
     p.add_argument("--system", required=True)
     p.add_argument("--region", required=True)
-    p.add_argument("--body", action="append")
+    p.add_argument("--body", action="append", help="a body the system speaks for (repeat); '*' for every body of "
+                                                  "the region. Without --body the key acts for no body (SEC-2)")
     p.add_argument("--key", help="use this key instead of a random one (demo only)")
     p.add_argument("--amqp-user", help="the system's RabbitMQ user, if it also publishes over AMQP "
                                        "(its events are then checked against this entry)")

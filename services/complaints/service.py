@@ -20,14 +20,15 @@ import logging
 
 from nameko.rpc import rpc
 from nameko.timer import Timer
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from services.common import federation, settings
+from services.common import clock, federation, settings
 from services.common.db import Database, emit
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
-from services.common.identifiers import is_region_code, region_covers
+from services.common.identifiers import is_region_code
 from services.common.metrics import Metrics
+from services.common.scope import Scope
 from services.complaints import intake, store
 from services.complaints import metrics as m
 from services.complaints.domain import (CHINA_TZ, BodyKind, BodyRef, Channel, Complainant, ComplaintFlags,
@@ -94,11 +95,12 @@ def refusing(fn):
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.now()
 
 
 def today_china() -> dt.date:
-    return dt.datetime.now(CHINA_TZ).date()
+    """Today in China from the suite's clock (services/common/clock.py), never a caller's date."""
+    return clock.now().astimezone(CHINA_TZ).date()
 
 
 def _region_name(region_code: str) -> str:
@@ -305,12 +307,13 @@ class ComplaintsService:
 
     @rpc
     @refusing
-    def register_by_staff(self, scope_region, actor, form):
+    def register_by_staff(self, scope, actor, form):
         """CMP-1: a letter, e-mail, visit or call registered by a complaint handler of the region."""
         channel = form.get("channel")
         if channel not in STAFF_CHANNELS:
             raise _err({"channel": ["请选择来信、电子邮件、来访或12345热线"]})
-        if not region_covers(scope_region, form.get("region_code") or ""):
+        scope = Scope.of(scope)
+        if scope.empty or not scope.covers_region(form.get("region_code") or ""):
             raise Refused(403, "out_of_scope", f"无权为行政区划 {form.get('region_code')} 登记投诉举报")
         received_at = form.get("received_at") or now_utc()
         if isinstance(received_at, str):
@@ -420,11 +423,11 @@ class ComplaintsService:
     # =========================================================================================
     # handling (CMP-3, CMP-4, CMP-9, COORD-1)
     # =========================================================================================
-    def _load(self, session, scope_region, number, lock=True) -> tuple[Complaint, ComplaintRecord]:
+    def _load(self, session, scope, number, lock=True) -> tuple[Complaint, ComplaintRecord]:
         row = session.get(Complaint, number, with_for_update=True if lock else None) if number else None
         if row is None:
             raise Refused(404, "not_found", "未找到该投诉举报")
-        if not (region_covers(scope_region, row.region_code) or region_covers(scope_region, row.handler_region_code)):
+        if not store.covers_complaint(Scope.of(scope), row):   # SEC-2, PLAT-1: reads and writes alike
             raise Refused(403, "out_of_scope", f"无权处理行政区划 {row.handler_region_code} 的投诉举报")
         return row, store.record_of(row, self._attachment_count(session, number))
 
@@ -467,11 +470,11 @@ class ComplaintsService:
         row.clues_sent = sorted(sent)
         return count
 
-    def _change(self, scope_region, number, change, *, events=()):
+    def _change(self, scope, number, change, *, events=()):
         """Load (locked), apply ``change(record) -> record``, persist, emit, answer the handler view."""
         now = now_utc()
         with self.db.session() as session:
-            row, record = self._load(session, scope_region, number)
+            row, record = self._load(session, scope, number)
             new = change(record, now)
             store.write_record(row, new, now)
             for emitter in events:
@@ -499,7 +502,7 @@ class ComplaintsService:
 
     @rpc
     @refusing
-    def accept(self, scope_region, number, actor, note=None):
+    def accept(self, scope, number, actor, note=None):
         """受理 (CMP-3/4): records the route (CMP-8) and starts the 30-working-day handling period (CMP-9)."""
         def change(record, now):
             try:
@@ -508,15 +511,15 @@ class ComplaintsService:
                 suggested = None
             return record.accept(at=now, actor=actor, route=suggested, note=note)
 
-        view, _, new = self._change(scope_region, number, change, events=(self._acknowledged,))
+        view, _, new = self._change(scope, number, change, events=(self._acknowledged,))
         self._count_ack(new)
         return view
 
     @rpc
     @refusing
-    def not_accept(self, scope_region, number, actor, reason, note=None):
+    def not_accept(self, scope, number, actor, reason, note=None):
         """不予受理 (CMP-4): the reason is required, told to the complainant and kept in the register."""
-        view, _, new = self._change(scope_region, number,
+        view, _, new = self._change(scope, number,
                                     lambda record, now: record.not_accept(reason, at=now, actor=actor, note=note),
                                     events=(self._acknowledged,))
         self._count_ack(new)
@@ -524,15 +527,15 @@ class ComplaintsService:
 
     @rpc
     @refusing
-    def add_progress(self, scope_region, number, actor, text, note=None):
+    def add_progress(self, scope, number, actor, text, note=None):
         """办理进展, shown to the complainant by the status query (CMP-4)."""
-        view, _, _ = self._change(scope_region, number, lambda record, now: record.add_progress(
+        view, _, _ = self._change(scope, number, lambda record, now: record.add_progress(
             text, at=now, actor=actor, internal_note=note))
         return view
 
     @rpc
     @refusing
-    def conclude(self, scope_region, number, actor, result, upheld, note=None):
+    def conclude(self, scope, number, actor, result, upheld, note=None):
         """办结 with the result for the complainant; upheld → accountability clue (CMP-4, CMP-5)."""
         def concluded(session, row, old, new):
             c = new.complaint
@@ -545,7 +548,7 @@ class ComplaintsService:
                 "against_private_enterprise": c.flags.against_private_enterprise},
                 region_code=c.subject.body_region_code, body_id=c.subject.body_id, case_id=c.case_id)
 
-        view, _, new = self._change(scope_region, number, lambda record, now: record.conclude(
+        view, _, new = self._change(scope, number, lambda record, now: record.conclude(
             result, upheld, at=now, actor=actor, internal_note=note), events=(concluded,))
         m.CONCLUDED.labels(new.complaint.region_code[:6], new.complaint.channel.value,
                            "yes" if new.upheld else "no").inc()
@@ -553,7 +556,7 @@ class ComplaintsService:
 
     @rpc
     @refusing
-    def transfer(self, scope_region, number, actor, to_unit_id, to_region_code, reason, to_name=None):
+    def transfer(self, scope, number, actor, to_unit_id, to_region_code, reason, to_name=None):
         """移送/转办 to another unit, region or tier: number and history kept (COORD-1)."""
         if not is_region_code(to_region_code or ""):
             raise _err({"to_region_code": ["接收单位的行政区划代码无效"]})
@@ -563,7 +566,7 @@ class ComplaintsService:
         def transferred(session, row, old, new):
             self._emit_transferred(session, old, new)
 
-        view, _, _ = self._change(scope_region, number, lambda record, now: record.transfer(
+        view, _, _ = self._change(scope, number, lambda record, now: record.transfer(
             Handler(to_unit_id.strip(), to_region_code, to_name), reason, at=now, actor=actor),
             events=(transferred,))
         return view
@@ -580,23 +583,23 @@ class ComplaintsService:
 
     @rpc
     @refusing
-    def extend(self, scope_region, number, actor, working_days, approved_by, reason):
+    def extend(self, scope, number, actor, working_days, approved_by, reason):
         """延长办理期限 once, ≤ 20 working days, approved by a responsible person (CMP-9)."""
         try:
             days = int(working_days)
         except (TypeError, ValueError):
             raise _err({"working_days": ["延长天数应为整数"]}) from None
-        view, _, _ = self._change(scope_region, number, lambda record, now: record.extend(
+        view, _, _ = self._change(scope, number, lambda record, now: record.extend(
             days, approved_by=approved_by, reason=reason, at=now, actor=actor))
         return view
 
     @rpc
     @refusing
-    def record_scope_finding(self, scope_region, number, actor, in_scope, note=None):
+    def record_scope_finding(self, scope, number, actor, in_scope, note=None):
         """A supervisor's finding that a not-accepted complaint was (not) in scope → clue (CMP-5)."""
         now = now_utc()
         with self.db.session() as session:
-            row, record = self._load(session, scope_region, number)
+            row, record = self._load(session, scope, number)
             if record.status is not Status.NOT_ACCEPTED:
                 raise Refused(409, "invalid_transition", f"当前状态为“{record.status.label}”，只能对不予受理的投诉举报作出认定")
             row.found_in_scope = bool(in_scope)
@@ -615,17 +618,17 @@ class ComplaintsService:
     # =========================================================================================
     @rpc
     @refusing
-    def get_complaint(self, scope_region, number):
+    def get_complaint(self, scope, number):
         """The handler view (identity included) for a handler or supervisor of the region."""
         with self.db.session() as session:
-            row, record = self._load(session, scope_region, number, lock=False)
+            row, record = self._load(session, scope, number, lock=False)
             return self._view(session, row, record)
 
     @rpc
-    def list_register(self, scope_region, filters=None):
+    def list_register(self, scope, filters=None):
         """The register in the caller's scope (filed or handled in their region), newest first."""
         filters = filters or {}
-        query = select(Complaint).where(store.scope_filter(scope_region))
+        query = select(Complaint).where(store.scope_filter(Scope.of(scope)))
         if filters.get("status"):
             query = query.where(Complaint.status == filters["status"])
         if filters.get("channel"):
@@ -654,30 +657,36 @@ class ComplaintsService:
                     for c in rows]
 
     @rpc
-    def body_complaints(self, scope_region, body_ids):
-        """What a body complained about may read (body_view): no complainant identity anywhere."""
-        if not body_ids:
+    def body_complaints(self, scope):
+        """What a body complained about may read (body_view): no complainant identity anywhere. The
+        complaints about the bodies in the caller's scope (SEC-2: no body list → none; every body of the
+        region when granted)."""
+        scope = Scope.of(scope)
+        if scope.empty:
             return []
         out = []
         with self.db.session() as session:
-            for body_id in body_ids:
-                rows = session.scalars(select(Complaint).where(
-                    Complaint.complained_bodies.contains(f"|{body_id}|")).order_by(Complaint.received_at)).all()
-                for row in rows:
-                    subject_region = (row.subject or {}).get("body_region_code") or row.region_code
-                    if not (region_covers(scope_region, subject_region) or region_covers(scope_region, row.region_code)):
-                        continue
-                    view = body_view(store.record_of(row, self._attachment_count(session, row.number)))
-                    if not any(v["register_number"] == view["register_number"] for v in out):
-                        out.append(view)
+            if scope.all_bodies:   # every body of the region (an explicit grant): region checked below
+                query = select(Complaint).where(Complaint.complained_bodies.is_not(None))
+            else:
+                query = select(Complaint).where(or_(*(Complaint.complained_bodies.contains(f"|{b}|")
+                                                      for b in sorted(scope.bodies))))
+            for row in session.scalars(query.order_by(Complaint.received_at)).all():
+                subject_region = (row.subject or {}).get("body_region_code") or row.region_code
+                mine = [b for b in (row.complained_bodies or "").strip("|").split("|") if b and
+                        (scope.all_bodies or b in scope.bodies)]
+                if not mine or not (scope.covers_region(subject_region) or scope.covers_region(row.region_code)):
+                    continue
+                out.append(body_view(store.record_of(row, self._attachment_count(session, row.number))))
         return out
 
     @rpc
-    def private_enterprise_report(self, scope_region, year=None):
+    def private_enterprise_report(self, scope, year=None):
         """CMP-6: complaints about enforcement against private enterprises, reported separately."""
         year = int(year or today_china().year)
+        scope = Scope.of(scope)
         with self.db.session() as session:
-            rows = session.scalars(select(Complaint).where(store.scope_filter(scope_region),
+            rows = session.scalars(select(Complaint).where(store.scope_filter(scope),
                                                            Complaint.year == year)).all()
             records = [store.record_of(r) for r in rows]
         report = enterprise_report(records).to_dict()
@@ -689,7 +698,7 @@ class ComplaintsService:
             entry["total"] += 1
             entry["upheld"] += int(bool(r.upheld))
             entry["not_accepted"] += int(r.status is Status.NOT_ACCEPTED)
-        return {"region_code": scope_region, "year": year, **report, "private_enterprise_by_body": by_body,
+        return {"region_code": scope.region_code, "year": year, **report, "private_enterprise_by_body": by_body,
                 "private_enterprise_complaints": [
                     {"number": r.register_number, "status": r.status.value, "status_label": r.status.label,
                      "subject_body_id": r.complaint.subject.body_id, "received_on": r.complaint.received_on.isoformat(),
@@ -762,11 +771,12 @@ class ComplaintsService:
             m.OVERDUE.labels((region or "")[:6], channel, stage).inc(count)
 
     @rpc
-    def run_deadline_sweep(self, today=None):
-        """Operations: run the sweep now (e.g. after loading a calendar); the lease keeps one runner."""
+    def run_deadline_sweep(self):
+        """Operations: run the sweep now (e.g. after loading a calendar); the lease keeps one runner.
+        The day is the suite's clock's, never a caller's (SEC-2)."""
         if not self.db.acquire_lease(SWEEP_LEASE, 60.0):
             return {"ran": False}
-        day = dt.date.fromisoformat(today) if today else today_china()
+        day = today_china()
         return {"ran": True, "escalated": self.sweep_deadlines(day)}
 
 
@@ -819,12 +829,13 @@ class ComplaintsService:
                                                                    p["upheld"]), now)
 
     @rpc
-    def list_escalations(self, scope_region, filters=None):
-        """The supervision register in the caller's scope (PLAT-1), most recently escalated first."""
+    def list_escalations(self, scope, filters=None):
+        """The supervision register in the caller's scope (SEC-2, PLAT-1), most recently escalated first."""
         filters = filters or {}
-        if not is_region_code(scope_region or ""):
+        scope = Scope.of(scope)
+        if scope.empty:
             return []
-        query = select(SupervisedComplaint).where(store.register_scope_filter(scope_region))
+        query = select(SupervisedComplaint).where(store.register_scope_filter(scope))
         if filters.get("status"):
             query = query.where(SupervisedComplaint.status == filters["status"])
         if filters.get("city_code"):
@@ -837,14 +848,17 @@ class ComplaintsService:
 
     @rpc
     @refusing
-    def order_transfer(self, scope_region, number, actor, form):
+    def order_transfer(self, scope, number, actor, form):
         """上级交办 (COORD-4, CMP-9): a province supervisor orders an escalated complaint handled by a
         unit of its city, with an instruction and a period in working days; sent down to that city only."""
         now, today = now_utc(), today_china()
+        scope = Scope.of(scope)
+        scope_region = scope.region_code
         with self.db.session() as session:
             row = session.get(SupervisedComplaint, number, with_for_update=True) if number else None
             entry = store.entry_of(row) if row is not None else None
-            if entry is None or not entry.visible_to(scope_region):
+            if entry is None or scope.empty or not entry.visible_to(scope_region) or not (
+                    scope.all_bodies or scope.covers(entry.handler_region_code, entry.handler_unit_id)):
                 raise Refused(404, "not_found", "督办台账中没有该投诉举报")
             try:
                 order = supervision.validate_order(entry, form or {}, issuer_region=scope_region, ordered_by=actor,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, false, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.common.identifiers import region_prefix
 from services.common.periods import Period
+from services.common.scope import Scope
 from services.common.workdays import WorkingDayCalendar, default_calendar
 from services.complaints.domain import (CHINA_TZ, Assessment, BodyKind, BodyRef, Channel, Complainant,
                                         ComplaintFlags, ComplaintRecord, EventKind, Extension, Handler,
@@ -61,10 +62,22 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-def scope_filter(scope_region: str):
-    """Rows a user scoped to ``scope_region`` may see: filed in, or handled in, their region (PLAT-1)."""
-    prefix = region_prefix(scope_region)
-    return or_(Complaint.region_code.startswith(prefix), Complaint.handler_region_code.startswith(prefix))
+def scope_filter(scope: Scope):
+    """Complaints a handler or supervisor with ``scope`` may see (SEC-2, PLAT-1): with every body of
+    their region, those filed in or handled in it; narrowed to bodies, those its handling unit is one
+    of (the legal office of a body handles complaints about its officers, CMP-8); nothing without a
+    scope. ``covers_complaint`` is the same rule for one row."""
+    if scope.empty:
+        return false()
+    if scope.all_bodies:
+        return or_(scope.region_clause(Complaint.region_code), scope.region_clause(Complaint.handler_region_code))
+    return and_(scope.region_clause(Complaint.handler_region_code), scope.body_clause(Complaint.handler_unit_id))
+
+
+def covers_complaint(scope: Scope, row) -> bool:
+    if scope.all_bodies:
+        return scope.covers_region(row.region_code) or scope.covers_region(row.handler_region_code)
+    return scope.covers(row.handler_region_code, row.handler_unit_id)
 
 
 # --- subject ----------------------------------------------------------------------------------
@@ -255,10 +268,16 @@ def new_row(record: ComplaintRecord, *, seq: int, year: int, source_event_id: st
 
 # --- the province's supervision register (省级督办台账, COORD-4) -------------------------------------
 
-def register_scope_filter(scope_region: str):
-    """Register lines a user scoped to ``scope_region`` may see: the complaint was registered in, is
-    handled in, or is about a body of their region (PLAT-1) — a city sees nothing of another city."""
-    prefix = region_prefix(scope_region)
+def register_scope_filter(scope: Scope):
+    """Register lines a user with ``scope`` may see: the complaint was registered in, is handled in, or
+    is about a body of their region (PLAT-1) — a city sees nothing of another city; a scope narrowed to
+    bodies sees the lines its handling unit is one of (SEC-2)."""
+    if scope.empty:
+        return false()
+    if not scope.all_bodies:
+        return and_(scope.region_clause(SupervisedComplaint.handler_region_code),
+                    scope.body_clause(SupervisedComplaint.handler_unit_id))
+    prefix = region_prefix(scope.region_code)
     return or_(SupervisedComplaint.number.startswith(prefix), SupervisedComplaint.region_code.startswith(prefix),
                SupervisedComplaint.handler_region_code.startswith(prefix))
 

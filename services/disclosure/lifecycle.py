@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.db import emit, one_of, utcnow
 from services.common.workdays import WorkingDayCalendar
 from services.disclosure import metrics, search
@@ -39,7 +40,8 @@ CORRECTABLE = ("decision_no", "category", "facts", "legal_basis", "conclusion", 
 
 
 def china_now() -> dt.datetime:
-    return dt.datetime.now(CHINA)
+    """Now in China, from the suite's clock (services/common/clock.py)."""
+    return clock.now().astimezone(CHINA)
 
 
 class Refused(Exception):

@@ -235,11 +235,12 @@ def body_items(session: Session, body_id: str, day: dt.date, with_history: bool 
     return {"body": body, **out, "as_of": day.isoformat()}
 
 
-def stale_power_list(session: Session, scope_region: str | None, today: dt.date) -> list[dict]:
-    """Every flagged power-list entry in the caller's scope (None: everywhere) — PLAT-4, for supervisors."""
+def stale_power_list(session: Session, scope, today: dt.date) -> list[dict]:
+    """Every flagged power-list entry in the caller's scope (a ``Scope``: its region and bodies, SEC-2;
+    None: everywhere, for the job) — PLAT-4, for supervisors."""
     latest: dict[str, BeforeItem] = {}
     for r in session.scalars(select(BeforeItem).where(BeforeItem.kind == "power")).all():
-        if scope_region is not None and not region_covers(scope_region, r.region_code):
+        if scope is not None and not scope.covers(r.region_code, r.body_id):
             continue
         if r.valid_from <= today and (r.item_id not in latest or
                                       (r.valid_from, r.version) > (latest[r.item_id].valid_from, latest[r.item_id].version)):

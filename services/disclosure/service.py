@@ -4,9 +4,9 @@ Thin nameko entrypoints; the rules are in domain/, the database side in lifecycl
 register.py (before-information, certificates), reports.py (annual statistics), inspections.py
 (random-inspection draws), portal.py + search.py (the public portal's reads) and jobs.py (timers).
 
-Every staff RPC takes the caller's region scope (and body list, for departmental keys and staff
-tokens bound to bodies) and checks it HERE, not only in the gateway (PLAT-1). Public RPCs return
-public data only.
+Every staff RPC takes the caller's scope (region and bodies, ``services/common/scope.py``: no body
+list → no body) and checks it HERE, not only in the gateway (SEC-2, PLAT-1), for reads and writes.
+Public RPCs return public data only. Jobs take their day from the suite's clock, never a caller.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ from services.common.db import Database, utcnow
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
-from services.common.identifiers import is_region_code, region_covers, region_prefix
+from services.common.identifiers import is_region_code
 from services.common.metrics import Metrics
+from services.common.scope import Scope
 from services.common.workdays import default_calendar
 from services.disclosure import inspections, jobs, lifecycle, metrics, portal, register, reports, search
 from services.disclosure.domain.publication import WithdrawalReason
@@ -50,9 +51,10 @@ def _day(value) -> dt.date | None:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def may_act(scope_region: str | None, body_ids, region_code: str, body_id: str) -> bool:
-    """PLAT-1: the caller's region covers the entry, and a body-bound caller acts for that body only."""
-    return bool(scope_region) and region_covers(scope_region, region_code) and (not body_ids or body_id in body_ids)
+def may_act(scope, region_code: str, body_id: str) -> bool:
+    """SEC-2, PLAT-1: the caller's region covers the entry AND the caller acts for its body (a caller
+    without a body list acts for none; every body of the region is an explicit grant)."""
+    return Scope.of(scope).covers(region_code, body_id)
 
 
 def refused(status, code, message, fields=None) -> dict:
@@ -137,9 +139,9 @@ class DisclosureService:
         self.run_annual_reports()
 
     @rpc
-    def run_deadline_check(self, today=None):
-        """One pass of the deadline job (also for operators and tests); ``today`` ISO date or None."""
-        day = _day(today) or today_cn()
+    def run_deadline_check(self):
+        """One pass of the deadline job (also for operators); the day is the suite's clock's."""
+        day = today_cn()
         with self.db.session() as session:
             counts = jobs.check_deadlines(session, day, default_calendar())
         with self.db.session() as session:
@@ -147,8 +149,9 @@ class DisclosureService:
         return counts
 
     @rpc
-    def run_annual_reports(self, today=None):
-        day = _day(today) or today_cn()
+    def run_annual_reports(self):
+        """One pass of the annual-report job (also for operators); the day is the suite's clock's."""
+        day = today_cn()
         return reports.generate_missing(self.db.session, day, default_calendar(),
                                         service_settings()["annual_report_from_day"])
 
@@ -248,18 +251,17 @@ class DisclosureService:
 
     # -- staff (DISC-3 … DISC-8) -----------------------------------------------------------------------------
     @rpc
-    def list_pending(self, scope_region, body_ids=()):
+    def list_pending(self, scope):
         """Unpublished decisions (due / overdue with yellow/red warning) and late publications in scope."""
         today, calendar = today_cn(), default_calendar()
-        prefix = region_prefix(scope_region)
+        scope = Scope.of(scope)
         with self.db.session() as session:
-            rows = session.scalars(select(Publication).where(
-                Publication.region_code.startswith(prefix),
-                (Publication.status == "pending") | (Publication.published_on > Publication.due_on))
-                .order_by(Publication.due_on)).all()
+            rows = session.scalars(scope.where(select(Publication).where(
+                (Publication.status == "pending") | (Publication.published_on > Publication.due_on)),
+                Publication.region_code, Publication.body_id).order_by(Publication.due_on)).all()
             out = []
             for p in rows:
-                if not may_act(scope_region, body_ids, p.region_code, p.body_id):
+                if not may_act(scope, p.region_code, p.body_id):
                     continue
                 t = jobs.timing(p, today, calendar)
                 view = portal.publication_view(p)
@@ -269,25 +271,25 @@ class DisclosureService:
                 out.append(view)
             return out
 
-    def _publication_for_staff(self, session, publication_id, scope_region, body_ids):
+    def _publication_for_staff(self, session, publication_id, scope):
         row = session.get(Publication, publication_id)
-        if row is None or not may_act(scope_region, body_ids, row.region_code, row.body_id):
+        if row is None or not may_act(scope, row.region_code, row.body_id):
             raise Refused(404, "not_found", "未找到该公示信息或不在您的管辖范围内")
         return row
 
     @rpc
-    def correct_publication(self, publication_id, changes, reason, actor, scope_region, body_ids=()):
+    def correct_publication(self, publication_id, changes, reason, actor, scope):
         """DISC-5: the body corrects an entry (re-redacted; a held entry is published by its correction)."""
         try:
             with self.db.session() as session:
-                row = self._publication_for_staff(session, publication_id, scope_region, body_ids)
+                row = self._publication_for_staff(session, publication_id, scope)
                 lifecycle.correct(session, row, changes, reason, actor)
                 return {"publication": portal.publication_view(row, with_history=True), "status": row.status}
         except Refused as exc:
             return exc.as_dict()
 
     @rpc
-    def withdraw_publication(self, publication_id, reason, detail, actor, scope_region, body_ids=()):
+    def withdraw_publication(self, publication_id, reason, detail, actor, scope):
         """DISC-6 by staff (when no departmental event will come): take down / never publish."""
         try:
             withdrawal = WithdrawalReason(reason)
@@ -297,7 +299,7 @@ class DisclosureService:
             return refused(422, "invalid", "请求内容有误", {"detail": ["必须说明撤销、确认违法或重作的文书"]})
         try:
             with self.db.session() as session:
-                row = self._publication_for_staff(session, publication_id, scope_region, body_ids)
+                row = self._publication_for_staff(session, publication_id, scope)
                 if not lifecycle.take_down(session, row, withdrawal, detail, actor):
                     raise Refused(409, "invalid_state", "该公示信息已撤下或不再公开")
                 return {"publication": portal.publication_view(row, with_history=True), "status": row.status}
@@ -305,8 +307,7 @@ class DisclosureService:
             return exc.as_dict()
 
     @rpc
-    def put_before_item(self, kind, body_id, item_id, content, effective_on, reason, actor, scope_region,
-                        body_ids=(), retire=False):
+    def put_before_item(self, kind, body_id, item_id, content, effective_on, reason, actor, scope, retire=False):
         """DISC-1: service guides, remedy channels and random-inspection matters (versioned)."""
         if kind not in register.STAFF_KINDS:
             return refused(404, "not_found", "不支持的事前公开信息类别")
@@ -314,7 +315,7 @@ class DisclosureService:
             body = register.current(session, "body", body_id, dt.date.max)
             if body is None:
                 return refused(404, "not_found", f"执法主体 {body_id} 未登记")
-            if not may_act(scope_region, body_ids, body.region_code, body_id):
+            if not may_act(scope, body.region_code, body_id):
                 return refused(403, "out_of_scope", "无权维护该执法主体的公开信息")
             if not (reason or "").strip():
                 return refused(422, "invalid", "请求内容有误", {"reason": ["必须填写变更原因"]})
@@ -339,9 +340,11 @@ class DisclosureService:
             return {"kind": kind, "item_id": item_id, "version": row.version, "valid_from": row.valid_from.isoformat()}
 
     @rpc
-    def record_basis_change(self, law_name, changed_on, region_code, note, actor, scope_region):
-        """PLAT-4: a legal basis changed; power-list entries citing it must be republished within a month."""
-        if not region_covers(scope_region, region_code):
+    def record_basis_change(self, law_name, changed_on, region_code, note, actor, scope):
+        """PLAT-4: a legal basis changed; power-list entries citing it must be republished within a month.
+        A region-level record: the caller's region covers it and the caller acts for some body (SEC-2)."""
+        scope = Scope.of(scope)
+        if scope.empty or not scope.covers_region(region_code):
             return refused(403, "out_of_scope", f"无权登记行政区划 {region_code} 的依据变化")
         with self.db.session() as session:
             row = BasisChange(law_name=law_name.strip(), changed_on=_day(changed_on), region_code=region_code,
@@ -351,12 +354,13 @@ class DisclosureService:
             return {"id": row.id, "law_name": row.law_name, "changed_on": row.changed_on.isoformat()}
 
     @rpc
-    def stale_powers(self, scope_region, today=None):
+    def stale_powers(self, scope, today=None):
+        """Flagged power-list entries of the bodies in the caller's scope (read-only; ``today``: as of)."""
         with self.db.session() as session:
-            return register.stale_power_list(session, scope_region, _day(today) or today_cn())
+            return register.stale_power_list(session, Scope.of(scope), _day(today) or today_cn())
 
     @rpc
-    def generate_annual_report(self, body_id, year, actor, scope_region, body_ids=()):
+    def generate_annual_report(self, body_id, year, actor, scope):
         """DISC-7 on demand (e.g. after late corrections): build, publish, send."""
         with self.db.session() as session:
             body = register.current(session, "body", body_id, dt.date.max)
@@ -364,7 +368,7 @@ class DisclosureService:
             region = body.region_code if body else (any_row.region_code if any_row else None)
             if region is None:
                 return refused(404, "not_found", f"执法主体 {body_id} 未登记，也没有执法决定")
-            if not may_act(scope_region, body_ids, region, body_id):
+            if not may_act(scope, region, body_id):
                 return refused(403, "out_of_scope", "无权生成该执法主体的统计年报")
             try:
                 row = reports.generate(session, body_id, int(year), today_cn(), actor, default_calendar())
@@ -372,20 +376,20 @@ class DisclosureService:
                 return refused(422, "invalid", str(exc))
             return reports.report_view(row, today_cn())
 
-    def _body_for_staff(self, session, body_id, scope_region, body_ids):
+    def _body_for_staff(self, session, body_id, scope):
         body = register.current(session, "body", body_id, dt.date.max)
         if body is None:
             raise Refused(404, "not_found", f"执法主体 {body_id} 未登记")
-        if not may_act(scope_region, body_ids, body.region_code, body_id):
+        if not may_act(scope, body.region_code, body_id):
             raise Refused(403, "out_of_scope", "无权代表该执法主体")
         return body
 
     @rpc
-    def announce_draw(self, body_id, data, actor, scope_region, body_ids=()):
+    def announce_draw(self, body_id, data, actor, scope):
         """DISC-8: publish the draw's committed inputs and the future public value that will seed it."""
         try:
             with self.db.session() as session:
-                body = self._body_for_staff(session, body_id, scope_region, body_ids)
+                body = self._body_for_staff(session, body_id, scope)
                 data = {**data, "public_value_on": _day(data["public_value_on"])}
                 row = inspections.announce(session, data, body_id, body.region_code, actor, china_now())
                 session.flush()
@@ -395,17 +399,17 @@ class DisclosureService:
         except (DrawError, ValueError) as exc:
             return refused(422, "invalid", str(exc))
 
-    def _draw_for_staff(self, session, draw_id, scope_region, body_ids):
+    def _draw_for_staff(self, session, draw_id, scope):
         row = session.get(InspectionDraw, draw_id)
-        if row is None or not may_act(scope_region, body_ids, row.region_code, row.body_id):
+        if row is None or not may_act(scope, row.region_code, row.body_id):
             raise Refused(404, "not_found", "未找到该抽查或不在您的管辖范围内")
         return row
 
     @rpc
-    def perform_draw(self, draw_id, public_value, actor, scope_region, body_ids=()):
+    def perform_draw(self, draw_id, public_value, actor, scope):
         try:
             with self.db.session() as session:
-                row = self._draw_for_staff(session, draw_id, scope_region, body_ids)
+                row = self._draw_for_staff(session, draw_id, scope)
                 inspections.perform(session, row, public_value, today_cn(), china_now())
                 return inspections.draw_view(row)
         except Refused as exc:
@@ -414,10 +418,10 @@ class DisclosureService:
             return refused(409, "draw_refused", str(exc))
 
     @rpc
-    def record_inspection_results(self, draw_id, results, actor, scope_region, body_ids=()):
+    def record_inspection_results(self, draw_id, results, actor, scope):
         try:
             with self.db.session() as session:
-                row = self._draw_for_staff(session, draw_id, scope_region, body_ids)
+                row = self._draw_for_staff(session, draw_id, scope)
                 results = [{**r, "inspected_on": _day(r["inspected_on"])} for r in results]
                 n = inspections.record_outcomes(session, row, results, utcnow())
                 return {"draw_id": draw_id, "recorded": n}
@@ -427,10 +431,10 @@ class DisclosureService:
             return refused(422, "invalid", str(exc))
 
     @rpc
-    def publish_inspection_month(self, body_id, year, month, actor, scope_region, body_ids=()):
+    def publish_inspection_month(self, body_id, year, month, actor, scope):
         try:
             with self.db.session() as session:
-                body = self._body_for_staff(session, body_id, scope_region, body_ids)
+                body = self._body_for_staff(session, body_id, scope)
                 row = inspections.publish_month(session, body_id, body.content["name"], body.region_code, int(year),
                                                 int(month), today_cn(), default_calendar())
                 session.flush()

@@ -3,7 +3,10 @@ consequences, accountability cases and supervision items (EVAL-1 … EVAL-9, COO
 
 Thin nameko entrypoints: the event handlers are generated from ``facts_map.RULES`` (one line per
 consumed event), the rules are the pure domain, persistence is ``store`` / ``engine`` / ``workflow``.
-Every RPC takes the caller's region scope and answers only inside it (PLAT-1).
+Every RPC takes the caller's scope (region and bodies, ``services/common/scope.py``) and answers only
+inside it (SEC-2, PLAT-1): views over a whole region (totals, rankings, grades, the dashboard) need
+every body of the region; a body's own things (its scores, cases, supervision items) need that body.
+Jobs take their day from the suite's clock, never a caller.
 """
 from __future__ import annotations
 
@@ -17,13 +20,14 @@ from nameko.timer import timer
 from sqlalchemy import select
 
 from services.common import ownership, settings
-from services.common import federation
+from services.common import clock, federation
 from services.common.db import Database, emit
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
-from services.common.identifiers import is_region_code, region_covers
+from services.common.identifiers import is_region_code
 from services.common.metrics import Metrics
+from services.common.scope import Scope
 from services.evaluation import domain as d
 from services.evaluation import engine, metrics, reports, workflow
 from services.evaluation.facts_map import FactRule, active_rules
@@ -60,7 +64,8 @@ REGISTRY_UPDATES = {"officer.registered": Registry.officer_registered,
 
 
 def today_in_china() -> dt.date:
-    return dt.datetime.now(CHINA).date()
+    """Today in China from the suite's clock (services/common/clock.py)."""
+    return clock.today()
 
 
 def _day(value) -> dt.date | None:
@@ -73,10 +78,15 @@ def _err(status: int, code: str, message: str) -> dict:
     return {"error": code, "status": status, "message": message}
 
 
-def _scoped(scope: str, region_code: str | None) -> str:
-    region = region_code or scope
-    if not (scope and is_region_code(scope) and is_region_code(region) and region_covers(scope, region)):
+def _scoped(scope, region_code: str | None) -> str:
+    """The region asked for (default: the caller's), if the caller may see ALL of it: a region-wide
+    view needs every body of the region (SEC-2: a scope narrowed to bodies, or none, is refused)."""
+    scope = Scope.of(scope)
+    region = region_code or scope.region_code
+    if not (region and is_region_code(region) and scope.covers_region(region)):
         raise WorkflowError(403, "out_of_scope", f"无权访问行政区划 {region} 的数据")
+    if not scope.all_bodies:
+        raise WorkflowError(403, "out_of_scope", "区域汇总须具有本行政区划全部执法主体的访问范围")
     return region
 
 
@@ -141,10 +151,11 @@ class EvaluationService:
             log.exception("evaluation periodic job failed")
 
     @rpc
-    def recompute(self, region_code=None, as_of=None):
+    def recompute(self, region_code=None):
         """Recompute year-to-date grades (persisted per day), open clue cases from the detection rules
-        (EVAL-9), flag overdue supervision items and refresh the metrics."""
-        today = _day(as_of) or today_in_china()
+        (EVAL-9), flag overdue supervision items and refresh the metrics — as of today by the suite's
+        clock: a caller cannot choose the day (a future one marked items overdue for good, SEC-2)."""
+        today = today_in_china()
         year = today.year
         with self.db.session() as session:
             results = engine.evaluate(session, region_code, year, today)
@@ -193,13 +204,14 @@ class EvaluationService:
     @rpc
     @answers
     def received_directives(self, scope):
-        """Directives from the tier above for bodies in the caller's region."""
+        """Directives from the tier above for the bodies in the caller's scope (region and bodies)."""
+        scope = Scope.of(scope)
         with self.db.session() as session:
             rows = session.execute(select(ReceivedDirective).order_by(ReceivedDirective.due_on)).scalars()
             return [{"item_id": r.item_id, "kind": r.kind, "issuer_region": r.issuer_region,
                      "target_body_id": r.target_body_id, "target_region": r.target_region, "subject": r.subject,
                      "due_on": r.due_on.isoformat(), "due_provisional": r.due_provisional}
-                    for r in rows if region_covers(scope, r.target_region)]
+                    for r in rows if scope.covers(r.target_region, r.target_body_id)]
 
     # -- final grades from the cities (EVAL-4, PLAT-1, upward link) ------------------------------
     @event_handler(federation.UPWARD_EXCHANGE, "evaluation.grade_finalised")
@@ -243,8 +255,10 @@ class EvaluationService:
 
     # -- RPC: facts, scores, evidence -------------------------------------------------------------
     @rpc
-    def summary(self, region_code, year=None):
+    @answers
+    def summary(self, scope, region_code=None, year=None):
         """Fact counts per body and kind for a region and everything under it (EVAL-2)."""
+        region_code = _scoped(scope, region_code)
         year = year or today_in_china().year
         with self.db.session() as session:
             bodies = summary_counts(session, region_code, year)
@@ -267,7 +281,7 @@ class EvaluationService:
         if subject_kind not in ("body", "officer"):
             raise WorkflowError(422, "invalid", "subject_kind 应为 body 或 officer")
         info = engine.subject_info(session, subject_kind, subject_id, year)
-        if info is None or not region_covers(scope, info.region_code):
+        if info is None or not Scope.of(scope).covers(info.region_code, info.body_id):
             raise WorkflowError(404, "not_found", f"{subject_id} 不存在或不在您的管辖范围内")
         return info
 
@@ -329,18 +343,19 @@ class EvaluationService:
     # -- RPC: finalising, consequences, scores entered by supervisors -----------------------------
     @rpc
     @answers
-    def finalise_year(self, scope, year, actor, region_code=None, today=None):
-        """Final grades of a year for the bodies the caller evaluates, and their consequences (EVAL-1, EVAL-4)."""
+    def finalise_year(self, scope, year, actor, region_code=None):
+        """Final grades of a year for the bodies the caller evaluates, and their consequences (EVAL-1, EVAL-4).
+        "Today" (whether the year has ended) is the suite's clock's, never a caller's."""
         region = _scoped(scope, region_code)
         with self.db.session() as session:
-            return workflow.finalise_year(session, region, int(year), actor, _day(today) or today_in_china())
+            return workflow.finalise_year(session, region, int(year), actor, today_in_china())
 
     @rpc
     @answers
     def list_consequences(self, scope, year=None, status=None):
         today = today_in_china()
         with self.db.session() as session:
-            q = select(ConsequenceRow).where(in_region(ConsequenceRow.region_code, scope))
+            q = Scope.of(scope).where(select(ConsequenceRow), ConsequenceRow.region_code, ConsequenceRow.body_id)
             if year:
                 q = q.where(ConsequenceRow.year == int(year))
             if status:
@@ -352,7 +367,7 @@ class EvaluationService:
     @answers
     def resolve_consequence(self, scope, consequence_id, actor, resolution):
         with self.db.session() as session:
-            return workflow.resolve_consequence(session, scope, int(consequence_id), actor, resolution,
+            return workflow.resolve_consequence(session, Scope.of(scope), int(consequence_id), actor, resolution,
                                                 today_in_china())
 
     @rpc
@@ -388,7 +403,7 @@ class EvaluationService:
     @answers
     def list_cases(self, scope, status=None, body_id=None):
         with self.db.session() as session:
-            q = select(CaseRow).where(in_region(CaseRow.region_code, scope))
+            q = Scope.of(scope).where(select(CaseRow), CaseRow.region_code, CaseRow.body_id)
             if status == "open":
                 q = q.where(CaseRow.stage != "closed")
             elif status == "closed":
@@ -402,32 +417,32 @@ class EvaluationService:
     @answers
     def get_case(self, scope, case_id):
         with self.db.session() as session:
-            return workflow.case_json(workflow.get_case(session, scope, case_id))
+            return workflow.case_json(workflow.get_case(session, Scope.of(scope), case_id))
 
     @rpc
     @answers
     def open_case(self, scope, actor, data):
         with self.db.session() as session:
-            return workflow.open_case_by_hand(session, scope, actor, data)
+            return workflow.open_case_by_hand(session, Scope.of(scope), actor, data)
 
     @rpc
     @answers
     def case_action(self, scope, case_id, actor, action, data):
         with self.db.session() as session:
-            return workflow.case_action(session, scope, case_id, actor, action, data or {})
+            return workflow.case_action(session, Scope.of(scope), case_id, actor, action, data or {})
 
     # -- RPC: supervision items (COORD-4) ---------------------------------------------------------
     @rpc
     @answers
     def list_items(self, scope, status=None, overdue=False):
         with self.db.session() as session:
-            return {"items": workflow.list_items(session, scope, today_in_china(), status, bool(overdue))}
+            return {"items": workflow.list_items(session, Scope.of(scope), today_in_china(), status, bool(overdue))}
 
     @rpc
     @answers
     def issue_item(self, scope, actor, data):
         with self.db.session() as session:
-            return workflow.issue_item(session, scope, actor, data, today_in_china())
+            return workflow.issue_item(session, Scope.of(scope), actor, data, today_in_china())
 
     @rpc
     @answers

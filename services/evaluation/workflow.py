@@ -11,11 +11,11 @@ import json
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, select
 from sqlalchemy.orm import Session
 
 from services.common.db import emit
-from services.common.identifiers import region_covers
+from services.common.scope import Scope
 from services.common.workdays import default_calendar
 from services.evaluation import domain as d
 from services.evaluation.domain.accountability import FACT_KIND_TO_SOURCE
@@ -119,11 +119,11 @@ def store_consequence(session: Session, c: d.Consequence, body_id: str, region_c
     return row
 
 
-def resolve_consequence(session: Session, scope: str, consequence_id: int, actor: str, resolution: str,
+def resolve_consequence(session: Session, scope: Scope, consequence_id: int, actor: str, resolution: str,
                         today: dt.date) -> dict:
     """Record how a measure or a removal proposal was carried out (批评教育/离岗培训/调离/取消资格)."""
     row = session.get(ConsequenceRow, consequence_id)
-    if row is None or not region_covers(scope, row.region_code):
+    if row is None or not scope.covers(row.region_code, row.body_id):
         raise WorkflowError(404, "not_found", f"结果运用事项 {consequence_id} 不存在或不在您的管辖范围内")
     if row.status != "open" or row.kind == "rectification_order":
         raise WorkflowError(409, "not_open", "该事项无需办理或已办结（整改事项请通过监督事项办结）")
@@ -257,19 +257,20 @@ def case_json(row: CaseRow, full: bool = True) -> dict:
     return data
 
 
-def get_case(session: Session, scope: str, case_id: str) -> CaseRow:
+def get_case(session: Session, scope: Scope, case_id: str) -> CaseRow:
+    """An accountability case the caller's scope covers: its region AND its body (SEC-2)."""
     row = session.get(CaseRow, case_id)
-    if row is None or not region_covers(scope, row.region_code):
+    if row is None or not scope.covers(row.region_code, row.body_id):
         raise WorkflowError(404, "not_found", f"责任追究案件 {case_id} 不存在或不在您的管辖范围内")
     return row
 
 
-def open_case_by_hand(session: Session, scope: str, actor: str, data: dict) -> dict:
+def open_case_by_hand(session: Session, scope: Scope, actor: str, data: dict) -> dict:
     body = session.get(BodyEntry, data["body_id"])
     region = body.region_code if body else data.get("region_code")
     if not region:
         raise WorkflowError(422, "invalid", "未登记的执法主体须注明行政区划代码 region_code")
-    if not region_covers(scope, region):
+    if not scope.covers(region, data["body_id"]):
         raise WorkflowError(403, "out_of_scope", f"执法主体所在区域 {region} 不在您的管辖范围内")
     at = now()
     try:
@@ -289,7 +290,7 @@ CASE_ACTIONS = ("accept", "dismiss", "add_officer", "add_link", "close_no_violat
                 "decide", "close")
 
 
-def case_action(session: Session, scope: str, case_id: str, actor: str, action: str, data: dict) -> dict:
+def case_action(session: Session, scope: Scope, case_id: str, actor: str, action: str, data: dict) -> dict:
     """Drive a case one step (the domain checks the stage and the rules; Chinese errors → 409)."""
     row = get_case(session, scope, case_id)
     case = case_from_dict(json.loads(row.data))
@@ -382,13 +383,14 @@ def item_json(row: SupervisionRow, today: dt.date) -> dict:
     return out
 
 
-def issue_item(session: Session, scope: str, actor: str, data: dict, today: dt.date) -> dict:
+def issue_item(session: Session, scope: Scope, actor: str, data: dict, today: dt.date) -> dict:
+    """A supervising office issues an item (COORD-4): its scope has every body of its region (SEC-2)."""
     body = session.get(BodyEntry, data["target_body_id"])
     target_region = body.region_code if body else data.get("target_region")
     if not target_region:
         raise WorkflowError(422, "invalid", "未登记的执法主体须注明所在行政区划 target_region")
-    issuer_region = data.get("issuer_region") or scope
-    if not region_covers(scope, issuer_region):
+    issuer_region = data.get("issuer_region") or scope.region_code
+    if not (scope.all_bodies and scope.covers_region(issuer_region)):
         raise WorkflowError(403, "out_of_scope", f"不能以 {issuer_region} 的名义下发监督事项")
     rules = supervision_rules()
     try:
@@ -408,25 +410,22 @@ def issue_item(session: Session, scope: str, actor: str, data: dict, today: dt.d
 
 
 def item_action(session: Session, identity: dict, item_id: str, action: str, data: dict, today: dt.date) -> dict:
-    """respond (the target body), accept / reject (the issuer)."""
+    """respond (the target body), accept / reject (the issuer). ``identity``: subject, role and scope."""
     row = session.get(SupervisionRow, item_id)
-    scope, role = identity.get("region_code"), identity.get("role")
-    visible = row is not None and scope and (region_covers(scope, row.issuer_region) or
-                                              region_covers(scope, row.target_region))
+    scope, role = Scope.of(identity.get("scope")), identity.get("role")
+    visible = row is not None and (scope.covers(row.target_region, row.target_body_id) or
+                                   (scope.all_bodies and scope.covers_region(row.issuer_region)))
     if not visible:
         raise WorkflowError(404, "not_found", f"监督事项 {item_id} 不存在或不在您的管辖范围内")
     item = item_from_dict(json.loads(row.data))
     actor = identity.get("subject") or "unknown"
     try:
         if action == "respond":
-            bodies = identity.get("body_ids") or []
-            if role == "department" and bodies and item.target_body_id not in bodies:
-                raise WorkflowError(403, "forbidden", "只有被监督的执法主体可以回复")
-            if not region_covers(scope, item.target_region):
+            if not scope.covers(item.target_region, item.target_body_id):
                 raise WorkflowError(403, "forbidden", "只有被监督的执法主体可以回复")
             item.respond(actor, today, data.get("content") or "")
         elif action in ("accept", "reject"):
-            if role not in ("supervisor", "admin") or not region_covers(scope, item.issuer_region):
+            if role not in ("supervisor", "admin") or not (scope.all_bodies and scope.covers_region(item.issuer_region)):
                 raise WorkflowError(403, "forbidden", "只有下发监督事项的监督机关可以办结或退回")
             if action == "accept":
                 item.accept(actor, today, data.get("note") or "")
@@ -463,10 +462,13 @@ def flag_overdue_items(session: Session, today: dt.date, region_code: str | None
     return out
 
 
-def list_items(session: Session, scope: str, today: dt.date, status: str | None = None,
+def list_items(session: Session, scope: Scope, today: dt.date, status: str | None = None,
                overdue: bool = False) -> list[dict]:
-    q = select(SupervisionRow).where(in_region(SupervisionRow.target_region, scope) |
-                                     in_region(SupervisionRow.issuer_region, scope))
+    """Items issued to the bodies in scope, and (with every body of a region) issued by that region."""
+    issued_here = scope.region_clause(SupervisionRow.issuer_region) if scope.all_bodies else false()
+    q = select(SupervisionRow).where(
+        and_(scope.region_clause(SupervisionRow.target_region), scope.body_clause(SupervisionRow.target_body_id))
+        | issued_here)
     if status:
         q = q.where(SupervisionRow.status == status)
     if overdue:

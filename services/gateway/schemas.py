@@ -177,7 +177,8 @@ class EvaluationFinaliseRequest(Schema):
 
 
 class EvaluationRecomputeRequest(Schema):
-    as_of = fields.Date(load_default=None)
+    """Run the year-to-date job now. No fields: the day is the suite's clock's — a caller-chosen
+    ``as_of`` (once accepted) marked supervision items overdue for good (SEC-2); it is refused as unknown."""
 
 
 class ConsequenceResolveRequest(Schema):
@@ -283,12 +284,12 @@ class ReviewDecisionRequest(Schema):
 
 
 class ReviewSignOffRequest(Schema):
-    """负责人签署 (REV-6): sign (approve) or refuse with the reasons; a departmental system names the approver."""
+    """负责人签署 (REV-6): sign (approve) or refuse with the reasons. The approver is the signed-in
+    responsible person; there is no field to name another (an ``approver_id`` is refused as unknown)."""
 
     approve = fields.Boolean(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
     reasons = fields.List(fields.String(validate=validate.Length(min=1, max=500)), load_default=list)
-    approver_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 
 class ReviewDisagreementRequest(Schema):

@@ -30,13 +30,13 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import delete, func, select, update
 
-from services.common import federation, ownership
+from services.common import clock, federation, ownership
 from services.common.batching import BatchResult, batch_event_handler, batched_event_handler
 from services.common.db import Database, claim_unprocessed, utcnow
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, Event, parse_event
-from services.common.identifiers import region_covers
 from services.common.metrics import Metrics
+from services.common.scope import Scope
 from services.records import audit_log, config, store, witness
 from services.records import metrics as rec_metrics
 from services.common.blobs import (
@@ -342,11 +342,13 @@ class RecordsService:
     # -- reads (REC-1, REC-4, REC-6) --------------------------------------------------------------
     @rpc
     @_integrity_guard
-    def case_timeline(self, case_id, scope_region, accessor=None):
-        """A case's whole timeline, if the caller's region covers the case (PLAT-1); the read is logged."""
+    def case_timeline(self, case_id, scope, accessor=None):
+        """A case's whole timeline, if the caller's scope covers the case's region AND body (SEC-2,
+        PLAT-1); the read is logged."""
+        scope = Scope.of(scope)
         with self.ledger.appending(self.db) as session:
             case = session.get(Case, case_id)
-            if case is None or not region_covers(scope_region, case.region_code):
+            if case is None or not scope.covers(case.region_code, case.body_id):
                 return None
             rows = store.timeline(session, case_id)
             personal = store.personal_for(session, [r.sequence for r in rows])
@@ -372,14 +374,14 @@ class RecordsService:
 
     @rpc
     @_integrity_guard
-    def search_entries(self, scope_region, filters, accessor):
+    def search_entries(self, scope, filters, accessor):
         """Timeline entries by region, body, stage and period, in the caller's scope; each case read is logged."""
         filters = filters or {}
         limit = max(1, min(int(filters.get("limit") or 100), MAX_PAGE))
         period_from = _parse_time(filters.get("from"))
         period_to = _parse_time(filters.get("to"))
         with self.ledger.appending(self.db) as session:
-            rows = store.search_entries(session, scope_region, region_code=filters.get("region_code"),
+            rows = store.search_entries(session, Scope.of(scope), region_code=filters.get("region_code"),
                                         body_id=filters.get("body_id"), stage=filters.get("stage"),
                                         period_from=period_from, period_to=period_to,
                                         case_id=filters.get("case_id"), limit=limit,
@@ -395,12 +397,12 @@ class RecordsService:
 
     @rpc
     @_integrity_guard
-    def party_records(self, scope_region, party, accessor):
+    def party_records(self, scope, party, accessor):
         """All records of one party (REC-4 同一当事人的记录集中存储): cases linked to the party by the
         hash of its identifier, with their timelines; each case read is logged."""
         key = store.party_key(party)
         with self.ledger.appending(self.db) as session:
-            cases = store.cases_of_party(session, key, scope_region)
+            cases = store.cases_of_party(session, key, Scope.of(scope))
             appender = store.Appender(session, self.ledger)
             out = []
             for case in cases:
@@ -431,11 +433,12 @@ class RecordsService:
 
     @rpc
     @_integrity_guard
-    def inclusion_proof(self, sequence, scope_region, accessor, tree_size=None):
+    def inclusion_proof(self, sequence, scope, accessor, tree_size=None):
         """Inclusion bundle of one entry (with its canonical public part) against a signed head."""
+        scope = Scope.of(scope)
         with self.ledger.appending(self.db) as session:
             row = session.get(LogEntry, int(sequence))
-            if row is None or not region_covers(scope_region, row.region_code):
+            if row is None or not scope.covers(row.region_code, row.body_id):
                 return None
             head = self._head_covering(session, row.sequence + 1, tree_size)
             if head is None or head.tree_size <= row.sequence:
@@ -453,11 +456,12 @@ class RecordsService:
 
     @rpc
     @_integrity_guard
-    def case_proofs(self, case_id, scope_region, accessor):
+    def case_proofs(self, case_id, scope, accessor):
         """Inclusion bundles of every entry of a case against one signed tree head."""
+        scope = Scope.of(scope)
         with self.ledger.appending(self.db) as session:
             case = session.get(Case, case_id)
-            if case is None or not region_covers(scope_region, case.region_code):
+            if case is None or not scope.covers(case.region_code, case.body_id):
                 return None
             rows = list(session.scalars(select(LogEntry).where(LogEntry.case_id == case_id)
                                         .order_by(LogEntry.sequence)))
@@ -566,7 +570,12 @@ class RecordsService:
 
     # -- attachments (content-addressed, REC-4) -----------------------------------------------------
     @rpc
-    def put_blob(self, data_b64, media_type, uploaded_by, region_code):
+    def put_blob(self, data_b64, media_type, uploaded_by, scope):
+        """Store an attachment uploaded by a principal who acts for at least one body (SEC-2)."""
+        scope = Scope.of(scope)
+        if scope.empty:
+            return _error(403, "out_of_scope", "未绑定执法主体，不能上传附件")
+        region_code = scope.region_code
         data = base64.b64decode(data_b64)
         if len(data) > config.max_blob_bytes():
             return _error(413, "too_large", f"附件超过 {config.max_blob_bytes()} 字节")
@@ -581,19 +590,23 @@ class RecordsService:
 
     @rpc
     @_integrity_guard
-    def get_blob(self, content_hash, scope_region, accessor):
+    def get_blob(self, content_hash, scope, accessor):
         """An attachment's bytes (checked against the hash) if a record of a case in the caller's scope
-        references it, or it was uploaded in that scope; the read is logged on the referencing case."""
+        (region and body) references it, or the caller uploaded it, or it was uploaded in the region
+        of a caller with every body of it; the read is logged on the referencing case."""
+        scope = Scope.of(scope)
         try:
             check_hash(content_hash)
         except BlobError as exc:
             return _error(422, "bad_hash", str(exc))
         with self.ledger.appending(self.db) as session:
             meta = session.get(Blob, content_hash)
-            row = session.scalars(select(LogEntry).where(LogEntry.content_hash == content_hash,
-                                                         store.region_filter(LogEntry.region_code, scope_region))
+            row = session.scalars(scope.where(select(LogEntry).where(LogEntry.content_hash == content_hash),
+                                              LogEntry.region_code, LogEntry.body_id)
                                   .order_by(LogEntry.sequence).limit(1)).first()
-            if row is None and (meta is None or not region_covers(scope_region, meta.region_code)):
+            uploaded_in_scope = meta is not None and scope.covers_region(meta.region_code) and (
+                scope.all_bodies or (bool(accessor) and meta.uploaded_by == accessor.get("subject")))
+            if row is None and not uploaded_in_scope:
                 return None
             try:
                 data = self.blobs.get(content_hash)
@@ -614,17 +627,18 @@ class RecordsService:
 
     # -- completeness (REC-3, REC-5, REC-7) ---------------------------------------------------------
     @rpc
-    def case_gaps(self, case_id, scope_region, evaluate=False):
+    def case_gaps(self, case_id, scope, evaluate=False):
         """The open gaps of a case file; ``evaluate`` re-evaluates up to the case's current stage now
         (on demand) and emits ``record.gaps_found`` if the open gaps changed."""
+        scope = Scope.of(scope)
         with self.db.session() as session:
             case = session.get(Case, case_id)
-            if case is None or not region_covers(scope_region, case.region_code):
+            if case is None or not scope.covers(case.region_code, case.body_id):
                 return None
             if evaluate:
-                scope = "archiving" if case.sealed else max(
+                up_to = "archiving" if case.sealed else max(
                     case.stage or "initiation", case.gaps_scope or "initiation", key=store.STAGE_ORDER.index)
-                store.evaluate_gaps(session, case, scope, trigger="on_demand")
+                store.evaluate_gaps(session, case, up_to, trigger="on_demand")
             rules = completeness_rules.default_rules()
             return {"case_id": case.case_id, "action_type": case.action_type,
                     "action_type_known": case.action_type in rules.action_types,
@@ -634,9 +648,9 @@ class RecordsService:
 
     # -- sealed cases: refusals and corrections (REC-5) ---------------------------------------------
     @rpc
-    def list_refusals(self, scope_region, case_id=None, open_only=False, limit=100):
+    def list_refusals(self, scope, case_id=None, open_only=False, limit=100):
         with self.db.session() as session:
-            q = select(RefusedEvent).where(store.region_filter(RefusedEvent.region_code, scope_region))
+            q = Scope.of(scope).where(select(RefusedEvent), RefusedEvent.region_code, RefusedEvent.body_id)
             if case_id:
                 q = q.where(RefusedEvent.case_id == case_id)
             if open_only:
@@ -647,12 +661,13 @@ class RecordsService:
 
     @rpc
     @_integrity_guard
-    def add_correction(self, case_id, scope_region, supervisor, body):
+    def add_correction(self, case_id, scope, supervisor, body):
         """Append a supervisor-authorised correction to a case (also a sealed one): it never
         overwrites, and says what it corrects — a refused record it admits, and/or an earlier entry."""
+        scope = Scope.of(scope)
         with self.ledger.appending(self.db) as session:
             case = session.get(Case, case_id)
-            if case is None or not region_covers(scope_region, case.region_code):
+            if case is None or not scope.covers(case.region_code, case.body_id):
                 return None
             corrects: dict = {}
             appender = store.Appender(session, self.ledger)
@@ -710,10 +725,10 @@ class RecordsService:
 
     # -- access supervision (REC-6) ---------------------------------------------------------------
     @rpc
-    def list_accesses(self, scope_region, case_id=None, subject=None, limit=100, before=None):
+    def list_accesses(self, scope, case_id=None, subject=None, limit=100, before=None):
         """Who read which case's records, when, in which role and why (supervisors)."""
         with self.db.session() as session:
-            rows = store.access_entries(session, scope_region, case_id=case_id, subject=subject,
+            rows = store.access_entries(session, Scope.of(scope), case_id=case_id, subject=subject,
                                         limit=max(1, min(int(limit), MAX_PAGE)), before_sequence=before)
             personal = store.personal_for(session, [r.sequence for r in rows])
             out = []
@@ -731,14 +746,16 @@ class RecordsService:
     # -- retention (REC-8) --------------------------------------------------------------------------
     @rpc
     @_integrity_guard
-    def erase_personal(self, case_id, scope_region, admin, basis, now=None):
+    def erase_personal(self, case_id, scope, admin, basis):
         """Erase the personal data of an archived case whose retention period has ended: the salts and
         personal parts beside the log are deleted, party links and refused envelopes too; the log keeps
-        the commitments, so every leaf hash, head and proof stays valid. Appends an ``erasure`` entry."""
-        moment = store.to_utc(dt.datetime.fromisoformat(now)) if now else utcnow()
+        the commitments, so every leaf hash, head and proof stays valid. Appends an ``erasure`` entry.
+        "Now" is the service's clock, never the caller's (SEC-2: a chosen date could end a retention)."""
+        moment = clock.now()
+        scope = Scope.of(scope)
         with self.ledger.appending(self.db) as session:
             case = session.get(Case, case_id)
-            if case is None or not region_covers(scope_region, case.region_code):
+            if case is None or not scope.covers(case.region_code, case.body_id):
                 return None
             if not case.sealed or case.archived_at is None:
                 return _error(409, "not_archived", "案件尚未归档，个人信息保存期限尚未开始计算")

@@ -24,6 +24,7 @@ from services.common.blobs import sm3_hex
 from services.common.db import Claim, claim_unprocessed, emit, one_of, utcnow
 from services.common.events import Event, jsonable
 from services.common.identifiers import region_prefix
+from services.common.scope import Scope
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.entries import (
     SEQ_KEY,
@@ -685,10 +686,11 @@ def region_filter(column, scope_region: str):
     return column.startswith(region_prefix(scope_region))
 
 
-def search_entries(session: Session, scope_region: str, *, region_code=None, body_id=None, stage=None,
+def search_entries(session: Session, scope: Scope, *, region_code=None, body_id=None, stage=None,
                    period_from=None, period_to=None, case_id=None, limit=100, after_sequence=None) -> list[LogEntry]:
-    q = select(LogEntry).where(LogEntry.entry_kind.in_(TIMELINE_KINDS), region_filter(LogEntry.region_code,
-                                                                                      scope_region))
+    """Timeline entries in the caller's scope: its region AND its bodies (SEC-2, PLAT-1)."""
+    q = scope.where(select(LogEntry).where(LogEntry.entry_kind.in_(TIMELINE_KINDS)), LogEntry.region_code,
+                    LogEntry.body_id)
     if region_code:
         q = q.where(region_filter(LogEntry.region_code, region_code))
     if body_id:
@@ -719,16 +721,15 @@ def check_personal(session: Session, rows: list[LogEntry]) -> list[int]:
     return bad
 
 
-def cases_of_party(session: Session, key: str, scope_region: str) -> list[Case]:
+def cases_of_party(session: Session, key: str, scope: Scope) -> list[Case]:
     ids = select(PartyLink.case_id).where(PartyLink.party_key == key)
-    return list(session.scalars(select(Case).where(Case.case_id.in_(ids), region_filter(Case.region_code,
-                                                                                        scope_region))
+    return list(session.scalars(scope.where(select(Case).where(Case.case_id.in_(ids)), Case.region_code, Case.body_id)
                                 .order_by(Case.case_id)))
 
 
-def access_entries(session: Session, scope_region: str, *, case_id=None, subject=None, limit=200,
+def access_entries(session: Session, scope: Scope, *, case_id=None, subject=None, limit=200,
                    before_sequence=None) -> list[LogEntry]:
-    q = select(LogEntry).where(LogEntry.entry_kind == "access", region_filter(LogEntry.region_code, scope_region))
+    q = scope.where(select(LogEntry).where(LogEntry.entry_kind == "access"), LogEntry.region_code, LogEntry.body_id)
     if case_id:
         q = q.where(LogEntry.case_id == case_id)
     if subject:

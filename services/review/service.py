@@ -25,7 +25,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import func, select
 
-from services.common import ownership
+from services.common import clock, ownership
 from services.common.db import Database, emit, utcnow
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
@@ -43,6 +43,7 @@ from services.review.models import (BodyStaffing, CaseAction, CertificateChange,
 from services.review.store import Actor, ReviewError, aware, china_day, to_utc
 
 log = logging.getLogger(__name__)
+RESPONSIBLE_PERSON = "responsible_person"   # 负责人 (REV-6), services/common/auth.STAFF_ROLES
 PERIODIC_SECONDS = float(os.environ.get("ZHIFA_REVIEW_PERIODIC_SECONDS", 60))
 
 
@@ -354,10 +355,11 @@ class ReviewService:
             log.exception("review periodic job failed")
 
     @rpc
-    def run_periodic(self, today=None):
-        """The periodic job (also callable by operators): overdue alerts, staffing checks, gauges."""
+    def run_periodic(self):
+        """The periodic job (also callable by operators): overdue alerts, staffing checks, gauges. The day
+        is the service's clock's, never a caller's (SEC-2: a chosen future day would mark tasks overdue)."""
         calendar = default_calendar()
-        today = dt.date.fromisoformat(today) if isinstance(today, str) else (today or china_day(utcnow()))
+        today = clock.today()
         alerted = []
         with self.db.session() as session:
             rows = session.scalars(select(ReviewTask).where(
@@ -415,7 +417,7 @@ class ReviewService:
         tasks (assigned to me, or not yet assigned to anyone)."""
         actor = Actor.of(actor)
         with self.db.session() as session:
-            query = store.in_scope(select(ReviewTask), ReviewTask.region_code, actor)
+            query = store.in_scope(select(ReviewTask), ReviewTask.region_code, ReviewTask.body_id, actor)
             today = self._today()
             if status == "pending":
                 query = query.where(ReviewTask.pending.is_(True))
@@ -496,16 +498,17 @@ class ReviewService:
 
     @rpc
     @answers
-    def sign(self, task_id, actor, approve, note="", reasons=(), approver_id=None):
-        """REV-6 负责人签署: the responsible person signs (approved) or refuses (returned, with reasons).
+    def sign(self, task_id, actor, approve, note="", reasons=()):
+        """REV-6 负责人签署: the body's responsible person signs (approved) or refuses (returned, with reasons).
 
-        A staff caller signs as themself; a departmental system (API key) records the sign-off of the
-        responsible person named in ``approver_id`` done in its own approval workflow.
+        The approver recorded is the authenticated caller, who must hold the responsible-person role
+        (负责人) for the task's body — never a name the caller sends (a departmental system once recorded
+        whatever ``approver_id`` it chose).
         """
         actor = Actor.of(actor)
-        who = approver_id if actor.kind == "department" else actor.subject
-        if not who:
-            raise ReviewError(422, "invalid", "请注明签署负责人（approver_id）")
+        if actor.kind != "staff" or actor.role != RESPONSIBLE_PERSON:
+            raise ReviewError(403, "forbidden", "审核签署须由本机关负责人本人办理")
+        who = actor.subject
         with self.db.session() as session:
             row, task = store.load_for_actor(session, task_id, actor)
             at = store.step_time(task)
@@ -583,7 +586,10 @@ class ReviewService:
     @rpc
     def may_decide(self, case_id, version, actor):
         """REV-2 pre-decision check for departmental systems: yes, or no with reasons. None: unknown case."""
-        actor = Actor.of(actor) if isinstance(actor, dict) else Actor("legacy", "supervisor", str(actor))
+        try:
+            actor = Actor.of(actor)
+        except ReviewError:
+            return None
         with self.db.session() as session:
             answer = store.gate_answer(session, case_id, int(version))
             if answer is None or not actor.covers(answer["region_code"], answer["body_id"]):
@@ -595,7 +601,7 @@ class ReviewService:
         """Violations found by review in the caller's scope (应审未审, 审核未通过, 审核人员不足), newest first."""
         actor = Actor.of(actor)
         with self.db.session() as session:
-            query = store.in_scope(select(Violation), Violation.region_code, actor)
+            query = store.in_scope(select(Violation), Violation.region_code, Violation.body_id, actor)
             if kind:
                 query = query.where(Violation.kind == kind)
             if open_only:
@@ -610,6 +616,6 @@ class ReviewService:
         """REV-7: each body's officers, reviewers, the required number and the shortfall, in scope."""
         actor = Actor.of(actor)
         with self.db.session() as session:
-            rows = session.scalars(store.in_scope(select(BodyStaffing), BodyStaffing.region_code, actor)
+            rows = session.scalars(store.in_scope(select(BodyStaffing), BodyStaffing.region_code, BodyStaffing.body_id, actor)
                                    .order_by(BodyStaffing.body_id)).all()
             return [store.staffing_view(r) for r in rows if actor.covers(r.region_code, r.body_id)]

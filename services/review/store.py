@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.common import ownership
 from services.common.db import emit, one_of, utcnow
-from services.common.identifiers import region_covers, region_prefix
+from services.common.scope import NOTHING, Scope
 from services.common.workdays import WorkingDayCalendar
 from services.review import codec, metrics
 from services.review.domain import (CHECKS, CertificateEvent, ChecklistConfig, Classification, PowerEntry,
@@ -79,30 +79,29 @@ def step_time(task: ReviewTask | None, now: dt.datetime | None = None) -> dt.dat
 
 @dataclass(frozen=True)
 class Actor:
-    """Who calls: from the gateway's identity (kind, role, subject, region scope, bodies of an API key)."""
+    """Who calls: from the gateway's identity — kind, role, subject and the scope it acts in (region and
+    bodies, ``services/common/scope.py``: no body list → no body, SEC-2)."""
 
     subject: str
     role: str
     region_code: str
     kind: str = "staff"
-    body_ids: tuple[str, ...] = ()
+    scope: Scope = NOTHING
 
     @classmethod
     def of(cls, data: dict) -> "Actor":
+        if not isinstance(data, dict):
+            raise ReviewError(403, "out_of_scope", "调用方未说明其身份和访问范围")
         return cls(str(data["subject"]), str(data["role"]), str(data["region_code"]), str(data.get("kind", "staff")),
-                   tuple(data.get("body_ids") or ()))
+                   Scope.of(data.get("scope")))
 
     def covers(self, region_code: str, body_id: str | None = None) -> bool:
-        if not region_covers(self.region_code, region_code):
-            return False
-        if self.kind == "department" and self.body_ids and body_id is not None:
-            return body_id in self.body_ids
-        return True
+        return self.scope.covers(region_code, body_id)
 
 
-def in_scope(query, column, actor: Actor):
-    """Filter ``query`` to regions under the actor's scope (SQL prefix, then exact check by the caller)."""
-    return query.where(column.startswith(region_prefix(actor.region_code)))
+def in_scope(query, region_column, body_column, actor: Actor):
+    """Filter ``query`` to the actor's scope: regions under its region AND its bodies (SEC-2, PLAT-1)."""
+    return actor.scope.where(query, region_column, body_column)
 
 
 # --- tasks -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from nameko import config
 from nameko.standalone.rpc import ClusterRpcClient
 
 from services.disclosure import service as disclosure_service
@@ -65,7 +66,7 @@ def test_disc1_disc2_before_information_versions_stale_powers_and_certificates(s
              message="republished power")
 
     # service guides through the staff API, in versions
-    officer = suite.token("officer", "320412")
+    officer = suite.token("officer", "320412", bodies=["320412-SCJG"])
     guide = {"matter_name": "食品经营许可", "accepting_body": "武进区政务服务中心", "approving_body": "常州市武进区市场监督管理局",
              "conditions": "有与经营食品相适应的场所", "time_limit": "10个工作日"}
     url = f"/api/v1/disclosure/bodies/{BODY_ID}/items/service_guide/SP-01"
@@ -75,7 +76,7 @@ def test_disc1_disc2_before_information_versions_stale_powers_and_certificates(s
                                "reason": "承诺时限压缩"}, officer)
     assert second.json()["version"] == 2
     assert _put(suite, url, {"content": {"matter_name": "x"}, "reason": "缺字段"}, officer).status_code == 422
-    assert _put(suite, url, {"content": guide, "reason": "越权"}, suite.token("officer", "320105")).status_code == 403
+    assert _put(suite, url, {"content": guide, "reason": "越权"}, suite.token("officer", "320105", bodies=["320105-YJ"])).status_code == 403
     guides = body_json(suite)["service_guide"]
     assert guides[0]["time_limit"] == "5个工作日" and [v["reason"] for v in guides[0]["history"]] == ["首次公布", "承诺时限压缩"]
     assert body_json(suite, as_of="2026-03-01")["service_guide"][0]["time_limit"] == "10个工作日"
@@ -129,7 +130,7 @@ def test_disc7_annual_report_totals_equal_the_events_sent(suite):
     wait_for(lambda: suite.get("/api/v1/public/decisions", params={"q": "武市监〔2025〕8号"}).json()["results"] == [],
              message="take-down")
 
-    officer = suite.token("officer", "320412", sub="officer-9")
+    officer = suite.token("officer", "320412", sub="officer-9", bodies=["320412-SCJG"])
     made = suite.post("/api/v1/disclosure/annual-reports", {"body_id": BODY_ID, "year": 2025}, officer)
     assert made.status_code == 201, made.text
     totals = made.json()["totals"]
@@ -149,14 +150,16 @@ def test_disc7_annual_report_totals_equal_the_events_sent(suite):
     page = suite.get(f"/disclosure/annual/{BODY_ID}/2025").text
     assert "2025年度行政执法数据统计年报" in page and "共作出行政执法决定8件" in page
     assert suite.post("/api/v1/disclosure/annual-reports", {"body_id": BODY_ID, "year": 2025},
-                      suite.token("officer", "320105")).status_code == 403
+                      suite.token("officer", "320105", bodies=["320105-YJ"])).status_code == 403
     # the January job: every registered body without a report on last year gets one, once
     suite.publish(dev.body_registered(body=dev.OTHER_BODY, name="南京市秦淮区应急管理局", superior="320100-YJ"))
     wait_for(lambda: suite.get("/api/v1/public/bodies/320105-YJ").ok, message="second body")
-    with ClusterRpcClient() as rpc:
-        assert rpc.disclosure.run_annual_reports("2026-12-20") == []  # not January
-        assert rpc.disclosure.run_annual_reports("2027-01-10") == ["320105-YJ", BODY_ID]
-        assert rpc.disclosure.run_annual_reports("2027-01-11") == []
+    with ClusterRpcClient() as rpc:   # the day is the suite's clock (ZHIFA_CLOCK), never an argument (SEC-2)
+        for day, made in (("2026-12-20", []),                      # not January
+                          ("2027-01-10", ["320105-YJ", BODY_ID]),
+                          ("2027-01-11", [])):
+            with config.patch({"ZHIFA_CLOCK": f"{day}T10:00:00+08:00"}, clear=False):
+                assert rpc.disclosure.run_annual_reports() == made
     zero = suite.get("/api/v1/public/annual-reports/320105-YJ/2026").json()
     assert zero["totals"]["total"] == 0 and zero["body_name"] == "南京市秦淮区应急管理局"
 
@@ -164,7 +167,7 @@ def test_disc7_annual_report_totals_equal_the_events_sent(suite):
 def test_disc8_draw_announced_performed_verified_and_results_published(suite, monkeypatch):
     suite.publish(dev.body_registered())
     wait_for(lambda: suite.get(f"/api/v1/public/bodies/{BODY_ID}").ok, message="body")
-    officer = suite.token("officer", "320412")
+    officer = suite.token("officer", "320412", bodies=["320412-SCJG"])
     today = dt.datetime.now(dev.CHINA).date()
     targets = [{"target_id": ev.uscc(f"91320412MA1X2Y{n:02d}B"), "name": f"常州某某{n}号商店", "kind": "legal"}
                for n in range(10)]

@@ -136,11 +136,11 @@ def test_disc5_correction_is_re_redacted_with_history_and_disc6_takedown_leaves_
     suite.publish(dev.decision("LC-1", parties=[party], facts="当事人张三丰销售过期牛奶。", decision_no="武市监罚〔2026〕801号",
                                conclusion="罚款人民币3000元", fine="3000.00"))
     entry = wait_published(suite, "武市监罚〔2026〕801号")
-    officer = suite.token("officer", "320412", sub="officer-7")
+    officer = suite.token("officer", "320412", sub="officer-7", bodies=["320412-SCJG"])
     path = f"/api/v1/disclosure/publications/{entry['publication_id']}/corrections"
 
     outsider = suite.post(path, {"reason": "更正", "changes": {"conclusion": "罚款人民币300元"}},
-                          suite.token("officer", "320105"))
+                          suite.token("officer", "320105", bodies=["320105-YJ"]))
     assert outsider.status_code == 404  # another county's officer cannot see it (PLAT-1, in the service)
     assert suite.post(path, {"reason": "无", "changes": {}}, officer).status_code == 422
 
@@ -234,7 +234,7 @@ def test_disc6_remade_decision_is_linked_and_revocation_before_publication_cance
     held2 = next(p for p in due if p["decision_no"] == "武市监罚〔2026〕822号")
     fixed = suite.post(f"/api/v1/disclosure/publications/{held2['publication_id']}/corrections",
                        {"reason": "补充脱敏后公开", "changes": {"facts": "当事人销售过期食品。"}},
-                       suite.token("officer", "320412"))
+                       suite.token("officer", "320412", bodies=["320412-SCJG"]))
     assert fixed.status_code == 200, fixed.text
     view = fixed.json()["publication"]
     assert view["status"] == "published" and view["on_time"] is False

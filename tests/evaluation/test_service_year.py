@@ -123,7 +123,7 @@ def test_eval4_two_years_running_proposes_removal(year_suite, finalised):
     items = year_suite.get("/api/v1/evaluation/supervision", year_suite.supervisor).json()["items"]
     item = next(i for i in items if i["item_id"] == rect["item_id"])
     assert item["kind"] == "rectification" and item["status"] == "open"
-    officer = year_suite.token("officer", "320411", sub="b-office")
+    officer = year_suite.token("officer", "320411", sub="b-office", bodies=[Y.B["body_id"]])
     r = year_suite.post(f"/api/v1/evaluation/supervision/{item['item_id']}/actions",
                         {"action": "respond", "content": "已完成整改：建立公示台账，补办法制审核。"}, officer)
     assert r.status_code == 200 and r.json()["status"] == "responded", r.text
@@ -200,7 +200,7 @@ def test_eval6_accountability_case_from_violation_to_decision(year_suite, finali
     r = act({"action": "internal_review", "approved": True, "opinion": "同意"})
     assert r.status_code == 409  # the proposer may not review their own proposal
     other = year_suite.token("supervisor", "320400", sub="sup-2")
-    reviewer = year_suite.token("legal_reviewer", "320400", sub="fz-1")
+    reviewer = year_suite.token("legal_reviewer", "320400", sub="fz-1", bodies=["*"])   # the city's legal office
     r = year_suite.post(f"/api/v1/evaluation/cases/{bypass['case_id']}/actions",
                         {"action": "internal_review", "approved": True, "opinion": "同意"}, other)
     assert r.status_code == 200, r.text
@@ -242,14 +242,19 @@ def test_coord4_supervision_scope_and_overdue(year_suite, finalised):
     assert r.status_code == 201, r.text
     item = r.json()
     assert item["kind_name"] == "专项调查" and item["status"] == "open" and item["flag"] == "yellow"
-    # the periodic job run on a day after the due date flags it overdue (once)
+    # the periodic job run on a day after the due date flags it overdue (once); the day is the suite's
+    # clock (configuration), a caller cannot choose it (SEC-2)
     import datetime as dt
+
+    from nameko import config
     later = (dt.date.fromisoformat(item["due_on"]) + dt.timedelta(days=3)).isoformat()
     admin = year_suite.token("admin", "320000")
-    r = year_suite.post("/api/v1/evaluation/recompute", {"as_of": later}, admin)
-    assert r.status_code == 200 and item["item_id"] in r.json()["overdue_items"], r.text
-    again = year_suite.post("/api/v1/evaluation/recompute", {"as_of": later}, admin).json()
-    assert item["item_id"] not in again["overdue_items"]
+    assert year_suite.post("/api/v1/evaluation/recompute", {"as_of": later}, admin).status_code == 422
+    with config.patch({"ZHIFA_CLOCK": f"{later}T09:00:00+08:00"}, clear=False):
+        r = year_suite.post("/api/v1/evaluation/recompute", {}, admin)
+        assert r.status_code == 200 and item["item_id"] in r.json()["overdue_items"], r.text
+        again = year_suite.post("/api/v1/evaluation/recompute", None, admin).json()
+        assert item["item_id"] not in again["overdue_items"]
 
 
 def test_eval4_plat1_city_grades_received_over_the_upward_link_are_kept_once_per_city(year_suite):

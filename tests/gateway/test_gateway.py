@@ -22,7 +22,7 @@ def test_department_posts_an_event_over_http_and_it_is_processed(amqp_uri, sqlit
         response = post_event(suite, opened)
         assert response.status_code == 202, response.text
         assert response.json()["event_id"] == opened["event_id"]
-        token = suite.token("officer", "320412")
+        token = suite.token("officer", "320412", bodies=["320412-SCJG"])
         wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-C-HTTP-1/timeline", token).ok, message="processed")
 
         # field errors, in the same envelope shape departmental systems code against
@@ -42,9 +42,10 @@ def test_department_posts_an_event_over_http_and_it_is_processed(amqp_uri, sqlit
 
 
 def test_roles_scope_and_public_endpoints(suite):
-    officer_other_county = suite.token("officer", "320411")
+    officer_other_county = suite.token("officer", "320411", bodies=["320411-JTYS"])
     suite.publish(ev.case_opened("320412-SCJG-C-SCOPE-1"))
-    wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline", suite.token("officer", "320412")).ok,
+    wait_for(lambda: suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline",
+                               suite.token("officer", "320412", bodies=["320412-SCJG"])).ok,
              message="case visible in its county")
     # out of scope looks like not found (no leak of existence)
     assert suite.get("/api/v1/cases/320412-SCJG-C-SCOPE-1/timeline", officer_other_county).status_code == 404

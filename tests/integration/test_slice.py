@@ -11,7 +11,7 @@ def test_major_penalty_flows_through_every_service(suite):
     """REC-1, REV-1, REV-2, DISC-3, DISC-4, CMP-2, EVAL-2: the case shows up in each service."""
     case_id = "320412-SCJG-2026-00001"
     supervisor = suite.token("supervisor", "320400")
-    reviewer = suite.token("legal_reviewer", "320412", sub="reviewer-1")
+    reviewer = suite.token("legal_reviewer", "320412", sub="reviewer-1", bodies=["320412-SCJG"])
 
     suite.publish(ev.case_opened(case_id))
     suite.publish(ev.evidence(case_id))
@@ -35,7 +35,7 @@ def test_major_penalty_flows_through_every_service(suite):
                           {"opinion": "approve", "checks": checks}, reviewer)
     assert approved.status_code == 200, approved.text
     assert approved.json()["reviewer_id"] == "reviewer-1"
-    head = suite.token("legal_reviewer", "320412", sub="head-1")
+    head = suite.token("responsible_person", "320412", sub="head-1", bodies=["320412-SCJG"])
     signed = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True}, head)
     assert signed.status_code == 200 and signed.json()["status"] == "approved", signed.text
     assert suite.get("/api/v1/review/gate", supervisor, params={"case_id": case_id, "version": 1}).json()["allowed"]

@@ -362,7 +362,7 @@ def test_rec6_every_read_is_logged_with_who_role_purpose_and_is_itself_in_the_lo
     case_id = "320412-SCJG-ACC-1"
     rsuite.publish(ev.case_opened(case_id))
     wait_entries(rsuite, case_id, 1)
-    officer = rsuite.token("officer", "320412", sub="officer-wang")
+    officer = rsuite.token("officer", "320412", sub="officer-wang", bodies=["320412-SCJG"])
     assert rsuite.get(f"/api/v1/cases/{case_id}/timeline", officer, params={"purpose": "办理投诉 T-9"}).ok
     assert rsuite.get(f"/api/v1/cases/{case_id}/proofs", officer).status_code == 400   # no purpose
     assert rsuite.get(f"/api/v1/cases/{case_id}/proofs", officer, params={"purpose": "核验证据"}).ok
@@ -388,7 +388,7 @@ def test_attachments_are_content_addressed_and_checked_on_download(rsuite, tmp_p
     """Issue 3 §3: upload returns the SM3 hash of the bytes; evidence.recorded references it; the
     download is checked against the hash (a damaged file is refused) and logged."""
     data = "现场执法记录仪视频片段".encode() * 500
-    officer = rsuite.token("officer", "320412", sub="officer-li")
+    officer = rsuite.token("officer", "320412", sub="officer-li", bodies=["320412-SCJG"])
     r = rsuite.post("/api/v1/records/blobs", None, officer, data=data, headers={"Content-Type": "video/mp4"})
     assert r.status_code == 201, r.text
     content_hash = r.json()["content_hash"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from services.common.db import make_engine
 from services.common.events import InvalidEvent, parse_event
 from services.common.migrations import upgrade
+from services.common.scope import Scope
 from services.records import store
 from services.common.blobs import (
     BlobCorrupted,
@@ -109,7 +110,11 @@ def test_rec4_a_party_is_linked_once_to_each_of_its_cases(db):
         links = session.execute(select(PartyLink.party_key, PartyLink.case_id).order_by(PartyLink.case_id)).all()
         assert [tuple(link) for link in links] == [(key, "C-1"), (key, "C-2")]
         region = session.get(Case, "C-1").region_code
-        assert [c.case_id for c in store.cases_of_party(session, key, region)] == ["C-1", "C-2"]
+        everyone = Scope.granted("supervisor", region)
+        assert [c.case_id for c in store.cases_of_party(session, key, everyone)] == ["C-1", "C-2"]
+        # SEC-2: the same search by a principal of another body, or of none, finds nothing
+        assert store.cases_of_party(session, key, Scope.granted("officer", region, ["320412-GAJ"])) == []
+        assert store.cases_of_party(session, key, Scope.granted("officer", region)) == []
 
 
 def test_rec3_record_kind_of_audio_visual_records():

@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 import yaml
+from nameko import config
 from nameko.standalone.rpc import ServiceRpcClient
 
 from services.review.configuration import CONFIG_DIR
@@ -19,6 +20,7 @@ from tests.review.conftest import review_config
 
 pytestmark = pytest.mark.integration
 REGION = "320412"
+OWN = ["320412-SCJG"]   # the body the staff of these tests work for (SEC-2: no body list → no body)
 CHINA = rv.CHINA
 
 
@@ -109,8 +111,8 @@ def test_rev4_rev6_resubmission_loop_v1_returned_v2_approved_via_gateway(review_
     registry(suite)
     wait_for(lambda: [b for b in suite.get("/api/v1/review/staffing", suite.token("supervisor", REGION)).json()["bodies"]
                       if b["reviewers"] == 2 and b["officers"] == 4], message="registry")
-    reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
-    other = suite.token("legal_reviewer", REGION, sub="r-2")
+    reviewer = suite.token("legal_reviewer", REGION, sub="r-1", bodies=OWN)
+    other = suite.token("legal_reviewer", REGION, sub="r-2", bodies=OWN)
     case_id = "320412-SCJG-C-LOOP-1"
     suite.publish(rv.proposal(case_id, fine="180000.00"))
     opened = suite.tap.wait("review.task_opened", case_id=case_id)[0]["payload"]
@@ -164,15 +166,19 @@ def test_rev4_rev6_resubmission_loop_v1_returned_v2_approved_via_gateway(review_
                      params={"case_id": case_id, "version": 2}).json()
     assert gate["allowed"] is False and "待负责人签署" in gate["reasons"][0]
 
-    # the reviewer cannot sign off their own review; the responsible person (another reviewer) does
+    # sign-off is the responsible person's role (REV-6): not the reviewer's, and a reviewer who is also
+    # a responsible person cannot sign their own review; the body's responsible person does
     self_sign = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True}, reviewer)
-    assert self_sign.status_code == 409
-    signed = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True, "note": "同意"}, other)
+    assert self_sign.status_code == 403
+    as_head = suite.token("responsible_person", REGION, sub=me, bodies=OWN)
+    assert suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True}, as_head).status_code == 409
+    head = suite.token("responsible_person", REGION, sub="head-1", bodies=OWN)
+    signed = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True, "note": "同意"}, head)
     assert signed.status_code == 200, signed.text
     assert signed.json()["status"] == "approved"
     done = suite.tap.wait("review.approved", case_id=case_id)[0]["payload"]
     assert (done["version"], done["reviewer_id"], done["stage"]) == (2, me, "sign_off")
-    assert done["approver_id"] == ("r-2" if me == "r-1" else "r-1")
+    assert done["approver_id"] == "head-1"
 
     for version, allowed in ((2, True), (1, False)):
         gate = suite.get("/api/v1/review/gate", headers={"X-Api-Key": suite.api_key},
@@ -193,8 +199,8 @@ def test_rev5_disagreement_goes_to_coordination_decided_by_a_supervisor(review_s
     """REV-5: the handling unit disagrees with a returned opinion; a supervisor's coordination accepts the
     unit's position; the responsible person signs; the gate opens."""
     suite = review_suite
-    reviewer = suite.token("legal_reviewer", REGION, sub="r-9")
-    officer = suite.token("officer", REGION, sub="o-1")
+    reviewer = suite.token("legal_reviewer", REGION, sub="r-9", bodies=OWN)
+    officer = suite.token("officer", REGION, sub="o-1", bodies=OWN)
     supervisor = suite.token("supervisor", "320400", sub="sfj-1")
     suite.publish(rv.proposal("320412-SCJG-C-COORD-1"))
     task = wait_task(suite, reviewer, "320412-SCJG-C-COORD-1")
@@ -205,7 +211,7 @@ def test_rev5_disagreement_goes_to_coordination_decided_by_a_supervisor(review_s
     early = suite.post(f"/api/v1/review/tasks/{task['task_id']}/coordination", {"outcome": "accept_unit"}, supervisor)
     assert early.status_code == 409
     stranger = suite.post(f"/api/v1/review/tasks/{task['task_id']}/disagreement", {"position": "不同意"},
-                          suite.token("officer", REGION, sub="o-77"))
+                          suite.token("officer", REGION, sub="o-77", bodies=OWN))
     assert stranger.status_code == 403  # only the handling unit disagrees
     raised = suite.post(f"/api/v1/review/tasks/{task['task_id']}/disagreement",
                         {"position": "罚款在裁量基准一般情形幅度内，理由见集体讨论记录"}, officer)
@@ -219,8 +225,8 @@ def test_rev5_disagreement_goes_to_coordination_decided_by_a_supervisor(review_s
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "awaiting_sign_off"
     assert suite.tap.wait("review.coordinated", case_id="320412-SCJG-C-COORD-1")[0]["payload"]["outcome"] == "accept_unit"
-    signed = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off",
-                        {"approve": True, "approver_id": "head-1"}, headers={"X-Api-Key": suite.api_key})
+    signed = suite.post(f"/api/v1/review/tasks/{task['task_id']}/sign-off", {"approve": True},
+                        suite.token("responsible_person", REGION, sub="head-1", bodies=OWN))
     assert signed.status_code == 200 and signed.json()["status"] == "approved", signed.text
     gate = suite.get("/api/v1/review/gate", supervisor, params={"case_id": "320412-SCJG-C-COORD-1", "version": 1}).json()
     assert gate["allowed"] is True
@@ -238,7 +244,7 @@ def test_plat3_suspended_certificate_fails_the_precheck_and_blocks_approval(revi
     yesterday = (dt.datetime.now(CHINA) - dt.timedelta(days=1)).replace(microsecond=0)
     suite.publish(rv.certificate("o-2", "3204120001", status="suspended", effective_from=yesterday.isoformat(),
                                  reason="涉嫌违纪，暂扣执法证件"))
-    reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
+    reviewer = suite.token("legal_reviewer", REGION, sub="r-1", bodies=OWN)
     suite.publish(rv.proposal("320412-SCJG-C-CERT-1", fine="200000.00", confiscation_amount="60000.00"))
     task_id = wait_task(suite, reviewer, "320412-SCJG-C-CERT-1")["task_id"]
     checks = checklist_when(suite, reviewer, task_id, lambda c: "暂扣" in c["officers_qualified"]["automatic"]["finding"]
@@ -289,8 +295,11 @@ def test_rev2_pre_decision_check_refuses_an_unreviewed_major_decision(review_sui
     unproposed = suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320412-SCJG-C-GATE-2", "version": 2}).json()
     assert unproposed["allowed"] is False and "请先报送" in unproposed["reasons"][0]
     assert suite.get("/api/v1/review/gate", headers=key, params={"case_id": "320411-JTYS-C-GATE-3", "version": 1}).status_code == 404
+    officer_b = suite.token("officer", "320411", bodies=["320411-JTYS"])
+    assert suite.get("/api/v1/review/gate", officer_b, params={"case_id": "320411-JTYS-C-GATE-3", "version": 1}).json()["allowed"] is False
+    # SEC-2: an officer of the county without a body list acts for no body
     assert suite.get("/api/v1/review/gate", suite.token("officer", "320411"),
-                     params={"case_id": "320411-JTYS-C-GATE-3", "version": 1}).json()["allowed"] is False
+                     params={"case_id": "320411-JTYS-C-GATE-3", "version": 1}).status_code == 404
 
 
 def test_rev2_bypass_detected_from_events_alone(review_suite):
@@ -330,14 +339,16 @@ def test_rev5_plat6_due_day_counts_working_days_across_national_day_and_overdue_
     suite.publish(rv.proposal("320412-SCJG-C-DUE-1", proposed_at=submitted))
     opened = suite.tap.wait("review.task_opened", case_id="320412-SCJG-C-DUE-1")[0]["payload"]
     assert (opened["due_on"], opened["due_provisional"]) == ("2025-10-14", False)
-    reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
+    reviewer = suite.token("legal_reviewer", REGION, sub="r-1", bodies=OWN)
     task = wait_task(suite, reviewer, "320412-SCJG-C-DUE-1")
     assert task["due_on"] == "2025-10-14" and task["overdue"] is True and task["due_level"] == "red"
 
-    with ServiceRpcClient("review", timeout=15) as review:
-        assert review.run_periodic("2025-10-14")["overdue_alerted"] == []        # due day itself: on time
-        assert review.run_periodic("2025-10-15")["overdue_alerted"] == [task["task_id"]]
-        assert review.run_periodic("2025-10-16")["overdue_alerted"] == []        # alerted once per version
+    with ServiceRpcClient("review", timeout=15) as review:   # the suite's clock (ZHIFA_CLOCK), not an argument
+        for day, alerted in (("2025-10-14", []),                 # due day itself: on time
+                             ("2025-10-15", [task["task_id"]]),
+                             ("2025-10-16", [])):                # alerted once per version
+            with config.patch({"ZHIFA_CLOCK": f"{day}T09:00:00+08:00"}, clear=False):
+                assert review.run_periodic()["overdue_alerted"] == alerted
     alert = suite.tap.wait("review.task_overdue", case_id="320412-SCJG-C-DUE-1")[0]["payload"]
     assert (alert["due_on"], alert["working_days_overdue"], alert["state"]) == ("2025-10-14", 1, "open")
     assert [t["case_id"] for t in tasks(suite, reviewer, status="overdue")] == ["320412-SCJG-C-DUE-1"]
@@ -396,8 +407,8 @@ def test_rev4_rev2_review_loop_and_bypass_on_postgresql(amqp_uri, pg_admin, tmp_
 
     with running_suite(amqp_uri, {"review": pg_admin()}, tmp_path, services=["review", "gateway"]) as suite:
         tap = rv.Tap(amqp_uri, "review")
-        reviewer = suite.token("legal_reviewer", REGION, sub="r-1")
-        head = suite.token("legal_reviewer", REGION, sub="head-1")
+        reviewer = suite.token("legal_reviewer", REGION, sub="r-1", bodies=OWN)
+        head = suite.token("responsible_person", REGION, sub="head-1", bodies=OWN)
         suite.publish(rv.proposal("320412-SCJG-C-PG-1"))
         task = wait_task(suite, reviewer, "320412-SCJG-C-PG-1")
         assert suite.post(f"/api/v1/review/tasks/{task['task_id']}/opinion",

@@ -241,7 +241,7 @@ class ComplaintsRoutes:
     def complaint_register(self, request, identity):
         filters = {k: request.args.get(k) for k in ("status", "channel", "overdue", "escalated",
                                                      "private_enterprise", "limit") if request.args.get(k)}
-        return {"complaints": call(self.complaints, "list_register", identity.region_code, filters)}
+        return {"complaints": call(self.complaints, "list_register", identity.scope.as_dict(), filters)}
 
     @endpoint("POST", "/api/v1/complaints", roles=HANDLERS, tags=("complaints",), body=StaffComplaintRequest,
               success=201, summary="Register a letter, e-mail, visit or call (CMP-1, CMP-2)")
@@ -250,21 +250,21 @@ class ComplaintsRoutes:
         if data.get("received_at"):
             data["received_at"] = data["received_at"].isoformat()
         data["attachments"] = []
-        return _unwrap(call(self.complaints, "register_by_staff", identity.region_code, identity.subject, data,
+        return _unwrap(call(self.complaints, "register_by_staff", identity.scope.as_dict(), identity.subject, data,
                             timeout=60))
 
     @endpoint("GET", "/api/v1/complaints/reports/private-enterprise", roles=("supervisor", "admin"),
               tags=("complaints",), summary="Complaints about enforcement against private enterprises, reported "
                                             "separately (?year=) (CMP-6)")
     def complaint_enterprise_report(self, request, identity):
-        return call(self.complaints, "private_enterprise_report", identity.region_code, request.args.get("year"))
+        return call(self.complaints, "private_enterprise_report", identity.scope.as_dict(), request.args.get("year"))
 
     @endpoint("GET", "/api/v1/complaints/escalations", roles=SUPERVISORS, tags=("complaints",),
               summary="Supervision register (省级督办台账) of complaints the cities escalated, in the caller's scope; "
                       "filters status (open, transferred_down, concluded), city_code (CMP-3, CMP-9, COORD-4)")
     def complaint_escalations(self, request, identity):
         filters = {k: request.args.get(k) for k in ("status", "city_code", "limit") if request.args.get(k)}
-        return {"escalations": call(self.complaints, "list_escalations", identity.region_code, filters)}
+        return {"escalations": call(self.complaints, "list_escalations", identity.scope.as_dict(), filters)}
 
     @endpoint("POST", "/api/v1/complaints/escalations/<number>/transfer", roles=SUPERVISORS, tags=("complaints",),
               body=TransferOrderRequest, success=201,
@@ -272,52 +272,52 @@ class ComplaintsRoutes:
                       "in working days (上级交办); sent down to that city only (COORD-4, CMP-9)")
     def complaint_transfer_order(self, request, identity, number):
         data = read_json(request, TransferOrderRequest)
-        return _unwrap(call(self.complaints, "order_transfer", identity.region_code, number, identity.subject, data))
+        return _unwrap(call(self.complaints, "order_transfer", identity.scope.as_dict(), number, identity.subject, data))
 
     @endpoint("GET", "/api/v1/complaints/<number>", roles=READERS, tags=("complaints",),
               summary="One complaint with history, assessment, route, clues (handler view, identity included)")
     def complaint_detail(self, request, identity, number):
-        return _unwrap(call(self.complaints, "get_complaint", identity.region_code, number))
+        return _unwrap(call(self.complaints, "get_complaint", identity.scope.as_dict(), number))
 
     @endpoint("POST", "/api/v1/complaints/<number>/accept", roles=HANDLERS, tags=("complaints",),
               body=ComplaintNoteRequest, summary="Accept (受理): route recorded, handling period starts (CMP-3, CMP-8)")
     def complaint_accept(self, request, identity, number):
         data = read_json(request, ComplaintNoteRequest, optional=True)
-        return _unwrap(call(self.complaints, "accept", identity.region_code, number, identity.subject, data["note"]))
+        return _unwrap(call(self.complaints, "accept", identity.scope.as_dict(), number, identity.subject, data["note"]))
 
     @endpoint("POST", "/api/v1/complaints/<number>/not-accept", roles=HANDLERS, tags=("complaints",),
               body=NotAcceptRequest, summary="Not accept (不予受理); the reason is required, else 422 (CMP-4)")
     def complaint_not_accept(self, request, identity, number):
         data = read_json(request, NotAcceptRequest)
-        return _unwrap(call(self.complaints, "not_accept", identity.region_code, number, identity.subject,
+        return _unwrap(call(self.complaints, "not_accept", identity.scope.as_dict(), number, identity.subject,
                             data["reason"], data["note"]))
 
     @endpoint("POST", "/api/v1/complaints/<number>/progress", roles=HANDLERS, tags=("complaints",),
               body=ProgressRequest, summary="Progress told to the complainant (办理进展, CMP-4)")
     def complaint_progress(self, request, identity, number):
         data = read_json(request, ProgressRequest)
-        return _unwrap(call(self.complaints, "add_progress", identity.region_code, number, identity.subject,
+        return _unwrap(call(self.complaints, "add_progress", identity.scope.as_dict(), number, identity.subject,
                             data["text"], data["note"]))
 
     @endpoint("POST", "/api/v1/complaints/<number>/conclude", roles=HANDLERS, tags=("complaints",),
               body=ConcludeRequest, summary="Conclude with result and upheld or not (办结, CMP-4, CMP-5)")
     def complaint_conclude(self, request, identity, number):
         data = read_json(request, ConcludeRequest)
-        return _unwrap(call(self.complaints, "conclude", identity.region_code, number, identity.subject,
+        return _unwrap(call(self.complaints, "conclude", identity.scope.as_dict(), number, identity.subject,
                             data["result"], data["upheld"], data["note"]))
 
     @endpoint("POST", "/api/v1/complaints/<number>/transfer", roles=HANDLERS + ("supervisor",), tags=("complaints",),
               body=TransferRequest, summary="Transfer to another unit, region or tier; number and history kept (COORD-1)")
     def complaint_transfer(self, request, identity, number):
         data = read_json(request, TransferRequest)
-        return _unwrap(call(self.complaints, "transfer", identity.region_code, number, identity.subject,
+        return _unwrap(call(self.complaints, "transfer", identity.scope.as_dict(), number, identity.subject,
                             data["to_unit_id"], data["to_region_code"], data["reason"], data["to_name"]))
 
     @endpoint("POST", "/api/v1/complaints/<number>/extend", roles=HANDLERS, tags=("complaints",), body=ExtendRequest,
               summary="Extend the handling period once, ≤ 20 working days, approved (CMP-9)")
     def complaint_extend(self, request, identity, number):
         data = read_json(request, ExtendRequest)
-        return _unwrap(call(self.complaints, "extend", identity.region_code, number, identity.subject,
+        return _unwrap(call(self.complaints, "extend", identity.scope.as_dict(), number, identity.subject,
                             data["working_days"], data["approved_by"], data["reason"]))
 
     @endpoint("POST", "/api/v1/complaints/<number>/scope-finding", roles=("supervisor", "admin"),
@@ -325,13 +325,11 @@ class ComplaintsRoutes:
               summary="Supervisor's finding that a not-accepted complaint was in scope → accountability clue (CMP-5)")
     def complaint_scope_finding(self, request, identity, number):
         data = read_json(request, ScopeFindingRequest)
-        return _unwrap(call(self.complaints, "record_scope_finding", identity.region_code, number, identity.subject,
+        return _unwrap(call(self.complaints, "record_scope_finding", identity.scope.as_dict(), number, identity.subject,
                             data["in_scope"], data["note"]))
 
     # -- the body complained about (confidentiality) ----------------------------------------------
     @endpoint("GET", "/api/v1/body-complaints", roles=("department", "officer"), tags=("complaints",),
               summary="Complaints about the caller's own bodies, complainant identity removed (body view)")
     def body_complaints(self, request, identity):
-        if not identity.body_ids:  # not bound to a body: there is nothing of its own to see
-            return {"complaints": []}
-        return {"complaints": call(self.complaints, "body_complaints", identity.region_code, list(identity.body_ids))}
+        return {"complaints": call(self.complaints, "body_complaints", identity.scope.as_dict())}

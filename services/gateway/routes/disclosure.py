@@ -1,8 +1,9 @@
 """Disclosure routes (行政执法公示, DISC): the public portal (pages, open data) and the staff API.
 
 Public pages are server-rendered in Simplified Chinese (templates/disclosure/); open data is the
-JSON API, a CSV export and an Atom feed of the same search. Staff routes pass the caller's subject,
-region scope and bodies to the disclosure service, which checks them itself (PLAT-1).
+JSON API, a CSV export and an Atom feed of the same search. Staff routes pass the caller's subject
+and scope (region and bodies, services/common/scope.py) to the disclosure service, which checks them
+itself (SEC-2, PLAT-1).
 """
 from __future__ import annotations
 
@@ -389,7 +390,7 @@ class DisclosureRoutes:
               tags=("disclosure",),
               summary="Unpublished (due / overdue, yellow / red) and late publications in the caller's scope (DISC-3)")
     def disclosure_due(self, request, identity):
-        return {"publications": call(self.disclosure, "list_pending", identity.region_code, list(identity.body_ids))}
+        return {"publications": call(self.disclosure, "list_pending", identity.scope.as_dict())}
 
     @endpoint("POST", "/api/v1/disclosure/publications/<publication_id>/corrections", roles=BODY_ROLES,
               tags=("disclosure",), body=CorrectionRequest,
@@ -397,7 +398,7 @@ class DisclosureRoutes:
     def disclosure_correct_publication(self, request, identity, publication_id):
         data = read_json(request, CorrectionRequest)
         return _answer(call(self.disclosure, "correct_publication", publication_id, jsonable(data["changes"]),
-                            data["reason"], identity.subject, identity.region_code, list(identity.body_ids)))
+                            data["reason"], identity.subject, identity.scope.as_dict()))
 
     @endpoint("POST", "/api/v1/disclosure/publications/<publication_id>/withdrawal", roles=BODY_ROLES,
               tags=("disclosure",), body=WithdrawalRequest,
@@ -405,7 +406,7 @@ class DisclosureRoutes:
     def disclosure_withdraw_publication(self, request, identity, publication_id):
         data = read_json(request, WithdrawalRequest)
         return _answer(call(self.disclosure, "withdraw_publication", publication_id, data["reason"], data["detail"],
-                            identity.subject, identity.region_code, list(identity.body_ids)))
+                            identity.subject, identity.scope.as_dict()))
 
     @endpoint("PUT", "/api/v1/disclosure/bodies/<body_id>/items/<kind>/<item_id>", roles=BODY_ROLES,
               tags=("disclosure",), body=BeforeItemRequest,
@@ -414,7 +415,7 @@ class DisclosureRoutes:
         data = read_json(request, BeforeItemRequest)
         return _answer(call(self.disclosure, "put_before_item", kind, body_id, item_id, data["content"],
                             data["effective_on"].isoformat() if data["effective_on"] else None, data["reason"],
-                            identity.subject, identity.region_code, list(identity.body_ids), data["retire"]))
+                            identity.subject, identity.scope.as_dict(), data["retire"]))
 
     @endpoint("POST", "/api/v1/disclosure/basis-changes", roles=("legal_reviewer", "supervisor", "admin"),
               tags=("disclosure",), body=BasisChangeRequest, success=201,
@@ -422,12 +423,12 @@ class DisclosureRoutes:
     def disclosure_basis_change(self, request, identity):
         data = read_json(request, BasisChangeRequest)
         return _answer(call(self.disclosure, "record_basis_change", data["law_name"], data["changed_on"].isoformat(),
-                            data["region_code"], data["note"], identity.subject, identity.region_code))
+                            data["region_code"], data["note"], identity.subject, identity.scope.as_dict()))
 
     @endpoint("GET", "/api/v1/disclosure/stale-powers", roles=("legal_reviewer", "supervisor", "admin", "officer"),
               tags=("disclosure",), summary="Power-list entries not updated within a month of a basis change (PLAT-4)")
     def disclosure_stale_powers(self, request, identity):
-        return {"stale_powers": call(self.disclosure, "stale_powers", identity.region_code)}
+        return {"stale_powers": call(self.disclosure, "stale_powers", identity.scope.as_dict())}
 
     @endpoint("POST", "/api/v1/disclosure/annual-reports", roles=BODY_ROLES + SUPERVISING[:1], tags=("disclosure",),
               body=AnnualReportRequest, success=201,
@@ -435,7 +436,7 @@ class DisclosureRoutes:
     def disclosure_generate_annual_report(self, request, identity):
         data = read_json(request, AnnualReportRequest)
         return _answer(call(self.disclosure, "generate_annual_report", data["body_id"], data["year"],
-                            identity.subject, identity.region_code, list(identity.body_ids)))
+                            identity.subject, identity.scope.as_dict()))
 
     @endpoint("POST", "/api/v1/disclosure/draws", roles=BODY_ROLES, tags=("disclosure",),
               body=DrawAnnouncementRequest, success=201,
@@ -443,28 +444,28 @@ class DisclosureRoutes:
     def disclosure_announce_draw(self, request, identity):
         data = jsonable(read_json(request, DrawAnnouncementRequest))
         return _answer(call(self.disclosure, "announce_draw", data.pop("body_id"), data, identity.subject,
-                            identity.region_code, list(identity.body_ids)))
+                            identity.scope.as_dict()))
 
     @endpoint("POST", "/api/v1/disclosure/draws/<draw_id>/perform", roles=BODY_ROLES, tags=("disclosure",),
               body=PerformDrawRequest, summary="Perform an announced draw with the now-public value (DISC-8)")
     def disclosure_perform_draw(self, request, identity, draw_id):
         data = read_json(request, PerformDrawRequest)
         return _answer(call(self.disclosure, "perform_draw", draw_id, data["public_value"], identity.subject,
-                            identity.region_code, list(identity.body_ids)))
+                            identity.scope.as_dict()))
 
     @endpoint("POST", "/api/v1/disclosure/draws/<draw_id>/results", roles=BODY_ROLES, tags=("disclosure",),
               body=InspectionResultsRequest, summary="Record inspection outcomes of drawn targets (DISC-8)")
     def disclosure_inspection_results(self, request, identity, draw_id):
         data = jsonable(read_json(request, InspectionResultsRequest))
         return _answer(call(self.disclosure, "record_inspection_results", draw_id, data["results"], identity.subject,
-                            identity.region_code, list(identity.body_ids)))
+                            identity.scope.as_dict()))
 
     @endpoint("POST", "/api/v1/disclosure/inspection-months", roles=BODY_ROLES, tags=("disclosure",),
               body=InspectionMonthRequest, success=201, summary="Publish a month's inspection results (DISC-8)")
     def disclosure_publish_inspection_month(self, request, identity):
         data = read_json(request, InspectionMonthRequest)
         return _answer(call(self.disclosure, "publish_inspection_month", data["body_id"], data["year"], data["month"],
-                            identity.subject, identity.region_code, list(identity.body_ids)))
+                            identity.subject, identity.scope.as_dict()))
 
 
 def _rfc3339(value: str) -> str:

@@ -65,7 +65,8 @@ class EvaluationRoutes:
     def evaluation_summary(self, request, identity):
         region = request.args.get("region_code") or identity.region_code
         in_scope(identity, region)
-        return call(self.evaluation, "summary", region, request.args.get("year", type=int))
+        return _answer(call(self.evaluation, "summary", identity.scope.as_dict(), region,
+                            request.args.get("year", type=int)))
 
     @endpoint("GET", "/api/v1/evaluation/scores", roles=SUPERVISORS, tags=("evaluation",),
               summary="Scores and grades of the bodies (or officers: subject=officer) of a region, "
@@ -74,20 +75,20 @@ class EvaluationRoutes:
         subject = request.args.get("subject", "body")
         if subject not in ("body", "officer"):
             raise HttpError(422, "invalid", "请求内容有误", {"subject": ["应为 body 或 officer"]})
-        return _answer(call(self.evaluation, "scores", identity.region_code, _region(request, identity),
+        return _answer(call(self.evaluation, "scores", identity.scope.as_dict(), _region(request, identity),
                             _year(request), subject, request.args.get("as_of"), timeout=60))
 
     @endpoint("GET", "/api/v1/evaluation/scores/<subject_kind>/<subject_id>", roles=SUPERVISORS,
               tags=("evaluation",), summary="One body's or officer's indicators, grade, vetoes, caps and evaluators")
     def evaluation_score_detail(self, request, identity, subject_kind, subject_id):
-        return _answer(call(self.evaluation, "score_detail", identity.region_code, subject_kind, subject_id,
+        return _answer(call(self.evaluation, "score_detail", identity.scope.as_dict(), subject_kind, subject_id,
                             _year(request), request.args.get("as_of"), timeout=30))
 
     @endpoint("GET", "/api/v1/evaluation/scores/<subject_kind>/<subject_id>/indicators/<code>/evidence",
               roles=SUPERVISORS, tags=("evaluation",),
               summary="Traceability: the facts behind an indicator's score, with event ids, types and dates")
     def evaluation_evidence(self, request, identity, subject_kind, subject_id, code):
-        return _answer(call(self.evaluation, "evidence", identity.region_code, subject_kind, subject_id,
+        return _answer(call(self.evaluation, "evidence", identity.scope.as_dict(), subject_kind, subject_id,
                             _year(request), code, request.args.get("as_of"), timeout=30))
 
     @endpoint("POST", "/api/v1/evaluation/scores/entries", roles=SUPERVISORS, tags=("evaluation",),
@@ -99,7 +100,7 @@ class EvaluationRoutes:
             raise HttpError(422, "invalid", "请求内容有误", {"officer_id": ["专门考核须注明执法人员"]})
         if data["kind"] != "special_test_score" and not data.get("body_id"):
             raise HttpError(422, "invalid", "请求内容有误", {"body_id": ["须注明执法主体"]})
-        return _answer(call(self.evaluation, "record_score", identity.region_code, identity.subject, jsonable(data)))
+        return _answer(call(self.evaluation, "record_score", identity.scope.as_dict(), identity.subject, jsonable(data)))
 
     # -- grades, finalising, consequences (EVAL-1, EVAL-4) ----------------------------------------
     @endpoint("GET", "/api/v1/evaluation/grades", roles=SUPERVISORS, tags=("evaluation",),
@@ -108,14 +109,14 @@ class EvaluationRoutes:
         stage = request.args.get("stage", "final")
         if stage not in ("final", "ytd"):
             raise HttpError(422, "invalid", "请求内容有误", {"stage": ["应为 final 或 ytd"]})
-        return _answer(call(self.evaluation, "grades", identity.region_code, _region(request, identity),
+        return _answer(call(self.evaluation, "grades", identity.scope.as_dict(), _region(request, identity),
                             _year(request), stage))
 
     @endpoint("GET", "/api/v1/evaluation/received-grades", roles=SUPERVISORS, tags=("evaluation",),
               summary="Final grades the cities finalised, received over the upward link, per city (?region_code=, "
                       "?year=) (EVAL-4, PLAT-1)")
     def evaluation_received_grades(self, request, identity):
-        return _answer(call(self.evaluation, "received_grades", identity.region_code, _region(request, identity),
+        return _answer(call(self.evaluation, "received_grades", identity.scope.as_dict(), _region(request, identity),
                             _year(request)))
 
     @endpoint("POST", "/api/v1/evaluation/years/<int:year>/finalise", roles=SUPERVISORS, tags=("evaluation",),
@@ -126,21 +127,23 @@ class EvaluationRoutes:
         data = read_json(request, EvaluationFinaliseRequest, optional=True)
         region = data.get("region_code") or identity.region_code
         in_scope(identity, region)
-        return _answer(call(self.evaluation, "finalise_year", identity.region_code, year, identity.subject, region,
+        return _answer(call(self.evaluation, "finalise_year", identity.scope.as_dict(), year, identity.subject, region,
                             timeout=120))
 
     @endpoint("POST", "/api/v1/evaluation/recompute", roles=("admin", "supervisor"), tags=("evaluation",),
               body=EvaluationRecomputeRequest,
               summary="Run the year-to-date job now (grades, detection rules, overdue items, metrics)")
     def evaluation_recompute(self, request, identity):
-        data = read_json(request, EvaluationRecomputeRequest, optional=True)
+        read_json(request, EvaluationRecomputeRequest, optional=True)   # no "as_of": the day is the suite's clock
+        if identity.role != "admin" and not identity.scope.all_bodies:
+            raise HttpError(403, "out_of_scope", "重新计算须具有本行政区划全部执法主体的访问范围")
         region = None if identity.role == "admin" else identity.region_code
-        return call(self.evaluation, "recompute", region, jsonable(data.get("as_of")), timeout=120)
+        return call(self.evaluation, "recompute", region, timeout=120)
 
     @endpoint("GET", "/api/v1/evaluation/consequences", roles=SUPERVISORS, tags=("evaluation",),
               summary="Consequences of grades (caps, measures, removal proposals, rectification orders)")
     def evaluation_consequences(self, request, identity):
-        return _answer(call(self.evaluation, "list_consequences", identity.region_code, _year(request),
+        return _answer(call(self.evaluation, "list_consequences", identity.scope.as_dict(), _year(request),
                             request.args.get("status")))
 
     @endpoint("POST", "/api/v1/evaluation/consequences/<int:consequence_id>/resolve", roles=SUPERVISORS,
@@ -148,26 +151,26 @@ class EvaluationRoutes:
               summary="Record how a measure or removal proposal was carried out")
     def evaluation_resolve_consequence(self, request, identity, consequence_id):
         data = read_json(request, ConsequenceResolveRequest)
-        return _answer(call(self.evaluation, "resolve_consequence", identity.region_code, consequence_id,
+        return _answer(call(self.evaluation, "resolve_consequence", identity.scope.as_dict(), consequence_id,
                             identity.subject, data["resolution"]))
 
     # -- accountability (EVAL-6) ------------------------------------------------------------------
     @endpoint("GET", "/api/v1/evaluation/cases", roles=SUPERVISORS + ("legal_reviewer",), tags=("evaluation",),
               summary="Accountability cases in the caller's scope (status=open|closed, body_id)")
     def accountability_cases(self, request, identity):
-        return _answer(call(self.evaluation, "list_cases", identity.region_code, request.args.get("status"),
+        return _answer(call(self.evaluation, "list_cases", identity.scope.as_dict(), request.args.get("status"),
                             request.args.get("body_id")))
 
     @endpoint("POST", "/api/v1/evaluation/cases", roles=SUPERVISORS, tags=("evaluation",),
               body=AccountabilityOpenRequest, success=201, summary="Open an accountability clue by hand (EVAL-6)")
     def accountability_open(self, request, identity):
         data = read_json(request, AccountabilityOpenRequest)
-        return _answer(call(self.evaluation, "open_case", identity.region_code, identity.subject, data))
+        return _answer(call(self.evaluation, "open_case", identity.scope.as_dict(), identity.subject, data))
 
     @endpoint("GET", "/api/v1/evaluation/cases/<case_id>", roles=SUPERVISORS + ("legal_reviewer",),
               tags=("evaluation",), summary="One accountability case: links, statements, decision, history")
     def accountability_case(self, request, identity, case_id):
-        return _answer(call(self.evaluation, "get_case", identity.region_code, case_id))
+        return _answer(call(self.evaluation, "get_case", identity.scope.as_dict(), case_id))
 
     @endpoint("POST", "/api/v1/evaluation/cases/<case_id>/actions", roles=SUPERVISORS + ("legal_reviewer",),
               tags=("evaluation",), body=AccountabilityActionRequest,
@@ -179,7 +182,7 @@ class EvaluationRoutes:
             raise HttpError(403, "forbidden", "法制审核须由法制审核人员办理")
         if identity.role == "legal_reviewer" and data["action"] != "legal_review":
             raise HttpError(403, "forbidden", "法制审核人员只能办理法制审核环节")
-        return _answer(call(self.evaluation, "case_action", identity.region_code, case_id, identity.subject,
+        return _answer(call(self.evaluation, "case_action", identity.scope.as_dict(), case_id, identity.subject,
                             data["action"], data))
 
     # -- supervision (COORD-4) --------------------------------------------------------------------
@@ -187,19 +190,19 @@ class EvaluationRoutes:
               tags=("evaluation",), summary="Supervision items issued in or to the caller's scope (overdue=1)")
     def supervision_items(self, request, identity):
         overdue = request.args.get("overdue") in ("1", "true")
-        return _answer(call(self.evaluation, "list_items", identity.region_code, request.args.get("status"), overdue))
+        return _answer(call(self.evaluation, "list_items", identity.scope.as_dict(), request.args.get("status"), overdue))
 
     @endpoint("GET", "/api/v1/evaluation/directives", roles=SUPERVISORS + ("department", "officer"),
               tags=("evaluation",), summary="Supervision items issued by the tier above, received over the link (COORD-4)")
     def received_directives(self, request, identity):
-        return {"directives": _answer(call(self.evaluation, "received_directives", identity.region_code))}
+        return {"directives": _answer(call(self.evaluation, "received_directives", identity.scope.as_dict()))}
 
     @endpoint("POST", "/api/v1/evaluation/supervision", roles=SUPERVISORS, tags=("evaluation",),
               body=SupervisionIssueRequest, success=201,
               summary="Issue a supervision suggestion / special investigation / rectification to a body below (COORD-4)")
     def supervision_issue(self, request, identity):
         data = read_json(request, SupervisionIssueRequest)
-        return _answer(call(self.evaluation, "issue_item", identity.region_code, identity.subject, data))
+        return _answer(call(self.evaluation, "issue_item", identity.scope.as_dict(), identity.subject, data))
 
     @endpoint("POST", "/api/v1/evaluation/supervision/<item_id>/actions",
               roles=SUPERVISORS + ("department", "officer"), tags=("evaluation",), body=SupervisionActionRequest,
@@ -207,7 +210,7 @@ class EvaluationRoutes:
     def supervision_action(self, request, identity, item_id):
         data = read_json(request, SupervisionActionRequest)
         who = {"region_code": identity.region_code, "role": identity.role, "subject": identity.subject,
-               "body_ids": list(identity.body_ids)}
+               "scope": identity.scope.as_dict()}
         return _answer(call(self.evaluation, "item_action", who, item_id, data["action"], data))
 
     # -- pages (Simplified Chinese) ---------------------------------------------------------------
@@ -223,7 +226,7 @@ class EvaluationRoutes:
         staff, region, response = self._page_scope(request, identity)
         if response is not None:
             return response
-        data = _answer(call(self.evaluation, "dashboard", staff.region_code, region, _year(request), timeout=60))
+        data = _answer(call(self.evaluation, "dashboard", staff.scope.as_dict(), region, _year(request), timeout=60))
         return pages.render("evaluation/dashboard.html", d=data, staff=staff, charts=_charts(data),
                             query=lambda **kw: urlencode({"region_code": region, "year": data["year"], **kw}))
 
@@ -233,7 +236,7 @@ class EvaluationRoutes:
         staff, region, response = self._page_scope(request, identity)
         if response is not None:
             return response
-        data = _answer(call(self.evaluation, "annual_report", staff.region_code, region, _year(request), timeout=60))
+        data = _answer(call(self.evaluation, "annual_report", staff.scope.as_dict(), region, _year(request), timeout=60))
         sections: dict = {}
         for row in data["rows"]:
             sections.setdefault(row["section"], []).append(row)
@@ -247,7 +250,7 @@ class EvaluationRoutes:
         region = request.args.get("region_code") or staff.region_code
         if not staff.covers(region):
             raise HttpError(403, "out_of_scope", f"无权访问行政区划 {region} 的数据")
-        data = _answer(call(self.evaluation, "annual_report", staff.region_code, region, _year(request), timeout=60))
+        data = _answer(call(self.evaluation, "annual_report", staff.scope.as_dict(), region, _year(request), timeout=60))
         rows = [["部分", "项目", "数值", "单位"]]
         rows += [[row["section"], row["item"], row["value"], row["unit"]] for row in data["rows"]]
         rows += [[], ["行政区划", data["region_code"], "年度", data["year"]],

@@ -2,7 +2,7 @@
 corrections of sealed cases, access supervision, erasure of personal data.
 
 Who may do what:
-- staff reads of case records (officer, legal_reviewer, supervisor, admin) are region-scoped in the
+- staff reads of case records (officer, legal_reviewer, supervisor, admin) are scoped by region AND body (SEC-2) in the
   records service and LOGGED there (REC-6): who, role, purpose, when. Every read but the timeline
   requires a ``purpose`` query parameter (调阅事由); the timeline view defaults to "办案查阅".
 - signed tree heads, consistency proofs and inclusion proofs by leaf hash are PUBLIC: they carry
@@ -157,7 +157,7 @@ class RecordsRoutes:
                       "optional ?purpose=")
     def case_timeline(self, request, identity, case_id):
         accessor = _accessor(identity, request.args.get("purpose"), DEFAULT_TIMELINE_PURPOSE, request=request)
-        return _answer(call(self.records, "case_timeline", case_id, identity.region_code, accessor),
+        return _answer(call(self.records, "case_timeline", case_id, identity.scope.as_dict(), accessor),
                        f"案件 {case_id} 不存在或不在您的管辖范围内")
 
     @endpoint("GET", "/api/v1/records/entries", roles=STAFF_READ, tags=("records",),
@@ -181,7 +181,7 @@ class RecordsRoutes:
                    "from": request.args.get("from"), "to": request.args.get("to"),
                    "case_id": request.args.get("case_id"), "limit": _int_arg(request, "limit", 100, 1),
                    "after": _int_arg(request, "after")}
-        return _answer(call(self.records, "search_entries", identity.region_code, filters, accessor,
+        return _answer(call(self.records, "search_entries", identity.scope.as_dict(), filters, accessor,
                             timeout=RPC_TIMEOUT), "")
 
     @endpoint("POST", "/api/v1/records/party-search", roles=STAFF_READ, tags=("records",), body=PartySearchRequest,
@@ -190,7 +190,7 @@ class RecordsRoutes:
         body = read_json(request, PartySearchRequest)
         accessor = _accessor(identity, body["purpose"], request=request)
         party = {"id_number": body.get("id_number"), "party_kind": body.get("party_kind"), "name": body.get("name")}
-        return _answer(call(self.records, "party_records", identity.region_code, party, accessor,
+        return _answer(call(self.records, "party_records", identity.scope.as_dict(), party, accessor,
                             timeout=RPC_TIMEOUT), "")
 
     # -- proofs (REC-4) ---------------------------------------------------------------------------
@@ -198,7 +198,7 @@ class RecordsRoutes:
               summary="Inclusion proof bundle of one entry with its canonical public part (?purpose=, ?tree_size=)")
     def entry_proof(self, request, identity, sequence):
         accessor = _accessor(identity, request.args.get("purpose"), request=request)
-        result = call(self.records, "inclusion_proof", sequence, identity.region_code, accessor,
+        result = call(self.records, "inclusion_proof", sequence, identity.scope.as_dict(), accessor,
                       _int_arg(request, "tree_size", None, 1))
         return _answer(result, f"序号 {sequence} 的条目不存在或不在您的管辖范围内")
 
@@ -206,7 +206,7 @@ class RecordsRoutes:
               summary="Inclusion proof bundles of every entry of a case against one signed tree head (?purpose=)")
     def case_proofs(self, request, identity, case_id):
         accessor = _accessor(identity, request.args.get("purpose"), request=request)
-        result = call(self.records, "case_proofs", case_id, identity.region_code, accessor, timeout=RPC_TIMEOUT)
+        result = call(self.records, "case_proofs", case_id, identity.scope.as_dict(), accessor, timeout=RPC_TIMEOUT)
         return _answer(result, f"案件 {case_id} 不存在或不在您的管辖范围内")
 
     @endpoint("GET", "/api/v1/public/records/tree-head", tags=("records", "public"),
@@ -268,14 +268,14 @@ class RecordsRoutes:
             raise HttpError(422, "empty", "附件内容为空")
         media_type = (request.mimetype or "application/octet-stream")[:128]
         result = call(self.records, "put_blob", base64.b64encode(data).decode("ascii"), media_type,
-                      identity.subject, identity.region_code, timeout=RPC_TIMEOUT)
+                      identity.subject, identity.scope.as_dict(), timeout=RPC_TIMEOUT)
         return _answer(result, "")
 
     @endpoint("GET", "/api/v1/records/blobs/<content_hash>", roles=STAFF_READ, tags=("records",),
               summary="Download an attachment (checked against its SM3 hash; ?purpose= required; logged)")
     def download_blob(self, request, identity, content_hash):
         accessor = _accessor(identity, request.args.get("purpose"), request=request)
-        result = _answer(call(self.records, "get_blob", content_hash, identity.region_code, accessor,
+        result = _answer(call(self.records, "get_blob", content_hash, identity.scope.as_dict(), accessor,
                               timeout=RPC_TIMEOUT), "附件不存在或不在您的管辖范围内")
         data = base64.b64decode(result["data_b64"])
         if hashlib.new("sm3", data).hexdigest() != content_hash:  # transport check, end to end
@@ -291,20 +291,20 @@ class RecordsRoutes:
     @endpoint("GET", "/api/v1/cases/<case_id>/gaps", roles=STAFF_READ, tags=("records",),
               summary="Open gaps of a case file (completeness rules, mandatory audio-visual records)")
     def case_gaps(self, request, identity, case_id):
-        return _answer(call(self.records, "case_gaps", case_id, identity.region_code, False),
+        return _answer(call(self.records, "case_gaps", case_id, identity.scope.as_dict(), False),
                        f"案件 {case_id} 不存在或不在您的管辖范围内")
 
     @endpoint("POST", "/api/v1/cases/<case_id>/gaps/evaluate", roles=STAFF_READ, tags=("records",),
               summary="Evaluate a case file now, up to its current stage; emits record.gaps_found if gaps changed")
     def evaluate_gaps(self, request, identity, case_id):
-        return _answer(call(self.records, "case_gaps", case_id, identity.region_code, True),
+        return _answer(call(self.records, "case_gaps", case_id, identity.scope.as_dict(), True),
                        f"案件 {case_id} 不存在或不在您的管辖范围内")
 
     # -- sealed cases (REC-5) ----------------------------------------------------------------------
     @endpoint("GET", "/api/v1/records/refusals", roles=SUPERVISION, tags=("records",),
               summary="Records refused because their case was sealed (?case_id=, ?open=1 for not yet corrected)")
     def refusals(self, request, identity):
-        return call(self.records, "list_refusals", identity.region_code, request.args.get("case_id"),
+        return call(self.records, "list_refusals", identity.scope.as_dict(), request.args.get("case_id"),
                     request.args.get("open") in ("1", "true"), _int_arg(request, "limit", 100, 1))
 
     @endpoint("POST", "/api/v1/cases/<case_id>/corrections", roles=("supervisor",), tags=("records",),
@@ -312,14 +312,14 @@ class RecordsRoutes:
               summary="Supervisor-authorised correction of a (sealed) case: appended, says what it corrects")
     def add_correction(self, request, identity, case_id):
         body = read_json(request, CorrectionRequest)
-        return _answer(call(self.records, "add_correction", case_id, identity.region_code, identity.subject, body),
+        return _answer(call(self.records, "add_correction", case_id, identity.scope.as_dict(), identity.subject, body),
                        f"案件 {case_id} 不存在或不在您的管辖范围内")
 
     # -- access supervision (REC-6) ----------------------------------------------------------------
     @endpoint("GET", "/api/v1/records/accesses", roles=SUPERVISION, tags=("records",),
               summary="Who read which case's records, when, in which role and why (?case_id=, ?subject=, ?before=)")
     def accesses(self, request, identity):
-        return call(self.records, "list_accesses", identity.region_code, request.args.get("case_id"),
+        return call(self.records, "list_accesses", identity.scope.as_dict(), request.args.get("case_id"),
                     request.args.get("subject"), _int_arg(request, "limit", 100, 1), _int_arg(request, "before"))
 
     # -- retention (REC-8) -------------------------------------------------------------------------
@@ -328,7 +328,7 @@ class RecordsRoutes:
                                            "proofs stay valid")
     def erase_personal(self, request, identity, case_id):
         body = read_json(request, ErasureRequest)
-        return _answer(call(self.records, "erase_personal", case_id, identity.region_code, identity.subject,
+        return _answer(call(self.records, "erase_personal", case_id, identity.scope.as_dict(), identity.subject,
                             body["basis"], timeout=RPC_TIMEOUT), f"案件 {case_id} 不存在或不在您的管辖范围内")
 
     # -- page ---------------------------------------------------------------------------------------

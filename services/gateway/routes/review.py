@@ -7,12 +7,13 @@ from services.gateway.http import HttpError, endpoint, read_json
 from services.gateway.schemas import (ReviewCoordinationRequest, ReviewDecisionRequest, ReviewDisagreementRequest,
                                       ReviewFindingsRequest, ReviewSignOffRequest)
 
-TASK_READERS = ("legal_reviewer", "officer", "supervisor", "admin")
+TASK_READERS = ("legal_reviewer", "responsible_person", "officer", "supervisor", "admin")
 
 
 def actor(identity) -> dict:
+    """The caller as the review service sees it: who, in which role, and the scope it acts in (SEC-2)."""
     return {"subject": identity.subject, "role": identity.role, "region_code": identity.region_code,
-            "kind": identity.kind, "body_ids": list(identity.body_ids)}
+            "kind": identity.kind, "scope": identity.scope.as_dict()}
 
 
 def answered(result):
@@ -58,17 +59,16 @@ class ReviewRoutes:
         return answered(call(self.review, "give_opinion", task_id, actor(identity), data["opinion"], corrections,
                              data.get("text"), data["checks"]))
 
-    @endpoint("POST", "/api/v1/review/tasks/<task_id>/sign-off", roles=("legal_reviewer", "department"),
+    @endpoint("POST", "/api/v1/review/tasks/<task_id>/sign-off", roles=("responsible_person",),
               tags=("review",), body=ReviewSignOffRequest,
-              summary="Responsible person signs off the review, or refuses with reasons (REV-6)")
+              summary="The body's responsible person (负责人) signs off the review, or refuses with reasons; "
+                      "the approver recorded is the signed-in responsible person (REV-6)")
     def review_sign_off(self, request, identity, task_id):
         data = read_json(request, ReviewSignOffRequest)
-        if identity.kind == "department" and not data.get("approver_id"):
-            raise HttpError(422, "invalid", "请求内容有误", {"approver_id": ["业务系统代为登记签署的，须注明签署负责人"]})
         if not data["approve"] and not data["reasons"]:
             raise HttpError(422, "invalid", "请求内容有误", {"reasons": ["不同意的，须列明理由和需要纠正的问题"]})
         return answered(call(self.review, "sign", task_id, actor(identity), data["approve"], data["note"],
-                             data["reasons"], data.get("approver_id")))
+                             data["reasons"]))
 
     @endpoint("POST", "/api/v1/review/tasks/<task_id>/disagreement", roles=("officer", "department"),
               tags=("review",), body=ReviewDisagreementRequest,
