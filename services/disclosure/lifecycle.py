@@ -200,8 +200,16 @@ def _emit_published(session: Session, row: Publication, redactions: dict, caused
         metrics.PUBLISHED_LATE.labels(*_labels(row)).inc()
 
 
+FIELD_ZH = {"facts": "事实", "conclusion": "执法结论", "legal_basis": "执法依据", "category": "执法类别"}
+LEAK_KIND_ZH = {"name": "当事人姓名", "resident_id": "身份证号码", "mobile": "手机号码", "bank_account": "银行账号",
+                "id_number": "证件号码", "phone": "电话号码",
+                "labelled_name": "法定代表人、负责人、经营者等身份标注后的疑似姓名"}
+
+
 def _hold_reason(leak: PersonalDataLeak) -> str:
-    where = "、".join(sorted({f"{field}（{kind}）" for field, kind in leak.findings}))
+    """Why a publication is held, for staff (field and kind only, never the value) — DISC-4."""
+    where = "、".join(sorted({f"{FIELD_ZH.get(field.split('.')[0].split('[')[0], field)}（"
+                              f"{LEAK_KIND_ZH.get(kind, kind)}）" for field, kind in leak.findings}))
     return f"自动脱敏后仍检出个人信息：{where}。暂缓公开，请执法机关更正后公开。"
 
 

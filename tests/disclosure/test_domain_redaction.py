@@ -74,6 +74,45 @@ TABLE = [
      f"{DECISION_NO}：依据第一百二十二条、第12条第1款，罚款50000元，没收违法所得2000.50元，2026年3月15日，20260315。",
      f"{DECISION_NO}：依据第一百二十二条、第12条第1款，罚款50000元，没收违法所得2000.50元，2026年3月15日，20260315。"),
     ("other 文书号 untouched", "此前已下达宁市监责改〔2026〕45号责令改正通知书。", "此前已下达宁市监责改〔2026〕45号责令改正通知书。"),
+    # names after role labels are masked whoever the party is (DISC-4, issue 15): the company party's
+    # legal representative, responsible person, agent, contact, investor, the operator of a business …
+    ("法定代表人 of the company party", "当事人南京张三丰餐饮有限公司，法定代表人王建国，住所地南京市鼓楼区湖南路1号。",
+     "当事人南京张三丰餐饮有限公司，法定代表人王某，住所地南京市鼓楼区****。"),
+    ("法定代表人, field form", "法定代表人：王建国，职务：总经理。", "法定代表人：王某，职务：总经理。"),
+    ("法定代表人, name end not recognised: the longest plausible name goes", "法定代表人王建国带领员工到场。",
+     "法定代表人王某带领员工到场。"),
+    ("法定代表人, masked wherever the name appears again", "法定代表人王建国于3月1日到场，王建国承认违法事实。",
+     "法定代表人王某于3月1日到场，王某承认违法事实。"),
+    ("法人代表, compound surname", "法人代表欧阳修签订合同。", "法人代表欧阳某签订合同。"),
+    ("法定代表人签名：", "法定代表人签名：王建国。", "法定代表人签名：王某。"),
+    ("负责人 + follower", "公司负责人李华在现场。", "公司负责人李某在现场。"),
+    ("负责人为 + name", "该店负责人为刘德明。", "该店负责人为刘某。"),
+    ("负责人, a title before the name", "负责人：总经理王建国。", "负责人：总经理王某。"),
+    ("主要负责人", "主要负责人周伟擅自改变用途。", "主要负责人周某擅自改变用途。"),
+    ("经营者", "经营者刘强未办理食品经营许可。", "经营者刘某未办理食品经营许可。"),
+    ("实际经营者 of an individual business", "实际经营者李小龙系个体工商户。", "实际经营者李某系个体工商户。"),
+    ("委托代理人, then an organisation", "委托代理人陈明，江苏某某律师事务所律师。", "委托代理人陈某，江苏某某律师事务所律师。"),
+    ("证人, narrative", "证人赵丽华证实上述事实。", "证人赵某证实上述事实。"),
+    ("联系人 with a phone", "联系人孙小梅，电话025-84561234。", "联系人孙某，电话025-********。"),
+    ("联系人, field form with a title after", "联系人：孙小梅（店长）。", "联系人：孙某（店长）。"),
+    ("投资人 of a sole proprietorship", "投资人周建军出资设立该企业。", "投资人周某出资设立该企业。"),
+    # over-redaction traps: a label followed by a title, an organisation or an ordinary word
+    ("trap: 负责人 followed by a title", "负责人：总经理。", "负责人：总经理。"),
+    ("trap: 负责人 followed by an organisation", "负责人为公司办公室。", "负责人为公司办公室。"),
+    ("trap: 负责人系 + a title", "负责人系该店店长。", "负责人系该店店长。"),
+    ("trap: a title that starts like a surname", "负责人董事长签字确认。", "负责人董事长签字确认。"),
+    ("trap: 负责人员", "负责人员未到场。", "负责人员未到场。"),
+    ("trap: 负责人高度重视", "负责人高度重视，立即整改。", "负责人高度重视，立即整改。"),
+    ("trap: 法定代表人签字确认", "法定代表人签字确认。", "法定代表人签字确认。"),
+    ("trap: 经营者应当 (function word)", "经营者应当建立进货查验记录。", "经营者应当建立进货查验记录。"),
+    ("trap: 经营者 + an individual business's name", "经营者武进区湖塘镇李记小吃店未公示许可证。",
+     "经营者武进区湖塘镇李记小吃店未公示许可证。"),
+    ("trap: 经营者个体工商户", "经营者个体工商户李记小吃店。", "经营者个体工商户李记小吃店。"),
+    ("trap: 投资人 is a company", "投资人南京某某投资有限公司。", "投资人南京某某投资有限公司。"),
+    ("trap: 投资人出资额", "投资人出资额为10万元。", "投资人出资额为10万元。"),
+    ("trap: 联系人及联系电话", "联系人及联系电话未登记。", "联系人及联系电话未登记。"),
+    ("trap: 证人证言", "证人证言与现场照片相互印证。", "证人证言与现场照片相互印证。"),
+    ("trap: 委托代理人 is a law firm", "委托代理人：江苏某某律师事务所。", "委托代理人：江苏某某律师事务所。"),
 ]
 
 
@@ -88,6 +127,69 @@ def test_disc4_redaction_table(case, text, expected):
 
 def test_disc4_table_has_at_least_15_rows():
     assert len(TABLE) >= 15
+
+
+SHOP_USCC = "92320412MA1X2Y3B4"[:17] + uscc_check_char("92320412MA1X2Y3B4"[:17])
+SHOP = Party(PartyKind.OTHER, "常州市武进区湖塘镇李记小吃店", IdType.USCC, SHOP_USCC, "0519-86123456")
+BUSINESS_TABLE = [  # an individual business (个体工商户) as the party: its name is public, its operator's is not
+    ("经营者 of the individual business", "当事人常州市武进区湖塘镇李记小吃店（个体工商户），经营者李小龙，未取得许可。",
+     "当事人常州市武进区湖塘镇李记小吃店（个体工商户），经营者李某，未取得许可。"),
+    ("经营者, field form", "经营者：李小龙，联系电话13912345678。", "经营者：李某，联系电话139****5678。"),
+    ("投资人", "该店投资人王小二于2025年开业。", "该店投资人王某于2025年开业。"),
+    ("trap: the shop's name after 经营者 stays", "经营者常州市武进区湖塘镇李记小吃店未公示许可证。",
+     "经营者常州市武进区湖塘镇李记小吃店未公示许可证。"),
+]
+
+
+@pytest.mark.parametrize("case, text, expected", BUSINESS_TABLE, ids=[row[0] for row in BUSINESS_TABLE])
+def test_disc4_individual_business_table(case, text, expected):
+    """DISC-4 (issue 15): the operator (经营者) or investor of an individual business is masked, its
+    registered name and code stay public."""
+    result = redact_decision(decision(text, parties=(SHOP,)))
+    assert result.outcome is Outcome.PUBLISH
+    assert result.entry.facts == expected
+    assert [(p.name, p.id_display) for p in result.entry.parties] == [(SHOP.name, SHOP_USCC)]
+    assert_no_personal_data(result.entry, (SHOP,))
+
+
+HELD = [  # a name after a label whose end the redactor cannot find: held, never published (issue 15)
+    ("负责人", "负责人王建国带领员工拒绝检查。"),
+    ("经营者", "经营者李四带领顾客离开。"),
+    ("投资人", "投资人周建军决定停业。"),
+    ("负责人, a name followed by a word", "负责人李明明知故犯。"),
+    ("经营者, a minority name", "经营者买买提·艾力销售过期食品。"),
+]
+
+
+@pytest.mark.parametrize("case, text", HELD, ids=[row[0] for row in HELD])
+def test_disc4_issue15_unrecognised_labelled_name_is_held_not_published(case, text):
+    """DISC-4 (issue 15): the last line of defence flags a person-name-like token left in clear after a
+    role label; redact_decision refuses to produce the entry (the publication is held)."""
+    with pytest.raises(PersonalDataLeak) as err:
+        redact_decision(decision(text, parties=(COMPANY,)))
+    assert ("facts", "labelled_name") in err.value.findings
+    assert text[4:7] not in str(err.value)
+
+
+CHECK_LABELS = ["法定代表人", "负责人", "经营者", "委托代理人", "证人", "联系人", "投资人"]
+
+
+@pytest.mark.parametrize("label", CHECK_LABELS)
+def test_disc4_issue15_checker_flags_a_name_in_clear_after_each_label(label):
+    """DISC-4 (issue 15): the published text of a decision against a company kept 法定代表人 … in clear,
+    and the last-defence check let it through. Now any person-name-like token after the label is found
+    (field and kind only), whatever the form; masked names, titles and organisations are not."""
+    clean = redact_decision(decision("经查属实。", parties=(COMPANY,))).entry
+    for text in (f"当事人南京张三丰餐饮有限公司，{label}王建国。", f"{label}：王建国，", f"{label}为王建国",
+                 f"{label}：总经理王建国", f"{label}欧阳修带领", f"{label}王建国带领员工"):
+        leaked = dataclasses.replace(clean, facts=text)
+        with pytest.raises(PersonalDataLeak) as err:
+            assert_no_personal_data(leaked, (COMPANY,))
+        assert err.value.findings == [("facts", "labelled_name")], text
+        assert "王建国" not in str(err.value) and "欧阳修" not in str(err.value)
+    for text in (f"{label}王某于现场", f"{label}：欧阳某，", f"{label}：总经理。", f"{label}为公司办公室",
+                 f"{label}应当到场", f"{label}常州市武进区湖塘镇李记小吃店", f"{label}王某甲"):
+        assert find_personal_data(dataclasses.replace(clean, facts=text), (COMPANY,)) == [], text
 
 
 def test_disc4_whole_decision_public_entry():
@@ -236,3 +338,21 @@ def test_disc4_rules_file_is_validated(tmp_path):
     with pytest.raises(ValueError, match="resident_id"):
         load_redaction_rules(bad)
     assert load_redaction_rules().resident_id.keep_head == 4
+
+
+def test_disc4_issue15_production_rules_name_the_role_labels(tmp_path):
+    """The shipped redaction.yaml is what masks and checks the labels (not code defaults): each label
+    of issue 15 is a role label and a check label, and a file without check_labels is refused."""
+    rules = load_redaction_rules()
+    for label in CHECK_LABELS:
+        assert label in rules.role_labels and label in rules.check_labels
+    assert {"法定代表人", "法人代表"} <= rules.fallback_labels
+    import yaml
+
+    from services.disclosure.domain.redaction import DEFAULT_REDACTION_FILE
+    data = yaml.safe_load(DEFAULT_REDACTION_FILE.read_text(encoding="utf-8"))
+    del data["check_labels"]
+    path = tmp_path / "no-check.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="check_labels"):
+        load_redaction_rules(path)

@@ -28,6 +28,11 @@ ACTIONS = {
 }
 
 
+# body-bound roles act for the bodies they are given (SEC-2): the county officer for its body, the
+# city's legal reviewer for every body of the city
+BODIES = {"officer": ["320412-SCJG"], "legal_reviewer": ["*"], "responsible_person": ["*"]}
+
+
 def send(suite, method, path, token):
     return suite.get(path, token) if method == "GET" else suite.post(path, {}, token=token)
 
@@ -35,11 +40,12 @@ def send(suite, method, path, token):
 def test_sec3_reads_and_writes_of_every_staff_role_are_audited_and_the_auditor_can_only_search(suite):
     auditor = suite.token("auditor", CITY, sub="auditor-1")
     suite.publish(ev.case_opened(CASE))
-    wait_for(lambda: suite.get(f"/api/v1/cases/{CASE}/timeline", suite.token("officer", COUNTY, sub="seed")).ok,
+    wait_for(lambda: suite.get(f"/api/v1/cases/{CASE}/timeline",
+                               suite.token("officer", COUNTY, sub="seed", bodies=BODIES["officer"])).ok,
              message="case recorded")
     answers = {}
     for role, ((read_m, read_p), (write_m, write_p)) in ACTIONS.items():
-        token = suite.token(role, COUNTY if role == "officer" else CITY, sub=f"{role}-1")
+        token = suite.token(role, COUNTY if role == "officer" else CITY, sub=f"{role}-1", bodies=BODIES.get(role, ()))
         answers[role] = (send(suite, read_m, read_p, token).status_code,
                          send(suite, write_m, write_p, token).status_code)
     assert answers["auditor"][1] == 403          # the auditor's write attempt is refused …

@@ -76,7 +76,7 @@ def test_sec5_headers_csrf_errors_and_downloads(suite):
         assert "令牌不得放在网址中" in refused.json()["message"]
 
     # a blob uploaded as HTML with a script is served as a download, never rendered
-    officer = suite.token("officer", "320412")
+    officer = suite.token("officer", "320412", bodies=["320412-SCJG"])
     html = b"<html><script>alert(document.cookie)</script></html>"
     up = suite.post("/api/v1/records/blobs", None, token=officer, data=html, headers={"Content-Type": "text/html"})
     assert up.status_code == 201, up.text

@@ -190,3 +190,46 @@ def test_sec2_issue15_no_caller_chosen_today_changes_state(fc):
         today = rpc.evaluation.recompute(None)["as_of"]
     from services.common import clock
     assert today == clock.today().isoformat()
+
+
+def test_disc4_issue15_role_labelled_names_are_masked_or_the_publication_is_held(fc):
+    """DISC-4 (issue 15): the published text of a decision against a company kept its legal
+    representative's name in clear. Through disclosure's real handler: 法定代表人王建国 is published as
+    法定代表人王某; a name after 负责人 whose end the redactor cannot find is held — pending, not on the
+    portal, its reason visible to the body's staff — and published once the body corrects it."""
+    company = ev.legal_party()
+    masked = ev.decision_made("320412-SCJG-2026-07101", party=company,
+                              facts="当事人常州市顺达机械有限公司，法定代表人王建国，于2026年3月1日销售过期食品。")
+    masked["payload"]["decision_no"] = "武市监罚〔2026〕7101号"
+    held = ev.decision_made("320412-SCJG-2026-07102", party=company,
+                            facts="当事人常州市顺达机械有限公司负责人王建国带领员工拒绝检查。")
+    held["payload"]["decision_no"] = "武市监罚〔2026〕7102号"
+    fc.publish(masked)
+    fc.publish(held)
+    officer = bearer(fc, "officer", [SCJG])
+
+    def public(no):
+        return [r for r in fc.get("/api/v1/public/decisions", params={"q": no}).json()["results"]
+                if r["decision_no"] == no]
+
+    def pending(no):
+        return [p for p in fc.get("/api/v1/disclosure/due", headers=officer).json()["publications"]
+                if p["decision_no"] == no]
+
+    published = wait_for(lambda: public("武市监罚〔2026〕7101号"), timeout=30, message="published")[0]
+    page = fc.get(f"/api/v1/public/decisions/{published['publication_id']}").json()
+    assert "法定代表人王某" in page["facts"] and "王建国" not in fc.get(
+        f"/disclosure/decisions/{published['publication_id']}").text
+    entry = wait_for(lambda: pending("武市监罚〔2026〕7102号"), timeout=30, message="held")[0]
+    assert entry["status"] == "pending" and "法定代表人、负责人" in entry["hold_reason"]
+    assert "王建国" not in entry["hold_reason"]
+    assert public("武市监罚〔2026〕7102号") == []
+    assert fc.get(f"/api/v1/public/decisions/{entry['publication_id']}").status_code == 404
+    # another body's officer does not even see it held (SEC-2)
+    assert not [p for p in fc.get("/api/v1/disclosure/due", headers=bearer(fc, "officer", [GAJ])).json()[
+        "publications"] if p["decision_no"] == "武市监罚〔2026〕7102号"]
+    fixed = fc.post(f"/api/v1/disclosure/publications/{entry['publication_id']}/corrections",
+                    {"reason": "补充脱敏后公开", "changes": {"facts": "当事人常州市顺达机械有限公司负责人王某带领员工拒绝检查。"}},
+                    headers=officer)
+    assert fixed.status_code == 200 and fixed.json()["publication"]["status"] == "published", fixed.text
+    assert public("武市监罚〔2026〕7102号")

@@ -6,7 +6,9 @@
 What is masked (rules in ``config/disclosure/redaction.yaml``, examples in docs/disclosure-rules.md):
 
 - natural persons' names → surname + 某 (张三 → 张某, 欧阳娜娜 → 欧阳某), everywhere in the text,
-  also the given name alone, and names after labels (姓名：X / 当事人X / 证人X …);
+  also the given name alone, and names after labels (姓名：X / 当事人X / 证人X / 法定代表人X /
+  负责人X / 经营者X / 委托代理人X / 联系人X / 投资人X …) whoever the party is — a company's legal
+  representative is masked like a natural party;
 - resident ID numbers, 18-digit (GB 11643) and 15-digit → ``3201**********1234``;
 - mobile numbers → ``138****5678``; landlines → area code kept, number masked;
 - addresses → reduced to the county/district level (南京市鼓楼区某某路12号 → 南京市鼓楼区****);
@@ -14,7 +16,9 @@ What is masked (rules in ``config/disclosure/redaction.yaml``, examples in docs/
 
 Legal persons' and other organisations' names and unified social credit codes stay public.
 Secrecy (涉密): state secret → withheld; commercial secret / personal privacy → summary only.
-``assert_no_personal_data`` is the last line of defence before anything is published.
+``assert_no_personal_data`` is the last line of defence before anything is published: besides the
+parties' data it refuses any person-name-like token left in clear after a ``check_labels`` label
+(法定代表人王建国…) — the publication is then held, not published (fails closed).
 """
 from __future__ import annotations
 
@@ -68,6 +72,10 @@ class RedactionRules:
     role_labels: tuple[str, ...]
     fallback_labels: frozenset[str]
     name_end_words: tuple[str, ...]
+    check_labels: tuple[str, ...]  # longest first: the last-defence check looks after these (DISC-4)
+    not_person_words: tuple[str, ...]  # words that may follow a label and are no name
+    title_words: tuple[str, ...]  # longest first: a title between a label and a name (负责人：总经理王建国)
+    organisation_words: tuple[str, ...]  # an organisation's name, not a person's, follows the label
     public_number_labels: tuple[str, ...]
     name_followers: frozenset[str]
     ambiguous_surnames: frozenset[str]
@@ -159,6 +167,10 @@ def _load_rules(path: str) -> RedactionRules:
         role_labels=tuple(sorted(words("role_labels"), key=len, reverse=True)),
         fallback_labels=frozenset(words("fallback_labels")),
         name_end_words=tuple(sorted(words("name_end_words"), key=len, reverse=True)),
+        check_labels=tuple(sorted(words("check_labels"), key=len, reverse=True)),
+        not_person_words=tuple(sorted(words("not_person_words"), key=len, reverse=True)),
+        title_words=tuple(sorted(words("title_words"), key=len, reverse=True)),
+        organisation_words=tuple(sorted(words("organisation_words"), key=len, reverse=True)),
         public_number_labels=tuple(sorted(words("public_number_labels"), key=len, reverse=True)),
         name_followers=frozenset(followers),
         ambiguous_surnames=frozenset(words("ambiguous_surnames")),
@@ -542,6 +554,8 @@ class _TextRedactor:
         r = self.rules
         if len(candidate) < 2 or "某" in candidate or any(candidate.startswith(w) for w in r.not_names):
             return False
+        if any(candidate.startswith(w) for w in r.not_person_words + r.title_words):
+            return False
         if "·" in candidate:
             return True
         compound = next((c for c in r.compound_surnames if candidate.startswith(c)), None)
@@ -555,7 +569,8 @@ class _TextRedactor:
 
     def _field_label_names(self, text: str) -> str:
         labels = "|".join(map(re.escape, self.rules.field_labels + self.rules.role_labels))
-        pattern = re.compile(rf"(?P<label>{labels})(?P<sep>\s*[：:]\s*)(?P<value>[{_CJK}·]{{2,12}})")
+        titles = "|".join(map(re.escape, self.rules.title_words))
+        pattern = re.compile(rf"(?P<label>{labels})(?P<sep>\s*[：:]\s*(?:{titles})?)(?P<value>[{_CJK}·]{{2,12}})")
 
         def sub(m: re.Match) -> str:
             value = m.group("value")
@@ -579,7 +594,9 @@ class _TextRedactor:
         surname + one character is masked when no follower is found."""
         r = self.rules
         labels = "|".join(map(re.escape, r.role_labels))
-        pattern = re.compile(rf"(?P<label>{labels})(?P<value>[{_CJK}]{{2,5}})")
+        titles = "|".join(map(re.escape, r.title_words))
+        # 负责人王五 / 负责人为王五 / 负责人总经理王五 …
+        pattern = re.compile(rf"(?P<label>{labels})(?:为|是|系)?(?:{titles})?(?P<value>[{_CJK}]{{2,5}})")
         out, pos = [], 0
         for m in pattern.finditer(text):
             value = m.group("value")
@@ -599,9 +616,13 @@ class _TextRedactor:
                     chosen = candidate
                     break
             if chosen is None and m.group("label") in r.fallback_labels:
-                candidate = value[:len(compound) + 1] if compound else value[:2]
-                if self._looks_like_name(candidate, narrative=True) and candidate[-1] not in r.name_followers:
-                    chosen = candidate
+                # a person-only label (证人, 法定代表人 …) whose name's end is not recognised: mask the
+                # longest plausible name (surname + 2), so that no character of it stays in clear
+                for length in range(min(longest, len(value)), (len(compound) if compound else 1), -1):
+                    candidate = value[:length]
+                    if self._looks_like_name(candidate, narrative=True) and candidate[-1] not in r.name_followers:
+                        chosen = candidate
+                        break
             if chosen is None:
                 continue
             self._count(RedactionKind.NAME)
@@ -854,6 +875,7 @@ def _strings(value: Any, path: str = "") -> Iterable[tuple[str, str]]:
 
 
 _DIGIT_RUN_RE = re.compile(r"[0-9Xx]+")
+LABELLED_NAME = "labelled_name"   # finding kind: a name-like token in clear after 法定代表人 / 负责人 …
 
 
 _PUBLIC_FIELDS = frozenset({"case_id", "decision_no", "version", "body_id", "body_name", "region_code",
@@ -907,14 +929,51 @@ def find_personal_data(published: Any, parties: Sequence[Party] = ()) -> list[tu
         for value, kind in exact:
             if value in compact:
                 kinds.add(kind)
+        if labelled_names(text):
+            kinds.add(LABELLED_NAME)
         findings.extend((path, k) for k in sorted(kinds))
     return findings
 
 
+def labelled_names(text: str, rules: RedactionRules | None = None) -> list[str]:
+    """The labels (``check_labels``: 法定代表人, 负责人, 经营者, 委托代理人, 证人, 联系人, 投资人 …) that are
+    followed by a person-name-like token still in clear — the last line of defence (DISC-4) holds a
+    publication with any. Deliberately wider than the redactor's rules (a name whose end the redactor
+    could not recognise is flagged, not published); not flagged: a masked name (王某), a title or word
+    that is no name (``not_person_words``, ``not_names``, 总经理), an organisation's name (its own
+    words, ``organisation_words``, before any name-ending character), or a token whose first
+    character is not a surname (or is one of the ``ambiguous_surnames`` function words: 应当, 及)."""
+    r = rules or load_redaction_rules()
+    labels = "|".join(map(re.escape, r.check_labels))
+    found = []
+    for m in re.finditer(rf"(?P<label>{labels})(?:\s*[：:]\s*|(?:为|是|系)?)(?P<run>[{_CJK}·]{{2,16}})", text):
+        run = m.group("run")
+        for _ in range(2):   # a title between the label and the name: 负责人：总经理王建国
+            title = next((t for t in r.title_words if run.startswith(t)), None)
+            if title is None or len(run) - len(title) < 2:
+                break
+            run = run[len(title):]
+        head = re.split(rf"[{re.escape(''.join(sorted(r.name_followers)))}]", run, maxsplit=1)[0]
+        if "某" in run[:4] or any(run.startswith(w) for w in r.not_person_words + tuple(r.not_names)):
+            continue
+        if any(w in head for w in r.organisation_words):
+            continue
+        compound = next((c for c in r.compound_surnames if run.startswith(c)), None)
+        if compound:
+            name_like = len(run) > len(compound)
+        else:
+            name_like = ("·" in run[:6] or (run[0] in r.common_surnames and run[0] not in r.ambiguous_surnames
+                                            and run[1] not in r.name_followers))
+        if name_like:
+            found.append(m.group("label"))
+    return found
+
+
 def assert_no_personal_data(published_entry: Any, parties: Sequence[Party] = ()) -> None:
     """Raise :class:`PersonalDataLeak` if the entry still holds a natural person's name, a valid
-    resident ID (18- or 15-digit), a mobile number, a bank-like number (12–19 digits) or a party's
-    declared ID/phone. Legal persons' names and their USCC are public and ignored — DISC-4.
+    resident ID (18- or 15-digit), a mobile number, a bank-like number (12–19 digits), a party's
+    declared ID/phone, or a person-name-like token after a role label (``labelled_names``: kind
+    ``labelled_name``). Legal persons' names and their USCC are public and ignored — DISC-4.
     """
     findings = find_personal_data(published_entry, parties)
     if findings:
