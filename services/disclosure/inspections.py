@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.identifiers import validate_resident_id
 from services.common.workdays import WorkingDayCalendar
 from services.disclosure.domain.model import PartyKind
@@ -81,7 +82,10 @@ def record_outcomes(session: Session, row: InspectionDraw, results: list[dict], 
     if row.status != "drawn":
         raise DrawError("尚未抽取，不能登记检查结果")
     drawn = {a["target_id"] for a in row.result["assignments"]}
+    today = clock.now().astimezone(clock.CHINA).date()
     for r in results:
+        if r["inspected_on"] > today:   # a date, not a caller's "today": no result of a future month (SEC-2)
+            raise DrawError(f"检查日期 {r['inspected_on'].isoformat()} 晚于今天")
         if r["target_id"] not in drawn:
             raise DrawError(f"检查对象 {r['target_id']} 不在本次抽取结果中")
         if r["outcome"] not in rules.outcomes:

@@ -377,6 +377,8 @@ class EvaluationService:
         entered by a supervisor: emitted as ``evaluation.score_recorded`` — its event id is the evidence."""
         kind = data["kind"]
         on = _day(data.get("recorded_on")) or today_in_china()
+        if on > today_in_china():   # the day a score was given, never a future one (SEC-2: no chosen "today")
+            raise WorkflowError(422, "invalid", "评分日期不能晚于今天")
         with self.db.session() as session:
             if kind == "special_test_score":
                 if not data.get("officer_id"):

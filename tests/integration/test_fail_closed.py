@@ -172,6 +172,11 @@ def test_sec2_issue15_no_caller_chosen_today_changes_state(fc):
     admin = bearer(fc, "admin", region="320000")
     r = fc.post("/api/v1/evaluation/recompute", {"as_of": "2099-12-31"}, headers=admin)
     assert r.status_code == 422 and "as_of" in r.json()["fields"], r.text
+    # a score's day is a date in the past, not a chosen "today" in a future year
+    future = fc.post("/api/v1/evaluation/scores/entries", {"kind": "case_file_review_score", "body_id": SCJG,
+                                                           "score": 90, "recorded_on": "2099-01-01"},
+                     headers=bearer(fc, "supervisor"))
+    assert future.status_code == 422, future.text
     # a supervisor narrowed to one body cannot run the region's job
     assert fc.post("/api/v1/evaluation/recompute", {}, headers=bearer(fc, "supervisor", [SCJG])).status_code == 403
     with ClusterRpcClient() as rpc:
