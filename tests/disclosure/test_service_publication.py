@@ -78,13 +78,14 @@ CASES = [
      "none", "张某甲、张某乙", {"facts_contains": ["证人王某证实"]}),
     ("RD-4", [ev.legal_party("常州市顺达机械有限公司")],
      f"常州市顺达机械有限公司（法定代表人李四，身份证号{ADULT_ID_2}，手机15905190000）销售不合格产品。",
-     "none", "常州市顺达机械有限公司", {"facts_contains": ["常州市顺达机械有限公司", "法定代表人李四"]}),  # public registration data
+     "none", "常州市顺达机械有限公司", {"facts_contains": ["常州市顺达机械有限公司", "法定代表人李某"]}),
+    # the company's name is public registration data; its legal representative's name is not (issue 15)
     ("RD-5", [{"party_kind": "natural", "name": "赵小虎", "id_type": "resident_id", "id_number": MINOR_ID}],
      "赵小虎销售烟花爆竹。", "none", "", {"summary": True}),
     ("RD-6", [ev.natural_party("孙丽")], "孙丽的病历信息。", "personal_privacy", "", {"summary": True}),
     ("RD-7", [ev.natural_party("钱进")], "钱进涉及国家秘密的事项。", "state_secret", None, {}),
 ]
-SECRETS = ["张三丰", "张伟", "欧阳娜娜", "娜娜称", "王建国", "赵小虎", "孙丽", "钱进", ev.resident_id(), ADULT_ID_2,
+SECRETS = ["张三丰", "张伟", "欧阳娜娜", "娜娜称", "王建国", "李四", "赵小虎", "孙丽", "钱进", ev.resident_id(), ADULT_ID_2,
            MINOR_ID, "320102850312123", "13912345678", "13800138000", "15905190000", "ouyang_nn", "6222021234567890123",
            "花园街18号", "湖塘镇", "病历", "国家秘密的事项"]
 
