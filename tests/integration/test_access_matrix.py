@@ -163,6 +163,9 @@ def write_bodies(s: dict) -> dict:
                                                      "subject": "请规范行政检查"},
         ("POST", "/api/v1/evaluation/supervision/<item_id>/actions"): {"action": "respond", "content": "已整改"},
         ("POST", "/api/v1/cases/<case_id>/gaps/evaluate"): {},
+        ("POST", "/api/v1/cases/<case_id>/transfer"): {"from_body_id": BODY_A, "from_region_code": A,
+                                                       "to_body_id": "320412-ZHZF", "to_region_code": A,
+                                                       "reason": "指定管辖"},
         ("POST", "/api/v1/cases/<case_id>/corrections"): {
             "reason": "补录现场笔录", "record": {"stage": "investigation", "record_kind": "text", "title": "现场笔录"}},
         ("POST", "/api/v1/admin/records/cases/<case_id>/erase-personal"): {"basis": "保存期限届满"},
@@ -185,6 +188,8 @@ READ_POSTS = {"/api/v1/records/party-search"}
 #: not seeded here (no escalation over a link, no finalised year with a consequence): 404 for everyone
 UNSEEDED = {"/api/v1/complaints/escalations/<number>/transfer",
             "/api/v1/evaluation/consequences/<int:consequence_id>/resolve"}
+#: writes that take A's thing away from A: validated after every other
+LAST_WRITES = {"/api/v1/cases/<case_id>/transfer"}
 #: who of A writes where the first role allowed would be refused for what it is (not for its scope)
 WRITER = {"/api/v1/evaluation/cases/<case_id>/actions": "supervisor"}
 LEGAL_REVIEW = {"action": "legal_review", "approved": True, "opinion": "事实清楚，依据充分"}
@@ -355,7 +360,7 @@ def test_plat1_sec2_role_and_scope_matrix_reads_and_writes(matrix_suite):
     first_insider = {}
     for who in insiders(suite):
         first_insider.setdefault(who.role, who)
-    for route in ROUTES:
+    for route in sorted(ROUTES, key=lambda r: r.path in LAST_WRITES):   # a designation moves A's case away
         body = writes.get((route.method, route.path))
         if body is None or route.path in UNSEEDED or route.method == "GET":
             continue

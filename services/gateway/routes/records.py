@@ -136,8 +136,10 @@ class RecordsRoutes:
                                          "case.transferred on the owner's behalf")
     def transfer_case(self, request, identity, case_id):
         body = read_json(request, TransferRequest)
-        if not (identity.covers(body["from_region_code"]) and identity.covers(body["to_region_code"])):
-            raise HttpError(403, "out_of_scope", "指定管辖须由两机关共同的上级监督机构作出（区划不在您的管辖范围内）")
+        scope = identity.scope    # both bodies, not only both regions (SEC-2: a narrowed supervisor too)
+        if not (scope.covers(body["from_region_code"], body["from_body_id"])
+                and scope.covers(body["to_region_code"], body["to_body_id"])):
+            raise HttpError(403, "out_of_scope", "指定管辖须由两机关共同的上级监督机构作出（执法主体不在您的管辖范围内）")
         current = call(self.records, "case_owner", case_id)
         owner = current["body_id"] if current else (
             body["from_body_id"] if ownership.in_namespace(body["from_body_id"], case_id) else None)
