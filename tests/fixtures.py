@@ -122,6 +122,9 @@ class Suite:
                 # a city suite (常州市) unless the test configured another tier (services/common/tiers.py)
                 "ZHIFA_TIER": config.get("ZHIFA_TIER") or "city",
                 "ZHIFA_SUITE_REGION": config.get("ZHIFA_SUITE_REGION") or "320400",
+                # no province above a test suite unless the test links one (tests/integration/test_tiers.py)
+                "ZHIFA_RECORDS_WITNESS_CHECK": config.get("ZHIFA_RECORDS_WITNESS_CHECK") or "off",
+                "ZHIFA_LINK_HEARTBEAT_SECONDS": config.get("ZHIFA_LINK_HEARTBEAT_SECONDS") or 0,
                 "ZHIFA_DATABASES": self.databases, "ZHIFA_TOKEN_SECRET": self.token_secret,
                 "ZHIFA_API_KEYS_FILE": self.api_keys_file, "ZHIFA_RETRY_DELAY_MS": 200,
                 "ZHIFA_MAX_ATTEMPTS": 3, "ZHIFA_METRICS_DISABLED": "1", "max_workers": 10,

@@ -16,6 +16,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import tiers
 from services.common.identifiers import Tier, parent_region, region_covers, region_tier
 from services.evaluation import domain as d
 from services.evaluation.models import (
@@ -186,6 +187,10 @@ def evaluate(session: Session, region_code: str | None, year: int, as_of: dt.dat
     """Score and grade every body (and officer) of a region for a year — year to date ``as_of`` or final."""
     facts = domain_facts(session, region_code, year) if facts is None else facts
     bodies, officers = subjects(session, region_code, facts, year)
+    # a province judges only what it judges itself: its cities' suites judge their own bodies and send
+    # their final grades up (issue 23; services/common/tiers.py)
+    bodies = {k: v for k, v in bodies.items() if tiers.judged_here(v.region_code)}
+    officers = {k: v for k, v in officers.items() if tiers.judged_here(v.region_code)}
     by_body, by_officer = defaultdict(list), defaultdict(list)
     for f in facts:
         by_body[f.body_id].append(f)

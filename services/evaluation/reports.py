@@ -22,7 +22,7 @@ from services.evaluation.engine import (
     evaluate,
     monthly_trend,
 )
-from services.evaluation.models import CaseRow, ConsequenceRow, GradeRow, SupervisionRow
+from services.evaluation.models import CaseRow, ConsequenceRow, GradeRow, ReceivedGradeRow, SupervisionRow
 from services.evaluation.store import domain_facts, in_region, summary_counts
 from services.evaluation.workflow import case_json, consequence_json, item_json
 
@@ -129,6 +129,16 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
 
     by_source = Counter(c.source for c in open_cases)
     ranking = sorted(bodies, key=lambda b: (-Decimal(b["total"]), b["subject_id"]))
+    # at a province: the cities judge their own bodies — their final grades as the cities sent them
+    city_grades: dict[str, dict] = {}
+    for row in session.execute(select(ReceivedGradeRow).where(
+            in_region(ReceivedGradeRow.region_code, region_code), ReceivedGradeRow.year == year)).scalars():
+        slot = city_grades.setdefault(row.city_code, {"city_code": row.city_code, "totals": [],
+                                                      "bodies": {g: 0 for g in GRADES},
+                                                      "officers": {g: 0 for g in GRADES}})
+        slot["bodies" if row.subject_kind == "body" else "officers"][row.grade] += 1
+        if row.subject_kind == "body":
+            slot["totals"].append(row.total)
     return {
         "region_code": region_code, "region_tier": TIER_NAMES.get(region_tier(region_code), ""),
         "year": year, "as_of": as_of.isoformat() if as_of else None, "stage": stage,
@@ -151,6 +161,8 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
                   "due_soon": [i for i in items if i["flag"] == "yellow"],
                   "open": sum(1 for i in items if i["status"] != "closed")},
         "consequences": consequences,
+        "cities": [{**{k: v for k, v in slot.items() if k != "totals"}, "avg_total": str(_avg(slot["totals"]) or "")}
+                   for _, slot in sorted(city_grades.items())],
     }
 
 

@@ -19,8 +19,8 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
-from services.common import ownership, settings
-from services.common import clock, federation
+from services.common import clock, federation, links, ownership, settings, tiers
+from services.common.links import HEARTBEAT
 from services.common.db import Database, emit
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
@@ -160,7 +160,8 @@ class EvaluationService:
         with self.db.session() as session:
             results = engine.evaluate(session, region_code, year, today)
             counts = workflow.record_ytd(session, results, today, year)
-            facts = domain_facts(session, region_code, year)
+            # at a province, the detection rules run over what it judges itself (issue 23)
+            facts = [f for f in domain_facts(session, region_code, year) if tiers.judged_here(f.region_code)]
             clues = [c for c in d.detect(facts, engine.detection_rules(), today)
                      if not (c.rule_code == "OVERDUE_STEP" and _opened_from_fact(facts, c))]
             opened = workflow.open_cases_from_clues(session, clues)
@@ -189,6 +190,23 @@ class EvaluationService:
                 items.append((city(r.target_region), r.kind, row["flag"], row["overdue"]))
         metrics.refresh(grades, cases, items)
 
+    # -- tier links: heartbeats and buffer depths (issue 23) --------------------------------------
+    @timer(interval=links.interval() or 3600)
+    def link_heartbeat(self):
+        """Every few seconds, a heartbeat over each of this suite's tier links, and its buffers' depths."""
+        if not links.interval():
+            return
+        try:
+            links.beat(settings.amqp_uri())
+        except Exception as exc:  # noqa: BLE001 - the broker is away: the other end's alert says so
+            log.warning("link heartbeat not sent: %s", exc)
+
+    @event_handler(federation.UPWARD_EXCHANGE, HEARTBEAT)
+    @event_handler(federation.DOWNWARD_EXCHANGE, HEARTBEAT)
+    def on_link_heartbeat(self, event):
+        """A heartbeat over a link (its origin was checked by the entrypoint): its transit time."""
+        links.received(event)
+
     # -- directives from the tier above (COORD-4, downward link) ----------------------------------
     @event_handler(federation.DOWNWARD_EXCHANGE, "evaluation.supervision_issued")
     def on_directive_received(self, event):
@@ -199,7 +217,8 @@ class EvaluationService:
                 session.add(ReceivedDirective(
                     item_id=p["item_id"], event_id=event.event_id, kind=p["kind"], issuer_region=p["issuer_region"],
                     target_body_id=event.body_id, target_region=event.region_code, subject=p["subject"],
-                    due_on=p["due_on"], due_provisional=p["due_provisional"], received_at=event.occurred_at))
+                    due_on=p["due_on"], due_provisional=p["due_provisional"],
+                    received_at=dt.datetime.now(dt.timezone.utc)))     # when it arrived, not when issued
 
     @rpc
     @answers
@@ -210,7 +229,8 @@ class EvaluationService:
             rows = session.execute(select(ReceivedDirective).order_by(ReceivedDirective.due_on)).scalars()
             return [{"item_id": r.item_id, "kind": r.kind, "issuer_region": r.issuer_region,
                      "target_body_id": r.target_body_id, "target_region": r.target_region, "subject": r.subject,
-                     "due_on": r.due_on.isoformat(), "due_provisional": r.due_provisional}
+                     "due_on": r.due_on.isoformat(), "due_provisional": r.due_provisional,
+                     "received_at": r.received_at.isoformat() if r.received_at else None}
                     for r in rows if scope.covers(r.target_region, r.target_body_id)]
 
     # -- final grades from the cities (EVAL-4, PLAT-1, upward link) ------------------------------
@@ -274,8 +294,14 @@ class EvaluationService:
         as_of = _day(as_of) or engine.as_of_for(year, today)
         with self.db.session() as session:
             results = engine.evaluate(session, region, year, as_of, with_officers=subject_kind == "officer")
+            # at a province: the subjects its cities judge, with the cities' own final grades (issue 23)
+            received = session.execute(select(ReceivedGradeRow).where(
+                in_region(ReceivedGradeRow.region_code, region), ReceivedGradeRow.year == year,
+                ReceivedGradeRow.subject_kind == subject_kind)).scalars().all() if tiers.is_province() else []
         return {"region_code": region, "year": year, "as_of": as_of.isoformat() if as_of else None,
-                "subjects": [r.as_json() for r in results if r.subject.kind == subject_kind]}
+                "subjects": [r.as_json() for r in results if r.subject.kind == subject_kind]
+                + [_city_judged(row) for row in sorted(received, key=lambda r: r.subject_id)
+                   if not tiers.judged_here(row.region_code)]}
 
     def _subject(self, session, scope, subject_kind, subject_id, year):
         if subject_kind not in ("body", "officer"):
@@ -283,6 +309,10 @@ class EvaluationService:
         info = engine.subject_info(session, subject_kind, subject_id, year)
         if info is None or not Scope.of(scope).covers(info.region_code, info.body_id):
             raise WorkflowError(404, "not_found", f"{subject_id} 不存在或不在您的管辖范围内")
+        city = tiers.city_judging(info.region_code)
+        if city is not None:
+            raise WorkflowError(409, "judged_by_city", f"{subject_id} 由 {city} 市级系统评议考核，省级不重复评分；"
+                                                       "其最终等次见 received-grades")
         return info
 
     @rpc
@@ -468,6 +498,15 @@ class EvaluationService:
         today = today_in_china()
         with self.db.session() as session:
             return reports.annual_report(session, region, int(year or today.year), today)
+
+
+def _city_judged(row: ReceivedGradeRow) -> dict:
+    """A subject a city judges, as the province shows it: the city's own final figures."""
+    return {"subject_kind": row.subject_kind, "subject_id": row.subject_id, "body_id": row.body_id,
+            "region_code": row.region_code, "year": row.year, "final": True, "stage": "final",
+            "total": row.total, "by_total": row.by_total, "grade": row.grade,
+            "reasons": json.loads(row.reasons or "[]"), "judged_by": row.city_code, "source": "city",
+            "decided_by": row.decided_by, "event_id": row.event_id}
 
 
 def _received_grade(row: ReceivedGradeRow) -> d.ReceivedGrade:

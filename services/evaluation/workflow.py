@@ -15,6 +15,7 @@ from sqlalchemy import and_, false, select
 from sqlalchemy.orm import Session
 
 from services.common.db import emit
+from services.common import tiers
 from services.common.scope import Scope
 from services.common.workdays import default_calendar
 from services.evaluation import domain as d
@@ -214,7 +215,8 @@ def open_cases_from_facts(session: Session, rows: list[Fact]) -> list[str]:
     """A violation fact opens a clue (one case per event and kind, with all officers concerned)."""
     groups: dict = defaultdict(list)
     for r in rows:
-        if r.kind in FACT_KIND_TO_SOURCE:
+        # a province opens no case against a city's body: the city's suite holds it to account (issue 23)
+        if r.kind in FACT_KIND_TO_SOURCE and tiers.judged_here(r.region_code):
             groups[(r.kind, r.event_id)].append(r)
     opened = []
     for (kind, event_id), facts in groups.items():

@@ -119,6 +119,26 @@ def self_check_interval() -> float:
     return float(settings.setting("ZHIFA_RECORDS_SELF_CHECK_INTERVAL", 600))
 
 
+def witness_check_required() -> bool:
+    """At a city suite (issue 23): its log must be consistent with the newest head the province
+    witnessed, and nothing is signed before the province answered this process's witness request.
+    ``ZHIFA_RECORDS_WITNESS_CHECK``: ``on`` / ``off``; by default on at a city whose region is
+    configured (a linked city), off at a province and in an unconfigured embedded suite."""
+    from services.common import tiers
+
+    value = str(settings.setting("ZHIFA_RECORDS_WITNESS_CHECK") or "").strip().lower()
+    if value in ("on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    return tiers.tier() == tiers.CITY and tiers.suite_region() is not None
+
+
+def witness_request_retry() -> float:
+    """Seconds after which an unanswered witness request is sent again."""
+    return float(settings.setting("ZHIFA_RECORDS_WITNESS_REQUEST_RETRY", 60))
+
+
 def self_check_retry() -> float:
     """Seconds between repeated full self-checks while the last one failed (appends wait meanwhile)."""
     return float(settings.setting("ZHIFA_RECORDS_SELF_CHECK_RETRY", 30))

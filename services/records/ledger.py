@@ -23,6 +23,12 @@ process keeps a ``MerkleLog`` of the leaf hashes for roots and proofs. Rules:
   stored in ``self_checks`` (shown on /records/verify). Which heads count is ``heads_to_check``:
   the place where the federation adds the province's witnessed heads of this log
   (``domain.selfcheck.check_head`` answers "is this tree consistent with head H?").
+* across tiers (issue 23): at a city, the newest head of this log the province witnessed (kept in
+  ``province_witness``) is checked like a stored head (``witness_finding``, with ``check_head``) at
+  every full check and before every signature — a log shorter than it, or with another root at its
+  size, or a fork alarm from the province, fails the self-check; and until the province has answered
+  this process's witness request (sent at start), nothing is signed (``WitnessUnconfirmed``). Every
+  signed head carries the consistency proof from the previous signed head, for the witness.
 """
 from __future__ import annotations
 
@@ -40,11 +46,21 @@ from services.common.entrypoints import TransientError
 from services.records import config
 from services.records import metrics as rec_metrics
 from services.records.domain.merkle import MerkleLog
-from services.records.domain.selfcheck import SelfCheckResult, compare_leaves, self_check
+from services.records.domain.selfcheck import (Inconsistency, InconsistencyKind, SelfCheckResult, check_head,
+                                               compare_leaves, self_check)
 from services.records.domain.treehead import SignedTreeHead, TreeHead, sign_tree_head
-from services.records.models import LogEntry, SelfCheck, TreeHeadRow
+from services.records.models import LogEntry, ProvinceWitness, SelfCheck, TreeHeadRow
 
 log = logging.getLogger(__name__)
+
+
+def settings_region() -> str | None:
+    """The suite's own region (the envelope region of its log's events when ZHIFA_RECORDS_REGION is unset)."""
+    from services.common import tiers
+
+    return tiers.suite_region()
+
+
 APPEND_LOCK_KEY = 0x7A68_6966  # pg advisory lock: one appender across replicas
 
 
@@ -67,6 +83,12 @@ class SelfCheckFailed(LogIntegrityError):
                          f"{result.describe()}")
 
 
+class WitnessUnconfirmed(LogIntegrityError):
+    """At a city: the province has not yet answered this process's request for the newest witnessed
+    head of the log — nothing is signed until it has, and the log was found consistent with it (a
+    check that cannot run blocks; issue 23). Transient: signing resumes when the answer arrives."""
+
+
 class Ledger:
     def __init__(self) -> None:
         self.tree: MerkleLog | None = None
@@ -82,6 +104,9 @@ class Ledger:
         self.known_size = 0
         self.committed_size = 0               # leaves of ``tree`` known to be committed
         self.last_full_check = float("-inf")  # time.monotonic() of the last check against every head
+        # at a city: this process's witness request to the province (issue 23)
+        self.witness_request: str | None = None
+        self.witness_requested_at = float("-inf")
 
     # -- consistency with the database ----------------------------------------------------------
     @staticmethod
@@ -164,6 +189,24 @@ class Ledger:
         row = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(1)).first()
         return [] if row is None else [head_from_row(row)]
 
+    @staticmethod
+    def witness_finding(session: Session, tree: MerkleLog) -> Inconsistency | None:
+        """At a city: is ``tree`` consistent with what the province witnessed of this log? The
+        witnessed head is a head this log signed, so it is checked exactly like a stored one (its
+        signature by a trusted key, the root at its size); a fork alarm from the province fails too."""
+        if not config.witness_check_required():
+            return None
+        row = session.get(ProvinceWitness, config.log_id())
+        if row is None or row.status in ("none", "reset") or row.tree_size is None:
+            return None
+        head = SignedTreeHead(TreeHead(row.tree_size, bytes.fromhex(row.root_hash), int(row.timestamp), row.log_id),
+                              bytes.fromhex(row.signature), bytes.fromhex(row.public_key), row.algorithm or "ed25519")
+        finding = check_head(tree, head, verifiers=config.trusted_verifiers())
+        if finding is None and row.status == "forked":
+            return Inconsistency(InconsistencyKind.WITNESS_FORKED, row.tree_size, row.tree_size,
+                                 max(row.tree_size, tree.size - 1))
+        return finding
+
     def check(self, tree: MerkleLog, heads: list[SignedTreeHead], trigger: str,
               verify_all_signatures: bool = False, extra=()) -> SelfCheckResult:
         """The pure self-check with this process's knowledge (trusted keys, the largest head seen
@@ -199,13 +242,22 @@ class Ledger:
     def full_check(self, session: Session, tree: MerkleLog, trigger: str) -> SelfCheckResult:
         """Check ``tree`` against every stored head (inside the caller's transaction); raises
         ``SelfCheckFailed`` — the transaction is rolled back and the result recorded apart."""
-        result = self.check(tree, self.heads_to_check(session), trigger)
+        result = self.check(tree, self.heads_to_check(session), trigger, extra=[self.witness_finding(session, tree)])
         self.last_full_check = time.monotonic()
         if not result.ok:
             self.tree = None
             raise SelfCheckFailed(result, trigger)
         record_self_check(session, result, trigger)
         return result
+
+    def check_witness(self, db_access) -> None:
+        """At a city, when the province's view of this log changed: the whole check against every
+        stored head and the witnessed one, under the append lock; a failure stops signing and
+        appending (``SelfCheckFailed``) until a check passes again (e.g. after a resolved fork)."""
+        if not config.witness_check_required():
+            return
+        with self.appending(db_access) as session:
+            self.full_check(session, self.tree, "witness")
 
     def periodic_check(self, db_access) -> SelfCheckResult:
         """The leased timer's full self-check, outside the append lock: the tree rebuilt from a
@@ -216,9 +268,11 @@ class Ledger:
         with db_access.session() as session:
             heads = self.heads_to_check(session)
             leaves = session.scalars(select(LogEntry.leaf_hash).order_by(LogEntry.sequence)).all()
-        stored = MerkleLog.from_leaf_hashes(b"".join(bytes.fromhex(h) for h in leaves))
+            stored = MerkleLog.from_leaf_hashes(b"".join(bytes.fromhex(h) for h in leaves))
+            witnessed = self.witness_finding(session, stored)
         # the leaves this process holds, as far as the snapshot goes (a later commit is not a deletion)
         extra = [compare_leaves(held, min(held_size, stored.size), stored)] if held is not None else []
+        extra.append(witnessed)
         result = self.evaluate(stored, heads, verify_all_signatures=True, extra=extra)
         with self.lock:     # applied between two appending transactions
             if result.ok and self.failure is not None:
@@ -299,10 +353,11 @@ class Ledger:
         """Sign the tree at its current size (inside an appending/reading transaction), unless a
         head of that size exists. The returned head matches ``self.tree``."""
         size = self.tree.size
+        newest = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(1)).first()
+        self.require_witness_answer(session)
         self.check_before_signing(session)
-        existing = session.scalars(select(TreeHeadRow).where(TreeHeadRow.tree_size == size)).first()
-        if existing is not None:
-            return head_from_row(existing)
+        if newest is not None and newest.tree_size == size:
+            return head_from_row(newest)
         moment = now or dt.datetime.now(dt.UTC)
         head = TreeHead(size, self.tree.root(size), int(moment.timestamp() * 1000), config.log_id())
         sth = sign_tree_head(head, config.signer())
@@ -311,29 +366,52 @@ class Ledger:
                                 public_key=sth.public_key.hex(), reason=reason))
         self.last_head, self.last_head_at = sth, moment.timestamp()
         self._seen_pending = max(self._seen_pending, size)   # seen once this transaction commits
-        self._announce(session, sth, reason)
+        consistency = None
+        if newest is not None:     # the witness accepts a head only as an extension of the one before
+            consistency = {"from_size": newest.tree_size, "from_root": newest.root_hash,
+                           "proof": [p.hex() for p in self.tree.consistency_proof(newest.tree_size, size)]}
+        self._announce(session, sth, reason, consistency)
         return sth
+
+    def require_witness_answer(self, session: Session) -> None:
+        """At a city: sign only once the province answered this process's witness request."""
+        if not config.witness_check_required():
+            return
+        row = session.get(ProvinceWitness, config.log_id())
+        if self.witness_request is None or row is None or self.witness_request not in (row.answered_requests or []):
+            raise WitnessUnconfirmed("records: the province has not yet answered this process's request for the "
+                                     "newest witnessed head of the log; nothing is signed until it has (issue 23)")
+
+    def request_witness(self, session: Session, tree_size: int) -> str:
+        """Ask the province for the newest witnessed head of this log (``record.witness_requested``)."""
+        region = config.log_region() or settings_region()
+        event_id = emit(session, "record.witness_requested", {"log_id": config.log_id(), "tree_size": tree_size},
+                        region_code=region, body_id=config.log_body())
+        self.witness_request, self.witness_requested_at = event_id, time.monotonic()
+        return event_id
 
     def check_before_signing(self, session: Session) -> SelfCheckResult:
         """Before a signature: the tree must be consistent with the newest stored head (its root at
         that size, signed by a trusted key) and no head seen before may have vanished. Raises
         ``SelfCheckFailed`` (the caller's transaction, and everything it appended, is rolled back)."""
-        result = self.check(self.tree, self.heads_to_check(session, newest_only=True), "before_signing")
+        result = self.check(self.tree, self.heads_to_check(session, newest_only=True), "before_signing",
+                            extra=[self.witness_finding(session, self.tree)])
         if not result.ok:
             raise SelfCheckFailed(result, "before_signing")
         record_self_check(session, result, "before_signing")
         return result
 
     @staticmethod
-    def _announce(session: Session, sth: SignedTreeHead, reason: str) -> None:
+    def _announce(session: Session, sth: SignedTreeHead, reason: str, consistency: dict | None = None) -> None:
         """``record.tree_head_signed`` in the outbox, same transaction: the province witnesses the
-        city's heads (config/federation.yaml upward)."""
-        region = config.log_region()
+        city's heads (config/federation.yaml upward), each with the consistency proof from the
+        previous signed head."""
+        region = config.log_region() or settings_region()
         if region is None:
             region = session.scalar(select(LogEntry.region_code).where(LogEntry.sequence == sth.tree_size - 1))
         if not region:
             return
-        emit(session, "record.tree_head_signed", {**sth.to_json(), "reason": reason},
+        emit(session, "record.tree_head_signed", {**sth.to_json(), "reason": reason, "consistency": consistency},
              region_code=region, body_id=config.log_body())
 
 

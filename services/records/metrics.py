@@ -28,3 +28,18 @@ SELF_CHECK_FAILED = Gauge("zhifa_records_self_check_failed",
                           "(签名前自检未通过): nothing is signed or appended")
 SELF_CHECK_LAST_RUN = Gauge("zhifa_records_self_check_last_run_timestamp_seconds",
                             "Unix time of this process's last self-check of the log against its signed tree heads")
+WITNESS_FORKED = Gauge("zhifa_records_witness_forked",
+                       "1 while a witnessed lower-tier log is in fork alarm (日志分叉告警): a head did not extend the "
+                       "newest witnessed head; further heads are refused until an operator resolves it",
+                       ["log_id", "city"])
+WITNESS_PENDING = Gauge("zhifa_records_witness_pending_heads",
+                        "Heads of a witnessed log waiting for their predecessor (or for a key hand-over)",
+                        ["log_id", "city"])
+WITNESS_NEWEST = Gauge("zhifa_records_witness_newest_head_timestamp_seconds",
+                       "Signing time of the newest witnessed head of a lower-tier log", ["log_id", "city"])
+WITNESS_LAG = Gauge("zhifa_records_witness_lag_seconds",
+                    "How far the newest received head of a witnessed log is ahead of the newest accepted one "
+                    "(0 when every received head is witnessed)", ["log_id", "city"])
+PROVINCE_FORK = Gauge("zhifa_records_province_fork_alarm",
+                      "At a city: 1 while the province witnessing this suite's log reports it forked "
+                      "(nothing is signed or appended until the province's operators resolve it)")

@@ -167,6 +167,54 @@ class WitnessedHead(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     conflict: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # issue 23: accepted (on the witnessed chain) | pending (its predecessor not seen yet, or its key not
+    # yet handed over) | forked (broke the chain: the fork alarm) | refused (arrived while the log was
+    # forked); the consistency proof it came with, from the log's previous signed head
+    status: Mapped[str] = mapped_column(String(16), default="accepted", index=True)
+    from_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    from_root: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    proof: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WitnessLog(Base):
+    """The witness's state of one lower-tier log (issue 23): the newest witnessed head (tip), the
+    pinned signing key (from ``ZHIFA_RECORDS_WITNESS_KEYS``, moved only by a verified hand-over), and
+    the fork alarm — raised when a head breaks the chain, cleared only by an operator's resolution."""
+
+    __tablename__ = "witness_logs"
+    log_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+    tip_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    public_key: Mapped[str | None] = mapped_column(String(128), nullable=True)   # a handed-over key
+    key_history: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="ok")                # ok | forked
+    forked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    fork_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fork_head_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolutions: Mapped[list] = mapped_column(JSON, default=list)                # who, when, why
+    last_received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ProvinceWitness(Base):
+    """At a city: what the province says it witnessed of this suite's log (issue 23) — its newest
+    witnessed head, a fork alarm, or a reset after an operator resolved one. The self-check treats the
+    witnessed head like a stored signed head: the log must be consistent with it, or nothing is
+    signed or appended. ``confirmed_request``: the witness request of this start that was answered."""
+
+    __tablename__ = "province_witness"
+    log_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))          # witnessed | none | reset | forked
+    tree_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    root_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    signature: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    public_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    algorithm: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    fork_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    answered_requests: Mapped[list] = mapped_column(JSON, default=list)        # request event ids answered
 
 
 class SelfCheck(Base):

@@ -32,9 +32,9 @@ from sqlalchemy import delete, func, select, update
 
 from services.common import clock, federation, ownership
 from services.common.batching import BatchResult, batch_event_handler, batched_event_handler
-from services.common.db import Database, claim_unprocessed, utcnow
+from services.common.db import Database, claim_unprocessed, emit, utcnow
 from services.common.entrypoints import event_handler
-from services.common.events import DEPARTMENTS, Event, parse_event
+from services.common.events import DEPARTMENTS, Event, InvalidEvent, parse_event
 from services.common.metrics import Metrics
 from services.common.scope import Scope
 from services.records import audit_log, config, store, witness
@@ -58,8 +58,10 @@ from services.records.models import (
     PersonalData,
     RefusedEvent,
     SelfCheck,
+    ProvinceWitness,
     TreeHeadRow,
     WitnessedHead,
+    WitnessLog,
 )
 
 log = logging.getLogger(__name__)
@@ -225,29 +227,122 @@ class RecordsService:
         return {"body_id": current.to_body, "region_code": current.to_region} if current else None
 
     # -- signed tree heads and gauges (leased timer) -----------------------------------------------
+    # -- witnessing across tiers (REC-4, PLAT-1, issue 23) ------------------------------------------
     @event_handler(federation.UPWARD_EXCHANGE, "record.tree_head_signed")
     def on_witnessed_head(self, event):
-        """A city's signed tree head arriving at the province over the upward link (witness, REC-4)."""
+        """A city's signed tree head arriving at the province over the upward link: accepted only as an
+        append-only extension of the newest witnessed head, else the fork alarm (witness.py)."""
         with self.db.effect_of(event) as session:
-            row = witness.witness(session, event)
-            if row.conflict:
-                rec_metrics.WITNESS_CONFLICTS.labels(row.region_code).inc()
+            witness.witness(session, event)
+
+    @event_handler(federation.UPWARD_EXCHANGE, "record.witness_requested")
+    def on_witness_requested(self, event):
+        """A city's records service, starting, asks for the newest witnessed head of its log."""
+        with self.db.effect_of(event) as session:
+            witness.answer_request(session, event)
+
+    @event_handler(federation.UPWARD_EXCHANGE, "record.key_rotated")
+    def on_key_rotated(self, event):
+        """A city hands its log over to a new signing key, signed with the key the province pins."""
+        with self.db.effect_of(event) as session:
+            witness.hand_over(session, event)
+
+    @event_handler(federation.DOWNWARD_EXCHANGE, "record.head_witnessed")
+    def on_head_witnessed(self, event):
+        """At a city: the province's newest witnessed head of this log (or a reset after a resolved fork)."""
+        self._keep_province_view(event)
+
+    @event_handler(federation.DOWNWARD_EXCHANGE, "record.fork_detected")
+    def on_fork_detected(self, event):
+        """At a city: the province found this log forked — nothing is signed or appended until resolved."""
+        log.error("records: the province raised a fork alarm for %s: %s", event.payload["log_id"],
+                  event.payload["reason"])
+        self._keep_province_view(event)
+
+    def _keep_province_view(self, event):
+        if event.payload["log_id"] != config.log_id():
+            raise InvalidEvent(f"{event.event_type} for log {event.payload['log_id']}, not this suite's "
+                               f"log {config.log_id()}")
+        with self.db.effect_of(event) as session:
+            row = witness.keep_province_view(session, event)
+            rec_metrics.PROVINCE_FORK.set(1 if row.status == "forked" else 0)
+        try:     # the log against what the province says it witnessed, now (SelfCheckFailed stops appends)
+            self.ledger.check_witness(self.db)
+        except LogIntegrityError as exc:
+            log.error("records: %s", exc)
 
     @rpc
-    def witnessed_heads(self, log_id=None, conflicts_only=False, limit=100):
+    def witnessed_heads(self, log_id=None, conflicts_only=False, limit=100, status=None):
         """Heads of other suites' logs this suite witnessed (public: heads carry no personal data)."""
         with self.db.session() as session:
             query = select(WitnessedHead).order_by(WitnessedHead.id.desc()).limit(min(int(limit), 1000))
             if log_id:
                 query = query.where(WitnessedHead.log_id == log_id)
             if conflicts_only:
-                query = query.where(WitnessedHead.conflict.is_not(None))
+                query = query.where(WitnessedHead.status == "forked")
+            if status:
+                query = query.where(WitnessedHead.status == status)
             return [witness.view(r) for r in session.scalars(query)]
+
+    @rpc
+    def witness_logs(self, log_id=None):
+        """The witness's state per lower-tier log: newest witnessed head, pinned key, fork alarm and
+        its resolutions (public: no personal data)."""
+        with self.db.session() as session:
+            query = select(WitnessLog).order_by(WitnessLog.log_id)
+            if log_id:
+                query = query.where(WitnessLog.log_id == log_id)
+            return [witness.log_view(state, session.get(WitnessedHead, state.tip_id) if state.tip_id else None)
+                    for state in session.scalars(query)]
+
+    @rpc
+    def resolve_witness_fork(self, log_id, operator, note):
+        """An operator resolves a witnessed log after the restore procedure (docs/RUNBOOK.md): a fork
+        alarm is cleared, or a city restored from a backup older than the witnessed heads is let go
+        on; the witnessed (and forked) heads stay as evidence, the next head becomes the new anchor,
+        the city is told. Recorded with who, when and the note."""
+        if len((note or "").strip()) < 4:
+            return _error(422, "note_required", "须说明处置情况（如：已按恢复规程核对，缺失记录已由部门重报）")
+        with self.db.session() as session:
+            state = session.get(WitnessLog, log_id)
+            if state is None:
+                return _error(404, "not_found", f"未见证过日志 {log_id}")
+            return {"resolution": witness.resolve_fork(session, log_id, operator, note.strip())}
+
+    @rpc
+    def province_witness(self):
+        """At a city: what the province witnessed of this suite's log (newest head, fork alarm)."""
+        with self.db.session() as session:
+            return witness.province_view(session.get(ProvinceWitness, config.log_id()))
+
+    @rpc
+    def announce_key_rotation(self, new_public_key):
+        """Hand the log over to a new signing key (docs/RUNBOOK.md#rotate-keys): a statement naming
+        the new public key and the tree size from which it signs, signed with the CURRENT key, sent to
+        the province (``record.key_rotated``) — before the new key is deployed."""
+        from services.records.domain.treehead import load_public_key, public_key_bytes
+        from services.records.domain.witnessing import handover_bytes
+
+        new = public_key_bytes(load_public_key(str(new_public_key))).hex()
+        signer = config.signer()
+        with self.ledger.appending(self.db) as session:
+            size = self.ledger.size
+            stamp = int(time.time() * 1000)
+            statement = handover_bytes(config.log_id(), signer.algorithm, bytes.fromhex(new), size, stamp)
+            payload = {"log_id": config.log_id(), "algorithm": signer.algorithm,
+                       "old_public_key": signer.public_key_bytes().hex(), "new_public_key": new,
+                       "from_tree_size": size, "timestamp": stamp, "signature": signer.sign(statement).hex()}
+            from services.records.ledger import settings_region
+
+            emit(session, "record.key_rotated", payload, region_code=config.log_region() or settings_region()
+                 or "000000", body_id=config.log_body())
+        return payload
 
     @timer(interval=5)
     def sign_tree_heads(self):
         """Sign a tree head when entries were appended and the configured interval has passed
         since the last head; refresh the gauges."""
+        self._ask_the_province()
         if not self.db.acquire_lease("records.tree_heads", 20):
             return
         try:
@@ -272,6 +367,23 @@ class RecordsService:
             self.gauges_refreshed["at"] = time.monotonic()
             with self.db.session() as session:
                 self._refresh_gap_gauges(session)
+                witness.refresh_gauges(session)
+
+    def _ask_the_province(self):
+        """At a city, every process asks once at start (and again while unanswered) for the newest head
+        of its log the province witnessed; it signs nothing before the answer (issue 23)."""
+        if not config.witness_check_required():
+            return
+        ledger = self.ledger
+        with self.db.session() as session:
+            row = session.get(ProvinceWitness, config.log_id())
+            answered = ledger.witness_request is not None and row is not None and \
+                ledger.witness_request in (row.answered_requests or [])
+            rec_metrics.PROVINCE_FORK.set(1 if row is not None and row.status == "forked" else 0)
+            if answered or time.monotonic() - ledger.witness_requested_at < config.witness_request_retry():
+                return
+            size = session.scalar(select(func.count()).select_from(LogEntry)) or 0
+            ledger.request_witness(session, size)
 
     def _refresh_gap_gauges(self, session):
         gaps, cases = Counter(), Counter()

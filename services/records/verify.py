@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--public-key", help="the log's published Ed25519 public key: 64 hex digits or a PEM file")
     ap.add_argument("--log-id", help="expected log id of the tree heads")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    ap.add_argument("--witnessed", help="also compare with the heads the province witnessed of this log (the URL "
+                                        "of its /api/v1/public/records/witnessed-heads?log_id=… or a saved copy): "
+                                        "the restore procedure, docs/RUNBOOK.md#restore-from-backup")
     args = ap.parse_args(argv)
     from services.common import settings
     from services.records import config
@@ -119,6 +122,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result["notes"] = notes
+    if args.witnessed:
+        from sqlalchemy import create_engine
+        from sqlalchemy import select as sql_select
+
+        from services.records.witness_verify import compare, load_witnessed
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                leaves = b"".join(bytes.fromhex(h) for h in conn.execute(
+                    sql_select(LogEntry.leaf_hash).order_by(LogEntry.sequence)).scalars())
+        finally:
+            engine.dispose()
+        keys = [_key(key).strip()] + list(config.previous_public_keys())
+        result["witnessed"] = compare(leaves, load_witnessed(args.witnessed), keys, args.log_id or config.log_id())
+        result["ok"] = result["ok"] and result["witnessed"]["ok"]
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -137,6 +156,16 @@ def main(argv: list[str] | None = None) -> int:
             if result["personal_data_mismatch"]:
                 print(f"FAILED: personal data no longer matches its commitment at sequences "
                       f"{result['personal_data_mismatch'][:20]}")
+        witnessed = result.get("witnessed")
+        if witnessed is not None:
+            if witnessed["ok"]:
+                print(f"WITNESSED OK: consistent with {witnessed['witnessed_heads_checked']} heads the province "
+                      f"witnessed (largest {witnessed['largest_witnessed_size']})")
+            else:
+                print(f"WITNESSED FAILED: the log ({witnessed['log_size']} entries) contradicts heads the province "
+                      f"witnessed; entries lost: {witnessed['entries_lost']}")
+                for p in witnessed["problems"]:
+                    print(f"  witnessed: {p['kind']} size={p['tree_size']} {p['detail']}")
         for note in notes:
             print(f"note: {note}")
     return 0 if result["ok"] else 1

@@ -98,6 +98,16 @@ class SupervisionChanged(StrictSchema):
     on = fields.Date(required=True)
 
 
+class LinkHeartbeat(StrictSchema):
+    """evaluation (every suite): a heartbeat over each tier link, every few seconds (心跳) — the other
+    end's ``zhifa_link_last_received_timestamp_seconds`` moves even when nothing else crosses, so a
+    cut link shows within seconds (issue 23). Sent with a short TTL; a late one only measures delay."""
+
+    sent_at = fields.AwareDateTime(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(("upward", "downward")))
+    sender_region = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+
+
 EVENTS = [
     EventType("evaluation.score_recorded", ScoreRecorded, "evaluation", "Special check / case-file review / special test score entered (专项检查、案卷评查、专门考核)"),
     EventType("evaluation.grade_finalised", GradeFinalised, "evaluation", "Final annual grade of a body or officer (考核等次)"),
@@ -107,4 +117,5 @@ EVENTS = [
     EventType("evaluation.supervision_issued", SupervisionIssued, "evaluation", "Supervision suggestion / special investigation / rectification issued (监督事项)"),
     EventType("evaluation.supervision_overdue", SupervisionChanged, "evaluation", "Supervision item past its deadline (监督事项超期)"),
     EventType("evaluation.supervision_closed", SupervisionChanged, "evaluation", "Supervision item closed (监督事项办结)"),
+    EventType("link.heartbeat", LinkHeartbeat, "evaluation", "Heartbeat over a tier link, every few seconds (级联心跳)"),
 ]

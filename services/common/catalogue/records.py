@@ -21,10 +21,22 @@ class RecordBatchAppended(StrictSchema):
     kinds = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict)
 
 
+class ConsistencyFrom(StrictSchema):
+    """A consistency proof (一致性证明, RFC 9162 §2.1.4) from the log's previous signed tree head to
+    this one: the witness accepts a head only as an append-only extension of the newest head it
+    witnessed (issue 23)."""
+
+    from_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    from_root = Sm3Hex(required=True)
+    proof = fields.List(Sm3Hex(), required=True, validate=validate.Length(max=128))
+
+
 class RecordTreeHeadSigned(StrictSchema):
     """records: a signed tree head (签名树头) of the log — sent upward so the next tier witnesses it:
     a later log that contradicts a witnessed head (other root at that size, or fewer entries) shows
-    that history was rewritten or lost (docs/records-verification.md §5, RUNBOOK restore)."""
+    that history was rewritten or lost (docs/records-verification.md §5, RUNBOOK restore).
+    ``consistency`` (1.1): the proof from the log's previous signed head to this one; the province
+    accepts a head only if it extends the newest witnessed head (else: fork alarm)."""
 
     tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     root_hash = Sm3Hex(required=True)
@@ -35,6 +47,61 @@ class RecordTreeHeadSigned(StrictSchema):
     public_key = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]+$"))
     key_id = Sm3Hex(required=True)
     reason = fields.String(load_default=None)
+    consistency = fields.Nested(ConsistencyFrom, load_default=None, allow_none=True)
+
+
+class RecordWitnessRequested(StrictSchema):
+    """records (a city): at start, asks the province for the newest head of its log the province
+    witnessed — the records service signs nothing until the answer came and its log is consistent
+    with that head (issue 23, REC-4 across tiers)."""
+
+    log_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))   # the city's log now
+
+
+class RecordHeadWitnessed(StrictSchema):
+    """records (the province): the newest head of a city's log it witnessed (见证), sent down to that
+    city after every accepted head and in reply to ``record.witness_requested``. ``status``:
+    ``witnessed`` (this head), ``none`` (no head witnessed yet), ``reset`` (an operator resolved a
+    fork: the next head is the new anchor), ``forked`` (the log is refused until resolved)."""
+
+    log_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    status = fields.String(required=True, validate=validate.OneOf(("witnessed", "none", "reset", "forked")))
+    tree_size = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    root_hash = Sm3Hex(load_default=None)
+    timestamp = fields.Integer(load_default=None)
+    signature = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]+$"))
+    public_key = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]+$"))
+    algorithm = fields.String(load_default=None)
+    in_reply_to = fields.String(load_default=None)          # event id of the witness request answered
+    note = fields.String(load_default=None)
+
+
+class RecordForkDetected(StrictSchema):
+    """records (the province): a head of a city's log does not extend the newest head the province
+    witnessed — the log was rolled back or rewritten (分叉告警). The province refuses further heads of
+    that log until an operator resolves it; the city's records service stops signing."""
+
+    log_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    reason = fields.String(required=True)
+    witnessed_size = fields.Integer(load_default=None)
+    witnessed_root = Sm3Hex(load_default=None)
+    head_size = fields.Integer(required=True)
+    head_root = Sm3Hex(required=True)
+
+
+class RecordKeyRotated(StrictSchema):
+    """records (a city): hand-over of the log's signing key (密钥交接): the new public key and the
+    tree size from which it signs, signed with the OLD key — the province's pinned key for the log
+    moves to the new key only on a hand-over it can verify with the key it pins."""
+
+    log_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    algorithm = fields.String(required=True)
+    old_public_key = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    new_public_key = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    from_tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    timestamp = fields.Integer(required=True, validate=validate.Range(min=0))
+    signature = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]+$"))
 
 
 class RecordGap(StrictSchema):
@@ -68,6 +135,14 @@ EVENTS = [
     EventType("record.batch_appended", RecordBatchAppended, "records",
               "Entries appended to the tamper-evident log, one event per transaction (全过程记录)"),
     EventType("record.tree_head_signed", RecordTreeHeadSigned, "records",
-              "Signed tree head of the records log, witnessed upward (签名树头)"),
+              "Signed tree head of the records log, witnessed upward (签名树头)", version="1.1"),
+    EventType("record.witness_requested", RecordWitnessRequested, "records",
+              "A city asks the province for the newest witnessed head of its log (见证查询)"),
+    EventType("record.head_witnessed", RecordHeadWitnessed, "records",
+              "The newest head of a city's log the province witnessed, sent down to the city (见证回执)"),
+    EventType("record.fork_detected", RecordForkDetected, "records",
+              "A city's log does not extend its witnessed head: rolled back or rewritten (日志分叉告警)"),
+    EventType("record.key_rotated", RecordKeyRotated, "records",
+              "Hand-over of a log's signing key, signed with the old key (签名密钥交接)"),
     EventType("record.gaps_found", RecordGapsFound, "records", "Case record incomplete: gaps found (记录缺失)", True),
 ]

@@ -37,6 +37,10 @@ SAFE_BLOB_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png":
                    "audio/wav": ".wav", "video/mp4": ".mp4", "application/octet-stream": ".bin"}
 
 
+class WitnessResolution(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=4, max=2000))
+
+
 class PartySearchRequest(Schema):
     purpose = fields.String(required=True, validate=validate.Length(min=2, max=200))
     id_number = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
@@ -227,10 +231,31 @@ class RecordsRoutes:
                             request.args.get("consistency") in ("1", "true")), "")
 
     @endpoint("GET", "/api/v1/public/records/witnessed-heads", tags=("records", "public"),
-              summary="Signed tree heads of lower-tier suites witnessed here, with conflicts (?log_id=, ?conflicts=1; public)")
+              summary="Signed tree heads of lower-tier suites witnessed here, with their status (accepted, pending, "
+                      "forked, refused) (?log_id=, ?status=, ?conflicts=1 for forks; public)")
     def witnessed_heads(self, request, identity):
         return {"heads": call(self.records, "witnessed_heads", request.args.get("log_id"),
-                              request.args.get("conflicts") in ("1", "true"), _int_arg(request, "limit", 100, 1))}
+                              request.args.get("conflicts") in ("1", "true"), _int_arg(request, "limit", 100, 1),
+                              request.args.get("status"))}
+
+    @endpoint("GET", "/api/v1/public/records/witness", tags=("records", "public"),
+              summary="The witness's state of each lower-tier log: newest witnessed head, pinned key, fork alarm "
+                      "and its resolutions (?log_id=; public)")
+    def witness_logs(self, request, identity):
+        return {"logs": call(self.records, "witness_logs", request.args.get("log_id"))}
+
+    @endpoint("POST", "/api/v1/admin/records/witness/<log_id>/resolve", roles=("admin",), tags=("records",),
+              body=WitnessResolution,
+              summary="Clear a witnessed log's fork alarm after the restore procedure; the next head is the new "
+                      "anchor (admin; docs/RUNBOOK.md#restore-from-backup)")
+    def resolve_witness_fork(self, request, identity, log_id):
+        body = read_json(request, WitnessResolution)
+        return _answer(call(self.records, "resolve_witness_fork", log_id, identity.subject, body["note"]), "")
+
+    @endpoint("GET", "/api/v1/public/records/province-witness", tags=("records", "public"),
+              summary="At a city: what the province witnessed of this suite's log (newest head, fork alarm; public)")
+    def province_witness(self, request, identity):
+        return {"province_witness": call(self.records, "province_witness")}
 
     @endpoint("GET", "/api/v1/public/records/consistency", tags=("records", "public"), limit="proof",
               summary="Consistency proof between two signed tree heads (?old_size=, ?new_size=; public)")

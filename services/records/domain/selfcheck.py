@@ -47,12 +47,15 @@ class InconsistencyKind(str, Enum):
     LEAVES_CHANGED = "leaves_changed"      # 叶哈希被改写: stored leaf hashes differ from the ones this
     #                                        process appended or loaded (caught before any head covers them)
     ENTRIES_MISSING = "entries_missing"    # 条目被删除: the log is shorter than this process knew it
+    WITNESS_FORKED = "witness_forked"      # 省级见证分叉告警: the province found this log's heads forked
+    #                                        (a head that does not extend the one it witnessed, issue 23)
 
     @property
     def label(self) -> str:
         return {"root_mismatch": "根哈希不符", "head_beyond_log": "条目缺失",
                 "bad_signature": "树头签名无效", "heads_withdrawn": "签名树头被删除",
-                "leaves_changed": "叶哈希被改写", "entries_missing": "条目被删除"}[self.value]
+                "leaves_changed": "叶哈希被改写", "entries_missing": "条目被删除",
+                "witness_forked": "省级见证分叉告警"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class Inconsistency:
                     f"or loaded (log of {s} entries rewritten in the database)")
         if k is InconsistencyKind.ENTRIES_MISSING:
             return f"entries {a}..{b} this process knew are no longer in the log (deleted)"
+        if k is InconsistencyKind.WITNESS_FORKED:
+            return (f"the province witnessing this log raised a fork alarm: a signed head does not extend the "
+                    f"head of size {s} it witnessed (entries {a}..{b} in doubt) — resolved only by its operators")
         return (f"a signed tree head of size {s} was seen before but is no longer stored: heads were deleted; "
                 f"entries {a}..{b} are no longer vouched for")
 
@@ -97,6 +103,8 @@ class Inconsistency:
             return f"数据库中序号 {a} 至 {b} 的叶哈希与本服务此前追加或读取的不同：条目被改写"
         if k is InconsistencyKind.ENTRIES_MISSING:
             return f"序号 {a} 至 {b} 的条目已从日志中删除"
+        if k is InconsistencyKind.WITNESS_FORKED:
+            return f"省级见证发现本日志分叉（签名树头未延续其见证的 {s} 条树头），序号 {a} 至 {b} 存疑，须省级运维处置"
         return f"曾经存在的条目数为 {s} 的签名树头已被删除，序号 {a} 至 {b} 失去签名承诺"
 
     def to_json(self) -> dict[str, Any]:
