@@ -7,7 +7,9 @@
 #      AMQP_URI            <- ZHIFA_AMQP_USER, ZHIFA_AMQP_PASSWORD, ZHIFA_AMQP_HOST[:ZHIFA_AMQP_PORT],
 #                             ZHIFA_AMQP_VHOST
 #      ZHIFA_<SVC>_DB      <- ZHIFA_<SVC>_DB_PASSWORD, ZHIFA_DB_HOST[:ZHIFA_DB_PORT]
-#                             (user and database are both zhifa_<svc>: one per service)
+#                             (user and database are both ${ZHIFA_DB_PREFIX:-zhifa_}<svc>: one per service;
+#                             a prefix such as zhifa_320200_ lets two city suites share one PostgreSQL
+#                             server — init-databases.sh takes the same ZHIFA_DB_PREFIX)
 #    Passwords go into URLs as they are: generate them URL-safe (deploy/compose/make-secrets.sh does).
 # 3. ZHIFA_REQUIRE="VAR VAR …": refuse to start when one of them is empty or still a template
 #    placeholder (CHANGE-ME…), rather than falling back to the embedded defaults (SQLite under var/,
@@ -39,7 +41,8 @@ for svc in records review disclosure complaints evaluation; do
   eval "url=\${ZHIFA_${upper}_DB:-}"
   eval "password=\${ZHIFA_${upper}_DB_PASSWORD:-}"
   if [ -z "$url" ] && [ -n "$password" ]; then
-    export "ZHIFA_${upper}_DB=postgresql://zhifa_${svc}:${password}@${ZHIFA_DB_HOST:-postgres}:${ZHIFA_DB_PORT:-5432}/zhifa_${svc}"
+    name="${ZHIFA_DB_PREFIX:-zhifa_}${svc}"
+    export "ZHIFA_${upper}_DB=postgresql://${name}:${password}@${ZHIFA_DB_HOST:-postgres}:${ZHIFA_DB_PORT:-5432}/${name}"
   fi
 done
 

@@ -250,7 +250,11 @@ def test_the_provinces_scores_for_a_citys_bodies_are_the_citys_own(tiers):
         r = t.province.get("/api/v1/evaluation/scores", t.prov_sup,
                            params={"year": 2025, "region_code": CZ, "subject": kind})
         assert r.ok, r.text
-        return {(s["subject_kind"], s["subject_id"]): (s["total"], s["grade"]) for s in r.json()["subjects"]}
+        subjects = r.json()["subjects"]
+        # each subject once, as Changzhou judged it — none scored by the province from what crossed the link
+        assert all(s.get("judged_by") == CZ for s in subjects), [s for s in subjects if s.get("judged_by") != CZ][:2]
+        assert len({s["subject_id"] for s in subjects}) == len(subjects)
+        return {(s["subject_kind"], s["subject_id"]): (s["total"], s["grade"]) for s in subjects}
 
     wait_for(lambda: len(province_scores("body")) + len(province_scores("officer")) == len(city_final),
              timeout=60, message="Changzhou's final grades at the province")
