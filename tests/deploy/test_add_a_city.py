@@ -66,12 +66,14 @@ def test_a_new_city_is_added_with_the_shipped_scripts(tmp_path):
 
 
 @pytest.mark.integration
-def test_two_city_suites_share_one_postgresql_server(tmp_path, pg_admin):
+def test_two_city_suites_share_one_postgresql_server(tmp_path):
     """init-databases.sh and the entrypoint with ZHIFA_DB_PREFIX: a second city's roles and databases
     beside the first one's on the same server, each role owning only its own database."""
     import psycopg
 
-    dsn = pg_admin().rsplit("/", 1)[0] + "/postgres"
+    from tests.fixtures import PG_DSN
+
+    dsn = PG_DSN
     tag = uuid.uuid4().hex[:6]
     prefixes = [f"zhifa_t{tag}_320400_", f"zhifa_t{tag}_320200_"]
     try:

@@ -1,16 +1,16 @@
 """witness chain: status and consistency proof of witnessed heads, the witness's state per log, and at a
 city what the province witnessed of its log (issue 23)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 10:00:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
