@@ -129,7 +129,10 @@ OPERATIONS: dict = {
     ("GET", "/api/v1/cases/<case_id>/proofs"): {"query": {"purpose": PURPOSE}},
     ("GET", "/api/v1/public/records/tree-heads"): {"query": {"limit": integer(1, 1000), "consistency": FLAG}},
     ("GET", "/api/v1/public/records/witnessed-heads"): {"query": {"log_id": text(200), "conflicts": FLAG,
-                                                                   "limit": integer(1, 1000)}},
+                                                                   "limit": integer(1, 1000),
+                                                                   "status": {"type": "string", "enum": [
+                                                                       "accepted", "pending", "forked", "refused"]}}},
+    ("GET", "/api/v1/public/records/witness"): {"query": {"log_id": text(200)}},
     ("GET", "/api/v1/public/records/consistency"): {"query": {"old_size": required(integer(0)),
                                                                "new_size": integer(1)}},
     ("GET", "/api/v1/public/records/inclusion"): {"query": {"leaf_hash": required(

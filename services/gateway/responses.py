@@ -48,6 +48,9 @@ RESPONSES: dict = {
                                                       "tree_head": {"type": ["object", "null"]}}),
     ("GET", "/api/v1/public/records/tree-heads"): TREE_HEADS,
     ("GET", "/api/v1/public/records/witnessed-heads"): LIST_OF("heads"),
+    ("GET", "/api/v1/public/records/witness"): LIST_OF("logs"),
+    ("GET", "/api/v1/public/records/province-witness"): obj({"province_witness": {"type": ["object", "null"]}}),
+    ("POST", "/api/v1/admin/records/witness/<log_id>/resolve"): obj({"resolution": {"type": "object"}}),
     ("POST", "/api/v1/records/blobs"): obj({"content_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                                             "size": INTEGER, "already_stored": BOOLEAN}),
     # complaints (CMP)
