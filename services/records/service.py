@@ -35,6 +35,7 @@ from services.common.batching import BatchResult, batch_event_handler, batched_e
 from services.common.db import Database, claim_unprocessed, emit, utcnow
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, Event, InvalidEvent, parse_event
+from services.common.identifiers import is_region_code, region_covers
 from services.common.metrics import Metrics
 from services.common.scope import Scope
 from services.records import audit_log, config, store, witness
@@ -296,7 +297,7 @@ class RecordsService:
                     for state in session.scalars(query)]
 
     @rpc
-    def resolve_witness_fork(self, log_id, operator, note):
+    def resolve_witness_fork(self, log_id, operator, note, scope_region=None):
         """An operator resolves a witnessed log after the restore procedure (docs/RUNBOOK.md): a fork
         alarm is cleared, or a city restored from a backup older than the witnessed heads is let go
         on; the witnessed (and forked) heads stay as evidence, the next head becomes the new anchor,
@@ -305,8 +306,9 @@ class RecordsService:
             return _error(422, "note_required", "须说明处置情况（如：已按恢复规程核对，缺失记录已由部门重报）")
         with self.db.session() as session:
             state = session.get(WitnessLog, log_id)
-            if state is None:
-                return _error(404, "not_found", f"未见证过日志 {log_id}")
+            if state is None or not (scope_region and is_region_code(scope_region)
+                                     and region_covers(scope_region, state.city_code)):
+                return _error(404, "not_found", f"未见证过日志 {log_id}，或其不在您的管辖范围内")
             return {"resolution": witness.resolve_fork(session, log_id, operator, note.strip())}
 
     @rpc

@@ -169,6 +169,7 @@ def write_bodies(s: dict) -> dict:
         ("POST", "/api/v1/cases/<case_id>/corrections"): {
             "reason": "补录现场笔录", "record": {"stage": "investigation", "record_kind": "text", "title": "现场笔录"}},
         ("POST", "/api/v1/admin/records/cases/<case_id>/erase-personal"): {"basis": "保存期限届满"},
+        ("POST", "/api/v1/admin/records/witness/<log_id>/resolve"): {"note": "按恢复规程核验后处置"},
         ("POST", "/api/v1/review/tasks/<task_id>/checks"): {"checks": [
             {"code": "facts_evidence", "outcome": "pass", "finding": "经审查，事实清楚"}]},
         ("POST", "/api/v1/review/tasks/<task_id>/opinion"): {"opinion": "problems", "corrections": ["补充证据"]},
@@ -185,9 +186,11 @@ NOT_A_WRITES = {"/api/v1/records/blobs", "/api/v1/admin/records/tree-heads", "/a
 REGION_WRITES = {"/api/v1/disclosure/basis-changes", "/api/v1/complaints"}
 #: reads sent as POST (a search body, not a URL)
 READ_POSTS = {"/api/v1/records/party-search"}
-#: not seeded here (no escalation over a link, no finalised year with a consequence): 404 for everyone
+#: not seeded here (no escalation over a link, no finalised year with a consequence, no witnessed city
+#: log — tests/integration/test_tiers.py resolves one): 404 for everyone
 UNSEEDED = {"/api/v1/complaints/escalations/<number>/transfer",
-            "/api/v1/evaluation/consequences/<int:consequence_id>/resolve"}
+            "/api/v1/evaluation/consequences/<int:consequence_id>/resolve",
+            "/api/v1/admin/records/witness/<log_id>/resolve"}
 #: writes that take A's thing away from A: validated after every other
 LAST_WRITES = {"/api/v1/cases/<case_id>/transfer"}
 #: who of A writes where the first role allowed would be refused for what it is (not for its scope)
@@ -257,7 +260,7 @@ def seed(suite) -> dict:
                "subject_kind": "body", "subject_id": BODY_A, "code": detail["indicators"][0]["code"],
                # identifiers that need no seeding (public, or not A's)
                "certificate_no": "3204120000001", "kind": "service_guide", "year": 2026, "month": 11,
-               "consequence_id": 1, "name": "zhifa.css"}
+               "consequence_id": 1, "name": "zhifa.css", "log_id": "records.320200"}
     return samples
 
 

@@ -273,7 +273,7 @@ def test_the_provinces_scores_for_a_citys_bodies_are_the_citys_own(tiers):
     from nameko.standalone.rpc import ClusterRpcClient
 
     with config.patch({"AMQP_URI": t.province.amqp_uri}), ClusterRpcClient() as rpc:   # the dashboard's data
-        dashboard = rpc.evaluation.dashboard("320000", "320000", 2025)
+        dashboard = rpc.evaluation.dashboard({"region_code": "320000", "bodies": "*"}, "320000", 2025)
     (changzhou,) = [c for c in dashboard["cities"] if c["city_code"] == CZ]
     assert sum(changzhou["bodies"].values()) == sum(1 for k in city_final if k[0] == "body")
     assert not [r for r in dashboard["ranking"] if r["region_code"].startswith("3204")]

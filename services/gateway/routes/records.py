@@ -250,7 +250,8 @@ class RecordsRoutes:
                       "anchor (admin; docs/RUNBOOK.md#restore-from-backup)")
     def resolve_witness_fork(self, request, identity, log_id):
         body = read_json(request, WitnessResolution)
-        return _answer(call(self.records, "resolve_witness_fork", log_id, identity.subject, body["note"]), "")
+        return _answer(call(self.records, "resolve_witness_fork", log_id, identity.subject, body["note"],
+                            identity.region_code), "")
 
     @endpoint("GET", "/api/v1/public/records/province-witness", tags=("records", "public"),
               summary="At a city: what the province witnessed of this suite's log (newest head, fork alarm; public)")
