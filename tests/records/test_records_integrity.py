@@ -79,7 +79,7 @@ def test_rec4_issue14_rewritten_and_rehashed_entry_stops_signing_and_the_auditor
     a head signed over the rewrite (what the old code did) is rejected by tools/audit_verify.py
     against the earlier heads; once the entry is restored the event is appended and signing resumes."""
     url = pg_admin()
-    case_id = "320412-INTEG-1"
+    case_id = "320412-SCJG-INTEG-1"
     with suite_on(amqp_uri, url, tmp_path) as suite:
         suite.publish(ev.case_opened(case_id))
         for n in range(5):
@@ -158,7 +158,7 @@ def test_rec4_issue14_moved_entry_changed_kind_and_unsealed_case_are_named_by_ve
     ``verify`` checked the canonical entries only and passed all of these; now it names each (and
     passes again once undone). Shown first: what a moved entry does to the timelines."""
     url = pg_admin()
-    owner, other = "320412-BIND-1", "320412-BIND-2"
+    owner, other = "320412-SCJG-BIND-1", "320412-SCJG-BIND-2"
     with suite_on(amqp_uri, url, tmp_path) as suite:
         key = suite.get("/api/v1/public/records/tree-head").json()["public_key"]
         for case_id in (owner, other):
@@ -215,7 +215,7 @@ def test_rec4_issue14_unsigned_tail_is_reported_not_covered_by_verify_and_the_pa
     says UNSIGNED TAIL with the range "未被签名树头覆盖" (exit 0: not an error), the page shows the range
     and the last self-check with its time; after a new head everything is "核验通过"."""
     url = pg_admin()
-    case_id = "320412-TAIL-1"
+    case_id = "320412-SCJG-TAIL-1"
     with suite_on(amqp_uri, url, tmp_path) as suite:
         key = suite.get("/api/v1/public/records/tree-head").json()["public_key"]
         suite.publish(ev.case_opened(case_id))
@@ -245,7 +245,7 @@ def test_rec4_issue14_running_service_notices_a_rewritten_unsigned_entry_and_sto
     periodic self-check compares the stored leaf hashes with the ones it appended: a rewrite of such
     an entry (content and stored hash) stops signing at once instead of being signed at the next head."""
     url = pg_admin()
-    case_id = "320412-INTEG-2"
+    case_id = "320412-SCJG-INTEG-2"
     with suite_on(amqp_uri, url, tmp_path, ZHIFA_RECORDS_SELF_CHECK_INTERVAL=1) as suite:
         suite.publish(ev.case_opened(case_id))
         suite.publish(ev.evidence(case_id, n=1))
