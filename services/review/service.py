@@ -529,6 +529,11 @@ class ReviewService:
         with self.db.session() as session:
             row, task = store.load_for_actor(session, task_id, actor)
             handling = set(task.current.proposal.officer_ids) | {task.current.submitted_by}
+            if actor.kind == "department" and raised_by and raised_by not in task.current.proposal.officer_ids:
+                # SEC-2, issue 15: a department key names only one of the case's own handling officers, never
+                # the reviewer or an outsider (who would then count as a party to the coordination)
+                raise ReviewError(403, "not_handling_officer",
+                                  f"{raised_by}不是本案承办人员，业务系统只能代本案承办人员提出异议")
             if actor.kind != "department" and who not in handling:
                 raise ReviewError(403, "not_handling_unit", "只有本案承办人员（或承办机构业务系统）可以对审核意见提出异议")
             at = store.step_time(task)

@@ -213,6 +213,11 @@ def test_rev5_disagreement_goes_to_coordination_decided_by_a_supervisor(review_s
     stranger = suite.post(f"/api/v1/review/tasks/{task['task_id']}/disagreement", {"position": "不同意"},
                           suite.token("officer", REGION, sub="o-77", bodies=OWN))
     assert stranger.status_code == 403  # only the handling unit disagrees
+    # SEC-2 (issue 15): the body's system may speak for its handling officer, but cannot name the reviewer
+    # (or anyone outside the case) as the one who disagrees
+    named = suite.post(f"/api/v1/review/tasks/{task['task_id']}/disagreement",
+                       {"position": "不同意", "raised_by": "r-9"}, headers={"X-Api-Key": suite.api_key})
+    assert named.status_code == 403 and named.json()["error"] == "not_handling_officer", named.text
     raised = suite.post(f"/api/v1/review/tasks/{task['task_id']}/disagreement",
                         {"position": "罚款在裁量基准一般情形幅度内，理由见集体讨论记录"}, officer)
     assert raised.status_code == 200 and raised.json()["status"] == "coordination", raised.text
