@@ -30,6 +30,14 @@ class BlobCorrupted(BlobError):
     """The stored bytes no longer hash to their name: tampered with or damaged storage."""
 
 
+def max_record_blob_bytes() -> int:
+    """Largest attachment of an enforcement record (ZHIFA_RECORDS_MAX_BLOB_BYTES, default 8 MiB): the gateway
+    refuses a bigger upload before reading it (413), records refuses it again when storing it."""
+    from services.common import settings
+
+    return int(settings.setting("ZHIFA_RECORDS_MAX_BLOB_BYTES", 8 * 1024 * 1024))
+
+
 def sm3_hex(data: bytes) -> str:
     return hashlib.new("sm3", data).hexdigest()
 

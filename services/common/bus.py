@@ -101,11 +101,7 @@ def declare_topology(amqp_uri: str, service_classes, extra_sources=("departments
 
 
 def all_service_classes():
-    from services.complaints.service import ComplaintsService
-    from services.disclosure.service import DisclosureService
-    from services.evaluation.service import EvaluationService
-    from services.gateway.service import GatewayService
-    from services.records.service import RecordsService
-    from services.review.service import ReviewService
+    """The nameko classes of every service in the registry (services/common/registry.py)."""
+    from services.common.registry import service_classes
 
-    return [RecordsService, ReviewService, DisclosureService, ComplaintsService, EvaluationService, GatewayService]
+    return service_classes()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from services.common import settings
+from services.common import registry, settings
 
 
 def load_config(path: str | None) -> None:
@@ -54,7 +54,7 @@ def cmd_broker_definitions(args) -> int:
 def cmd_migrate(args) -> int:
     from services.common.migrations import upgrade
 
-    for service in args.services or settings.SERVICES:
+    for service in args.services or registry.database_services():
         upgrade(service)
         print(f"{service}: migrated ({settings.database_url(service).split('@')[-1]})")
     return 0
@@ -127,14 +127,14 @@ def cmd_calendar(args) -> int:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:2] == ["records", "verify"] or (len(argv) > 2 and argv[0] == "--config" and argv[2:4] == ["records", "verify"]):
-        # `zhifa [--config F] records verify …`: recompute the records log and name the first tampered entry
-        config_path = argv[1] if argv[0] == "--config" else None
-        rest = argv[4:] if config_path else argv[2:]
+    config_path = argv[1] if argv[:1] == ["--config"] and len(argv) > 1 else None
+    words = argv[2:] if config_path else argv
+    offered = {e.name: e for e in registry.entries() if e.commands}
+    if len(words) >= 2 and words[0] in offered and words[1] in offered[words[0]].commands:
+        # `zhifa [--config F] <service> <command> …`: a service's own command (e.g. records verify: recompute
+        # the records log and name the first tampered entry), found through the registry
         load_config(config_path)
-        from services.records.verify import main as verify_main
-
-        return verify_main(rest)
+        return offered[words[0]].command(words[1])(words[2:])
     parser = argparse.ArgumentParser(prog="zhifa", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="nameko config YAML (default deploy/local/config.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,7 +173,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="the template file to write (default: print)")
     sub.add_parser("calendar", help="show the working-day calendar in force")
     sub.add_parser("docs", help="regenerate the event table in docs/ARCHITECTURE.md")
-    sub.add_parser("records", help="`zhifa records verify [--db URL] [--public-key HEX]`: verify the records log")
+    for service in (e for e in registry.entries() if e.commands):
+        # parsed above (before argparse) so a command keeps its own options; listed here for --help
+        sub.add_parser(service.name, help=" | ".join(f"`zhifa {service.name} {c} …`" for c in service.commands))
     args = parser.parse_args(argv)
     load_config(args.config)
     return {"bus-init": cmd_bus_init, "migrate": cmd_migrate, "token": cmd_token, "api-key": cmd_api_key,

@@ -1,14 +1,13 @@
 """Alembic per service: ``services/<name>/migrations`` with its own ``alembic_version`` in its own DB."""
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from services.common import settings
+from services.common import registry, settings
 
 
 def alembic_config(service: str, url: str | None = None) -> Config:
@@ -49,7 +48,7 @@ def upgrade(service: str, url: str | None = None, revision: str = "head") -> Non
 def target_metadata(service: str):
     from services.common.db import PlumbingBase
 
-    models = importlib.import_module(f"services.{service}.models")
+    models = registry.entry(service).models_module()
     # EXTRA_METADATA: shared tables a service opts into (``case_transfers`` of services/common/ownership.py)
     return [PlumbingBase.metadata, models.Base.metadata, *getattr(models, "EXTRA_METADATA", ())]
 

@@ -10,9 +10,6 @@ from nameko import config
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("ZHIFA_VAR_DIR", ROOT / "var"))
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
-SERVICES = ("records", "review", "disclosure", "complaints", "evaluation")
-DEFAULT_METRICS_PORTS = {"gateway": 9100, "records": 9101, "review": 9102, "disclosure": 9103,
-                         "complaints": 9104, "evaluation": 9105}
 
 
 def setting(key: str, default=None):
@@ -43,7 +40,14 @@ def database_url(service: str) -> str:
 def metrics_port(service: str) -> int:
     configured = (config.get("ZHIFA_METRICS_PORTS") or {}).get(service)
     env = os.environ.get(f"ZHIFA_{service.upper()}_METRICS_PORT")
-    return int(configured or env or DEFAULT_METRICS_PORTS.get(service, 0))
+    if configured or env:
+        return int(configured or env)
+    from services.common.registry import RegistryError, entry
+
+    try:
+        return entry(service).metrics_port
+    except RegistryError:
+        return 0
 
 
 def retry_delay_ms() -> int:

@@ -29,6 +29,7 @@ from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.identifiers import is_region_code
 from services.common.metrics import Metrics
 from services.common.scope import Scope
+from services.common.attachments import intake_rules
 from services.complaints import intake, store
 from services.complaints import metrics as m
 from services.complaints.domain import (CHINA_TZ, BodyKind, BodyRef, Channel, Complainant, ComplaintFlags,
@@ -415,7 +416,7 @@ class ComplaintsService:
             if b["region_code"][:6] not in codes:
                 codes.add(b["region_code"][:6])
                 regions.append({"region_code": b["region_code"][:6], "name": _region_name(b["region_code"])})
-        limits = intake.intake_rules()
+        limits = intake_rules()
         return {"regions": regions, "bodies": known,
                 "attachments": {"max_files": limits.max_files, "max_bytes": limits.max_bytes,
                                 "types": sorted(limits.types)}}

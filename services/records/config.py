@@ -148,10 +148,6 @@ def blob_dir() -> Path:
     return Path(settings.setting("ZHIFA_RECORDS_BLOB_DIR") or settings.VAR / "blobs")
 
 
-def max_blob_bytes() -> int:
-    return int(settings.setting("ZHIFA_RECORDS_MAX_BLOB_BYTES", 8 * 1024 * 1024))
-
-
 def batch_size() -> int:
     return int(settings.setting("ZHIFA_RECORDS_BATCH_SIZE", 200))
 

@@ -46,6 +46,7 @@ from services.common.blobs import (
     BlobNotFound,
     FilesystemBlobStore,
     check_hash,
+    max_record_blob_bytes,
 )
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.bundles import consistency_bundle, inclusion_bundle
@@ -691,8 +692,8 @@ class RecordsService:
             return _error(403, "out_of_scope", "未绑定执法主体，不能上传附件")
         region_code = scope.region_code
         data = base64.b64decode(data_b64)
-        if len(data) > config.max_blob_bytes():
-            return _error(413, "too_large", f"附件超过 {config.max_blob_bytes()} 字节")
+        if len(data) > max_record_blob_bytes():
+            return _error(413, "too_large", f"附件超过 {max_record_blob_bytes()} 字节")
         content_hash = self.blobs.put(data)
         with self.db.session() as session:
             existing = session.get(Blob, content_hash)

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from nameko.cli.utils.config import load_config
 
-from services.common import settings
+from services.common import registry
 from tests.deploy.support import (
     takes_departmental_events,
     COMPOSE_DIR,
@@ -181,7 +181,7 @@ def test_healthchecks_probe_healthz_or_the_metrics_port(compose):
         if svc == "gateway":
             assert "127.0.0.1:8000/healthz" in test
         else:
-            assert f"127.0.0.1:{settings.DEFAULT_METRICS_PORTS[svc]}/metrics" in test
+            assert f"127.0.0.1:{registry.entry(svc).metrics_port}/metrics" in test
 
 
 def test_infrastructure_mounts_and_plugins(compose):
@@ -231,7 +231,7 @@ def test_container_config_resolves_like_a_deployment(monkeypatch):
     assert config["AMQP_URI"].endswith("/zhifa-320400")
     assert config["ZHIFA_DATABASES"]["records"].startswith("postgresql://")
     assert config["ZHIFA_DATABASES"]["review"] is None          # not this process's database
-    assert config["ZHIFA_METRICS_PORTS"] == settings.DEFAULT_METRICS_PORTS
+    assert config["ZHIFA_METRICS_PORTS"] == {e.name: e.metrics_port for e in registry.entries()}
     assert config["ZHIFA_METRICS_ADDR"] == "0.0.0.0"
     assert config["WEB_SERVER_ADDRESS"] == "0.0.0.0:8000"
     assert config["LOGGING"]["root"]["level"] == "INFO"

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from services.common import settings
+from services.common import registry
 from tests.deploy.support import (
     takes_departmental_events,
     BROKER,
@@ -110,9 +110,9 @@ def test_deployment_has_probes_resources_env_and_replicas(svc):
     assert container["args"] == ["nameko", "run", "--config", "/etc/zhifa/config.yaml",
                                  f"services.{svc}.service:{SERVICE_CLASSES[svc]}"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports["metrics"] == settings.DEFAULT_METRICS_PORTS[svc]
+    assert ports["metrics"] == registry.entry(svc).metrics_port
     annotations = dep["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["prometheus.io/port"] == str(settings.DEFAULT_METRICS_PORTS[svc])
+    assert annotations["prometheus.io/port"] == str(registry.entry(svc).metrics_port)
     for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
         probe = container[kind]["httpGet"]
         if svc == "gateway":

@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 
-from services.common import settings
+from services.common import registry
 from tests.deploy.support import (
     BUILTIN_METRICS,
     COMPOSE_DIR,
@@ -63,7 +63,7 @@ def test_compose_prometheus_scrapes_every_service_and_rabbitmq(capsys):
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     for svc in SERVICES:
         (sd,) = jobs[f"zhifa-{svc}"]["dns_sd_configs"]
-        assert sd["names"] == [svc] and sd["port"] == settings.DEFAULT_METRICS_PORTS[svc]
+        assert sd["names"] == [svc] and sd["port"] == registry.entry(svc).metrics_port
     assert jobs["rabbitmq"]["static_configs"][0]["targets"] == ["rabbitmq:15692"]
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
     k8s = load_yaml(PROMETHEUS / "prometheus-k8s.yml")

@@ -15,7 +15,7 @@ database, messaging or nameko. Modules:
 from .annual import (AnnualReport, DecisionRecord, annual_report_due, annual_report_timeliness,
                      build_annual_report, render_annual_report)
 from .before import (BeforeRegister, CertificateEvent, CertificateState, CredentialStatus, ItemKind,
-                     OfficerPublic, PowerEntry, credential_qr_png, officer_public_record, stale_powers,
+                     OfficerPublic, PowerEntry, officer_public_record, stale_powers,
                      verify_certificate)
 from .deadlines import (PublicationStatus, PublicationTiming, WarningLevel, needs_recompute, publication_deadline,
                         publication_status)
@@ -32,7 +32,7 @@ __all__ = [
     "ItemKind", "OfficerPublic", "Outcome", "Party", "PartyKind", "PersonalDataLeak", "PowerEntry", "PublicEntry",
     "Publication", "PublicationState", "PublicationStatus", "PublicationTiming", "RedactionResult", "Secrecy",
     "WarningLevel", "WithdrawalReason", "announce_draw", "annual_report_due", "annual_report_timeliness", "assert_no_personal_data",
-    "build_annual_report", "credential_qr_png", "decision_from_payload", "draw", "link_remade", "mask_name",
+    "build_annual_report", "decision_from_payload", "draw", "link_remade", "mask_name",
     "monthly_results_summary", "needs_recompute", "officer_public_record", "perform_draw", "publication_deadline",
     "publication_status", "redact_decision", "redact_text", "render_annual_report", "stale_powers", "verify_certificate",
     "verify_draw",

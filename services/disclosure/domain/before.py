@@ -5,21 +5,16 @@
   historical versions stay queryable (kept current as laws and bodies change — DISC-1).
 - :func:`stale_powers`: a power-list entry whose legal basis changed must be updated and published
   within one month (法律依据变化后一个月内更新公布, PLAT-4; config period ``powers_list.update``).
-- :func:`verify_certificate` and :func:`credential_qr_png`: the public checks an officer's
-  enforcement certificate (执法证件) by number or QR code (DISC-2).
+- :func:`verify_certificate`: the public checks an officer's enforcement certificate (执法证件) by number
+  or by the QR code the gateway renders (services/common/qr.py) — DISC-2.
 """
 from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
 import enum
-import struct
-import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
-
-import qrcode
-import qrcode.constants
 
 from services.common.periods import Period, load_periods
 
@@ -322,40 +317,3 @@ def verify_certificate(certificate_no: str, certificate_history: Sequence[Certif
                                 e.expires_on + dt.timedelta(days=1))
     return CredentialStatus(number, True, e.state is CertificateState.VALID, e.state.label_zh, e.holder_name,
                             e.body_name, e.enforcement_field, e.since)
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def credential_qr_png(url: str, box_size: int = 8, border: int = 4) -> bytes:
-    """PNG bytes of a QR code for a certificate-verification URL (亮证扫码核验) — DISC-2.
-
-    The QR matrix comes from the ``qrcode`` library (error correction M); the PNG (8-bit
-    greyscale) is written with the standard library, so no imaging library is needed.
-    """
-    if not url:
-        raise ValueError("url must not be empty")
-    if box_size < 1 or border < 0:
-        raise ValueError("box_size must be >= 1 and border >= 0")
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border)
-    qr.add_data(url)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()  # includes the quiet zone (border)
-    size = len(matrix) * box_size
-    raw = bytearray()
-    for row in matrix:
-        line = bytes(0 if dark else 255 for dark in row for _ in range(box_size))
-        for _ in range(box_size):
-            raw.append(0)  # filter type: none
-            raw.extend(line)
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + _png_chunk(b"IEND", b""))
-
-
-def to_public_dict(content: Any) -> dict[str, Any]:
-    """Plain dict of a before-information item (for the public platform, DISC-9)."""
-    out = asdict(content)
-    return {k: (v.value if isinstance(v, enum.Enum) else v.isoformat() if isinstance(v, dt.date) else v)
-            for k, v in out.items()}

@@ -17,7 +17,7 @@ import base64
 from marshmallow import ValidationError
 
 from services.common.rpc import call
-from services.complaints import intake
+from services.common import attachments as intake
 from services.gateway import pages
 from services.gateway.edge import CSRF_FIELD, client_ip, request_ip  # noqa: F401 - client_ip re-exported (tests)
 from services.gateway.http import HttpError, endpoint, rate_limited_response, read_json

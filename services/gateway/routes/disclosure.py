@@ -17,8 +17,8 @@ from werkzeug.wrappers import Response
 from services.common.catalogue.fields import ACTION_TYPE_NAMES_ZH, PartySchema
 from services.common.events import jsonable
 from services.common.rpc import call
-from services.disclosure.domain.before import credential_qr_png
-from services.disclosure.settings import service_settings
+from services.common import settings
+from services.common.qr import qr_png
 from services.gateway import pages
 from services.gateway.exports import csv_text
 from services.gateway.http import HttpError, endpoint, read_json
@@ -156,7 +156,10 @@ def _answer(result):
 
 
 def _base_url(request) -> str:
-    return service_settings()["public_base_url"] or request.host_url.rstrip("/")
+    """DISC-2, DISC-9: the public address written into certificate QR codes (亮证扫码核验):
+    ZHIFA_PUBLIC_BASE_URL when the portal sits behind a proxy, else the address the request came in on."""
+    configured = str(settings.setting("ZHIFA_PUBLIC_BASE_URL", "") or "").rstrip("/")
+    return configured or request.host_url.rstrip("/")
 
 
 def verification_url(request, certificate_no: str) -> str:
@@ -357,7 +360,7 @@ class DisclosureRoutes:
         result = call(self.disclosure, "verify_certificate", certificate_no)
         if not result["found"]:
             raise HttpError(404, "not_found", "未查询到该证件")
-        response = Response(credential_qr_png(verification_url(request, certificate_no)), mimetype="image/png")
+        response = Response(qr_png(verification_url(request, certificate_no)), mimetype="image/png")
         response.headers["Cache-Control"] = "public, max-age=86400"
         return response
 

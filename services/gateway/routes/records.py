@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from werkzeug.wrappers import Response
 
 from services.common import ownership
+from services.common.blobs import max_record_blob_bytes
 from services.common.catalogue.fields import STAGES
 from services.common.events import make_envelope, parse_event
 from services.common.identifiers import is_region_code
@@ -284,9 +285,7 @@ class RecordsRoutes:
     @endpoint("POST", "/api/v1/records/blobs", roles=UPLOADERS, tags=("records",), success=201,
               summary="Upload an attachment (raw bytes); returns its SM3 content hash to reference in evidence.recorded")
     def upload_blob(self, request, identity):
-        from services.records.config import max_blob_bytes
-
-        limit = max_blob_bytes()
+        limit = max_record_blob_bytes()
         if request.content_length is None:
             raise HttpError(411, "length_required", "须提供 Content-Length")
         if request.content_length > limit:
