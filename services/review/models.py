@@ -42,6 +42,12 @@ class Classification(Base):
     layers: Mapped[list] = mapped_column(JSON, default=list)
     # "proposal" (decision.proposed) or "decision" (classified from decision.made: nothing was proposed)
     source: Mapped[str] = mapped_column(String(16), default="proposal")
+    # REV-2, issue 14: the classification is monotone in what arrived, whatever the order — major when
+    # the proposal is major OR the decision made is (e.g. a bigger fine than proposed), or, with no
+    # proposal of this version, when another proposed version of the case is major
+    # each part as {"major", "fired", "sign_off_required", "layers", "catalogue_digest"}; None: not received
+    by_proposal: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    by_decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ReviewTask(Base):
@@ -67,6 +73,9 @@ class ReviewTask(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     document: Mapped[dict] = mapped_column(JSON)                    # the domain task (codec.task_to_json)
     assignments: Mapped[dict] = mapped_column(JSON, default=dict)   # version → {reviewer_id, pooled, reason}
+    # REV-2: the highest version of the case decided (decision.made); versions up to it are closed for
+    # review — nobody reviews a decision already made (its bypass is a violation)
+    decided_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (UniqueConstraint("case_id", name="uq_review_tasks_case"),
                       Index("ix_review_tasks_pending_due", "pending", "due_on"))
@@ -88,6 +97,24 @@ class Violation(Base):
     detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the event emitted for it
+
+    # REV-2: a case version is flagged once per kind, whatever the order or number of deliveries
+    __table_args__ = (UniqueConstraint("case_id", "version", "kind", name="uq_violations_case_version_kind"),)
+
+
+class DecidedVersion(Base):
+    """A decision made (decision.made) of a case version, as review heard of it: which versions are
+    decided, so that a proposal arriving after its decision reconciles instead of opening a task (REV-2)."""
+
+    __tablename__ = "decided_versions"
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(9))
+    body_id: Mapped[str] = mapped_column(String(64))
+    decision_event_id: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict] = mapped_column(JSON)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- review's own copy of the registry (PLAT-2, PLAT-3, PLAT-4) ------------------------------------

@@ -33,6 +33,7 @@ from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.metrics import Metrics
 from services.common.workdays import default_calendar
 from services.review import configuration, metrics, store
+from services.review.domain import gate
 from services.review.domain import (CoordinationOutcome, InvalidTransition, Opinion, OpinionKind, Proposal,
                                     TaskState, VersionStatus, approval_blockers, classify, decide_coordination,
                                     detect_bypass, open_task, proposal_from_payload, raise_disagreement,
@@ -80,7 +81,11 @@ class ReviewService:
 
     @batched_event_handler(DEPARTMENTS, "decision.proposed", group="cases", preload=_preload_cases)
     def on_decision_proposed(self, event):
-        """REV-1: classify with the fired rules; a major decision opens (or adds a version to) the case's task."""
+        """REV-1: classify with the fired rules; a major decision opens (or adds a version to) the case's task.
+
+        REV-2, issue 14: a proposal arriving after the decision of its version (or of a later one) was
+        made reconciles instead: its classification is stored (and can only add to the decision's), the
+        decided version is checked again (``not_reviewed`` once, if major) — no task is opened."""
         try:
             proposal = proposal_from_payload(event.payload, case_id=event.case_id, body_id=event.body_id,
                                              region_code=event.region_code)
@@ -88,30 +93,70 @@ class ReviewService:
             raise InvalidEvent(f"decision.proposed cannot be read as a proposal: {exc}") from exc
         catalogue, settings = configuration.catalogue(), configuration.review_settings()
         result = classify(proposal, catalogue)
-        opened = None
+        opened, kinds = None, []
         with self.db.effect_of(event) as session:
-            self._store_classification(session, event, result, source="proposal")
-            if result.major:
-                opened = self._submit(session, event, proposal, result, settings)
+            row = self._row(session, event, result.version)
+            row.by_proposal, row.proposal = gate.part(result), event.raw.get("payload") or {}
+            decided = store.decided_versions(session, event.case_id)
+            combined = self._settle(session, event, catalogue, decided, proposed_version=result.version)
+            if decided and result.version <= max(decided):
+                # the decision of this version (or a later one) is made: nothing left to review
+                kinds = self._check_decided(session, event, decided)
+            elif combined[result.version].major:
+                opened = self._submit(session, event, proposal, combined[result.version], settings)
         metrics.CLASSIFIED.labels(event.region_code, event.body_id, str(result.major).lower()).inc()
         if opened:
             metrics.TASKS_OPENED.labels(event.region_code, event.body_id).inc()
+        for kind in kinds:
+            metrics.BYPASSED.labels(event.region_code, event.body_id, kind).inc()
 
     @staticmethod
-    def _store_classification(session, event, result, source: str) -> None:
-        row = store.classification(session, event.case_id, result.version)
+    def _row(session, event, version: int) -> Classification:
+        row = store.classification(session, event.case_id, version)
         if row is None:
-            row = Classification(case_id=event.case_id, version=result.version)
+            row = Classification(case_id=event.case_id, version=version, region_code=event.region_code,
+                                 body_id=event.body_id, major=False, fired_rules=[], fired=[], proposal={},
+                                 layers=[], source="decision", classified_at=utcnow())
             store.add_classification(session, row)
-        row.region_code, row.body_id, row.major = event.region_code, event.body_id, result.major
-        row.fired_rules, row.fired, row.sign_off_required = result.fired_rule_ids, _fired(result), result.sign_off_required
-        row.catalogue_digest, row.layers, row.source = result.catalogue_digest, list(result.layers), source
-        row.proposal, row.classified_at = event.raw.get("payload") or {}, utcnow()
-        emit(session, "review.classified", {
-            "version": result.version, "major": result.major, "fired_rules": result.fired_rule_ids,
-            "fired": _fired(result), "sign_off_required": result.sign_off_required,
-            "catalogue_digest": result.catalogue_digest, "source": source},
-            region_code=event.region_code, body_id=event.body_id, case_id=event.case_id, caused_by=event)
+        return row
+
+    def _settle(self, session, event, catalogue, decided: dict, proposed_version: int | None = None) -> dict:
+        """Classify every version of the case from what arrived (its proposal, its decision, earlier
+        major versions — ``gate.combine``, the same whatever the order); store the changes and emit
+        ``review.classified`` for a version whose classification changed (and for a proposal, always).
+        Returns version -> domain Classification."""
+        rows = {r.version: r for r in store.case_classifications(session, event.case_id)}
+        for version in decided:
+            if version not in rows:
+                rows[version] = self._row(session, event, version)
+        proposed = [r for _, r in sorted(rows.items()) if r.by_proposal is not None]
+        field = (proposed[-1].proposal or {}).get("field") if proposed else None
+        out, majors = {}, []
+        for version, row in sorted(rows.items()):
+            if version in decided:
+                row.by_decision = gate.part(classify(self._proposal_from_decision(decided[version], field),
+                                                     catalogue))
+            inherited = majors[-1] if majors and row.by_proposal is None else None
+            result = gate.combine(event.case_id, version, row.by_proposal, row.by_decision, inherited)
+            out[version] = result
+            if row.by_proposal is not None and result.major:
+                majors.append(result)
+            before = (row.major, list(row.fired_rules or []), row.source)
+            source = "proposal" if row.by_proposal is not None else "decision"
+            row.region_code, row.body_id, row.major = row.region_code or event.region_code, \
+                row.body_id or event.body_id, result.major
+            row.fired_rules, row.fired, row.sign_off_required = result.fired_rule_ids, _fired(result), \
+                result.sign_off_required
+            row.catalogue_digest, row.layers, row.source = result.catalogue_digest, list(result.layers), source
+            if version == proposed_version or before != (row.major, list(row.fired_rules), row.source) \
+                    or row.classified_at is None:
+                row.classified_at = utcnow()
+                emit(session, "review.classified", {
+                    "version": version, "major": result.major, "fired_rules": result.fired_rule_ids,
+                    "fired": _fired(result), "sign_off_required": result.sign_off_required,
+                    "catalogue_digest": result.catalogue_digest, "source": source},
+                    region_code=event.region_code, body_id=event.body_id, case_id=event.case_id, caused_by=event)
+        return out
 
     def _submit(self, session, event, proposal: Proposal, result, settings) -> bool:
         """送审: open the task or add the version to it (REV-4: history kept; approval never inherited)."""
@@ -160,56 +205,64 @@ class ReviewService:
 
     @batched_event_handler(DEPARTMENTS, "decision.made", group="cases", preload=_preload_cases)
     def on_decision_made(self, event):
-        """REV-2: a major decision made without an approved review of that version is a violation (应审未审)."""
-        from services.review.domain import Classification as DomainClassification, FiredRule
-
+        """REV-2: a major decision made without an approved review of that version is a violation (应审未审),
+        recorded once per (case, version) whatever the order of arrival and the number of copies; the
+        case's task is closed up to the decided version (nobody reviews a decision already made)."""
         version = int(event.payload["version"])
-        kind = None
         with self.db.effect_of(event) as session:
+            decided = store.decided_versions(session, event.case_id)
+            if version not in decided:
+                decided[version] = store.add_decided_version(session, event, version)
+            self._settle(session, event, configuration.catalogue(), decided)
+            kinds = self._check_decided(session, event, decided)
+            row = store.task_row_for_case(session, event.case_id, lock=True)
+            if row is not None and (row.decided_version or 0) < version:
+                row.decided_version = version
+                store.save(row, store.decode(row), row.updated_at)
+        for kind in kinds:
+            metrics.BYPASSED.labels(event.region_code, event.body_id, kind).inc()
+
+    def _check_decided(self, session, event, decided: dict) -> list[str]:
+        """Every decided version of the case without an approved review of that version, if major, is
+        flagged — once (a violation of that version recorded before stands)."""
+        task = store.decode(store.task_row_for_case(session, event.case_id))
+        kinds = []
+        for version, made in sorted(decided.items()):
             row = store.classification(session, event.case_id, version)
-            if row is None:
-                earlier = session.scalars(select(Classification).where(
-                    Classification.case_id == event.case_id, Classification.major.is_(True))
-                    .order_by(Classification.version.desc())).first()
-                if earlier is not None:
-                    # nothing proposed for this version, but the case was major: it stays major
-                    fired = tuple(FiredRule(f["rule_id"], f["description"], f["detail"]) for f in earlier.fired or [])
-                    result = DomainClassification(event.case_id, version, True, fired, earlier.sign_off_required,
-                                                  tuple(earlier.layers or ()), earlier.catalogue_digest or "")
-                else:
-                    result = classify(self._proposal_from_decision(session, event), configuration.catalogue())
-                self._store_classification(session, event, result, source="decision")
-                row = store.classification(session, event.case_id, version)
+            if row is None or not row.major or store.has_gate_violation(session, event.case_id, version):
+                continue
             classification = store.domain_classification(row)
-            task = store.decode(store.task_row_for_case(session, event.case_id))
             violation = detect_bypass(classification, task, version)
             if violation is None:
-                return
+                continue
             kind = violation.kind.value
             record = store.record_violation(
-                session, kind=kind, region_code=event.region_code, body_id=event.body_id, case_id=event.case_id,
+                session, kind=kind, region_code=made.region_code, body_id=made.body_id, case_id=event.case_id,
                 version=version, description=violation.description,
-                details={"decision_no": event.payload.get("decision_no"), "decision_event_id": event.event_id,
-                         "fired_rules": classification.fired_rule_ids})
+                details={"decision_no": (made.payload or {}).get("decision_no"),
+                         "decision_event_id": made.decision_event_id,
+                         "fired_rules": classification.fired_rule_ids, "found_at": event.event_type})
             record.event_id = emit(session, "review.bypassed", {
                 "version": version, "violation": kind, "description": violation.description,
                 "violation_id": record.violation_id, "fired_rules": classification.fired_rule_ids},
-                region_code=event.region_code, body_id=event.body_id, case_id=event.case_id, caused_by=event)
-        if kind:
-            metrics.BYPASSED.labels(event.region_code, event.body_id, kind).inc()
+                region_code=made.region_code, body_id=made.body_id, case_id=event.case_id, caused_by=event)
+            kinds.append(kind)
+        return kinds
 
     @staticmethod
-    def _proposal_from_decision(session, event) -> Proposal:
-        """A proposal as far as ``decision.made`` tells (no measures or flags): to classify an unproposed decision."""
-        p = event.payload
-        field = session.scalars(select(Classification.proposal).where(Classification.case_id == event.case_id)
-                                .order_by(Classification.version.desc())).first()
-        field = (field or {}).get("field") if isinstance(field, dict) else None
-        return Proposal(case_id=event.case_id, version=int(p["version"]), body_id=event.body_id,
-                        region_code=event.region_code, action_type=p["action_type"], matter_code=p["matter_code"],
-                        field=field, parties=tuple({"party_kind": x["party_kind"], "name": x.get("name", "")}
-                                                   for x in p["parties"]),
-                        officer_ids=tuple(p.get("officer_ids") or ()), proposed_at=p["decided_at"],
+    def _proposal_from_decision(made, field: str | None) -> Proposal:
+        """A proposal as far as ``decision.made`` tells (no measures or flags), with the field of the
+        case's latest proposal: to classify what was decided (REV-2). ``made``: a DecidedVersion row."""
+        p = made.payload
+        decided_at = p["decided_at"]
+        if isinstance(decided_at, str):
+            decided_at = dt.datetime.fromisoformat(decided_at)
+        return Proposal(case_id=made.case_id, version=made.version, body_id=made.body_id,
+                        region_code=made.region_code,
+                        action_type=p["action_type"], matter_code=p["matter_code"], field=field,
+                        parties=tuple({"party_kind": x["party_kind"], "name": x.get("name", "")}
+                                      for x in p["parties"]),
+                        officer_ids=tuple(p.get("officer_ids") or ()), proposed_at=decided_at,
                         fine_amount=p.get("fine_amount"))
 
     @batched_event_handler(DEPARTMENTS, "case.transferred", group="cases")

@@ -27,8 +27,8 @@ from services.review.domain import (CHECKS, CertificateEvent, ChecklistConfig, C
                                     check_procedure, check_within_authority, checklist, manual_check,
                                     reviewer_staffing, task_due_level, transfer_suggested)
 from services.review.domain.tasks import STATE_NAMES_ZH, _PENDING_STATES, NoReviewerAvailable
-from services.review.models import (BodyStaffing, CaseAction, CertificateChange, PowerItem, RecordGaps,
-                                    RegistryBody, RegistryOfficer)
+from services.review.models import (BodyStaffing, CaseAction, CertificateChange, DecidedVersion, PowerItem,
+                                    RecordGaps, RegistryBody, RegistryOfficer)
 from services.review.models import Classification as ClassificationRow
 from services.review.models import ReviewTask as TaskRow
 from services.review.models import Violation
@@ -123,6 +123,7 @@ class CaseBatch:
 
     classifications: dict       # (case_id, version) -> row | None
     tasks: dict                 # case_id -> row | None (locked on PostgreSQL, in task id order)
+    decided: dict               # case_id -> {version: DecidedVersion} (REV-2: decisions made)
 
 
 def preload_cases(session: Session, events) -> list:
@@ -138,8 +139,12 @@ def preload_cases(session: Session, events) -> list:
     for row in tasks:                 # one task per case; the first, as task_row_for_case's query
         if by_case[row.case_id] is None:
             by_case[row.case_id] = row
-    session.info[BATCH_KEY] = CaseBatch(classifications, by_case)
-    return [*found, *tasks]
+    made = session.scalars(select(DecidedVersion).where(one_of(session, DecidedVersion.case_id, cases))).all()
+    decided: dict = {c: {} for c in cases}
+    for row in made:
+        decided[row.case_id][row.version] = row
+    session.info[BATCH_KEY] = CaseBatch(classifications, by_case, decided)
+    return [*found, *tasks, *made]
 
 
 def classification(session: Session, case_id: str, version: int) -> ClassificationRow | None:
@@ -154,6 +159,39 @@ def add_classification(session: Session, row: ClassificationRow) -> None:
     batch = session.info.get(BATCH_KEY)
     if batch is not None:
         batch.classifications[(row.case_id, row.version)] = row
+
+
+def case_classifications(session: Session, case_id: str) -> list[ClassificationRow]:
+    """Every classified version of the case (from the batch when it read the case)."""
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None and case_id in batch.tasks:      # the batch read all of the case's rows
+        return [r for (c, _), r in batch.classifications.items() if c == case_id and r is not None]
+    return list(session.scalars(select(ClassificationRow).where(ClassificationRow.case_id == case_id)))
+
+
+def decided_versions(session: Session, case_id: str) -> dict[int, DecidedVersion]:
+    """The case's decided versions (decision.made) review has heard of: version -> row (REV-2)."""
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None and case_id in batch.decided:
+        return batch.decided[case_id]
+    return {r.version: r for r in session.scalars(select(DecidedVersion).where(DecidedVersion.case_id == case_id))}
+
+
+def add_decided_version(session: Session, event, version: int) -> DecidedVersion:
+    """Remember that ``version`` of the event's case was decided (the first copy of its decision.made)."""
+    row = DecidedVersion(case_id=event.case_id, version=version, region_code=event.region_code,
+                         body_id=event.body_id, decision_event_id=event.event_id,
+                         decided_at=event.payload["decided_at"], payload=event.raw.get("payload") or {},
+                         recorded_at=utcnow())
+    session.add(row)
+    return row
+
+
+def has_gate_violation(session: Session, case_id: str, version: int) -> bool:
+    """Was the version already flagged (应审未审 or 审核未通过)? One REV-2 violation per case version."""
+    return session.scalars(select(Violation.violation_id).where(
+        Violation.case_id == case_id, Violation.version == version,
+        Violation.kind.in_(("not_reviewed", "not_approved"))).limit(1)).first() is not None
 
 
 def task_row_for_case(session: Session, case_id: str, lock: bool = False) -> TaskRow | None:
@@ -187,7 +225,8 @@ def save(row: TaskRow, task: ReviewTask, now: dt.datetime) -> None:
     cur = task.current
     row.document = codec.task_to_json(task)
     row.state = task.state.value
-    row.pending = task.is_pending
+    # REV-2: a version whose decision was made (or a later version's) is closed for review
+    row.pending = task.is_pending and not closed_by_decision(row, cur.number)
     row.version = cur.number
     row.submitted_by = cur.submitted_by
     row.reviewer_id = cur.reviewer_id
@@ -200,14 +239,24 @@ def save(row: TaskRow, task: ReviewTask, now: dt.datetime) -> None:
     row.updated_at = now
 
 
+def closed_by_decision(row: TaskRow, version: int) -> bool:
+    """REV-2: the decision of this version (or of a later one) was made — nothing is left to review."""
+    return row.decided_version is not None and version <= row.decided_version
+
+
 def load_for_actor(session: Session, task_id: str, actor: Actor, *, lock: bool = True) -> tuple[TaskRow, ReviewTask]:
+    """The task for the actor's scope; ``lock``: for a change — refused once its version was decided."""
     query = select(TaskRow).where(TaskRow.task_id == task_id)
     if lock:
         query = locked(session, query)
     row = session.scalars(query).first()
     if row is None or not actor.covers(row.region_code, row.body_id):
         raise ReviewError(404, "not_found", "审核任务不存在或不在您的管辖范围内")
-    return row, decode(row)
+    task = decode(row)
+    if lock and closed_by_decision(row, task.current.number):
+        raise ReviewError(409, "decided", f"案件{row.case_id}第{row.decided_version}版已作出执法决定，"
+                                          "该审核任务已关闭，不能再办理（未经审核作出的重大执法决定已记为违规）")
+    return row, task
 
 
 # --- pre-checks (REV-3) --------------------------------------------------------------------------
@@ -453,12 +502,13 @@ def version_view(v) -> dict:
 def task_summary(row: TaskRow, task: ReviewTask, calendar: WorkingDayCalendar, warn_days: int,
                  today: dt.date) -> dict:
     cur = task.current
-    level = task_due_level(task, today, calendar, warn_days)
+    level = task_due_level(task, today, calendar, warn_days) if row.pending else None
     assignment = (row.assignments or {}).get(str(cur.number)) or {}
     return {
         "task_id": row.task_id, "case_id": row.case_id, "version": cur.number, "region_code": row.region_code,
         "body_id": row.body_id, "status": task.state.value, "status_zh": STATE_NAMES_ZH[task.state],
-        "pending": task.is_pending, "version_status": cur.status.value,
+        "pending": bool(row.pending), "version_status": cur.status.value,
+        "decided_version": row.decided_version,
         "assigned_reviewer_id": assignment.get("reviewer_id"), "pooled": bool(assignment.get("pooled")),
         "reviewer_id": cur.reviewer_id, "approver_id": cur.approver_id, "submitted_by": cur.submitted_by,
         "sign_off_required": cur.sign_off_required,
@@ -468,7 +518,7 @@ def task_summary(row: TaskRow, task: ReviewTask, calendar: WorkingDayCalendar, w
         "action_type": cur.proposal.action_type, "matter_code": cur.proposal.matter_code,
         "due_on": cur.due.due.isoformat(), "due_provisional": cur.due.provisional,
         "due_level": level.value if level else None,
-        "overdue": bool(task.is_pending and task.state is not TaskState.COORDINATION and today > cur.due.due),
+        "overdue": bool(row.pending and task.state is not TaskState.COORDINATION and today > cur.due.due),
         "opened_at": aware(row.opened_at).isoformat(), "updated_at": aware(row.updated_at).isoformat(),
         "versions": len(task.versions),
     }

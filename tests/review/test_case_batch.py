@@ -42,11 +42,12 @@ def test_rev1_rev4_a_batch_reads_its_cases_once_and_finds_what_it_created(engine
         kept = store.preload_cases(session, events)
         assert {type(r).__name__ for r in kept} == {"Classification", "ReviewTask"}
         loaded = len(seen)
-        assert loaded == 2                                            # classifications, tasks
+        assert loaded == 3                                  # classifications, tasks, decided versions (REV-2)
         assert store.classification(session, "K-2", 1).major is True
         assert store.classification(session, "K-1", 1) is None        # known absent
         assert store.task_row_for_case(session, "K-2", lock=True).task_id == "T-2"
         assert store.task_row_for_case(session, "K-1", lock=True) is None
+        assert store.decided_versions(session, "K-1") == {} and store.case_classifications(session, "K-2")[0].major
         assert len(seen) == loaded                                    # no SQL for any of them
         created = Classification(case_id="K-1", version=1, region_code="320412", body_id="320412-SCJG",
                                  major=False, classified_at=NOW)

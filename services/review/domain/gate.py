@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .catalogue import Classification
+from .catalogue import Classification, FiredRule
 from .tasks import STATE_NAMES_ZH, ReviewTask, TaskState, VersionStatus
 
-__all__ = ["GateAnswer", "ViolationKind", "Violation", "may_decide", "detect_bypass"]
+__all__ = ["GateAnswer", "ViolationKind", "Violation", "may_decide", "detect_bypass", "part", "combine"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,49 @@ def detect_bypass(classification: Classification, review_state: ReviewTask | Non
             "pending": "法制审核尚未完成"}[status]
     return Violation(case_id, decision_made_version, ViolationKind.NOT_REVIEWED,
                      f"应审未审：案件{case_id}第{decision_made_version}版属于重大执法决定，{what}即作出执法决定")
+
+
+# --- one classification whatever the order of arrival (REV-2, issue 14) --------------------------------
+
+def part(classification: Classification) -> dict:
+    """What one source (the proposal, or the decision made) says of a version, as stored JSON."""
+    return {"major": classification.major,
+            "fired": [{"rule_id": f.rule_id, "description": f.description, "detail": f.detail}
+                      for f in classification.fired],
+            "sign_off_required": classification.sign_off_required, "layers": list(classification.layers),
+            "catalogue_digest": classification.catalogue_digest}
+
+
+def combine(case_id: str, version: int, by_proposal: dict | None, by_decision: dict | None,
+            inherited: Classification | None = None) -> Classification:
+    """The classification of ``case_id`` version ``version`` from everything that arrived about it —
+    monotone, so the same whichever arrives first and whichever arrives second can only add:
+
+    major = major by its proposal OR major by its decision (a decision beyond what was proposed, e.g. a
+    bigger fine, is a major decision too) OR — for a version nobody proposed — an earlier proposed
+    version of the case was major (``inherited``: the case stays major). Fired rules: the proposal's,
+    then the inherited ones, then the decision's, each rule once.
+    """
+    sources = [p for p in (by_proposal,) if p]
+    if by_proposal is None and inherited is not None and inherited.major:
+        sources.append(part(inherited))
+    if by_decision:
+        sources.append(by_decision)
+    fired, seen, layers = [], set(), []
+    for source in sources:
+        if not source.get("major"):
+            continue
+        for f in source.get("fired") or []:
+            if f["rule_id"] not in seen:
+                seen.add(f["rule_id"])
+                fired.append(FiredRule(f["rule_id"], f["description"], f["detail"]))
+        for layer in source.get("layers") or []:
+            if layer not in layers:
+                layers.append(layer)
+    major = any(bool(source.get("major")) for source in sources)
+    if not major:
+        layers = list((sources[0].get("layers") or []) if sources else [])
+    digest = next((source.get("catalogue_digest") or "" for source in sources), "")
+    return Classification(case_id, version, major, tuple(fired),
+                          major and any(bool(s.get("sign_off_required")) for s in sources if s.get("major")),
+                          tuple(layers), digest)
