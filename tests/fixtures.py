@@ -181,6 +181,37 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, message: s
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
 
 
+def queued_messages(amqp_uri: str, service: str) -> dict[str, int]:
+    """Messages (ready + being handled, i.e. unacknowledged) in each handler and retry queue of ``service``."""
+    from urllib.parse import unquote, urlparse
+
+    exe = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    vhost = unquote(urlparse(amqp_uri).path.lstrip("/")) or "/"
+    out = subprocess.run([exe, "-q", "list_queues", "-p", vhost, "name", "messages", "--formatter", "json"],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    return {q["name"]: int(q["messages"]) for q in json.loads(out or "[]") if f"--{service}." in q["name"]}
+
+
+def wait_until_drained(amqp_uri: str, service: str, timeout: float = 30.0) -> None:
+    """The barrier before asserting that something did NOT happen (issue 21: never after a sleep).
+
+    Call it once a message published AFTER the one under test has been seen handled (so the one under test
+    has been routed): then nothing of ``service`` is left ready, in a worker (unacknowledged: nameko acks
+    after the handler's commit) or waiting in a retry queue — whatever the event under test does, it has
+    done."""
+    wait_for(lambda: not any(queued_messages(amqp_uri, service).values()), timeout=timeout, interval=0.3,
+             message=f"every queue of {service} drained")
+
+
+def outbox_events(db_url: str, event_type: str) -> list[dict]:
+    """The envelopes a service (SQLite database) has put in its outbox for ``event_type``, oldest first."""
+    import sqlite3
+
+    with sqlite3.connect(db_url.replace("sqlite:///", "")) as conn:
+        rows = conn.execute("SELECT envelope FROM outbox WHERE event_type = ? ORDER BY id", (event_type,)).fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
 def dead_letters(amqp_uri: str, service: str) -> list[dict]:
     from services.common.deadletters import peek
 

@@ -3,7 +3,6 @@ of one transaction each (issue 3: "batching, done safely"), keeping every guaran
 handler — redeliveries applied once, the group's types sharing one transaction, an event the method
 refuses dead-lettered alone with its reason while the rest of its batch goes through, and a
 method's ``preload`` run once per batch before its events."""
-import time
 import uuid
 
 import pytest
@@ -19,7 +18,7 @@ from services.common.db import Database, ProcessedEvent
 from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.migrations import upgrade
 from services.records.models import LogEntry
-from tests.fixtures import dead_letters, wait_for
+from tests.fixtures import dead_letters, wait_for, wait_until_drained
 from tests.integration import events as ev
 
 pytestmark = pytest.mark.integration
@@ -102,7 +101,7 @@ def test_batches_apply_once_in_order_and_refuse_alone(amqp_uri, tmp_path):
                 publish([ev.case_opened("C-20"), ev.evidence("REFUSE-1"), ev.evidence("C-20"), first[3]])
                 letters = wait_for(lambda: dead_letters(amqp_uri, "tally"), message="refused event dead-lettered")
                 wait_for(lambda: len(TallyService.applied) >= 42, message="the others of its batch applied")
-                time.sleep(1.0)
+                wait_until_drained(amqp_uri, "tally")   # the redelivered one too (barrier, not a sleep)
         finally:
             runner.stop()
     assert len(letters) == 1 and "REFUSE-1" in letters[0]["body"]

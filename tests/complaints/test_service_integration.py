@@ -13,7 +13,7 @@ import pytest
 from services.complaints.intake import attachment_path, sm3_hex
 from tests.complaints.helpers import (ADDRESS, CHINA, ID_NUMBER, NAME, PHONE, body_registered, complaints_suite,
                                       portal_form, register_via_hotline)
-from tests.fixtures import wait_for
+from tests.fixtures import outbox_events, wait_for, wait_until_drained
 
 pytestmark = pytest.mark.integration
 
@@ -126,12 +126,16 @@ def test_cmp3_unhandled_past_deadline_is_escalated_by_the_leased_timer(cs):
     assert [c["number"] for c in overdue] == [view["register_number"]]
     clue = cs.capture.wait_for("complaint.accountability_clue")[0]["payload"]
     assert clue["kind"] == "acknowledge_overdue"
-    # idempotent: later sweeps add no second level-1 escalation
-    count = len(cs.capture.of_type("complaint.escalated"))
-    wait_for(lambda: True, timeout=1)
-    import time
-    time.sleep(1.0)
-    assert len(cs.capture.of_type("complaint.escalated")) == count
+    # idempotent: later sweeps add no second level-1 escalation. Barrier (not a sleep): a second complaint
+    # past its deadline (a higher register number) is escalated by a sweep that went over the first one
+    # before it, and the outbox relays a service's events in the order they were written
+    later = register_via_hotline(cs, received_at=received, request="另一件事：请求撤销违法的查封决定")
+    assert later["register_number"] > view["register_number"]
+    wait_for(lambda: [e for e in cs.capture.of_type("complaint.escalated")
+                      if e["payload"]["number"] == later["register_number"]], message="the later complaint escalated")
+    levels = [e["payload"]["level"] for e in cs.capture.of_type("complaint.escalated")
+              if e["payload"]["number"] == view["register_number"]]
+    assert levels[0] == 1 and len(levels) == len(set(levels)), levels   # each step of the ladder once
 
 
 def test_cmp4_query_code_shows_the_status_and_nothing_else(cs):
@@ -341,7 +345,7 @@ def test_cmp1_json_api_rejects_bad_json_and_bad_regions_in_chinese(cs):
     assert missing.status_code == 422 and missing.json()["fields"]["region_code"] == ["请选择有效的地区"]
 
 
-def test_cmp5_supervisor_finding_in_scope_turns_a_refusal_into_a_backtracking_clue(cs):
+def test_cmp5_supervisor_finding_in_scope_turns_a_refusal_into_a_backtracking_clue(cs, sqlite_databases):
     """CMP-5: refused as 'under litigation' (the rules agree) → no clue; a supervisor finds it was in
     scope after all → clue 应受理未受理 against the refusing unit, emitted once."""
     receipt = cs.post("/api/v1/public/complaints", portal_form(under_reconsideration_or_litigation=True)).json()
@@ -360,10 +364,11 @@ def test_cmp5_supervisor_finding_in_scope_turns_a_refusal_into_a_backtracking_cl
     assert found.json()["clues"][0]["kind"] == "should_accept_not_accepted"
     clue = cs.capture.wait_for("complaint.accountability_clue")[0]["payload"]
     assert clue["kind"] == "should_accept_not_accepted" and clue["against_ids"] == ["320412-SFJ"]
-    cs.post(f"/api/v1/complaints/{number}/scope-finding", {"in_scope": True}, supervisor)
-    import time
-    time.sleep(0.5)
-    assert len(cs.capture.of_type("complaint.accountability_clue")) == 1
+    again = cs.post(f"/api/v1/complaints/{number}/scope-finding", {"in_scope": True}, supervisor)
+    # the RPC answers after its commit, outbox rows included: what it emitted is in the outbox now
+    assert again.ok and again.json()["clues"][0]["kind"] == "should_accept_not_accepted"
+    assert [e["payload"]["number"] for e in outbox_events(sqlite_databases["complaints"],
+                                                          "complaint.accountability_clue")] == [number]
 
 
 @pytest.fixture
@@ -453,16 +458,15 @@ def test_coord4_province_register_orders_a_transfer_and_the_city_applies_it(cs, 
         transferred = cs.capture.wait_for("complaint.transferred")[0]["payload"]
         assert (transferred["from_unit_id"], transferred["to_unit_id"]) == ("320412-SFJ", "320400-SFJ")
         _publish_to(cs, link, "downward.events", sent)                          # redelivered: applied once
-        time.sleep(1.0)
-        assert [h["kind"] for h in cs.get(f"/api/v1/complaints/{number}", handler(cs)).json()["history"]].count(
-            "ordered") == 1
-
         unknown = dict(sent, event_id=str(uuid.uuid4()),
                        payload={**sent["payload"], "number": "320412-2026-999999"})
         _publish_to(cs, link, "downward.events", unknown)
         letters = wait_for(lambda: [d for d in dead_letters(cs.amqp_uri, "complaints")
                                     if "320412-2026-999999" in (d["reason"] or "")], message="unknown number dead-lettered")
         assert "no complaint 320412-2026-999999 is registered in this suite" in letters[0]["reason"]
+        wait_until_drained(cs.amqp_uri, "complaints")       # barrier: the redelivery before it is handled too
+        assert [h["kind"] for h in cs.get(f"/api/v1/complaints/{number}", handler(cs)).json()["history"]].count(
+            "ordered") == 1
 
         province_phase.start()                                            # the province again
         _publish_to(cs, link, "upward.events", envelope("complaint.concluded", {

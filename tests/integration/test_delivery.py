@@ -5,7 +5,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import psycopg
 import pytest
@@ -16,7 +15,7 @@ from services.common.db import Database
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS
 from services.records.models import LogEntry
-from tests.fixtures import ROOT_DIR, dead_letters, free_port, running_suite, wait_for
+from tests.fixtures import ROOT_DIR, dead_letters, free_port, running_suite, wait_for, wait_until_drained
 from tests.integration import events as ev
 
 pytestmark = pytest.mark.integration
@@ -56,7 +55,7 @@ def test_event_delivered_twice_has_its_effect_once(suite):
     suite.publish(opened)
     suite.publish(ev.evidence("320412-SCJG-C-TWICE-1"))
     wait_for(lambda: timeline_len(suite, "320412-SCJG-C-TWICE-1") == 2, message="two distinct entries")
-    time.sleep(0.5)
+    wait_until_drained(suite.amqp_uri, "records")           # the second copy has been handled as well
     assert timeline_len(suite, "320412-SCJG-C-TWICE-1") == 2
 
 
@@ -113,6 +112,14 @@ def test_poison_event_reaches_dead_letter_queue_after_bounded_attempts(amqp_uri,
                 runner.stop()
 
 
+def retried(service: str) -> float:
+    """zhifa_events_retried_total of ``service`` in this process (the suite runs in it)."""
+    from services.common.metrics import EVENTS_RETRIED
+
+    return sum(s.value for metric in EVENTS_RETRIED.collect() for s in metric.samples
+               if s.name.endswith("_total") and s.labels.get("service") == service)
+
+
 def test_database_outage_delays_events_and_loses_none(amqp_uri, sqlite_databases, tmp_path):
     """A locked/unavailable database is transient: the event is retried until it commits."""
     from nameko import config
@@ -122,9 +129,10 @@ def test_database_outage_delays_events_and_loses_none(amqp_uri, sqlite_databases
             path = sqlite_databases["records"].replace("sqlite:///", "")
             blocker = sqlite3.connect(path, timeout=5)
             blocker.execute("BEGIN EXCLUSIVE")              # the database is unavailable for writing
+            before = retried("records")
             suite.publish(ev.case_opened("320412-SCJG-C-OUTAGE-1"))
-            time.sleep(2.0)                                  # several attempts fail meanwhile
-            assert dead_letters(amqp_uri, "records") == []
+            wait_for(lambda: retried("records") >= before + 2, message="two failed attempts put back for retry")
+            assert dead_letters(amqp_uri, "records") == []   # transient: retried, not dead-lettered
             blocker.rollback()
             blocker.close()
             wait_for(lambda: timeline_len(suite, "320412-SCJG-C-OUTAGE-1") == 1, timeout=40, message="event after outage")
@@ -165,7 +173,7 @@ def test_service_killed_between_receiving_and_committing_loses_nothing(amqp_uri,
         assert _count(url, "320412-SCJG-C-KILL-1") == 0                  # nothing was committed
         proc = _records_process(cfg)
         wait_for(lambda: _count(url, "320412-SCJG-C-KILL-1") == 1, timeout=40, message="redelivered after restart")
-        time.sleep(1)
+        wait_until_drained(amqp_uri, "records")
         assert _count(url, "320412-SCJG-C-KILL-1") == 1
     finally:
         if proc.poll() is None:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import requests
 import psycopg
@@ -18,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.common.bus import all_service_classes, declare_topology
 from services.common.migrations import upgrade
 from services.records.verify import verify_database
-from tests.fixtures import Suite, free_port, wait_for
+from tests.fixtures import Suite, free_port, wait_for, wait_until_drained
 from tests.integration import events as ev
 
 pytestmark = pytest.mark.integration
@@ -78,7 +77,7 @@ def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_ur
                 return db.execute("SELECT count(*) FROM log_entries WHERE event_id IS NOT NULL").fetchone()[0]
 
             wait_for(lambda: appended() >= total, timeout=90, message="every event appended")
-            time.sleep(2.0)                           # the redeliveries have been consumed
+            wait_until_drained(amqp_uri, "records")   # the redeliveries have been handled (barrier, not sleep)
             rows = db.execute("SELECT sequence, event_id FROM log_entries ORDER BY sequence").fetchall()
 
             def head_over_all():     # a signed tree head covering the whole log (timer: every 5 s)

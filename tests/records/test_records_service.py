@@ -18,7 +18,7 @@ import pytest
 
 from services.records.domain.merkle import MerkleLog, leaf_hash
 from services.records.domain.treehead import TreeHead, sign_tree_head
-from tests.fixtures import ROOT_DIR, dead_letters, running_suite, wait_for
+from tests.fixtures import ROOT_DIR, dead_letters, outbox_events, running_suite, wait_for, wait_until_drained
 from tests.integration import events as ev
 
 pytestmark = pytest.mark.integration
@@ -99,13 +99,6 @@ def evidence(case_id, n, *, stage="investigation", kind="audio_visual", document
 def archived(case_id, archive_no="归档-2026-001"):
     return ev.envelope("case.archived", {"archived_at": dt.datetime.now(CHINA).isoformat(),
                                          "archive_no": archive_no}, case_id)
-
-
-def outbox_events(db_url, event_type):
-    path = db_url.replace("sqlite:///", "")
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT envelope FROM outbox WHERE event_type = ? ORDER BY id", (event_type,)).fetchall()
-    return [json.loads(r[0]) for r in rows]
 
 
 def check(bundle, key):
@@ -455,7 +448,7 @@ def test_rec3_missing_full_process_av_raises_gaps_found_and_later_record_closes_
     assert {"proof_of_service", "closure_report"} <= set(final[2]["payload"]["open_gap_codes"])
     # on demand: nothing changed, no new event
     assert rsuite.post(f"/api/v1/cases/{case_id}/gaps/evaluate", None, supervisor(rsuite)).ok
-    time.sleep(0.3)
+    # the RPC answers after its transaction committed, outbox rows included: the count is final now
     assert len(outbox_events(sqlite_databases["records"], "record.gaps_found")) == 3
 
 
@@ -541,8 +534,8 @@ def test_batch_with_duplicates_and_invalid_events_applies_each_valid_event_once(
             rsuite.publish(bad)
         if i % 7 == 0:
             rsuite.publish(item)        # duplicate delivery
-    t = wait_entries(rsuite, case_id, 41)
-    time.sleep(0.5)
+    wait_entries(rsuite, case_id, 41)
+    wait_until_drained(rsuite.amqp_uri, "records")     # the last duplicates are handled too (barrier, not sleep)
     t = timeline(rsuite, case_id)
     assert len(t["entries"]) == 41
     seqs = [e["sequence"] for e in t["entries"]]
