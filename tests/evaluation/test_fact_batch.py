@@ -1,8 +1,8 @@
 """A batch's ``unique`` facts are checked against ONE read of its cases' stored fact keys
 (``store.preload_fact_keys``; issue 3, the suite at 1,000 case events/s): a fact already stored,
 or stored by an earlier event of the same batch, is skipped exactly as one query per fact would
-skip it (EVAL-1: each enforcement action and case counted once), without a query per fact. On
-SQLite and PostgreSQL."""
+skip it (each enforcement action and case counted once), without a query per fact. A throughput
+property of the plumbing (issue 3), not a proof of an EVAL requirement. On SQLite and PostgreSQL."""
 import datetime as dt
 
 import pytest
@@ -29,7 +29,7 @@ def _facts(event):
     return [NewFact("enforcement_action", DAY, officer_id=o, ref=event.case_id, unique=True) for o in ("o-1", "o-2")]
 
 
-def test_eval1_a_batch_skips_facts_already_stored_without_a_query_per_fact(engine):
+def test_a_batch_skips_facts_already_stored_without_a_query_per_fact(engine):
     first, again, new, new_again = (parse_event(ev.decision_made(c)) for c in ("F-1", "F-1", "F-2", "F-2"))
     with Session(engine) as session, session.begin():
         insert_facts(session, first, _facts(first))                    # stored by an earlier batch
@@ -45,7 +45,7 @@ def test_eval1_a_batch_skips_facts_already_stored_without_a_query_per_fact(engin
         assert session.scalar(select(func.count()).select_from(Fact)) == 4
 
 
-def test_eval1_refs_the_batch_did_not_read_are_still_checked(engine):
+def test_refs_the_batch_did_not_read_are_still_checked(engine):
     """A fact whose ref is not one of the batch's cases (a certificate year, a complaint number)."""
     event = parse_event(ev.decision_made("F-3"))
     fact = NewFact("certificate_valid", DAY, officer_id="o-1", ref="cert:o-1:2026", unique=True)

@@ -1,8 +1,9 @@
 """A batch of decision.proposed / decision.made reads its cases' classifications and tasks once
 (``store.preload_cases``; issue 3, the suite at 1,000 case events/s): afterwards the lookups the
-handlers make per event (REV-1 classification, REV-2 bypass check, REV-4 the case's task) issue
+handlers make per event (a version's classification, the bypass check, the case's task) issue
 no SQL — for rows that exist and for rows known to be absent — and a row the batch creates is
-found by the batch's later events. On SQLite and PostgreSQL (the tasks are locked there)."""
+found by the batch's later events. A throughput property (issue 3); the REV rules themselves are proved
+in test_review_service.py and tests/common/test_case_event_order.py. On SQLite and PostgreSQL (the tasks are locked there)."""
 import datetime as dt
 
 import pytest
@@ -28,7 +29,7 @@ def _statements(engine):
     return seen
 
 
-def test_rev1_rev4_a_batch_reads_its_cases_once_and_finds_what_it_created(engine):
+def test_a_batch_reads_its_cases_once_and_finds_what_it_created(engine):
     with Session(engine) as session, session.begin():
         session.add(Classification(case_id="K-2", version=1, region_code="320412", body_id="320412-SCJG",
                                    major=True, classified_at=NOW))
