@@ -13,16 +13,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.common import settings
+from services.common.configfile import load_config_file
 
 RULES_FILE = settings.ROOT / "config" / "attachments.yaml"
-
-
-class ConfigError(ValueError):
-    """``config/attachments.yaml`` cannot be used (the message names the file and the key)."""
 
 
 SIGNATURES = {"jpg": (b"\xff\xd8\xff",), "png": (b"\x89PNG\r\n\x1a\n",), "pdf": (b"%PDF-",)}
@@ -52,26 +48,9 @@ class _AttachmentsFile(Schema):
 
 
 def load_intake_rules(path: str | os.PathLike | None = None) -> IntakeRules:
-    """Read ``config/attachments.yaml``; a bad file raises ConfigError ``file: key.path: message``."""
-    where = Path(path) if path is not None else RULES_FILE
-    try:
-        data = yaml.safe_load(where.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{where}: cannot be read as YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: the top level must be a mapping")
-    try:
-        att = _AttachmentsFile().load(data)["attachments"]
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_error(exc.messages)}") from None
+    """Read ``config/attachments.yaml``; a bad file raises ConfigFileError ``file: key.path: message``."""
+    att = load_config_file(Path(path) if path is not None else RULES_FILE, _AttachmentsFile)["attachments"]
     return IntakeRules(att["max_files"], att["max_bytes"], dict(att["types"]))
-
-
-def _first_error(messages, path=()) -> str:
-    if isinstance(messages, dict):
-        key, value = next(iter(messages.items()))
-        return _first_error(value, (*path, str(key)))
-    return f"{'.'.join(path)}: {messages[0] if isinstance(messages, list) else messages}"
 
 
 @lru_cache(maxsize=1)
