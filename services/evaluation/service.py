@@ -377,6 +377,10 @@ class EvaluationService:
         """Final grades of a year for the bodies the caller evaluates, and their consequences (EVAL-1, EVAL-4).
         "Today" (whether the year has ended) is the suite's clock's, never a caller's."""
         region = _scoped(scope, region_code)
+        city = tiers.city_judging(region)
+        if city is not None:      # a province never finalises a linked city's year (issue 23, EVAL-1, PLAT-1)
+            raise WorkflowError(409, "judged_by_city", f"{region} 的年度考核由 {city} 市级系统确定最终等次，"
+                                                       "省级不代为确定；其最终等次见 received-grades")
         with self.db.session() as session:
             return workflow.finalise_year(session, region, int(year), actor, today_in_china())
 

@@ -228,7 +228,8 @@ def test_the_provinces_scores_for_a_citys_bodies_are_the_citys_own(tiers):
     """Issue 23 (5), EVAL-1, EVAL-4, PLAT-1: a year of enforcement in Changzhou (its facts partly cross
     the link); Changzhou finalises 2025; at the province the scores of Changzhou's bodies and officers
     are exactly Changzhou's final grades, the province computed no grade of its own for them, refuses
-    to score them in detail, and opened no accountability case against them (Changzhou did)."""
+    to score them in detail or to finalise Changzhou's year, and opened no accountability case against
+    them (Changzhou did)."""
     t = tiers
     phases = Y.generate()
     for phase in ("registry", "decisions", "rest"):
@@ -265,6 +266,15 @@ def test_the_provinces_scores_for_a_citys_bodies_are_the_citys_own(tiers):
     # the province judged nothing of Changzhou's: no grade of its own, no accountability case
     assert t.province.get("/api/v1/evaluation/grades", t.prov_sup,
                           params={"year": 2025, "region_code": CZ, "stage": "ytd"}).json()["grades"] == []
+    # nor may it finalise Changzhou's year for it (EVAL-1): refused; finalising its own region
+    # finalises none of Changzhou's subjects
+    taken = t.province.post("/api/v1/evaluation/years/2025/finalise", {"region_code": CZ}, t.prov_sup)
+    assert taken.status_code == 409 and "由 320400 市级系统确定最终等次" in taken.json()["message"], taken.text
+    own = t.province.post("/api/v1/evaluation/years/2025/finalise", {}, t.prov_sup)
+    assert own.status_code == 200, own.text
+    assert not [f for f in own.json()["finalised"] if (f["subject_kind"], f["subject_id"]) in city_final]
+    assert t.province.get("/api/v1/evaluation/grades", t.prov_sup,
+                          params={"year": 2025, "region_code": CZ, "stage": "final"}).json()["grades"] == []
     cz_cases = t.cz.get("/api/v1/evaluation/cases", city_sup).json()["cases"]
     assert cz_cases, "Changzhou opened its own cases (review bypassed, uncertified officers …)"
     assert [c for c in t.province.get("/api/v1/evaluation/cases", t.prov_sup).json()["cases"]
@@ -328,6 +338,58 @@ def test_a_recent_backup_rollback_raises_the_fork_alarm_at_the_next_head(tiers):
                      timeout=60, message="a new anchor after the resolution")
     assert state["resolutions"][0]["resolved_by"] == "prov-admin" and "缺失记录" in state["resolutions"][0]["note"]
     assert province_metric(t, "zhifa_records_witness_forked", log_id=log_id, city=WX) == 0
+
+
+def test_a_citys_signing_key_is_handed_over_with_a_statement_the_pinned_key_signed(tiers):
+    """Issue 23 (2), REC-4, PLAT-1: the province pins Wuxi's key from configuration only. Wuxi rotates
+    its key as the RUNBOOK says (announce_key_rotation with the old key, restart with the new key):
+    the hand-over crosses the link as record.key_rotated, the province moves the pin and witnesses
+    the heads the new key signs. A hand-over the pinned key did not sign, sent through Wuxi's own
+    link, is dead-lettered and moves nothing."""
+    from nameko import config
+    from nameko.standalone.rpc import ClusterRpcClient
+
+    from services.records.domain.treehead import generate_key, public_key_bytes
+    from services.records.domain.witnessing import handover_bytes
+
+    t = tiers
+    log_id = f"records.{WX}"
+    send_cases(t.wx, "320202-SCJG", 1)
+    state = wait_for(lambda: (lambda s: s if s["status"] == "ok" and s["tip"] else None)(witness(t, log_id)),
+                     timeout=60, message="Wuxi witnessed")
+    old = t.keys[WX]
+    assert state["pinned_key"] == old
+    new = signing_key(t.tmp / "key-320200-2.pem")
+    with config.patch({"AMQP_URI": t.wx.amqp_uri}), ClusterRpcClient() as rpc:
+        statement = rpc.records.announce_key_rotation(new)
+    assert statement["old_public_key"] == old and statement["new_public_key"] == new
+    wait_for(lambda: witness(t, log_id)["pinned_key"] == new, timeout=60, message="the new key pinned")
+    assert [k["public_key"] for k in witness(t, log_id)["key_history"]] == [old]
+    # the new key deployed (the old public key kept for the self-check), heads under it witnessed
+    t.wx.stop("records")
+    t.wx.settings.update({"ZHIFA_RECORDS_SIGNING_KEY_FILE": str(t.tmp / "key-320200-2.pem"),
+                          "ZHIFA_RECORDS_PREVIOUS_PUBLIC_KEYS": old})
+    t.wx.start("records")
+    before = tip_size(t, log_id)
+    send_cases(t.wx, "320202-SCJG", 2)
+    state = wait_for(lambda: (lambda s: s if s["tip"] and s["tip"]["tree_size"] >= before + 2 else None)(
+        witness(t, log_id)), timeout=90, message="a head signed with the new key witnessed")
+    assert state["status"] == "ok" and state["tip"]["public_key"] == new
+    # a forged hand-over (signed by a key nobody pinned) through Wuxi's own link: refused
+    forger = generate_key()
+    stamp = int(time.time() * 1000)
+    forged = ev.envelope("record.key_rotated", {
+        "log_id": log_id, "algorithm": "ed25519", "old_public_key": new,
+        "new_public_key": public_key_bytes(forger).hex(), "from_tree_size": state["tip"]["tree_size"],
+        "timestamp": stamp, "signature": forger.sign(handover_bytes(
+            log_id, "ed25519", public_key_bytes(forger), state["tip"]["tree_size"], stamp)).hex()},
+        body={"region_code": WX, "body_id": "zhifa-records-log", "system": "zhifa.records"})
+    publish_on_link(t.links_users.uri(WX, t.province.vhost), "upward.events", forged, t.links_users.user(WX))
+    (letter,) = wait_for(lambda: [d for d in dead_letters(t.province.amqp_uri, "records")
+                                  if json.loads(d["body"])["event_id"] == forged["event_id"]], timeout=30,
+                         message="the forged hand-over dead-lettered")
+    assert "not signed by the pinned key" in letter["reason"], letter
+    assert witness(t, log_id)["pinned_key"] == new
 
 
 def test_a_restored_city_refuses_to_sign_against_the_witness_until_the_restore_procedure_is_done(tiers):
