@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["broker_raw.py", "foundation_throughput.py", "records_proofs.py", "records_ingest.py",
-           "portal_search.py"]
+           "portal_search.py", "tier_cut.py"]
 
 
 def main(argv=None) -> int:
