@@ -163,6 +163,13 @@ def seal_grace_seconds() -> float:
     return float(settings.setting("ZHIFA_RECORDS_SEAL_GRACE_SECONDS", 600))
 
 
+def opening_tolerance_seconds() -> float:
+    """How far before its case's opening (case.opened ``opened_at``) a record may be dated and still be
+    accepted: the clocks of devices (body cameras) and of the case system differ a little. A record
+    dated earlier is refused as ``recorded_before_case_opened`` (issue 14, REC-1)."""
+    return float(settings.setting("ZHIFA_RECORDS_OPENING_TOLERANCE_SECONDS", 300))
+
+
 def tree_head_interval() -> float:
     """Seconds between signed tree heads while entries arrive (the timer's period)."""
     return float(settings.setting("ZHIFA_RECORDS_STH_INTERVAL", 30))

@@ -10,7 +10,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 ENTRIES = Counter("zhifa_records_entries_appended_total", "Entries appended to the tamper-evident log",
                   ["region", "body", "kind"])
-REFUSED = Counter("zhifa_records_refused_total", "Records refused because the case is sealed (封存后拒收)",
+REFUSED = Counter("zhifa_records_refused_total", "Records refused: the case is sealed (封存后拒收), or the record is dated before the case "
+                  "was opened (recorded_before_case_opened, at arrival or when case.opened arrives later)",
                   ["region", "body"])
 ACCESSES = Counter("zhifa_records_accesses_total", "Reads of case records through the API (调阅, REC-6)",
                    ["region", "role", "view"])

@@ -155,6 +155,8 @@ class RecordsService:
         for event in events:
             if event.event_id in outcome.refused:
                 rec_metrics.REFUSED.labels(event.region_code, event.body_id).inc()
+        for region, body, _ in outcome.refused_later.values():   # retracted at case.opened (REC-1)
+            rec_metrics.REFUSED.labels(region, body).inc()
         return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused, conflicts=outcome.conflicts,
                            waiting=waiting)
 

@@ -371,6 +371,7 @@ def refusal_reason(case: Case) -> str:
 class BatchOutcome:
     duplicates: set = field(default_factory=set)
     refused: dict = field(default_factory=dict)          # event_id -> reason
+    refused_later: dict = field(default_factory=dict)    # event_id -> (region, body, reason): retracted now
     conflicts: dict = field(default_factory=dict)        # db.Claim.conflicts: same id, other content
     appended: list = field(default_factory=list)        # Appended
     gaps_changed: list = field(default_factory=list)    # case ids
@@ -401,6 +402,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     links: set[tuple[str, str]] = set()
     created: set[str] = set()
     transferred: set[str] = set()
+    opened: set[str] = set()
     for event in fresh:
         case = cases.get(event.case_id)
         if case is None:  # records arriving before case.opened (out-of-order delivery) still count
@@ -413,6 +415,12 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
             ownership.record_transfer(session, event, now)
             transferred.add(case.case_id)
         extra = None
+        if event.event_type in OPENING_CHECKED and _before_opening(case, event.occurred_at):
+            # REC-1, issue 14: a record dated before its case opened (the opening known: checked here;
+            # not yet known: checked when case.opened arrives, ``retract_before_opening``)
+            _refuse(session, appender, case, event, now, outcome,
+                    reason=before_opening_reason(case, event.event_type, event.occurred_at))
+            continue
         if case.sealed:
             if not _arrived_late(case, event, now):
                 _refuse(session, appender, case, event, now, outcome)
@@ -427,19 +435,29 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
         files_item = bool(row["document_type"]) or row["record_kind"] not in (None, "text")
         for party in (event.raw.get("payload") or {}).get("parties") or ():
             links.add((party_key(party), case.case_id))
+        if event.event_type == "case.opened":
+            opened.add(case.case_id)
         if event.event_type == "decision.made":
             evaluate[case.case_id] = ("decision", event)
         elif event.event_type == "case.archived":
             evaluate[case.case_id] = ("archiving", event)
             archived = True
-        elif case.open_gaps and case.case_id not in evaluate and (files_item or facts_changed):
-            # only a filed item or changed facts can close (or open) a gap
-            evaluate[case.case_id] = (case.gaps_scope or case.stage, event)
+        elif case.gaps_scope and case.case_id not in evaluate and (files_item or facts_changed):
+            # a case evaluated before (decided or archived): a filed item or changed facts can close or
+            # open a gap — whether gaps are open or not, so the outcome does not depend on the order in
+            # which the case's events arrive (issue 14, REC-3)
+            evaluate[case.case_id] = (case.gaps_scope, event)
     link_parties(session, links)
     if created or transferred:
         # SEC-2: a transferred case is the new owner's (its scope), whichever of its events came first
         for case_id, current in ownership.current_owners(session, created | transferred).items():
             cases[case_id].body_id, cases[case_id].region_code = current.to_body, current.to_region
+    appender.flush()
+    for case_id in sorted(opened):
+        case = cases[case_id]
+        retracted = retract_before_opening(session, appender, case, now, outcome, rules)
+        if retracted and case.gaps_scope and case_id not in evaluate:
+            evaluate[case_id] = (case.gaps_scope, fresh[0])
     appender.flush()
     if evaluate:
         records = case_records_many(session, list(evaluate))
@@ -499,8 +517,9 @@ def _arrived_late(case: Case, event: Event, now: dt.datetime) -> bool:
             and (now - aware(case.sealed_at)).total_seconds() <= config.seal_grace_seconds())
 
 
-def _refuse(session: Session, appender: Appender, case: Case, event: Event, now, outcome: BatchOutcome):
-    reason = refusal_reason(case)
+def _refuse(session: Session, appender: Appender, case: Case, event: Event, now, outcome: BatchOutcome,
+            reason: str | None = None):
+    reason = reason or refusal_reason(case)
     digest = sm3_hex(canonical_bytes(_plain(event.raw.get("payload") or {})))
     entry = appender.append(EntryKind.REFUSAL, case_id=case.case_id, region_code=event.region_code,
                             body_id=event.body_id, occurred_at=now, stage=None,
@@ -515,19 +534,89 @@ def _refuse(session: Session, appender: Appender, case: Case, event: Event, now,
     outcome.appended.append(entry)
 
 
-def _update_case(case: Case, event: Event, rules) -> bool:
-    """Apply the event to the case row; True when the completeness facts changed."""
-    p = event.payload
-    t = event.event_type
-    facts = dict(case.facts or {})
-    if t == "case.opened":
-        case.action_type, case.matter_code = p["action_type"], p["matter_code"]
-        case.title, case.opened_at = p["title"], to_utc(p["opened_at"])
-    stage = p.get("stage") if t == "evidence.recorded" else EVENT_STAGE.get(t)
-    if stage and STAGE_ORDER.index(stage) >= STAGE_ORDER.index(case.stage or "initiation"):
-        case.stage = stage
-    if t in ("decision.proposed", "decision.made") and not case.action_type:
-        case.action_type = p["action_type"]
+# ------------------------------------------------------------------- records dated before the opening
+# REC-1, issue 14: a record of a case dated before the case was opened is implausible and refused. The
+# opening may arrive before or after the record (queues give no order across event types), so the
+# check runs at whichever of the two arrives second: a record arriving after case.opened is refused
+# at once (refusal entry, kept, dead-lettered); a record that arrived first is retracted when
+# case.opened arrives (a refusal entry naming the record's sequence, the same reason, listed with the
+# case's refusals; the record no longer counts for the timeline, the facts or completeness). Either
+# way the case ends in the same state.
+OPENING_CHECKED = ("evidence.recorded", "hearing.held", "decision.proposed", "decision.made", "decision.served",
+                   "decision.executed", "decision.revoked")
+BEFORE_OPENING = "recorded_before_case_opened"
+RETRACTABLE = ("record", "stage")     # the entry kinds of a record that can be retracted (not corrections)
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def _before_opening(case: Case, occurred_at: dt.datetime) -> bool:
+    from services.records import config
+
+    if case.opened_at is None:
+        return False
+    return aware(occurred_at) < aware(case.opened_at) - dt.timedelta(seconds=config.opening_tolerance_seconds())
+
+
+def before_opening_reason(case: Case, event_type: str, occurred_at: dt.datetime) -> str:
+    when = aware(occurred_at).astimezone(CHINA).isoformat()
+    opened = aware(case.opened_at).astimezone(CHINA).isoformat()
+    return (f"{BEFORE_OPENING}: {event_type} of case {case.case_id} occurred at {when}, before the case was "
+            f"opened at {opened} (REC-1) — 该记录的发生时间（{when}）早于案件 {case.case_id} 的立案时间（{opened}），"
+            f"不予接收；请核对记录的发生时间或立案时间后重新报送")
+
+
+def refused_event_ids(session: Session, case_ids) -> set[str]:
+    return set(session.scalars(select(RefusedEvent.event_id).where(one_of(session, RefusedEvent.case_id,
+                                                                          set(case_ids)))))
+
+
+def retract_before_opening(session: Session, appender: Appender, case: Case, now: dt.datetime,
+                           outcome: BatchOutcome, rules) -> int:
+    """case.opened arrived after records of the case dated before its opening: refuse them now (see
+    above), then derive the case's facts and stage again from what still counts. Returns how many."""
+    if case.opened_at is None:
+        return 0
+    refused = refused_event_ids(session, [case.case_id])
+    rows = session.scalars(select(LogEntry).where(
+        LogEntry.case_id == case.case_id, LogEntry.entry_kind.in_(RETRACTABLE),
+        LogEntry.event_type.in_(OPENING_CHECKED)).order_by(LogEntry.sequence)).all()
+    late = [r for r in rows if r.event_id and r.event_id not in refused and _before_opening(case, r.occurred_at)]
+    for row in late:
+        reason = before_opening_reason(case, row.event_type, row.occurred_at)
+        entry = appender.append(EntryKind.REFUSAL, case_id=case.case_id, region_code=row.region_code,
+                                body_id=row.body_id, occurred_at=now, stage=None,
+                                data={"refused_event_id": row.event_id, "refused_event_type": row.event_type,
+                                      "retracted_sequence": row.sequence, "reason": BEFORE_OPENING},
+                                event_id=row.event_id, event_type=row.event_type)
+        # the record itself stays in the log (sequence ``retracted_sequence``, its personal part beside it)
+        session.add(RefusedEvent(event_id=row.event_id, event_type=row.event_type, case_id=case.case_id,
+                                 region_code=row.region_code, body_id=row.body_id, reason=reason, envelope=None,
+                                 refused_at=now, log_sequence=entry.sequence))
+        outcome.refused_later[row.event_id] = (row.region_code, row.body_id, reason)
+        outcome.appended.append(entry)
+    if late:
+        session.flush()
+        refuse = refused | {r.event_id for r in late}
+        derive_facts(case, [r for r in rows if r.event_id not in refuse], rules)
+    return len(late)
+
+
+def derive_facts(case: Case, rows: list[LogEntry], rules) -> None:
+    """The case's completeness facts and stage from its entries that count (sequence order): the same
+    fold as ``_update_case``; what review told (``is_major``) is kept."""
+    facts = {k: v for k, v in (case.facts or {}).items()
+             if k not in ("measures", "hearing_requested", "service_methods", "onsite")}
+    stage = "initiation"
+    for row in rows:
+        data = dict(json.loads(row.canonical).get("data") or {})
+        data["document_type"] = row.document_type
+        _fold_facts(facts, row.event_type, data, rules)
+        if row.stage in STAGE_ORDER and STAGE_ORDER.index(row.stage) > STAGE_ORDER.index(stage):
+            stage = row.stage
+    case.facts, case.stage = facts or None, stage      # None, as a case no fact was ever set for
+
+
+def _fold_facts(facts: dict, t: str, p: dict, rules) -> None:
     if t == "decision.proposed":
         measures = set(facts.get("measures") or ()) | {m for m in p.get("measures") or () if m in rules.measures}
         facts["measures"] = sorted(measures)
@@ -544,7 +633,23 @@ def _update_case(case: Case, event: Event, rules) -> bool:
             facts["onsite"] = True
         if p.get("covers") in rules.measures:
             facts["measures"] = sorted(set(facts.get("measures") or ()) | {p["covers"]})
-    elif t == "case.archived":
+
+
+def _update_case(case: Case, event: Event, rules) -> bool:
+    """Apply the event to the case row; True when the completeness facts changed."""
+    p = event.payload
+    t = event.event_type
+    facts = dict(case.facts or {})
+    if t == "case.opened":
+        case.action_type, case.matter_code = p["action_type"], p["matter_code"]
+        case.title, case.opened_at = p["title"], to_utc(p["opened_at"])
+    stage = p.get("stage") if t == "evidence.recorded" else EVENT_STAGE.get(t)
+    if stage and STAGE_ORDER.index(stage) >= STAGE_ORDER.index(case.stage or "initiation"):
+        case.stage = stage
+    if t in ("decision.proposed", "decision.made") and not case.action_type:
+        case.action_type = p["action_type"]
+    _fold_facts(facts, t, p, rules)
+    if t == "case.archived":
         case.sealed, case.archived_at, case.sealed_at = True, to_utc(p["archived_at"]), utcnow()
     if facts != (case.facts or {}):
         case.facts = facts
@@ -558,15 +663,28 @@ def load_cases(session: Session, case_ids) -> dict[str, Case]:
 
 
 def set_major(session: Session, event: Event) -> None:
-    """review.classified: the decision is (not) major — decides the legal-review items (REC-5, REV-1)."""
+    """review.classified: whether a version is major decides the legal-review items (REC-5, REV-1).
+
+    Monotone (issue 14): the case is major when any of its versions was classified major — review's
+    classification only ever adds, and classifications of several versions may arrive in any order. A
+    case already evaluated (decided or archived) is evaluated again, since the required items change."""
     case = session.get(Case, event.case_id)
     if case is None:
         case = Case(case_id=event.case_id, region_code=event.region_code, body_id=event.body_id,
                     stage="initiation", sealed=False)
         session.add(case)
     facts = dict(case.facts or {})
-    facts["is_major"] = bool(event.payload["major"])
+    majors = set(facts.get("major_versions") or ())
+    if event.payload["major"]:
+        majors.add(int(event.payload["version"]))
+    facts["major_versions"] = sorted(majors)
+    facts["is_major"] = bool(majors)
+    if facts == (case.facts or {}):
+        return
     case.facts = facts
+    if case.gaps_scope:
+        session.flush()
+        evaluate_gaps(session, case, case.gaps_scope, trigger=event.event_type, caused_by=event)
 
 
 # ------------------------------------------------------------------------------------ completeness
@@ -574,12 +692,13 @@ def case_records_many(session: Session, case_ids: list[str]) -> dict[str, list[d
     """The filed items of each case (document type / record kind, stage, measure covered), for
     ``find_gaps`` — one query for all the cases of a batch."""
     rows = session.execute(select(LogEntry.case_id, LogEntry.document_type, LogEntry.record_kind, LogEntry.stage,
-                                  LogEntry.details)
+                                  LogEntry.details, LogEntry.event_id, LogEntry.entry_kind)
                            .where(one_of(session, LogEntry.case_id, case_ids),
                                   LogEntry.entry_kind.in_(TIMELINE_KINDS))).all()
+    refused = refused_event_ids(session, case_ids)      # retracted records do not count (REC-1)
     out: dict[str, list[dict]] = {c: [] for c in case_ids}
-    for case_id, document_type, record_kind, stage, details in rows:
-        if not stage:
+    for case_id, document_type, record_kind, stage, details, event_id, kind in rows:
+        if not stage or (event_id and event_id in refused and kind in RETRACTABLE):
             continue
         records = out[case_id]
         covers = (details or {}).get("covers")
@@ -678,8 +797,11 @@ def personal_for(session: Session, sequences: list[int]) -> dict[int, PersonalDa
 def timeline(session: Session, case_id: str, kinds=TIMELINE_KINDS) -> list[LogEntry]:
     """A case's entries in the order things happened (REC-1): events of one case travel on separate
     queues, so the log (arrival) order may differ; each entry still shows its log sequence."""
-    return list(session.scalars(select(LogEntry).where(LogEntry.case_id == case_id, LogEntry.entry_kind.in_(kinds))
-                                .order_by(LogEntry.occurred_at, LogEntry.sequence)))
+    refused = refused_event_ids(session, [case_id])     # records retracted later (REC-1): with the refusals
+    return [r for r in session.scalars(select(LogEntry).where(LogEntry.case_id == case_id,
+                                                              LogEntry.entry_kind.in_(kinds))
+                                       .order_by(LogEntry.occurred_at, LogEntry.sequence))
+            if not (r.entry_kind in RETRACTABLE and r.event_id and r.event_id in refused)]
 
 
 def region_filter(column, scope_region: str):

@@ -45,7 +45,7 @@ def sm3(text: str) -> str:
 
 
 def case_opened(case_id: str, party=None, **kw):
-    now = dt.datetime.now(CHINA)
+    now = kw.get("at") or dt.datetime.now(CHINA)     # opened when it occurred
     return envelope("case.opened", {"action_type": "penalty", "matter_code": "SC-0101", "title": "涉嫌销售不合格食品案",
                                     "parties": [party or natural_party()], "officer_ids": ["o-1", "o-2"],
                                     "opened_at": now.isoformat()}, case_id, **kw)
