@@ -29,7 +29,7 @@ from services.disclosure.domain.publication import (Action, HistoryItem, Invalid
 from services.disclosure.domain.publication import Publication as DomainPublication
 from services.disclosure.domain.redaction import (Outcome, PersonalDataLeak, PublicEntry, PublicParty, redact_decision,
                                                   redact_text)
-from services.disclosure.models import BeforeItem, Counter, DecisionSource, Publication
+from services.disclosure.models import BeforeItem, Counter, DecisionSource, Publication, Revocation
 
 log = logging.getLogger(__name__)
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -405,6 +405,55 @@ def take_down(session: Session, row: Publication, reason: WithdrawalReason, deta
     row.hold_reason = None
     write_back(session, row, dom)  # withheld → cancelled too
     return True
+
+
+# --- revocations whatever the order of arrival (DISC-6, issue 14) ------------------------------------------
+def record_revocation(session: Session, event) -> Revocation:
+    """Keep a decision.revoked; ``apply_revocations`` gives it its effect."""
+    row = Revocation(event_id=event.event_id, case_id=event.case_id, region_code=event.region_code,
+                     body_id=event.body_id, reason=event.payload["reason"],
+                     decided_at=event.payload["decided_at"].astimezone(dt.timezone.utc),  # SQLite keeps no zone
+                     detail=revocation_detail(event.payload), actor=event.source_system, received_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def apply_revocations(session: Session, case_id: str) -> None:
+    """Give the case's revocations their effect, the same whichever arrives first, the decision or its
+    revocation: a revocation applies to the decision in force when it was decided — the highest
+    version decided at or before its ``decided_at`` — taken down if published (withdrawn) or never
+    published if not yet (cancelled); a decision arriving after its revocation is published and taken
+    down in the same transaction, so it ends as it would have in order. A re-made decision is linked
+    to the original withdrawn as ``remade`` whichever arrived first."""
+    revocations = session.scalars(select(Revocation).where(Revocation.case_id == case_id)
+                                  .order_by(Revocation.decided_at, Revocation.event_id)).all()
+    if not revocations:
+        return
+    rows = session.scalars(select(Publication).where(Publication.case_id == case_id)
+                           .order_by(Publication.version)).all()
+    decided = {}
+    for row in rows:
+        source = session.get(DecisionSource, row.publication_id)
+        when = (source.payload or {}).get("decided_at") if source is not None else None
+        decided[row.publication_id] = _aware(dt.datetime.fromisoformat(when)) if when else None
+    for revocation in revocations:
+        moment = _aware(revocation.decided_at)
+        in_force = [r for r in rows if decided[r.publication_id] is not None and decided[r.publication_id] <= moment]
+        if not in_force:
+            continue        # its decision has not arrived yet: applied when it does
+        target = in_force[-1]
+        revocation.applied_to = target.publication_id
+        if target.status not in ("withdrawn", "cancelled"):
+            take_down(session, target, WithdrawalReason(revocation.reason), revocation.detail, revocation.actor)
+    now = china_now()
+    for row in rows:
+        if row.version > 1 and row.replaces is None and row.status in ("pending", "published", "corrected"):
+            _link_to_remade_original(session, row, now)
 
 
 def revocation_detail(payload: dict) -> str:

@@ -86,6 +86,24 @@ class DecisionSource(Base):
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Revocation(Base):
+    """A decision.revoked (撤销 / 确认违法 / 责令重作) as received (DISC-6). It applies to the case's
+    decision in force when it was decided — the highest version decided at or before ``decided_at`` —
+    whether it arrives before or after that decision (issue 14); ``applied_to``: the publication."""
+
+    __tablename__ = "revocations"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9))
+    body_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    applied_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class Counter(Base):
     """Named sequences (e.g. the search key's sequence part)."""
 

@@ -78,23 +78,23 @@ class DisclosureService:
         """DISC-3: deadline in working days; DISC-4: publish only the redacted entry (fail closed)."""
         try:
             with self.db.effect_of(event) as session:
-                lifecycle.create_from_decision(session, event, default_calendar())
+                if lifecycle.create_from_decision(session, event, default_calendar()) is not None:
+                    # DISC-6: a revocation that arrived first (issue 14: order is not guaranteed)
+                    lifecycle.apply_revocations(session, event.case_id)
         except ValueError as exc:  # the payload cannot be read as a decision
             raise InvalidEvent(f"decision.made cannot be published: {exc}") from None
 
     @batched_event_handler(DEPARTMENTS, "decision.revoked", group="decisions")
     def on_decision_revoked(self, event):
-        """DISC-6: revoked / confirmed illegal / re-made → taken down (published) or never published (pending)."""
-        reason = WithdrawalReason(event.payload["reason"])
-        detail = lifecycle.revocation_detail(event.payload)
+        """DISC-6: revoked / confirmed illegal / re-made → taken down (published) or never published (pending).
+        The decision in force when the revocation was decided is the one taken down; a revocation that
+        arrives before its decision is kept and applied when the decision arrives (issue 14)."""
         with self.db.effect_of(event) as session:
-            rows = session.scalars(select(Publication).where(Publication.case_id == event.case_id)
-                                   .order_by(Publication.version.desc())).all()
-            live = [r for r in rows if r.status not in ("withdrawn", "cancelled")]
-            if not live:
-                log.warning("decision.revoked %s: no live publication of case %s", event.event_id, event.case_id)
-            for row in live[:1]:  # the decision in force is the latest version
-                lifecycle.take_down(session, row, reason, detail, event.source_system)
+            revocation = lifecycle.record_revocation(session, event)
+            lifecycle.apply_revocations(session, event.case_id)
+            if revocation.applied_to is None:
+                log.warning("decision.revoked %s: no decision of case %s decided by %s yet; kept until it arrives",
+                            event.event_id, event.case_id, event.payload["decided_at"].isoformat())
 
     @batched_event_handler(DEPARTMENTS, "case.transferred", group="decisions")
     def on_case_transferred(self, event):
