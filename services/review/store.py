@@ -181,7 +181,7 @@ def add_decided_version(session: Session, event, version: int) -> DecidedVersion
     """Remember that ``version`` of the event's case was decided (the first copy of its decision.made)."""
     row = DecidedVersion(case_id=event.case_id, version=version, region_code=event.region_code,
                          body_id=event.body_id, decision_event_id=event.event_id,
-                         decided_at=event.payload["decided_at"], payload=event.raw.get("payload") or {},
+                         decided_at=event.payload["decided_at"].astimezone(dt.timezone.utc), payload=event.raw.get("payload") or {},
                          recorded_at=utcnow())
     session.add(row)
     return row

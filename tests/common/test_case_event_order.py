@@ -73,9 +73,9 @@ def evidence(n, hours, **extra):
     return e
 
 
-def proposed(version, fine, party, hours):
+def proposed(version, fine, party, hours, **extra):
     e = ev.decision_proposed("CASE", fine=fine, party=party, version=version)
-    e["payload"]["proposed_at"] = at(hours)
+    e["payload"].update({"proposed_at": at(hours), **extra})
     e["occurred_at"] = at(hours)
     return e
 
@@ -223,3 +223,116 @@ def test_rev2_gate_is_the_same_for_every_arrival_order_through_the_review_handle
     for name, (events, copies) in REVIEW_SCENARIOS.items():
         reference = run(deliverer, with_copies(events, copies), name, review_state(engine), rng)
         assert reference == REVIEW_EXPECTED[name], name
+
+
+# --- records: completeness and plausibility (REC-1, REC-3) ------------------------------------------
+
+def classified(version, major, hours):
+    e = ev.envelope("review.classified", {"version": version, "major": major,
+                                          "fired_rules": ["amount.fine"] if major else [], "source": "proposal"},
+                    "CASE", body={**ev.BODY, "system": "zhifa.review"}, at=BASE + dt.timedelta(hours=hours))
+    return e
+
+
+def records_state(engine):
+    from services.records import store
+    from services.records.models import Case, RefusedEvent
+
+    def state(case_id):
+        with Session(engine) as session:
+            case = session.get(Case, case_id)
+            refusals = sorted((r.event_type, r.reason.split(":")[0]) for r in session.scalars(
+                select(RefusedEvent).where(RefusedEvent.case_id == case_id)))
+            counted = sorted(sorted((k, str(v)) for k, v in r.items()) for r in store.case_records(session, case_id))
+            timeline = sorted((r.event_type, r.occurred_at.isoformat()) for r in store.timeline(session, case_id))
+            return {"stage": case.stage, "action_type": case.action_type, "facts": case.facts,
+                    "open_gaps": sorted(g["code"] for g in case.open_gaps or ()), "refusals": refusals,
+                    "counted": counted, "timeline": timeline}
+
+    return state
+
+
+RECORDS_SCENARIOS = {
+    # a major case: evidence, one record dated before the opening, a proposal asking for a hearing,
+    # review's classification, the decision (twice), its service
+    "RC-MAJOR": ([opened(0), evidence(1, 2), evidence(2, -3),
+                  proposed(1, "200000.00", LEGAL, 30, hearing_requested=True),
+                  classified(1, True, 31), made(1, "200000.00", NATURAL, 40),
+                  _env("decision.served", {"served_at": at(45), "method": "direct"}, 45)], {5: [True]}),
+    # the proposal never comes; a record dated before the opening
+    "RC-NOPROP": ([opened(0), evidence(1, 2), evidence(2, -2), made(1, "5000.00", LEGAL, 40)], {}),
+}
+
+
+def test_rec1_rec3_records_completeness_and_refusals_are_the_same_for_every_arrival_order(engines):
+    """REC-1, REC-3, issue 14: through the records handlers, in 120 seeded random orders, a case ends
+    with the same open gaps, facts, stage, timeline and counted records as in order: review's
+    classification arriving after the decision still asks for the legal-review opinion; a proposal
+    asking for a hearing after the file was found complete reopens it; a record dated before the case
+    opened is refused (``recorded_before_case_opened``) when it arrives after case.opened and
+    retracted when case.opened arrives after it — in both, it does not count."""
+    from services.records.ledger import Ledger
+    from services.records.service import RecordsService
+
+    engine = engines("records")
+    deliverer = Deliverer(RecordsService, engine, ledger=Ledger())
+    rng = random.Random(RNG_SEED)
+    references = {name: run(deliverer, with_copies(events, copies), name, records_state(engine), rng)
+                  for name, (events, copies) in RECORDS_SCENARIOS.items()}
+    major, noprop = references["RC-MAJOR"], references["RC-NOPROP"]
+    assert major["refusals"] == [("evidence.recorded", "recorded_before_case_opened")]
+    assert noprop["refusals"] == [("evidence.recorded", "recorded_before_case_opened")]
+    assert major["facts"]["is_major"] is True and major["facts"]["hearing_requested"] is True
+    assert {"legal_review_opinion", "hearing_record"} <= set(major["open_gaps"]), major["open_gaps"]
+    assert (noprop["facts"] or {}).get("is_major") is None and "legal_review_opinion" not in noprop["open_gaps"]
+    assert len([t for t in major["timeline"] if t[0] == "evidence.recorded"]) == 1
+
+
+# --- disclosure: publication, take-downs, links (DISC-3, DISC-6) -----------------------------------------
+
+def disclosure_state(engine):
+    from services.disclosure.models import Publication
+
+    def state(case_id):
+        with Session(engine) as session:
+            rows = session.scalars(select(Publication).where(Publication.case_id == case_id)).all()
+            version = {r.publication_id: r.version for r in rows}
+            return sorted((r.version, r.status, r.withdrawal_reason, version.get(r.replaces),
+                           version.get(r.replaced_by), bool(r.hold_reason)) for r in rows)
+
+    return state
+
+
+DISCLOSURE_SCENARIOS = {
+    # a decision revoked on reconsideration; the decision delivered again under a new id, the
+    # revocation redelivered
+    "DS-REVOKED": ([made(1, "5000.00", LEGAL, 40), revoked(41)], {0: [True], 1: [False]}),
+    # ordered re-made: the original withdrawn as remade, the new decision linked to it
+    "DS-REMADE": ([made(1, "5000.00", LEGAL, 40), revoked(41, reason="remade"),
+                   made(2, "4000.00", LEGAL, 42, decision_no="武市监罚〔2026〕199号")], {}),
+    # a decision withheld by law (state secret: never published) and revoked: cancelled, not withdrawn
+    "DS-WITHHELD": ([made(1, "5000.00", LEGAL, 40), revoked(41)], {}),
+}
+DISCLOSURE_SCENARIOS["DS-WITHHELD"][0][0]["payload"]["secrecy"] = "state_secret"
+
+DISCLOSURE_EXPECTED = {
+    "DS-REVOKED": [(1, "withdrawn", "revoked", None, None, False)],
+    "DS-REMADE": [(1, "withdrawn", "remade", None, 2, False), (2, "published", None, 1, None, False)],
+    "DS-WITHHELD": [(1, "cancelled", "revoked", None, None, False)],
+}
+
+
+def test_disc6_publication_and_take_downs_are_the_same_for_every_arrival_order(engines):
+    """DISC-3, DISC-6, issue 14: through the disclosure handlers, in 180 seeded random orders: a
+    revocation arriving before its decision still takes it down (the decision is never left
+    published); the revocation applies to the decision in force when it was decided, not to the latest
+    one that happened to arrive; a re-made decision is linked to the withdrawn original whichever
+    arrived first; a withheld decision revoked is cancelled, never published; duplicates change nothing."""
+    from services.disclosure.service import DisclosureService
+
+    engine = engines("disclosure")
+    deliverer = Deliverer(DisclosureService, engine)
+    rng = random.Random(RNG_SEED)
+    for name, (events, copies) in DISCLOSURE_SCENARIOS.items():
+        reference = run(deliverer, with_copies(events, copies), name, disclosure_state(engine), rng)
+        assert reference == DISCLOSURE_EXPECTED[name], name
