@@ -163,6 +163,8 @@ def main(argv=None) -> int:
     if not shutil.which("promtool") or not shutil.which("prometheus"):
         print("promtool and prometheus are needed (apt-get install prometheus)", file=sys.stderr)
         return 2
+    if shutil.which("rabbitmq-plugins"):      # the links are shovels (as tests/integration/test_tiers.py)
+        subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_shovel"], check=True, capture_output=True, timeout=120)
     tmp = Path(tempfile.mkdtemp(prefix="zhifa-tier-cut-"))
     key = signing_key(tmp / "key-320400.pem")
     common = {"ZHIFA_LINK_HEARTBEAT_SECONDS": 5, "ZHIFA_RECORDS_WITNESS_CHECK": "off"}

@@ -123,12 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result["notes"] = notes
     if args.witnessed:
-        from sqlalchemy import create_engine
         from sqlalchemy import select as sql_select
 
         from services.records.witness_verify import compare, load_witnessed
 
-        engine = create_engine(url)
+        engine = make_engine(url, pool_size=1)     # the suite's driver (psycopg) for postgresql:// URLs
         try:
             with engine.connect() as conn:
                 leaves = b"".join(bytes.fromhex(h) for h in conn.execute(

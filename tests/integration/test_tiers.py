@@ -2,7 +2,8 @@
 issue 23, PLAT-1, REC-4, COORD-4.
 
 Each suite runs as `nameko run` processes on its own vhost and databases (tests/integration/
-tiers_support.py); each city link has its own broker user and its city end behind a TCP proxy the
+tiers_support.py; SQLite, but Changzhou's records on PostgreSQL, restored with the RUNBOOK's
+commands); each city link has its own broker user and its city end behind a TCP proxy the
 tests cut. The suites are started once for the module and shared by the tests (ordered so that the
 ones restoring a records database from a backup come last).
 """
@@ -63,6 +64,7 @@ def tiers(tmp_path_factory):
         **common, "ZHIFA_RECORDS_LOG_ID": f"records.{CZ}", "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(tmp / "key-320400.pem"),
         "ZHIFA_RECORDS_WITNESS_CHECK": "on", "ZHIFA_COMPLAINTS_RATE_SUBMIT_BURST": 1000},
         {"records": ["records"], "main": ["evaluation", "complaints", "gateway"]})
+    t.cz.use_postgresql("records")         # backed up and restored with the RUNBOOK's pg_dump / pg_restore
     t.wx = SuiteProcesses("wuxi", tmp, WX, "city", {
         **common, "ZHIFA_RECORDS_LOG_ID": f"records.{WX}", "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(tmp / "key-320200.pem"),
         "ZHIFA_RECORDS_WITNESS_CHECK": "off"},
@@ -393,8 +395,10 @@ def test_a_citys_signing_key_is_handed_over_with_a_statement_the_pinned_key_sign
 
 
 def test_a_restored_city_refuses_to_sign_against_the_witness_until_the_restore_procedure_is_done(tiers):
-    """Issue 23 (1), (6), REC-4: Changzhou checks its log against what the province witnessed. Restored
-    from a backup older than the witnessed heads, its records service asks the province at start,
+    """Issue 23 (1), (6), REC-4: Changzhou checks its log against what the province witnessed. Its
+    records database (PostgreSQL) is restored with the RUNBOOK's commands (pg_dump -Fc; dropdb,
+    createdb -O, pg_restore --no-owner --role, zhifa migrate) from a backup older than the witnessed
+    heads; its records service asks the province at start,
     finds its log shorter than the witnessed head and signs and appends nothing; `records verify
     --witnessed` names the lost entries; once the province's operators resolve it (RUNBOOK restore
     procedure), Changzhou appends the events that waited and signs again, and the province witnesses."""
@@ -402,7 +406,7 @@ def test_a_restored_city_refuses_to_sign_against_the_witness_until_the_restore_p
     log_id = f"records.{CZ}"
     send_cases(t.cz, "320412-SCJG", 2)
     wait_for(lambda: tip_size(t, log_id) >= 2, timeout=90, message="Changzhou's heads witnessed")
-    backup = t.tmp / "changzhou-records-backup.db"
+    backup = t.tmp / "changzhou-records-backup.dump"         # pg_dump -Fc
     backup_database(t.cz, "records", backup)
     backed_up = tip_size(t, log_id)
     send_cases(t.cz, "320412-SCJG", 3)

@@ -60,6 +60,7 @@ class SuiteProcesses:
         self.vhost = new_vhost(name)
         self.amqp_uri = f"amqp://guest:guest@{AMQP_HOST}/{self.vhost}"
         self.databases = {s: f"sqlite:///{self.tmp / (s + '.db')}" for s in DATABASES}
+        self.postgres: dict[str, PostgresDatabase] = {}
         self.port, self.token_secret = port(), uuid.uuid4().hex
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.group_metrics: dict[str, int] = {}
@@ -70,6 +71,11 @@ class SuiteProcesses:
         self.api_keys_file = str(keys)
 
     # -- set-up ------------------------------------------------------------------------------------
+    def use_postgresql(self, service: str) -> None:
+        """Run ``service`` on its own PostgreSQL database (role and database as deployed)."""
+        self.postgres[service] = PostgresDatabase(service)
+        self.databases[service] = self.postgres[service].url
+
     def prepare(self, cities=()):
         running = {s for services in self.groups.values() for s in services}
         for service, url in self.databases.items():
@@ -126,6 +132,8 @@ class SuiteProcesses:
         for group in list(self.procs):
             self.stop(group)
         _rabbitmqctl("delete_vhost", self.vhost)
+        for database in self.postgres.values():
+            database.drop()
 
     def log_text(self) -> str:
         return "\n".join((self.tmp / f"{g}.log").read_text(errors="replace")[-4000:] for g in self.groups
@@ -218,9 +226,47 @@ def records_verify(suite: SuiteProcesses, public_key: str, witnessed_url: str) -
         "stdout": result.stdout, "stderr": result.stderr}
 
 
+class PostgresDatabase:
+    """A service's PostgreSQL database as init-databases.sh makes it: a login role of the same name
+    owning its own database (the test server trusts local connections, so no password)."""
+
+    def __init__(self, service: str):
+        import psycopg
+
+        from tests.fixtures import PG_DSN
+
+        self.admin_dsn = PG_DSN
+        self.name = f"zhifa_t{uuid.uuid4().hex[:8]}_{service}"
+        server = PG_DSN.split("@", 1)[1].rsplit("/", 1)[0]
+        self.host, self.port = (server.split(":") + ["5432"])[:2]
+        with psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE ROLE "{self.name}" LOGIN')
+            conn.execute(f'CREATE DATABASE "{self.name}" OWNER "{self.name}"')
+        self.url = f"postgresql://{self.name}@{server}/{self.name}"
+
+    def tool(self, *args: str) -> None:
+        """A PostgreSQL client tool as the RUNBOOK runs it (-h $PGHOST -U postgres)."""
+        result = subprocess.run([args[0], "-h", self.host, "-p", self.port, "-U", "postgres", *args[1:]],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"{' '.join(args)}: {result.stdout}{result.stderr}"
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{self.name}"')
+
+
 def backup_database(suite: SuiteProcesses, service: str, to: Path) -> None:
-    """An online backup of a service's (SQLite) database, as a nightly dump would be taken."""
+    """An online backup of a service's database, as the nightly backup takes it: ``pg_dump -Fc``
+    (docs/RUNBOOK.md#restore-from-backup) for PostgreSQL, SQLite's online backup otherwise."""
     import sqlite3
+
+    pg = suite.postgres.get(service)
+    if pg is not None:
+        pg.tool("pg_dump", "-Fc", "-f", str(to), pg.name)
+        return
 
     source = sqlite3.connect(suite.databases[service].removeprefix("sqlite:///"))
     target = sqlite3.connect(to)
@@ -232,8 +278,25 @@ def backup_database(suite: SuiteProcesses, service: str, to: Path) -> None:
 
 
 def restore_database(suite: SuiteProcesses, service: str, backup: Path) -> None:
-    """Put a backup in place of the (stopped) service's database."""
+    """Put a backup in place of the (stopped) service's database — for PostgreSQL with the commands
+    of docs/RUNBOOK.md#restore-from-backup (dropdb, createdb -O, pg_restore --no-owner --role, zhifa
+    migrate)."""
+    pg = suite.postgres.get(service)
+    if pg is not None:
+        pg.tool("dropdb", pg.name)
+        pg.tool("createdb", "-O", pg.name, pg.name)
+        pg.tool("pg_restore", "--no-owner", f"--role={pg.name}", "-d", pg.name, str(backup))
+        result = subprocess.run([sys.executable, "-m", "services.common.cli", "--config",
+                                 str(suite.tmp / f"{_group_of(suite, service)}.yaml"), "migrate", service],
+                                cwd=ROOT_DIR, env={**os.environ, "PYTHONPATH": str(ROOT_DIR)}, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return
     target = Path(suite.databases[service].removeprefix("sqlite:///"))
     for suffix in ("-wal", "-shm", "-journal"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     shutil.copyfile(backup, target)
+
+
+def _group_of(suite: SuiteProcesses, service: str) -> str:
+    return next(group for group, services in suite.groups.items() if service in services)
