@@ -19,10 +19,12 @@ from kombu import Connection, Producer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PG_ADMIN = os.environ.get("ZHIFA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-AMQP_HOST = os.environ.get("ZHIFA_BENCH_AMQP_HOST", "127.0.0.1:5672")
 
+from services.common import settings  # noqa: E402
 from services.common.settings import amqp_user  # noqa: E402
+
+PG_ADMIN = settings.get("ZHIFA_BENCH_PG")
+AMQP_HOST = settings.get("ZHIFA_BENCH_AMQP_HOST")
 
 
 def rabbitmqctl(*args):
@@ -35,7 +37,7 @@ def vhost():
     name = f"zhifa-bench-{uuid.uuid4().hex[:8]}"
     rabbitmqctl("add_vhost", name)
     rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    if os.environ.get("ZHIFA_BENCH_CQV2"):
+    if settings.get("ZHIFA_BENCH_CQV2"):
         rabbitmqctl("set_policy", "-p", name, "--apply-to", "queues", "zhifa-queue-version", ".*",
                     '{"queue-version": 2}')
     try:

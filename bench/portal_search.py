@@ -36,6 +36,7 @@ os.environ.setdefault("ZHIFA_METRICS_DISABLED", "1")
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from services.common import settings  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.migrations import upgrade  # noqa: E402
 from services.disclosure import portal, search  # noqa: E402
@@ -296,7 +297,7 @@ def measure(engine, requests, label, slow=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--pg-url", default=os.environ.get("ZHIFA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--pg-url", default=settings.get("ZHIFA_BENCH_PG"))
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-pg", action="store_true")

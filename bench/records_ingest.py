@@ -41,14 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from broker_raw import _connect, measure_raw
 from harness import pg_database, service_process, vhost, wait_until
 
+from services.common import settings
 from services.common.settings import amqp_user
 from tests.integration import events as ev
 
 # records runs as 2 competing replicas, as deploy/k8s/base/records.yaml deploys it (the Merkle append
 # is serialised by an advisory lock; receiving, validating and sealing run in parallel)
-RECORDS_REPLICAS = int(__import__("os").environ.get("ZHIFA_BENCH_RECORDS_REPLICAS", "2"))
-DOWNSTREAM_NICE = int(__import__("os").environ.get("ZHIFA_BENCH_DOWNSTREAM_NICE", "0"))
-SUITE = tuple(__import__("os").environ.get("ZHIFA_BENCH_SUITE", "records,review,disclosure,evaluation,complaints").split(","))
+RECORDS_REPLICAS = settings.get("ZHIFA_BENCH_RECORDS_REPLICAS")
+DOWNSTREAM_NICE = settings.get("ZHIFA_BENCH_DOWNSTREAM_NICE")
+SUITE = settings.get("ZHIFA_BENCH_SUITE")
 
 
 class ConfirmedPublisher:

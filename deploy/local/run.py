@@ -16,7 +16,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-CONFIG = os.environ.get("ZHIFA_CONFIG", str(ROOT / "deploy" / "local" / "config.yaml"))
+from services.common import settings  # noqa: E402
+
+CONFIG = str(settings.get("ZHIFA_CONFIG"))
 SERVICES = ["records", "review", "disclosure", "complaints", "evaluation", "gateway"]
 DEMO_HTTP_SYSTEM = "zl-zhzf-http"
 DEMO_HTTP_KEY = "zf_demo_zhonglou_zhzf_key"  # demo only; real keys come from `zhifa api-key`
@@ -124,7 +126,7 @@ def redis_status() -> str:
     import redis
 
     try:
-        redis.Redis.from_url(os.environ.get("ZHIFA_REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=1).ping()
+        redis.Redis.from_url(settings.get("ZHIFA_REDIS_URL"), socket_timeout=1).ping()
         return "Redis answers at 127.0.0.1:6379: abuse limits and staff sessions are shared (as in production)"
     except redis.RedisError:
         return ("NO Redis at 127.0.0.1:6379: the gateway keeps abuse limits and staff sessions IN ITS OWN PROCESS "

@@ -40,7 +40,7 @@ DEFAULT_TOKEN_HOURS = 1.0
 
 def token_max_hours() -> float:
     """The longest lifetime of a service-account token (SEC-1)."""
-    return float(settings.setting("ZHIFA_TOKEN_MAX_HOURS", 8))
+    return settings.get("ZHIFA_TOKEN_MAX_HOURS")
 
 
 class AuthError(Exception):
@@ -78,7 +78,7 @@ def hash_key(key: str) -> str:
 
 
 def api_keys_path(path: str | os.PathLike | None = None) -> Path:
-    return Path(path or settings.setting("ZHIFA_API_KEYS_FILE") or settings.VAR / "api_keys.yaml")
+    return Path(path or settings.get("ZHIFA_API_KEYS_FILE"))
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def department_systems_cached(path: str | os.PathLike | None = None) -> Departme
     """``load_department_systems`` re-read only when the file changes (keys rotate without a
     restart). The file's time stamp is looked at once a second at most: every departmental event
     received over AMQP asks, and a ``stat`` per event was 6% of the records service's CPU."""
-    key = str(path or settings.setting("ZHIFA_API_KEYS_FILE") or "")   # "" : the default file (no Path built)
+    key = str(path or settings.get("ZHIFA_API_KEYS_FILE"))
     now = time.monotonic()
     cached = _systems_cache.get(key)
     if cached is not None and now - cached[2] < RECHECK_SECONDS:
@@ -188,7 +188,7 @@ def sender_refusal(event, user_id: str | None, senders: dict[str, Identity], int
 
 
 def token_secret() -> str:
-    secret = settings.setting("ZHIFA_TOKEN_SECRET")
+    secret = settings.get("ZHIFA_TOKEN_SECRET")
     if secret:
         return secret
     path = settings.VAR / "token_secret"

@@ -219,7 +219,7 @@ class BatchEventHandler(ReliableEventHandler):
 
     # -- life cycle -----------------------------------------------------------------------------
     def setup(self):
-        max_batch = int(self._max_batch_arg or settings.setting("ZHIFA_BATCH_SIZE", 200))
+        max_batch = int(self._max_batch_arg or settings.get("ZHIFA_BATCH_SIZE"))
         # room for the batch being applied and the next one, so receiving never waits on the apply
         self.consumer_options["prefetch_count"] = self._prefetch_arg or 2 * max_batch + 50
         super().setup()
@@ -227,8 +227,7 @@ class BatchEventHandler(ReliableEventHandler):
         name = self._group_arg or self.method_name
         group = groups.get(name)
         if group is None:
-            linger = self._linger_arg if self._linger_arg is not None else settings.setting(
-                "ZHIFA_BATCH_LINGER_MS", 3)
+            linger = self._linger_arg if self._linger_arg is not None else settings.get("ZHIFA_BATCH_LINGER_MS")
             group = groups[name] = _Group(f"{self.container.service_name}.{name}", max_batch, float(linger) / 1000)
         self.group = group
 

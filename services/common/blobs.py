@@ -35,7 +35,7 @@ def max_record_blob_bytes() -> int:
     refuses a bigger upload before reading it (413), records refuses it again when storing it."""
     from services.common import settings
 
-    return int(settings.setting("ZHIFA_RECORDS_MAX_BLOB_BYTES", 8 * 1024 * 1024))
+    return settings.get("ZHIFA_RECORDS_MAX_BLOB_BYTES")
 
 
 def sm3_hex(data: bytes) -> str:

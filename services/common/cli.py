@@ -111,9 +111,10 @@ def cmd_dlq(args) -> int:
 
 
 def cmd_docs(args) -> int:
-    from services.common.docs import ARCHITECTURE, update
+    from services.common.docs import ARCHITECTURE, SETTINGS, update, update_settings
 
     print(f"{ARCHITECTURE}: {'updated' if update() else 'already current'}")
+    print(f"{SETTINGS}: {'updated' if update_settings() else 'already current'}")
     return 0
 
 
@@ -172,7 +173,7 @@ def main(argv=None) -> int:
     p.add_argument("--cities", help="province: the linked cities, comma-separated (320400,320200)")
     p.add_argument("--out", help="the template file to write (default: print)")
     sub.add_parser("calendar", help="show the working-day calendar in force")
-    sub.add_parser("docs", help="regenerate the event table in docs/ARCHITECTURE.md")
+    sub.add_parser("docs", help="regenerate the event table in docs/ARCHITECTURE.md and docs/SETTINGS.md")
     for service in (e for e in registry.entries() if e.commands):
         # parsed above (before argparse) so a command keeps its own options; listed here for --help
         sub.add_parser(service.name, help=" | ".join(f"`zhifa {service.name} {c} …`" for c in service.commands))

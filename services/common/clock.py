@@ -21,7 +21,7 @@ _announced: set = set()
 
 def now() -> dt.datetime:
     """The current instant (aware, UTC)."""
-    fixed = settings.setting("ZHIFA_CLOCK")
+    fixed = settings.get("ZHIFA_CLOCK")
     if not fixed:
         return dt.datetime.now(dt.timezone.utc)
     moment = dt.datetime.fromisoformat(str(fixed))

@@ -91,7 +91,7 @@ def make_engine(url: str, pool_size: int = 12) -> Engine:
     if url.startswith("sqlite"):
         # SQLite is blocking under eventlet: one connection per process, so green threads queue on the
         # pool (cooperatively) instead of spinning in SQLite's busy handler (NAMEKO-NOTES, drivers).
-        busy = float(settings.setting("ZHIFA_SQLITE_BUSY_TIMEOUT", 30))
+        busy = settings.get("ZHIFA_SQLITE_BUSY_TIMEOUT")
         engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=60,
                                connect_args={"timeout": busy, "check_same_thread": False})
 

@@ -42,7 +42,7 @@ LINK_BUFFERED = Gauge("zhifa_link_buffered_messages",
 
 
 def interval() -> float:
-    return float(settings.setting("ZHIFA_LINK_HEARTBEAT_SECONDS", 5) or 0)
+    return settings.get("ZHIFA_LINK_HEARTBEAT_SECONDS")
 
 
 def sides() -> list[tuple[str, str, str]]:

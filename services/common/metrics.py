@@ -47,17 +47,19 @@ _started_ports: set[int] = set()
 
 def serve_metrics(port: int) -> None:
     if port and port not in _started_ports:
-        start_http_server(port, addr=settings.setting("ZHIFA_METRICS_ADDR", "127.0.0.1"))
+        start_http_server(port, addr=settings.get("ZHIFA_METRICS_ADDR"))
         _started_ports.add(port)
         log.info("metrics on http://127.0.0.1:%s/metrics", port)
 
 
 class Metrics(DependencyProvider):
-    """Starts the service's /metrics endpoint when the container starts."""
+    """Starts the service's /metrics endpoint when the container starts — after reading every setting the
+    service reads (settings.check: a bad value stops the start with ``ZHIFA_…: message``, issue 21)."""
 
     def setup(self):
+        settings.check(self.container.service_name)
         port = settings.metrics_port(self.container.service_name)
-        if settings.setting("ZHIFA_METRICS_DISABLED") in (True, "1", "true"):
+        if settings.get("ZHIFA_METRICS_DISABLED"):
             return
         try:
             serve_metrics(port)

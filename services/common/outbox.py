@@ -146,7 +146,7 @@ class OutboxRelay:
         self.exchange = events_exchange(service)
         self.publisher = ConfirmedBatchPublisher(amqp_uri, self.exchange)
         self.running = True
-        self.retention = dt.timedelta(hours=float(settings.setting("ZHIFA_OUTBOX_RETENTION_HOURS", 168)))
+        self.retention = dt.timedelta(hours=settings.get("ZHIFA_OUTBOX_RETENTION_HOURS"))
         self.next_purge = time.monotonic() + 60      # not while the service is starting
 
     def housekeeping(self) -> None:

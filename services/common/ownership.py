@@ -58,7 +58,7 @@ def is_screened(event) -> bool:
 def wait_seconds() -> float:
     """How long an event for a case its body does not (yet) own waits for a transfer before it is
     dead-lettered (``case_owned_by_other_body``)."""
-    return float(settings.setting("ZHIFA_OWNERSHIP_WAIT_SECONDS", 300))
+    return settings.get("ZHIFA_OWNERSHIP_WAIT_SECONDS")
 
 
 class OwnershipBase(DeclarativeBase):

@@ -1,14 +1,14 @@
 """Statutory periods as configuration (PLAT-6): ``config/periods.yaml``, overridable by file."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-DEFAULT_PERIODS_FILE = Path(__file__).resolve().parents[2] / "config" / "periods.yaml"
+from services.common import settings
+
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Period:
 
 @lru_cache(maxsize=None)
 def load_periods(path: str | None = None) -> dict[str, Period]:
-    source = Path(path or os.environ.get("ZHIFA_PERIODS_FILE") or DEFAULT_PERIODS_FILE)
+    source = Path(path or settings.get("ZHIFA_PERIODS_FILE"))
     raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     return {name: Period(int(spec["value"]), str(spec["unit"])) for name, spec in raw.items()}
 

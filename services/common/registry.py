@@ -43,6 +43,8 @@ class ServiceEntry:
     ``commands``: CLI sub-commands it offers (``zhifa <service> <command> …``), name → "module:function"
     taking the remaining arguments.
     ``order``: where it comes in listings (bus-init, docs).
+    ``settings``: the ``ZHIFA_*`` settings only this service reads (services/common/config_catalogue.py
+    ``Setting``; docs/SETTINGS.md lists them).
     """
 
     name: str
@@ -51,6 +53,7 @@ class ServiceEntry:
     commands: dict[str, str] = field(default_factory=dict)
     order: int = 100
     metrics_port: int = 0                # default /metrics port of the embedded set-up (0: none)
+    settings: tuple = ()
 
     def service_class(self):
         return resolve(self.service)

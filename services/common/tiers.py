@@ -22,25 +22,21 @@ this check); only the suite's own broker user can publish with that ``user_id``.
 """
 from __future__ import annotations
 
-import re
-
 from services.common import settings
+from services.common.config_catalogue import declaration
 from services.common.identifiers import is_region_code, region_covers
 
 PROVINCE, CITY = "province", "city"
 LINK_HEADER = "x-zhifa-link"
-DEFAULT_LINK_USER_TEMPLATE = "zhifa-link-{city}"
+DEFAULT_LINK_USER_TEMPLATE = declaration("ZHIFA_LINK_USER_TEMPLATE").default
 
 
-class TierConfigError(ValueError):
-    pass
+class TierConfigError(settings.SettingError):
+    """A tier setting that is unusable (``ZHIFA_…: message``)."""
 
 
 def tier() -> str:
-    value = str(settings.setting("ZHIFA_TIER") or CITY).strip().lower()
-    if value not in (PROVINCE, CITY):
-        raise TierConfigError(f"ZHIFA_TIER must be province or city, not {value!r}")
-    return value
+    return settings.get("ZHIFA_TIER")         # declared: city or province
 
 
 def is_province() -> bool:
@@ -49,7 +45,7 @@ def is_province() -> bool:
 
 def suite_region() -> str | None:
     """The suite's own region code, or None when not configured (an embedded development suite)."""
-    value = str(settings.setting("ZHIFA_SUITE_REGION") or "").strip()
+    value = settings.get("ZHIFA_SUITE_REGION")
     if not value:
         return None
     if not is_region_code(value) or len(value) != 6:
@@ -59,9 +55,7 @@ def suite_region() -> str | None:
 
 def linked_cities() -> tuple[str, ...]:
     """The city suites linked to this province suite (``ZHIFA_CITIES``); none at a city."""
-    raw = settings.setting("ZHIFA_CITIES") or ""
-    items = raw if isinstance(raw, (list, tuple)) else re.split(r"[\s,]+", str(raw))
-    cities = tuple(sorted({str(c).strip() for c in items if str(c).strip()}))
+    cities = tuple(sorted(set(settings.get("ZHIFA_CITIES"))))
     for city in cities:
         if not (is_region_code(city) and len(city) == 6 and city.endswith("00") and city[2:4] != "00"):
             raise TierConfigError(f"ZHIFA_CITIES: {city!r} is not a city code (e.g. 320400)")
@@ -70,7 +64,7 @@ def linked_cities() -> tuple[str, ...]:
 
 def link_user(city: str) -> str:
     """The broker user of the link between ``city`` and its province."""
-    template = str(settings.setting("ZHIFA_LINK_USER_TEMPLATE") or DEFAULT_LINK_USER_TEMPLATE)
+    template = settings.get("ZHIFA_LINK_USER_TEMPLATE")
     return template.format(city=city)
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 import chinese_calendar
 import yaml
 
-DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parents[2] / "config" / "calendar"
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,9 @@ class WorkingDayCalendar:
     @classmethod
     def load(cls, calendar_dir: str | os.PathLike | None = None) -> "WorkingDayCalendar":
         schedules = _library_schedules()
-        directory = Path(calendar_dir or os.environ.get("ZHIFA_CALENDAR_DIR") or DEFAULT_CALENDAR_DIR)
+        from services.common import settings
+
+        directory = Path(calendar_dir or settings.get("ZHIFA_CALENDAR_DIR"))
         if directory.is_dir():
             for path in sorted(directory.glob("*.yaml")):
                 schedule = load_override_file(path)

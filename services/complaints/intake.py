@@ -17,7 +17,7 @@ from services.common.blobs import FilesystemBlobStore, sm3_hex  # noqa: F401 - s
 
 
 def attachments_dir() -> Path:
-    return Path(settings.setting("ZHIFA_COMPLAINTS_ATTACHMENTS_DIR") or settings.VAR / "complaints" / "attachments")
+    return settings.get("ZHIFA_COMPLAINTS_ATTACHMENTS_DIR")
 
 
 def store_attachment(data: bytes, directory: Path | None = None) -> str:

@@ -54,12 +54,12 @@ SWEEP_LEASE = "complaints.deadline_sweep"
 class ConfiguredTimer(Timer):
     """A timer whose interval is read from a setting when the container starts (tests shorten it)."""
 
-    def __init__(self, setting: str, default: float, **kwargs):
+    def __init__(self, setting: str, **kwargs):
         self.setting = setting
-        super().__init__(interval=default, **kwargs)
+        super().__init__(interval=0, **kwargs)      # the setting is read in setup
 
     def setup(self):
-        self.interval = float(settings.setting(self.setting, self.interval))
+        self.interval = settings.get(self.setting)
         super().setup()
 
 
@@ -709,9 +709,9 @@ class ComplaintsService:
     # =========================================================================================
     # deadlines: escalation and overdue clues (CMP-3, CMP-5, CMP-9) — one replica at a time
     # =========================================================================================
-    @timer("ZHIFA_COMPLAINTS_SWEEP_SECONDS", 300.0)
+    @timer("ZHIFA_COMPLAINTS_SWEEP_SECONDS")
     def deadline_sweep(self):
-        interval = float(settings.setting("ZHIFA_COMPLAINTS_SWEEP_SECONDS", 300.0))
+        interval = settings.get("ZHIFA_COMPLAINTS_SWEEP_SECONDS")
         if not self.db.acquire_lease(SWEEP_LEASE, max(3 * interval, 10.0)):
             return
         self.sweep_deadlines(today_china())

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import func, select
 
-from services.common import ownership
+from services.common import ownership, settings
 from services.common.db import Database, utcnow
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
@@ -37,8 +36,8 @@ from services.disclosure.models import (AnnualReportRecord, BasisChange, Inspect
 from services.disclosure.settings import service_settings
 
 log = logging.getLogger(__name__)
-DEADLINE_JOB_SECONDS = float(os.environ.get("ZHIFA_DISCLOSURE_DEADLINE_INTERVAL", 300))
-ANNUAL_JOB_SECONDS = float(os.environ.get("ZHIFA_DISCLOSURE_ANNUAL_INTERVAL", 3600))
+DEADLINE_JOB_SECONDS = settings.get("ZHIFA_DISCLOSURE_DEADLINE_INTERVAL")
+ANNUAL_JOB_SECONDS = settings.get("ZHIFA_DISCLOSURE_ANNUAL_INTERVAL")
 
 
 def today_cn() -> dt.date:

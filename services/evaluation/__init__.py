@@ -1,5 +1,11 @@
 """The evaluation service. It joins the suite through the registry (services/common/registry.py, issue 21)."""
+from services.common.config_catalogue import Setting
 from services.common.registry import ServiceEntry
+
+SETTINGS = (
+    Setting("ZHIFA_EVALUATION_INTERVAL", "float", "Seconds between evaluation's periodic job (scores, grades, "
+            "overdue supervision).", 600.0, minimum=0.01),
+)
 
 SERVICE = ServiceEntry(
     name="evaluation",
@@ -7,4 +13,5 @@ SERVICE = ServiceEntry(
     models="services.evaluation.models",
     metrics_port=9105,
     order=5,
+    settings=SETTINGS,
 )

@@ -56,7 +56,7 @@ from services.evaluation.workflow import WorkflowError
 
 log = logging.getLogger(__name__)
 CHINA = dt.timezone(dt.timedelta(hours=8))
-JOB_INTERVAL = float(settings.setting("ZHIFA_EVALUATION_INTERVAL", 600))
+JOB_INTERVAL = settings.get("ZHIFA_EVALUATION_INTERVAL")
 
 #: registry updates applied before an event's facts are drawn
 REGISTRY_UPDATES = {"officer.registered": Registry.officer_registered,

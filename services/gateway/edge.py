@@ -82,7 +82,7 @@ def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_hops: 
 
 
 def trusted_hops() -> int:
-    return int(settings.setting("ZHIFA_TRUSTED_PROXY_HOPS", 0) or 0)
+    return settings.get("ZHIFA_TRUSTED_PROXY_HOPS")
 
 
 def request_ip(request) -> str:
@@ -104,12 +104,7 @@ def cookie_secure(request) -> bool:
     """``Secure`` on cookies: ``ZHIFA_COOKIE_SECURE`` = ``always`` (production, behind TLS: the
     deployment configs set it), ``auto`` (default: when this request came over TLS — the local
     http demo on 127.0.0.1 keeps working), ``never`` is not offered."""
-    mode = str(settings.setting("ZHIFA_COOKIE_SECURE", "auto")).lower()
-    if mode == "always":
-        return True
-    if mode != "auto":
-        raise ValueError(f"ZHIFA_COOKIE_SECURE must be 'always' or 'auto', not {mode!r}")
-    return is_https(request)
+    return settings.get("ZHIFA_COOKIE_SECURE") == "always" or is_https(request)
 
 
 # -- correlation ids ---------------------------------------------------------------------------------
@@ -133,7 +128,7 @@ def error_body(environ, status: int, code: str, message: str, fields: dict | Non
 def _csrf_secret() -> bytes:
     from services.common.auth import token_secret
 
-    return (settings.setting("ZHIFA_CSRF_SECRET") or token_secret()).encode("utf-8")
+    return (settings.get("ZHIFA_CSRF_SECRET") or token_secret()).encode("utf-8")
 
 
 def _csrf_sign(raw: str) -> str:

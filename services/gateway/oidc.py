@@ -76,7 +76,7 @@ class OidcSettings:
 
 
 def oidc_settings() -> OidcSettings | None:
-    raw = settings.setting("ZHIFA_OIDC")
+    raw = settings.get("ZHIFA_OIDC")
     if not raw or not raw.get("issuer"):
         return None     # not configured: sign-in answers 503 (a deployment sets the issuer)
     secret = raw.get("client_secret")

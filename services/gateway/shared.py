@@ -34,7 +34,6 @@ from services.common import settings
 
 log = logging.getLogger(__name__)
 LIMITS_FILE = settings.ROOT / "config" / "gateway" / "limits.yaml"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class SharedStateUnavailable(Exception):
@@ -65,7 +64,7 @@ def load_limit_rules(path: str | Path | None = None) -> LimitRules:
     where = Path(path or LIMITS_FILE)
     data = yaml.safe_load(where.read_text(encoding="utf-8")) or {}
     raw = dict(data.get("limits") or {})
-    raw.update(settings.setting("ZHIFA_RATE_LIMITS") or {})
+    raw.update(settings.get("ZHIFA_RATE_LIMITS"))
     rules = {}
     for name, text in raw.items():
         try:
@@ -76,18 +75,15 @@ def load_limit_rules(path: str | Path | None = None) -> LimitRules:
 
 
 def redis_url() -> str:
-    return str(settings.setting("ZHIFA_REDIS_URL", DEFAULT_REDIS_URL))
+    return settings.get("ZHIFA_REDIS_URL")
 
 
 def key_prefix() -> str:
-    return str(settings.setting("ZHIFA_REDIS_PREFIX", "zhifa"))
+    return settings.get("ZHIFA_REDIS_PREFIX")
 
 
 def fallback_allowed() -> bool:
-    mode = str(settings.setting("ZHIFA_REDIS_FALLBACK", "none")).lower()
-    if mode not in ("none", "local"):
-        raise ValueError(f"ZHIFA_REDIS_FALLBACK must be 'none' or 'local', not {mode!r}")
-    return mode == "local"
+    return settings.get("ZHIFA_REDIS_FALLBACK") == "local"
 
 
 class _LocalSessions:

@@ -16,18 +16,14 @@ from services.common.db import utcnow
 from services.common.identifiers import is_region_code, region_prefix
 from services.records.models import AuditEntry
 
-MIN_RETENTION_DAYS = 183          # six months: the legal minimum (the PostgreSQL trigger enforces it too)
-DEFAULT_RETENTION_DAYS = 190
 PURGE_BATCH = 5000
 MAX_PAGE = 500
 
 
 def retention_days() -> int:
-    days = int(settings.setting("ZHIFA_AUDIT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
-    if days < MIN_RETENTION_DAYS:
-        raise ValueError(f"ZHIFA_AUDIT_RETENTION_DAYS={days}: audit records are kept at least "
-                         f"{MIN_RETENTION_DAYS} days (six months, SEC-3)")
-    return days
+    """Days audit entries are kept: ZHIFA_AUDIT_RETENTION_DAYS, at least 183 — six months, the legal
+    minimum (SEC-3; declared in services/records/__init__.py, the PostgreSQL trigger enforces it too)."""
+    return settings.get("ZHIFA_AUDIT_RETENTION_DAYS")
 
 
 def append(session, event) -> AuditEntry:

@@ -27,27 +27,25 @@ from services.records.domain.treehead import (
     load_private_key,
 )
 
-DEFAULT_RETENTION_FILE = settings.ROOT / "config" / "records" / "retention.yaml"
 
 
 def log_id() -> str:
     """Printable-ASCII id of this log, bound into every signed tree head."""
-    return str(settings.setting("ZHIFA_RECORDS_LOG_ID", "records.zhifa"))
+    return settings.get("ZHIFA_RECORDS_LOG_ID")
 
 
 def log_region() -> str | None:
     """Region code of this suite's log (for the envelope of ``record.tree_head_signed``); default:
     the region of the newest entry."""
-    value = settings.setting("ZHIFA_RECORDS_REGION")
-    return str(value) if value else None
+    return settings.get("ZHIFA_RECORDS_REGION")
 
 
 def log_body() -> str:
-    return str(settings.setting("ZHIFA_RECORDS_BODY_ID", "zhifa-records-log"))
+    return settings.get("ZHIFA_RECORDS_BODY_ID")
 
 
 def _default_key_path() -> Path:
-    return Path(settings.setting("ZHIFA_RECORDS_SIGNING_KEY_FILE") or settings.VAR / "records-signing-key.pem")
+    return settings.get("ZHIFA_RECORDS_SIGNING_KEY_FILE")
 
 
 def _generate_key_file(path: Path) -> None:
@@ -69,7 +67,7 @@ def _generate_key_file(path: Path) -> None:
 
 
 def key_material() -> str:
-    configured = settings.setting("ZHIFA_RECORDS_SIGNING_KEY")
+    configured = settings.get("ZHIFA_RECORDS_SIGNING_KEY")
     if configured:
         text = str(configured).strip()
         if "-----BEGIN" in text or (len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)):
@@ -97,9 +95,7 @@ def previous_public_keys() -> list[str]:
     """Public keys that signed this log's earlier heads before a key rotation
     (``ZHIFA_RECORDS_PREVIOUS_PUBLIC_KEYS``: a list or comma-separated 64-hex-digit keys). The
     self-check trusts heads signed by them as well as by the current key (docs/RUNBOOK.md, rotate keys)."""
-    value = settings.setting("ZHIFA_RECORDS_PREVIOUS_PUBLIC_KEYS") or []
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    return [str(k).strip().lower() for k in items if str(k).strip()]
+    return [k.lower() for k in settings.get("ZHIFA_RECORDS_PREVIOUS_PUBLIC_KEYS")]
 
 
 @lru_cache(maxsize=4)
@@ -116,7 +112,7 @@ def trusted_verifiers() -> tuple[Ed25519Verifier, ...]:
 def self_check_interval() -> float:
     """Seconds between the periodic full self-checks (the leased timer rebuilds the tree from the
     stored leaf hashes and checks it against every signed head, REC-4)."""
-    return float(settings.setting("ZHIFA_RECORDS_SELF_CHECK_INTERVAL", 600))
+    return settings.get("ZHIFA_RECORDS_SELF_CHECK_INTERVAL")
 
 
 def witness_check_required() -> bool:
@@ -126,57 +122,47 @@ def witness_check_required() -> bool:
     configured (a linked city), off at a province and in an unconfigured embedded suite."""
     from services.common import tiers
 
-    value = str(settings.setting("ZHIFA_RECORDS_WITNESS_CHECK") or "").strip().lower()
-    if value in ("on", "1", "true", "yes"):
-        return True
-    if value in ("off", "0", "false", "no"):
-        return False
+    value = settings.get("ZHIFA_RECORDS_WITNESS_CHECK")
+    if value is not None:
+        return value
     return tiers.tier() == tiers.CITY and tiers.suite_region() is not None
 
 
 def witness_request_retry() -> float:
     """Seconds after which an unanswered witness request is sent again."""
-    return float(settings.setting("ZHIFA_RECORDS_WITNESS_REQUEST_RETRY", 60))
+    return settings.get("ZHIFA_RECORDS_WITNESS_REQUEST_RETRY")
 
 
 def self_check_retry() -> float:
     """Seconds between repeated full self-checks while the last one failed (appends wait meanwhile)."""
-    return float(settings.setting("ZHIFA_RECORDS_SELF_CHECK_RETRY", 30))
+    return settings.get("ZHIFA_RECORDS_SELF_CHECK_RETRY")
 
 
 def blob_dir() -> Path:
-    return Path(settings.setting("ZHIFA_RECORDS_BLOB_DIR") or settings.VAR / "blobs")
-
-
-def batch_size() -> int:
-    return int(settings.setting("ZHIFA_RECORDS_BATCH_SIZE", 200))
-
-
-def batch_linger_ms() -> float:
-    return float(settings.setting("ZHIFA_RECORDS_BATCH_LINGER_MS", 3))
+    return settings.get("ZHIFA_RECORDS_BLOB_DIR")
 
 
 def seal_grace_seconds() -> float:
     """How long after sealing a record that happened BEFORE the archiving (occurred_at <= archived_at)
     is still accepted: events of one case travel on different queues, so ``decision.executed`` sent
     just before ``case.archived`` may arrive just after it. Later or post-dated records are refused."""
-    return float(settings.setting("ZHIFA_RECORDS_SEAL_GRACE_SECONDS", 600))
+    return settings.get("ZHIFA_RECORDS_SEAL_GRACE_SECONDS")
 
 
 def opening_tolerance_seconds() -> float:
     """How far before its case's opening (case.opened ``opened_at``) a record may be dated and still be
     accepted: the clocks of devices (body cameras) and of the case system differ a little. A record
     dated earlier is refused as ``recorded_before_case_opened`` (issue 14, REC-1)."""
-    return float(settings.setting("ZHIFA_RECORDS_OPENING_TOLERANCE_SECONDS", 300))
+    return settings.get("ZHIFA_RECORDS_OPENING_TOLERANCE_SECONDS")
 
 
 def tree_head_interval() -> float:
     """Seconds between signed tree heads while entries arrive (the timer's period)."""
-    return float(settings.setting("ZHIFA_RECORDS_STH_INTERVAL", 30))
+    return settings.get("ZHIFA_RECORDS_STH_INTERVAL")
 
 
 def retention_file() -> Path:
-    return Path(settings.setting("ZHIFA_RECORDS_RETENTION_FILE") or DEFAULT_RETENTION_FILE)
+    return settings.get("ZHIFA_RECORDS_RETENTION_FILE")
 
 
 def retention_for(action_type: str | None) -> dt.timedelta:

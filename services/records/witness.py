@@ -17,8 +17,6 @@ At a city: ``record.head_witnessed`` / ``record.fork_detected`` from the provinc
 """
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,14 +34,8 @@ WITNESS_BODY = "zhifa-records-witness"
 
 def configured_keys() -> dict[str, str]:
     """``ZHIFA_RECORDS_WITNESS_KEYS``: the public key pinned for each witnessed log."""
-    raw = settings.setting("ZHIFA_RECORDS_WITNESS_KEYS") or {}
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.startswith("{"):
-            raw = json.loads(text)
-        else:
-            raw = dict(item.strip().split("=", 1) for item in text.split(",") if "=" in item)
-    keys = {str(k).strip(): str(v).strip().lower() for k, v in (raw or {}).items() if v}
+    raw = settings.get("ZHIFA_RECORDS_WITNESS_KEYS")
+    keys = {str(k).strip(): str(v).strip().lower() for k, v in raw.items() if v}
     bad = [k for k, v in keys.items() if len(v) != 64 or any(c not in "0123456789abcdef" for c in v)]
     if bad:
         raise ValueError(f"ZHIFA_RECORDS_WITNESS_KEYS: the key of {', '.join(bad)} is not 64 hex digits")

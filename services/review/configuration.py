@@ -114,8 +114,9 @@ def load_settings(path: Path) -> ReviewSettings:
 class ReloadingFile:
     """A configuration file parsed by ``loader`` and reloaded when its content changes."""
 
-    def __init__(self, name: str, setting_key: str, default: Path, loader: Callable[[Path], Any]):
-        self.name, self.setting_key, self.default, self.loader = name, setting_key, default, loader
+    def __init__(self, name: str, setting_key: str, loader: Callable[[Path], Any]):
+        """``setting_key``: the declared setting naming the file (services/review/__init__.py)."""
+        self.name, self.setting_key, self.loader = name, setting_key, loader
         self._lock = threading.Lock()
         self._path: Path | None = None
         self._stamp = None
@@ -125,7 +126,7 @@ class ReloadingFile:
         self.last_error: str | None = None
 
     def path(self) -> Path:
-        return Path(settings.setting(self.setting_key) or self.default)
+        return settings.get(self.setting_key)
 
     def get(self):
         path = self.path()
@@ -171,9 +172,9 @@ class ReloadingFile:
         raise ConfigUnavailable(f"review {self.name} unavailable: {error}")
 
 
-CATALOGUE = ReloadingFile("catalogue", "ZHIFA_REVIEW_CATALOGUE", CONFIG_DIR / "catalogue.yaml", load_catalogue)
-CHECKLIST = ReloadingFile("checklist", "ZHIFA_REVIEW_CHECKLIST", CONFIG_DIR / "checklist.yaml", load_checklist_config)
-SETTINGS = ReloadingFile("settings", "ZHIFA_REVIEW_SETTINGS", CONFIG_DIR / "review.yaml", load_settings)
+CATALOGUE = ReloadingFile("catalogue", "ZHIFA_REVIEW_CATALOGUE", load_catalogue)
+CHECKLIST = ReloadingFile("checklist", "ZHIFA_REVIEW_CHECKLIST", load_checklist_config)
+SETTINGS = ReloadingFile("settings", "ZHIFA_REVIEW_SETTINGS", load_settings)
 
 
 def catalogue() -> Catalogue:
@@ -194,7 +195,7 @@ def _load_benchmarks(path: Path):
     return load_benchmarks(path)
 
 
-BENCHMARKS = ReloadingFile("benchmarks", "ZHIFA_REVIEW_BENCHMARKS", CONFIG_DIR / "benchmarks.yaml", _load_benchmarks)
+BENCHMARKS = ReloadingFile("benchmarks", "ZHIFA_REVIEW_BENCHMARKS", _load_benchmarks)
 
 
 def benchmarks():

@@ -18,14 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import os
 import uuid
 
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import func, select
 
-from services.common import clock, ownership
+from services.common import clock, ownership, settings
 from services.common.db import Database, emit, utcnow
 from services.common.batching import batched_event_handler
 from services.common.entrypoints import event_handler
@@ -45,7 +44,7 @@ from services.review.store import Actor, ReviewError, aware, china_day, to_utc
 
 log = logging.getLogger(__name__)
 RESPONSIBLE_PERSON = "responsible_person"   # 负责人 (REV-6), services/common/auth.STAFF_ROLES
-PERIODIC_SECONDS = float(os.environ.get("ZHIFA_REVIEW_PERIODIC_SECONDS", 60))
+PERIODIC_SECONDS = settings.get("ZHIFA_REVIEW_PERIODIC_SECONDS")
 
 
 def answers(fn):

@@ -2,7 +2,7 @@
 import pytest
 from nameko import config
 
-from services.common import tiers
+from services.common import settings, tiers
 from services.common.events import parse_event
 from tests.integration import events as ev
 
@@ -62,5 +62,5 @@ def test_tier_configuration_is_checked_and_says_who_judges_whom():
     with config.patch(CITY):
         assert tiers.judged_here("320412") and tiers.city_judging("320412") is None
     for bad in ({"ZHIFA_TIER": "county"}, {"ZHIFA_SUITE_REGION": "3204"}, {"ZHIFA_CITIES": "320412"}):
-        with config.patch({**PROVINCE, **bad}), pytest.raises(tiers.TierConfigError):
+        with config.patch({**PROVINCE, **bad}), pytest.raises(settings.SettingError):
             tiers.tier(), tiers.suite_region(), tiers.linked_cities()

@@ -62,7 +62,7 @@ def tiers(tmp_path_factory):
     # (ZHIFA_RECORDS_WITNESS_CHECK off): the province's witness must catch what it does anyway
     t.cz = SuiteProcesses("changzhou", tmp, CZ, "city", {
         **common, "ZHIFA_RECORDS_LOG_ID": f"records.{CZ}", "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(tmp / "key-320400.pem"),
-        "ZHIFA_RECORDS_WITNESS_CHECK": "on", "ZHIFA_COMPLAINTS_RATE_SUBMIT_BURST": 1000},
+        "ZHIFA_RECORDS_WITNESS_CHECK": "on"},
         {"records": ["records"], "main": ["evaluation", "complaints", "gateway"]})
     t.cz.use_postgresql("records")         # backed up and restored with the RUNBOOK's pg_dump / pg_restore
     t.wx = SuiteProcesses("wuxi", tmp, WX, "city", {

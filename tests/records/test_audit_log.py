@@ -51,7 +51,7 @@ def test_sec3_search_scope_and_retention_purge(service_engine):
     with Session(engine) as session:
         assert {r.subject for r in session.query(AuditEntry)} == {"city-new", "other-city"}
     with config.patch({"ZHIFA_AUDIT_RETENTION_DAYS": 90}):
-        with pytest.raises(ValueError, match="at least 183 days"):
+        with pytest.raises(ValueError, match="ZHIFA_AUDIT_RETENTION_DAYS: 90 is below the minimum 183"):
             with Session(engine) as session, session.begin():
                 audit_log.purge(session, now=NOW)
 

@@ -150,16 +150,17 @@ def test_rev1_configuration_file_reread_on_change_last_valid_kept(tmp_path):
     path.write_text("staffing: {min_ratio: 0.05, grace_hours: 24}\n", encoding="utf-8")
     from nameko import config
 
-    holder = ReloadingFile("settings", "ZHIFA_TEST_REVIEW_SETTINGS", path, load_settings)
-    assert holder.get().grace_hours == 24
-    path.write_text("staffing: {min_ratio: 0.1, grace_hours: 0}\n", encoding="utf-8")
-    assert (holder.get().min_ratio, holder.get().grace_hours) == (Decimal("0.1"), 0)
-    path.write_text("staffing: {min_ratio: 2}\n", encoding="utf-8")      # invalid: the last valid stays
-    assert holder.get().min_ratio == Decimal("0.1") and "min_ratio" in holder.last_error
+    with config.patch({"ZHIFA_REVIEW_SETTINGS": str(path)}, clear=False):
+        holder = ReloadingFile("settings", "ZHIFA_REVIEW_SETTINGS", load_settings)
+        assert holder.get().grace_hours == 24
+        path.write_text("staffing: {min_ratio: 0.1, grace_hours: 0}\n", encoding="utf-8")
+        assert (holder.get().min_ratio, holder.get().grace_hours) == (Decimal("0.1"), 0)
+        path.write_text("staffing: {min_ratio: 2}\n", encoding="utf-8")      # invalid: the last valid stays
+        assert holder.get().min_ratio == Decimal("0.1") and "min_ratio" in holder.last_error
     broken = tmp_path / "other.yaml"
     broken.write_text("task: {period: no.such.period}\n", encoding="utf-8")
-    with config.patch({"ZHIFA_TEST_REVIEW_SETTINGS": str(broken)}, clear=False):
-        fresh = ReloadingFile("settings", "ZHIFA_TEST_REVIEW_SETTINGS", path, load_settings)
+    with config.patch({"ZHIFA_REVIEW_SETTINGS": str(broken)}, clear=False):
+        fresh = ReloadingFile("settings", "ZHIFA_REVIEW_SETTINGS", load_settings)
         with pytest.raises(ConfigUnavailable, match="no.such.period"):
             fresh.get()
 

@@ -158,7 +158,7 @@ def _answer(result):
 def _base_url(request) -> str:
     """DISC-2, DISC-9: the public address written into certificate QR codes (亮证扫码核验):
     ZHIFA_PUBLIC_BASE_URL when the portal sits behind a proxy, else the address the request came in on."""
-    configured = str(settings.setting("ZHIFA_PUBLIC_BASE_URL", "") or "").rstrip("/")
+    configured = settings.get("ZHIFA_PUBLIC_BASE_URL").rstrip("/")
     return configured or request.host_url.rstrip("/")
 
 
