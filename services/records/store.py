@@ -403,6 +403,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     created: set[str] = set()
     transferred: set[str] = set()
     opened: set[str] = set()
+    preexisting, touched = set(cases), set()     # cases that may hold records from before their opening
     for event in fresh:
         case = cases.get(event.case_id)
         if case is None:  # records arriving before case.opened (out-of-order delivery) still count
@@ -435,8 +436,9 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
         files_item = bool(row["document_type"]) or row["record_kind"] not in (None, "text")
         for party in (event.raw.get("payload") or {}).get("parties") or ():
             links.add((party_key(party), case.case_id))
-        if event.event_type == "case.opened":
-            opened.add(case.case_id)
+        if event.event_type == "case.opened" and (case.case_id in preexisting or case.case_id in touched):
+            opened.add(case.case_id)        # records may have come first: checked after the batch's appends
+        touched.add(case.case_id)
         if event.event_type == "decision.made":
             evaluate[case.case_id] = ("decision", event)
         elif event.event_type == "case.archived":

@@ -125,6 +125,7 @@ class ReviewService:
         ``review.classified`` for a version whose classification changed (and for a proposal, always).
         Returns version -> domain Classification."""
         rows = {r.version: r for r in store.case_classifications(session, event.case_id)}
+        known = {v for v, r in rows.items() if r.by_proposal is not None or r.by_decision is not None}
         for version in decided:
             if version not in rows:
                 rows[version] = self._row(session, event, version)
@@ -147,8 +148,8 @@ class ReviewService:
             row.fired_rules, row.fired, row.sign_off_required = result.fired_rule_ids, _fired(result), \
                 result.sign_off_required
             row.catalogue_digest, row.layers, row.source = result.catalogue_digest, list(result.layers), source
-            if version == proposed_version or before != (row.major, list(row.fired_rules), row.source) \
-                    or row.classified_at is None:
+            if version == proposed_version or version not in known \
+                    or before != (row.major, list(row.fired_rules), row.source):
                 row.classified_at = utcnow()
                 emit(session, "review.classified", {
                     "version": version, "major": result.major, "fired_rules": result.fired_rule_ids,

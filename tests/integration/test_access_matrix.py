@@ -38,6 +38,7 @@ pytestmark = pytest.mark.integration
 A, B, CITY, PROVINCE, OTHER_CITY = "320412", "320411", "320400", "320000", "320500"
 BODY_A, BODY_A2, BODY_B, BODY_X = "320412-SCJG", "320412-GAJ", "320411-JTYS", "320500-SCJG"
 CASE_A = "320412-SCJG-2026-09001"
+CASE_A_DECIDED = "320412-SCJG-2026-09002"   # the published decision: CASE_A's own would close its review task
 SRC_A = {"region_code": A, "body_id": BODY_A, "system": "wj-scjg-system"}
 KEYS = {  # name: (system, region, bodies, key)
     "dept-a": ("wj-scjg-system", A, [BODY_A], "zf_matrix_key_a"),
@@ -211,7 +212,10 @@ def seed(suite) -> dict:
                                                   "superior_body_id": "320400-SCJG"}, body=SRC_A))
     suite.publish(ev.case_opened(CASE_A))
     suite.publish(ev.decision_proposed(CASE_A))
-    suite.publish(ev.decision_made(CASE_A))
+    # REV-2, issue 14: CASE_A's task is acted on below, so CASE_A is not decided (a decision closes the
+    # task, and could overtake the proposal); the published decision is another case of A's
+    suite.publish(ev.decision_made(CASE_A_DECIDED))
+    suite.publish(ev.evidence(CASE_A, 2))
     suite.publish(ev.complaint_submitted())
     blob = b"matrix attachment of body A"
     upload = requests.post(suite.base_url + "/api/v1/records/blobs", data=blob, timeout=30,

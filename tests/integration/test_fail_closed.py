@@ -27,6 +27,7 @@ SCJG, GAJ = "320412-SCJG", "320412-GAJ"          # two bodies of one county
 GAJ_SRC = {"region_code": REGION, "body_id": GAJ, "system": "wj-gaj-system"}
 KEY_SCJG, KEY_NO_BODIES = "zf_fc_scjg", "zf_fc_nobodies"
 CASE_SCJG, CASE_GAJ = "320412-SCJG-2026-07001", "320412-GAJ-2026-07001"
+CASE_SCJG_DECIDED = "320412-SCJG-2026-07002"
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,9 @@ def fc(tmp_path_factory):
             suite.publish(ev.case_opened(CASE_SCJG))
             suite.publish(ev.case_opened(CASE_GAJ, body=GAJ_SRC))
             suite.publish(ev.decision_proposed(CASE_SCJG))
-            suite.publish(ev.decision_made(CASE_SCJG))
+            # the published decision is another case's: CASE_SCJG's own decision would close its review
+            # task (REV-2, issue 14: nothing is reviewed once decided) — and could overtake its proposal
+            suite.publish(ev.decision_made(CASE_SCJG_DECIDED))
             supervisor = suite.token("supervisor", REGION)
             for case_id in (CASE_SCJG, CASE_GAJ):
                 wait_for(lambda: suite.get(f"/api/v1/cases/{case_id}/timeline", supervisor).ok, timeout=30,

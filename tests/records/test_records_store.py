@@ -265,3 +265,38 @@ def test_rec1_timeline_is_in_the_order_things_happened_not_the_order_they_arrive
         rows = store.timeline(session, "C-ORDER")
     assert [r.event_type for r in rows] == ["case.opened", "evidence.recorded"]
     assert [r.sequence for r in rows] == [1, 0]
+
+
+def test_rec1_a_record_dated_before_the_opening_is_refused_in_either_order_within_one_batch(db):
+    """REC-1, issue 14 (plausibility): in ONE batch, a record dated an hour before its case's opening is
+    refused with ``recorded_before_case_opened`` — retracted when it comes before case.opened, refused
+    (dead-lettered) when it comes after; a record within the tolerance (5 minutes earlier: clocks) is
+    kept; the case's refusals, timeline and counted records end the same."""
+    import datetime as dt
+
+    ledger = Ledger()
+    start = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+    def case(case_id, record_first):
+        opened = ev.case_opened(case_id, at=start)
+        early = ev.envelope("evidence.recorded", {**ev.evidence(case_id)["payload"]}, case_id,
+                            at=start - dt.timedelta(hours=1))
+        skewed = ev.envelope("evidence.recorded", {**ev.evidence(case_id, 2)["payload"]}, case_id,
+                             at=start - dt.timedelta(minutes=5))
+        batch = [early, opened, skewed] if record_first else [opened, early, skewed]
+        outcome = apply(db, ledger, batch)
+        with db.session() as session:
+            refusals = session.scalars(select(RefusedEvent).where(RefusedEvent.case_id == case_id)).all()
+            timeline = [(r.event_type, r.event_id) for r in store.timeline(session, case_id)]
+        return early, skewed, outcome, refusals, timeline
+
+    early, skewed, outcome, refusals, timeline = case("C-EARLY-1", record_first=True)
+    assert early["event_id"] not in outcome.refused and early["event_id"] in outcome.refused_later
+    assert [r.event_id for r in refusals] == [early["event_id"]]
+    assert refusals[0].reason.startswith("recorded_before_case_opened") and "立案时间" in refusals[0].reason
+    assert [t for t, _ in timeline] == ["evidence.recorded", "case.opened"] and timeline[0][1] == skewed["event_id"]
+
+    early, skewed, outcome, refusals, timeline = case("C-EARLY-2", record_first=False)
+    assert outcome.refused[early["event_id"]].startswith("recorded_before_case_opened")   # dead-lettered
+    assert [r.event_id for r in refusals] == [early["event_id"]]
+    assert [t for t, _ in timeline] == ["evidence.recorded", "case.opened"] and timeline[0][1] == skewed["event_id"]
