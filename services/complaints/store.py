@@ -1,12 +1,13 @@
-"""Persistence of the complaint register: gap-free numbering inside the registering transaction, and
-the mapping between a ``complaints`` row and the domain's :class:`ComplaintRecord` (rebuilt on every
-use, so running deadlines follow the calendar in force — PLAT-6)."""
+"""Persistence of the complaint register (登记簿) — queries and mapping only, no decisions: gap-free
+numbering inside the registering transaction, every query the use cases run (usecases/), and the
+mapping between a ``complaints`` row and the domain's :class:`ComplaintRecord` (rebuilt on every use,
+so running deadlines follow the calendar in force — PLAT-6)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
 
-from sqlalchemy import and_, false, or_, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from services.common.identifiers import region_prefix
 from services.common.periods import Period
 from services.common.scope import Scope
 from services.common.workdays import WorkingDayCalendar, default_calendar
-from services.complaints.domain import (CHINA_TZ, Assessment, BodyKind, BodyRef, Channel, Complainant,
+from services.complaints.domain import (Assessment, BodyKind, BodyRef, Channel, Complainant,
                                         ComplaintFlags, ComplaintRecord, EventKind, Extension, Handler,
                                         HandlingPeriod, HistoryEvent, Route, RouteTarget, Status, Subject,
                                         complained_bodies)
@@ -23,7 +24,9 @@ from services.complaints.domain import Complaint as DomainComplaint
 from services.complaints.domain.deadlines import acknowledgement_deadline, count_period
 from services.complaints.domain.register import format_register_number
 from services.complaints.domain.supervision import SuperiorOrder, SupervisionEntry, ordered_deadline
-from services.complaints.models import Complaint, RegisterCounter, SupervisedComplaint
+from services.complaints.domain.lifecycle import OPEN_STATUSES
+from services.complaints.models import (Attachment, CityConclusion, Complaint, KnownBody, RegisterCounter,
+                                        SupervisedComplaint)
 
 UTC = dt.timezone.utc
 
@@ -45,10 +48,6 @@ def allocate_number(session: Session, region_code: str, year: int) -> tuple[str,
                           .values(last_seq=RegisterCounter.last_seq + 1)
                           .returning(RegisterCounter.last_seq)).scalar_one()
     return format_register_number(region6, year, seq), seq
-
-
-def local_year(when: dt.datetime) -> int:
-    return when.astimezone(CHINA_TZ).year
 
 
 def aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -78,6 +77,103 @@ def covers_complaint(scope: Scope, row) -> bool:
     if scope.all_bodies:
         return scope.covers_region(row.region_code) or scope.covers_region(row.handler_region_code)
     return scope.covers(row.handler_region_code, row.handler_unit_id)
+
+
+# --- queries of the register ---------------------------------------------------------------------
+
+def complaint_row(session: Session, number: str | None, *, lock: bool = False) -> Complaint | None:
+    """The register row of ``number`` (locked for update when ``lock``), None when there is none."""
+    if not number:
+        return None
+    return session.get(Complaint, number, with_for_update=True if lock else None)
+
+
+def recent_complaints_about(session: Session, body_id: str, since: dt.datetime, limit: int = 200) -> list[Complaint]:
+    """The latest complaints about ``body_id`` received since ``since`` (duplicate detection, CMP-2)."""
+    return session.scalars(select(Complaint).where(
+        Complaint.subject_body_id == body_id, Complaint.received_at >= since)
+        .order_by(Complaint.received_at.desc()).limit(limit)).all()
+
+
+def register_rows(session: Session, scope: Scope, filters: dict, today: dt.date) -> list[Complaint]:
+    """The register in ``scope`` narrowed by the handler's filters, in register order (limit ≤ 2000)."""
+    query = select(Complaint).where(scope_filter(scope))
+    if filters.get("status"):
+        query = query.where(Complaint.status == filters["status"])
+    if filters.get("channel"):
+        query = query.where(Complaint.channel == filters["channel"])
+    if filters.get("overdue"):
+        query = query.where(Complaint.open_due < today)
+    if filters.get("escalated"):
+        query = query.where(Complaint.supervising_region.is_not(None))
+    if filters.get("private_enterprise"):
+        query = query.where(Complaint.against_private_enterprise.is_(True))
+    limit = min(int(filters.get("limit") or 500), 2000)
+    return session.scalars(query.order_by(Complaint.region_code, Complaint.year, Complaint.seq).limit(limit)).all()
+
+
+def complaints_about_bodies(session: Session, scope: Scope) -> list[Complaint]:
+    """Complaints naming a body of ``scope`` (every complained-about body when all are granted), oldest
+    first; the caller still checks the region of each."""
+    if scope.all_bodies:
+        query = select(Complaint).where(Complaint.complained_bodies.is_not(None))
+    else:
+        query = select(Complaint).where(or_(*(Complaint.complained_bodies.contains(f"|{b}|")
+                                              for b in sorted(scope.bodies))))
+    return session.scalars(query.order_by(Complaint.received_at)).all()
+
+
+def complaints_of_year(session: Session, scope: Scope, year: int) -> list[Complaint]:
+    return session.scalars(select(Complaint).where(scope_filter(scope), Complaint.year == year)).all()
+
+
+def overdue_numbers(session: Session, today: dt.date, after: str, limit: int) -> list[str]:
+    """Numbers of open complaints past their running deadline, after ``after`` in number order (a page)."""
+    return session.scalars(select(Complaint.number).where(
+        Complaint.status.in_([s.value for s in OPEN_STATUSES]), Complaint.open_due < today,
+        Complaint.number > after).order_by(Complaint.number).limit(limit)).all()
+
+
+def overdue_counts(session: Session, today: dt.date) -> list[tuple[str | None, str, str, int]]:
+    """(handler region, channel, status, count) of open complaints past their running deadline."""
+    return session.execute(select(Complaint.handler_region_code, Complaint.channel, Complaint.status,
+                                  func.count()).where(
+        Complaint.status.in_([s.value for s in OPEN_STATUSES]), Complaint.open_due < today)
+        .group_by(Complaint.handler_region_code, Complaint.channel, Complaint.status)).all()
+
+
+def attachment_count(session: Session, number: str) -> int:
+    return session.scalar(select(func.count()).select_from(Attachment).where(Attachment.number == number)) or 0
+
+
+def attachments_of(session: Session, number: str) -> list[Attachment]:
+    return list(session.scalars(select(Attachment).where(Attachment.number == number)))
+
+
+def add_attachments(session: Session, number: str, files) -> None:
+    """Attachment rows of a registered complaint: ``files`` are (filename, content type, SM3, size)."""
+    for filename, content_type, digest, size in files:
+        session.add(Attachment(number=number, sm3=digest, filename=filename[:200], content_type=content_type,
+                               size=size))
+
+
+# --- the body directory (执法主体库) -----------------------------------------------------------------
+
+def known_body(session: Session, body_id: str | None) -> KnownBody | None:
+    return session.get(KnownBody, body_id) if body_id else None
+
+
+def known_bodies(session: Session) -> list[KnownBody]:
+    return session.scalars(select(KnownBody).order_by(KnownBody.region_code, KnownBody.name)).all()
+
+
+def save_known_body(session: Session, payload: dict, now: dt.datetime) -> None:
+    """Insert or update the directory entry of a ``body.registered`` payload."""
+    body = session.get(KnownBody, payload["body_id"]) or KnownBody(body_id=payload["body_id"])
+    body.name, body.kind, body.region_code = payload["name"], payload["kind"], payload["region_code"]
+    body.superior_body_id, body.entrusting_body_id = payload.get("superior_body_id"), payload.get("entrusting_body_id")
+    body.updated_at = now
+    session.add(body)
 
 
 # --- subject ----------------------------------------------------------------------------------
@@ -280,6 +376,39 @@ def register_scope_filter(scope: Scope):
     prefix = region_prefix(scope.region_code)
     return or_(SupervisedComplaint.number.startswith(prefix), SupervisedComplaint.region_code.startswith(prefix),
                SupervisedComplaint.handler_region_code.startswith(prefix))
+
+
+def supervised_row(session: Session, number: str | None, *, lock: bool = True) -> SupervisedComplaint | None:
+    if not number:
+        return None
+    return session.get(SupervisedComplaint, number, with_for_update=True if lock else None)
+
+
+def register_lines(session: Session, scope: Scope, filters: dict) -> list[SupervisedComplaint]:
+    """Supervision register lines in ``scope``, most recently escalated first (limit ≤ 2000)."""
+    query = select(SupervisedComplaint).where(register_scope_filter(scope))
+    if filters.get("status"):
+        query = query.where(SupervisedComplaint.status == filters["status"])
+    if filters.get("city_code"):
+        query = query.where(SupervisedComplaint.city_code == filters["city_code"])
+    limit = min(int(filters.get("limit") or 500), 2000)
+    return session.scalars(query.order_by(SupervisedComplaint.escalated_on.desc(),
+                                          SupervisedComplaint.number).limit(limit)).all()
+
+
+def city_conclusion(session: Session, number: str) -> CityConclusion | None:
+    """A conclusion that arrived before its escalation (kept until the escalation comes)."""
+    return session.get(CityConclusion, number)
+
+
+def keep_city_conclusion(session: Session, number: str, concluded_on, upheld: bool, now: dt.datetime) -> None:
+    session.add(CityConclusion(number=number, concluded_on=concluded_on, upheld=upheld, received_at=now))
+
+
+def add_supervised(session: Session, number: str) -> SupervisedComplaint:
+    row = SupervisedComplaint(number=number)
+    session.add(row)
+    return row
 
 
 def entry_of(row: SupervisedComplaint) -> SupervisionEntry:

@@ -63,3 +63,35 @@ def test_the_rule_sees_a_crossing(tmp_path):
     (fake / "__init__.py").write_text("")
     (fake / "x.py").write_text("def f():\n    from services.beta.store import q\n    from . import y\n")
     assert crossings("alpha", tmp_path / "services") == ["services/alpha/x.py:2 imports services.beta.store"]
+
+
+# --- entrypoints are thin (issue 21): service.py holds nameko entrypoints that translate and delegate;
+# the use cases (usecases/) and the queries (store.py) live beside it. Services join this list as they
+# are thinned (records, review and disclosure come later).
+THIN_SERVICES = ["complaints"]
+MAX_SERVICE_LINES = 400
+
+
+def thickness(path: Path) -> list[str]:
+    """What makes a service.py more than its entrypoints: too many lines, an ORM query of its own."""
+    text = path.read_text(encoding="utf-8")
+    problems = []
+    lines = len(text.splitlines())
+    if lines > MAX_SERVICE_LINES:
+        problems.append(f"{path.name}: {lines} lines > {MAX_SERVICE_LINES}")
+    problems += [f"{path.name}:{number} runs a query: {line.strip()}"
+                 for number, line in enumerate(text.splitlines(), 1) if "select(" in line]
+    return problems
+
+
+@pytest.mark.parametrize("owner", THIN_SERVICES)
+def test_service_py_holds_thin_entrypoints_only(owner):
+    assert thickness(SERVICES_DIR / owner / "service.py") == []
+
+
+def test_the_rule_sees_a_thick_service(tmp_path):
+    """The check itself can fail: a query in service.py is found, and so is line 401."""
+    thick = tmp_path / "service.py"
+    thick.write_text("def f(session):\n    return session.scalars(select(Row))\n" + "x = 1\n" * 399)
+    assert thickness(thick) == ["service.py: 401 lines > 400",
+                                "service.py:2 runs a query: return session.scalars(select(Row))"]

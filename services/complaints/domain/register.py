@@ -66,6 +66,11 @@ def format_register_number(region_code: str, year: int, sequence: int) -> str:
     return f"{region6}-{year:04d}-{sequence:06d}"
 
 
+def register_year(registered_at) -> int:
+    """The year a complaint registered at ``registered_at`` is numbered in (登记年度): China's calendar year."""
+    return local_date(registered_at).year
+
+
 def normalise_register_number(text: str) -> str:
     """Tolerate what people type: full-width digits and dashes, spaces around — nothing else."""
     text = unicodedata.normalize("NFKC", text or "").strip()
