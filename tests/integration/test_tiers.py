@@ -181,9 +181,11 @@ def test_a_cut_link_loses_nothing_shows_at_once_and_directives_say_when_they_arr
 
 
 def test_a_city_cannot_speak_for_another_city(tiers):
-    """Issue 23 (2): a final grade of a Wuxi body (优秀 99.5) and a tree head of records.320200 sent through
-    the Changzhou link, and an upward event not sent through any link, are dead-lettered; the grade
-    through the Wuxi link is kept. (The link users and shovels are the ones of deploy/broker.)"""
+    """Issue 23 (2), PLAT-1, COORD-4: a final grade of a Wuxi body (优秀 99.5) and a tree head of
+    records.320200 sent through the Changzhou link, and an upward event not sent through any link, are
+    dead-lettered; the grade through the Wuxi link is kept. Downward, a city takes a directive only
+    through its own link and only for its own bodies. (The link users and shovels are the ones of
+    deploy/broker.)"""
     t = tiers
     wuxi = {"region_code": "320202", "body_id": "320202-SCJG", "system": "zhifa.evaluation"}
     grade = ev.envelope("evaluation.grade_finalised", {
@@ -215,6 +217,23 @@ def test_a_city_cannot_speak_for_another_city(tiers):
                                              params={"year": 2024}).json()["cities"], timeout=30,
                       message="the grade from its own link")
     assert [(c["city_code"], [g["subject_id"] for g in c["grades"]]) for c in cities] == [(WX, ["320202-SCJG"])]
+    # downward too: Changzhou dead-letters a directive for a Wuxi body sent through its own link, and one
+    # for its own body that did not come through its link (Wuxi's link user)
+    def directive(region, body_id):
+        return ev.envelope("evaluation.supervision_issued", {
+            "item_id": f"SI-{uuid.uuid4().hex[:8]}", "kind": "suggestion", "issuer_region": "320000",
+            "subject": "请对执法公示问题进行整改", "due_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            "due_provisional": False}, body={"region_code": region, "body_id": body_id, "system": "zhifa.evaluation"})
+
+    for_wuxi, not_from_link = directive("320202", "320202-SCJG"), directive("320412", "320412-SCJG")
+    publish_on_link(users.uri(CZ, t.cz.vhost), "downward.events", for_wuxi, users.user(CZ))
+    publish_on_link(users.uri(WX, t.cz.vhost), "downward.events", not_from_link, users.user(WX))
+    expected = {for_wuxi["event_id"]: "不属于本市 320400", not_from_link["event_id"]: "下发事件未经本市级联链路到达"}
+    letters = wait_for(lambda: (lambda found: found if len(found) == 2 else None)(
+        [d for d in dead_letters(t.cz.amqp_uri, "evaluation") if json.loads(d["body"])["event_id"] in expected]),
+        timeout=30, message="both directives dead-lettered at Changzhou")
+    for letter in letters:
+        assert expected[json.loads(letter["body"])["event_id"]] in letter["reason"], letter["reason"]
 
 
 # -- the province does not re-judge its cities ---------------------------------------------------------
