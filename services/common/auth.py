@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
-import yaml
+from marshmallow import Schema, ValidationError, fields, validate
 
 from services.common import settings
+from services.common.configfile import load_config_file
 from services.common.identifiers import is_region_code, region_covers
 from services.common.scope import Scope
 
@@ -90,16 +91,26 @@ class DepartmentSystems:
     by_amqp_user: dict[str, Identity]
 
 
+def _not_region_code():
+    raise ValidationError("Not an administrative division code (quote it in YAML).")
+
+
+class _DepartmentSystem(Schema):
+    system = fields.String(required=True, validate=validate.Length(min=1))
+    region_code = fields.String(required=True, validate=lambda v: is_region_code(v) or _not_region_code())
+    body_ids = fields.List(fields.String(), load_default=list)
+    key_sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    amqp_user = fields.String(allow_none=True)
+
+
 def load_department_systems(path: str | os.PathLike | None = None) -> DepartmentSystems:
     path = api_keys_path(path)
     systems = DepartmentSystems({}, {})
     if not path.exists():
         return systems
-    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-        if not is_region_code(str(item["region_code"])):
-            raise ValueError(f"{path}: bad region_code for {item['system']}")
+    for item in load_config_file(path, _DepartmentSystem(many=True)):
         identity = Identity("department", subject=item["system"], role="department",
-                            region_code=str(item["region_code"]), body_ids=tuple(item.get("body_ids") or ()))
+                            region_code=item["region_code"], body_ids=tuple(item["body_ids"]))
         systems.by_key[item["key_sha256"]] = identity
         if item.get("amqp_user"):
             systems.by_amqp_user[str(item["amqp_user"])] = identity

@@ -74,9 +74,10 @@ def cmd_token(args) -> int:
 
 def cmd_api_key(args) -> int:
     from services.common.auth import api_keys_path, hash_key
+    from services.common.configfile import read_yaml_mapping
 
     path = api_keys_path(None)
-    entries = (yaml.safe_load(path.read_text()) if path.exists() else None) or []
+    entries = read_yaml_mapping(path, many=True) if path.exists() else []
     key = args.key or f"zf_{secrets.token_urlsafe(24)}"
     entries = [e for e in entries if e["system"] != args.system]
     entry = {"system": args.system, "region_code": args.region, "body_ids": args.body or [],

@@ -7,14 +7,17 @@ stops the service with that message instead of failing on the first event that n
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
+from nameko.extensions import DependencyProvider
 
-__all__ = ["ConfigFileError", "load_config_file", "read_yaml_mapping", "error_lines"]
+__all__ = ["ConfigFileError", "ConfigFiles", "Keyed", "load_config_file", "read_yaml_mapping", "error_lines"]
+log = logging.getLogger(__name__)
 
 
 class ConfigFileError(ValueError):
@@ -36,8 +39,9 @@ def error_lines(messages: Any, path: tuple[str, ...] = ()) -> list[str]:
     return [f"{'.'.join(path) or '(top level)'}: {messages}"]
 
 
-def read_yaml_mapping(path: str | os.PathLike) -> dict:
-    """The YAML file's top-level mapping (an empty file is an empty mapping)."""
+def read_yaml_mapping(path: str | os.PathLike, many: bool = False) -> dict | list:
+    """The YAML file's top-level mapping (an empty file is an empty mapping); with ``many``, its
+    top-level list (an empty file is an empty list)."""
     where = Path(path)
     try:
         data = yaml.safe_load(where.read_text(encoding="utf-8"))
@@ -46,17 +50,73 @@ def read_yaml_mapping(path: str | os.PathLike) -> dict:
     except yaml.YAMLError as exc:
         raise ConfigFileError(f"{where}: not valid YAML: {exc}") from exc
     if data is None:
-        return {}
-    if not isinstance(data, dict):
+        return [] if many else {}
+    if many and not isinstance(data, list):
+        raise ConfigFileError(f"{where}: (top level): must be a list, not {type(data).__name__}")
+    if not many and not isinstance(data, dict):
         raise ConfigFileError(f"{where}: (top level): must be a mapping, not {type(data).__name__}")
     return data
 
 
-def load_config_file(path: str | os.PathLike, schema: Schema | type[Schema]) -> Any:
-    """Parse ``path`` with ``schema`` (an instance or a class); ConfigFileError with every problem."""
+class Keyed(fields.Field):
+    """A mapping whose keys the file chooses (region codes, period names, indicator ids) → values checked
+    by ``values`` (a field, usually ``Nested``); ``keys`` checks each key. Errors are keyed by the key
+    itself (``regions.320412.email: …``), without marshmallow's ``key``/``value`` wrapper."""
+
+    def __init__(self, values: fields.Field, keys: fields.Field | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.values = values
+        self.keys = keys or fields.String()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("Not a valid mapping.")
+        out, errors = {}, {}
+        for raw_key, raw_value in value.items():
+            try:
+                key = self.keys.deserialize(raw_key)
+                out[key] = self.values.deserialize(raw_value)
+            except ValidationError as exc:
+                errors[str(raw_key)] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+
+def load_config_file(path: str | os.PathLike, schema: Schema | type[Schema] | fields.Field) -> Any:
+    """Parse ``path`` with ``schema`` (a schema instance or class — an instance with ``many=True`` reads a
+    top-level list — or a field such as :class:`Keyed` for a file that is one mapping of chosen names);
+    ConfigFileError with every problem."""
+    if isinstance(schema, fields.Field):
+        data = read_yaml_mapping(path)
+        try:
+            return schema.deserialize(data)
+        except ValidationError as exc:
+            raise ConfigFileError(f"{path}: " + "; ".join(error_lines(exc.messages))) from None
     instance = schema() if isinstance(schema, type) else schema
-    data = read_yaml_mapping(path)
+    data = read_yaml_mapping(path, many=bool(instance.many))
     try:
         return instance.load(data)
     except ValidationError as exc:
         raise ConfigFileError(f"{path}: " + "; ".join(error_lines(exc.messages))) from None
+
+
+class ConfigFiles(DependencyProvider):
+    """Loads a service's configuration files when its container starts: ``load`` (the service's own
+    ``configuration.load_all``) reads and checks every file, so a bad file stops the service with the
+    loader's one message (logged, then raised out of ``container.start()``) instead of failing on the
+    first event that needs the rule. Workers get what ``load`` returned."""
+
+    def __init__(self, load: Callable[[], Any]):
+        self.load = load
+        self.files: Any = None
+
+    def setup(self):
+        try:
+            self.files = self.load()
+        except ConfigFileError as exc:
+            log.critical("%s not started: bad configuration: %s", self.container.service_name, exc)
+            raise
+
+    def get_dependency(self, worker_ctx):
+        return self.files

@@ -20,10 +20,11 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-import yaml
 from kombu import Connection, Exchange, Queue
+from marshmallow import Schema, fields, validate
 
 from services.common.bus import events_exchange
+from services.common.configfile import Keyed, load_config_file
 from services.common.identifiers import city_of  # noqa: F401 - routing key of the downward link
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "federation.yaml"
@@ -33,13 +34,14 @@ DOWNWARD_EXCHANGE = "downward"   # nameko source name: exchange "downward.events
 DOWNWARD_HEADERS_EXCHANGE = "zhifa.downward"
 
 
+class _Links(Schema):
+    upward = Keyed(fields.List(fields.String(validate=validate.Length(min=1))), load_default=dict)
+    downward = Keyed(fields.List(fields.String(validate=validate.Length(min=1))), load_default=dict)
+
+
 def load_links(path: str | Path | None = None) -> dict:
-    data = yaml.safe_load(Path(path or CONFIG).read_text(encoding="utf-8")) or {}
-    for direction in ("upward", "downward"):
-        for source, types in (data.get(direction) or {}).items():
-            if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-                raise ValueError(f"federation config: {direction}.{source} must be a list of event types")
-    return data
+    """``config/federation.yaml``: {"upward": {source: [event type, …]}, "downward": {…}}."""
+    return load_config_file(Path(path or CONFIG), _Links)
 
 
 def downward_queue(city_code: str) -> str:

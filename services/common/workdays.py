@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import chinese_calendar
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
+
+from services.common.configfile import load_config_file
 
 
 
@@ -68,23 +70,31 @@ def _library_schedules() -> dict[int, YearSchedule]:
     }
 
 
-def _parse_day(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+class _YearFile(Schema):
+    year = fields.Integer(required=True, strict=True)
+    source = fields.String()
+    holidays = fields.List(fields.Date(), load_default=list)
+    adjusted_workdays = fields.List(fields.Date(), load_default=list)
+
+    @validates_schema
+    def same_year(self, data, **kwargs):
+        for key in ("holidays", "adjusted_workdays"):
+            stray = sorted(str(d) for d in data.get(key, ()) if "year" in data and d.year != data["year"])
+            if stray:
+                raise ValidationError(f"dates outside {data['year']}: {', '.join(stray)}", key)
+
+    @post_load
+    def build(self, data, **kwargs) -> YearSchedule:
+        return YearSchedule(data["year"], frozenset(data["holidays"]), frozenset(data["adjusted_workdays"]),
+                            source=data.get("source", ""))
 
 
 def load_override_file(path: Path) -> YearSchedule:
-    """Read ``<year>.yaml``: ``year``, ``holidays`` and ``adjusted_workdays`` (ISO dates), ``source``."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    try:
-        year = int(data["year"])
-        holidays = frozenset(_parse_day(d) for d in data.get("holidays") or [])
-        workdays = frozenset(_parse_day(d) for d in data.get("adjusted_workdays") or [])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ValueError(f"calendar override {path}: {exc}") from exc
-    stray = [d for d in holidays | workdays if d.year != year]
-    if stray:
-        raise ValueError(f"calendar override {path}: dates outside {year}: {sorted(stray)}")
-    return YearSchedule(year, holidays, workdays, source=str(data.get("source", path.name)))
+    """Read ``<year>.yaml``: ``year``, ``holidays`` and ``adjusted_workdays`` (ISO dates), ``source``;
+    ConfigFileError (a ValueError) ``file: key.path: message`` when bad."""
+    schedule = load_config_file(path, _YearFile)
+    return schedule if schedule.source else YearSchedule(schedule.year, schedule.holidays,
+                                                         schedule.adjusted_workdays, source=Path(path).name)
 
 
 @dataclass
