@@ -16,12 +16,18 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 
-__all__ = ["ConfigFileError", "ConfigFiles", "Keyed", "load_config_file", "read_yaml_mapping", "error_lines"]
+__all__ = ["ConfigFileError", "ConfigFiles", "Keyed", "load_config_file", "read_yaml_mapping", "error_lines",
+           "under"]
 log = logging.getLogger(__name__)
 
 
 class ConfigFileError(ValueError):
     """A configuration file cannot be used; the message names the file, the key path and the reason."""
+
+
+def under(root: str | os.PathLike | None, *parts: str) -> Path | None:
+    """``root/parts`` when a config root is given (tests, a copy), else None: the loader's own default."""
+    return Path(root, *parts) if root is not None else None
 
 
 def error_lines(messages: Any, path: tuple[str, ...] = ()) -> list[str]:

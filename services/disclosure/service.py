@@ -21,13 +21,14 @@ from sqlalchemy import func, select
 from services.common import ownership, settings
 from services.common.db import Database, utcnow
 from services.common.batching import batched_event_handler
+from services.common.configfile import ConfigFiles
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.identifiers import is_region_code
 from services.common.metrics import Metrics
 from services.common.scope import Scope
 from services.common.workdays import default_calendar
-from services.disclosure import inspections, jobs, lifecycle, metrics, portal, register, reports, search
+from services.disclosure import configuration, inspections, jobs, lifecycle, metrics, portal, register, reports, search
 from services.disclosure.domain.publication import WithdrawalReason
 from services.disclosure.domain.random_inspection import DrawError
 from services.disclosure.lifecycle import Refused, china_now
@@ -62,6 +63,7 @@ def refused(status, code, message, fields=None) -> dict:
 
 class DisclosureService:
     name = "disclosure"
+    config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)
     db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
 

@@ -8,8 +8,10 @@ the owning service by RPC (an answer is needed now) or publish the event (depart
 from __future__ import annotations
 
 from services.common.auth import api_keys_cached
+from services.common.configfile import ConfigFiles
 from services.common.metrics import Metrics
 from services.common.rpc import ServiceRpc
+from services.gateway import configuration
 from services.gateway.http import ROUTES  # noqa: F401 - the route table, re-exported for tests and docs
 # modules, not classes: `nameko run services.gateway.service` treats every class with entrypoints in
 # this module's namespace as a service, and the mixins are not services
@@ -28,6 +30,7 @@ class GatewayService(operations_routes.OperationsRoutes, records_routes.RecordsR
                      disclosure_routes.DisclosureRoutes, complaint_routes.ComplaintsRoutes,
                      evaluation_routes.EvaluationRoutes, audit_routes.AuditRoutes, signin_routes.SignInRoutes):
     name = "gateway"
+    config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)
     metrics = Metrics()
     shared = Shared()   # abuse limits and staff sessions, in Redis (services/gateway/shared.py)
     records = ServiceRpc("records")

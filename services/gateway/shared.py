@@ -25,12 +25,13 @@ from pathlib import Path
 
 import limits
 import redis
-import yaml
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
+from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 
 from services.common import settings
+from services.common.configfile import Keyed, load_config_file
 
 log = logging.getLogger(__name__)
 LIMITS_FILE = settings.ROOT / "config" / "gateway" / "limits.yaml"
@@ -60,17 +61,31 @@ class LimitRules:
     by_name: dict[str, list]    # name → [RateLimitItem, …]
 
 
+def _windows(text: str) -> list:
+    try:
+        return limits.parse_many(text)
+    except ValueError as exc:
+        raise ValidationError(f"not moving windows such as '10/minute;100/hour': {exc}") from None
+
+
+class _Windows(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _windows(super()._deserialize(value, attr, data, **kwargs))
+
+
+class _LimitsFile(Schema):
+    limits = Keyed(_Windows(), required=True)
+
+
 def load_limit_rules(path: str | Path | None = None) -> LimitRules:
-    where = Path(path or LIMITS_FILE)
-    data = yaml.safe_load(where.read_text(encoding="utf-8")) or {}
-    raw = dict(data.get("limits") or {})
-    raw.update(settings.get("ZHIFA_RATE_LIMITS"))
-    rules = {}
-    for name, text in raw.items():
+    """``config/gateway/limits.yaml`` (ConfigFileError ``file: limits.<name>: …`` when bad), entries
+    overridden by the ``ZHIFA_RATE_LIMITS`` setting."""
+    rules = dict(load_config_file(Path(path or LIMITS_FILE), _LimitsFile)["limits"])
+    for name, text in (settings.get("ZHIFA_RATE_LIMITS") or {}).items():
         try:
-            rules[name] = limits.parse_many(str(text))
-        except ValueError as exc:
-            raise ValueError(f"{where}: limit {name}: {exc}") from None
+            rules[name] = _windows(str(text))
+        except ValidationError as exc:
+            raise ValueError(f"ZHIFA_RATE_LIMITS: {name}: {exc.messages[0]}") from None
     return LimitRules(rules)
 
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from marshmallow import Schema, fields, post_load, validate
+
+from services.common.configfile import load_config_file
 
 from .model import CONFIG_DIR, ActionType, parse_action_type
 
@@ -32,39 +34,42 @@ class ConclusionClass:
     permit_granted: bool | None  # None: not a permit, or not recognisable
 
 
-def _str_list(value, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"{where}: expected a list of non-empty strings")
-    return tuple(value)
-
-
 def load_conclusion_rules(path: str | Path | None = None) -> ConclusionRules:
     """Load and validate ``conclusion_types.yaml``; raises ValueError naming the bad key."""
     return _load(str(path or DEFAULT_CONCLUSION_FILE))
 
 
+class _PenaltyType(Schema):
+    type = fields.String(required=True, validate=validate.Length(min=1))
+    keywords = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
+                           validate=validate.Length(min=1))
+
+
+class _Permit(Schema):
+    refused = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
+                          validate=validate.Length(min=1))
+    granted = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
+                          validate=validate.Length(min=1))
+
+
+class ConclusionFile(Schema):
+    """``config/disclosure/conclusion_types.yaml`` → :class:`ConclusionRules`."""
+
+    version = fields.Integer(strict=True)
+    penalty = fields.List(fields.Nested(_PenaltyType), load_default=list)
+    permit = fields.Nested(_Permit, required=True)
+    default_label = fields.String(required=True, validate=validate.Length(min=1))
+
+    @post_load
+    def build(self, data, **kwargs) -> ConclusionRules:
+        return ConclusionRules(penalty=tuple((p["type"], tuple(p["keywords"])) for p in data["penalty"]),
+                               permit_refused=tuple(data["permit"]["refused"]),
+                               permit_granted=tuple(data["permit"]["granted"]), default_label=data["default_label"])
+
+
 @lru_cache(maxsize=8)
 def _load(path: str) -> ConclusionRules:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: top level must be a mapping")
-    penalty = []
-    for i, item in enumerate(data.get("penalty") or []):
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise ValueError(f"{path}: penalty[{i}] needs 'type' and 'keywords'")
-        penalty.append((item["type"], _str_list(item.get("keywords"), f"{path}: penalty[{i}].keywords")))
-    permit = data.get("permit") or {}
-    if not isinstance(permit, dict):
-        raise ValueError(f"{path}: permit must be a mapping with refused/granted")
-    label = data.get("default_label")
-    if not isinstance(label, str) or not label:
-        raise ValueError(f"{path}: default_label must be a non-empty string")
-    return ConclusionRules(
-        penalty=tuple(penalty),
-        permit_refused=_str_list(permit.get("refused"), f"{path}: permit.refused"),
-        permit_granted=_str_list(permit.get("granted"), f"{path}: permit.granted"),
-        default_label=label,
-    )
+    return load_config_file(path, ConclusionFile)
 
 
 def classify_conclusion(action_type: ActionType | str, conclusion: str,

@@ -34,8 +34,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import yaml
+from marshmallow import Schema, fields, post_load, validate
 
+from services.common.configfile import Keyed, load_config_file
 from services.common.workdays import Deadline, WorkingDayCalendar
 
 from .model import CONFIG_DIR, PartyKind
@@ -63,23 +64,23 @@ def load_inspection_rules(path: str | Path | None = None) -> InspectionRules:
     return _load(str(path or DEFAULT_INSPECTION_FILE))
 
 
+class InspectionFile(Schema):
+    """``config/disclosure/random_inspection.yaml`` → :class:`InspectionRules`."""
+
+    version = fields.Integer(strict=True)
+    min_inspectors_per_target = fields.Integer(required=True, strict=True, validate=validate.Range(min=2))
+    results_publication_working_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    outcomes = Keyed(fields.String(validate=validate.Length(min=1)), required=True, validate=validate.Length(min=1))
+
+    @post_load
+    def build(self, data, **kwargs) -> InspectionRules:
+        return InspectionRules(data["min_inspectors_per_target"], data["results_publication_working_days"],
+                               dict(data["outcomes"]))
+
+
 @lru_cache(maxsize=8)
 def _load(path: str) -> InspectionRules:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    try:
-        minimum = int(data["min_inspectors_per_target"])
-        days = int(data["results_publication_working_days"])
-        outcomes = data["outcomes"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"inspection rules {path}: missing or bad key: {exc}") from exc
-    if minimum < 2:
-        raise ValueError(f"inspection rules {path}: min_inspectors_per_target must be >= 2")
-    if days < 0:
-        raise ValueError(f"inspection rules {path}: results_publication_working_days must be >= 0")
-    if not isinstance(outcomes, dict) or not outcomes or not all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in outcomes.items()):
-        raise ValueError(f"inspection rules {path}: outcomes must map codes to Chinese labels")
-    return InspectionRules(minimum, days, dict(outcomes))
+    return load_config_file(path, InspectionFile)
 
 
 # --- hashing primitives ------------------------------------------------------------------------

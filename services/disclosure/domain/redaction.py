@@ -33,8 +33,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.common.configfile import load_config_file
 from services.common.identifiers import validate_resident_id, validate_uscc
 
 from .conclusions import ConclusionRules, classify_conclusion
@@ -91,97 +92,105 @@ class RedactionRules:
 _NOTICE_KEYS = ("state_secret", "commercial_secret", "personal_privacy", "minor_summary", "minor_withhold")
 
 
+def _words(**kwargs) -> fields.List:
+    return fields.List(fields.String(validate=validate.Length(min=1)), validate=validate.Length(min=1), **kwargs)
+
+
+def _longest_first(values) -> tuple[str, ...]:
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+class _Mask(Schema):
+    keep_head = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    keep_tail = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+    @post_load
+    def build(self, data, **kwargs) -> MaskSpec:
+        return MaskSpec(data["keep_head"], data["keep_tail"])
+
+
+class _ResidentIdMask(_Mask):
+    @validates_schema
+    def birth_date_goes(self, data, **kwargs):
+        if data.get("keep_head", 0) + data.get("keep_tail", 0) > 8:
+            raise ValidationError("keeps too much (at most 8 of 18 characters; the birth date must go)")
+
+
+class _Masks(Schema):
+    mask_char = fields.String(load_default="*", validate=validate.Regexp(
+        r"^\D$", error="must be one non-digit character"))
+    resident_id = fields.Nested(_ResidentIdMask, required=True)
+    resident_id_15 = fields.Nested(_Mask, required=True)
+    other_id = fields.Nested(_Mask, required=True)
+    mobile = fields.Nested(_Mask, required=True)
+    bank_account = fields.Nested(_Mask, required=True)
+    address_rest = fields.String(load_default="****", validate=validate.Length(min=1))
+
+
+class _Notices(Schema):
+    state_secret = fields.String(required=True)
+    commercial_secret = fields.String(required=True)
+    personal_privacy = fields.String(required=True)
+    minor_summary = fields.String(required=True)
+    minor_withhold = fields.String(required=True)
+
+
+class RedactionFile(Schema):
+    """``config/disclosure/redaction.yaml`` → :class:`RedactionRules` (label lists longest first)."""
+
+    version = fields.Integer(strict=True)
+    masks = fields.Nested(_Masks, required=True)
+    mask_licence_plates = fields.Boolean(load_default=True)
+    mask_given_name_alone = fields.Boolean(load_default=True)
+    minor_policy = fields.String(load_default="summary", validate=validate.OneOf(["summary", "withhold"]))
+    field_labels = _words(required=True)
+    role_labels = _words(required=True)
+    fallback_labels = _words(required=True)
+    name_end_words = _words(required=True)
+    check_labels = _words(required=True)
+    not_person_words = _words(required=True)
+    title_words = _words(required=True)
+    organisation_words = _words(required=True)
+    public_number_labels = _words(required=True)
+    name_followers = fields.String(required=True, validate=validate.Length(min=1))
+    ambiguous_surnames = _words(required=True)
+    not_names = _words(required=True)
+    compound_surnames = fields.List(fields.String(validate=validate.Length(
+        min=2, error="a compound surname has at least 2 characters")), required=True, validate=validate.Length(min=1))
+    common_surnames = fields.String(required=True, validate=validate.Regexp(
+        r"\S", error="must be a string of surname characters"))
+    address_keywords = _words(required=True)
+    street_words = _words(required=True)
+    not_divisions = _words(required=True)
+    notices = fields.Nested(_Notices, required=True)
+
+    @post_load
+    def build(self, data, **kwargs) -> RedactionRules:
+        masks = data["masks"]
+        return RedactionRules(
+            mask_char=masks["mask_char"], resident_id=masks["resident_id"], resident_id_15=masks["resident_id_15"],
+            other_id=masks["other_id"], mobile=masks["mobile"], bank_account=masks["bank_account"],
+            address_rest=masks["address_rest"], mask_licence_plates=data["mask_licence_plates"],
+            mask_given_name_alone=data["mask_given_name_alone"], minor_policy=data["minor_policy"],
+            **{key: _longest_first(data[key]) for key in (
+                "field_labels", "role_labels", "name_end_words", "check_labels", "not_person_words", "title_words",
+                "organisation_words", "public_number_labels", "compound_surnames", "address_keywords",
+                "street_words")},
+            fallback_labels=frozenset(data["fallback_labels"]), name_followers=frozenset(data["name_followers"]),
+            ambiguous_surnames=frozenset(data["ambiguous_surnames"]), not_names=frozenset(data["not_names"]),
+            common_surnames=frozenset(c for c in data["common_surnames"] if not c.isspace()),
+            not_divisions=tuple(data["not_divisions"]), notices={k: data["notices"][k] for k in _NOTICE_KEYS})
+
+
 def load_redaction_rules(path: str | Path | None = None) -> RedactionRules:
-    """Load and validate ``config/disclosure/redaction.yaml`` (or ``path``); ValueError on bad content."""
+    """Load and validate ``config/disclosure/redaction.yaml`` (or ``path``); ConfigFileError (a ValueError)
+    ``file: key.path: message`` on bad content."""
     return _load_rules(str(path or DEFAULT_REDACTION_FILE))
 
 
 @lru_cache(maxsize=8)
 def _load_rules(path: str) -> RedactionRules:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-
-    def fail(msg: str):
-        raise ValueError(f"redaction rules {path}: {msg}")
-
-    if not isinstance(data, dict):
-        fail("top level must be a mapping")
-
-    def words(key: str) -> tuple[str, ...]:
-        value = data.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            fail(f"'{key}' must be a non-empty list of strings")
-        return tuple(value)
-
-    masks = data.get("masks")
-    if not isinstance(masks, dict):
-        fail("'masks' must be a mapping")
-
-    def spec(key: str) -> MaskSpec:
-        raw = masks.get(key)
-        if not isinstance(raw, dict):
-            fail(f"masks.{key} must be a mapping with keep_head and keep_tail")
-        try:
-            head, tail = int(raw["keep_head"]), int(raw["keep_tail"])
-        except (KeyError, TypeError, ValueError):
-            fail(f"masks.{key} needs integer keep_head and keep_tail")
-        if head < 0 or tail < 0:
-            fail(f"masks.{key}: keep_head/keep_tail must be >= 0")
-        return MaskSpec(head, tail)
-
-    mask_char = masks.get("mask_char", "*")
-    if not isinstance(mask_char, str) or len(mask_char) != 1 or mask_char.isdigit():
-        fail("masks.mask_char must be one non-digit character")
-    rid = spec("resident_id")
-    if rid.keep_head + rid.keep_tail > 8:
-        fail("masks.resident_id keeps too much (at most 8 of 18 characters; the birth date must go)")
-    minor_policy = data.get("minor_policy", "summary")
-    if minor_policy not in ("summary", "withhold"):
-        fail("minor_policy must be 'summary' or 'withhold'")
-    notices = data.get("notices")
-    if not isinstance(notices, dict) or any(not isinstance(notices.get(k), str) for k in _NOTICE_KEYS):
-        fail(f"'notices' must give Chinese texts for: {', '.join(_NOTICE_KEYS)}")
-    surnames = data.get("common_surnames")
-    if not isinstance(surnames, str) or not surnames.strip():
-        fail("'common_surnames' must be a string of surname characters")
-    followers = data.get("name_followers")
-    if not isinstance(followers, str) or not followers:
-        fail("'name_followers' must be a string of characters")
-    compound = words("compound_surnames")
-    if any(len(s) < 2 for s in compound):
-        fail("compound_surnames must all have at least 2 characters")
-    address_rest = masks.get("address_rest", "****")
-    if not isinstance(address_rest, str) or not address_rest:
-        fail("masks.address_rest must be a non-empty string")
-    return RedactionRules(
-        mask_char=mask_char,
-        resident_id=rid,
-        resident_id_15=spec("resident_id_15"),
-        other_id=spec("other_id"),
-        mobile=spec("mobile"),
-        bank_account=spec("bank_account"),
-        address_rest=address_rest,
-        mask_licence_plates=bool(data.get("mask_licence_plates", True)),
-        mask_given_name_alone=bool(data.get("mask_given_name_alone", True)),
-        minor_policy=minor_policy,
-        field_labels=tuple(sorted(words("field_labels"), key=len, reverse=True)),
-        role_labels=tuple(sorted(words("role_labels"), key=len, reverse=True)),
-        fallback_labels=frozenset(words("fallback_labels")),
-        name_end_words=tuple(sorted(words("name_end_words"), key=len, reverse=True)),
-        check_labels=tuple(sorted(words("check_labels"), key=len, reverse=True)),
-        not_person_words=tuple(sorted(words("not_person_words"), key=len, reverse=True)),
-        title_words=tuple(sorted(words("title_words"), key=len, reverse=True)),
-        organisation_words=tuple(sorted(words("organisation_words"), key=len, reverse=True)),
-        public_number_labels=tuple(sorted(words("public_number_labels"), key=len, reverse=True)),
-        name_followers=frozenset(followers),
-        ambiguous_surnames=frozenset(words("ambiguous_surnames")),
-        not_names=frozenset(words("not_names")),
-        compound_surnames=tuple(sorted(compound, key=len, reverse=True)),
-        common_surnames=frozenset(c for c in surnames if not c.isspace()),
-        address_keywords=tuple(sorted(words("address_keywords"), key=len, reverse=True)),
-        street_words=tuple(sorted(words("street_words"), key=len, reverse=True)),
-        not_divisions=words("not_divisions"),
-        notices={k: notices[k] for k in _NOTICE_KEYS},
-    )
+    return load_config_file(path, RedactionFile)
 
 
 # --- elementary masks --------------------------------------------------------------------------
