@@ -16,7 +16,7 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 
-__all__ = ["ConfigFileError", "ConfigFiles", "Keyed", "load_config_file", "read_yaml_mapping", "error_lines",
+__all__ = ["Code", "ConfigFileError", "ConfigFiles", "Keyed", "load_config_file", "read_yaml_mapping", "error_lines",
            "under"]
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,16 @@ def read_yaml_mapping(path: str | os.PathLike, many: bool = False) -> dict | lis
     if not many and not isinstance(data, dict):
         raise ConfigFileError(f"{where}: (top level): must be a mapping, not {type(data).__name__}")
     return data
+
+
+class Code(fields.String):
+    """A code or number written with or without quotes (``320400``, ``"12345"``): YAML reads an unquoted
+    one as an integer; it is kept as the text it was written as."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Keyed(fields.Field):

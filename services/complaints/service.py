@@ -19,10 +19,12 @@ from nameko.rpc import rpc
 from nameko.timer import Timer
 
 from services.common import federation, settings
+from services.common.configfile import ConfigFiles
 from services.common.db import Database
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS
 from services.common.metrics import Metrics
+from services.complaints import configuration
 from services.complaints.domain import ReasonRequired, RoutingError, TransitionError
 from services.complaints.usecases import deadlines, handling, public, reading, registration, supervision
 from services.complaints.usecases.shared import Refused
@@ -63,6 +65,7 @@ def refusing(fn):
 
 class ComplaintsService:
     name = "complaints"
+    config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)
     db = Database()
     metrics = Metrics()
 

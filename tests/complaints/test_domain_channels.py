@@ -34,13 +34,13 @@ def test_cmp1_region_outside_any_published_entry():
 
 
 @pytest.mark.parametrize("yaml_text, message", [
-    ("regions: {}\n", "non-empty mapping"),
+    ("regions: {}\n", "regions: must name at least one region"),
     ("regions:\n  '3204': {scope: x}\n", "not an administrative division code"),
     ("regions:\n  '320400': {name: 常州市}\n", "neither a scope nor any channel"),
-    ("regions:\n  '320400': {email: not-an-address}\n", "not an e-mail address"),
-    ("regions:\n  '320400': {web_form: ftp://x}\n", "http"),
-    ("regions:\n  '320400': {hotlines: [{number: '12345'}]}\n", "needs number and name"),
-    ("regions:\n  '320400': {fax: '123'}\n", "unknown keys"),
+    ("regions:\n  '320400': {email: not-an-address}\n", "regions.320400.email: Not a valid email address."),
+    ("regions:\n  '320400': {web_form: ftp://x}\n", "regions.320400.web_form: Not a valid URL."),
+    ("regions:\n  '320400': {hotlines: [{number: '12345'}]}\n", "regions.320400.hotlines.0.name: Missing data"),
+    ("regions:\n  '320400': {fax: '123'}\n", "regions.320400.fax: Unknown field."),
 ])
 def test_cmp1_channel_file_validation(tmp_path, yaml_text, message):
     path = tmp_path / "channels.yaml"

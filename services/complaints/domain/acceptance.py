@@ -19,9 +19,12 @@ import os
 import unicodedata
 from dataclasses import dataclass
 
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.common.configfile import load_config_file
 from services.common.identifiers import region_covers, validate_resident_id
 
-from .config import ConfigError, config_path, load_mapping, require
+from .config import config_path
 from .model import Complaint
 from .routing import (Route, RouteTarget, RoutingError, RoutingRules, complained_bodies, load_routing_rules,
                       route)
@@ -33,9 +36,6 @@ __all__ = [
 ]
 
 TAG_PRIVATE_ENTERPRISE = "private_enterprise"  # 涉民营企业 (CMP-6)
-
-_MESSAGE_KEYS = ("no_subject", "no_request", "no_facts", "under_reconsideration_or_litigation")
-
 
 @dataclass(frozen=True)
 class OutOfScopeCategory:
@@ -58,36 +58,48 @@ class AcceptanceRules:
         return next((c for c in self.out_of_scope if c.code == code), None)
 
 
+_TEXT = dict(required=True, validate=validate.Regexp(r"\S", error="must be a non-empty text"))
+
+
+class _Messages(Schema):
+    no_subject = fields.String(**_TEXT)
+    no_request = fields.String(**_TEXT)
+    no_facts = fields.String(**_TEXT)
+    under_reconsideration_or_litigation = fields.String(**_TEXT)
+
+
+class _OutOfScope(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True)
+    reason = fields.String(required=True)
+    keywords = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+
+    @post_load
+    def build(self, data, **kwargs) -> OutOfScopeCategory:
+        return OutOfScopeCategory(data["code"], data["name"], data["reason"], tuple(data["keywords"]))
+
+
+class _AcceptanceFile(Schema):
+    min_request_chars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    min_facts_chars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    messages = fields.Nested(_Messages, required=True)
+    out_of_scope = fields.List(fields.Nested(_OutOfScope), required=True)
+
+    @validates_schema
+    def codes_unique(self, data, **kwargs):
+        codes = [c.code for c in data.get("out_of_scope", ())]
+        if len(codes) != len(set(codes)):
+            raise ValidationError("duplicate codes", "out_of_scope")
+
+    @post_load
+    def build(self, data, **kwargs) -> AcceptanceRules:
+        return AcceptanceRules(data["min_request_chars"], data["min_facts_chars"], tuple(data["out_of_scope"]),
+                               dict(data["messages"]))
+
+
 def load_acceptance_rules(path: str | os.PathLike | None = None) -> AcceptanceRules:
     """Read and validate ``config/complaints/acceptance.yaml``."""
-    where = config_path("acceptance.yaml", path)
-    data = load_mapping(where)
-    ctx = str(where)
-    min_request = require(data, "min_request_chars", int, ctx)
-    min_facts = require(data, "min_facts_chars", int, ctx)
-    if min_request < 1 or min_facts < 1:
-        raise ConfigError(f"{where}: min_request_chars and min_facts_chars must be >= 1")
-    messages = require(data, "messages", dict, ctx)
-    for key in _MESSAGE_KEYS:
-        text = messages.get(key)
-        if not isinstance(text, str) or not text.strip():
-            raise ConfigError(f"{where}: messages.{key} must be a non-empty string")
-    categories = []
-    for i, raw in enumerate(require(data, "out_of_scope", list, ctx)):
-        where_i = f"{where}: out_of_scope[{i}]"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where_i} must be a mapping")
-        code = require(raw, "code", str, where_i)
-        keywords = raw.get("keywords") or []
-        if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
-            raise ConfigError(f"{where_i}: keywords must be a list of non-empty strings")
-        categories.append(OutOfScopeCategory(code, require(raw, "name", str, where_i),
-                                             require(raw, "reason", str, where_i), tuple(keywords)))
-    codes = [c.code for c in categories]
-    if len(codes) != len(set(codes)):
-        raise ConfigError(f"{where}: duplicate out_of_scope codes")
-    return AcceptanceRules(min_request, min_facts, tuple(categories),
-                           {k: str(v) for k, v in messages.items()})
+    return load_config_file(config_path("acceptance.yaml", path), _AcceptanceFile)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.common.configfile import Code, Keyed, load_config_file
 from services.common.identifiers import is_region_code, parent_region
 
-from .config import ConfigError, config_path, load_mapping, optional
+from .config import config_path
 
-FIELDS = ("name", "scope", "mailbox", "email", "hotlines", "postal_address", "web_form")
 _CHANNEL_FIELDS = ("mailbox", "email", "hotlines", "postal_address", "web_form")
 
 
@@ -52,42 +54,60 @@ class ChannelInfo:
         return any(h.number == "12345" for h in self.hotlines)
 
 
-def _parse_entry(region: str, raw: dict, where: str) -> dict:
-    ctx = f"{where}: regions.{region}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{ctx} must be a mapping")
-    unknown = set(raw) - set(FIELDS)
-    if unknown:
-        raise ConfigError(f"{ctx}: unknown keys {sorted(unknown)}; allowed {list(FIELDS)}")
-    entry: dict = {}
-    for key in ("name", "scope", "mailbox", "email", "web_form"):
-        value = optional(raw, key, str, ctx)
-        if value is not None:
-            if not value.strip():
-                raise ConfigError(f"{ctx}: {key} is empty")
-            entry[key] = value.strip()
-    if "email" in entry and "@" not in entry["email"]:
-        raise ConfigError(f"{ctx}: email {entry['email']!r} is not an e-mail address")
-    if "web_form" in entry and not entry["web_form"].startswith(("https://", "http://")):
-        raise ConfigError(f"{ctx}: web_form must be an http(s) URL")
-    hotlines = optional(raw, "hotlines", list, ctx)
-    if hotlines is not None:
-        parsed = []
-        for i, h in enumerate(hotlines):
-            if not isinstance(h, dict) or not h.get("number") or not h.get("name"):
-                raise ConfigError(f"{ctx}: hotlines[{i}] needs number and name")
-            parsed.append(Hotline(str(h["number"]), str(h["name"])))
-        entry["hotlines"] = tuple(parsed)
-    address = optional(raw, "postal_address", dict, ctx)
-    if address is not None:
-        if not address.get("address"):
-            raise ConfigError(f"{ctx}: postal_address.address is required")
-        entry["postal_address"] = PostalAddress(str(address["address"]),
-                                                str(address["postcode"]) if address.get("postcode") else None,
-                                                str(address["recipient"]) if address.get("recipient") else None)
-    if not any(k in entry for k in _CHANNEL_FIELDS) and "scope" not in entry:
-        raise ConfigError(f"{ctx}: publishes neither a scope nor any channel")
-    return entry
+_TEXT = dict(validate=validate.Regexp(r"\S", error="is empty"))
+
+
+class _Hotline(Schema):
+    number = Code(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+
+    @post_load
+    def build(self, data, **kwargs) -> Hotline:
+        return Hotline(data["number"], data["name"])
+
+
+class _PostalAddress(Schema):
+    address = fields.String(required=True, **_TEXT)
+    postcode = Code(load_default=None)
+    recipient = fields.String(load_default=None)
+
+    @post_load
+    def build(self, data, **kwargs) -> PostalAddress:
+        return PostalAddress(data["address"], data["postcode"] or None, data["recipient"] or None)
+
+
+class _Region(Schema):
+    name = fields.String(**_TEXT)
+    scope = fields.String(**_TEXT)
+    mailbox = fields.String(**_TEXT)
+    email = fields.Email()
+    hotlines = fields.List(fields.Nested(_Hotline))
+    postal_address = fields.Nested(_PostalAddress)
+    web_form = fields.Url(schemes={"http", "https"}, require_tld=False)
+
+    @validates_schema
+    def publishes_something(self, data, **kwargs):
+        if "scope" not in data and not any(k in data for k in _CHANNEL_FIELDS):
+            raise ValidationError("publishes neither a scope nor any channel")
+
+    @post_load
+    def build(self, data, **kwargs) -> dict:
+        return {k: v.strip() if isinstance(v, str) else tuple(v) if isinstance(v, list) else v
+                for k, v in data.items()}
+
+
+def _region_code(value: str) -> None:
+    if not is_region_code(value):
+        raise ValidationError("not an administrative division code (quote it in YAML)")
+
+
+class _ChannelsFile(Schema):
+    regions = Keyed(fields.Nested(_Region), keys=Code(validate=_region_code), required=True,
+                    validate=validate.Length(min=1, error="must name at least one region"))
+
+    @post_load
+    def build(self, data, **kwargs) -> "ChannelDirectory":
+        return ChannelDirectory(data["regions"])
 
 
 @dataclass(frozen=True)
@@ -117,18 +137,7 @@ class ChannelDirectory:
 
 def load_channels(path: str | os.PathLike | None = None) -> ChannelDirectory:
     """Read and validate ``config/complaints/channels.yaml`` (top key ``regions``)."""
-    where = config_path("channels.yaml", path)
-    data = load_mapping(where)
-    regions_raw = data.get("regions")
-    if not isinstance(regions_raw, dict) or not regions_raw:
-        raise ConfigError(f"{where}: 'regions' must be a non-empty mapping of region code → channels")
-    regions = {}
-    for code, raw in regions_raw.items():
-        code = str(code)
-        if not is_region_code(code):
-            raise ConfigError(f"{where}: {code!r} is not an administrative division code (quote it in YAML)")
-        regions[code] = _parse_entry(code, raw, str(where))
-    return ChannelDirectory(regions)
+    return load_config_file(config_path("channels.yaml", path), _ChannelsFile)
 
 
 @lru_cache(maxsize=1)

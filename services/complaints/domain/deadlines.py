@@ -26,7 +26,11 @@ from services.common.identifiers import Tier, parent_region, region_tier
 from services.common.periods import Period, period
 from services.common.workdays import Deadline, WorkingDayCalendar, default_calendar
 
-from .config import ConfigError, config_path, load_mapping, require
+from marshmallow import Schema, fields, post_load, validate
+
+from services.common.configfile import load_config_file
+
+from .config import config_path
 from .model import local_date
 
 ACKNOWLEDGE, HANDLE, EXTENSION = "complaint.acknowledge", "complaint.handle", "complaint.extension"
@@ -44,16 +48,18 @@ class DeadlineRules:
     escalation_step_working_days: int = 5
 
 
+class _DeadlinesFile(Schema):
+    yellow_within_working_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    escalation_step_working_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+    @post_load
+    def build(self, data, **kwargs) -> DeadlineRules:
+        return DeadlineRules(**data)
+
+
 def load_deadline_rules(path: str | os.PathLike | None = None) -> DeadlineRules:
-    where = config_path("deadlines.yaml", path)
-    data = load_mapping(where)
-    yellow = require(data, "yellow_within_working_days", int, str(where))
-    step = require(data, "escalation_step_working_days", int, str(where))
-    if yellow < 0:
-        raise ConfigError(f"{where}: yellow_within_working_days must be >= 0")
-    if step < 1:
-        raise ConfigError(f"{where}: escalation_step_working_days must be >= 1")
-    return DeadlineRules(yellow, step)
+    """Read ``config/complaints/deadlines.yaml``; ConfigError ``file: key.path: message`` when bad."""
+    return load_config_file(config_path("deadlines.yaml", path), _DeadlinesFile)
 
 
 def resolve_period(name: str, value: int | Period | None) -> Period:

@@ -22,9 +22,12 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Protocol
 
+from marshmallow import Schema, fields, post_load, validate
+
+from services.common.configfile import load_config_file
 from services.common.identifiers import is_region_code
 
-from .config import ConfigError, config_path, load_mapping, require
+from .config import config_path
 from .model import Complaint, local_date
 
 # --- register number -------------------------------------------------------------------------
@@ -179,17 +182,18 @@ class DuplicateRules:
     threshold: float = 0.6
 
 
+class _DuplicatesFile(Schema):
+    window_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    threshold = fields.Float(required=True, validate=validate.Range(min=0, max=1, min_inclusive=False))
+
+    @post_load
+    def build(self, data, **kwargs) -> DuplicateRules:
+        return DuplicateRules(data["window_days"], float(data["threshold"]))
+
+
 def load_duplicate_rules(path: str | os.PathLike | None = None) -> DuplicateRules:
     """Read ``config/complaints/duplicates.yaml`` (keys ``window_days``, ``threshold``)."""
-    where = config_path("duplicates.yaml", path)
-    data = load_mapping(where)
-    window = require(data, "window_days", int, str(where))
-    threshold = require(data, "threshold", (int, float), str(where))
-    if window < 0:
-        raise ConfigError(f"{where}: window_days must be >= 0")
-    if not 0 < float(threshold) <= 1:
-        raise ConfigError(f"{where}: threshold must be in (0, 1]")
-    return DuplicateRules(window, float(threshold))
+    return load_config_file(config_path("duplicates.yaml", path), _DuplicatesFile)
 
 
 _IGNORED = re.compile(r"[\s\W_]+", re.UNICODE)

@@ -24,9 +24,12 @@ import enum
 import os
 from dataclasses import dataclass, field
 
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from services.common.configfile import Code, Keyed, load_config_file
 from services.common.identifiers import Tier, is_region_code, parent_region, region_tier
 
-from .config import ConfigError, config_path, load_mapping, optional, require
+from .config import config_path
 from .model import BodyKind, Subject
 
 CASES = ("department", "county_government", "authorised_org", "entrusted_org", "multiple_bodies",
@@ -81,52 +84,59 @@ class RoutingRules:
     legal_offices: dict[str, str] = field(default_factory=dict)  # region code → body id of its 司法行政部门
 
 
+def _placeholders(description: str) -> None:
+    try:
+        description.format(region="320000", body="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationError(f"may use only {{region}} and {{body}}: {exc}") from None
+
+
+def _region_code(value: str) -> None:
+    if not is_region_code(value):
+        raise ValidationError("not an administrative division code (quote it in YAML)")
+
+
+class _RouteRule(Schema):
+    target = fields.String(required=True, validate=validate.OneOf(sorted(_SPEC_TARGETS)))
+    of = fields.String(load_default="body", validate=validate.OneOf(["body", "competent_department"]))
+    levels_up = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=3))
+    description = fields.String(required=True, validate=_placeholders)
+
+    @post_load
+    def build(self, data, **kwargs) -> RouteRule:
+        return RouteRule(**data)
+
+
+class _Rules(Schema):
+    department = fields.Nested(_RouteRule, required=True)
+    county_government = fields.Nested(_RouteRule, required=True)
+    authorised_org = fields.Nested(_RouteRule, required=True)
+    entrusted_org = fields.Nested(_RouteRule, required=True)
+    multiple_bodies = fields.Nested(_RouteRule, required=True)
+    officer_conduct = fields.Nested(_RouteRule, required=True)
+
+
+def _includes_province(tiers: list) -> None:
+    if Tier.PROVINCE not in tiers:
+        raise ValidationError("must include province")
+
+
+class _RoutingFile(Schema):
+    rules = fields.Nested(_Rules, required=True)
+    legal_office_tiers = fields.List(fields.Enum(Tier, by_value=True), validate=_includes_province,
+                                     load_default=[Tier.PROVINCE, Tier.CITY, Tier.COUNTY])
+    legal_offices = Keyed(fields.String(validate=validate.Length(min=1)), keys=Code(validate=_region_code),
+                          load_default=dict)
+
+    @post_load
+    def build(self, data, **kwargs) -> RoutingRules:
+        return RoutingRules({case: data["rules"][case] for case in CASES}, frozenset(data["legal_office_tiers"]),
+                            dict(data["legal_offices"]))
+
+
 def load_routing_rules(path: str | os.PathLike | None = None) -> RoutingRules:
     """Read and validate ``config/complaints/routing.yaml``."""
-    where = config_path("routing.yaml", path)
-    data = load_mapping(where)
-    raw_rules = require(data, "rules", dict, str(where))
-    missing = [c for c in CASES if c not in raw_rules]
-    if missing:
-        raise ConfigError(f"{where}: rules missing for {missing}")
-    unknown = [c for c in raw_rules if c not in CASES]
-    if unknown:
-        raise ConfigError(f"{where}: unknown routing cases {unknown}; known: {list(CASES)}")
-    rules = {}
-    for case, spec in raw_rules.items():
-        ctx = f"{where}: rules.{case}"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{ctx} must be a mapping")
-        target = require(spec, "target", str, ctx)
-        if target not in _SPEC_TARGETS:
-            raise ConfigError(f"{ctx}: target {target!r} not one of {sorted(_SPEC_TARGETS)}")
-        of = optional(spec, "of", str, ctx, "body")
-        if of not in ("body", "competent_department"):
-            raise ConfigError(f"{ctx}: 'of' must be body or competent_department")
-        levels_up = optional(spec, "levels_up", int, ctx, 0)
-        if not 0 <= levels_up <= 3:
-            raise ConfigError(f"{ctx}: levels_up must be 0…3")
-        description = require(spec, "description", str, ctx)
-        try:
-            description.format(region="320000", body="x")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"{ctx}: description may use only {{region}} and {{body}}: {exc}") from exc
-        rules[case] = RouteRule(target, of, levels_up, description)
-    tiers_raw = optional(data, "legal_office_tiers", list, str(where), ["province", "city", "county"])
-    try:
-        tiers = frozenset(Tier(t) for t in tiers_raw)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: legal_office_tiers: {exc}") from exc
-    if Tier.PROVINCE not in tiers:
-        raise ConfigError(f"{where}: legal_office_tiers must include province")
-    offices_raw = optional(data, "legal_offices", dict, str(where), {})
-    offices = {}
-    for region, body in offices_raw.items():
-        region = str(region)
-        if not is_region_code(region) or not isinstance(body, str) or not body:
-            raise ConfigError(f"{where}: legal_offices entry {region!r}: {body!r} is not region code → body id")
-        offices[region] = body
-    return RoutingRules(rules, tiers, offices)
+    return load_config_file(config_path("routing.yaml", path), _RoutingFile)
 
 
 def complained_bodies(subject: Subject) -> frozenset[str]:

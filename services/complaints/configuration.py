@@ -1,0 +1,44 @@
+"""The complaints service's configuration files, all read at start-up (issue 21; ``ConfigFiles`` in
+service.py): a bad file stops the service with ``file: key.path: message``.
+
+- ``config/complaints/acceptance.yaml`` (CMP-3, CMP-4), ``routing.yaml`` (CMP-8), ``channels.yaml`` (CMP-1),
+  ``deadlines.yaml`` (CMP-9), ``duplicates.yaml`` (CMP-2) — schemas beside their rules in domain/;
+- ``config/attachments.yaml`` (CMP-1), ``config/periods.yaml`` and the working-day calendar (PLAT-6).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from services.common.attachments import IntakeRules, load_intake_rules
+from services.common.configfile import under
+from services.common.periods import Period, load_periods
+from services.common.workdays import WorkingDayCalendar
+from services.complaints.domain import (AcceptanceRules, ChannelDirectory, DeadlineRules, DuplicateRules,
+                                        RoutingRules, load_acceptance_rules, load_channels, load_deadline_rules,
+                                        load_duplicate_rules, load_routing_rules)
+
+
+@dataclass(frozen=True)
+class ComplaintsConfig:
+    acceptance: AcceptanceRules
+    routing: RoutingRules
+    channels: ChannelDirectory
+    deadlines: DeadlineRules
+    duplicates: DuplicateRules
+    attachments: IntakeRules
+    periods: dict[str, Period]
+    calendar: WorkingDayCalendar
+
+
+def load_all(root: str | os.PathLike | None = None) -> ComplaintsConfig:
+    """Every file the complaints service reads, from ``root`` (a copy of ``config/``) or the configured places."""
+    periods_file = under(root, "periods.yaml")
+    return ComplaintsConfig(load_acceptance_rules(under(root, "complaints", "acceptance.yaml")),
+                            load_routing_rules(under(root, "complaints", "routing.yaml")),
+                            load_channels(under(root, "complaints", "channels.yaml")),
+                            load_deadline_rules(under(root, "complaints", "deadlines.yaml")),
+                            load_duplicate_rules(under(root, "complaints", "duplicates.yaml")),
+                            load_intake_rules(under(root, "attachments.yaml")),
+                            load_periods(str(periods_file) if periods_file else None),
+                            WorkingDayCalendar.load(under(root, "calendar")))
