@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from cryptography.hazmat.primitives import serialization
+from marshmallow import Schema, fields, validate
 
 from services.common import settings
+from services.common.auth import DepartmentSystems, load_department_systems
+from services.common.configfile import Keyed, load_config_file, under
+from services.records.domain.completeness import CompletenessRules, default_rules, load_rules
 from services.records.domain.treehead import (
     Ed25519Signer,
     Ed25519Verifier,
@@ -167,21 +171,47 @@ def retention_file() -> Path:
 
 def retention_for(action_type: str | None) -> dt.timedelta:
     """How long personal data of a case is kept after archiving (REC-8), from config/records/retention.yaml."""
-    path = retention_file()
-    raw = _retention(str(path), path.stat().st_mtime_ns)
+    raw = load_retention()
     years = raw["by_action_type"].get(action_type or "", raw["default_years"])
     days = raw["by_action_type_days"].get(action_type or "", None)
     return dt.timedelta(days=days if days is not None else round(float(years) * 365.25))
 
 
+class _PersonalData(Schema):
+    default_years = fields.Float(required=True, validate=validate.Range(min=0))
+    by_action_type = Keyed(fields.Float(validate=validate.Range(min=0)), load_default=dict)
+    by_action_type_days = Keyed(fields.Integer(strict=True, validate=validate.Range(min=0)), load_default=dict)
+
+
+class _RetentionFile(Schema):
+    version = fields.Integer(strict=True)
+    personal_data = fields.Nested(_PersonalData, required=True)
+
+
 @lru_cache(maxsize=4)
 def _retention(path: str, mtime_ns: int) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
-    section = raw.get("personal_data") or {}
-    default = section.get("default_years")
-    if not isinstance(default, (int, float)) or default < 0:
-        raise ValueError(f"{path}: personal_data.default_years must be a number >= 0")
-    by_type = section.get("by_action_type") or {}
-    by_days = section.get("by_action_type_days") or {}
-    return {"default_years": default, "by_action_type": dict(by_type), "by_action_type_days": dict(by_days)}
+    """``config/records/retention.yaml`` (ConfigFileError ``file: key.path: message`` when bad)."""
+    return load_config_file(path, _RetentionFile)["personal_data"]
+
+
+def load_retention(path: str | os.PathLike | None = None) -> dict:
+    where = Path(path or retention_file())
+    return _retention(str(where), where.stat().st_mtime_ns if where.exists() else 0)
+
+
+@dataclass(frozen=True)
+class RecordsConfig:
+    completeness: CompletenessRules
+    retention: dict
+    departments: DepartmentSystems
+
+
+def load_all(root: str | os.PathLike | None = None) -> RecordsConfig:
+    """Every file the records service reads (issue 21; ``ConfigFiles`` in service.py), from ``root`` (a copy
+    of ``config/``) or the configured places: ``config/records/completeness.yaml`` (REC-1, REC-2, REC-3),
+    ``config/records/retention.yaml`` (REC-8, ``ZHIFA_RECORDS_RETENTION_FILE``) and the departmental
+    systems' ``api_keys.yaml``. A bad file stops the service with ``file: key.path: message``."""
+    completeness = under(root, "records", "completeness.yaml")
+    return RecordsConfig(load_rules(completeness) if completeness else default_rules(),
+                         load_retention(under(root, "records", "retention.yaml")),
+                         load_department_systems())

@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, select, update
 
 from services.common import clock, federation, ownership
 from services.common.batching import BatchResult, batch_event_handler, batched_event_handler
+from services.common.configfile import ConfigFiles
 from services.common.db import Database, claim_unprocessed, emit, utcnow
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, Event, InvalidEvent, parse_event
@@ -122,6 +123,7 @@ def _count_appended(appended) -> None:
 
 class RecordsService:
     name = "records"
+    config_files = ConfigFiles(config.load_all)   # every config file, read at start-up (issue 21)
     db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
     ledger = LedgerProvider()

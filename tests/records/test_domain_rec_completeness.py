@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from services.records.domain.completeness import (DEFAULT_COMPLETENESS_FILE, GapKind, RulesError, Severity,
+from services.common.configfile import ConfigFileError
+from services.records.domain.completeness import (DEFAULT_COMPLETENESS_FILE, GapKind, Severity,
                                                   find_gaps, load_rules)
 from services.records.domain.entries import Stage
 
@@ -112,17 +113,17 @@ def test_rec2_yaml_validation_errors_are_clear(tmp_path):
     raw["action_types"]["penalty"]["items"][0]["stage"] = "judgement"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(RulesError, match="unknown stage 'judgement'"):
+    with pytest.raises(ConfigFileError, match=r"action_types\.penalty\.items\.0\.stage: Must be one of: initiation"):
         load_rules(bad)
     raw = yaml.safe_load(DEFAULT_COMPLETENESS_FILE.read_text(encoding="utf-8"))
     raw["action_types"]["permit"]["items"][0]["condition"] = "when_full_moon"
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(RulesError, match="when_full_moon"):
+    with pytest.raises(ConfigFileError, match=r"action_types\.permit\.items\.0\.condition: unknown condition 'when_full_moon'"):
         load_rules(bad)
     raw = yaml.safe_load(DEFAULT_COMPLETENESS_FILE.read_text(encoding="utf-8"))
     raw["action_types"]["permit"]["items"][0]["satisfied_by"] = ["no_such_document"]
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(RulesError, match="no_such_document"):
+    with pytest.raises(ConfigFileError, match=r"action_types\.permit\.items\.0\.satisfied_by: unknown .*no_such_document"):
         load_rules(bad)
 
 

@@ -24,7 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.common.configfile import Keyed, load_config_file
 
 from .entries import Stage
 
@@ -38,6 +40,7 @@ __all__ = [
     "CompletenessRules",
     "Gap",
     "RulesError",
+    "CompletenessFile",
     "load_rules",
     "default_rules",
     "find_gaps",
@@ -47,7 +50,7 @@ DEFAULT_COMPLETENESS_FILE = Path(__file__).resolve().parents[3] / "config" / "re
 
 
 class RulesError(ValueError):
-    """The completeness YAML is invalid."""
+    """A condition the rules cannot evaluate (the file itself is checked by :class:`CompletenessFile`)."""
 
 
 class Severity(str, Enum):
@@ -171,150 +174,165 @@ def _holds(condition: str, facts: CaseFacts) -> bool:
     raise RulesError(f"unknown condition {condition!r}")
 
 
-def _check_condition(cond: Any, where: str, measures: Mapping[str, str], services: Mapping[str, str]) -> tuple[str, ...]:
-    conds = [cond] if isinstance(cond, str) else cond
-    if not isinstance(conds, list) or not conds or not all(isinstance(c, str) for c in conds):
-        raise RulesError(f"{where}: condition must be a string or a non-empty list of strings")
+def _condition_errors(conds: tuple[str, ...], measures: Mapping[str, str], services: Mapping[str, str]) -> list[str]:
+    errors = []
     for c in conds:
         if c in _SIMPLE_CONDITIONS:
             continue
         name, sep, args = c.partition(":")
         table = {"when_measure": measures, "when_service": services}.get(name)
         if table is None or not sep or not args:
-            raise RulesError(f"{where}: unknown condition {c!r}")
-        for a in args.split(","):
-            if a not in table:
-                raise RulesError(f"{where}: condition {c!r} names unknown code {a!r}")
-    return tuple(conds)
+            errors.append(f"unknown condition {c!r}")
+            continue
+        errors += [f"condition {c!r} names unknown code {a!r}" for a in args.split(",") if a not in table]
+    return errors
 
 
-def _stage(value: Any, where: str) -> Stage:
-    try:
-        return Stage(value)
-    except ValueError:
-        raise RulesError(f"{where}: unknown stage {value!r} (expected one of {[s.value for s in Stage]})") from None
+class _Conditions(fields.Field):
+    """``condition``: one condition or a non-empty list of them (all must hold)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        conds = [value] if isinstance(value, str) else value
+        if not isinstance(conds, list) or not conds or not all(isinstance(c, str) for c in conds):
+            raise ValidationError("must be a string or a non-empty list of strings")
+        return tuple(conds)
 
 
-def _severity(value: Any, where: str) -> Severity:
-    try:
-        return Severity(value)
-    except ValueError:
-        raise RulesError(f"{where}: unknown severity {value!r}") from None
+def _names() -> Keyed:
+    """A table code → Chinese name (codes snake_case)."""
+    return Keyed(fields.String(validate=validate.Regexp(r"\S", error="must be a non-empty name")),
+                 keys=fields.String(validate=validate.Regexp(r"^[a-z0-9_]+$", error="code must be snake_case")),
+                 required=True, validate=validate.Length(min=1))
 
 
-def _names(raw: Mapping[str, Any], key: str) -> dict[str, str]:
-    table = raw.get(key)
-    if not isinstance(table, dict) or not table:
-        raise RulesError(f"'{key}' must be a non-empty mapping of code -> Chinese name")
-    for code, name in table.items():
-        if not isinstance(code, str) or not code.replace("_", "").isalnum() or code != code.lower():
-            raise RulesError(f"{key}: code {code!r} must be snake_case")
-        if not isinstance(name, str) or not name.strip():
-            raise RulesError(f"{key}.{code}: name must be a non-empty string")
-    return dict(table)
+_STAGES = fields.List(fields.Enum(Stage, by_value=True), required=True, validate=validate.Length(min=1))
 
 
-def parse_rules(raw: Any) -> CompletenessRules:
-    """Validate the parsed YAML and build the rules (clear ``RulesError`` on any defect)."""
-    if not isinstance(raw, dict):
-        raise RulesError("completeness rules must be a mapping")
-    if raw.get("version") != 1:
-        raise RulesError(f"unsupported completeness rules version {raw.get('version')!r}")
-    stages = raw.get("stages") or {}
+class _Item(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String()
+    stage = fields.Enum(Stage, by_value=True, required=True)
+    condition = _Conditions(load_default=("always",))
+    severity = fields.Enum(Severity, by_value=True, load_default=Severity.SERIOUS)
+    satisfied_by = fields.List(fields.String(), validate=validate.Length(min=1))
+
+
+class _ActionType(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    items = fields.List(fields.Nested(_Item), required=True)
+
+    @validates_schema
+    def codes_unique(self, data, **kwargs):
+        seen: set = set()
+        for i, item in enumerate(data["items"]):
+            if item["code"] in seen:
+                raise ValidationError({"items": {i: {"code": [f"duplicate code {item['code']!r}"]}}})
+            seen.add(item["code"])
+
+
+class _FullProcess(Schema):
+    kinds = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    severity = fields.Enum(Severity, by_value=True, load_default=Severity.SERIOUS)
+    measures = Keyed(_STAGES, load_default=dict)
+
+
+class _ExpectedAV(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    condition = _Conditions(load_default=("always",))
+    stages = _STAGES
+
+
+class _AudioVisual(Schema):
+    full_process = fields.Nested(_FullProcess, required=True)
+    expected = fields.List(fields.Nested(_ExpectedAV), load_default=list)
+    expected_kinds = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    expected_severity = fields.Enum(Severity, by_value=True, load_default=Severity.ADVISORY)
+
+
+def _all_stages(stages: Mapping) -> None:
     if set(stages) != {s.value for s in Stage}:
-        raise RulesError(f"'stages' must list exactly {[s.value for s in Stage]}")
-    docs = _names(raw, "document_types")
-    kinds = _names(raw, "record_kinds")
-    measures = _names(raw, "measures")
-    services = _names(raw, "service_methods")
-    if set(docs) & set(kinds):
-        raise RulesError(f"codes used both as document type and record kind: {sorted(set(docs) & set(kinds))}")
-    known = set(docs) | set(kinds)
+        raise ValidationError(f"must list exactly {[s.value for s in Stage]}")
 
-    av = raw.get("audio_visual")
-    if not isinstance(av, dict):
-        raise RulesError("'audio_visual' section missing")
-    fp = av.get("full_process") or {}
-    fp_kinds = frozenset(fp.get("kinds") or ())
-    if not fp_kinds or not fp_kinds <= set(kinds):
-        raise RulesError("audio_visual.full_process.kinds must be non-empty record kinds")
-    fp_measures: dict[str, frozenset[Stage]] = {}
-    for m, st in (fp.get("measures") or {}).items():
-        if m not in measures:
-            raise RulesError(f"audio_visual.full_process.measures: unknown measure {m!r}")
-        if not isinstance(st, list) or not st:
-            raise RulesError(f"audio_visual.full_process.measures.{m}: list the stages")
-        fp_measures[m] = frozenset(_stage(s, f"audio_visual.full_process.measures.{m}") for s in st)
-    fp_sev = _severity(fp.get("severity", "serious"), "audio_visual.full_process")
-    expected = []
-    for i, e in enumerate(av.get("expected") or ()):
-        where = f"audio_visual.expected[{i}]"
-        if not isinstance(e, dict) or not e.get("code") or not e.get("name"):
-            raise RulesError(f"{where}: needs code and name")
-        stages_e = e.get("stages")
-        if not isinstance(stages_e, list) or not stages_e:
-            raise RulesError(f"{where}: list the stages")
-        expected.append(ExpectedAV(str(e["code"]), str(e["name"]),
-                                   _check_condition(e.get("condition", "always"), where, measures, services),
-                                   frozenset(_stage(s, where) for s in stages_e)))
-    exp_kinds = frozenset(av.get("expected_kinds") or ())
-    if not exp_kinds or not exp_kinds <= set(kinds):
-        raise RulesError("audio_visual.expected_kinds must be non-empty record kinds")
-    exp_sev = _severity(av.get("expected_severity", "advisory"), "audio_visual")
 
-    action_types: dict[str, tuple[str, tuple[RequiredItem, ...]]] = {}
-    raw_types = raw.get("action_types")
-    if not isinstance(raw_types, dict) or not raw_types:
-        raise RulesError("'action_types' must be a non-empty mapping")
-    for at, spec in raw_types.items():
-        if not isinstance(spec, dict) or not spec.get("name") or not isinstance(spec.get("items"), list):
-            raise RulesError(f"action_types.{at}: needs name and a list of items")
-        items = []
-        seen = set()
-        for i, it in enumerate(spec["items"]):
-            where = f"action_types.{at}.items[{i}]"
-            if not isinstance(it, dict) or not isinstance(it.get("code"), str):
-                raise RulesError(f"{where}: needs a code")
-            code = it["code"]
-            if code in seen:
-                raise RulesError(f"{where}: duplicate code {code!r}")
-            seen.add(code)
-            extra = set(it) - {"code", "name", "stage", "condition", "severity", "satisfied_by"}
-            if extra:
-                raise RulesError(f"{where}: unknown keys {sorted(extra)}")
-            sat = it.get("satisfied_by") or [code]
-            if not isinstance(sat, list) or not all(isinstance(s, str) for s in sat):
-                raise RulesError(f"{where}: satisfied_by must be a list of codes")
-            unknown = [s for s in sat if s not in known]
-            if unknown:
-                raise RulesError(f"{where}: unknown document type / record kind {unknown}")
-            name = it.get("name") or docs.get(code)
-            if not name:
-                raise RulesError(f"{where}: requirement {code!r} is not a document type, give it a name")
-            items.append(RequiredItem(
-                code=code, name=str(name), stage=_stage(it.get("stage"), where),
-                conditions=_check_condition(it.get("condition", "always"), where, measures, services),
-                severity=_severity(it.get("severity", "serious"), where), satisfied_by=frozenset(sat)))
-        action_types[at] = (str(spec["name"]), tuple(items))
-    return CompletenessRules(docs, kinds, measures, services, action_types, fp_kinds, fp_measures, fp_sev,
-                             tuple(expected), exp_kinds, exp_sev)
+class CompletenessFile(Schema):
+    """``config/records/completeness.yaml`` → :class:`CompletenessRules`; cross-references (record kinds,
+    measures, service methods, document types named by items) are checked against the file's own tables."""
+
+    version = fields.Integer(required=True, strict=True, validate=validate.Equal(1, error="unsupported version"))
+    stages = Keyed(fields.String(), required=True, validate=_all_stages)
+    severities = Keyed(fields.String())       # the Chinese labels, for readers of the file
+    record_kinds = _names()
+    document_types = _names()
+    measures = _names()
+    service_methods = _names()
+    audio_visual = fields.Nested(_AudioVisual, required=True)
+    action_types = Keyed(fields.Nested(_ActionType), required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def references(self, data, **kwargs):
+        docs, kinds, measures, services = (data[k] for k in ("document_types", "record_kinds", "measures",
+                                                              "service_methods"))
+        known = set(docs) | set(kinds)
+        errors: dict = {}
+
+        def add(message, *path):
+            node = errors
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node.setdefault(path[-1], []).append(message)
+
+        both = sorted(set(docs) & set(kinds))
+        if both:
+            add(f"codes used both as document type and record kind: {both}", "document_types")
+        av = data["audio_visual"]
+        for key, kinds_given in (("full_process", av["full_process"]["kinds"]), ("expected_kinds", av["expected_kinds"])):
+            stray = [k for k in kinds_given if k not in kinds]
+            if stray:
+                add(f"not record kinds: {stray}", "audio_visual", *((key, "kinds") if key == "full_process" else (key,)))
+        for m in av["full_process"]["measures"]:
+            if m not in measures:
+                add(f"unknown measure {m!r}", "audio_visual", "full_process", "measures", m)
+        for i, e in enumerate(av["expected"]):
+            for message in _condition_errors(e["condition"], measures, services):
+                add(message, "audio_visual", "expected", i, "condition")
+        for at, spec in data["action_types"].items():
+            for i, it in enumerate(spec["items"]):
+                for message in _condition_errors(it["condition"], measures, services):
+                    add(message, "action_types", at, "items", i, "condition")
+                stray = [c for c in it.get("satisfied_by", [it["code"]]) if c not in known]
+                if stray:
+                    add(f"unknown document type / record kind {stray}", "action_types", at, "items", i, "satisfied_by")
+                if not it.get("name") and it["code"] not in docs:
+                    add(f"requirement {it['code']!r} is not a document type, give it a name",
+                        "action_types", at, "items", i, "name")
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def build(self, data, **kwargs) -> CompletenessRules:
+        docs, av, fp = data["document_types"], data["audio_visual"], data["audio_visual"]["full_process"]
+        action_types = {
+            at: (spec["name"], tuple(RequiredItem(
+                code=it["code"], name=it.get("name") or docs[it["code"]], stage=it["stage"],
+                conditions=it["condition"], severity=it["severity"],
+                satisfied_by=frozenset(it.get("satisfied_by") or [it["code"]])) for it in spec["items"]))
+            for at, spec in data["action_types"].items()}
+        return CompletenessRules(
+            docs, data["record_kinds"], data["measures"], data["service_methods"], action_types,
+            frozenset(fp["kinds"]), {m: frozenset(st) for m, st in fp["measures"].items()}, fp["severity"],
+            tuple(ExpectedAV(e["code"], e["name"], e["condition"], frozenset(e["stages"])) for e in av["expected"]),
+            frozenset(av["expected_kinds"]), av["expected_severity"])
 
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime_ns: int) -> CompletenessRules:
-    with open(path, encoding="utf-8") as fh:
-        try:
-            raw = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise RulesError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return parse_rules(raw)
-    except RulesError as exc:
-        raise RulesError(f"{path}: {exc}") from None
+    return load_config_file(path, CompletenessFile)
 
 
 def load_rules(path: str | Path = DEFAULT_COMPLETENESS_FILE) -> CompletenessRules:
-    """Load and validate completeness rules (re-read when the file changes)."""
+    """Load and validate completeness rules (re-read when the file changes); ConfigFileError (a ValueError)
+    ``file: key.path: message`` when bad."""
     p = Path(path)
     return _load_cached(str(p), p.stat().st_mtime_ns)
 
