@@ -16,8 +16,8 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 
-__all__ = ["Code", "ConfigFileError", "ConfigFiles", "Keyed", "load_config_file", "read_yaml_mapping", "error_lines",
-           "under"]
+__all__ = ["Code", "ConfigFileError", "ConfigFiles", "Keyed", "check_data", "load_config_file", "read_yaml_mapping",
+           "error_lines", "under"]
 log = logging.getLogger(__name__)
 
 
@@ -99,22 +99,24 @@ class Keyed(fields.Field):
         return out
 
 
+def check_data(data: Any, schema: Schema | type[Schema] | fields.Field, source: str) -> Any:
+    """Check already parsed ``data`` (as YAML loads it) against ``schema``; ConfigFileError
+    ``source: key.path: message; …`` with every problem."""
+    try:
+        if isinstance(schema, fields.Field):
+            return schema.deserialize(data)
+        return (schema() if isinstance(schema, type) else schema).load(data)
+    except ValidationError as exc:
+        raise ConfigFileError(f"{source}: " + "; ".join(error_lines(exc.messages))) from None
+
+
 def load_config_file(path: str | os.PathLike, schema: Schema | type[Schema] | fields.Field) -> Any:
     """Parse ``path`` with ``schema`` (a schema instance or class — an instance with ``many=True`` reads a
     top-level list — or a field such as :class:`Keyed` for a file that is one mapping of chosen names);
     ConfigFileError with every problem."""
-    if isinstance(schema, fields.Field):
-        data = read_yaml_mapping(path)
-        try:
-            return schema.deserialize(data)
-        except ValidationError as exc:
-            raise ConfigFileError(f"{path}: " + "; ".join(error_lines(exc.messages))) from None
-    instance = schema() if isinstance(schema, type) else schema
-    data = read_yaml_mapping(path, many=bool(instance.many))
-    try:
-        return instance.load(data)
-    except ValidationError as exc:
-        raise ConfigFileError(f"{path}: " + "; ".join(error_lines(exc.messages))) from None
+    many = not isinstance(schema, fields.Field) and bool(getattr(schema, "many", False)) \
+        and not isinstance(schema, type)
+    return check_data(read_yaml_mapping(path, many=many), schema, str(path))
 
 
 class ConfigFiles(DependencyProvider):

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
 from services.common import settings
+from services.common.auth import DepartmentSystems, load_department_systems
+from services.common.configfile import ConfigFileError, check_data, load_config_file, under
 from services.common.entrypoints import TransientError
-from services.common.periods import period
+from services.common.periods import load_periods, period
+from services.common.workdays import WorkingDayCalendar
 from services.review import metrics
 from services.review.domain import (Catalogue, ChecklistConfig, load_catalogue, load_checklist_config)
 
@@ -35,8 +39,7 @@ class ConfigUnavailable(TransientError):
     """No valid version of a configuration file could be loaded."""
 
 
-class SettingsError(ValueError):
-    """``config/review/review.yaml`` is invalid."""
+SettingsError = ConfigFileError   # ``config/review/review.yaml`` is invalid (or names a period counted otherwise)
 
 
 @dataclass(frozen=True)
@@ -56,59 +59,65 @@ class ReviewSettings:
         return p.value
 
 
-def parse_settings(data: Any, source: str = "<dict>") -> ReviewSettings:
-    def fail(where, message):
-        raise SettingsError(f"review settings {source}: {where}: {message}")
-
-    def section(name, keys):
-        raw = data.get(name) or {}
-        if not isinstance(raw, dict):
-            fail(name, "expected a mapping")
-        extra = sorted(set(raw) - keys)
-        if extra:
-            fail(name, f"unknown key(s) {', '.join(map(str, extra))}")
-        return raw
-
-    if not isinstance(data, dict):
-        fail("top level", "expected a mapping")
-    extra = sorted(set(data) - {"task", "assignment", "staffing"})
-    if extra:
-        fail("top level", f"unknown key(s) {', '.join(map(str, extra))}")
-    task = section("task", {"period", "warn_working_days"})
-    assignment = section("assignment", {"min_own_reviewers", "pooled_reviewers"})
-    staffing = section("staffing", {"min_ratio", "grace_hours"})
-    period_name = str(task.get("period", "review.task"))
+def _known_period(name: str) -> None:
     try:
-        period(period_name)
+        period(name)
     except KeyError as exc:
-        fail("task.period", str(exc))
-    warn = task.get("warn_working_days", 1)
-    if not isinstance(warn, int) or isinstance(warn, bool) or warn < 0:
-        fail("task.warn_working_days", f"expected a non-negative integer, got {warn!r}")
-    own = assignment.get("min_own_reviewers", 1)
-    if not isinstance(own, int) or isinstance(own, bool) or own < 1:
-        fail("assignment.min_own_reviewers", f"expected a positive integer, got {own!r}")
-    pool = assignment.get("pooled_reviewers") or []
-    if not isinstance(pool, list) or not all(isinstance(x, str) and x for x in pool):
-        fail("assignment.pooled_reviewers", "expected a list of officer ids")
-    try:
-        ratio = Decimal(str(staffing.get("min_ratio", "0.05")))
-    except Exception:
-        ratio = None
-    if ratio is None or isinstance(staffing.get("min_ratio"), bool) or not (0 <= ratio <= 1):
-        fail("staffing.min_ratio", f"expected a number between 0 and 1, got {staffing.get('min_ratio')!r}")
-    grace = staffing.get("grace_hours", 24)
-    if not isinstance(grace, (int, float)) or isinstance(grace, bool) or grace < 0:
-        fail("staffing.grace_hours", f"expected a non-negative number of hours, got {grace!r}")
-    return ReviewSettings(period_name, warn, own, frozenset(pool), ratio, float(grace))
+        raise ValidationError(str(exc.args[0])) from None
+
+
+class _Task(Schema):
+    period = fields.String(load_default="review.task", validate=_known_period)
+    warn_working_days = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=0))
+
+
+class _Assignment(Schema):
+    min_own_reviewers = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    pooled_reviewers = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list,
+                                   allow_none=True)
+
+
+class _Ratio(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            ratio = None if isinstance(value, bool) else Decimal(str(value))
+        except ArithmeticError:
+            ratio = None
+        if ratio is None or not 0 <= ratio <= 1:
+            raise ValidationError(f"expected a number between 0 and 1, got {value!r}")
+        return ratio
+
+
+class _Staffing(Schema):
+    min_ratio = _Ratio(load_default=Decimal("0.05"))
+    grace_hours = fields.Float(load_default=24.0, validate=validate.Range(min=0))
+
+
+class SettingsFile(Schema):
+    """``config/review/review.yaml`` → :class:`ReviewSettings` (every key has a default)."""
+
+    task = fields.Nested(_Task, load_default=lambda: _Task().load({}))
+    assignment = fields.Nested(_Assignment, load_default=lambda: _Assignment().load({}))
+    staffing = fields.Nested(_Staffing, load_default=lambda: _Staffing().load({}))
+
+    @pre_load
+    def empty_sections(self, data, **kwargs):
+        return {k: ({} if v is None else v) for k, v in data.items()} if isinstance(data, dict) else data
+
+    @post_load
+    def build(self, data, **kwargs) -> ReviewSettings:
+        task, assignment, staffing = data["task"], data["assignment"], data["staffing"]
+        return ReviewSettings(task["period"], task["warn_working_days"], assignment["min_own_reviewers"],
+                              frozenset(assignment["pooled_reviewers"] or ()), staffing["min_ratio"],
+                              float(staffing["grace_hours"]))
+
+
+def parse_settings(data: Any, source: str = "<dict>") -> ReviewSettings:
+    return check_data(data, SettingsFile, source)
 
 
 def load_settings(path: Path) -> ReviewSettings:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"review settings {path}: {exc}") from exc
-    return parse_settings(data, str(path))
+    return load_config_file(path, SettingsFile)
 
 
 class ReloadingFile:
@@ -204,3 +213,29 @@ def benchmarks():
         return BENCHMARKS.get()
     except ConfigUnavailable:
         return None
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    catalogue: Catalogue
+    checklist: ChecklistConfig
+    settings: ReviewSettings
+    benchmarks: Mapping
+    periods: Mapping
+    calendar: WorkingDayCalendar
+    departments: DepartmentSystems
+
+
+def load_all(root: str | os.PathLike | None = None) -> ReviewConfig:
+    """Every file the review service reads, at start-up (issue 21; ``ConfigFiles`` in service.py), from ``root``
+    (a copy of ``config/``) or the configured places: a bad file stops the service with ``file: key.path:
+    message``. Once running, a file edited into a bad state is reported and the last valid version stays in
+    force (:class:`ReloadingFile`)."""
+    def load(file: ReloadingFile, name: str):
+        return file.loader(under(root, "review", name) or file.path())
+
+    periods_file = under(root, "periods.yaml")
+    periods = load_periods(str(periods_file) if periods_file else None)
+    return ReviewConfig(load(CATALOGUE, "catalogue.yaml"), load(CHECKLIST, "checklist.yaml"),
+                        load(SETTINGS, "review.yaml"), load(BENCHMARKS, "benchmarks.yaml"), periods,
+                        WorkingDayCalendar.load(under(root, "calendar")), load_department_systems())

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from services.common import clock, ownership, settings
 from services.common.db import Database, emit, utcnow
 from services.common.batching import batched_event_handler
+from services.common.configfile import ConfigFiles
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS, InvalidEvent
 from services.common.metrics import Metrics
@@ -70,6 +71,7 @@ def _fired(classification) -> list[dict]:
 
 class ReviewService:
     name = "review"
+    config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)
     db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
 

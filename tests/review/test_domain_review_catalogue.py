@@ -179,12 +179,12 @@ def _bad(text: str):
      default:
        rules:
          - {id: a, kind: amount, description: 罚款, amount: fine, threshold: {natural: 1}}
-     """, "default.rules[0] (a): unknown key(s) threshold"),
+     """, "default.rules.0.threshold: Unknown field."),
     ("""
      default:
        rules:
          - {id: a, kind: amount, description: 罚款, amount: fine, thresholds: {natural: -5}}
-     """, "default.rules[0] (a).thresholds.natural: threshold must be a positive number of yuan, got -5"),
+     """, "default.rules.0.thresholds.natural: threshold must be a positive number of yuan, got -5"),
     ("""
      default:
        rules:
@@ -199,27 +199,27 @@ def _bad(text: str):
      default:
        rules:
          - {id: a, kind: amount, description: 罚款, amount: fine, thresholds: {person: 10}}
-     """, "unknown party kind 'person'"),
+     """, "default.rules.0.thresholds.person: Must be one of: natural, legal, other."),
     ("""
      default:
        rules:
          - {id: a, kind: amount, description: 罚款, amount: tax, thresholds: {natural: 10}}
-     """, "unknown amount 'tax'"),
+     """, "default.rules.0.amount: Must be one of: fine, confiscation, total."),
     ("""
      default:
        rules:
          - {id: a, kind: size, description: x}
-     """, "unknown rule kind 'size'"),
+     """, "default.rules.0.kind: Must be one of: action_type, amount"),
     ("""
      default:
        rules:
          - {id: a, kind: action_type, description: x, action_types: [fine]}
-     """, "unknown value 'fine'"),
+     """, "default.rules.0.action_types.0: Must be one of: penalty, permit"),
     ("""
      default:
        rules:
          - {id: a, kind: flag, description: x, flag: urgent}
-     """, "unknown flag 'urgent'"),
+     """, "default.rules.0.flag: Must be one of: major_public_interest"),
     ("""
      default:
        rules:
@@ -230,12 +230,12 @@ def _bad(text: str):
      default:
        rules:
          - {id: a, kind: measure, measures: [order_closure]}
-     """, "missing key(s) description"),
+     """, "default.rules.0.description: Missing data for required field."),
     ("""
      default:
        rules:
          - {id: a, kind: measure, description: x, measures: [order_closure], applies_to: {tiers: [village]}}
-     """, "unknown value 'village'"),
+     """, "default.rules.0.applies_to.tiers.0: Must be one of: province, city, county, township."),
     ("""
      default: {rules: []}
      bodies:
@@ -251,10 +251,10 @@ def _bad(text: str):
      """, "default.sign_off: expected true or false"),
     ("""
      rules: []
-     """, "unknown key(s) rules"),
+     """, "rules: Unknown field."),
     ("""
      fields: {}
-     """, "missing the 'default' section"),
+     """, "default: Missing data for required field."),
 ])
 def test_rev1_catalogue_validation_errors(text, message):
     with pytest.raises(CatalogueError) as err:

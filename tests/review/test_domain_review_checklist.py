@@ -182,11 +182,11 @@ def test_rev3_run_prechecks_defaults_to_proposed_at_and_body_registry(config):
 
 
 @pytest.mark.parametrize("data,message", [
-    ({"min_certified_officers": 0}, "min_certified_officers: expected a positive integer"),
-    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": -1}}}, "threshold: expected a positive number"),
-    ({"criminal_transfer": {"fields": {"x": {"basis": "gross", "threshold": 1}}}}, "basis: expected fine"),
-    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": 1, "notes": ""}}}, "unknown key(s) notes"),
-    ({"transfer": {}}, "unknown key(s) transfer"),
+    ({"min_certified_officers": 0}, "min_certified_officers: Must be greater than or equal to 1."),
+    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": -1}}}, "criminal_transfer.default.threshold: expected a positive number of yuan, got -1"),
+    ({"criminal_transfer": {"fields": {"x": {"basis": "gross", "threshold": 1}}}}, "criminal_transfer.fields.x.basis: Must be one of: fine, confiscation, total."),
+    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": 1, "notes": ""}}}, "criminal_transfer.default.notes: Unknown field."),
+    ({"transfer": {}}, "transfer: Unknown field."),
 ])
 def test_coord3_checklist_config_validation(data, message):
     with pytest.raises(ChecklistConfigError) as err:
@@ -245,5 +245,5 @@ def test_rev8_benchmark_validation():
             circumstances:
               - {code: heavier, name: 从重处罚, min: 4000, max: 6000}
     """))
-    with pytest.raises(BenchmarkError, match="outside the statutory range 1000–5000"):
+    with pytest.raises(BenchmarkError, match="matters.M1.circumstances.0: range 4000–6000 lies outside the statutory range 1000–5000"):
         parse_benchmarks(bad)

@@ -169,5 +169,5 @@ def test_rev7_settings_validation():
     assert parse_settings({}).min_own_reviewers == 1
     with pytest.raises(SettingsError, match="pooled_reviewers"):
         parse_settings({"assignment": {"pooled_reviewers": "r-1"}})
-    with pytest.raises(SettingsError, match="unknown key"):
+    with pytest.raises(SettingsError, match="staffing.ratio: Unknown field."):
         parse_settings({"staffing": {"ratio": 0.05}})

@@ -12,9 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .model import Proposal, format_yuan, to_decimal
+from services.common.configfile import Code, ConfigFileError, Keyed, check_data, load_config_file
+
+from .catalogue import Yuan
+from .model import Proposal, format_yuan
 
 __all__ = ["DEFAULT_BENCHMARKS_FILE", "BenchmarkError", "LegalArticle", "BenchmarkRange", "MatterBenchmark",
            "BenchmarkAdvice", "load_benchmarks", "parse_benchmarks", "benchmark_advice"]
@@ -22,8 +25,7 @@ __all__ = ["DEFAULT_BENCHMARKS_FILE", "BenchmarkError", "LegalArticle", "Benchma
 DEFAULT_BENCHMARKS_FILE = Path(__file__).resolve().parents[3] / "config" / "review" / "benchmarks.yaml"
 
 
-class BenchmarkError(ValueError):
-    """The benchmarks YAML is invalid."""
+BenchmarkError = ConfigFileError   # ``config/review/benchmarks.yaml`` is invalid
 
 
 @dataclass(frozen=True)
@@ -71,77 +73,74 @@ class BenchmarkAdvice:
     message: str  # Chinese
 
 
+class _Article(Schema):
+    citation = fields.String(required=True, validate=validate.Length(min=1))
+    role = fields.String(load_default="", allow_none=True)
+
+    @post_load
+    def build(self, data, **kwargs) -> LegalArticle:
+        return LegalArticle(data["citation"], data["role"] or "")
+
+
+class _Range(Schema):
+    min = Yuan(required=True, zero=True)
+    max = Yuan(required=True, zero=True)
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if data["min"] > data["max"]:
+            raise ValidationError(f"min {data['min']} exceeds max {data['max']}")
+
+
+class _Circumstance(_Range):
+    code = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    conditions = fields.String(load_default="", allow_none=True)
+
+
+class _Matter(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    field = fields.String(allow_none=True, load_default=None)
+    articles = fields.List(fields.Nested(_Article), required=True, validate=validate.Length(min=1))
+    statutory_range = fields.Nested(_Range, required=True)
+    circumstances = fields.List(fields.Nested(_Circumstance), load_default=list)
+
+    @validates_schema
+    def within_statute(self, data, **kwargs):
+        smin, smax = data["statutory_range"]["min"], data["statutory_range"]["max"]
+        errors, seen = {}, set()
+        for i, c in enumerate(data["circumstances"]):
+            if c["min"] < smin or c["max"] > smax:
+                errors[i] = [f"range {c['min']}–{c['max']} lies outside the statutory range {smin}–{smax}"]
+            elif c["code"] in seen:
+                errors[i] = [f"duplicate circumstance code {c['code']!r}"]
+            seen.add(c["code"])
+        if errors:
+            raise ValidationError({"circumstances": errors})
+
+
+class BenchmarksFile(Schema):
+    """``config/review/benchmarks.yaml`` → matter code → :class:`MatterBenchmark`."""
+
+    schema_version = fields.Integer(strict=True, validate=validate.Equal(1, error="unsupported version"))
+    matters = Keyed(fields.Nested(_Matter), keys=Code(validate=validate.Length(min=1)), required=True)
+
+    @post_load
+    def build(self, data, **kwargs) -> dict[str, MatterBenchmark]:
+        return {code: MatterBenchmark(
+            code, m["name"], m["field"], tuple(m["articles"]), m["statutory_range"]["min"],
+            m["statutory_range"]["max"],
+            tuple(BenchmarkRange(c["code"], c["name"], c["min"], c["max"], c["conditions"] or "")
+                  for c in m["circumstances"]))
+            for code, m in data["matters"].items()}
+
+
 def load_benchmarks(path: str | Path | None = None) -> dict[str, MatterBenchmark]:
-    source = Path(path) if path else DEFAULT_BENCHMARKS_FILE
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise BenchmarkError(f"benchmarks {source}: {exc}") from exc
-    return parse_benchmarks(data, str(source))
+    return load_config_file(Path(path) if path else DEFAULT_BENCHMARKS_FILE, BenchmarksFile)
 
 
 def parse_benchmarks(data: Any, source: str = "<dict>") -> dict[str, MatterBenchmark]:
-    def fail(where, msg):
-        raise BenchmarkError(f"benchmarks {source}: {where}: {msg}")
-
-    def keys(m, allowed, where, required=()):
-        if not isinstance(m, Mapping):
-            fail(where, "expected a mapping")
-        extra = sorted(str(k) for k in m if k not in allowed)
-        if extra:
-            fail(where, f"unknown key(s) {', '.join(extra)}")
-        missing = [k for k in required if k not in m]
-        if missing:
-            fail(where, f"missing key(s) {', '.join(missing)}")
-
-    def money(v, where):
-        try:
-            amount = None if isinstance(v, str) else to_decimal(v)
-        except ValueError:
-            amount = None
-        if amount is None:
-            fail(where, f"expected a non-negative number of yuan, got {v!r}")
-        return amount
-
-    keys(data, {"schema_version", "matters"}, "top level", ("matters",))
-    if data.get("schema_version", 1) != 1:
-        fail("schema_version", "unsupported version")
-    matters = data["matters"] or {}
-    if not isinstance(matters, Mapping):
-        fail("matters", "expected a mapping keyed by matter_code")
-    out = {}
-    for code, m in matters.items():
-        w = f"matters.{code}"
-        keys(m, {"name", "field", "articles", "statutory_range", "circumstances"}, w,
-             ("name", "articles", "statutory_range"))
-        arts = m["articles"]
-        if not isinstance(arts, list) or not arts:
-            fail(f"{w}.articles", "expected a non-empty list")
-        articles = []
-        for i, a in enumerate(arts):
-            keys(a, {"citation", "role"}, f"{w}.articles[{i}]", ("citation",))
-            articles.append(LegalArticle(str(a["citation"]), str(a.get("role") or "")))
-        sr = m["statutory_range"]
-        keys(sr, {"min", "max"}, f"{w}.statutory_range", ("min", "max"))
-        smin, smax = money(sr["min"], f"{w}.statutory_range.min"), money(sr["max"], f"{w}.statutory_range.max")
-        if smin > smax:
-            fail(f"{w}.statutory_range", f"min {smin} exceeds max {smax}")
-        ranges, seen = [], set()
-        for i, c in enumerate(m.get("circumstances") or []):
-            cw = f"{w}.circumstances[{i}]"
-            keys(c, {"code", "name", "min", "max", "conditions"}, cw, ("code", "name", "min", "max"))
-            lo, hi = money(c["min"], f"{cw}.min"), money(c["max"], f"{cw}.max")
-            if lo > hi:
-                fail(cw, f"min {lo} exceeds max {hi}")
-            if lo < smin or hi > smax:
-                fail(cw, f"range {lo}–{hi} lies outside the statutory range {smin}–{smax}")
-            if c["code"] in seen:
-                fail(cw, f"duplicate circumstance code {c['code']!r}")
-            seen.add(c["code"])
-            ranges.append(BenchmarkRange(str(c["code"]), str(c["name"]), lo, hi, str(c.get("conditions") or "")))
-        out[str(code)] = MatterBenchmark(str(code), str(m["name"]), m.get("field"), tuple(articles), smin, smax,
-                                         tuple(ranges))
-    return out
+    return check_data(data, BenchmarksFile, source)
 
 
 def benchmark_advice(proposal: Proposal, benchmarks: Mapping[str, MatterBenchmark],

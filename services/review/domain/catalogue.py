@@ -9,6 +9,7 @@ Only :func:`load_catalogue` reads a file; :func:`parse_catalogue` and :func:`cla
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -17,8 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.common.configfile import ConfigFileError, Keyed, check_data, load_config_file
 from services.common.identifiers import Tier
 
 from .model import (ACTION_TYPE_NAMES_ZH, ACTION_TYPES, FLAG_NAMES_ZH, MEASURE_NAMES_ZH, PARTY_KIND_NAMES_ZH,
@@ -55,15 +57,10 @@ _KIND_REQUIRED = {
     "flag": {"flag"},
     "matter": {"matter_codes"},
 }
-_LAYER_KEYS = {"sign_off", "rules", "disable"}
-_BODY_LAYER_KEYS = _LAYER_KEYS | {"fields", "tiers"}
-_TOP_KEYS = {"schema_version", "measure_names", "default", "fields", "tiers", "bodies"}
-_RESTRICTION_KEYS = {"action_types", "tiers", "fields"}
 _ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 
 
-class CatalogueError(ValueError):
-    """The catalogue YAML is invalid; the message names the file and the place (e.g. ``default.rules[2]``)."""
+CatalogueError = ConfigFileError   # the catalogue is invalid: ``file: default.rules.2.kind: message``
 
 
 # --- data model --------------------------------------------------------------------------------
@@ -184,202 +181,179 @@ class Classification:
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and validate a catalogue file (default: ``config/review/catalogue.yaml``)."""
     source = Path(path) if path else DEFAULT_CATALOGUE_FILE
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogueError(f"review catalogue {source}: cannot read: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"review catalogue {source}: not valid YAML: {exc}") from exc
-    return parse_catalogue(data, source=str(source))
+    return dataclasses.replace(load_config_file(source, CatalogueFile), source=str(source))
 
 
 def parse_catalogue(data: Any, source: str = "<dict>") -> Catalogue:
     """Validate a catalogue given as plain data (as YAML loads it) and build a :class:`Catalogue`."""
-
-    def fail(where: str, message: str):
-        raise CatalogueError(f"review catalogue {source}: {where}: {message}")
-
-    if not isinstance(data, Mapping):
-        fail("top level", "expected a mapping with at least a 'default' section")
-    _unknown(data, _TOP_KEYS, "top level", fail)
-    if data.get("schema_version", 1) != 1:
-        fail("schema_version", f"unsupported version {data.get('schema_version')!r} (supported: 1)")
-    if "default" not in data:
-        fail("top level", "missing the 'default' section")
-
-    names = data.get("measure_names") or {}
-    if not isinstance(names, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in names.items()):
-        fail("measure_names", "expected a mapping of measure code → Chinese name")
-
-    default = _parse_layer(data["default"], "default", fail, _LAYER_KEYS)
-    if default.disable:
-        fail("default.disable", "the default section cannot disable rules (remove them instead)")
-    known_ids = {r.id for r in default.rules}
-
-    def keyed(section: str, allowed_keys: set | None = None) -> dict[str, Layer]:
-        raw = data.get(section) or {}
-        if not isinstance(raw, Mapping):
-            fail(section, "expected a mapping")
-        out = {}
-        for key, value in raw.items():
-            if section == "tiers" and key not in TIERS:
-                fail(f"tiers.{key}", f"unknown tier (expected one of {', '.join(TIERS)})")
-            out[str(key)] = _parse_layer(value, f"{section}.{key}", fail, _LAYER_KEYS)
-        return out
-
-    fields_ = keyed("fields")
-    tiers = keyed("tiers")
-    for layer in (*fields_.values(), *tiers.values()):
-        known_ids |= {r.id for r in layer.rules}
-
-    bodies_raw = data.get("bodies") or {}
-    if not isinstance(bodies_raw, Mapping):
-        fail("bodies", "expected a mapping keyed by body_id")
-    bodies: dict[str, BodyOverride] = {}
-    for body_id, value in bodies_raw.items():
-        where = f"bodies.{body_id}"
-        layer = _parse_layer(value, where, fail, _BODY_LAYER_KEYS)
-        sub_f, sub_t = {}, {}
-        for sub, store in (("fields", sub_f), ("tiers", sub_t)):
-            raw = (value or {}).get(sub) or {}
-            if not isinstance(raw, Mapping):
-                fail(f"{where}.{sub}", "expected a mapping")
-            for key, sub_value in raw.items():
-                if sub == "tiers" and key not in TIERS:
-                    fail(f"{where}.tiers.{key}", f"unknown tier (expected one of {', '.join(TIERS)})")
-                store[str(key)] = _parse_layer(sub_value, f"{where}.{sub}.{key}", fail, _LAYER_KEYS)
-        body_ids = known_ids | {r.id for r in layer.rules}
-        for lay in (layer, *sub_f.values(), *sub_t.values()):
-            body_ids |= {r.id for r in lay.rules}
-        for lay in (layer, *sub_f.values(), *sub_t.values()):
-            for rid in lay.disable:
-                if rid not in body_ids:
-                    fail(f"{lay.name}.disable", f"no rule with id {rid!r} to disable")
-        bodies[str(body_id)] = BodyOverride(layer, sub_f, sub_t)
-    for lay in (*fields_.values(), *tiers.values()):
-        for rid in lay.disable:
-            if rid not in known_ids:
-                fail(f"{lay.name}.disable", f"no rule with id {rid!r} to disable")
-
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
-    return Catalogue(default, fields_, tiers, bodies, dict(names), digest, source)
+    return dataclasses.replace(check_data(data, CatalogueFile, source), source=source)
 
 
-def _unknown(mapping: Mapping, allowed: set, where: str, fail) -> None:
-    extra = sorted(str(k) for k in mapping if k not in allowed)
-    if extra:
-        fail(where, f"unknown key(s) {', '.join(extra)} (allowed: {', '.join(sorted(allowed))})")
+class _Bool(fields.Boolean):
+    """``true`` or ``false`` only (not "yes", 1 …)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError(f"expected true or false, got {value!r}")
+        return value
 
 
-def _str_list(value, where: str, fail, allowed: tuple | None = None) -> list[str]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
-        fail(where, "expected a non-empty list")
-    out = []
-    for item in value:
-        if not isinstance(item, str) or not item:
-            fail(where, f"expected strings, got {item!r}")
-        if allowed is not None and item not in allowed:
-            fail(where, f"unknown value {item!r} (expected one of {', '.join(allowed)})")
-        out.append(item)
-    return out
+class Yuan(fields.Field):
+    """An amount of yuan written as a number (not a string): positive, or with ``zero=True`` non-negative."""
+
+    def __init__(self, *, zero: bool = False, what: str = "expected", **kwargs):
+        super().__init__(**kwargs)
+        self.zero, self.what = zero, what
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            amount = None if isinstance(value, (str, bool)) else to_decimal(value, "amount")
+        except ValueError:
+            amount = None
+        if amount is None or amount < 0 or (amount == 0 and not self.zero):
+            kind = "non-negative" if self.zero else "positive"
+            raise ValidationError(f"{self.what} a {kind} number of yuan, got {value!r}")
+        return amount
 
 
-def _parse_layer(raw: Any, where: str, fail, allowed_keys: set) -> Layer:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        fail(where, "expected a mapping")
-    _unknown(raw, allowed_keys, where, fail)
-    sign_off = raw.get("sign_off")
-    if sign_off is not None and not isinstance(sign_off, bool):
-        fail(f"{where}.sign_off", f"expected true or false, got {sign_off!r}")
-    rules_raw = raw.get("rules") or []
-    if not isinstance(rules_raw, list):
-        fail(f"{where}.rules", "expected a list of rules")
-    rules, seen = [], set()
-    for i, rule_raw in enumerate(rules_raw):
-        rule = _parse_rule(rule_raw, f"{where}.rules[{i}]", fail)
-        if rule.id in seen:
-            fail(f"{where}.rules[{i}]", f"duplicate rule id {rule.id!r}")
-        seen.add(rule.id)
-        rules.append(rule)
-    disable = raw.get("disable") or []
-    if disable:
-        disable = _str_list(disable, f"{where}.disable", fail)
-    return Layer(where, tuple(rules), tuple(disable), sign_off)
+def _codes(choices: tuple | None = None, **kwargs) -> fields.List:
+    item = fields.String(validate=validate.OneOf(choices) if choices else validate.Length(min=1))
+    return fields.List(item, validate=validate.Length(min=1), **kwargs)
 
 
-def _parse_rule(raw: Any, where: str, fail) -> Rule:
-    if not isinstance(raw, Mapping):
-        fail(where, "expected a mapping")
-    if isinstance(raw.get("id"), str):
-        where = f"{where} ({raw['id']})"
-    kind = raw.get("kind")
-    if kind not in RULE_KINDS:
-        fail(f"{where}.kind", f"unknown rule kind {kind!r} (expected one of {', '.join(RULE_KINDS)})")
-    _unknown(raw, _COMMON_RULE_KEYS | _KIND_KEYS[kind], where, fail)
-    missing = sorted(({"id", "description"} | _KIND_REQUIRED[kind]) - set(raw))
-    if missing:
-        fail(where, f"missing key(s) {', '.join(missing)} for a rule of kind {kind!r}")
-    rule_id = raw["id"]
-    if not isinstance(rule_id, str) or not _ID_RE.match(rule_id):
-        fail(f"{where}.id", f"rule id must be letters, digits, '.', '_' or '-', got {rule_id!r}")
-    description = raw["description"]
-    if not isinstance(description, str) or not description.strip():
-        fail(f"{where}.description", "a Chinese description is required")
+class _Restriction(Schema):
+    action_types = _codes(ACTION_TYPES)
+    tiers = _codes(TIERS)
+    fields_ = _codes(data_key="fields")
 
-    restriction = Restriction()
-    if raw.get("applies_to") is not None:
-        ap = raw["applies_to"]
-        if not isinstance(ap, Mapping):
-            fail(f"{where}.applies_to", "expected a mapping")
-        _unknown(ap, _RESTRICTION_KEYS, f"{where}.applies_to", fail)
-        restriction = Restriction(
-            action_types=frozenset(_str_list(ap["action_types"], f"{where}.applies_to.action_types", fail, ACTION_TYPES))
-            if "action_types" in ap else frozenset(),
-            tiers=frozenset(_str_list(ap["tiers"], f"{where}.applies_to.tiers", fail, TIERS)) if "tiers" in ap else frozenset(),
-            fields=frozenset(_str_list(ap["fields"], f"{where}.applies_to.fields", fail)) if "fields" in ap else frozenset(),
-        )
+    @post_load
+    def build(self, data, **kwargs) -> Restriction:
+        return Restriction(**{k.rstrip("_"): frozenset(v) for k, v in data.items()})
 
-    kw: dict[str, Any] = {}
-    if kind == "action_type":
-        kw["action_types"] = frozenset(_str_list(raw["action_types"], f"{where}.action_types", fail, ACTION_TYPES))
-    elif kind == "amount":
-        if raw["amount"] not in AMOUNT_BASES:
-            fail(f"{where}.amount", f"unknown amount {raw['amount']!r} (expected one of {', '.join(AMOUNT_BASES)})")
-        kw["amount"] = raw["amount"]
-        th = raw["thresholds"]
-        if not isinstance(th, Mapping) or not th:
-            fail(f"{where}.thresholds", "expected a mapping such as {natural: 10000, legal: 100000}")
-        kinds = tuple(k.value for k in PartyKind)
-        thresholds = {}
-        for party_kind, value in th.items():
-            if party_kind not in kinds:
-                fail(f"{where}.thresholds", f"unknown party kind {party_kind!r} (expected one of {', '.join(kinds)})")
-            try:
-                amount = to_decimal(value, "threshold")
-            except ValueError:
-                amount = None
-            if amount is None or amount <= 0 or isinstance(value, str):
-                fail(f"{where}.thresholds.{party_kind}", f"threshold must be a positive number of yuan, got {value!r}")
-            thresholds[party_kind] = amount
-        kw["thresholds"] = thresholds
-    elif kind == "measure":
-        kw["measures"] = tuple(_str_list(raw["measures"], f"{where}.measures", fail))
-    elif kind == "hearing":
-        when = raw.get("when", "held")
-        if when not in HEARING_WHEN:
-            fail(f"{where}.when", f"unknown value {when!r} (expected one of {', '.join(HEARING_WHEN)})")
-        kw["when"] = when
-    elif kind == "flag":
-        if raw["flag"] not in FLAG_NAMES_ZH:
-            fail(f"{where}.flag", f"unknown flag {raw['flag']!r} (expected one of {', '.join(FLAG_NAMES_ZH)})")
-        kw["flag"] = raw["flag"]
-    elif kind == "matter":
-        kw["matter_codes"] = frozenset(_str_list(raw["matter_codes"], f"{where}.matter_codes", fail))
-    return Rule(id=rule_id, kind=kind, description=description.strip(), applies_to=restriction, **kw)
+
+class _Rule(Schema):
+    """One rule; which keys a rule has depends on its ``kind`` (checked after the fields)."""
+
+    id = fields.String(required=True, validate=validate.Regexp(
+        _ID_RE, error="rule id must be letters, digits, '.', '_' or '-'"))
+    kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
+    description = fields.String(required=True, validate=validate.Regexp(r"\S", error="a Chinese description is required"))
+    applies_to = fields.Nested(_Restriction)
+    action_types = _codes(ACTION_TYPES)
+    amount = fields.String(validate=validate.OneOf(tuple(AMOUNT_BASES)))
+    thresholds = Keyed(Yuan(what="threshold must be"), keys=fields.String(validate=validate.OneOf(tuple(k.value for k in PartyKind))),
+                       validate=validate.Length(min=1))
+    measures = _codes()
+    when = fields.String(validate=validate.OneOf(tuple(HEARING_WHEN)))
+    flag = fields.String(validate=validate.OneOf(tuple(FLAG_NAMES_ZH)))
+    matter_codes = _codes()
+
+    @validates_schema
+    def keys_of_kind(self, data, **kwargs):
+        kind = data["kind"]
+        errors = {key: [f"not a key of a rule of kind {kind!r}"]
+                  for key in data if key not in _COMMON_RULE_KEYS | _KIND_KEYS[kind]}
+        errors.update({key: [f"required for a rule of kind {kind!r}"] for key in _KIND_REQUIRED[kind] if key not in data})
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def build(self, data, **kwargs) -> Rule:
+        data = dict(data, description=data["description"].strip())
+        for key in ("action_types", "matter_codes"):
+            if key in data:
+                data[key] = frozenset(data[key])
+        if "measures" in data:
+            data["measures"] = tuple(data["measures"])
+        return Rule(**data)
+
+
+class _Layer(Schema):
+    sign_off = _Bool()
+    rules = fields.List(fields.Nested(_Rule), load_default=list)
+    disable = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+
+    @validates_schema
+    def ids_unique(self, data, **kwargs):
+        seen: set = set()
+        for i, rule in enumerate(data["rules"]):
+            if rule.id in seen:
+                raise ValidationError({"rules": {i: [f"duplicate rule id {rule.id!r}"]}})
+            seen.add(rule.id)
+
+
+def _layers(**kwargs) -> Keyed:
+    return Keyed(fields.Nested(_Layer, allow_none=True), **kwargs)
+
+
+def _tier_layers() -> Keyed:
+    return _layers(keys=fields.String(validate=validate.OneOf(TIERS, error="unknown tier (expected one of {choices})")))
+
+
+class _BodyLayer(_Layer):
+    fields_ = _layers(data_key="fields")
+    tiers = _tier_layers()
+
+
+class CatalogueFile(Schema):
+    """``config/review/catalogue.yaml`` → :class:`Catalogue`."""
+
+    schema_version = fields.Integer(strict=True, validate=validate.Equal(1, error="unsupported version (supported: 1)"))
+    measure_names = Keyed(fields.String(validate=validate.Length(min=1)))
+    default = fields.Nested(_Layer, required=True)
+    fields_ = _layers(data_key="fields")
+    tiers = _tier_layers()
+    bodies = Keyed(fields.Nested(_BodyLayer, allow_none=True))
+
+    @validates_schema
+    def disabled_rules_exist(self, data, **kwargs):
+        errors: dict = {}
+        if data["default"]["disable"]:
+            errors["default"] = {"disable": ["the default section cannot disable rules (remove them instead)"]}
+
+        def ids(*layers):
+            return {r.id for lay in layers if lay for r in lay["rules"]}
+
+        known = ids(data["default"], *(data.get("fields_") or {}).values(), *(data.get("tiers") or {}).values())
+
+        def check(layer, known_ids, *path):
+            stray = [rid for rid in (layer or {}).get("disable", ()) if rid not in known_ids]
+            if stray:
+                node = errors
+                for key in path:
+                    node = node.setdefault(key, {})
+                node["disable"] = [f"no rule with id {rid!r} to disable" for rid in stray]
+
+        for section in ("fields_", "tiers"):
+            for key, layer in (data.get(section) or {}).items():
+                check(layer, known, section.rstrip("_"), key)
+        for body_id, body in (data.get("bodies") or {}).items():
+            body = body or {}
+            subs = [(sub, key, lay) for sub in ("fields_", "tiers") for key, lay in (body.get(sub) or {}).items()]
+            body_ids = known | ids(body, *(lay for _, _, lay in subs))
+            check(body, body_ids, "bodies", body_id)
+            for sub, key, lay in subs:
+                check(lay, body_ids, "bodies", body_id, sub.rstrip("_"), key)
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load(pass_original=True)
+    def build(self, data, original, **kwargs) -> Catalogue:
+        def layer(raw, name) -> Layer:
+            raw = raw or {"rules": [], "disable": []}
+            return Layer(name, tuple(raw["rules"]), tuple(raw["disable"]), raw.get("sign_off"))
+
+        def keyed(raw, prefix) -> dict[str, Layer]:
+            return {str(key): layer(value, f"{prefix}.{key}") for key, value in (raw or {}).items()}
+
+        bodies = {str(body_id): BodyOverride(layer(body, f"bodies.{body_id}"),
+                                             keyed((body or {}).get("fields_"), f"bodies.{body_id}.fields"),
+                                             keyed((body or {}).get("tiers"), f"bodies.{body_id}.tiers"))
+                  for body_id, body in (data.get("bodies") or {}).items()}
+        digest = hashlib.sha256(json.dumps(original, sort_keys=True, default=str, ensure_ascii=False).encode()
+                                ).hexdigest()[:16]
+        return Catalogue(layer(data["default"], "default"), keyed(data.get("fields_"), "fields"),
+                         keyed(data.get("tiers"), "tiers"), bodies, dict(data.get("measure_names") or {}), digest)
 
 
 # --- classification ----------------------------------------------------------------------------

@@ -29,9 +29,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import yaml
+from marshmallow import Schema, fields, post_load, validate
 
-from .model import ACTION_TYPE_NAMES_ZH, Proposal, format_yuan, to_decimal
+from services.common.configfile import ConfigFileError, Keyed, check_data, load_config_file
+
+from .catalogue import Yuan
+from .model import ACTION_TYPE_NAMES_ZH, Proposal, format_yuan
 
 __all__ = [
     "DEFAULT_CHECKLIST_FILE", "CHECKS", "Outcome", "CheckResult", "CertificateEvent", "PowerEntry",
@@ -127,63 +130,42 @@ class ChecklistConfig:
         return self.default_transfer
 
 
-class ChecklistConfigError(ValueError):
-    """``config/review/checklist.yaml`` is invalid."""
+ChecklistConfigError = ConfigFileError   # ``config/review/checklist.yaml`` is invalid
+
+
+class _Threshold(Schema):
+    basis = fields.String(load_default="confiscation", validate=validate.OneOf(["fine", "confiscation", "total"]))
+    threshold = Yuan(required=True)
+    note = fields.String(load_default="", allow_none=True)
+
+    @post_load
+    def build(self, data, **kwargs) -> TransferThreshold:
+        return TransferThreshold(data["basis"], data["threshold"], data["note"] or "")
+
+
+class _CriminalTransfer(Schema):
+    default = fields.Nested(_Threshold, allow_none=True, load_default=None)
+    fields_ = Keyed(fields.Nested(_Threshold, allow_none=True), data_key="fields", load_default=dict)
+
+
+class ChecklistFile(Schema):
+    """``config/review/checklist.yaml`` → :class:`ChecklistConfig` (a field set to ``null`` has no threshold)."""
+
+    min_certified_officers = fields.Integer(strict=True, load_default=2, validate=validate.Range(min=1))
+    criminal_transfer = fields.Nested(_CriminalTransfer, load_default=lambda: {"default": None, "fields_": {}})
+
+    @post_load
+    def build(self, data, **kwargs) -> ChecklistConfig:
+        ct = data["criminal_transfer"]
+        return ChecklistConfig(data["min_certified_officers"], ct["default"], dict(ct["fields_"]))
 
 
 def load_checklist_config(path: str | Path | None = None) -> ChecklistConfig:
-    source = Path(path) if path else DEFAULT_CHECKLIST_FILE
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ChecklistConfigError(f"checklist config {source}: {exc}") from exc
-    return parse_checklist_config(data, str(source))
+    return load_config_file(Path(path) if path else DEFAULT_CHECKLIST_FILE, ChecklistFile)
 
 
 def parse_checklist_config(data: Any, source: str = "<dict>") -> ChecklistConfig:
-    def fail(where, msg):
-        raise ChecklistConfigError(f"checklist config {source}: {where}: {msg}")
-
-    if not isinstance(data, Mapping):
-        fail("top level", "expected a mapping")
-    extra = set(data) - {"min_certified_officers", "criminal_transfer"}
-    if extra:
-        fail("top level", f"unknown key(s) {', '.join(sorted(map(str, extra)))}")
-    n = data.get("min_certified_officers", 2)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        fail("min_certified_officers", f"expected a positive integer, got {n!r}")
-
-    def threshold(raw, where) -> TransferThreshold:
-        if not isinstance(raw, Mapping):
-            fail(where, "expected a mapping with basis, threshold, note")
-        extra = set(raw) - {"basis", "threshold", "note"}
-        if extra:
-            fail(where, f"unknown key(s) {', '.join(sorted(map(str, extra)))}")
-        basis = raw.get("basis", "confiscation")
-        if basis not in ("fine", "confiscation", "total"):
-            fail(f"{where}.basis", f"expected fine, confiscation or total, got {basis!r}")
-        value = raw.get("threshold")
-        try:
-            amount = None if isinstance(value, str) else to_decimal(value)
-        except ValueError:
-            amount = None
-        if amount is None or amount <= 0:
-            fail(f"{where}.threshold", f"expected a positive number of yuan, got {value!r}")
-        return TransferThreshold(basis, amount, str(raw.get("note") or ""))
-
-    ct = data.get("criminal_transfer") or {}
-    if not isinstance(ct, Mapping):
-        fail("criminal_transfer", "expected a mapping")
-    extra = set(ct) - {"default", "fields"}
-    if extra:
-        fail("criminal_transfer", f"unknown key(s) {', '.join(sorted(map(str, extra)))}")
-    default = threshold(ct["default"], "criminal_transfer.default") if ct.get("default") is not None else None
-    fields_raw = ct.get("fields") or {}
-    if not isinstance(fields_raw, Mapping):
-        fail("criminal_transfer.fields", "expected a mapping keyed by field")
-    by_field = {str(k): None if v is None else threshold(v, f"criminal_transfer.fields.{k}")
-                for k, v in fields_raw.items()}
-    return ChecklistConfig(n, default, by_field)
+    return check_data(data, ChecklistFile, source)
 
 
 # --- helpers -----------------------------------------------------------------------------------
