@@ -1,5 +1,7 @@
 """Persistence of the evaluation service: facts in and out of the database, the registry copies,
-and JSON (de)serialisation of accountability cases and supervision items (EVAL-2, EVAL-6, COORD-4)."""
+the queries the use cases run (usecases/: grades, cases, consequences, supervision items, what the
+tiers above and below sent), and JSON (de)serialisation of accountability cases and supervision items
+(EVAL-2, EVAL-6, COORD-4)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -26,10 +28,16 @@ from services.evaluation.domain.accountability import (
 from services.evaluation.facts_map import NewFact, local_day
 from services.evaluation.models import (
     BodyEntry,
+    CaseRow,
     CertificateStatus,
+    ConsequenceRow,
     Fact,
+    GradeRow,
     OfficerEntry,
     PowerEntry,
+    ReceivedDirective,
+    ReceivedGradeRow,
+    SupervisionRow,
 )
 
 
@@ -292,23 +300,6 @@ def domain_facts(session: Session, region_code: str | None, year: int,
     return facts
 
 
-def evidence_facts(facts: Iterable[d.Fact], event_ids: Iterable[str], kinds: Iterable[str]) -> list[dict]:
-    """The facts behind an indicator's evidence (event ids), limited to the indicator's kinds, each
-    with its event id, event type, date and value (officer copies of one event listed once)."""
-    ids, kinds = set(event_ids), set(kinds)
-    out, seen = [], set()
-    for f in sorted(facts, key=lambda f: (f.occurred_on, f.event_id, f.seq)):
-        if f.event_id not in ids or f.kind not in kinds or f.body_key in seen:
-            continue
-        seen.add(f.body_key)
-        attrs = {k: v for k, v in f.attrs.items() if not k.startswith("_")}
-        out.append({"event_id": f.event_id, "event_type": f.attrs.get("_event_type"), "kind": f.kind,
-                    "kind_name": d.FACT_KINDS[f.kind][0], "occurred_on": f.occurred_on.isoformat(),
-                    "year": f.year, "value": None if f.value is None else str(f.value), "body_id": f.body_id,
-                    "officer_id": f.officer_id, "ref": f.attrs.get("_ref"), "seq": f.seq, "attrs": attrs})
-    return out
-
-
 def summary_counts(session: Session, region_code: str, year: int) -> dict:
     """Per body and kind: the count (or sum of values) of facts, officer copies counted once."""
     rows = session.execute(select(Fact.body_id, Fact.kind, Fact.event_id, Fact.seq, Fact.value).where(
@@ -323,6 +314,115 @@ def summary_counts(session: Session, region_code: str, year: int) -> dict:
         slot = bodies.setdefault(body_id, {})
         slot[kind] = slot.get(kind, 0) + counted
     return dict(sorted(bodies.items()))
+
+
+# --- grades, cases, consequences, supervision items (queries of the use cases) -----------------
+
+def grades_of_year(session: Session, year: int) -> list[GradeRow]:
+    return session.execute(select(GradeRow).where(GradeRow.year == year)).scalars().all()
+
+
+def grades_in(session: Session, region_code: str, year: int, stage: str) -> list[GradeRow]:
+    """Persisted grades of a region and year at ``stage``, by subject and as-of day."""
+    return session.execute(select(GradeRow).where(
+        in_region(GradeRow.region_code, region_code), GradeRow.year == year, GradeRow.stage == stage)
+        .order_by(GradeRow.subject_kind, GradeRow.subject_id, GradeRow.as_of)).scalars().all()
+
+
+def final_grade_history(session: Session, subject_kind: str, subject_id: str) -> list[tuple]:
+    """(year, total, grade) of a subject's final grades, oldest first."""
+    return session.execute(select(GradeRow.year, GradeRow.total, GradeRow.grade).where(
+        GradeRow.subject_kind == subject_kind, GradeRow.subject_id == subject_id,
+        GradeRow.stage == "final").order_by(GradeRow.year)).all()
+
+
+def open_cases(session: Session) -> list[CaseRow]:
+    return list(session.execute(select(CaseRow).where(CaseRow.stage != "closed")).scalars())
+
+
+def open_items(session: Session) -> list[SupervisionRow]:
+    return list(session.execute(select(SupervisionRow).where(SupervisionRow.status != "closed")).scalars())
+
+
+def cases_in(session: Session, scope, status: str | None, body_id: str | None) -> list[CaseRow]:
+    """Accountability cases in ``scope`` (open / closed / all, optionally of one body), newest first."""
+    q = scope.where(select(CaseRow), CaseRow.region_code, CaseRow.body_id)
+    if status == "open":
+        q = q.where(CaseRow.stage != "closed")
+    elif status == "closed":
+        q = q.where(CaseRow.stage == "closed")
+    if body_id:
+        q = q.where(CaseRow.body_id == body_id)
+    return list(session.execute(q.order_by(CaseRow.opened_at.desc())).scalars())
+
+
+def consequences_in(session: Session, scope, year: int | None, status: str | None) -> list[ConsequenceRow]:
+    q = scope.where(select(ConsequenceRow), ConsequenceRow.region_code, ConsequenceRow.body_id)
+    if year:
+        q = q.where(ConsequenceRow.year == int(year))
+    if status:
+        q = q.where(ConsequenceRow.status == status)
+    return list(session.execute(q.order_by(ConsequenceRow.id)).scalars())
+
+
+def add_score_fact(session: Session, event_id: str, kind: str, region_code: str, body_id: str,
+                   officer_id: str | None, on: dt.date, score, note: str | None) -> Fact:
+    """The fact of a score a supervisor entered (``evaluation.score_recorded``), traced to its event."""
+    row = Fact(event_id=event_id, event_type="evaluation.score_recorded", kind=kind, region_code=region_code,
+               body_id=body_id, officer_id=officer_id, year=on.year, occurred_on=on, value=float(score), seq=0,
+               ref=None, attrs=jdump({"note": note}) if note else None)
+    session.add(row)
+    return row
+
+
+# --- what the tier above and the cities sent (COORD-4, EVAL-4, PLAT-1) ------------------------
+
+def keep_directive(session: Session, event: Event, now: dt.datetime) -> None:
+    """A directive from the tier above, kept once (by item id) with the time it arrived."""
+    p = event.payload
+    if session.get(ReceivedDirective, p["item_id"]) is None:
+        session.add(ReceivedDirective(
+            item_id=p["item_id"], event_id=event.event_id, kind=p["kind"], issuer_region=p["issuer_region"],
+            target_body_id=event.body_id, target_region=event.region_code, subject=p["subject"],
+            due_on=p["due_on"], due_provisional=p["due_provisional"], received_at=now))
+
+
+def received_directives(session: Session) -> list[ReceivedDirective]:
+    return list(session.execute(select(ReceivedDirective).order_by(ReceivedDirective.due_on)).scalars())
+
+
+def received_grade_row(session: Session, key) -> ReceivedGradeRow | None:
+    return session.get(ReceivedGradeRow, key, with_for_update=True)
+
+
+def write_received_grade(session: Session, row: ReceivedGradeRow | None, incoming: d.ReceivedGrade,
+                         now: dt.datetime) -> None:
+    """Keep ``incoming`` in ``row`` (a new row when None)."""
+    if row is None:
+        row = ReceivedGradeRow(subject_kind=incoming.subject_kind, subject_id=incoming.subject_id,
+                               year=incoming.year)
+        session.add(row)
+    row.region_code, row.city_code, row.body_id = incoming.region_code, incoming.city_code, incoming.body_id
+    row.total, row.by_total, row.grade = str(incoming.total), incoming.by_total, incoming.grade
+    row.reasons, row.decided_by = jdump(list(incoming.reasons)), incoming.decided_by[:100]
+    row.event_id, row.finalised_at = incoming.event_id, incoming.finalised_at
+    row.received_at = now
+
+
+def received_grades_in(session: Session, region_code: str, year: int,
+                       subject_kind: str | None = None) -> list[ReceivedGradeRow]:
+    q = select(ReceivedGradeRow).where(in_region(ReceivedGradeRow.region_code, region_code),
+                                       ReceivedGradeRow.year == year)
+    if subject_kind is not None:
+        q = q.where(ReceivedGradeRow.subject_kind == subject_kind)
+    return session.execute(q).scalars().all()
+
+
+def received_grade_of(row: ReceivedGradeRow) -> d.ReceivedGrade:
+    finalised = row.finalised_at if row.finalised_at.tzinfo else row.finalised_at.replace(tzinfo=dt.timezone.utc)
+    return d.ReceivedGrade(row.subject_kind, row.subject_id, row.year, row.region_code, row.body_id, row.total,
+                           row.by_total, row.grade, finalised, row.decided_by, tuple(json.loads(row.reasons or "[]")),
+                           row.event_id)
 
 
 # --- accountability cases and supervision items (JSON) ----------------------------------------
