@@ -117,16 +117,6 @@ def load_department_systems(path: str | os.PathLike | None = None) -> Department
     return systems
 
 
-def load_api_keys(path: str | os.PathLike | None = None) -> dict[str, Identity]:
-    """The systems by API key digest."""
-    return load_department_systems(path).by_key
-
-
-def load_amqp_senders(path: str | os.PathLike | None = None) -> dict[str, Identity]:
-    """The systems that publish over AMQP, by their RabbitMQ user (``amqp_user``)."""
-    return load_department_systems(path).by_amqp_user
-
-
 _systems_cache: dict = {}
 
 

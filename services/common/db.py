@@ -415,8 +415,3 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return DatabaseAccess(self, f"{self.service_name}.{worker_ctx.entrypoint.method_name}")
-
-
-def pending_outbox(engine: Engine) -> int:
-    with Session(engine) as session:
-        return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).all())

@@ -96,15 +96,6 @@ class Scope:
             return True
         return body_id is not None and body_id in self.bodies
 
-    def covers_any(self, region_code: str | None, body_ids) -> bool:
-        """Any one of several bodies (e.g. a complaint about two bodies) is in scope."""
-        return any(self.covers(region_code, b) for b in body_ids) or (self.all_bodies and self.covers_region(region_code))
-
-    def require_all_bodies(self, what: str = "区域汇总") -> None:
-        """Region-wide views (totals, rankings, grades of every body) need every body of the region."""
-        if not self.all_bodies:
-            raise OutOfScope(f"{what}须具有本行政区划全部执法主体的访问范围")
-
     # -- SQL ----------------------------------------------------------------------------------------
     def region_clause(self, column):
         return column.startswith(region_prefix(self.region_code)) if self.region_code else false()

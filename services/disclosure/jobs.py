@@ -16,20 +16,23 @@ from sqlalchemy.orm import Session
 from services.common.db import emit, utcnow
 from services.common.workdays import Deadline, WorkingDayCalendar
 from services.disclosure import metrics, register
-from services.disclosure.domain.deadlines import publication_deadline, publication_status
+from services.disclosure.domain.deadlines import needs_recompute, publication_deadline, publication_status
 from services.disclosure.models import Publication
 
 BATCH = 500
 
 
+def deadline_of(p: Publication) -> Deadline:
+    return Deadline(p.decided_on, 0, p.due_on, bool(p.due_provisional), p.calendar_version or "")
+
+
 def timing(p: Publication, today: dt.date, calendar: WorkingDayCalendar):
-    deadline = Deadline(p.decided_on, 0, p.due_on, bool(p.due_provisional), p.calendar_version or "")
-    return publication_status(deadline, today, calendar, p.published_on)
+    return publication_status(deadline_of(p), today, calendar, p.published_on)
 
 
 def recompute(p: Publication, calendar: WorkingDayCalendar) -> bool:
     """A deadline computed under another calendar version is recomputed (e.g. next year's schedule loaded)."""
-    if p.calendar_version == calendar.version:
+    if not needs_recompute(deadline_of(p), calendar):
         return False
     deadline = publication_deadline(p.action_type, p.decided_on, calendar, override_days=p.publication_period_override)
     changed = (deadline.due, deadline.provisional) != (p.due_on, bool(p.due_provisional))

@@ -23,7 +23,7 @@ from services.common.db import emit, one_of, utcnow
 from services.common.workdays import WorkingDayCalendar
 from services.disclosure import metrics, search
 from services.disclosure.domain.deadlines import publication_deadline
-from services.disclosure.domain.model import ACTION_TYPE_LABELS, IdType, PartyKind, decision_from_payload, parse_action_type
+from services.disclosure.domain.model import IdType, PartyKind, decision_from_payload
 from services.disclosure.domain.publication import (Action, HistoryItem, InvalidTransition, PublicationState,
                                                     Revision, WithdrawalReason, link_remade)
 from services.disclosure.domain.publication import Publication as DomainPublication
@@ -467,7 +467,3 @@ def _status_zh(status: str) -> str:
     from services.disclosure.portal import STATUS_ZH
 
     return STATUS_ZH.get(status, status)
-
-
-def action_label(action_type: str) -> str:
-    return ACTION_TYPE_LABELS[parse_action_type(action_type)]

@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
 from services.common.identifiers import region_covers
-from services.disclosure.domain.before import (CertificateEvent, CertificateState, InspectionMatter, PowerEntry,
-                                               RemedyChannel, ServiceGuide, officer_public_record, stale_powers,
+from services.disclosure.domain.before import (CertificateEvent, CertificateState, InspectionMatter, ItemKind,
+                                               PowerEntry, RemedyChannel, ServiceGuide, in_force,
+                                               officer_public_record, stale_powers,
                                                verify_certificate)
 from services.disclosure.domain.model import ACTION_TYPE_LABELS, parse_action_type
 from services.disclosure.models import BasisChange, BeforeItem, CertificateRecord
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
-KIND_ZH = {"body": "执法主体", "officer": "执法人员", "power": "权责清单事项", "service_guide": "服务指南",
-           "remedy_channel": "救济渠道", "inspection_matter": "随机抽查事项"}
+KIND_ZH = {kind.value: kind.label_zh for kind in ItemKind}
 STAFF_KINDS = {"service_guide": ServiceGuide, "remedy_channel": RemedyChannel, "inspection_matter": InspectionMatter}
 BODY_KIND_ZH = {"department": "行政机关", "authorised_org": "法律法规授权组织", "entrusted_org": "受委托组织"}
 LEVEL_ZH = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇（街道）级", None: ""}
@@ -65,12 +65,7 @@ def put_version(session: Session, kind: str, item_id: str, *, body_id: str, regi
 
 def current(session: Session, kind: str, item_id: str, day: dt.date | None = None) -> BeforeItem | None:
     """The version in force on ``day`` (today in China by default); None before the first or when retired."""
-    day = day or dt.datetime.now(CHINA).date()
-    found = None
-    for v in versions(session, kind, item_id):
-        if v.valid_from <= day:
-            found = v
-    return found if found is not None and found.content is not None else None
+    return in_force(versions(session, kind, item_id), day or dt.datetime.now(CHINA).date())
 
 
 def body_name(session: Session, body_id: str) -> str:
@@ -205,15 +200,12 @@ def body_items(session: Session, body_id: str, day: dt.date, with_history: bool 
     powers = []
     for (kind, item_id), vs in grouped.items():
         vs.sort(key=lambda r: (r.valid_from, r.version))
-        in_force = None
-        for v in vs:
-            if v.valid_from <= day:
-                in_force = v
         hist = [_version_view(v, vs[i + 1].valid_from if i + 1 < len(vs) else None) for i, v in enumerate(vs)]
-        if in_force is None or in_force.content is None:
+        public = in_force(vs, day)
+        if public is None:
             continue
-        item = {"item_id": item_id, "version": in_force.version, "valid_from": in_force.valid_from.isoformat(),
-                **in_force.content}
+        item = {"item_id": item_id, "version": public.version, "valid_from": public.valid_from.isoformat(),
+                **public.content}
         if with_history:
             item["history"] = hist
         if kind == "body":
@@ -221,7 +213,7 @@ def body_items(session: Session, body_id: str, day: dt.date, with_history: bool 
         else:
             out[kind].append(item)
             if kind == "power":
-                powers.append((in_force, in_force.content))
+                powers.append((public, public.content))
     if body is None:
         return None
     stale = power_staleness(powers, basis_changes_for(session, body["region_code"]), day)
@@ -238,17 +230,15 @@ def body_items(session: Session, body_id: str, day: dt.date, with_history: bool 
 def stale_power_list(session: Session, scope, today: dt.date) -> list[dict]:
     """Every flagged power-list entry in the caller's scope (a ``Scope``: its region and bodies, SEC-2;
     None: everywhere, for the job) — PLAT-4, for supervisors."""
-    latest: dict[str, BeforeItem] = {}
+    grouped: dict[str, list[BeforeItem]] = defaultdict(list)
     for r in session.scalars(select(BeforeItem).where(BeforeItem.kind == "power")).all():
-        if scope is not None and not scope.covers(r.region_code, r.body_id):
-            continue
-        if r.valid_from <= today and (r.item_id not in latest or
-                                      (r.valid_from, r.version) > (latest[r.item_id].valid_from, latest[r.item_id].version)):
-            latest[r.item_id] = r
+        if scope is None or scope.covers(r.region_code, r.body_id):
+            grouped[r.item_id].append(r)
     changes = session.scalars(select(BasisChange)).all()
     out = []
-    for item_id, row in latest.items():
-        if row.content is None:
+    for item_id, vs in grouped.items():
+        row = in_force(vs, today)
+        if row is None:
             continue
         relevant = [c for c in changes if region_covers(c.region_code, row.region_code)]
         flagged = power_staleness([(row, row.content)], relevant, today).get(item_id)
@@ -284,11 +274,11 @@ def verify(session: Session, certificate_no: str, today: dt.date) -> dict:
 
 def bodies(session: Session, region_code: str | None = None) -> list[dict]:
     """Registered bodies (current names), for the portal's filter list."""
-    latest: dict[str, BeforeItem] = {}
+    grouped: dict[str, list[BeforeItem]] = defaultdict(list)
     for r in session.scalars(select(BeforeItem).where(BeforeItem.kind == "body")).all():
-        if r.item_id not in latest or (r.valid_from, r.version) > (latest[r.item_id].valid_from, latest[r.item_id].version):
-            latest[r.item_id] = r
+        grouped[r.item_id].append(r)
+    latest = {k: in_force(vs, dt.date.max) for k, vs in grouped.items()}      # the newest name, future ones too
     out = [{"body_id": k, "name": v.content["name"], "region_code": v.region_code,
-            "superior_body_id": (v.extra or {}).get("superior_body_id")}
-           for k, v in latest.items() if v.content and (not region_code or region_covers(region_code, v.region_code))]
+           "superior_body_id": (v.extra or {}).get("superior_body_id")}
+           for k, v in latest.items() if v and (not region_code or region_covers(region_code, v.region_code))]
     return sorted(out, key=lambda b: (b["region_code"], b["name"]))

@@ -35,7 +35,6 @@ from services.evaluation.models import (
     CaseRow,
     ConsequenceRow,
     Fact,
-    OfficerEntry,
     SupervisionRow,
 )
 from services.evaluation.store import (
@@ -476,8 +475,3 @@ def list_items(session: Session, scope: Scope, today: dt.date, status: str | Non
     if overdue:
         q = q.where(SupervisionRow.status == "open", SupervisionRow.due_on < today)
     return [item_json(r, today) for r in session.execute(q.order_by(SupervisionRow.due_on)).scalars()]
-
-
-def officer_name(session: Session, officer_id: str) -> str:
-    o = session.get(OfficerEntry, officer_id)
-    return o.name if o else officer_id

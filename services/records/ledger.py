@@ -158,9 +158,6 @@ class Ledger:
                  time.perf_counter() - started)
         return tree
 
-    def invalidate(self) -> None:
-        self._drop()
-
     def _drop(self) -> None:
         """Forget the tree (it may hold leaves of a transaction that did not commit); remember its
         committed leaves so that the rebuilt tree is checked against them."""

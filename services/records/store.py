@@ -36,7 +36,6 @@ from services.records.domain.entries import (
     entry_bytes,
     make_entry,
     seal_personal,
-    verify_personal,
     with_sequence,
 )
 from services.records.domain.merkle import leaf_hash as merkle_leaf_hash
@@ -832,19 +831,6 @@ def search_entries(session: Session, scope: Scope, *, region_code=None, body_id=
     return list(session.scalars(q.order_by(LogEntry.sequence).limit(limit)))
 
 
-def check_personal(session: Session, rows: list[LogEntry]) -> list[int]:
-    """Sequences whose retained personal data no longer matches the entry's salted commitment."""
-    bad = []
-    personal = personal_for(session, [r.sequence for r in rows])
-    for row in rows:
-        p = personal.get(row.sequence)
-        if p is None or p.data is None:
-            continue
-        if not verify_personal(json.loads(row.canonical), bytes.fromhex(p.salt), p.data):
-            bad.append(row.sequence)
-    return bad
-
-
 def cases_of_party(session: Session, key: str, scope: Scope) -> list[Case]:
     ids = select(PartyLink.case_id).where(PartyLink.party_key == key)
     return list(session.scalars(scope.where(select(Case).where(Case.case_id.in_(ids)), Case.region_code, Case.body_id)
@@ -862,4 +848,3 @@ def access_entries(session: Session, scope: Scope, *, case_id=None, subject=None
     if before_sequence is not None:
         q = q.where(LogEntry.sequence < before_sequence)
     return list(session.scalars(q.order_by(LogEntry.sequence.desc()).limit(limit)))
-

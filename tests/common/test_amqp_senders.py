@@ -9,7 +9,7 @@ import pytest
 import yaml
 from kombu import Connection, Exchange, Producer
 
-from services.common.auth import hash_key, load_amqp_senders, sender_refusal
+from services.common.auth import amqp_senders_cached, hash_key, sender_refusal
 from services.common.events import parse_event
 from tests.fixtures import _rabbitmqctl, dead_letters, running_suite, wait_for
 from tests.integration import events as ev
@@ -25,7 +25,7 @@ def _event(**body):
 def senders(tmp_path, *entries):
     path = tmp_path / "api_keys.yaml"
     path.write_text(yaml.safe_dump(list(entries)))
-    return load_amqp_senders(path)
+    return amqp_senders_cached(path)
 
 
 def test_only_entries_with_an_amqp_user_are_senders(tmp_path):
@@ -58,7 +58,7 @@ def test_the_check_is_on_without_amqp_senders(tmp_path):
     assert "未声明 user_id" in sender_refusal(_event(), None, none, "guest")
     assert "未配置部门登记表" in sender_refusal(_event(), "dept-320412-scjg", none, "guest")
     assert sender_refusal(_event(), "guest", none, "guest") is None
-    missing = load_amqp_senders(tmp_path / "no-such-file.yaml")
+    missing = amqp_senders_cached(tmp_path / "no-such-file.yaml")
     assert "未配置部门登记表" in sender_refusal(_event(), "dept-320412-scjg", missing, "guest")
 
 

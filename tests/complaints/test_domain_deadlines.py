@@ -14,7 +14,7 @@ from services.common.periods import Period
 from services.common.identifiers import Tier
 from services.common.workdays import WorkingDayCalendar, default_calendar
 from services.complaints.domain import (ConfigError, EscalationStep, ExtensionError, WarningLevel,
-                                        acknowledgement_deadline, escalation_steps, handling_deadline,
+                                        acknowledgement_deadline, escalation_steps,
                                         handling_period, load_deadline_rules, warning_level)
 from services.complaints.domain.deadlines import DeadlineRules
 from services.complaints.domain.model import CHINA_TZ
@@ -64,7 +64,7 @@ def test_plat6_configured_period_overrides_default():
 def test_cmp9_handling_thirty_working_days_across_mid_autumn_and_national_day():
     # from Mon 2026-09-21: 09-22…24 (3), 09-28…30 (6), 10-08…10 (9), 10-12…16 (14), 10-19…23 (19),
     # 10-26…30 (24), 11-02…06 (29), 11-09 (30)
-    assert handling_deadline(D(2026, 9, 21), calendar=CAL).due == D(2026, 11, 9)
+    assert handling_period(D(2026, 9, 21), calendar=CAL).base.due == D(2026, 11, 9)   # what acceptance starts
 
 
 def test_cmp9_extension_once_by_at_most_twenty():

@@ -4,9 +4,10 @@ import datetime as dt
 import pytest
 
 from services.disclosure.domain.before import (
-    BeforeRegister, BodyInfo, BodyKind, CertificateEvent, CertificateState, ItemKind, OfficerPublic, PowerEntry,
-    RemedyChannel, add_months, officer_public_record, stale_powers, verify_certificate)
+    CertificateEvent, CertificateState, OfficerPublic, PowerEntry, add_months, in_force, officer_public_record,
+    stale_powers, verify_certificate)
 from services.disclosure.domain.model import ActionType
+from services.disclosure.models import BeforeItem
 
 D = dt.date
 
@@ -37,27 +38,22 @@ def test_plat4_add_months(day, months, expected):
     assert add_months(day, months) == expected
 
 
-def test_disc1_versioned_items_keep_history():
-    reg = BeforeRegister()
-    body = BodyInfo("B1", "南京市市场监督管理局", BodyKind.DEPARTMENT, "320100", "市场监督管理")
-    reg.put(ItemKind.BODY, "B1", body, D(2025, 1, 1), "首次公布")
-    renamed = BodyInfo("B1", "南京市市场监督管理局（南京市知识产权局）", BodyKind.DEPARTMENT, "320100", "市场监督管理、知识产权")
-    reg.put(ItemKind.BODY, "B1", renamed, D(2026, 4, 1), "机构改革更名")
-    assert reg.as_of(ItemKind.BODY, "B1", D(2026, 3, 31)).content == body
-    assert reg.current(ItemKind.BODY, "B1", D(2026, 4, 1)).content == renamed
-    hist = reg.history(ItemKind.BODY, "B1")
-    assert [(v.version, v.valid_from, v.valid_to) for v in hist] == [
-        (1, D(2025, 1, 1), D(2026, 4, 1)), (2, D(2026, 4, 1), None)]
-    reg.put(ItemKind.REMEDY_CHANNEL, "R1", RemedyChannel("行政复议", "南京市人民政府", "北京东路41号", "12345",
-                                                          "知道之日起六十日内"), D(2025, 1, 1), "首次公布")
-    reg.retire(ItemKind.REMEDY_CHANNEL, "R1", D(2026, 1, 1), "复议机关调整")
-    assert reg.current(ItemKind.REMEDY_CHANNEL, "R1", D(2026, 1, 2)) is None
-    assert len(reg.history(ItemKind.REMEDY_CHANNEL, "R1")) == 2
-    assert reg.as_of(ItemKind.BODY, "B1", D(2024, 12, 31)) is None
-    with pytest.raises(ValueError):
-        reg.put(ItemKind.BODY, "B1", renamed, D(2026, 3, 1), "倒填日期")
-    with pytest.raises(TypeError):
-        reg.put(ItemKind.OFFICER, "O1", body, D(2026, 5, 1), "类型错误")
+def test_disc1_the_version_in_force_on_a_day_history_kept():
+    """The rule the register applies to its stored versions (services/disclosure/register.py: the portal's
+    current page, a past day's page, the body list, stale powers): the latest version started by that day
+    is public; an earlier day shows the earlier version; a retired item shows nothing; resends on one day
+    are ordered by version number."""
+    body = [BeforeItem(version=1, valid_from=D(2025, 1, 1), content={"name": "南京市市场监督管理局"}),
+            BeforeItem(version=2, valid_from=D(2026, 4, 1), content={"name": "南京市市场监督管理局（南京市知识产权局）"})]
+    assert in_force(body, D(2024, 12, 31)) is None
+    assert in_force(body, D(2026, 3, 31)).content["name"] == "南京市市场监督管理局"
+    assert in_force(reversed(body), D(2026, 4, 1)).version == 2                # stored order does not matter
+    remedy = [BeforeItem(version=1, valid_from=D(2025, 1, 1), content={"kind_zh": "行政复议"}),
+              BeforeItem(version=2, valid_from=D(2026, 1, 1), content=None)]    # retired
+    assert in_force(remedy, D(2025, 12, 31)).version == 1 and in_force(remedy, D(2026, 1, 2)) is None
+    same_day = [BeforeItem(version=3, valid_from=D(2026, 5, 1), content={"v": 3}),
+                BeforeItem(version=2, valid_from=D(2026, 5, 1), content={"v": 2})]
+    assert in_force(same_day, D(2026, 5, 1)).content == {"v": 3}
 
 
 def test_disc1_officer_public_fields_only():

@@ -102,3 +102,25 @@ def test_disc3_publication_status(cal, today, published, status, warning, left, 
         (status, warning, left, late)
     assert timing.due == D(2026, 10, 13)
     assert "2026-10-13" in timing.message_zh
+
+
+def test_plat6_disc3_the_deadline_job_recomputes_a_provisional_deadline_once_the_schedule_is_loaded(tmp_path):
+    """The job's step (services/disclosure/jobs.py ``recompute``) applies ``needs_recompute``: a deadline
+    computed under the calendar in force is kept; under an older one it is computed again, once."""
+    from services.disclosure import jobs
+    from services.disclosure.models import Publication
+
+    empty, loaded = tmp_path / "none", tmp_path / "calendar"
+    empty.mkdir()
+    loaded.mkdir()
+    (loaded / "2027.yaml").write_text(
+        "year: 2027\nsource: test\nholidays:\n  - 2027-01-01\n  - 2027-01-02\n  - 2027-01-03\n"
+        "adjusted_workdays: []\n", encoding="utf-8")
+    before, after = WorkingDayCalendar.load(empty), WorkingDayCalendar.load(loaded)
+    first = publication_deadline("penalty", D(2026, 12, 28), before)
+    row = Publication(action_type="penalty", decided_on=D(2026, 12, 28), publication_period_override=None,
+                      due_on=first.due, due_provisional=first.provisional, calendar_version=first.calendar_version)
+    assert jobs.recompute(row, before) is False and row.due_on == D(2027, 1, 6)
+    assert jobs.recompute(row, after) is True
+    assert (row.due_on, row.due_provisional, row.calendar_version) == (D(2027, 1, 7), False, after.version)
+    assert jobs.recompute(row, after) is False

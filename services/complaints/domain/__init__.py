@@ -19,12 +19,12 @@ from .acceptance import (TAG_PRIVATE_ENTERPRISE, AcceptanceRules, Assessment, No
 from .channels import ChannelDirectory, ChannelInfo, Hotline, PostalAddress, channels_for, load_channels
 from .config import ConfigError
 from .deadlines import (DeadlineRules, EscalationStep, Extension, ExtensionError, HandlingPeriod, WarningLevel,
-                        acknowledgement_deadline, escalation_steps, handling_deadline, handling_period,
+                        acknowledgement_deadline, escalation_steps, handling_period,
                         load_deadline_rules, warning_level)
 from .lifecycle import (ComplaintRecord, EventKind, Handler, HistoryEvent, Status, TransitionError, TRANSITIONS)
 from .model import (CHINA_TZ, BodyKind, BodyRef, Channel, Complainant, Complaint, ComplaintFlags, Subject)
 from .register import (DuplicateCandidate, DuplicateMatch, DuplicateRules, InvalidRegisterNumber, RegisterNumber,
-                       find_duplicate, format_register_number, hash_query_code, is_register_number,
+                       find_duplicate, format_register_number, hash_query_code,
                        issue_query_code, load_duplicate_rules, new_query_code, parse_register_number, similarity,
                        verify_query_code)
 from .supervision import (EscalationNotice, OrderRefused, SuperiorOrder, SupervisionEntry, TransferOrder,

@@ -170,12 +170,6 @@ def handling_period(accepted_at: dt.datetime | dt.date, *, calendar: WorkingDayC
     return HandlingPeriod(day, count_period(day, spec, calendar), unit=spec.unit)
 
 
-def handling_deadline(accepted_at: dt.datetime | dt.date, *, calendar: WorkingDayCalendar | None = None,
-                      working_days: int | Period | None = None) -> Deadline:
-    """Last day to conclude handling, before any extension (CMP-9)."""
-    return handling_period(accepted_at, calendar=calendar, working_days=working_days).base
-
-
 class WarningLevel(str, enum.Enum):
     """预警等级."""
 

@@ -95,14 +95,6 @@ def parse_register_number(text: str) -> RegisterNumber:
     return RegisterNumber(region, year, seq)
 
 
-def is_register_number(text: str) -> bool:
-    try:
-        parse_register_number(text)
-    except InvalidRegisterNumber:
-        return False
-    return True
-
-
 # --- query code (查询码) ---------------------------------------------------------------------
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0 O 1 I L

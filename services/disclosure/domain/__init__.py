@@ -14,9 +14,8 @@ database, messaging or nameko. Modules:
 """
 from .annual import (AnnualReport, DecisionRecord, annual_report_due, annual_report_timeliness,
                      build_annual_report, render_annual_report)
-from .before import (BeforeRegister, CertificateEvent, CertificateState, CredentialStatus, ItemKind,
-                     OfficerPublic, PowerEntry, officer_public_record, stale_powers,
-                     verify_certificate)
+from .before import (CertificateEvent, CertificateState, CredentialStatus, ItemKind, OfficerPublic, PowerEntry,
+                     in_force, officer_public_record, stale_powers, verify_certificate)
 from .deadlines import (PublicationStatus, PublicationTiming, WarningLevel, needs_recompute, publication_deadline,
                         publication_status)
 from .model import ActionType, Decision, IdType, Party, PartyKind, Secrecy, decision_from_payload
@@ -27,12 +26,12 @@ from .redaction import (Outcome, PersonalDataLeak, PublicEntry, RedactionResult,
                         mask_name, redact_decision, redact_text)
 
 __all__ = [
-    "ActionType", "AnnualReport", "BeforeRegister", "CertificateEvent", "CertificateState", "CredentialStatus",
+    "ActionType", "AnnualReport", "CertificateEvent", "CertificateState", "CredentialStatus",
     "Decision", "DecisionRecord", "DrawAnnouncement", "DrawInputs", "DrawResult", "IdType", "InvalidTransition",
     "ItemKind", "OfficerPublic", "Outcome", "Party", "PartyKind", "PersonalDataLeak", "PowerEntry", "PublicEntry",
     "Publication", "PublicationState", "PublicationStatus", "PublicationTiming", "RedactionResult", "Secrecy",
     "WarningLevel", "WithdrawalReason", "announce_draw", "annual_report_due", "annual_report_timeliness", "assert_no_personal_data",
-    "build_annual_report", "decision_from_payload", "draw", "link_remade", "mask_name",
+    "build_annual_report", "decision_from_payload", "draw", "in_force", "link_remade", "mask_name",
     "monthly_results_summary", "needs_recompute", "officer_public_record", "perform_draw", "publication_deadline",
     "publication_status", "redact_decision", "redact_text", "render_annual_report", "stale_powers", "verify_certificate",
     "verify_draw",

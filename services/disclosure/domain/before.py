@@ -1,8 +1,8 @@
 """Before-enforcement information (事前公开) and credential verification (事中公示) — DISC-1, DISC-2, PLAT-4.
 
 - Versioned public items (bodies, officers' public fields, power-list entries, service guides,
-  remedy channels, random-inspection matters): every change makes a new version; the current and all
-  historical versions stay queryable (kept current as laws and bodies change — DISC-1).
+  remedy channels, random-inspection matters): every change makes a new version; :func:`in_force` says
+  which one was public on a day, so the current and all historical versions stay queryable (DISC-1).
 - :func:`stale_powers`: a power-list entry whose legal basis changed must be updated and published
   within one month (法律依据变化后一个月内更新公布, PLAT-4; config period ``powers_list.update``).
 - :func:`verify_certificate`: the public checks an officer's enforcement certificate (执法证件) by number
@@ -13,8 +13,8 @@ from __future__ import annotations
 import calendar as _calendar
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from services.common.periods import Period, load_periods
 
@@ -34,27 +34,6 @@ class ItemKind(str, enum.Enum):
     def label_zh(self) -> str:
         return {"body": "执法主体", "officer": "执法人员", "power": "权责清单事项", "service_guide": "服务指南",
                 "remedy_channel": "救济渠道", "inspection_matter": "随机抽查事项"}[self.value]
-
-
-class BodyKind(str, enum.Enum):
-    """执法主体类型 (PLAT-2)."""
-
-    DEPARTMENT = "department"  # 行政机关
-    AUTHORISED = "authorised"  # 法律法规授权组织
-    ENTRUSTED = "entrusted"  # 受委托组织
-
-
-@dataclass(frozen=True)
-class BodyInfo:
-    body_id: str
-    name: str
-    body_kind: BodyKind
-    region_code: str
-    duties: str  # 职责
-    address: str = ""  # office address (public)
-    phone: str = ""  # office phone (public, institutional)
-    entrusting_body: str = ""  # 委托机关 (entrusted organisations)
-    entrustment_basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,82 +113,25 @@ class InspectionMatter:
     frequency: str = ""
 
 
-_CONTENT_TYPES: dict[ItemKind, type] = {
-    ItemKind.BODY: BodyInfo, ItemKind.OFFICER: OfficerPublic, ItemKind.POWER: PowerEntry,
-    ItemKind.SERVICE_GUIDE: ServiceGuide, ItemKind.REMEDY_CHANNEL: RemedyChannel,
-    ItemKind.INSPECTION_MATTER: InspectionMatter,
-}
-
-
 # --- versioning ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ItemVersion:
-    kind: ItemKind
-    item_id: str
+class Version(Protocol):
+    """A stored version of a public item: in force from ``valid_from`` until the next version's;
+    ``content`` None: the item was retired from that day."""
+
     version: int
-    content: Any  # one of the dataclasses above, or None when the item was retired
     valid_from: dt.date
-    valid_to: dt.date | None  # exclusive; None = current
-    reason_zh: str
-
-    @property
-    def retired(self) -> bool:
-        return self.content is None
+    content: Any
 
 
-@dataclass
-class BeforeRegister:
-    """Versioned register of before-information (事前公开信息库), all versions kept — DISC-1.
-
-    Pure in-memory structure; the service persists ``versions``.
-    """
-
-    versions: dict[tuple[ItemKind, str], list[ItemVersion]] = field(default_factory=dict)
-
-    def put(self, kind: ItemKind, item_id: str, content: Any, effective_on: dt.date, reason_zh: str) -> ItemVersion:
-        """Add a new version effective from ``effective_on``; the previous one ends that day."""
-        expected = _CONTENT_TYPES[kind]
-        if not isinstance(content, expected):
-            raise TypeError(f"{kind.value} content must be {expected.__name__}, not {type(content).__name__}")
-        return self._append(kind, item_id, content, effective_on, reason_zh)
-
-    def retire(self, kind: ItemKind, item_id: str, effective_on: dt.date, reason_zh: str) -> ItemVersion:
-        """The item no longer exists from ``effective_on`` (e.g. a power abolished); history is kept."""
-        if not self.versions.get((kind, item_id)):
-            raise KeyError(f"no {kind.value} {item_id!r}")
-        return self._append(kind, item_id, None, effective_on, reason_zh)
-
-    def _append(self, kind, item_id, content, effective_on, reason_zh) -> ItemVersion:
-        if not (reason_zh or "").strip():
-            raise ValueError("a change of public information needs a reason (变更原因)")
-        history = self.versions.setdefault((kind, item_id), [])
-        if history:
-            last = history[-1]
-            if effective_on <= last.valid_from:
-                raise ValueError(f"{kind.value} {item_id}: new version must start after {last.valid_from}")
-            history[-1] = ItemVersion(last.kind, last.item_id, last.version, last.content, last.valid_from,
-                                      effective_on, last.reason_zh)
-        version = ItemVersion(kind, item_id, len(history) + 1, content, effective_on, None, reason_zh.strip())
-        history.append(version)
-        return version
-
-    def as_of(self, kind: ItemKind, item_id: str, day: dt.date) -> ItemVersion | None:
-        """The version in force on ``day`` (None before the first version or when retired)."""
-        for v in self.versions.get((kind, item_id), []):
-            if v.valid_from <= day and (v.valid_to is None or day < v.valid_to):
-                return None if v.retired else v
-        return None
-
-    def current(self, kind: ItemKind, item_id: str, today: dt.date) -> ItemVersion | None:
-        return self.as_of(kind, item_id, today)
-
-    def history(self, kind: ItemKind, item_id: str) -> tuple[ItemVersion, ...]:
-        return tuple(self.versions.get((kind, item_id), ()))
-
-    def current_items(self, kind: ItemKind, today: dt.date) -> list[ItemVersion]:
-        """All items of ``kind`` in force on ``today``, ordered by item id."""
-        found = (self.as_of(k, i, today) for (k, i) in self.versions if k is kind)
-        return sorted((v for v in found if v is not None), key=lambda v: v.item_id)
+def in_force(versions: Iterable[Version], day: dt.date) -> Version | None:
+    """The version of one item in force on ``day`` — the latest by (valid_from, version) that started by
+    then — or None before the first version or when it was retired (DISC-1: every version is kept and a
+    past day shows what was public then)."""
+    found = None
+    for v in sorted(versions, key=lambda v: (v.valid_from, v.version)):
+        if v.valid_from <= day:
+            found = v
+    return found if found is not None and found.content is not None else None
 
 
 # --- stale powers (PLAT-4) -------------------------------------------------------------------------

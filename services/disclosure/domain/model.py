@@ -119,11 +119,6 @@ class Decision:
     secrecy: Secrecy = Secrecy.NONE
     publication_period_override: int | None = None  # working days, where a law says otherwise
 
-    @property
-    def natural_parties(self) -> tuple[Party, ...]:
-        return tuple(p for p in self.parties if p.is_natural)
-
-
 def _as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()

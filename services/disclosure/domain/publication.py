@@ -18,7 +18,6 @@ raise :class:`InvalidTransition`. No clock is read: ``now`` is passed in.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
@@ -279,7 +278,3 @@ def link_remade(old: Publication, new: Publication, now: dt.datetime, actor: str
                                    new.revisions[-1].number if new.revisions else 0,
                                    related_publication=old.publication_id))
 
-
-def entry_with(entry: PublicEntry, **changes) -> PublicEntry:
-    """A copy of ``entry`` with fields replaced (helper for building a corrected revision)."""
-    return dataclasses.replace(entry, **changes)

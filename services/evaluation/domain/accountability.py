@@ -226,12 +226,6 @@ class AccountabilityCase:
         self.history.append(Transition(self.stage, to, action, actor, at, note))
         self.stage = to
 
-    def actor_of(self, action: str) -> str | None:
-        for t in reversed(self.history):
-            if t.action == action:
-                return t.actor_id
-        return None
-
     @property
     def decided(self) -> bool:
         return self.decided_at is not None

@@ -133,10 +133,6 @@ class CompletenessRules:
     expected_kinds: frozenset[str]
     expected_severity: Severity
 
-    def name_of(self, code: str) -> str:
-        return self.document_types.get(code) or self.record_kinds.get(code) or code
-
-
 @dataclass(frozen=True)
 class Gap:
     """One gap in a case file 案卷缺项."""
