@@ -16,7 +16,7 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 
-__all__ = ["Code", "ConfigFileError", "ConfigFiles", "Keyed", "check_data", "load_config_file", "read_yaml_mapping",
+__all__ = ["Code", "ConfigFileError", "ConfigFiles", "Keyed", "Problems", "check_data", "load_config_file", "read_yaml_mapping",
            "error_lines", "under"]
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,24 @@ def check_data(data: Any, schema: Schema | type[Schema] | fields.Field, source: 
         return (schema() if isinstance(schema, type) else schema).load(data)
     except ValidationError as exc:
         raise ConfigFileError(f"{source}: " + "; ".join(error_lines(exc.messages))) from None
+
+
+class Problems:
+    """Problems found while checking a file's parts against each other (``@validates_schema``, ``post_load``),
+    collected by key path and raised at once as one ValidationError."""
+
+    def __init__(self):
+        self.tree: dict = {}
+
+    def add(self, message: str, *path) -> None:
+        node = self.tree
+        for key in path:
+            node = node.setdefault(key, {})
+        node.setdefault("_schema", []).append(message)
+
+    def raise_any(self) -> None:
+        if self.tree:
+            raise ValidationError(self.tree)
 
 
 def load_config_file(path: str | os.PathLike, schema: Schema | type[Schema] | fields.Field) -> Any:

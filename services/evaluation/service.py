@@ -19,11 +19,13 @@ from nameko.timer import timer
 
 from services.common import federation, links, settings
 from services.common.batching import batched_event_handler
+from services.common.configfile import ConfigFiles
 from services.common.db import Database
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS
 from services.common.links import HEARTBEAT
 from services.common.metrics import Metrics
+from services.evaluation import configuration
 from services.evaluation.facts_map import FactRule, active_rules
 from services.evaluation.usecases import accountability, facts, grading, tiers
 from services.evaluation.workflow import WorkflowError
@@ -44,6 +46,7 @@ def answers(fn):
 
 class EvaluationService:
     name = "evaluation"
+    config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)
     db = Database(case_ownership=True)   # SEC-2: only a case's owner may act on it
     metrics = Metrics()
 

@@ -22,9 +22,12 @@ def _raw():
 
 
 def _errors(data) -> list[str]:
+    """The one message's ``key.path: message`` parts (issue 21: one loader, every problem in one message)."""
     with pytest.raises(IndicatorConfigError) as info:
         parse_indicator_config(data, "test.yaml")
-    return info.value.errors
+    text = str(info.value)
+    assert text.startswith("test.yaml: ")
+    return text[len("test.yaml: "):].split("; ")
 
 
 def test_eval2_shipped_config_loads_and_selects_by_tier_and_year():
@@ -43,16 +46,16 @@ def test_eval2_weights_must_sum_to_100():
     data = _raw()
     data["indicator_sets"][0]["indicators"][0]["weight"] = 13
     errors = _errors(data)
-    assert any("indicator_sets[0](body-standard)" in e and "权重合计应为100，实际为 101" in e for e in errors)
+    assert any(e.startswith("indicator_sets.0: weights of body-standard sum to 101, not 100") for e in errors)
     # the township set inherits the change, so it is reported too
-    assert any("body-township" in e and "实际为 101" in e for e in errors)
+    assert any(e.startswith("indicator_sets.1: weights of body-township sum to 101") for e in errors)
 
 
 def test_eval2_unknown_fact_kind_is_named_with_its_place():
     data = _raw()
     data["indicator_sets"][0]["indicators"][0]["numerator"] = ["disclosure_in_time"]
     errors = _errors(data)
-    assert "indicator_sets[0](body-standard).indicators[0](DISC_ON_TIME).numerator: 未知的考核事实类型 'disclosure_in_time'" in errors
+    assert "indicator_sets.0.indicators.0.numerator: unknown fact kind 'disclosure_in_time'" in errors
 
 
 def test_eval2_curve_direction_method_and_key_errors():
@@ -63,32 +66,34 @@ def test_eval2_curve_direction_method_and_key_errors():
     inds[3]["wieght"] = 8                                                    # typo
     inds[7].pop("threshold")                                                 # per_officer_threshold needs it
     errors = "\n".join(_errors(data))
-    assert "REVIEW_MAJOR).curve: 曲线方向与 better: higher 不一致" in errors
-    assert "未知的计算方法 'median'" in errors
-    assert "未知的字段 ['wieght']" in errors
-    assert "per_officer_threshold 须有 threshold" in errors
+    assert "indicators.1.curve: direction contradicts better: higher (full_at=0.9, zero_at=1)" in errors
+    assert "indicators.2.method: Must be one of: ratio, rate_per_100" in errors
+    assert "indicators.3.wieght: Unknown field." in errors
+    assert "indicators.7.threshold: per_officer_threshold needs a threshold" in errors
 
 
 def test_eval2_vetoes_cutoffs_sets_and_extends_are_checked():
     data = _raw()
     data["grading"]["body"]["vetoes"][0]["fact_kind"] = "bypass"
+    assert _errors(data) == ["grading.body.vetoes.0.fact_kind: unknown fact kind 'bypass'"]
+    # the sets are resolved (extends, drop, weights, overlaps) once every field is valid
+    data = _raw()
     data["grading"]["officer"]["pass_at"] = 95
     data["indicator_sets"][1]["drop"] = ["NO_SUCH"]
     data["indicator_sets"].append(dict(copy.deepcopy(data["indicator_sets"][2]), name="officer-copy"))
     data["indicator_sets"].append({"name": "x", "subject": "body", "tiers": ["county"], "years": {"from": 2030},
                                    "extends": "missing"})
     errors = "\n".join(_errors(data))
-    assert "grading.body.vetoes[0].fact_kind: 未知的考核事实类型 'bypass'" in errors
-    assert "pass_at < excellent_at" in errors
-    assert "要去掉的指标 NO_SUCH 不存在" in errors
-    assert "officer-standard 与 officer-copy 在层级 city, county, province, township 的适用年度重叠" in errors
-    assert "extends 引用的指标体系 'missing' 不存在" in errors
+    assert "grading.officer: cut-offs must satisfy 0 <= pass_at < excellent_at <= 100" in errors
+    assert "indicator_sets.1.drop: no indicator NO_SUCH to drop" in errors
+    assert "indicator_sets: officer-standard and officer-copy both apply at city, county, province, township" in errors
+    assert "indicator_sets.4.extends: no indicator set 'missing' defined before this one" in errors
 
 
 def test_eval2_yaml_syntax_error_is_reported_with_the_file(tmp_path):
     bad = tmp_path / "indicators.yaml"
     bad.write_text("indicator_sets: [\n", encoding="utf-8")
-    with pytest.raises(IndicatorConfigError, match="YAML 语法错误"):
+    with pytest.raises(IndicatorConfigError, match=f"^{bad}: not valid YAML"):
         load_indicator_config(bad)
 
 
@@ -98,8 +103,8 @@ def test_eval1_evaluator_config_validation(tmp_path):
     bad.write_text("dual: {mode: both, weights: {superior_department: 60, government: 50}}\n", encoding="utf-8")
     with pytest.raises(EvaluatorConfigError) as info:
         load_evaluator_rules(bad)
-    assert "dual.mode 应为 weighted 或 primary" in str(info.value)
-    assert "合计100" in str(info.value)
+    assert "dual.mode: Must be one of: weighted, primary." in str(info.value)
+    assert "dual.weights: must sum to 100" in str(info.value)
 
 
 def test_eval9_rules_config_validation():
@@ -111,9 +116,9 @@ def test_eval9_rules_config_validation():
             {"code": "R3", "name": "z", "kind": "magic"},
         ]})
     text = str(info.value)
-    assert "rules[0](R1): window_days 应为正整数" in text
-    assert "rules[1](R2): fact_kinds 应为已知的考核事实类型列表" in text
-    assert "rules[2](R3): 未知的规则类型 'magic'" in text
+    assert "rules.0.window_days: Must be greater than or equal to 1." in text
+    assert "rules.1.fact_kinds: unknown fact kind 'late_thing'" in text
+    assert "rules.2.kind: Must be one of: repeated_inspection, just_below_threshold, overdue_step." in text
 
 
 def test_eval2_docs_list_every_indicator_with_its_weight():

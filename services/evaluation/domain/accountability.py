@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import yaml
+from marshmallow import Schema, fields, post_load, validate
 
+from services.common.configfile import load_config_file
 from services.common.identifiers import region_covers
 from services.common.workdays import Deadline, WorkingDayCalendar
 
@@ -458,25 +459,28 @@ DEFAULT_SUPERVISION_RULES = SupervisionRules(
     {SupervisionKind.SUGGESTION: 15, SupervisionKind.SPECIAL_INVESTIGATION: 30, SupervisionKind.RECTIFICATION: 30}, 3)
 
 
+class _WorkingDays(Schema):
+    suggestion = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=15)
+    special_investigation = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=30)
+    rectification = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=30)
+
+
+class SupervisionFile(Schema):
+    """``config/evaluation/supervision.yaml`` → :class:`SupervisionRules`."""
+
+    working_days = fields.Nested(_WorkingDays, load_default=lambda: _WorkingDays().load({}))
+    yellow_within_working_days = fields.Integer(strict=True, validate=validate.Range(min=0), load_default=3)
+
+    @post_load
+    def build(self, data, **kwargs) -> SupervisionRules:
+        return SupervisionRules({SupervisionKind(k): v for k, v in data["working_days"].items()},
+                                data["yellow_within_working_days"])
+
+
 def load_supervision_rules(path: str | Path | None = None) -> SupervisionRules:
-    """Load ``config/evaluation/supervision.yaml`` (periods per kind, yellow warning window)."""
-    source = Path(path) if path else DEFAULT_SUPERVISION_FILE
-    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    errors, periods = [], {}
-    raw = data.get("working_days") or {}
-    for kind in SupervisionKind:
-        value = raw.get(kind.value, DEFAULT_SUPERVISION_RULES.working_days[kind])
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            errors.append(f"working_days.{kind.value} 应为正整数（工作日），实际为 {value!r}")
-        periods[kind] = value
-    for key in set(raw) - {k.value for k in SupervisionKind}:
-        errors.append(f"working_days: 未知的监督事项类型 {key!r}")
-    yellow = data.get("yellow_within_working_days", 3)
-    if not isinstance(yellow, int) or isinstance(yellow, bool) or yellow < 0:
-        errors.append(f"yellow_within_working_days 应为非负整数，实际为 {yellow!r}")
-    if errors:
-        raise ValueError(f"{source}: " + "；".join(errors))
-    return SupervisionRules(periods, yellow)
+    """Load ``config/evaluation/supervision.yaml`` (periods per kind, yellow warning window); ConfigFileError
+    ``file: key.path: message`` when bad."""
+    return load_config_file(Path(path) if path else DEFAULT_SUPERVISION_FILE, SupervisionFile)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Mapping
 
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.common.configfile import ConfigFileError, load_config_file
 from services.common.identifiers import is_region_code
 
 from .facts import to_decimal
+from .indicators import Number
 
 DEFAULT_EVALUATORS_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "evaluators.yaml"
 
@@ -76,35 +78,48 @@ class EvaluatorRules:
     vertical_government_opinion: bool = True
 
 
-class EvaluatorConfigError(ValueError):
-    pass
+EvaluatorConfigError = ConfigFileError   # evaluators.yaml is invalid: every problem in one message
+
+
+class _Weights(Schema):
+    superior_department = Number(load_default=Decimal(50), validate=validate.Range(min=0))
+    government = Number(load_default=Decimal(50), validate=validate.Range(min=0))
+
+    @validates_schema
+    def hundred(self, data, **kwargs):
+        if data["superior_department"] + data["government"] != 100:
+            raise ValidationError(f"must sum to 100, not superior_department={data['superior_department']}, "
+                                  f"government={data['government']}")
+
+
+class _Dual(Schema):
+    mode = fields.String(load_default="weighted", validate=validate.OneOf(["weighted", "primary"]))
+    weights = fields.Nested(_Weights, load_default=lambda: {"superior_department": Decimal(50),
+                                                            "government": Decimal(50)})
+    primary = fields.Enum(EvaluatorKind, by_value=True, load_default=EvaluatorKind.SUPERIOR_DEPARTMENT,
+                          validate=validate.OneOf([EvaluatorKind.SUPERIOR_DEPARTMENT, EvaluatorKind.GOVERNMENT]))
+
+
+class _Vertical(Schema):
+    government_opinion = fields.Boolean(load_default=True)
+
+
+class EvaluatorsFile(Schema):
+    """``config/evaluation/evaluators.yaml`` → :class:`EvaluatorRules`."""
+
+    dual = fields.Nested(_Dual, load_default=lambda: _Dual().load({}))
+    vertical = fields.Nested(_Vertical, load_default=lambda: {"government_opinion": True})
+
+    @post_load
+    def build(self, data, **kwargs) -> EvaluatorRules:
+        dual = data["dual"]
+        return EvaluatorRules(dual["mode"], dual["weights"]["superior_department"], dual["weights"]["government"],
+                              dual["primary"], data["vertical"]["government_opinion"])
 
 
 def load_evaluator_rules(path: str | Path | None = None) -> EvaluatorRules:
-    """Load ``config/evaluation/evaluators.yaml``; raise EvaluatorConfigError with a clear message."""
-    source = Path(path) if path else DEFAULT_EVALUATORS_FILE
-    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    errors = []
-    dual = data.get("dual") or {}
-    vertical = data.get("vertical") or {}
-    mode = dual.get("mode", "weighted")
-    if mode not in ("weighted", "primary"):
-        errors.append(f"dual.mode 应为 weighted 或 primary，实际为 {mode!r}")
-    weights = dual.get("weights") or {}
-    try:
-        sup = to_decimal(weights.get("superior_department", 50))
-        gov = to_decimal(weights.get("government", 50))
-    except ValueError as exc:
-        errors.append(f"dual.weights: {exc}")
-        sup, gov = Decimal(50), Decimal(50)
-    if sup < 0 or gov < 0 or sup + gov != 100:
-        errors.append(f"dual.weights 应为非负数且合计100，实际为 superior_department={sup}, government={gov}")
-    primary = dual.get("primary", "superior_department")
-    if primary not in ("superior_department", "government"):
-        errors.append(f"dual.primary 应为 superior_department 或 government，实际为 {primary!r}")
-    if errors:
-        raise EvaluatorConfigError(f"{source}: " + "；".join(errors))
-    return EvaluatorRules(mode, sup, gov, EvaluatorKind(primary), bool(vertical.get("government_opinion", True)))
+    """Load ``config/evaluation/evaluators.yaml``; EvaluatorConfigError ``file: key.path: message`` when bad."""
+    return load_config_file(Path(path) if path else DEFAULT_EVALUATORS_FILE, EvaluatorsFile)
 
 
 def evaluators_for(body: BodyInfo, rules: EvaluatorRules | None = None) -> list[Evaluator]:

@@ -35,8 +35,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.common.configfile import ConfigFileError, Keyed, Problems, check_data, load_config_file
 from services.common.identifiers import Tier
 
 from .facts import FACT_KINDS, to_decimal
@@ -46,13 +47,7 @@ DEFAULT_INDICATORS_FILE = Path(__file__).resolve().parents[3] / "config" / "eval
 HUNDRED = Decimal(100)
 
 
-class IndicatorConfigError(ValueError):
-    """The indicator configuration is invalid; ``errors`` lists every problem found."""
-
-    def __init__(self, source: str, errors: list[str]):
-        self.source = source
-        self.errors = errors
-        super().__init__(f"{source}: 考核指标配置有误（{len(errors)}处）：\n  - " + "\n  - ".join(errors))
+IndicatorConfigError = ConfigFileError   # the indicator configuration is invalid: every problem in one message
 
 
 class Method(str, enum.Enum):
@@ -206,11 +201,6 @@ class IndicatorConfig:
 # --- loading and validation --------------------------------------------------------------------
 
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_INDICATOR_KEYS = {"code", "name", "method", "weight", "curve", "target", "numerator", "denominator",
-                   "complement", "facts", "population", "threshold", "when_empty", "penalties",
-                   "requirement", "note", "better"}
-_SET_KEYS = {"name", "subject", "tiers", "years", "indicators", "extends", "drop", "weights", "grading"}
-_TOP_KEYS = {"version", "grading", "consequences", "indicator_sets"}
 _SUBJECTS = ("body", "officer")
 
 
@@ -221,322 +211,266 @@ def _fmt(value) -> str:
     return text
 
 
-class _Collector:
-    def __init__(self):
-        self.errors: list[str] = []
+class Number(fields.Field):
+    """An exact decimal written as a number (a bool is no number); ``positive``: greater than 0."""
 
-    def add(self, where: str, message: str) -> None:
-        self.errors.append(f"{where}: {message}")
+    def __init__(self, *, positive: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.positive = positive
 
-    def number(self, where: str, raw, *, required=True, positive=False) -> Decimal | None:
-        if raw is None:
-            if required:
-                self.add(where, "缺少数值")
-            return None
-        if isinstance(raw, bool):
-            self.add(where, f"应为数值，实际为 {raw!r}")
-            return None
+    def _deserialize(self, value, attr, data, **kwargs):
         try:
-            value = to_decimal(raw)
+            number = None if isinstance(value, bool) else to_decimal(value)
         except ValueError:
-            self.add(where, f"应为数值，实际为 {raw!r}")
-            return None
-        if positive and value <= 0:
-            self.add(where, f"应大于0，实际为 {raw}")
-        return value
-
-    def kinds(self, where: str, raw) -> tuple[str, ...]:
-        if raw is None:
-            return ()
-        if isinstance(raw, str):
-            raw = [raw]
-        if not isinstance(raw, list):
-            self.add(where, "应为考核事实类型列表")
-            return ()
-        for kind in raw:
-            if kind not in FACT_KINDS:
-                self.add(where, f"未知的考核事实类型 {kind!r}")
-        return tuple(str(k) for k in raw)
+            number = None
+        if number is None or not number.is_finite():
+            raise ValidationError(f"Not a valid number: {value!r}.")
+        if self.positive and number <= 0:
+            raise ValidationError(f"Must be greater than 0, not {value}.")
+        return number
 
 
-def _parse_curve(c: _Collector, where: str, raw, better: str) -> Curve | None:
-    if not isinstance(raw, Mapping):
-        c.add(where, "缺少评分曲线 curve（linear / threshold / deduct）")
-        return None
+def _fact_kind(kind: str) -> None:
+    if kind not in FACT_KINDS:
+        raise ValidationError(f"unknown fact kind {kind!r}")
+
+
+class FactKinds(fields.Field):
+    """One fact kind or a list of them (考核事实类型), each known (services/evaluation/domain/facts.py)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        kinds = [value] if isinstance(value, str) else value
+        if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+            raise ValidationError("Not a list of fact kinds.")
+        unknown = [f"unknown fact kind {k!r}" for k in kinds if k not in FACT_KINDS]
+        if unknown:
+            raise ValidationError(unknown)
+        return tuple(kinds)
+
+
+class _Curve(Schema):
+    kind = fields.Enum(CurveKind, by_value=True, required=True)
+    full_at = Number()
+    zero_at = Number()
+    at = Number()
+    points = Number(positive=True)
+
+
+class _Penalty(Schema):
+    fact_kind = fields.String(required=True, validate=_fact_kind)
+    points = Number(positive=True, required=True)
+
+    @post_load
+    def build(self, data, **kwargs) -> Penalty:
+        return Penalty(data["fact_kind"], data["points"])
+
+
+class _Indicator(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(
+        _CODE_RE, error="must be capital letters, digits and underscores"))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    method = fields.Enum(Method, by_value=True, required=True)
+    better = fields.String(load_default="higher", validate=validate.OneOf(["higher", "lower"]))
+    weight = Number(positive=True, required=True)
+    curve = fields.Nested(_Curve, required=True)
+    target = Number(load_default=None)
+    numerator = FactKinds(load_default=())
+    denominator = FactKinds(load_default=())
+    facts = FactKinds(load_default=())
+    population = FactKinds(load_default=())
+    complement = fields.Boolean(load_default=False)
+    threshold = Number(load_default=None)
+    when_empty = fields.Enum(WhenEmpty, by_value=True, load_default=WhenEmpty.FULL)
+    penalties = fields.List(fields.Nested(_Penalty), load_default=list)
+    requirement = fields.String(load_default="")
+    note = fields.String(load_default="")
+
+    @validates_schema
+    def consistent(self, data, **kwargs):
+        problems, method = Problems(), data["method"]
+        if method in (Method.RATIO, Method.RATE_PER_100):
+            if not data["numerator"] or not data["denominator"]:
+                problems.add(f"{method.value} needs numerator and denominator", "method")
+            if data["facts"]:
+                problems.add(f"{method.value} does not use facts (use numerator / denominator)", "facts")
+        else:
+            if not data["facts"]:
+                problems.add(f"{method.value} needs facts", "facts")
+            if data["numerator"] or data["denominator"]:
+                problems.add(f"{method.value} does not use numerator / denominator", "method")
+        if method is Method.PER_OFFICER_THRESHOLD and data["threshold"] is None:
+            problems.add("per_officer_threshold needs a threshold (e.g. 60 hours a year per officer)", "threshold")
+        if data["complement"] and method is not Method.RATIO:
+            problems.add("complement applies to ratio only", "complement")
+        curve, better = data["curve"], data["better"]
+        needed = {CurveKind.LINEAR: ("full_at", "zero_at"), CurveKind.THRESHOLD: ("at",),
+                  CurveKind.DEDUCT: ("points",)}[curve["kind"]]
+        for key in needed:
+            if key not in curve:
+                problems.add(f"a {curve['kind'].value} curve needs {key}", "curve", key)
+        if curve["kind"] is CurveKind.LINEAR and not set(needed) - set(curve):
+            full, zero = curve["full_at"], curve["zero_at"]
+            if full == zero:
+                problems.add("full_at and zero_at must differ", "curve")
+            elif (full > zero) != (better == "higher"):
+                problems.add(f"direction contradicts better: {better} (full_at={_fmt(full)}, zero_at={_fmt(zero)})",
+                             "curve")
+        if curve["kind"] is CurveKind.DEDUCT and better == "higher":
+            problems.add("a deduct curve applies to better: lower only", "curve")
+        problems.raise_any()
+
+    @post_load
+    def build(self, data, **kwargs) -> IndicatorDef:
+        raw, higher = data.pop("curve"), data.pop("better") == "higher"
+        curve = Curve(raw["kind"], higher and raw["kind"] is not CurveKind.DEDUCT,
+                      **{k: v for k, v in raw.items() if k != "kind"})
+        return IndicatorDef(curve=curve, penalties=tuple(data.pop("penalties")), **data)
+
+
+def _grade(value: str) -> None:
     try:
-        kind = CurveKind(raw.get("kind"))
+        Grade.parse(value)
     except ValueError:
-        c.add(where, f"未知的评分曲线 {raw.get('kind')!r}（应为 linear / threshold / deduct）")
-        return None
-    higher = better == "higher"
-    if kind is CurveKind.LINEAR:
-        full, zero = c.number(f"{where}.full_at", raw.get("full_at")), c.number(f"{where}.zero_at", raw.get("zero_at"))
-        if full is None or zero is None:
-            return None
-        if full == zero:
-            c.add(where, "full_at 与 zero_at 不能相同")
-            return None
-        if (full > zero) != higher:
-            c.add(where, f"曲线方向与 better: {better} 不一致（full_at={_fmt(full)}, zero_at={_fmt(zero)}）")
-            return None
-        return Curve(kind, higher, full_at=full, zero_at=zero)
-    if kind is CurveKind.THRESHOLD:
-        at = c.number(f"{where}.at", raw.get("at"))
-        return None if at is None else Curve(kind, higher, at=at)
-    points = c.number(f"{where}.points", raw.get("points"), positive=True)
-    if higher:
-        c.add(where, "deduct 曲线只适用于 better: lower（数值越小越好）")
-        return None
-    return None if points is None else Curve(kind, False, points=points)
+        raise ValidationError(f"unknown grade {value!r} (优秀 / 合格 / 不合格)") from None
 
 
-def _parse_indicator(c: _Collector, where: str, raw) -> IndicatorDef | None:
-    if not isinstance(raw, Mapping):
-        c.add(where, "指标应为映射")
-        return None
-    unknown = set(raw) - _INDICATOR_KEYS
-    if unknown:
-        c.add(where, f"未知的字段 {sorted(unknown)}")
-    code = str(raw.get("code", ""))
-    if not _CODE_RE.match(code):
-        c.add(where, f"指标代码 {code!r} 应为大写字母、数字和下划线")
-    where = f"{where}({code})"
-    name = raw.get("name")
-    if not name:
-        c.add(where, "缺少中文名称 name")
-    try:
-        method = Method(raw.get("method"))
-    except ValueError:
-        c.add(where, f"未知的计算方法 {raw.get('method')!r}（应为 {', '.join(m.value for m in Method)}）")
-        return None
-    better = raw.get("better", "higher")
-    if better not in ("higher", "lower"):
-        c.add(where, f"better 应为 higher 或 lower，实际为 {better!r}")
-        return None
-    weight = c.number(f"{where}.weight", raw.get("weight"), positive=True)
-    curve = _parse_curve(c, f"{where}.curve", raw.get("curve"), better)
-    numerator = c.kinds(f"{where}.numerator", raw.get("numerator"))
-    denominator = c.kinds(f"{where}.denominator", raw.get("denominator"))
-    facts = c.kinds(f"{where}.facts", raw.get("facts"))
-    population = c.kinds(f"{where}.population", raw.get("population"))
-    threshold = c.number(f"{where}.threshold", raw.get("threshold"), required=False)
-    if method in (Method.RATIO, Method.RATE_PER_100):
-        if not numerator or not denominator:
-            c.add(where, f"{method.value} 须有 numerator 和 denominator")
-        if facts:
-            c.add(where, f"{method.value} 不使用 facts，请用 numerator / denominator")
-    else:
-        if not facts:
-            c.add(where, f"{method.value} 须有 facts")
-        if numerator or denominator:
-            c.add(where, f"{method.value} 不使用 numerator / denominator")
-    if method is Method.PER_OFFICER_THRESHOLD and threshold is None:
-        c.add(where, "per_officer_threshold 须有 threshold（如每人每年60学时）")
-    if raw.get("complement") and method is not Method.RATIO:
-        c.add(where, "complement 只适用于 ratio")
-    try:
-        when_empty = WhenEmpty(raw.get("when_empty", "full"))
-    except ValueError:
-        c.add(where, f"when_empty 应为 full / zero / exclude，实际为 {raw.get('when_empty')!r}")
-        when_empty = WhenEmpty.FULL
-    penalties = []
-    for i, p in enumerate(raw.get("penalties") or []):
-        pw = f"{where}.penalties[{i}]"
-        if not isinstance(p, Mapping):
-            c.add(pw, "应为 {fact_kind, points}")
-            continue
-        kinds = c.kinds(f"{pw}.fact_kind", p.get("fact_kind"))
-        points = c.number(f"{pw}.points", p.get("points"), positive=True)
-        if len(kinds) == 1 and points is not None:
-            penalties.append(Penalty(kinds[0], points))
-        elif len(kinds) != 1:
-            c.add(pw, "fact_kind 应为一个考核事实类型")
-    target = c.number(f"{where}.target", raw.get("target"), required=False)
-    if weight is None or curve is None or not name or not _CODE_RE.match(code):
-        return None
-    return IndicatorDef(code=code, name=str(name), method=method, weight=weight, curve=curve, target=target,
-                        numerator=numerator, denominator=denominator, complement=bool(raw.get("complement")),
-                        facts=facts, population=population, threshold=threshold, when_empty=when_empty,
-                        penalties=tuple(penalties), requirement=str(raw.get("requirement", "")),
-                        note=str(raw.get("note", "")))
+class _Veto(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    fact_kind = fields.String(required=True, validate=_fact_kind)
+    effect = fields.Enum(VetoEffect, by_value=True, required=True)
+    cap = fields.String(load_default="合格", validate=_grade)
+    min_count = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+
+    @post_load
+    def build(self, data, **kwargs) -> VetoRule:
+        cap = Grade.parse(data["cap"]) if data["effect"] is VetoEffect.CAP else Grade.FAIL
+        return VetoRule(data["code"], data["name"], data["fact_kind"], data["effect"], cap, data["min_count"])
 
 
-def _parse_grading(c: _Collector, where: str, raw, base: GradingRules | None = None) -> GradingRules:
-    base = base or GradingRules()
-    if raw is None:
-        return base
-    if not isinstance(raw, Mapping):
-        c.add(where, "grading 应为映射")
-        return base
-    excellent = c.number(f"{where}.excellent_at", raw.get("excellent_at", base.excellent_at))
-    passing = c.number(f"{where}.pass_at", raw.get("pass_at", base.pass_at))
-    if excellent is not None and passing is not None and not (0 <= passing < excellent <= 100):
-        c.add(where, f"等次分数线应满足 0 ≤ pass_at < excellent_at ≤ 100（pass_at={_fmt(passing)}, excellent_at={_fmt(excellent)}）")
-    vetoes = list(base.vetoes)
-    if "vetoes" in raw:
-        vetoes = []
-        for i, v in enumerate(raw.get("vetoes") or []):
-            vw = f"{where}.vetoes[{i}]"
-            if not isinstance(v, Mapping):
-                c.add(vw, "应为映射")
+class _Grading(Schema):
+    """Cut-offs and vetoes; what a set leaves out it takes from the grading it builds on."""
+
+    excellent_at = Number()
+    pass_at = Number()
+    vetoes = fields.List(fields.Nested(_Veto), allow_none=True)
+
+
+class _Gradings(Schema):
+    body = fields.Nested(_Grading, load_default=dict)
+    officer = fields.Nested(_Grading, load_default=dict)
+
+
+class _Consequences(Schema):
+    rectification_working_days = fields.Integer(strict=True, validate=validate.Range(min=1))
+    officer_measure_working_days = fields.Integer(strict=True, validate=validate.Range(min=1))
+    body_publication_scope = fields.String(allow_none=True)
+    officer_publication_scope = fields.String(allow_none=True)
+
+
+class _Years(Schema):
+    from_ = fields.Integer(strict=True, data_key="from", load_default=None)
+    to = fields.Integer(strict=True, load_default=None)
+
+
+class _IndicatorSet(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    subject = fields.String(required=True, validate=validate.OneOf(_SUBJECTS))
+    tiers = fields.List(fields.Enum(Tier, by_value=True), required=True, validate=validate.Length(min=1))
+    years = fields.Nested(_Years, load_default=lambda: {"from_": None, "to": None})
+    indicators = fields.List(fields.Nested(_Indicator), load_default=list)
+    extends = fields.String()
+    drop = fields.List(fields.String(), load_default=list)
+    weights = Keyed(Number(positive=True), load_default=dict)
+    grading = fields.Nested(_Grading, load_default=dict)
+
+
+def _grading(raw: Mapping, base: GradingRules, problems: Problems, *where) -> GradingRules:
+    excellent, passing = raw.get("excellent_at", base.excellent_at), raw.get("pass_at", base.pass_at)
+    if not 0 <= passing < excellent <= 100:
+        problems.add(f"cut-offs must satisfy 0 <= pass_at < excellent_at <= 100 (pass_at={_fmt(passing)}, "
+                     f"excellent_at={_fmt(excellent)})", *where)
+    vetoes = tuple(raw.get("vetoes") or ()) if "vetoes" in raw else base.vetoes
+    return GradingRules(excellent, passing, vetoes)
+
+
+class IndicatorsFile(Schema):
+    """``config/evaluation/indicators.yaml`` → :class:`IndicatorConfig`: sets resolved in order (``extends``
+    a set defined before, ``drop``, ``weights``), weights of each set summing to 100, no two sets of a
+    subject applying to the same tier and year."""
+
+    version = fields.Integer(strict=True, load_default=1)
+    grading = fields.Nested(_Gradings, load_default=lambda: {"body": {}, "officer": {}})
+    consequences = fields.Nested(_Consequences, load_default=dict)
+    indicator_sets = fields.List(fields.Nested(_IndicatorSet), required=True, validate=validate.Length(min=1))
+
+    @post_load
+    def build(self, data, **kwargs) -> IndicatorConfig:
+        problems = Problems()
+        default_grading = {s: _grading(data["grading"][s], GradingRules(), problems, "grading", s) for s in _SUBJECTS}
+        resolved: dict[str, IndicatorSet] = {}
+        for i, rs in enumerate(data["indicator_sets"]):
+            where = ("indicator_sets", i)
+            name, subject = rs["name"], rs["subject"]
+            if name in resolved:
+                problems.add(f"name {name!r} used twice", *where, "name")
                 continue
-            kinds = c.kinds(f"{vw}.fact_kind", v.get("fact_kind"))
-            try:
-                effect = VetoEffect(v.get("effect"))
-            except ValueError:
-                c.add(vw, f"effect 应为 cap 或 fail，实际为 {v.get('effect')!r}")
-                continue
-            cap = Grade.FAIL
-            if effect is VetoEffect.CAP:
-                try:
-                    cap = Grade.parse(v.get("cap", "合格"))
-                except ValueError as exc:
-                    c.add(vw, str(exc))
+            year_from, year_to = rs["years"]["from_"], rs["years"]["to"]
+            if year_from is not None and year_to is not None and year_from > year_to:
+                problems.add(f"from {year_from} is later than to {year_to}", *where, "years")
+            indicators, base_grading = [], default_grading[subject]
+            if "extends" in rs:
+                parent = resolved.get(rs["extends"])
+                if parent is None:
+                    problems.add(f"no indicator set {rs['extends']!r} defined before this one", *where, "extends")
                     continue
-            if not v.get("code") or not v.get("name"):
-                c.add(vw, "须有 code 和中文名称 name")
+                if parent.subject != subject:
+                    problems.add(f"{parent.name} is about another subject", *where, "extends")
+                indicators, base_grading = list(parent.indicators), parent.grading
+            for ind in rs["indicators"]:
+                indicators = [x for x in indicators if x.code != ind.code] + [ind]
+            codes = [x.code for x in indicators]
+            for dup in sorted({x for x in codes if codes.count(x) > 1}):
+                problems.add(f"indicator code {dup} used twice", *where, "indicators")
+            for code in rs["drop"]:
+                if code not in codes:
+                    problems.add(f"no indicator {code} to drop", *where, "drop")
+            indicators = [x for x in indicators if x.code not in set(rs["drop"])]
+            for code, weight in rs["weights"].items():
+                if code not in [x.code for x in indicators]:
+                    problems.add(f"no indicator {code} to weigh", *where, "weights", code)
+                indicators = [replace(x, weight=weight) if x.code == code else x for x in indicators]
+            if not indicators:
+                problems.add("has no indicator", *where)
                 continue
-            min_count = v.get("min_count", 1)
-            if not isinstance(min_count, int) or min_count < 1:
-                c.add(vw, f"min_count 应为正整数，实际为 {min_count!r}")
-                continue
-            if len(kinds) == 1:
-                vetoes.append(VetoRule(str(v["code"]), str(v["name"]), kinds[0], effect, cap, min_count))
-    return GradingRules(excellent if excellent is not None else base.excellent_at,
-                        passing if passing is not None else base.pass_at, tuple(vetoes))
-
-
-def _parse_consequences(c: _Collector, raw) -> ConsequenceRules:
-    base = ConsequenceRules()
-    if raw is None:
-        return base
-    if not isinstance(raw, Mapping):
-        c.add("consequences", "应为映射")
-        return base
-    unknown = set(raw) - set(ConsequenceRules.__dataclass_fields__)
-    if unknown:
-        c.add("consequences", f"未知的字段 {sorted(unknown)}")
-    values = {}
-    for key in ("rectification_working_days", "officer_measure_working_days"):
-        if key in raw:
-            if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1:
-                c.add(f"consequences.{key}", f"应为正整数（工作日），实际为 {raw[key]!r}")
-            else:
-                values[key] = raw[key]
-    for key in ("body_publication_scope", "officer_publication_scope"):
-        if key in raw:
-            values[key] = None if raw[key] is None else str(raw[key])
-    return replace(base, **values)
+            total = sum((x.weight for x in indicators), Decimal(0))
+            if total != HUNDRED:
+                problems.add(f"weights of {name} sum to {_fmt(total)}, not 100 "
+                             f"({', '.join(f'{x.code}={_fmt(x.weight)}' for x in indicators)})", *where)
+            grading = _grading(rs["grading"], base_grading, problems, *where, "grading")
+            resolved[name] = IndicatorSet(name, subject, frozenset(rs["tiers"]), year_from, year_to,
+                                          tuple(indicators), grading)
+        sets = list(resolved.values())
+        for a_i, a in enumerate(sets):
+            for b in sets[a_i + 1:]:
+                if a.subject != b.subject or not (a.tiers & b.tiers):
+                    continue
+                lo = max(a.year_from or -10**6, b.year_from or -10**6)
+                hi = min(a.year_to or 10**6, b.year_to or 10**6)
+                if lo <= hi:
+                    tiers = ", ".join(sorted(t.value for t in a.tiers & b.tiers))
+                    problems.add(f"{a.name} and {b.name} both apply at {tiers} in the same years", "indicator_sets")
+        problems.raise_any()
+        return IndicatorConfig(tuple(sets), replace(ConsequenceRules(), **data["consequences"]),
+                               version=data["version"])
 
 
 def parse_indicator_config(data: Any, source: str = "<dict>") -> IndicatorConfig:
-    """Validate a loaded YAML document and build the configuration; raise IndicatorConfigError."""
-    c = _Collector()
-    if not isinstance(data, Mapping):
-        raise IndicatorConfigError(source, ["文件内容应为映射（version / grading / consequences / indicator_sets）"])
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        c.add("(顶层)", f"未知的字段 {sorted(unknown)}")
-    grading_raw = data.get("grading") or {}
-    default_grading = {s: _parse_grading(c, f"grading.{s}", grading_raw.get(s)) for s in _SUBJECTS}
-    consequence_rules = _parse_consequences(c, data.get("consequences"))
-    raw_sets = data.get("indicator_sets")
-    if not isinstance(raw_sets, list) or not raw_sets:
-        c.add("indicator_sets", "须至少有一个指标体系")
-        raise IndicatorConfigError(source, c.errors)
-    resolved: dict[str, IndicatorSet] = {}
-    for i, rs in enumerate(raw_sets):
-        where = f"indicator_sets[{i}]"
-        if not isinstance(rs, Mapping):
-            c.add(where, "应为映射")
-            continue
-        name = str(rs.get("name", ""))
-        where = f"indicator_sets[{i}]({name})"
-        if not name:
-            c.add(where, "缺少名称 name")
-            continue
-        if name in resolved:
-            c.add(where, "名称重复")
-            continue
-        unknown = set(rs) - _SET_KEYS
-        if unknown:
-            c.add(where, f"未知的字段 {sorted(unknown)}")
-        subject = rs.get("subject")
-        if subject not in _SUBJECTS:
-            c.add(where, f"subject 应为 body 或 officer，实际为 {subject!r}")
-            continue
-        tiers = set()
-        for t in rs.get("tiers") or []:
-            try:
-                tiers.add(Tier(t))
-            except ValueError:
-                c.add(where, f"未知的层级 {t!r}（应为 province / city / county / township）")
-        if not tiers:
-            c.add(where, "须列出适用层级 tiers")
-        years = rs.get("years") or {}
-        year_from, year_to = years.get("from"), years.get("to")
-        for label, y in (("from", year_from), ("to", year_to)):
-            if y is not None and (not isinstance(y, int) or isinstance(y, bool)):
-                c.add(where, f"years.{label} 应为年份整数，实际为 {y!r}")
-        if isinstance(year_from, int) and isinstance(year_to, int) and year_from > year_to:
-            c.add(where, f"years.from {year_from} 晚于 years.to {year_to}")
-        base_grading = default_grading[subject]
-        indicators: list[IndicatorDef] = []
-        if rs.get("extends"):
-            parent = resolved.get(rs["extends"])
-            if parent is None:
-                c.add(where, f"extends 引用的指标体系 {rs['extends']!r} 不存在或未在此前定义")
-                continue
-            if parent.subject != subject:
-                c.add(where, f"extends 引用的指标体系 {parent.name} 的 subject 不同")
-            indicators = list(parent.indicators)
-            base_grading = parent.grading
-        for j, ri in enumerate(rs.get("indicators") or []):
-            ind = _parse_indicator(c, f"{where}.indicators[{j}]", ri)
-            if ind is None:
-                continue
-            indicators = [x for x in indicators if x.code != ind.code] + [ind]
-        codes = [x.code for x in indicators]
-        for dup in sorted({x for x in codes if codes.count(x) > 1}):
-            c.add(where, f"指标代码 {dup} 重复")
-        for code in rs.get("drop") or []:
-            if code not in codes:
-                c.add(f"{where}.drop", f"要去掉的指标 {code} 不存在")
-        indicators = [x for x in indicators if x.code not in set(rs.get("drop") or [])]
-        for code, w in (rs.get("weights") or {}).items():
-            weight = c.number(f"{where}.weights.{code}", w, positive=True)
-            if code not in [x.code for x in indicators]:
-                c.add(f"{where}.weights", f"要调整权重的指标 {code} 不存在")
-            elif weight is not None:
-                indicators = [replace(x, weight=weight) if x.code == code else x for x in indicators]
-        if not indicators:
-            c.add(where, "没有任何指标")
-            continue
-        total = sum((x.weight for x in indicators), Decimal(0))
-        if total != HUNDRED:
-            c.add(where, f"权重合计应为100，实际为 {_fmt(total)}（{', '.join(f'{x.code}={_fmt(x.weight)}' for x in indicators)}）")
-        grading = _parse_grading(c, f"{where}.grading", rs.get("grading"), base_grading)
-        resolved[name] = IndicatorSet(name, subject, frozenset(tiers), year_from, year_to, tuple(indicators), grading)
-    sets = list(resolved.values())
-    for a_i, a in enumerate(sets):
-        for b in sets[a_i + 1:]:
-            if a.subject != b.subject or not (a.tiers & b.tiers):
-                continue
-            lo = max(a.year_from or -10**6, b.year_from or -10**6)
-            hi = min(a.year_to or 10**6, b.year_to or 10**6)
-            if lo <= hi:
-                tiers = ", ".join(sorted(t.value for t in a.tiers & b.tiers))
-                c.add("indicator_sets", f"{a.name} 与 {b.name} 在层级 {tiers} 的适用年度重叠")
-    if c.errors:
-        raise IndicatorConfigError(source, c.errors)
-    return IndicatorConfig(tuple(sets), consequence_rules, source, int(data.get("version", 1)))
+    """Validate a loaded YAML document and build the configuration; IndicatorConfigError with every problem."""
+    return replace(check_data(data, IndicatorsFile, source), source=source)
 
 
 def load_indicator_config(path: str | Path | None = None) -> IndicatorConfig:
     """Load and validate ``config/evaluation/indicators.yaml`` (or ``path``)."""
     source = Path(path) if path else DEFAULT_INDICATORS_FILE
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise IndicatorConfigError(str(source), [f"YAML 语法错误：{exc}"]) from exc
-    return parse_indicator_config(data, str(source))
+    return replace(load_config_file(source, IndicatorsFile), source=str(source))

@@ -17,26 +17,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
+from marshmallow import Schema, fields, post_load, validate, validates_schema
+
+from services.common.configfile import ConfigFileError, Keyed, Problems, check_data, load_config_file
 
 from .accountability import AccountabilityCase, ClueSource, open_case
 from .facts import FACT_KINDS, Fact, to_decimal
+from .indicators import FactKinds, Number
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "rules.yaml"
 RULE_KINDS = ("repeated_inspection", "just_below_threshold", "overdue_step")
 
 
-class RuleConfigError(ValueError):
-    def __init__(self, source: str, errors: list[str]):
-        self.errors = errors
-        super().__init__(f"{source}: 问题发现规则配置有误：\n  - " + "\n  - ".join(errors))
+RuleConfigError = ConfigFileError   # rules.yaml is invalid: every problem in one message
 
 
 @dataclass(frozen=True)
@@ -68,79 +67,83 @@ class Clue:
         return f"{self.rule_code}:{digest[:16]}"
 
 
+def _positive_int(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+
+
+class _Rule(Schema):
+    """One rule; which parameters it takes depends on its ``kind`` (checked after the fields)."""
+
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Z][A-Z0-9_]*$", error="must be capital letters, digits and underscores"))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
+    enabled = fields.Boolean(load_default=True)
+    description = fields.String()
+    window_days = _positive_int()
+    max_count = _positive_int()
+    action_types = fields.List(fields.String(validate=validate.Length(min=1)), validate=validate.Length(min=1))
+    thresholds = Keyed(Number(positive=True))
+    within_percent = Number(validate=validate.Range(min=0, max=100, min_inclusive=False, max_inclusive=False))
+    min_count = _positive_int()
+    fact_kinds = FactKinds(validate=validate.Length(min=1))
+
+    @validates_schema
+    def params_of_kind(self, data, **kwargs):
+        kind, problems = data["kind"], Problems()
+        for key in set(data) - _COMMON_KEYS - _PARAMS[kind] - _OPTIONAL[kind]:
+            problems.add(f"not a parameter of a {kind} rule", key)
+        for key in sorted(_PARAMS[kind] - set(data)):
+            problems.add(f"required for a {kind} rule", key)
+        if kind == "just_below_threshold" and "thresholds" in data and "default" not in data["thresholds"]:
+            problems.add("needs a default", "thresholds")
+        problems.raise_any()
+
+    @post_load
+    def build(self, data, **kwargs) -> DetectionRule:
+        kind = data["kind"]
+        params = {k: data[k] for k in _PARAMS[kind] | _OPTIONAL[kind] if k in data}
+        if kind != "overdue_step":
+            params["action_types"] = tuple(params.get("action_types") or _DEFAULT_ACTION_TYPES[kind])
+        if kind == "just_below_threshold":
+            params.setdefault("min_count", 1)
+        return DetectionRule(data["code"], data["name"], kind, params, data["enabled"])
+
+
+_COMMON_KEYS = {"code", "name", "kind", "enabled", "description"}
+_PARAMS = {"repeated_inspection": {"window_days", "max_count"},
+           "just_below_threshold": {"thresholds", "within_percent"},
+           "overdue_step": {"fact_kinds"}}
+_OPTIONAL = {"repeated_inspection": {"action_types"}, "just_below_threshold": {"min_count", "action_types"},
+             "overdue_step": set()}
+_DEFAULT_ACTION_TYPES = {"repeated_inspection": ("inspection",), "just_below_threshold": ("penalty",)}
+
+
+class RulesFile(Schema):
+    """``config/evaluation/rules.yaml`` → the detection rules (codes unique)."""
+
+    rules = fields.List(fields.Nested(_Rule), required=True)
+
+    @validates_schema
+    def codes_unique(self, data, **kwargs):
+        problems, seen = Problems(), set()
+        for i, rule in enumerate(data["rules"]):
+            if rule.code in seen:
+                problems.add(f"code {rule.code} used twice", "rules", i, "code")
+            seen.add(rule.code)
+        problems.raise_any()
+
+    @post_load
+    def build(self, data, **kwargs) -> list[DetectionRule]:
+        return data["rules"]
+
+
 def parse_rules(data: Any, source: str = "<dict>") -> list[DetectionRule]:
-    errors: list[str] = []
-    if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
-        raise RuleConfigError(source, ["文件应有 rules 列表"])
-    rules, codes = [], set()
-    for i, raw in enumerate(data["rules"]):
-        where = f"rules[{i}]"
-        if not isinstance(raw, Mapping):
-            errors.append(f"{where}: 应为映射")
-            continue
-        code, name, kind = raw.get("code"), raw.get("name"), raw.get("kind")
-        where = f"rules[{i}]({code})"
-        if not code or not re.match(r"^[A-Z][A-Z0-9_]*$", str(code)):
-            errors.append(f"{where}: code 应为大写字母、数字和下划线")
-        if code in codes:
-            errors.append(f"{where}: code 重复")
-        codes.add(code)
-        if not name:
-            errors.append(f"{where}: 缺少中文名称 name")
-        if kind not in RULE_KINDS:
-            errors.append(f"{where}: 未知的规则类型 {kind!r}（应为 {' / '.join(RULE_KINDS)}）")
-            continue
-        params = {k: v for k, v in raw.items() if k not in ("code", "name", "kind", "enabled", "description")}
-        try:
-            params = _check_params(kind, params)
-        except ValueError as exc:
-            errors.append(f"{where}: {exc}")
-            continue
-        rules.append(DetectionRule(str(code), str(name), kind, params, bool(raw.get("enabled", True))))
-    if errors:
-        raise RuleConfigError(source, errors)
-    return rules
-
-
-def _positive_int(params, key, default=None) -> int:
-    value = params.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{key} 应为正整数，实际为 {value!r}")
-    return value
-
-
-def _check_params(kind: str, params: dict) -> dict:
-    if kind == "repeated_inspection":
-        out = {"window_days": _positive_int(params, "window_days"), "max_count": _positive_int(params, "max_count"),
-               "action_types": tuple(params.get("action_types") or ("inspection",))}
-    elif kind == "just_below_threshold":
-        thresholds = params.get("thresholds")
-        if not isinstance(thresholds, Mapping) or "default" not in thresholds:
-            raise ValueError("thresholds 应为映射，且须有 default")
-        parsed = {}
-        for k, v in thresholds.items():
-            parsed[str(k)] = to_decimal(v)
-            if parsed[str(k)] <= 0:
-                raise ValueError(f"thresholds.{k} 应大于0")
-        pct = to_decimal(params.get("within_percent"))
-        if not (0 < pct < 100):
-            raise ValueError(f"within_percent 应在 0 与 100 之间，实际为 {pct}")
-        out = {"thresholds": parsed, "within_percent": pct, "min_count": _positive_int(params, "min_count", 1),
-               "action_types": tuple(params.get("action_types") or ("penalty",))}
-    else:
-        kinds = params.get("fact_kinds")
-        if not kinds or any(k not in FACT_KINDS for k in kinds):
-            raise ValueError(f"fact_kinds 应为已知的考核事实类型列表，实际为 {kinds!r}")
-        out = {"fact_kinds": tuple(kinds)}
-    unknown = set(params) - set(out)
-    if unknown:
-        raise ValueError(f"未知的参数 {sorted(unknown)}")
-    return out
+    return check_data(data, RulesFile, source)
 
 
 def load_rules(path: str | Path | None = None) -> list[DetectionRule]:
-    source = Path(path) if path else DEFAULT_RULES_FILE
-    return parse_rules(yaml.safe_load(source.read_text(encoding="utf-8")), str(source))
+    return load_config_file(Path(path) if path else DEFAULT_RULES_FILE, RulesFile)
 
 
 def _officers(facts: Iterable[Fact]) -> tuple[str, ...]:
