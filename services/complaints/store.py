@@ -344,6 +344,11 @@ def write_record(row: Complaint, record: ComplaintRecord, now: dt.datetime) -> N
     row.updated_at = utc(now)
 
 
+def write_scope_finding(row: Complaint, in_scope: bool) -> None:
+    """A supervisor's finding on a not-accepted complaint (监督认定), kept beside the record (CMP-5)."""
+    row.found_in_scope = in_scope
+
+
 def new_row(record: ComplaintRecord, *, seq: int, year: int, source_event_id: str | None, external_ref: str | None,
             assessment: dict, now: dt.datetime) -> Complaint:
     c = record.complaint

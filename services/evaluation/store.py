@@ -25,6 +25,7 @@ from services.evaluation.domain.accountability import (
     Statement,
     Transition,
 )
+from services.evaluation.domain.officers import acted_without_certificate, certificate_valid_on, reviewer_ratio
 from services.evaluation.facts_map import NewFact, local_day
 from services.evaluation.models import (
     BodyEntry,
@@ -84,21 +85,16 @@ class Registry:
         status = self.session.execute(select(CertificateStatus).where(
             CertificateStatus.officer_id == officer_id, CertificateStatus.effective_from <= end_of_day)
             .order_by(CertificateStatus.effective_from.desc(), CertificateStatus.id.desc()).limit(1)).scalar()
-        if status is None:
-            return bool(officer.certificate_no)
-        return status.status == "valid" and (status.valid_until is None or day <= status.valid_until)
+        return certificate_valid_on(day, status.status if status else None, status.valid_until if status else None,
+                                    officer.certificate_no)
 
     def officer_body(self, officer_id: str) -> str | None:
         officer = self.session.get(OfficerEntry, officer_id)
         return officer.body_id if officer else None
 
     def reviewer_ratio(self, body_id: str) -> Decimal | None:
-        officers = self.session.execute(select(OfficerEntry.roles).where(OfficerEntry.body_id == body_id)).scalars().all()
-        enforcing = sum(1 for r in officers if "officer" in r.split(","))
-        reviewers = sum(1 for r in officers if "legal_reviewer" in r.split(","))
-        if not enforcing:
-            return None
-        return min(Decimal(1), (Decimal(reviewers) / Decimal(enforcing)).quantize(Decimal("0.0001")))
+        return reviewer_ratio(self.session.execute(select(OfficerEntry.roles).where(
+            OfficerEntry.body_id == body_id)).scalars().all())
 
     # -- updates from registry events --
     def body_registered(self, event: Event) -> None:
@@ -222,7 +218,9 @@ def retro_certificate_violations(session: Session, officer_id: str) -> list[Fact
         Fact.officer_id == officer_id, Fact.kind == "certificate_invalid_action")).scalars().all())
     added = []
     for a in actions:
-        if a.event_id in flagged or registry.certificate_valid(officer_id, a.occurred_on) is not False:
+        known = a.event_id in flagged
+        validity = None if known else registry.certificate_valid(officer_id, a.occurred_on)
+        if not acted_without_certificate(validity, known):
             continue
         row = Fact(event_id=a.event_id, event_type=a.event_type, kind="certificate_invalid_action",
                    region_code=a.region_code, body_id=a.body_id, officer_id=officer_id, year=a.year,

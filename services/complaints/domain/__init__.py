@@ -8,6 +8,7 @@ Modules:
 - :mod:`.register`   — register number 登记编号, query code 查询码, duplicate detection (CMP-2)
 - :mod:`.acceptance` — acceptance review 受理审查 and not-accepted decisions (CMP-3, CMP-4, CMP-8)
 - :mod:`.routing`    — handling unit 办理机关 (CMP-8)
+- :mod:`.directory`  — the handling unit's id and name from the rule files and the body directory (CMP-8)
 - :mod:`.deadlines`  — acknowledgement/handling periods, extension, warnings, escalation (CMP-3, CMP-9)
 - :mod:`.lifecycle`  — state machine with history, transfer 转办, escalation 上报 (CMP-4, COORD-1, EVAL-7)
 - :mod:`.views`      — public / body / handler projections, accountability clues 责任倒查 (CMP-5), CMP-6 report

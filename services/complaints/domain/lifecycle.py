@@ -268,6 +268,16 @@ class ComplaintRecord:
         return self._append(EventKind.PROGRESS, at, actor, Status.IN_PROGRESS, public_text=text,
                             internal_note=internal_note)
 
+    def record_scope_finding(self, in_scope: bool, *, at: dt.datetime, actor: str,
+                             note: str | None = None) -> "ComplaintRecord":
+        """监督认定 (CMP-5): a supervisor finds that a not-accepted complaint was (not) in scope; kept as an
+        internal progress entry (the status stays 不予受理). In scope makes a not-accepted clue."""
+        if self.status is not Status.NOT_ACCEPTED:
+            raise TransitionError(f"当前状态为“{self.status.label}”，只能对不予受理的投诉举报作出认定")
+        return self._append(EventKind.PROGRESS, at, actor, self.status,
+                            internal_note=f"监督认定：{'属于' if in_scope else '不属于'}受理范围。{note or ''}".strip(),
+                            data={"scope_finding": bool(in_scope)})
+
     def conclude(self, result: str, upheld: bool, *, at: dt.datetime, actor: str,
                  internal_note: str | None = None) -> "ComplaintRecord":
         """办结 with the result told to the complainant; ``upheld`` = 投诉属实 (CMP-4, CMP-5)."""

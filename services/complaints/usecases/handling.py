@@ -9,7 +9,7 @@ from services.common.identifiers import is_region_code
 from services.common.scope import Scope
 from services.complaints import store
 from services.complaints import metrics as m
-from services.complaints.domain import (CHINA_TZ, EventKind, Handler, RoutingError, Status, accountability_clues,
+from services.complaints.domain import (CHINA_TZ, Handler, RoutingError, Status, accountability_clues,
                                         handler_view, route, warning_level)
 from services.complaints.domain.views import redact_identity
 
@@ -193,15 +193,9 @@ def record_scope_finding(db, scope, number, actor, in_scope, note=None) -> dict:
     now = now_utc()
     with db.session() as session:
         row, record = load(session, scope, number)
-        if record.status is not Status.NOT_ACCEPTED:
-            raise Refused(409, "invalid_transition", f"当前状态为“{record.status.label}”，只能对不予受理的投诉举报作出认定")
-        row.found_in_scope = bool(in_scope)
-        history = list(row.history)
-        history.append({"seq": len(history) + 1, "kind": EventKind.PROGRESS.value, "at": now.isoformat(),
-                        "actor": actor, "status": record.status.value, "public_text": None,
-                        "internal_note": f"监督认定：{'属于' if in_scope else '不属于'}受理范围。{note or ''}".strip(),
-                        "data": {"scope_finding": bool(in_scope)}})
-        row.history = history
+        new = record.record_scope_finding(bool(in_scope), at=now, actor=actor, note=note)
+        store.write_record(row, new, now)
+        store.write_scope_finding(row, bool(in_scope))
         emit_clues(session, row, store.record_of(row), today_china())
         answer = view(session, row, store.record_of(row))
     return answer

@@ -9,6 +9,8 @@ Modules:
 - ``accountability`` accountability cases (责任追究) and supervision items (监督建议/专项调查/整改).
 - ``rules``          problem-detection rules (config/evaluation/rules.yaml) → clues.
 - ``received``       final grades received from the cities over the upward link, per city (PLAT-1).
+- ``evidence``       the facts behind an indicator's score, as the evidence view lists them (EVAL-2).
+- ``officers``       certificate validity on a day (PLAT-3), reviewer staffing ratio (REV-7).
 """
 from .accountability import (AccountabilityCase, AccountabilityError, ClueSource, ExemptionGround, Flag,
                              ItemStatus, OutOfScopeError, Outcome, Sanction, SanctionKind, Stage,
