@@ -21,7 +21,7 @@ from services.complaints.domain import (Assessment, BodyKind, BodyRef, Channel, 
                                         HandlingPeriod, HistoryEvent, Route, RouteTarget, Status, Subject,
                                         complained_bodies)
 from services.complaints.domain import Complaint as DomainComplaint
-from services.complaints.domain.deadlines import acknowledgement_deadline, count_period
+from services.complaints.domain.deadlines import acknowledgement_deadline
 from services.complaints.domain.register import format_register_number
 from services.complaints.domain.supervision import SuperiorOrder, SupervisionEntry, ordered_deadline
 from services.complaints.domain.lifecycle import OPEN_STATUSES
@@ -263,16 +263,13 @@ def complaint_of(row: Complaint, attachments: int = 0) -> DomainComplaint:
 def _handling_of(data: dict | None, calendar: WorkingDayCalendar) -> HandlingPeriod | None:
     if not data:
         return None
-    unit = data.get("unit", "working_days")
-    accepted_on = dt.date.fromisoformat(data["accepted_on"])
-    base = count_period(accepted_on, Period(int(data["working_days"]), unit), calendar)
-    extension = extended = None
+    extension = None
     if data.get("extension"):
         e = data["extension"]
         extension = Extension(int(e["working_days"]), e["approved_by"], dt.date.fromisoformat(e["approved_on"]),
                               e["reason"])
-        extended = count_period(base.due, Period(extension.working_days, unit), calendar)
-    return HandlingPeriod(accepted_on, base, extension, extended, unit)
+    return HandlingPeriod.counted(dt.date.fromisoformat(data["accepted_on"]), int(data["working_days"]),
+                                  data.get("unit", "working_days"), extension, calendar)
 
 
 def _handling_to_dict(period: HandlingPeriod | None) -> dict | None:

@@ -5,7 +5,10 @@ import datetime as dt
 
 import pytest
 
+from services.common.periods import Period
 from services.common.workdays import WorkingDayCalendar, default_calendar
+from services.complaints import store
+from services.complaints.domain.deadlines import count_period
 from services.complaints.domain import (ComplaintRecord, EventKind, Handler, ReasonRequired, Status,
                                         TransitionError, route)
 from tests.complaints.test_domain_builders import QUERY_CODE, at, complaint, record
@@ -167,9 +170,20 @@ def test_cmp9_handling_stage_escalates_separately():
 
 
 def test_plat6_recompute_deadlines_on_new_calendar(tmp_path):
+    """The store counts a complaint's running deadlines on the calendar in force each time it reads the
+    complaint (store.record_of): a schedule loaded later moves them, the periods stay."""
     r = record(complaint(received_at=at(2026, 12, 28)), when=at(2026, 12, 28, 11))
     assert (r.acknowledge.due, r.acknowledge.provisional) == (D(2027, 1, 4), True)
+    accepted = r.accept(at=at(2026, 12, 29, 10), actor="handler-li", calendar=CAL)
+    extended = accepted.extend(10, approved_by="局长 张某", reason="需现场核查", at=at(2027, 1, 5, 9),
+                               actor="handler-li", calendar=CAL)
+    row = store.new_row(extended, seq=1, year=2026, source_event_id=None, external_ref=None, assessment={},
+                        now=at(2026, 12, 29, 10))
     (tmp_path / "2027.yaml").write_text("year: 2027\nholidays: [2027-01-01, 2027-01-04]\nadjusted_workdays: []\n",
                                         encoding="utf-8")
-    r2 = r.recompute_deadlines(WorkingDayCalendar.load(tmp_path))
-    assert (r2.acknowledge.due, r2.acknowledge.provisional) == (D(2027, 1, 6), False)
+    new_calendar = WorkingDayCalendar.load(tmp_path)
+    again = store.record_of(row, calendar=new_calendar)
+    assert (again.acknowledge.due, again.acknowledge.provisional) == (D(2027, 1, 6), False)
+    assert again.handling.base == count_period(D(2026, 12, 29), Period(30, "working_days"), new_calendar)
+    assert again.handling.extended == count_period(again.handling.base.due, Period(10, "working_days"), new_calendar)
+    assert again.handling.base.due != extended.handling.base.due                     # 2027-01-04 is off now

@@ -152,13 +152,14 @@ class HandlingPeriod:
         return replace(self, extension=Extension(working_days, approved_by.strip(), approved_on, reason.strip()),
                        extended=extended)
 
-    def recompute(self, calendar: WorkingDayCalendar) -> "HandlingPeriod":
-        """The same period on a new calendar (PLAT-6: running deadlines follow a new schedule)."""
-        base = count_period(self.accepted_on, Period(self.base.working_days, self.unit), calendar)
-        extended = None
-        if self.extension is not None:
-            extended = count_period(base.due, Period(self.extension.working_days, self.unit), calendar)
-        return replace(self, base=base, extended=extended)
+    @classmethod
+    def counted(cls, accepted_on: dt.date, working_days: int, unit: str, extension: Extension | None,
+                calendar: WorkingDayCalendar) -> "HandlingPeriod":
+        """A stored period (acceptance day, length, any extension) with its deadlines counted on ``calendar``
+        — the calendar in force when it is read, so running deadlines follow a newly loaded schedule (PLAT-6)."""
+        base = count_period(accepted_on, Period(working_days, unit), calendar)
+        extended = count_period(base.due, Period(extension.working_days, unit), calendar) if extension else None
+        return cls(accepted_on, base, extension, extended, unit)
 
 
 def handling_period(accepted_at: dt.datetime | dt.date, *, calendar: WorkingDayCalendar | None = None,

@@ -438,9 +438,3 @@ class ComplaintRecord:
         escalations = self.escalations()
         return escalations[-1].data["region_code"] if escalations else None
 
-    def recompute_deadlines(self, calendar: WorkingDayCalendar) -> "ComplaintRecord":
-        """Recompute running deadlines on a newly loaded calendar (PLAT-6); periods are kept."""
-        ack = acknowledgement_deadline(self.complaint.received_at, calendar=calendar,
-                                       working_days=Period(self.acknowledge.working_days, self.acknowledge_unit))
-        handling = self.handling.recompute(calendar) if self.handling is not None else None
-        return replace(self, acknowledge=ack, handling=handling)
