@@ -157,7 +157,22 @@ def sm3_hex(data: bytes) -> str:
     return hashlib.new("sm3", data).hexdigest()
 
 
+#: the realistic minority of lapses a supervisor should see (issue 16): most cases are complete and on time
+MISSING_RECORD_RATE = 0.04     # 事先告知书 never filed → a record gap that stays open → one clue after the grace period
+LATE_RECORD_RATE = 0.05        # 询问笔录 filed a little after the decision → a gap that closes within the grace period
+BYPASS_RATE = 0.05             # a major decision made without legal review (应审未审)
+
+
+def _document(dept, body, case_id, pair, n, stage, document_type, title, at):
+    dept.send(body, "evidence.recorded", {
+        "record_id": f"{case_id}-R{n}", "stage": stage, "record_kind": "text", "document_type": document_type,
+        "title": title, "content_hash": sm3_hex(f"{case_id}-{document_type}".encode()), "officer_ids": pair,
+        "recorded_at": at.isoformat()}, case_id)
+
+
 def run_case(dept: Department, rng: random.Random, body: dict, officers: list, n: int, reviewer, major=None) -> dict:
+    """One penalty case from filing to archiving, with the file a completeness check asks for — except
+    for a realistic minority: a missing record, a record filed late, a major decision not reviewed."""
     case_id = f"{body['body_id']}-{dt.date.today().year}-{n:05d}"
     code, matter, basis = rng.choice(MATTERS[body["field"]])
     legal = rng.random() < 0.6
@@ -186,18 +201,25 @@ def run_case(dept: Department, rng: random.Random, body: dict, officers: list, n
         "content_hash": sm3_hex(f"{case_id}-av".encode()), "content_length": 73400320, "officer_ids": pair,
         "recorded_at": now.isoformat(), "started_at": now.isoformat(),
         "ended_at": (now + dt.timedelta(minutes=18)).isoformat()}, case_id)
-    dept.send(body, "evidence.recorded", {
-        "record_id": f"{case_id}-R3", "stage": "investigation", "record_kind": "text",
-        "document_type": "investigation_record", "title": "询问笔录",
-        "content_hash": sm3_hex(f"{case_id}-inquiry".encode()), "officer_ids": pair,
-        "recorded_at": now.isoformat()}, case_id)
+    missing, late = rng.random() < MISSING_RECORD_RATE, rng.random() < LATE_RECORD_RATE
+    if not late:
+        _document(dept, body, case_id, pair, 3, "investigation", "investigation_record", "询问笔录", now)
+    _document(dept, body, case_id, pair, 4, "investigation", "investigation_report", "案件调查终结报告", now)
+    if not missing:
+        _document(dept, body, case_id, pair, 5, "decision", "prior_notice", "行政处罚事先告知书", now)
+    _document(dept, body, case_id, pair, 6, "decision", "internal_approval", "行政处罚审批表", now)
+    if major:
+        _document(dept, body, case_id, pair, 7, "decision", "collective_discussion_record", "集体讨论记录", now)
     proposal = {"version": 1, "action_type": "penalty", "matter_code": code, "field": body["field"],
                 "parties": [party], "fine_amount": f"{fine}.00", "measures": [], "hearing_requested": False,
                 "hearing_held": False, "officer_ids": pair, "summary": f"拟对当事人{matter}行为处以罚款{fine}元",
                 "proposed_at": now.isoformat(), "submitted_by": pair[0]}
     dept.send(body, "decision.proposed", proposal, case_id)
-    if reviewer is not None:
+    bypassed = major and rng.random() < BYPASS_RATE
+    if reviewer is not None and not bypassed:
         reviewer(case_id, body)
+        if major:
+            _document(dept, body, case_id, pair, 8, "decision", "legal_review_opinion", "法制审核意见书", now)
     decision_no = f"{body['prefix']}〔{now.year}〕{n}号"
     facts = (f"经查，当事人{party['name']}于{now.year}年{now.month}月在经营活动中{matter}，"
              + (f"联系电话{party.get('phone')}，身份证号{party['id_number']}。" if not legal else "")
@@ -207,12 +229,19 @@ def run_case(dept: Department, rng: random.Random, body: dict, officers: list, n
         "parties": [party], "facts": facts, "legal_basis": basis, "conclusion": f"罚款人民币{fine}元",
         "fine_amount": f"{fine}.00", "decided_at": dt.datetime.now(CHINA).isoformat(), "officer_ids": pair},
         case_id)
+    _document(dept, body, case_id, pair, 9, "decision", "penalty_decision", "行政处罚决定书", dt.datetime.now(CHINA))
     dept.send(body, "decision.served", {"served_at": dt.datetime.now(CHINA).isoformat(), "method": "direct"}, case_id)
+    _document(dept, body, case_id, pair, 10, "service_execution", "proof_of_service", "送达回证", dt.datetime.now(CHINA))
     dept.send(body, "decision.executed", {"executed_at": dt.datetime.now(CHINA).isoformat(),
                                           "manner": "当事人已缴纳罚款"}, case_id)
+    _document(dept, body, case_id, pair, 11, "service_execution", "payment_record", "罚款缴纳凭证", dt.datetime.now(CHINA))
+    _document(dept, body, case_id, pair, 12, "archiving", "closure_report", "结案报告", dt.datetime.now(CHINA))
+    if late:    # the inquiry record arrives after the decision: the gap closes within the grace period
+        _document(dept, body, case_id, pair, 3, "investigation", "investigation_record", "询问笔录", now)
     dept.send(body, "case.archived", {"archived_at": dt.datetime.now(CHINA).isoformat(),
                                       "archive_no": f"DA-{case_id}"}, case_id)
-    return {"case_id": case_id, "major": major, "party": party}
+    return {"case_id": case_id, "major": major, "party": party, "missing": missing, "late": late,
+            "bypassed": bypassed}
 
 
 def make_reviewer(gateway: str, token_secret: str, timeout: float = 30.0):
@@ -296,7 +325,9 @@ def main(argv=None) -> int:
         n += 1
         body = BODIES[(n - 1) % len(BODIES)]
         case = run_case(dept, rng, body, officers[body["body_id"]], n, reviewer, major=True if n == 1 else None)
-        print(f"demo: case {case['case_id']} ({'major' if case['major'] else 'ordinary'}) sent "
+        lapses = [k for k in ("missing", "late", "bypassed") if case[k]]
+        print(f"demo: case {case['case_id']} ({'major' if case['major'] else 'ordinary'}"
+              f"{', ' + '/'.join(lapses) if lapses else ''}) sent "
               f"[{time.perf_counter() - started:.1f}s]", flush=True)
         if n % 4 == 0:
             hotline_complaint(dept, rng, body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ from services.common.identifiers import Tier, parent_region, region_covers, regi
 from services.evaluation import domain as d
 from services.evaluation.models import (
     BodyEntry,
+    CaseRow,
     ConsequenceRow,
     Fact,
     GradeRow,
@@ -77,7 +78,8 @@ class Result:
             "body_id": self.subject.body_id, "region_code": self.subject.region_code, "tier": self.subject.tier.value,
             "year": s.year, "as_of": s.as_of.isoformat() if s.as_of else None, "final": s.final,
             "set_name": s.set_name, "total": str(s.total), "applicable_weight": str(s.applicable_weight),
-            "by_total": g.by_total.value, "grade": g.grade.value, "reasons": list(g.reasons),
+            "by_total": g.by_total_label, "grade": g.label, "reasons": list(g.reasons),
+            "insufficient": g.insufficient, "evidence_count": g.evidence_count,
             "vetoes": [{"code": v.code, "name": v.name, "effect": v.effect.value, "max_grade": v.max_grade.value,
                         "count": v.count, "evidence": list(v.evidence)} for v in g.vetoes],
             "caps": [{"max_grade": c.max_grade.value, "reason": c.reason} for c in g.caps],
@@ -162,6 +164,23 @@ def may_finalise(session: Session, scope: str, subject: SubjectInfo) -> bool:
     return False
 
 
+# --- accountability: what counts against an officer (EVAL-6) ----------------------------------
+
+def accepted_violations(session: Session) -> set[tuple[str, str]]:
+    """(fact kind, event id) of the violations whose clue a supervisor accepted (立案) and that were
+    not found groundless or exempted: only those count against an officer (issue 16, EVAL-6)."""
+    out: set[tuple[str, str]] = set()
+    rows = session.execute(select(CaseRow.data).where(CaseRow.stage != "clue")).scalars()
+    for raw in rows:
+        data = json.loads(raw)
+        if not d.accountability.counts_against(data.get("stage"), data.get("outcome")):
+            continue
+        kind = d.accountability.SOURCE_TO_FACT_KIND.get(data.get("source"))
+        for event_id in data.get("source_event_ids") or ():
+            out.add((kind, event_id))
+    return out
+
+
 # --- caps and previous grades ------------------------------------------------------------------
 
 def caps_in_force(session: Session, year: int) -> dict[tuple[str, str], list[d.GradeCap]]:
@@ -192,17 +211,18 @@ def evaluate(session: Session, region_code: str | None, year: int, as_of: dt.dat
     bodies = {k: v for k, v in bodies.items() if tiers.judged_here(v.region_code)}
     officers = {k: v for k, v in officers.items() if tiers.judged_here(v.region_code)}
     by_body, by_officer = defaultdict(list), defaultdict(list)
+    accepted = accepted_violations(session)
     for f in facts:
         by_body[f.body_id].append(f)
-        if f.officer_id:
+        if f.officer_id and d.counts_against_officer(f, accepted):
             by_officer[f.officer_id].append(f)
     caps = caps_in_force(session, year) if grade else {}
     config = indicator_config()
     out = []
     for body_id, info in sorted(bodies.items()):
-        score = d.score_body(by_body[body_id], config, year, as_of, body_id=body_id, tier=info.tier)
+        score, evaluators = score_body_by_evaluators(info, by_body[body_id], config, year, as_of)
         result = d.assign_grade(score, by_body[body_id], caps=caps.get(("body", body_id), ())) if grade else None
-        out.append(Result(info, score, result, evaluators_of(info) if grade else []))
+        out.append(Result(info, score, result, evaluators if grade else []))
     if with_officers:
         for officer_id, info in sorted(officers.items()):
             score = d.score_officer(by_officer[officer_id], config, year, officer_id, as_of, tier=info.tier)
@@ -213,8 +233,10 @@ def evaluate(session: Session, region_code: str | None, year: int, as_of: dt.dat
 
 
 def as_of_for(year: int, today: dt.date) -> dt.date | None:
-    """Year to date for the running year; the final score (None) for a past year."""
-    return today if year == today.year else (None if year < today.year else dt.date(year, 1, 1))
+    """Year to date for the running year; the final score (None) for a past year; a future year is
+    refused (``d.FutureYearError``, issue 16: nothing happened in it, so nothing can be graded)."""
+    d.check_year(year, today)
+    return today if year == today.year else None
 
 
 def persist_grade(session: Session, result: Result, stage: str, as_of: dt.date, decided_by: str | None = None) -> GradeRow:
@@ -225,7 +247,7 @@ def persist_grade(session: Session, result: Result, stage: str, as_of: dt.date, 
     row = row or GradeRow(subject_kind=result.subject.kind, subject_id=result.subject.subject_id, year=s.year,
                           stage=stage, as_of=as_of)
     row.body_id, row.region_code = result.subject.body_id, result.subject.region_code
-    row.total, row.by_total, row.grade, row.set_name = str(s.total), g.by_total.value, g.grade.value, s.set_name
+    row.total, row.by_total, row.grade, row.set_name = str(s.total), g.by_total_label, g.label, s.set_name
     row.result, row.decided_by = jdump(result.as_json()), decided_by
     row.computed_at = dt.datetime.now(dt.timezone.utc)
     session.add(row)
@@ -294,8 +316,12 @@ def _avg(values) -> Decimal | None:
 def monthly_trend(session: Session, region_code: str, year: int, until: dt.date | None) -> dict:
     """Average body total and average score of each indicator at each month end (year to date)."""
     facts = domain_facts(session, region_code, year)
+    active = d.months_with_facts((f.occurred_on for f in facts), year)
     points = []
     for day in month_ends(year, until):
+        if day.month not in active:     # a month without facts has no point (issue 16), not last month's
+            points.append({"as_of": day.isoformat(), "total": None, "indicators": {}})
+            continue
         results = evaluate(session, region_code, year, day, facts=facts, with_officers=False, grade=False)
         per_ind = defaultdict(list)
         for r in results:
@@ -350,10 +376,41 @@ def evaluate_subject(session: Session, info: SubjectInfo, year: int, as_of: dt.d
     facts = domain_facts(session, None, year, body_ids=[info.body_id])
     caps = caps_in_force(session, year).get((info.kind, info.subject_id), ())
     config = indicator_config()
+    evaluators = None
     if info.kind == "body":
         own = [f for f in facts if f.body_id == info.body_id]
-        score = d.score_body(own, config, year, as_of, body_id=info.subject_id, tier=info.tier)
+        score, evaluators = score_body_by_evaluators(info, own, config, year, as_of)
     else:
-        own = [f for f in facts if f.officer_id == info.subject_id]
+        accepted = accepted_violations(session)
+        own = [f for f in facts if f.officer_id == info.subject_id and d.counts_against_officer(f, accepted)]
         score = d.score_officer(own, config, year, info.subject_id, as_of, tier=info.tier)
-    return Result(info, score, d.assign_grade(score, own, caps=caps), evaluators_of(info)), own
+    return Result(info, score, d.assign_grade(score, own, caps=caps),
+                  evaluators if evaluators is not None else evaluators_of(info)), own
+
+
+def score_body_by_evaluators(info: SubjectInfo, facts: list, config, year: int, as_of) -> tuple[d.SubjectScore, list]:
+    """A body's score (EVAL-1): a dual-managed body (双重管理) is scored by each of its evaluators —
+    the superior department and the local government, each with the scores it entered itself — and
+    the totals are combined with ``combine_scores`` as evaluators.yaml says; every other body by one.
+    Returns the score (with the combined total) and the evaluators, each with its own total."""
+    listed = evaluators_of(info)
+    try:
+        evs = d.evaluators_for(info.info, evaluator_rules()) if info.info else []
+    except ValueError:
+        evs = []
+    scoring = d.evaluators.scoring_evaluators(evs)
+    if len(scoring) < 2:
+        return d.score_body(facts, config, year, as_of, body_id=info.subject_id, tier=info.tier), listed
+    totals, parts = {}, {}
+    for ev in scoring:
+        part = d.score_body(d.evaluators.facts_for_evaluator(facts, ev), config, year, as_of,
+                            body_id=info.subject_id, tier=info.tier)
+        totals[(ev.kind, ev.ref)] = part.total
+        parts[d.evaluators.evaluator_key(ev)] = part
+    combined = d.combine_scores(evs, totals)
+    base = d.score_body(facts, config, year, as_of, body_id=info.subject_id, tier=info.tier)
+    for row in listed:
+        part = parts.get(f"{row.get('kind')}:{row.get('ref')}")
+        if part is not None:
+            row["total"] = str(part.total)
+    return replace(base, total=combined), listed

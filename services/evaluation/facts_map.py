@@ -264,25 +264,26 @@ def _gap_kind(gap: dict) -> str | None:
     return {"av_missing": "av_missing", "av_advisory": None}.get(kind, "record_gap")
 
 
-def record_gaps(e: Event, lk: Lookup) -> list[NewFact]:
-    """REC-1/REC-3: a case counts once as incomplete (record_gap) and once as missing a mandatory
-    full-process audio-visual record (av_missing, which also makes the case one that required it);
-    advisory audio-visual suggestions do not count. Later reports of the same case add nothing."""
-    day = local_day(e.occurred_at)
-    officers = lk.officers_of_case(e.case_id)
+def gap_kinds(payload: dict) -> dict[str, dict]:
+    """The kinds of gap a ``record.gaps_found`` lists open (record_gap: missing / wrong stage; av_missing:
+    mandatory full-process audio-visual record), each with its codes and descriptions; advisory
+    audio-visual suggestions do not count."""
     by_kind: dict[str, list[dict]] = {}
-    for gap in e.payload.get("gaps") or []:
+    for gap in payload.get("gaps") or []:
         kind = _gap_kind(gap)
         if kind:
             by_kind.setdefault(kind, []).append(gap)
-    facts = []
-    for kind, gaps in sorted(by_kind.items()):
-        attrs = {"codes": [g.get("code") for g in gaps][:20], "description": "；".join(
-            str(g.get("description", "")) for g in gaps)[:300]}
-        facts += per_officer(kind, day, officers, ref=e.case_id, unique=True, attrs=attrs)
-        if kind == "av_missing":
-            facts.append(NewFact("av_required", day, ref=e.case_id, unique=True))
-    return facts
+    return {kind: {"codes": [g.get("code") for g in gaps][:20],
+                   "description": "；".join(str(g.get("description", "")) for g in gaps)[:300]}
+            for kind, gaps in sorted(by_kind.items())}
+
+
+def record_gaps(e: Event, lk: Lookup) -> list[NewFact]:
+    """REC-1/REC-3, EVAL-6 (issue 16): a report of open gaps is no fact yet — a record may still be in
+    flight or its step not due. The service keeps the report (``record_gap_reports``); the periodic job
+    turns a gap still open past the grace period into ``record_gap`` / ``av_missing`` facts and one
+    clue per case and kind (``workflow.settle_record_gaps``)."""
+    return []
 
 
 RULES: list[FactRule] = [

@@ -249,3 +249,18 @@ class ReceivedGradeRow(Base):
     event_id: Mapped[str] = mapped_column(String(64))
     finalised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class GapReportRow(Base):
+    """One ``record.gaps_found`` report of a case: the kinds of gap open when records made it
+    (EVAL-6, issue 16). The periodic job decides from the set of reports whether a gap is final
+    (still open past the grace period) — never at arrival, so the order of arrival does not matter."""
+
+    __tablename__ = "record_gap_reports"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(96), index=True)
+    body_id: Mapped[str] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(9))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    open_kinds: Mapped[str] = mapped_column(Text)                 # JSON list of fact kinds
+    gaps: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: codes and descriptions per kind

@@ -22,11 +22,25 @@ from services.evaluation.engine import (
     evaluate,
     monthly_trend,
 )
-from services.evaluation.models import CaseRow, ConsequenceRow, GradeRow, ReceivedGradeRow, SupervisionRow
+from services.evaluation.models import (BodyEntry, CaseRow, ConsequenceRow, GradeRow, OfficerEntry, ReceivedGradeRow,
+                                       SupervisionRow)
 from services.evaluation.store import domain_facts, in_region, summary_counts
 from services.evaluation.workflow import case_json, consequence_json, item_json
 
-GRADES = ("优秀", "合格", "不合格")
+GRADES = ("优秀", "合格", "不合格", d.INSUFFICIENT)
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def _opened_year(row: CaseRow) -> int:
+    at = row.opened_at if row.opened_at.tzinfo else row.opened_at.replace(tzinfo=dt.timezone.utc)
+    return at.astimezone(CHINA).year
+
+
+def _names(session: Session) -> tuple[dict, dict]:
+    """Names of bodies and officers, to show instead of their ids."""
+    bodies = dict(session.execute(select(BodyEntry.body_id, BodyEntry.name)).all())
+    officers = dict(session.execute(select(OfficerEntry.officer_id, OfficerEntry.name)).all())
+    return bodies, officers
 
 
 def _pct(num, den) -> str | None:
@@ -62,7 +76,9 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
     as_of = as_of_for(year, today)
 
     cases = session.execute(select(CaseRow).where(in_region(CaseRow.region_code, region_code))).scalars().all()
-    open_cases = [c for c in cases if c.stage != "closed"]
+    open_cases = [c for c in cases if c.stage != "closed" and _opened_year(c) == year]   # 未结追责 of the year
+    body_names, officer_names = _names(session)
+    facts = domain_facts(session, region_code, year)
     items = [item_json(r, today) for r in session.execute(select(SupervisionRow).where(
         in_region(SupervisionRow.target_region, region_code) | in_region(SupervisionRow.issuer_region, region_code))
         .order_by(SupervisionRow.due_on)).scalars()]
@@ -128,6 +144,29 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
                         "grades": {g: sum(1 for _, x in per_year[y] if x == g) for g in GRADES}})
 
     by_source = Counter(c.source for c in open_cases)
+    unique = {f.body_key: f for f in facts}.values()
+    kinds = Counter(f.kind for f in unique)
+    overdue_items = [i for i in items if i["overdue"]]
+    headline = {
+        "decisions": kinds.get("enforcement_action", 0),
+        "on_time_rate": _pct(kinds.get("disclosure_on_time", 0), kinds.get("disclosure_due", 0)),
+        "disclosure_due": kinds.get("disclosure_due", 0),
+        "complaints": kinds.get("complaint_received", 0),
+        "overdue": len(overdue_items) + sum(1 for c in consequences if c.get("overdue")),
+        "clues": sum(1 for c in open_cases if c.stage == "clue"),
+    }
+
+    def case_row(c: CaseRow) -> dict:
+        row = case_json(c, full=False)
+        row["body_name"] = body_names.get(c.body_id, c.body_id)
+        row["officer_names"] = [officer_names.get(o, o) for o in row.get("officer_ids") or []]
+        return row
+
+    for i in items:
+        i["target_body_name"] = body_names.get(i["target_body_id"], i["target_body_id"])
+    for c in consequences:
+        c["subject_name"] = (body_names if c["subject_kind"] == "body" else officer_names).get(c["subject_id"],
+                                                                                              c["subject_id"])
     ranking = sorted(bodies, key=lambda b: (-Decimal(b["total"]), b["subject_id"]))
     # at a province: the cities judge their own bodies — their final grades as the cities sent them
     city_grades: dict[str, dict] = {}
@@ -142,12 +181,17 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
     return {
         "region_code": region_code, "region_tier": TIER_NAMES.get(region_tier(region_code), ""),
         "year": year, "as_of": as_of.isoformat() if as_of else None, "stage": stage,
+        "year_status": d.year_status(year, today, finalised=stage == "final" and bool(bodies)),
+        "year_status_name": d.years.STATUS_NAMES_ZH[d.year_status(year, today, finalised=stage == "final" and bool(bodies))],
+        "empty": all(b["grade"] == d.INSUFFICIENT for b in bodies) and not headline["decisions"],
+        "headline": headline,
         "children": child_rows,
         "ranking": [{k: b[k] for k in ("subject_id", "name", "region_code", "total", "grade", "by_total", "stage",
                                        "reasons")} for b in ranking],
         "grade_counts": {"body": {g: sum(1 for b in bodies if b["grade"] == g) for g in GRADES},
                          "officer": {g: sum(1 for o in officers if o["grade"] == g) for g in GRADES}},
-        "officers_failing": [{k: o[k] for k in ("subject_id", "name", "body_id", "total", "grade", "reasons")}
+        "officers_failing": [{**{k: o[k] for k in ("subject_id", "name", "body_id", "total", "grade", "reasons")},
+                              "body_name": body_names.get(o["body_id"], o["body_id"])}
                              for o in officers if o["grade"] == "不合格"],
         "indicators": indicator_rows,
         "trend": {"as_of": [p["as_of"] for p in trend["points"]], "total": [p["total"] for p in trend["points"]]},
@@ -155,9 +199,8 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
         "open_cases": {"count": len(open_cases),
                        "by_source": {d.accountability.CLUE_SOURCE_NAMES_ZH[d.ClueSource(s)]: n
                                      for s, n in by_source.most_common()},
-                       "latest": [case_json(c, full=False) for c in
-                                  sorted(open_cases, key=lambda c: c.opened_at, reverse=True)[:20]]},
-        "items": {"overdue": [i for i in items if i["overdue"]],
+                       "latest": [case_row(c) for c in sorted(open_cases, key=lambda c: c.opened_at, reverse=True)]},
+        "items": {"overdue": overdue_items,
                   "due_soon": [i for i in items if i["flag"] == "yellow"],
                   "open": sum(1 for i in items if i["status"] != "closed")},
         "consequences": consequences,

@@ -26,6 +26,7 @@ from services.common.events import DEPARTMENTS
 from services.common.links import HEARTBEAT
 from services.common.metrics import Metrics
 from services.evaluation import configuration
+from services.evaluation import domain as d
 from services.evaluation.facts_map import FactRule, active_rules
 from services.evaluation.usecases import accountability, facts, grading, tiers
 from services.evaluation.workflow import WorkflowError
@@ -41,6 +42,8 @@ def answers(fn):
             return fn(*args, **kwargs)
         except WorkflowError as exc:
             return exc.as_json()
+        except d.FutureYearError as exc:   # issue 16: a year that has not begun has nothing to grade
+            return {"error": "future_year", "status": 422, "message": str(exc)}
     return wrapper
 
 

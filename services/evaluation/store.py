@@ -364,11 +364,13 @@ def consequences_in(session: Session, scope, year: int | None, status: str | Non
 
 
 def add_score_fact(session: Session, event_id: str, kind: str, region_code: str, body_id: str,
-                   officer_id: str | None, on: dt.date, score, note: str | None) -> Fact:
-    """The fact of a score a supervisor entered (``evaluation.score_recorded``), traced to its event."""
+                   officer_id: str | None, on: dt.date, score, note: str | None, evaluator: str | None = None) -> Fact:
+    """The fact of a score a supervisor entered (``evaluation.score_recorded``), traced to its event;
+    ``evaluator``: whose check of a dual-managed body it is (EVAL-1; None: every evaluator's)."""
+    attrs = {k: v for k, v in (("note", note), ("evaluator", evaluator)) if v}
     row = Fact(event_id=event_id, event_type="evaluation.score_recorded", kind=kind, region_code=region_code,
                body_id=body_id, officer_id=officer_id, year=on.year, occurred_on=on, value=float(score), seq=0,
-               ref=None, attrs=jdump({"note": note}) if note else None)
+               ref=None, attrs=jdump(attrs) if attrs else None)
     session.add(row)
     return row
 
@@ -520,3 +522,29 @@ def item_from_dict(raw: dict) -> d.SupervisionItem:
     item.reviews = [ItemReview(r["action"], r["by"], _d(r["on"]), r.get("note") or "") for r in raw.get("reviews") or []]
     return item
 
+
+
+# --- record gap reports (EVAL-6, issue 16) ------------------------------------------------------
+
+def keep_gap_report(session: Session, event: Event) -> None:
+    """Keep a ``record.gaps_found`` report (once per event): the kinds of gap open when it was made."""
+    from services.evaluation.facts_map import gap_kinds
+    from services.evaluation.models import GapReportRow
+
+    if not event.case_id or session.get(GapReportRow, event.event_id) is not None:
+        return
+    kinds = gap_kinds(event.payload)
+    session.add(GapReportRow(event_id=event.event_id, case_id=event.case_id, body_id=event.body_id,
+                             region_code=event.region_code, occurred_at=event.occurred_at,
+                             open_kinds=jdump(sorted(kinds)), gaps=jdump(kinds)))
+    session.flush()
+
+
+def gap_reports(session: Session) -> dict[str, list]:
+    """Every case's gap reports: case id → [GapReportRow]."""
+    from services.evaluation.models import GapReportRow
+
+    out: dict[str, list] = {}
+    for row in session.execute(select(GapReportRow).order_by(GapReportRow.case_id)).scalars():
+        out.setdefault(row.case_id, []).append(row)
+    return out

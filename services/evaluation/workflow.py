@@ -15,7 +15,8 @@ from sqlalchemy import and_, false, select
 from sqlalchemy.orm import Session
 
 from services.common.db import emit
-from services.common import tiers
+from services.common import settings, tiers
+from services.common.events import Event
 from services.common.scope import Scope
 from services.common.workdays import default_calendar
 from services.evaluation import domain as d
@@ -37,11 +38,15 @@ from services.evaluation.models import (
     Fact,
     SupervisionRow,
 )
+from services.evaluation.facts_map import NewFact
 from services.evaluation.store import (
+    Registry,
     case_from_dict,
     case_to_dict,
     in_region,
     item_from_dict,
+    gap_reports,
+    insert_facts,
     item_to_dict,
     jdump,
     sanction_from,
@@ -141,8 +146,8 @@ def record_ytd(session: Session, results: list[Result], as_of: dt.date, year: in
     counts: dict = defaultdict(int)
     for r in results:
         persist_grade(session, r, "ytd", as_of)
-        counts[(r.subject.kind, r.grade.grade.value)] += 1
-        if r.subject.kind == "officer" and r.grade.grade is d.Grade.FAIL:
+        counts[(r.subject.kind, r.grade.label)] += 1
+        if r.subject.kind == "officer" and not r.grade.insufficient and r.grade.grade is d.Grade.FAIL:
             cap = d.Consequence(d.ConsequenceKind.GRADE_CAP, d.SubjectKind.OFFICER, r.subject.subject_id, year,
                                 f"{year}年度评议考核不合格，当年不得评定为优秀",
                                 f"执法人员{r.subject.name}截至{as_of.isoformat()}的{year}年度评议考核为不合格，"
@@ -169,6 +174,10 @@ def finalise_year(session: Session, scope: str, year: int, actor: str, today: dt
             continue
         if final_grade(session, r.subject.kind, r.subject.subject_id, year):
             skipped.append({"subject_kind": r.subject.kind, "subject_id": r.subject.subject_id, "reason": "already_final"})
+            continue
+        if r.grade.insufficient:   # no grade without evidence (issue 16): 数据不足, no final grade, no consequence
+            skipped.append({"subject_kind": r.subject.kind, "subject_id": r.subject.subject_id,
+                            "reason": "insufficient_data", "message": "；".join(r.grade.reasons)})
             continue
         persist_grade(session, r, "final", dt.date(year, 12, 31), decided_by=actor)
         emit(session, "evaluation.grade_finalised", {
@@ -210,28 +219,137 @@ def _emit_opened(session: Session, case: d.AccountabilityCase) -> None:
         region_code=case.region_code, body_id=case.body_id)
 
 
+def _fact_case_key(kind: str, fact: Fact) -> str:
+    """One clue per case (or complaint) and kind, not per event (issue 16, EVAL-6)."""
+    return f"fact:{kind}:{fact.ref or fact.event_id}"
+
+
 def open_cases_from_facts(session: Session, rows: list[Fact]) -> list[str]:
-    """A violation fact opens a clue (one case per event and kind, with all officers concerned)."""
+    """A violation fact that is final when it arrives (a bypassed review, an overdue publication, an
+    upheld complaint, …) opens a clue — one per case and kind: a later event of the same case and kind
+    joins the open clue (its event id and officers) instead of opening another."""
     groups: dict = defaultdict(list)
     for r in rows:
         # a province opens no case against a city's body: the city's suite holds it to account (issue 23)
         if r.kind in FACT_KIND_TO_SOURCE and tiers.judged_here(r.region_code):
-            groups[(r.kind, r.event_id)].append(r)
+            groups[_fact_case_key(r.kind, r)].append(r)
     opened = []
-    for (kind, event_id), facts in groups.items():
-        key = f"fact:{kind}:{event_id}"
-        if session.execute(select(CaseRow.case_id).where(CaseRow.origin_key == key)).first():
+    for key, facts in groups.items():
+        row = session.execute(select(CaseRow).where(CaseRow.origin_key == key)).scalar()
+        if row is not None:
+            _join_case(session, row, facts)
             continue
-        first = to_domain(facts[0])
         at = now()
-        case = d.open_case_from_fact(first, new_id("ZR", at.date()), at)
+        case = d.open_case_from_fact(to_domain(facts[0]), new_id("ZR", at.date()), at)
         for f in facts[1:]:
             if f.officer_id and f.officer_id not in case.officer_ids:
                 case.officer_ids.append(f.officer_id)
+            if f.event_id not in case.source_event_ids:
+                case.source_event_ids.append(f.event_id)
         save_case(session, case, key, new=True)
         _emit_opened(session, case)
         opened.append(case.case_id)
     return opened
+
+
+def _join_case(session: Session, row: CaseRow, facts: list[Fact]) -> None:
+    """Later events of a case and kind join its clue while it is open (not after it was closed)."""
+    if row.stage == "closed":
+        return
+    case = case_from_dict(json.loads(row.data))
+    changed = False
+    for f in facts:
+        if f.event_id not in case.source_event_ids:
+            case.source_event_ids.append(f.event_id)
+            changed = True
+        if f.officer_id and f.officer_id not in case.officer_ids:
+            case.officer_ids.append(f.officer_id)
+            changed = True
+    if changed:
+        save_case(session, case)
+
+
+def settle_record_gaps(session: Session, today: dt.date, grace_working_days: int | None = None) -> dict:
+    """The periodic job's due process for record gaps (EVAL-6, issue 16), by the suite's clock:
+    a gap still open past the grace period (working days after the report that found it) becomes
+    ``record_gap`` / ``av_missing`` facts and one clue per case and kind; a clue whose gap has closed
+    before a supervisor accepted it is withdrawn (撤回线索, history kept) and its facts dropped."""
+    grace = gap_grace_working_days() if grace_working_days is None else grace_working_days
+    calendar = default_calendar()
+    opened, withdrawn = [], []
+    for case_id, rows in gap_reports(session).items():
+        if not tiers.judged_here(rows[0].region_code):
+            continue
+        reports = [d.GapReport(r.event_id, case_id, _aware(r.occurred_at), frozenset(json.loads(r.open_kinds)))
+                   for r in rows]
+        for kind in d.GAP_KINDS:
+            status = d.gap_status(reports, kind, calendar, grace, today)
+            key = f"fact:{kind}:{case_id}"
+            clue = session.execute(select(CaseRow).where(CaseRow.origin_key == key)).scalar()
+            if status.final and clue is None:
+                since = next(r for r in rows if r.event_id == status.since.event_id)
+                opened.append(_open_gap_clue(session, since, kind, key, status))
+            elif not status.open and clue is not None and clue.stage == d.Stage.CLUE.value:
+                case = case_from_dict(json.loads(clue.data))
+                case.withdraw("system", now(), "记录已补齐，缺失情形在立案前已消除，线索撤回")
+                save_case(session, case)
+                for fact in session.execute(select(Fact).where(
+                        Fact.ref == case_id, Fact.kind.in_((kind, "av_required") if kind == "av_missing" else (kind,)),
+                        Fact.event_type == "record.gaps_found")).scalars():
+                    session.delete(fact)
+                withdrawn.append(case.case_id)
+    session.flush()
+    return {"opened": opened, "withdrawn": withdrawn}
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)   # SQLite keeps no zone: stored in UTC
+
+
+def _open_gap_clue(session: Session, report, kind: str, key: str, status) -> str:
+    officers = Registry(session).officers_of_case(report.case_id)
+    day = _aware(report.occurred_at).astimezone(CHINA).date()
+    attrs = json.loads(report.gaps or "{}").get(kind) or {}
+    new = [NewFact(kind, day, officer_id=o, ref=report.case_id, attrs=attrs) for o in officers] \
+        or [NewFact(kind, day, ref=report.case_id, attrs=attrs)]
+    if kind == "av_missing":
+        new.append(NewFact("av_required", day, ref=report.case_id, unique=True))
+    event = Event(event_id=report.event_id, event_type="record.gaps_found", schema_version="1.0",
+                  occurred_at=_aware(report.occurred_at), source_system="records", region_code=report.region_code,
+                  body_id=report.body_id, case_id=report.case_id, payload={})
+    facts = insert_facts(session, event, new)
+    at = now()
+    description = (f"{d.accountability.CLUE_SOURCE_NAMES_ZH[d.accountability.FACT_KIND_TO_SOURCE[kind]]}："
+                   f"案件{report.case_id}于{day.isoformat()}发现{attrs.get('description') or '记录缺失'}，"
+                   f"宽限期（至{status.final_after.isoformat()}）届满仍未补齐")
+    case = d.open_case_from_fact(to_domain(facts[0]), new_id("ZR", at.date()), at, description=description)
+    for f in facts[1:]:
+        if f.officer_id and f.officer_id not in case.officer_ids:
+            case.officer_ids.append(f.officer_id)
+    save_case(session, case, key, new=True)
+    _emit_opened(session, case)
+    return case.case_id
+
+
+def entered_by(info, evaluator: str | None, kind: str) -> str | None:
+    """Which evaluator of a dual-managed body (EVAL-1) a special check / case-file review belongs to:
+    ``superior_department`` or ``government`` (None: counts for every evaluator)."""
+    if not evaluator:
+        return None
+    if kind not in d.evaluators.ENTERED_KINDS or info.info is None:
+        raise WorkflowError(422, "invalid", "只有执法主体的专项检查、案卷评查得分可注明考核机关")
+    from services.evaluation.engine import evaluator_rules
+
+    for ev in d.evaluators.scoring_evaluators(d.evaluators_for(info.info, evaluator_rules())):
+        if ev.kind.value == evaluator:
+            return d.evaluators.evaluator_key(ev)
+    raise WorkflowError(422, "invalid", f"{info.name}的考核机关中没有 {evaluator}（仅双重管理的执法主体由两个机关分别考核）")
+
+
+def gap_grace_working_days() -> int:
+    """ZHIFA_EVALUATION_GAP_GRACE_WORKING_DAYS (default 5): working days a missing record may still be
+    in flight after its step was due before the gap becomes an accountability clue (EVAL-6)."""
+    return int(settings.setting("ZHIFA_EVALUATION_GAP_GRACE_WORKING_DAYS", 5))
 
 
 def open_cases_from_clues(session: Session, clues: list[d.Clue]) -> list[str]:

@@ -113,7 +113,10 @@ OPERATIONS: dict = {
     ("GET", "/auth/callback"): {"query": {"code": text(2000), "state": text(500), "iss": text(500),
                                           "error": text(200), "error_description": text(1000)}, "redirects": True},
     ("POST", "/auth/logout"): {"form": {"type": "object", "properties": {"csrf_token": CSRF}}, "redirects": True},
-    ("GET", "/evaluation/dashboard"): {"query": REGION_YEAR, "redirects": True},
+    ("GET", "/evaluation/dashboard"): {"query": {**REGION_YEAR, "page": {**integer(1, 10000), "description":
+                                                                      "page of the open cases and the ranking (20 a page)"}},
+                                       "redirects": True},
+    ("GET", "/evaluation/cases/<case_id>"): {"redirects": True},
     ("GET", "/evaluation/annual-report"): {"query": REGION_YEAR, "redirects": True},
     ("GET", "/evaluation/annual-report.csv"): {"query": REGION_YEAR, "redirects": True, "media": "text/csv"},
     # -- complaints (accept: body optional) --------------------------------------------------------

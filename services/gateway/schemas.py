@@ -168,6 +168,8 @@ class EvaluationScoreEntryRequest(Schema):
     score = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=100, error="得分应在0至100之间"))
     recorded_on = fields.Date(load_default=None)
     note = fields.String(load_default=None, validate=validate.Length(max=500))
+    evaluator = fields.String(load_default=None, validate=validate.OneOf(("superior_department", "government")),
+                              metadata={"description": "双重管理: which evaluator's check this is (EVAL-1)"})
 
 
 class EvaluationFinaliseRequest(Schema):

@@ -100,14 +100,15 @@ HAND = {
         "SPECIAL_CHECK": ("90.0000", "90.00", "2.70"),
         "CASE_FILE_REVIEW": ("90.0000", "75.00", "3.00"),
     },
-    "D": {  # township set: no staffing indicator, record completeness weight 15; total = 22.00 × 100 / 97 = 22.68
+    "D": {  # township set: no staffing indicator, record completeness weight 15;
+            # total = 2.00 × 100 / 77 = 2.60 (no major decision, no challenge: 0/0 is 不适用, issue 16)
         "DISC_ON_TIME": ("0.7500", "0.00", "0.00"),
-        "REVIEW_MAJOR": (None, "100.00", "12.00"),         # no major decision → full marks
+        "REVIEW_MAJOR": (None, None, "0.00"),              # no major decision → not applicable, not 100
         "RECORD_COMPLETE": ("0.7500", "0.00", "0.00"),
         "AV_COMPLIANCE": ("0.7500", "0.00", "0.00"),
         "COMPLAINT_ACK": ("0.5000", "0.00", "0.00"),
         "COMPLAINT_UPHELD": ("12.5000", "0.00", "0.00"),
-        "CORRECTION_RATE": (None, "100.00", "8.00"),
+        "CORRECTION_RATE": (None, None, "0.00"),           # nothing challenged → not applicable
         "TRAINING": ("0.3333", "0.00", "0.00"),            # 1 of 3 (exactly 60 h counts)
         "CERTIFICATES": ("12.5000", "0.00", "0.00"),
         "SATISFACTION": ("2.5000", "0.00", "0.00"),
@@ -117,7 +118,7 @@ HAND = {
     },
 }
 HAND_TOTALS = {"A": ("95.62", "优秀", "优秀"), "B": ("65.15", "合格", "合格"),
-               "C": ("90.30", "优秀", "合格"), "D": ("22.68", "不合格", "不合格")}
+               "C": ("90.30", "优秀", "合格"), "D": ("2.60", "不合格", "不合格")}
 
 
 class _Gen:

@@ -25,6 +25,9 @@ from .grades import (Consequence, ConsequenceKind, Grade, GradeCap, GradeResult,
 from .indicators import IndicatorConfig, IndicatorConfigError, IndicatorSet, load_indicator_config
 from .received import ReceivedGrade, by_city, supersedes
 from .rules import Clue, detect, load_rules, open_case_from_clue
+from .due_process import GAP_KINDS, GapReport, GapStatus, counts_against_officer, gap_status
+from .grades import INSUFFICIENT
+from .years import FutureYearError, check_year, months_with_facts, year_status
 from .scoring import BodyScore, IndicatorScore, OfficerScore, SubjectScore, score_body, score_officer
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -100,6 +100,9 @@ FACT_KIND_TO_SOURCE = {
 }
 
 
+SOURCE_TO_FACT_KIND = {source.value: kind for kind, source in FACT_KIND_TO_SOURCE.items()}
+
+
 class SanctionKind(str, enum.Enum):
     """追责决定的种类."""
 
@@ -135,6 +138,19 @@ class Outcome(str, enum.Enum):
     NO_LIABILITY = "不予追究"
     EXEMPTED = "尽职免责"
     SANCTIONED = "作出追责决定"
+    WITHDRAWN = "撤回线索"       # the violation ended before the clue was accepted (e.g. the record arrived)
+
+
+#: outcomes under which the violation does not count against anyone (issue 16, EVAL-6)
+NOT_HELD = frozenset({Outcome.DISMISSED, Outcome.NO_VIOLATION, Outcome.EXEMPTED, Outcome.WITHDRAWN})
+
+
+def counts_against(stage: "Stage | str | None", outcome: "Outcome | str | None") -> bool:
+    """A clue counts against an officer only once a supervisor accepted it (立案: past the clue stage)
+    and while it was not found groundless, exempted or withdrawn (issue 16, EVAL-6)."""
+    if stage is None or Stage(stage) is Stage.CLUE:
+        return False
+    return outcome is None or Outcome(outcome) not in NOT_HELD
 
 
 @dataclass(frozen=True)
@@ -251,6 +267,16 @@ class AccountabilityCase:
         self.outcome = Outcome.DISMISSED
         self.decision_reason = reason
         self._move(Stage.CLOSED, "不予立案", actor, at, reason)
+
+    def withdraw(self, actor: str, at: dt.datetime, reason: str) -> None:
+        """线索 → 结案: 撤回线索 — the violation ended before a supervisor accepted the clue (e.g. the
+        missing record arrived); kept with its history, it counts against no one (issue 16, EVAL-6)."""
+        self._require("撤回线索", Stage.CLUE)
+        if not reason:
+            raise AccountabilityError("撤回线索须说明理由")
+        self.outcome = Outcome.WITHDRAWN
+        self.decision_reason = reason
+        self._move(Stage.CLOSED, "撤回线索", actor, at, reason)
 
     def add_officer(self, officer_id: str) -> None:
         self._require("增加涉及人员", Stage.CLUE, Stage.INVESTIGATION)

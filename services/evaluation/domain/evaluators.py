@@ -184,3 +184,25 @@ def combine_scores(evaluators: list[Evaluator], totals: Mapping[tuple[EvaluatorK
     if not weights:
         raise ValueError("没有计分的考核机关")
     return (weighted / weights).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+#: scores a supervisor enters for one evaluator (专项检查, 案卷评查): each evaluator of a dual-managed
+#: body scores with its own; the enforcement data is the same for both
+ENTERED_KINDS = frozenset({"special_check_score", "case_file_review_score"})
+
+
+def evaluator_key(ev: Evaluator) -> str:
+    return f"{ev.kind.value}:{ev.ref}"
+
+
+def facts_for_evaluator(facts, ev: Evaluator) -> list:
+    """The facts one evaluator scores a body on (EVAL-1): all of them, except the scores another
+    evaluator entered (an entered score names its evaluator in ``attrs['evaluator']``; unnamed ones
+    count for every evaluator)."""
+    key = evaluator_key(ev)
+    return [f for f in facts if f.kind not in ENTERED_KINDS or (f.attrs or {}).get("evaluator") in (None, key)]
+
+
+def scoring_evaluators(evaluators: list[Evaluator]) -> list[Evaluator]:
+    """The evaluators whose own score counts (primary, weight > 0): two for a weighted dual-managed body."""
+    return [ev for ev in evaluators if ev.role is Role.PRIMARY and ev.weight != 0]

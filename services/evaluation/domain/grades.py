@@ -73,13 +73,19 @@ class VetoRule:
         return Grade.FAIL if self.effect is VetoEffect.FAIL else self.cap
 
 
+#: what a subject with too little evidence gets instead of a grade (issue 16: no grade without evidence)
+INSUFFICIENT = "数据不足"
+
+
 @dataclass(frozen=True)
 class GradingRules:
-    """Cut-offs (≥ excellent_at → 优秀, ≥ pass_at → 合格, else 不合格) and veto rules."""
+    """Cut-offs (≥ excellent_at → 优秀, ≥ pass_at → 合格, else 不合格) and veto rules;
+    ``min_evidence``: a subject whose score rests on fewer events gets no grade (数据不足)."""
 
     excellent_at: Decimal = Decimal(90)
     pass_at: Decimal = Decimal(60)
     vetoes: tuple[VetoRule, ...] = ()
+    min_evidence: int = 1
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,17 @@ class GradeResult:
     vetoes: tuple[VetoHit, ...] = ()
     caps: tuple[GradeCap, ...] = ()
     reasons: tuple[str, ...] = ()
+    insufficient: bool = False      # too little evidence: no grade (数据不足); ``grade`` means nothing then
+    evidence_count: int = 0
+
+    @property
+    def label(self) -> str:
+        """The grade as shown and stored: 优秀 / 合格 / 不合格, or 数据不足."""
+        return INSUFFICIENT if self.insufficient else self.grade.value
+
+    @property
+    def by_total_label(self) -> str:
+        return INSUFFICIENT if self.insufficient else self.by_total.value
 
 
 def grade_for_total(total: Decimal, rules: GradingRules) -> Grade:
@@ -156,6 +173,14 @@ def assign_grade(score, facts: Iterable[Fact], rules: GradingRules | None = None
     rules = rules or score.grading
     kind = SubjectKind(score.subject_kind)
     own = select_facts(facts, kind.value, score.subject_id, score.year, score.as_of)
+    evidence = len(score.evidence)
+    if evidence < rules.min_evidence or not score.applicable_weight:
+        # no grade without evidence (issue 16): not 合格 by default, not 不合格 for want of data
+        hits = tuple(check_vetoes(own, rules))
+        return GradeResult(kind, score.subject_id, score.year, score.as_of, score.final, score.total,
+                           Grade.FAIL, Grade.FAIL, hits, (), (f"{INSUFFICIENT}：评分依据{evidence}件，"
+                                                              f"少于最低要求{rules.min_evidence}件，不评定等次",),
+                           insufficient=True, evidence_count=evidence)
     by_total = grade_for_total(score.total, rules)
     grade, reasons = by_total, []
     hits = check_vetoes(own, rules)
@@ -171,7 +196,7 @@ def assign_grade(score, facts: Iterable[Fact], rules: GradingRules | None = None
                 reasons.append(f"{cap.reason}，等次调整为{cap.max_grade.value}")
             grade = lower_of(grade, cap.max_grade)
     return GradeResult(kind, score.subject_id, score.year, score.as_of, score.final, score.total,
-                       by_total, grade, tuple(hits), tuple(applied), tuple(reasons))
+                       by_total, grade, tuple(hits), tuple(applied), tuple(reasons), evidence_count=evidence)
 
 
 # --- consequences ------------------------------------------------------------------------------
@@ -239,7 +264,11 @@ def consequences(subject: Subject, grade: Grade | GradeResult | str, previous_ye
     rules = rules or ConsequenceRules()
     if isinstance(grade, GradeResult):
         year = grade.year if year is None else year
+        if grade.insufficient:
+            return []       # no grade, nothing follows (issue 16)
         grade = grade.grade
+    if grade == INSUFFICIENT:
+        return []
     if year is None:
         raise ValueError("year is required when grade is not a GradeResult")
     grade = Grade.parse(grade)

@@ -7,7 +7,7 @@ range of years. A set may ``extends`` another, ``drop`` some of its indicators a
 
 Each indicator says how its value is computed from facts (``method``), whether a higher or lower
 value is better, its target and its scoring curve (value → 0–100 points), its weight, and what
-happens when there is nothing to measure (``when_empty``). Methods:
+happens when there is nothing to measure (``when_empty``: only ``exclude`` — 不适用). Methods:
 
 - ``ratio``            count(numerator kinds) ÷ count(denominator kinds); ``complement: true``
                        scores 1 − that ratio (e.g. 1 − gaps/cases = completeness)
@@ -68,9 +68,11 @@ class CurveKind(str, enum.Enum):
 
 
 class WhenEmpty(str, enum.Enum):
-    FULL = "full"        # nothing to measure → full marks
-    ZERO = "zero"        # nothing to measure → 0 (e.g. a snapshot that was never reported)
-    EXCLUDE = "exclude"  # not applicable; the total is re-scaled over the other weights
+    """What an indicator with nothing to measure (0/0) is: only ever not applicable (不适用) — the
+    total is re-scaled over the other weights. No grade without evidence (issue 16): a 0/0 is never
+    scored 100 (``full``) or 0 (``zero``); the loader refuses those."""
+
+    EXCLUDE = "exclude"
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class IndicatorDef:
     facts: tuple[str, ...] = ()
     population: tuple[str, ...] = ()
     threshold: Decimal | None = None
-    when_empty: WhenEmpty = WhenEmpty.FULL
+    when_empty: WhenEmpty = WhenEmpty.EXCLUDE
     penalties: tuple[Penalty, ...] = ()
     requirement: str = ""
     note: str = ""
@@ -280,7 +282,8 @@ class _Indicator(Schema):
     population = FactKinds(load_default=())
     complement = fields.Boolean(load_default=False)
     threshold = Number(load_default=None)
-    when_empty = fields.Enum(WhenEmpty, by_value=True, load_default=WhenEmpty.FULL)
+    # only exclude: a 0/0 is 不适用, never 100 or 0 (issue 16)
+    when_empty = fields.Enum(WhenEmpty, by_value=True, load_default=WhenEmpty.EXCLUDE)
     penalties = fields.List(fields.Nested(_Penalty), load_default=list)
     requirement = fields.String(load_default="")
     note = fields.String(load_default="")
@@ -354,6 +357,8 @@ class _Grading(Schema):
     excellent_at = Number()
     pass_at = Number()
     vetoes = fields.List(fields.Nested(_Veto), allow_none=True)
+    # fewer events behind a score than this → 数据不足, no grade (issue 16)
+    min_evidence = fields.Integer(strict=True, validate=validate.Range(min=1))
 
 
 class _Gradings(Schema):
@@ -391,7 +396,7 @@ def _grading(raw: Mapping, base: GradingRules, problems: Problems, *where) -> Gr
         problems.add(f"cut-offs must satisfy 0 <= pass_at < excellent_at <= 100 (pass_at={_fmt(passing)}, "
                      f"excellent_at={_fmt(excellent)})", *where)
     vetoes = tuple(raw.get("vetoes") or ()) if "vetoes" in raw else base.vetoes
-    return GradingRules(excellent, passing, vetoes)
+    return GradingRules(excellent, passing, vetoes, raw.get("min_evidence", base.min_evidence))
 
 
 class IndicatorsFile(Schema):

@@ -6,8 +6,8 @@ facts were used (``evidence``), so every score can be traced to the events behin
 
 Rounding: an indicator's score (0–100) is rounded to 0.01 (half up) from the exact value; its
 weighted score is ``score × weight ÷ 100`` rounded to 0.01; the total is the sum of weighted
-scores. When an indicator is not applicable (``when_empty: exclude`` and nothing to measure),
-the total is re-scaled: ``Σ weighted × 100 ÷ Σ applicable weights``, rounded to 0.01.
+scores. An indicator with nothing to measure (a 0/0 ratio, no values) is not applicable (不适用) —
+never 100 or 0 (issue 16) — unless a penalty fact (e.g. a review bypass) gives it evidence; the total is re-scaled: ``Σ weighted × 100 ÷ Σ applicable weights``, rounded to 0.01.
 
 With ``as_of`` the score is a year-to-date one (facts that occurred by that day); without it —
 or with ``as_of`` on or after 31 December — it is the final score of the year.
@@ -24,7 +24,7 @@ from services.common.identifiers import Tier, region_tier
 
 from .facts import Fact, select_facts
 from .grades import GradingRules
-from .indicators import HUNDRED, IndicatorConfig, IndicatorDef, IndicatorSet, Method, WhenEmpty, _fmt
+from .indicators import HUNDRED, IndicatorConfig, IndicatorDef, IndicatorSet, Method, _fmt
 
 CENT = Decimal("0.01")
 VALUE_PLACES = Decimal("0.0001")
@@ -180,10 +180,10 @@ def compute_indicator(ind: IndicatorDef, facts: Iterable[Fact]) -> IndicatorScor
             detail += f"；{p.fact_kind} {len(hits)}起，每起扣{_fmt(p.points)}分"
     evidence = _evidence(used + penalty_facts)
     if value is None:
-        if ind.when_empty is WhenEmpty.EXCLUDE and not penalty_facts:
+        if not penalty_facts:   # 0/0: not applicable, its weight goes to the others (issue 16)
             return IndicatorScore(ind.code, ind.name, ind.method.value, None, None, ind.weight, Decimal("0.00"),
-                                  evidence, applicable=False, met_target=None, detail=detail + "，不计分")
-        base = Decimal(0) if ind.when_empty is WhenEmpty.ZERO else HUNDRED
+                                  evidence, applicable=False, met_target=None, detail=detail + "，不适用")
+        base = HUNDRED   # only penalties to measure: full marks less the deductions
     else:
         base = ind.curve.score(value)
     score = _round(max(Decimal(0), base - deduction))

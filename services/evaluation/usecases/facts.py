@@ -11,8 +11,8 @@ from services.common import ownership
 from services.common.events import InvalidEvent
 from services.evaluation import workflow
 from services.evaluation.facts_map import FactRule
-from services.evaluation.store import (Registry, backfill_case_officers, insert_facts, preload_fact_keys,
-                                       retro_certificate_violations)
+from services.evaluation.store import (Registry, backfill_case_officers, insert_facts, keep_gap_report,
+                                       preload_fact_keys, retro_certificate_violations)
 
 #: registry updates applied before an event's facts are drawn
 REGISTRY_UPDATES = {"officer.registered": Registry.officer_registered,
@@ -30,6 +30,8 @@ def apply_event(db, event, rule: FactRule) -> None:
             rows = insert_facts(session, event, rule.facts(event, registry))
         except ValueError as exc:  # a fact the domain refuses (e.g. a value out of range)
             raise InvalidEvent(f"{event.event_type}: {exc}") from None
+        if event.event_type == "record.gaps_found":   # judged final later, by the periodic job (EVAL-6)
+            keep_gap_report(session, event)
         if event.event_type == "decision.made":
             backfill_case_officers(session, event.case_id, list(event.payload.get("officer_ids") or []))
         if event.event_type == "certificate.status_changed" and event.payload["status"] != "valid":

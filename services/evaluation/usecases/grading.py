@@ -39,6 +39,7 @@ def recompute(db, region_code=None) -> dict:
     today = today_in_china()
     year = today.year
     with db.session() as session:
+        gaps = workflow.settle_record_gaps(session, today)   # EVAL-6: gaps final by the suite's clock
         results = engine.evaluate(session, region_code, year, today)
         counts = workflow.record_ytd(session, results, today, year)
         # at a province, the detection rules run over what it judges itself (issue 23)
@@ -48,7 +49,8 @@ def recompute(db, region_code=None) -> dict:
         opened = workflow.open_cases_from_clues(session, clues)
         overdue = workflow.flag_overdue_items(session, today, region_code)
     refresh_metrics(db, today)
-    return {"as_of": today.isoformat(), "grades": counts, "clue_cases": opened, "overdue_items": overdue}
+    return {"as_of": today.isoformat(), "grades": counts, "clue_cases": opened, "overdue_items": overdue,
+            "record_gaps": gaps}
 
 
 def opened_from_fact(facts, clue) -> bool:
@@ -81,7 +83,7 @@ def refresh_metrics(db, today) -> None:
 def summary(db, scope, region_code=None, year=None) -> dict:
     """Fact counts per body and kind for a region and everything under it (EVAL-2)."""
     region_code = scoped(scope, region_code)
-    year = year or today_in_china().year
+    year = d.check_year(year or today_in_china().year, today_in_china())
     with db.session() as session:
         bodies = store.summary_counts(session, region_code, year)
     return {"region_code": region_code, "year": year, "bodies": bodies}
@@ -164,7 +166,7 @@ def evidence(db, scope, subject_kind, subject_id, year, code, as_of=None) -> dic
 def grades(db, scope, region_code=None, year=None, stage="final") -> dict:
     """Persisted grades of a year (final, or the latest year-to-date ones)."""
     region = scoped(scope, region_code)
-    year = int(year or today_in_china().year)
+    year = d.check_year(year or today_in_china().year, today_in_china())
     with db.session() as session:
         latest = {}
         for r in store.grades_in(session, region, year, stage):
@@ -181,7 +183,9 @@ def finalise_year(db, scope, year, actor, region_code=None) -> dict:
     if city is not None:      # a province never finalises a linked city's year (issue 23, EVAL-1, PLAT-1)
         raise WorkflowError(409, "judged_by_city", f"{region} 的年度考核由 {city} 市级系统确定最终等次，"
                                                    "省级不代为确定；其最终等次见 received-grades")
+    d.check_year(year, today_in_china())
     with db.session() as session:
+        workflow.settle_record_gaps(session, today_in_china())   # EVAL-6: gaps final by now count
         return workflow.finalise_year(session, region, int(year), actor, today_in_china())
 
 
@@ -200,14 +204,15 @@ def record_score(db, scope, actor, data) -> dict:
         else:
             info = subject_of(session, scope, "body", data["body_id"], on.year)
         body_id = info.body_id
+        evaluator = workflow.entered_by(info, data.get("evaluator"), kind)   # EVAL-1: whose score
         payload = {"kind": kind, "officer_id": data.get("officer_id") if kind == "special_test_score" else None,
                    "score": data["score"], "recorded_on": on, "recorded_by": actor, "note": data.get("note")}
         event_id = emit(session, "evaluation.score_recorded", payload, region_code=info.region_code,
                         body_id=body_id)
         store.add_score_fact(session, event_id, kind, info.region_code, body_id, payload["officer_id"], on,
-                             data["score"], data["note"] if data.get("note") else None)
+                             data["score"], data["note"] if data.get("note") else None, evaluator)
     return {"event_id": event_id, "kind": kind, "subject_id": info.subject_id, "score": str(data["score"]),
-            "recorded_on": on.isoformat()}
+            "recorded_on": on.isoformat(), "evaluator": evaluator}
 
 
 def dashboard(db, scope, region_code=None, year=None) -> dict:

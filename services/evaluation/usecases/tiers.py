@@ -67,7 +67,7 @@ def receive_city_grade(db, event) -> None:
 def received_grades(db, scope, region_code=None, year=None) -> dict:
     """The cities' final grades received over the upward link, per city, in the caller's scope."""
     region = scoped(scope, region_code)
-    year = int(year or today_in_china().year)
+    year = d.check_year(year or today_in_china().year, today_in_china())
     with db.session() as session:
         grades = [store.received_grade_of(r) for r in store.received_grades_in(session, region, year)]
     return {"region_code": region, "year": year, "cities": d.by_city(grades)}

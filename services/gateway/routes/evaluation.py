@@ -35,7 +35,8 @@ from services.gateway.schemas import (
 )
 
 SUPERVISORS = ("supervisor", "admin")
-GRADE_COLOURS = {"优秀": "#2e7d32", "合格": "#1565c0", "不合格": "#c62828"}
+GRADE_COLOURS = {"优秀": "#2e7d32", "合格": "#1565c0", "不合格": "#c62828", "数据不足": "#9e9e9e"}
+PAGE_SIZE = 20
 
 
 def _answer(result):
@@ -226,9 +227,30 @@ class EvaluationRoutes:
         staff, region, response = self._page_scope(request, identity)
         if response is not None:
             return response
-        data = _answer(call(self.evaluation, "dashboard", staff.scope.as_dict(), region, _year(request), timeout=60))
-        return pages.render("evaluation/dashboard.html", d=data, staff=staff, charts=_charts(data),
+        data = call(self.evaluation, "dashboard", staff.scope.as_dict(), region, _year(request), timeout=60)
+        if isinstance(data, dict) and data.get("error") == "future_year":   # issue 16: nothing to show
+            return pages.render("evaluation/message.html", status=422, title="暂无数据", message=data["message"])
+        data = _answer(data)
+        try:
+            page = max(1, int(request.args.get("page") or 1))
+        except ValueError:
+            page = 1
+        cases, ranking = data["open_cases"]["latest"], data["ranking"]
+        start = (page - 1) * PAGE_SIZE
+        return pages.render("evaluation/dashboard.html", d=data, staff=staff, charts=_charts(data), page=page,
+                            cases_page=cases[start:start + PAGE_SIZE], cases_pages=-(-len(cases) // PAGE_SIZE),
+                            ranking_page=ranking[start:start + PAGE_SIZE], ranking_offset=start,
+                            ranking_pages=-(-len(ranking) // PAGE_SIZE),
                             query=lambda **kw: urlencode({"region_code": region, "year": data["year"], **kw}))
+
+    @endpoint("GET", "/evaluation/cases/<case_id>", roles=SUPERVISORS, tags=("evaluation",),
+              summary="One accountability clue or case (Chinese page): source, enforcement case, officers, history")
+    def evaluation_case_page(self, request, identity, case_id):
+        case = call(self.evaluation, "get_case", identity.scope.as_dict(), case_id)
+        if isinstance(case, dict) and case.get("error"):
+            return pages.render("evaluation/message.html", status=case.get("status", 404), title="无法查看",
+                                message=case.get("message", ""))
+        return pages.render("evaluation/case.html", c=case)
 
     @endpoint("GET", "/evaluation/annual-report", roles=SUPERVISORS, tags=("evaluation",),
               summary="Annual report section on enforcement (法治政府建设年度报告), printable page")
@@ -365,7 +387,7 @@ def grade_donut(counts: dict, title: str, size=150) -> Markup:
              f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
              f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="none" stroke="#eee" stroke-width="{stroke}"/>']
     offset = 0.0
-    for grade in ("优秀", "合格", "不合格"):
+    for grade in ("优秀", "合格", "不合格", "数据不足"):
         n = counts.get(grade, 0)
         if not total or not n:
             continue
