@@ -141,7 +141,8 @@ def main() -> int:
     print("  " + zhifa("migrate").replace("\n", "\n  "))
     zhifa("api-key", "--system", DEMO_HTTP_SYSTEM, "--region", "320404", "--body", "320404-ZHZF",
           "--key", DEMO_HTTP_KEY)
-    demo_args = ["--api-key", f"{DEMO_HTTP_SYSTEM}={DEMO_HTTP_KEY}", *register_demo_senders()]
+    demo_args = ["--api-key", f"{DEMO_HTTP_SYSTEM}={DEMO_HTTP_KEY}", *register_demo_senders(),
+                 "--amqp", os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")]   # the suite's vhost
     # service-account tokens for scripts (capped lifetime); people sign in through the identity platform
     supervisor = zhifa("token", "--service-account", "demo-script-supervisor", "--role", "supervisor",
                        "--region", "320400", "--hours", "8")

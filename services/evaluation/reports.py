@@ -65,7 +65,8 @@ def current_grades(session: Session, region_code: str, year: int, today: dt.date
         else:
             row["stage"] = "ytd"
         out.append(row)
-    stage = "final" if out and all(r["stage"] == "final" for r in out if r["subject_kind"] == "body") else "ytd"
+    graded = [r for r in out if r["subject_kind"] == "body" and r["grade"] != d.INSUFFICIENT]
+    stage = "final" if graded and all(r["stage"] == "final" for r in graded) else "ytd"
     return out, stage
 
 

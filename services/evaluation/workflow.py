@@ -349,7 +349,7 @@ def entered_by(info, evaluator: str | None, kind: str) -> str | None:
 def gap_grace_working_days() -> int:
     """ZHIFA_EVALUATION_GAP_GRACE_WORKING_DAYS (default 5): working days a missing record may still be
     in flight after its step was due before the gap becomes an accountability clue (EVAL-6)."""
-    return int(settings.setting("ZHIFA_EVALUATION_GAP_GRACE_WORKING_DAYS", 5))
+    return int(settings.get("ZHIFA_EVALUATION_GAP_GRACE_WORKING_DAYS"))
 
 
 def open_cases_from_clues(session: Session, clues: list[d.Clue]) -> list[str]:

@@ -7,24 +7,28 @@ Hand-computed results (config/evaluation/indicators.yaml; docs/evaluation-rules.
 Body A 320412-SCJG 武进区市场监督管理局 (county): 10 decisions, all published on time, 2 major both
   approved, 1 complaint acknowledged on time and rated 5, officers a1 (60 h) and a2 (30 h), one legal
   reviewer (ratio 1/2), case-file review 95.
-  DISC 12 + REVIEW 12 + RECORD 10 + AV 8 + ACK 8 + UPHELD 6 + CORRECTION 8 + TRAINING 0 (1/2 ≥ 60 h)
-  + STAFFING 5 + CERTIFICATES 6 + SATISFACTION 6 + ZERO 4 + CASE_FILE 3.50 (95 → 87.5) = 88.50 over
-  97 applicable (SPECIAL_CHECK excluded) → 91.24 优秀.
+  DISC 12 + REVIEW 12 + RECORD 10 + ACK 8 + UPHELD 6 + TRAINING 0 (1/2 ≥ 60 h) + STAFFING 5
+  + CERTIFICATES 6 + SATISFACTION 6 + ZERO 4 + CASE_FILE 3.50 (95 → 87.5) = 72.50 over 81 applicable
+  (SPECIAL_CHECK, and — 0/0 since issue 16 — AV_COMPLIANCE (no AV required) and CORRECTION_RATE
+  (nothing challenged) are 不适用) → 89.51 合格.
 Body B 320411-ZRZY 新北区自然资源局 (county, registered 2024): 8 decisions, 7 on time + 1 late
   (7/8 → 37.5 → 4.50), 2 major: 1 approved, 1 bypassed (0), officer b2 suspended since 2025-06-01
   decides twice (2/8 per 100 → 0), training b1 60 h / b2 45 h (0), no legal reviewer (0).
-  4.50 + 0 + 10 + 8 + 8 + 6 + 8 + 0 + 0 + 0 + 4 = 48.50 over 87 → 55.75 不合格 → 责令限期整改.
+  4.50 + 0 + 10 + 8 + 6 + 0 + 0 + 0 + 4 = 32.50 over 71 (AV, CORRECTION, SATISFACTION, SPECIAL_CHECK,
+  CASE_FILE 不适用) → 45.77 不合格 → 责令限期整改.
 Body C 320400-CGJ 常州市城市管理局 (city): 20 decisions, 19 on time (9.00), 4 major approved, 1 case
   with a record gap (1 − 1/20 → 50 → 5.00), 3 complaints acknowledged on time, 1 upheld (5 per 100
   → 0), 2 challenged / 1 corrected (50% → 0), training 60/60, ratio 1/2, ratings 4 and 5 (4.5 → 6),
-  special check 80 (2.40): 73.40 over 96 → 76.46 合格.
-Body D 320412-WSJ (powers, no decision, no explanation): ZERO_ENFORCEMENT 50 → 2.00, no reviewer
-  snapshot (0): 80 over 87 → 91.95 优秀.   Body E 320412-TYJ (powers, explained): 82/87 → 94.25 优秀.
-Officers (officer-standard; O_SPECIAL_TEST excluded unless entered):
+  special check 80 (2.40): 65.40 over 88 (AV_COMPLIANCE 0/0 不适用 since issue 16) → 74.32 合格.
+Body D 320412-WSJ (powers, no decision, no explanation) and Body E 320412-TYJ (powers, explained): no
+  enforcement, one or two events behind a score — fewer than grading.body.min_evidence (10): 数据不足,
+  no grade (issue 16); D still gets the zero_enforcement_unexplained fact at year end (EVAL-8).
+Officers (officer-standard; O_SPECIAL_TEST excluded unless entered; violations count once their clue
+is accepted — the tests accept every clue before finalising, EVAL-6):
   a1 100.00 优秀; a2 (30 h → 10) 70/80 → 87.50 合格;
   b1 100.00 优秀 by total, 合格 by the veto 参与作出应审未审的重大执法决定;
   b2 (45 h → 15, 2 uncertified → 0) 65/80 → 81.25 合格 by total, 不合格 by the veto 无证执法;
-     b2 was 不合格 in 2024 as well (one uncertified decision: 50/80 → 62.50, veto) → 调离/取消资格 proposal;
+     b2 was 不合格 in 2024 as well (three decisions, one uncertified: 50/80 → 62.50, veto) → 调离/取消资格 proposal;
   c1 (corrected 5/100 → 0, gaps 5/100 → 7.50, upheld 5/100 → 0, special test 70 → 5.00) 42.50 不合格;
   c2 (corrected → 0, gaps → 7.50) 52.50/80 → 65.63 合格.
 """
@@ -49,12 +53,12 @@ D = {"body_id": "320412-WSJ", "region_code": "320412", "name": "常州市武进�
 E = {"body_id": "320412-TYJ", "region_code": "320412", "name": "常州市武进区体育局", "system": "wj-tyj"}
 
 EXPECTED_BODIES = {  # body_id: (total, by_total, grade)
-    A["body_id"]: ("91.24", "优秀", "优秀"),
-    B["body_id"]: ("55.75", "不合格", "不合格"),
-    C["body_id"]: ("76.46", "合格", "合格"),
-    D["body_id"]: ("91.95", "优秀", "优秀"),
-    E["body_id"]: ("94.25", "优秀", "优秀"),
+    A["body_id"]: ("89.51", "合格", "合格"),
+    B["body_id"]: ("45.77", "不合格", "不合格"),
+    C["body_id"]: ("74.32", "合格", "合格"),
 }
+#: no enforcement all year: too little evidence for a grade (issue 16: 数据不足, grading.body.min_evidence)
+INSUFFICIENT_BODIES = (D["body_id"], E["body_id"])
 EXPECTED_OFFICERS = {
     "a1": ("100.00", "优秀", "优秀"),
     "a2": ("87.50", "合格", "合格"),
@@ -214,6 +218,9 @@ def generate() -> dict[str, list[tuple[str, dict]]]:
     case(B, "XBZR", 7, at(2025, 7, 15), ["b2"])
     case(B, "XBZR", 8, at(2025, 8, 20), ["b2"], on_time=False)
     decisions.append(dep(decision(B, "320411-ZRZY-XBZR-2024-01", at(2024, 5, 10), ["b2"], "新自然资罚〔2024〕1号")))
+    # two more 2024 decisions of b2 while the certificate was valid: enough evidence for a 2024 grade (issue 16)
+    decisions.append(dep(decision(B, "320411-ZRZY-XBZR-2024-02", at(2024, 2, 10), ["b2"], "新自然资罚〔2024〕2号")))
+    decisions.append(dep(decision(B, "320411-ZRZY-XBZR-2024-03", at(2024, 12, 10), ["b2"], "新自然资罚〔2024〕3号")))
     # -- body C: 20 decisions, 4 major approved, one published late --
     for n in range(1, 21):
         case(C, "CZCG", n, at(2025, 1 + (n - 1) // 2, 3 + n), ["c1", "c2"], major=n in (1, 5, 10, 15),

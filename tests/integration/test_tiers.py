@@ -265,7 +265,8 @@ def test_the_provinces_scores_for_a_citys_bodies_are_the_citys_own(tiers):
                   for kind in ("body", "officer")
                   for g in t.cz.get("/api/v1/evaluation/grades", city_sup, params={"year": 2025}).json()["grades"]
                   if g["subject_kind"] == kind}
-    assert len(city_final) >= 10 and ("body", Y.B["body_id"]) in city_final
+    # 3 bodies and 6 officers: D and E (no enforcement) have too little evidence for a grade (issue 16)
+    assert len(city_final) >= 9 and ("body", Y.B["body_id"]) in city_final
 
     def province_scores(kind):
         r = t.province.get("/api/v1/evaluation/scores", t.prov_sup,
