@@ -143,6 +143,13 @@ def register_bodies(dept: Department, rng: random.Random) -> dict:
                 "certificate_no": cert, "officer_id": officer_id, "status": "valid",
                 "effective_from": "2025-01-01T00:00:00+08:00", "valid_until": "2029-12-31"})
             staff.append(officer_id)
+            # this year's training (EVAL-5): most officers reached the 60 hours, a few are short
+            hours = rng.choice((60, 64, 72, 80)) if rng.random() < TRAINED_RATE else rng.choice((24, 36, 48))
+            today = dt.date.today()
+            dept.send(body, "training.recorded", {
+                "record_id": f"TR-{officer_id}-{today.year}", "officer_id": officer_id,
+                "course": "行政执法人员公共法律知识和专业法律知识培训", "hours": str(hours),
+                "completed_on": max(dt.date(today.year, 1, 1), today - dt.timedelta(days=30)).isoformat()})
         for code, name, basis in MATTERS[body["field"]]:
             dept.send(body, "power.published", {"matter_code": code, "name": name, "action_type": "penalty",
                                                 "legal_basis": basis, "body_id": body["body_id"],
@@ -161,6 +168,7 @@ def sm3_hex(data: bytes) -> str:
 MISSING_RECORD_RATE = 0.04     # 事先告知书 never filed → a record gap that stays open → one clue after the grace period
 LATE_RECORD_RATE = 0.05        # 询问笔录 filed a little after the decision → a gap that closes within the grace period
 BYPASS_RATE = 0.05             # a major decision made without legal review (应审未审)
+TRAINED_RATE = 0.85            # officers who completed their 60 training hours this year (EVAL-5)
 
 
 def _document(dept, body, case_id, pair, n, stage, document_type, title, at):

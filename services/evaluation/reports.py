@@ -129,7 +129,8 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
     indicator_rows = []
     for code, slot in indicators.items():
         indicator_rows.append({"code": code, "name": slot["name"], "weight": slot["weight"],
-                               "avg_score": str(_avg(slot["scores"]) or ""), "met": slot["met"],
+                               "avg_score": "" if _avg(slot["scores"]) is None else str(_avg(slot["scores"])),
+                               "met": slot["met"],
                                "measured": slot["measured"],
                                "trend": [p["indicators"].get(code) for p in trend["points"]]})
 
@@ -145,7 +146,8 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
                         "grades": {g: sum(1 for _, x in per_year[y] if x == g) for g in GRADES}})
 
     by_source = Counter(c.source for c in open_cases)
-    unique = {f.body_key: f for f in facts}.values()
+    until = as_of or dt.date(year, 12, 31)     # as the indicators count: what fell due by then
+    unique = {f.body_key: f for f in facts if f.occurred_on <= until}.values()
     kinds = Counter(f.kind for f in unique)
     overdue_items = [i for i in items if i["overdue"]]
     headline = {
