@@ -259,6 +259,123 @@ def load_for_actor(session: Session, task_id: str, actor: Actor, *, lock: bool =
     return row, task
 
 
+def pending_tasks(session: Session, *, case_ids=(), body_ids=(), officer_ids=()) -> list[TaskRow]:
+    """Pending task rows (locked) that may concern the cases, bodies or officers: narrowed in SQL when
+    only cases or only bodies are asked for, every pending task otherwise (officers are in the document)."""
+    query = select(TaskRow).where(TaskRow.pending.is_(True)).order_by(TaskRow.task_id)
+    if case_ids and not body_ids and not officer_ids:
+        query = query.where(TaskRow.case_id.in_(sorted(case_ids)))
+    elif body_ids and not case_ids and not officer_ids:
+        query = query.where(TaskRow.body_id.in_(sorted(body_ids)))
+    return session.scalars(locked(session, query)).all()
+
+
+def overdue_tasks(session: Session, today: dt.date) -> list[TaskRow]:
+    """Pending tasks past their due day (超期), in a state a reviewer or approver still acts in."""
+    return session.scalars(select(TaskRow).where(
+        TaskRow.pending.is_(True), TaskRow.due_on < today, TaskRow.state.in_(PENDING_STATES))).all()
+
+
+def task_counts(session: Session, today: dt.date) -> tuple[list, list]:
+    """(region, body, n) of open tasks and of overdue tasks, for the gauges."""
+    open_rows = session.execute(select(TaskRow.region_code, TaskRow.body_id, func.count())
+                                .where(TaskRow.pending.is_(True))
+                                .group_by(TaskRow.region_code, TaskRow.body_id)).all()
+    overdue_rows = session.execute(select(TaskRow.region_code, TaskRow.body_id, func.count())
+                                   .where(TaskRow.pending.is_(True), TaskRow.due_on < today,
+                                          TaskRow.state.in_(PENDING_STATES))
+                                   .group_by(TaskRow.region_code, TaskRow.body_id)).all()
+    return open_rows, overdue_rows
+
+
+def tasks_in_scope(session: Session, actor: Actor, today: dt.date, *, status=None, assigned=None, body_id=None,
+                   case_id=None) -> list[TaskRow]:
+    """Tasks in the actor's scope; ``status``: a state, ``pending`` or ``overdue``; ``assigned='me'``:
+    assigned to the actor or to nobody yet. At most 500, by due day."""
+    query = in_scope(select(TaskRow), TaskRow.region_code, TaskRow.body_id, actor)
+    if status == "pending":
+        query = query.where(TaskRow.pending.is_(True))
+    elif status == "overdue":
+        query = query.where(TaskRow.pending.is_(True), TaskRow.due_on < today, TaskRow.state.in_(PENDING_STATES))
+    elif status:
+        query = query.where(TaskRow.state == status)
+    if assigned == "me":
+        query = query.where((TaskRow.assigned_reviewer_id == actor.subject)
+                            | (TaskRow.assigned_reviewer_id.is_(None)))
+    if body_id:
+        query = query.where(TaskRow.body_id == body_id)
+    if case_id:
+        query = query.where(TaskRow.case_id == case_id)
+    rows = session.scalars(query.order_by(TaskRow.due_on, TaskRow.case_id).limit(500)).all()
+    return [r for r in rows if actor.covers(r.region_code, r.body_id)]
+
+
+# --- registry, case actions, record gaps: what the pre-checks read (PLAT-2/3/4, REV-3) ------------
+
+def upsert_body(session: Session, p: dict, now: dt.datetime) -> RegistryBody:
+    """执法主体 as ``body.registered`` tells it."""
+    body = session.get(RegistryBody, p["body_id"]) or RegistryBody(body_id=p["body_id"])
+    body.name, body.kind, body.region_code = p["name"], p["kind"], p["region_code"]
+    body.field, body.superior_body_id, body.updated_at = p.get("field"), p.get("superior_body_id"), now
+    session.add(body)
+    session.flush()
+    return body
+
+
+def upsert_officer(session: Session, p: dict, region_code: str, now: dt.datetime) -> str | None:
+    """执法人员 as ``officer.registered`` tells it (region and field from the body when known).
+    Returns the body the officer moved from, if any."""
+    officer = session.get(RegistryOfficer, p["officer_id"])
+    moved_from = officer.body_id if officer is not None and officer.body_id != p["body_id"] else None
+    officer = officer or RegistryOfficer(officer_id=p["officer_id"])
+    body = session.get(RegistryBody, p["body_id"])
+    officer.name, officer.body_id = p["name"], p["body_id"]
+    officer.region_code = body.region_code if body is not None else region_code
+    roles = set(p.get("roles") or ["officer"])
+    officer.is_officer, officer.is_reviewer = "officer" in roles, "legal_reviewer" in roles
+    officer.field = p.get("field") or (body.field if body is not None else None)
+    officer.certificate_no, officer.updated_at = p.get("certificate_no"), now
+    session.add(officer)
+    session.flush()
+    return moved_from
+
+
+def add_certificate_change(session: Session, event_id: str, p: dict) -> None:
+    """执法证件 status change (``certificate.status_changed``), kept as history."""
+    session.add(CertificateChange(event_id=event_id, certificate_no=p["certificate_no"],
+                                  officer_id=p["officer_id"], status=p["status"],
+                                  effective_from=to_utc(p["effective_from"]), valid_until=p.get("valid_until"),
+                                  reason=p.get("reason")))
+    session.flush()
+
+
+def upsert_power_item(session: Session, p: dict) -> None:
+    """权责清单 entry as ``power.published`` tells it (one row per version)."""
+    item = session.get(PowerItem, (p["body_id"], p["matter_code"], p["version"])) or PowerItem(
+        body_id=p["body_id"], matter_code=p["matter_code"], version=p["version"])
+    item.action_type, item.name, item.legal_basis = p["action_type"], p["name"], p["legal_basis"]
+    item.published_on = p["published_on"]
+    session.add(item)
+    session.flush()
+
+
+def add_case_action(session: Session, event_id: str, case_id: str, kind: str, acted_at: dt.datetime,
+                    officer_ids) -> None:
+    session.add(CaseAction(event_id=event_id, case_id=case_id, kind=kind, acted_at=acted_at,
+                           officer_ids=list(officer_ids or [])))
+
+
+def record_gaps(session: Session, case_id: str) -> RecordGaps | None:
+    return session.get(RecordGaps, case_id)
+
+
+def set_record_gaps(session: Session, row: RecordGaps | None, case_id: str, *, open_gap_codes: list, gaps: list,
+                    reported_at: dt.datetime) -> None:
+    row = row or RecordGaps(case_id=case_id)
+    row.open_gap_codes, row.gaps, row.reported_at = open_gap_codes, gaps, reported_at
+    session.add(row)
+
+
 # --- pre-checks (REV-3) --------------------------------------------------------------------------
 
 def certificate_history(session: Session, officer_ids: Iterable[str]) -> list[CertificateEvent]:
@@ -400,6 +517,19 @@ def record_violation(session: Session, *, kind: str, region_code: str, body_id: 
     return v
 
 
+def violations_in_scope(session: Session, actor: Actor, *, kind=None, open_only=False, body_id=None) -> list[Violation]:
+    """Violations in the actor's scope, newest first (at most 500)."""
+    query = in_scope(select(Violation), Violation.region_code, Violation.body_id, actor)
+    if kind:
+        query = query.where(Violation.kind == kind)
+    if open_only:
+        query = query.where(Violation.resolved_at.is_(None))
+    if body_id:
+        query = query.where(Violation.body_id == body_id)
+    rows = session.scalars(query.order_by(Violation.detected_at.desc()).limit(500)).all()
+    return [v for v in rows if actor.covers(v.region_code, v.body_id)]
+
+
 def violation_view(v: Violation) -> dict:
     return {"violation_id": v.violation_id, "kind": v.kind, "kind_zh": VIOLATION_NAMES_ZH.get(v.kind, v.kind),
             "region_code": v.region_code, "body_id": v.body_id, "case_id": v.case_id, "version": v.version,
@@ -463,6 +593,18 @@ def check_staffing(session: Session, body_ids: Iterable[str], *, min_ratio: Deci
         metrics.STAFFING_SHORTFALL.labels(body_id).set(s.shortfall)
         out.append(staffing_view(row))
     return out
+
+
+def staffed_body_ids(session: Session) -> set[str]:
+    """Every body with officers registered or a staffing row (REV-7)."""
+    bodies = set(session.scalars(select(RegistryOfficer.body_id).distinct()))
+    return bodies | set(session.scalars(select(BodyStaffing.body_id)))
+
+
+def staffing_in_scope(session: Session, actor: Actor) -> list[BodyStaffing]:
+    rows = session.scalars(in_scope(select(BodyStaffing), BodyStaffing.region_code, BodyStaffing.body_id, actor)
+                           .order_by(BodyStaffing.body_id)).all()
+    return [r for r in rows if actor.covers(r.region_code, r.body_id)]
 
 
 def staffing_view(row: BodyStaffing) -> dict:
