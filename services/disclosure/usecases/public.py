@@ -1,0 +1,91 @@
+"""The public portal's reads (DISC-1, DISC-2, DISC-7…DISC-9): public data only — published decisions and
+their public history, a body's before-information as of a day, certificates, annual reports, draws
+and monthly inspection results."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from services.disclosure import inspections, metrics, portal, register, reports, search, store
+
+
+def search_publications(db, params: dict) -> dict:
+    """Online query of published decisions: Chinese full text plus filters, newest first."""
+    started = time.perf_counter()
+    try:
+        req = portal.request_from(params)
+        with db.session() as session:
+            return portal.search_publications(session, req)
+    except search.SearchError as exc:
+        return {"error": "invalid", "message": str(exc), "results": [], "page": params.get("page"),
+                "has_more": False}
+    finally:
+        metrics.SEARCH_SECONDS.observe(time.perf_counter() - started)
+
+
+def publication(db, publication_id) -> dict | None:
+    """One publication with its public history (published, corrected or withdrawn)."""
+    with db.session() as session:
+        p = store.publication(session, publication_id)
+        if p is None or p.status not in portal.VISIBLE:
+            return None
+        view = portal.publication_view(p, with_history=True)
+        for key in ("replaces", "replaced_by"):
+            other = store.publication(session, view[key])
+            view[key + "_decision_no"] = other.decision_no if other is not None else None
+        return view
+
+
+def bodies(db, region_code: str | None) -> list[dict]:
+    with db.session() as session:
+        return register.bodies(session, region_code)
+
+
+def body_page(db, body_id, day: dt.date) -> dict | None:
+    """DISC-1: a body's before-information (as of a day), its annual reports, draws and results."""
+    with db.session() as session:
+        info = register.body_items(session, body_id, day)
+        if info is None:  # not (yet) registered, but it has published decisions: a minimal page
+            any_row = store.any_publication_of_body(session, body_id, portal.PUBLIC)
+            if any_row is None:
+                return None
+            info = {"body": {"body_id": body_id, "name": any_row.body_name or body_id, "body_kind_zh": "未登记",
+                             "region_code": any_row.region_code, "item_id": body_id, "history": []},
+                    **{k: [] for k in register.KIND_ZH if k != "body"}, "as_of": day.isoformat()}
+        info["annual_reports"] = [
+            {"year": r.year, "published_on": r.published_on.isoformat(), "url": reports.report_url(body_id, r.year)}
+            for r in store.annual_reports_of_body(session, body_id)]
+        info["draws"] = [{"draw_id": d.draw_id, "matter": d.matter, "status": d.status,
+                          "announced_at": d.announced_at.isoformat()}
+                         for d in store.recent_draws_of_body(session, body_id)]
+        info["inspection_months"] = [
+            {"year": m.year, "month": m.month, "total": m.summary.get("total"),
+             "published_on": m.published_on.isoformat()}
+            for m in store.inspection_months_of_body(session, body_id)]
+        info["publications_count"] = store.count_publications_of_body(session, body_id, portal.PUBLIC)
+        return info
+
+
+def verify_certificate(db, certificate_no, day: dt.date) -> dict:
+    """DISC-2: certificate number → holder, body, valid or not, since when."""
+    with db.session() as session:
+        return register.verify(session, certificate_no, day)
+
+
+def annual_report(db, body_id, year, today: dt.date) -> dict | None:
+    with db.session() as session:
+        row = store.annual_report(session, body_id, int(year))
+        return reports.report_view(row, today) if row else None
+
+
+def draw(db, draw_id, public_value=None) -> dict | None:
+    """DISC-8: a draw with everything needed to verify it; ``public_value`` checks a value someone typed."""
+    with db.session() as session:
+        row = store.draw(session, draw_id)
+        return inspections.draw_view(row, public_value) if row else None
+
+
+def inspection_month(db, body_id, year, month) -> dict | None:
+    with db.session() as session:
+        row = store.inspection_month(session, body_id, int(year), int(month))
+        return inspections.month_view(row) if row else None
