@@ -94,7 +94,8 @@ def dashboard(session: Session, region_code: str, year: int, today: dt.date) -> 
         slot = children.setdefault(child, {"region_code": child, "bodies": 0, "totals": [],
                                            "grades": {g: 0 for g in GRADES}, "open_cases": 0, "overdue_items": 0})
         slot["bodies"] += 1
-        slot["totals"].append(b["total"])
+        if b["grade"] != d.INSUFFICIENT:      # no grade, no total in the average (issue 16)
+            slot["totals"].append(b["total"])
         slot["grades"][b["grade"]] += 1
     for c in open_cases:
         child = child_region(region_code, c.region_code)

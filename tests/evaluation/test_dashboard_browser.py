@@ -110,6 +110,9 @@ def test_issue16_dashboard_current_year_empty_past_year_future_year_and_supervis
     assert "不适用" in browser.find_element(By.ID, "h-ontime").text
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "数据不足" in text and "优秀 1" not in text and "合格 1" not in text
+    assert not browser.find_elements(By.CSS_SELECTOR, "svg.bars rect")            # no grade, no bar, no average
+    assert "暂无数据" in browser.find_element(By.CSS_SELECTOR, "svg.bars").text
+    assert "33.33" not in text
     # a future year: refused with 暂无数据 and the reason
     browser.get(suite.base_url + f"/evaluation/dashboard?year={year + 1}")
     text = browser.find_element(By.TAG_NAME, "main").text

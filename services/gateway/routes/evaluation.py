@@ -406,7 +406,7 @@ def _charts(data: dict) -> dict:
     history = data.get("history") or []
     return {
         "trend": line_chart(months, data["trend"]["total"], "执法主体平均得分月度趋势"),
-        "ranking": bar_chart(data["ranking"], "执法主体考核得分排名"),
+        "ranking": bar_chart([r for r in data["ranking"] if r.get("grade") != "数据不足"], "执法主体考核得分排名"),
         "body_grades": grade_donut(data["grade_counts"]["body"], "执法主体考核等次分布"),
         "officer_grades": grade_donut(data["grade_counts"]["officer"], "执法人员考核等次分布"),
         "history": line_chart([f"{h['year']}" for h in history], [h["avg_total"] for h in history],
