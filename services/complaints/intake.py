@@ -23,7 +23,3 @@ def attachments_dir() -> Path:
 def store_attachment(data: bytes, directory: Path | None = None) -> str:
     """Write ``data`` content-addressed; return its SM3 hex. Idempotent and atomic."""
     return FilesystemBlobStore(directory or attachments_dir()).put(data)
-
-
-def attachment_path(digest: str, directory: Path | None = None) -> Path:
-    return FilesystemBlobStore(directory or attachments_dir()).path(digest)

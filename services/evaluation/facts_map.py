@@ -316,7 +316,3 @@ RULES: list[FactRule] = [
 def active_rules(rules: list[FactRule] = RULES) -> list[FactRule]:
     """The rules whose event type is in the catalogue (the others wait for their contract)."""
     return [r for r in rules if r.event_type in CATALOGUE and CATALOGUE[r.event_type].emitter == r.source]
-
-
-def pending_rules(rules: list[FactRule] = RULES) -> list[FactRule]:
-    return [r for r in rules if r not in active_rules(rules)]

@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from services.complaints.intake import attachment_path, sm3_hex
+from services.common.blobs import FilesystemBlobStore
+from services.complaints.intake import sm3_hex
 from tests.complaints.helpers import (ADDRESS, CHINA, ID_NUMBER, NAME, PHONE, body_registered, complaints_suite,
                                       portal_form, register_via_hotline)
 from tests.fixtures import outbox_events, wait_for, wait_until_drained
@@ -230,7 +231,7 @@ def test_cmp1_portal_attachments_limits_and_content_addressed_storage(cs, tmp_pa
     view = cs.get(f"/api/v1/complaints/{ok.json()['number']}", handler(cs)).json()
     stored = {a["filename"]: a for a in view["attachments"]}
     assert stored["现场照片.png"]["sm3"] == sm3_hex(PNG) and stored["现场照片.png"]["size"] == len(PNG)
-    assert attachment_path(sm3_hex(PNG), tmp_path / "attachments").read_bytes() == PNG
+    assert FilesystemBlobStore(tmp_path / "attachments").get(sm3_hex(PNG)) == PNG   # stored as registered
     assert view["attachments"] and view["complainant"]["name"] == NAME
 
     fake = cs.post("/api/v1/public/complaints", None, data=form,

@@ -215,10 +215,6 @@ class DrawResult:
     inputs_digest: str
     assignments: tuple[Assignment, ...]
 
-    @property
-    def selected_targets(self) -> tuple[str, ...]:
-        return tuple(a.target_id for a in self.assignments)
-
     def digest(self) -> str:
         body = json.dumps([[a.target_id, list(a.inspector_ids)] for a in self.assignments],
                           ensure_ascii=False, separators=(",", ":"))
