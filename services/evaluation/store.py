@@ -26,6 +26,7 @@ from services.evaluation.domain.accountability import (
     Transition,
 )
 from services.evaluation.domain.officers import acted_without_certificate, certificate_valid_on, reviewer_ratio
+from services.evaluation.domain.year_start import carried_staffing
 from services.evaluation.facts_map import NewFact, local_day
 from services.evaluation.models import (
     BodyEntry,
@@ -260,19 +261,11 @@ def domain_facts(session: Session, region_code: str | None, year: int,
     body_ids = None if body_ids is None else list(body_ids)
     rows = fact_rows(session, region_code, year, body_ids)
     facts = [to_domain(r) for r in rows if r.kind in d.FACT_KINDS]
-    staffed = {f.body_id for f in facts if f.kind == "reviewer_staffing"}
     q = select(Fact).where(in_region(Fact.region_code, region_code), Fact.kind == "reviewer_staffing", Fact.year < year)
     if body_ids is not None:
         q = q.where(Fact.body_id.in_(body_ids))
-    carried: dict[str, Fact] = {}
-    for r in session.execute(q.order_by(Fact.occurred_on, Fact.id)).scalars():
-        if r.body_id not in staffed:
-            carried[r.body_id] = r  # the snapshot in force when the year began
-    for r in carried.values():
-        f = to_domain(r)
-        facts.append(d.Fact(kind=f.kind, body_id=f.body_id, region_code=f.region_code, officer_id=None, year=year,
-                            occurred_on=dt.date(year, 1, 1), value=f.value, event_id=f.event_id,
-                            attrs={**f.attrs, "carried_from": r.occurred_on.isoformat()}))
+    earlier = [to_domain(r) for r in session.execute(q.order_by(Fact.occurred_on, Fact.id)).scalars()]
+    facts += carried_staffing(facts, earlier, year)
     have = {f.officer_id for f in facts if f.kind == "certificate_valid"}
     jan1 = dt.date(year, 1, 1)
     dec31 = dt.datetime(year, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=8)))

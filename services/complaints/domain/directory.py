@@ -23,6 +23,16 @@ def legal_office_id(region_code: str) -> str:
     return load_routing_rules().legal_offices.get(region_code) or f"{region_code}-SFJ"
 
 
+def competent_department(kind: str, entrusting_body_id: str | None, superior_body_id: str | None) -> str | None:
+    """The competent department (主管部门) of a body as the directory knows it: an entrusted organisation's
+    is the body that entrusted it (委托机关), an authorised organisation's its superior; others have none."""
+    if kind == "entrusted_org":
+        return entrusting_body_id
+    if kind == "authorised_org":
+        return superior_body_id
+    return None
+
+
 def handling_unit(route: Route | None, filing_region: str, known_name: str | None = None) -> Handler:
     """The unit that handles a complaint on ``route`` (never the body complained about: domain routing);
     without a route, the legal office of the filing region's county (or higher) registers and sorts it.

@@ -421,3 +421,16 @@ def enterprise_report(records: Iterable[ComplaintRecord]) -> EnterpriseReport:
     private = [r for r in records if r.complaint.flags.against_private_enterprise]
     other = [r for r in records if not r.complaint.flags.against_private_enterprise]
     return EnterpriseReport(_counts(private), _counts(other))
+
+
+def private_enterprise_by_body(records: Iterable[ComplaintRecord]) -> dict[str, dict[str, int]]:
+    """涉民营企业投诉举报 per body complained about: total, upheld, not accepted (CMP-6)."""
+    by_body: dict[str, dict[str, int]] = {}
+    for r in records:
+        if not r.complaint.flags.against_private_enterprise:
+            continue
+        entry = by_body.setdefault(r.complaint.subject.body_id, {"total": 0, "upheld": 0, "not_accepted": 0})
+        entry["total"] += 1
+        entry["upheld"] += int(bool(r.upheld))
+        entry["not_accepted"] += int(r.status is Status.NOT_ACCEPTED)
+    return by_body

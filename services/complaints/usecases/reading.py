@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common.scope import Scope
 from services.complaints import store
 from services.complaints.domain import Status, body_view, enterprise_report
+from services.complaints.domain.views import private_enterprise_by_body
 
 from .shared import today_china
 
@@ -54,15 +55,8 @@ def private_enterprise_report(db, scope, year=None) -> dict:
     with db.session() as session:
         records = [store.record_of(r) for r in store.complaints_of_year(session, scope, year)]
     report = enterprise_report(records).to_dict()
-    by_body: dict[str, dict] = {}
-    for r in records:
-        if not r.complaint.flags.against_private_enterprise:
-            continue
-        entry = by_body.setdefault(r.complaint.subject.body_id, {"total": 0, "upheld": 0, "not_accepted": 0})
-        entry["total"] += 1
-        entry["upheld"] += int(bool(r.upheld))
-        entry["not_accepted"] += int(r.status is Status.NOT_ACCEPTED)
-    return {"region_code": scope.region_code, "year": year, **report, "private_enterprise_by_body": by_body,
+    return {"region_code": scope.region_code, "year": year, **report,
+            "private_enterprise_by_body": private_enterprise_by_body(records),
             "private_enterprise_complaints": [
                 {"number": r.register_number, "status": r.status.value, "status_label": r.status.label,
                  "subject_body_id": r.complaint.subject.body_id, "received_on": r.complaint.received_on.isoformat(),

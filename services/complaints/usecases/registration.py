@@ -18,7 +18,7 @@ from services.complaints.domain import (CHINA_TZ, BodyKind, BodyRef, Channel, Co
                                         ComplaintRecord, DuplicateCandidate, RouteTarget, Subject, assess,
                                         find_duplicate, issue_query_code, load_duplicate_rules)
 from services.complaints.domain import Complaint
-from services.complaints.domain.directory import handling_unit
+from services.complaints.domain.directory import competent_department, handling_unit
 from services.complaints.domain.register import register_year
 
 from .shared import Refused, invalid, now_utc
@@ -37,8 +37,7 @@ def complete_subject(session, raw: dict, filing_region: str) -> tuple[Subject, l
     region = raw.get("body_region_code") or (known.region_code if known else filing_region)
     competent = raw.get("competent_department_id")
     if not competent and known is not None:
-        competent = known.entrusting_body_id if known.kind == "entrusted_org" else (
-            known.superior_body_id if known.kind == "authorised_org" else None)
+        competent = competent_department(known.kind, known.entrusting_body_id, known.superior_body_id)
     competent_region = raw.get("competent_department_region_code")
     if competent and not competent_region:
         parent = store.known_body(session, competent)

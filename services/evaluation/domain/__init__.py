@@ -11,6 +11,7 @@ Modules:
 - ``received``       final grades received from the cities over the upward link, per city (PLAT-1).
 - ``evidence``       the facts behind an indicator's score, as the evidence view lists them (EVAL-2).
 - ``officers``       certificate validity on a day (PLAT-3), reviewer staffing ratio (REV-7).
+- ``year_start``     what stands on 1 January: the staffing snapshot carried from an earlier year.
 """
 from .accountability import (AccountabilityCase, AccountabilityError, ClueSource, ExemptionGround, Flag,
                              ItemStatus, OutOfScopeError, Outcome, Sanction, SanctionKind, Stage,
