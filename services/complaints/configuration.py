@@ -3,7 +3,8 @@ service.py): a bad file stops the service with ``file: key.path: message``.
 
 - ``config/complaints/acceptance.yaml`` (CMP-3, CMP-4), ``routing.yaml`` (CMP-8), ``channels.yaml`` (CMP-1),
   ``deadlines.yaml`` (CMP-9), ``duplicates.yaml`` (CMP-2) — schemas beside their rules in domain/;
-- ``config/attachments.yaml`` (CMP-1), ``config/periods.yaml`` and the working-day calendar (PLAT-6).
+- ``config/attachments.yaml`` (CMP-1), ``config/periods.yaml`` and the working-day calendar (PLAT-6);
+- the departmental systems' ``api_keys.yaml`` (who may send ``complaint.submitted``, SEC-1).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from services.common.attachments import IntakeRules, load_intake_rules
+from services.common.auth import DepartmentSystems, load_department_systems
 from services.common.configfile import under
 from services.common.periods import Period, load_periods
 from services.common.workdays import WorkingDayCalendar
@@ -29,6 +31,7 @@ class ComplaintsConfig:
     attachments: IntakeRules
     periods: dict[str, Period]
     calendar: WorkingDayCalendar
+    departments: DepartmentSystems
 
 
 def load_all(root: str | os.PathLike | None = None) -> ComplaintsConfig:
@@ -41,4 +44,5 @@ def load_all(root: str | os.PathLike | None = None) -> ComplaintsConfig:
                             load_duplicate_rules(under(root, "complaints", "duplicates.yaml")),
                             load_intake_rules(under(root, "attachments.yaml")),
                             load_periods(str(periods_file) if periods_file else None),
-                            WorkingDayCalendar.load(under(root, "calendar")))
+                            WorkingDayCalendar.load(under(root, "calendar")),
+                            load_department_systems())

@@ -5,13 +5,15 @@ service.py): a bad file stops the service with ``file: key.path: message``.
 - ``config/disclosure/redaction.yaml``: what is masked before publication (DISC-4);
 - ``config/disclosure/conclusion_types.yaml``: classification of conclusions (DISC-3);
 - ``config/disclosure/random_inspection.yaml``: random inspections (双随机一公开, DISC-5);
-- ``config/periods.yaml`` (publication periods, DISC-3) and the working-day calendar (PLAT-6).
+- ``config/periods.yaml`` (publication periods, DISC-3) and the working-day calendar (PLAT-6);
+- the departmental systems' ``api_keys.yaml`` (who may send decisions, SEC-1).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
+from services.common.auth import DepartmentSystems, load_department_systems
 from services.common.configfile import under
 from services.common.periods import Period, load_periods
 from services.common.workdays import WorkingDayCalendar
@@ -29,6 +31,7 @@ class DisclosureConfig:
     inspections: InspectionRules
     periods: dict[str, Period]
     calendar: WorkingDayCalendar
+    departments: DepartmentSystems
 
 
 def load_all(root: str | os.PathLike | None = None) -> DisclosureConfig:
@@ -42,4 +45,5 @@ def load_all(root: str | os.PathLike | None = None) -> DisclosureConfig:
                             load_conclusion_rules(path("disclosure", "conclusion_types.yaml")),
                             load_inspection_rules(path("disclosure", "random_inspection.yaml")),
                             load_periods(path("periods.yaml")),
-                            WorkingDayCalendar.load(under(root, "calendar")))
+                            WorkingDayCalendar.load(under(root, "calendar")),
+                            load_department_systems())

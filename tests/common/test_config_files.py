@@ -78,3 +78,21 @@ def test_a_list_where_a_mapping_belongs_and_a_mapping_where_a_list_belongs(tmp_p
     path.write_text("- 1\n", encoding="utf-8")
     with pytest.raises(ConfigFileError, match=r"\(top level\): must be a mapping, not list"):
         load_config_file(path, periods.PERIODS_FILE)
+
+
+@pytest.mark.parametrize("module", ["services.gateway.configuration", "services.records.config",
+                                    "services.review.configuration", "services.disclosure.configuration",
+                                    "services.complaints.configuration", "services.evaluation.configuration"])
+def test_sec1_a_broken_api_keys_file_stops_every_service_that_takes_departmental_events(tmp_path, module):
+    """api_keys.yaml (ZHIFA_API_KEYS_FILE) says which broker user speaks for which system: every service
+    reads it at start-up, so a broken one stops the service rather than the first department event."""
+    import importlib
+
+    import yaml
+    from nameko import config
+
+    path = tmp_path / "api_keys.yaml"
+    path.write_text(yaml.safe_dump([dict(SYSTEM[0], body_ids="320412-SCJG")]), encoding="utf-8")
+    load_all = importlib.import_module(module).load_all
+    with config.patch({"ZHIFA_API_KEYS_FILE": str(path)}, clear=False):
+        assert_refused(lambda: load_all(CONFIG), path, "0.body_ids", "Not a valid list.")
