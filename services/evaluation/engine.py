@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.common import tiers
 from services.common.identifiers import Tier, parent_region, region_covers, region_tier
+from services.evaluation import configuration
 from services.evaluation import domain as d
 from services.evaluation.models import (
     BodyEntry,
@@ -35,22 +36,22 @@ TIER_NAMES = {Tier.PROVINCE: "省级", Tier.CITY: "市级", Tier.COUNTY: "县级
 
 @lru_cache(maxsize=1)
 def indicator_config() -> d.IndicatorConfig:
-    return d.load_indicator_config()
+    return configuration.load_indicator_config()
 
 
 @lru_cache(maxsize=1)
 def evaluator_rules():
-    return d.load_evaluator_rules()
+    return configuration.load_evaluator_rules()
 
 
 @lru_cache(maxsize=1)
 def supervision_rules():
-    return d.load_supervision_rules()
+    return configuration.load_supervision_rules()
 
 
 @lru_cache(maxsize=1)
 def detection_rules():
-    return d.load_rules()
+    return configuration.load_rules()
 
 
 @dataclass

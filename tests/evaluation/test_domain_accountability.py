@@ -6,10 +6,11 @@ import datetime as dt
 import pytest
 
 from services.common.workdays import WorkingDayCalendar, default_calendar
+from services.evaluation.configuration import load_supervision_rules
 from services.evaluation.domain.accountability import (AccountabilityError, ClueSource, ExemptionGround, Flag,
                                                        ItemStatus, OutOfScopeError, Outcome, Sanction, SanctionKind,
                                                        Stage, SupervisionKind, deadline_flag, issue_supervision_item,
-                                                       load_supervision_rules, open_case_from_fact)
+                                                       open_case_from_fact)
 from services.evaluation.domain.facts import make_fact
 from services.evaluation.domain.grades import SubjectKind
 

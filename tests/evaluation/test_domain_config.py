@@ -8,13 +8,13 @@ import pytest
 import yaml
 
 from services.common.identifiers import Tier
-from services.evaluation.domain.evaluators import EvaluatorConfigError, load_evaluator_rules
-from services.evaluation.domain.indicators import (DEFAULT_INDICATORS_FILE, IndicatorConfigError, load_indicator_config,
-                                                   parse_indicator_config)
-from services.evaluation.domain.rules import RuleConfigError, load_rules, parse_rules
+from services.evaluation.configuration import INDICATORS_FILE, load_evaluator_rules, load_indicator_config, load_rules
+from services.evaluation.domain.evaluators import EvaluatorConfigError
+from services.evaluation.domain.indicators import IndicatorConfigError, parse_indicator_config
+from services.evaluation.domain.rules import RuleConfigError, parse_rules
 
 ROOT = Path(__file__).resolve().parents[2]
-RAW = yaml.safe_load(DEFAULT_INDICATORS_FILE.read_text(encoding="utf-8"))
+RAW = yaml.safe_load(INDICATORS_FILE.read_text(encoding="utf-8"))
 
 
 def _raw():

@@ -15,7 +15,8 @@ from services.evaluation.domain.evaluators import (BodyInfo, EvaluatorKind, Eval
                                                    combine_scores, evaluators_for)
 from services.evaluation.domain.facts import make_fact
 from services.evaluation.domain.grades import INSUFFICIENT, Grade, Subject, SubjectKind, assign_grade, consequences
-from services.evaluation.domain.indicators import IndicatorConfigError, load_indicator_config, parse_indicator_config
+from services.evaluation.configuration import load_indicator_config
+from services.evaluation.domain.indicators import IndicatorConfigError, parse_indicator_config
 from services.evaluation.domain.scoring import score_body, score_officer
 from services.evaluation.domain.years import ENDED, FINAL, PROVISIONAL, FutureYearError, check_year, year_status
 

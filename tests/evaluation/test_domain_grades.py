@@ -11,7 +11,7 @@ from services.evaluation.domain.accountability import ItemStatus, SupervisionKin
 from services.evaluation.domain.facts import make_fact
 from services.evaluation.domain.grades import (ConsequenceKind, Grade, Subject, SubjectKind, assign_grade,
                                                caps_in_force, consequences)
-from services.evaluation.domain.indicators import load_indicator_config
+from services.evaluation.configuration import load_indicator_config
 from services.evaluation.domain.scoring import score_officer
 
 CAL = default_calendar()

@@ -5,7 +5,8 @@ import datetime as dt
 
 from services.evaluation.domain.accountability import ClueSource, Stage
 from services.evaluation.domain.facts import make_fact
-from services.evaluation.domain.rules import detect, load_rules, open_case_from_clue
+from services.evaluation.configuration import load_rules
+from services.evaluation.domain.rules import detect, open_case_from_clue
 
 TODAY = dt.date(2024, 12, 31)
 

@@ -17,7 +17,7 @@ import pytest
 
 from services.evaluation.domain.facts import Fact, make_fact
 from services.evaluation.domain.grades import Grade, assign_grade
-from services.evaluation.domain.indicators import load_indicator_config
+from services.evaluation.configuration import load_indicator_config
 from services.evaluation.domain.scoring import score_body
 
 YEAR = 2024

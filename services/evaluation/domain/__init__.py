@@ -16,16 +16,16 @@ Modules:
 from .accountability import (AccountabilityCase, AccountabilityError, ClueSource, ExemptionGround, Flag,
                              ItemStatus, OutOfScopeError, Outcome, Sanction, SanctionKind, Stage,
                              SupervisionItem, SupervisionKind, deadline_flag, issue_supervision_item,
-                             load_supervision_rules, open_case, open_case_from_fact,
+                             open_case, open_case_from_fact,
                              rectification_from_consequence)
 from .evaluators import (BodyInfo, Evaluator, EvaluatorKind, Management, Role, combine_scores,
-                         evaluators_for, evaluators_for_officer, load_evaluator_rules)
+                         evaluators_for, evaluators_for_officer)
 from .facts import FACT_KINDS, Fact, make_fact, select_facts, validate_fact
 from .grades import (Consequence, ConsequenceKind, Grade, GradeCap, GradeResult, Subject, SubjectKind,
                      assign_grade, caps_in_force, consequences)
-from .indicators import IndicatorConfig, IndicatorConfigError, IndicatorSet, load_indicator_config
+from .indicators import IndicatorConfig, IndicatorConfigError, IndicatorSet, parse_indicator_config
 from .received import ReceivedGrade, by_city, supersedes
-from .rules import Clue, detect, load_rules, open_case_from_clue
+from .rules import Clue, detect, open_case_from_clue, parse_rules
 from .due_process import GAP_KINDS, GapReport, GapStatus, counts_against_officer, gap_status
 from .grades import INSUFFICIENT
 from .years import FutureYearError, check_year, months_with_facts, year_status

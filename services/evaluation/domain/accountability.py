@@ -25,19 +25,16 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 from marshmallow import Schema, fields, post_load, validate
 
-from services.common.configfile import load_config_file
 from services.common.identifiers import region_covers
 from services.common.workdays import Deadline, WorkingDayCalendar
 
 from .facts import Fact
 from .grades import Consequence, ConsequenceKind, SubjectKind
 
-DEFAULT_SUPERVISION_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "supervision.yaml"
 
 
 class AccountabilityError(ValueError):
@@ -501,12 +498,6 @@ class SupervisionFile(Schema):
     def build(self, data, **kwargs) -> SupervisionRules:
         return SupervisionRules({SupervisionKind(k): v for k, v in data["working_days"].items()},
                                 data["yellow_within_working_days"])
-
-
-def load_supervision_rules(path: str | Path | None = None) -> SupervisionRules:
-    """Load ``config/evaluation/supervision.yaml`` (periods per kind, yellow warning window); ConfigFileError
-    ``file: key.path: message`` when bad."""
-    return load_config_file(Path(path) if path else DEFAULT_SUPERVISION_FILE, SupervisionFile)
 
 
 @dataclass(frozen=True)

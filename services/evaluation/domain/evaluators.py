@@ -17,18 +17,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Mapping
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.configfile import ConfigFileError, load_config_file
+from services.common.configfile import ConfigFileError
 from services.common.identifiers import is_region_code
 
 from .facts import to_decimal
 from .indicators import Number
 
-DEFAULT_EVALUATORS_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "evaluators.yaml"
 
 
 class Management(str, enum.Enum):
@@ -115,11 +113,6 @@ class EvaluatorsFile(Schema):
         dual = data["dual"]
         return EvaluatorRules(dual["mode"], dual["weights"]["superior_department"], dual["weights"]["government"],
                               dual["primary"], data["vertical"]["government_opinion"])
-
-
-def load_evaluator_rules(path: str | Path | None = None) -> EvaluatorRules:
-    """Load ``config/evaluation/evaluators.yaml``; EvaluatorConfigError ``file: key.path: message`` when bad."""
-    return load_config_file(Path(path) if path else DEFAULT_EVALUATORS_FILE, EvaluatorsFile)
 
 
 def evaluators_for(body: BodyInfo, rules: EvaluatorRules | None = None) -> list[Evaluator]:

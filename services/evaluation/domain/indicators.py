@@ -32,18 +32,16 @@ import enum
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.configfile import ConfigFileError, Keyed, Problems, check_data, load_config_file
+from services.common.configfile import ConfigFileError, Keyed, Problems, check_data
 from services.common.identifiers import Tier
 
 from .facts import FACT_KINDS, to_decimal
 from .grades import ConsequenceRules, Grade, GradingRules, VetoEffect, VetoRule
 
-DEFAULT_INDICATORS_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "indicators.yaml"
 HUNDRED = Decimal(100)
 
 
@@ -474,8 +472,3 @@ def parse_indicator_config(data: Any, source: str = "<dict>") -> IndicatorConfig
     """Validate a loaded YAML document and build the configuration; IndicatorConfigError with every problem."""
     return replace(check_data(data, IndicatorsFile, source), source=source)
 
-
-def load_indicator_config(path: str | Path | None = None) -> IndicatorConfig:
-    """Load and validate ``config/evaluation/indicators.yaml`` (or ``path``)."""
-    source = Path(path) if path else DEFAULT_INDICATORS_FILE
-    return replace(load_config_file(source, IndicatorsFile), source=str(source))

@@ -20,18 +20,16 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from marshmallow import Schema, fields, post_load, validate, validates_schema
 
-from services.common.configfile import ConfigFileError, Keyed, Problems, check_data, load_config_file
+from services.common.configfile import ConfigFileError, Keyed, Problems, check_data
 
 from .accountability import AccountabilityCase, ClueSource, open_case
 from .facts import FACT_KINDS, Fact, to_decimal
 from .indicators import FactKinds, Number
 
-DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "config" / "evaluation" / "rules.yaml"
 RULE_KINDS = ("repeated_inspection", "just_below_threshold", "overdue_step")
 
 
@@ -141,9 +139,6 @@ class RulesFile(Schema):
 def parse_rules(data: Any, source: str = "<dict>") -> list[DetectionRule]:
     return check_data(data, RulesFile, source)
 
-
-def load_rules(path: str | Path | None = None) -> list[DetectionRule]:
-    return load_config_file(Path(path) if path else DEFAULT_RULES_FILE, RulesFile)
 
 
 def _officers(facts: Iterable[Fact]) -> tuple[str, ...]:
