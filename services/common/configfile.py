@@ -16,8 +16,8 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 
-__all__ = ["Code", "ConfigFileError", "ConfigFiles", "Keyed", "Problems", "check_data", "load_config_file", "read_yaml_mapping",
-           "error_lines", "under"]
+__all__ = ["Code", "ConfigFileError", "ConfigFiles", "Keyed", "Problems", "check_data", "error_lines",
+           "load_config_file", "read_yaml_mapping", "under"]
 log = logging.getLogger(__name__)
 
 

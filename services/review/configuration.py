@@ -11,6 +11,7 @@ a transient error: events wait in the retry queue until the file is fixed instea
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -29,7 +30,8 @@ from services.common.entrypoints import TransientError
 from services.common.periods import load_periods, period
 from services.common.workdays import WorkingDayCalendar
 from services.review import metrics
-from services.review.domain import (Catalogue, ChecklistConfig, load_catalogue, load_checklist_config)
+from services.review.domain import (BenchmarksFile, Catalogue, CatalogueFile, ChecklistConfig, ChecklistFile,
+                                    MatterBenchmark)
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(settings.ROOT) / "config" / "review"
@@ -120,6 +122,22 @@ def load_settings(path: Path) -> ReviewSettings:
     return load_config_file(path, SettingsFile)
 
 
+def load_catalogue(path: str | os.PathLike | None = None) -> Catalogue:
+    """Read and validate a catalogue file (default: ``config/review/catalogue.yaml``)."""
+    source = Path(path) if path else CONFIG_DIR / "catalogue.yaml"
+    return dataclasses.replace(load_config_file(source, CatalogueFile), source=str(source))
+
+
+def load_checklist_config(path: str | os.PathLike | None = None) -> ChecklistConfig:
+    """``config/review/checklist.yaml`` (or ``path``): automatic pre-check settings (COORD-3)."""
+    return load_config_file(path or CONFIG_DIR / "checklist.yaml", ChecklistFile)
+
+
+def load_benchmarks(path: str | os.PathLike | None = None) -> dict[str, MatterBenchmark]:
+    """``config/review/benchmarks.yaml`` (or ``path``): discretion benchmarks by matter code (REV-8)."""
+    return load_config_file(path or CONFIG_DIR / "benchmarks.yaml", BenchmarksFile)
+
+
 class ReloadingFile:
     """A configuration file parsed by ``loader`` and reloaded when its content changes."""
 
@@ -198,13 +216,7 @@ def review_settings() -> ReviewSettings:
     return SETTINGS.get()
 
 
-def _load_benchmarks(path: Path):
-    from services.review.domain import load_benchmarks
-
-    return load_benchmarks(path)
-
-
-BENCHMARKS = ReloadingFile("benchmarks", "ZHIFA_REVIEW_BENCHMARKS", _load_benchmarks)
+BENCHMARKS = ReloadingFile("benchmarks", "ZHIFA_REVIEW_BENCHMARKS", load_benchmarks)
 
 
 def benchmarks():

@@ -118,12 +118,14 @@ def test_rec2_yaml_validation_errors_are_clear(tmp_path):
     raw = yaml.safe_load(DEFAULT_COMPLETENESS_FILE.read_text(encoding="utf-8"))
     raw["action_types"]["permit"]["items"][0]["condition"] = "when_full_moon"
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigFileError, match=r"action_types\.permit\.items\.0\.condition: unknown condition 'when_full_moon'"):
+    with pytest.raises(ConfigFileError,
+                       match=r"action_types\.permit\.items\.0\.condition: unknown condition 'when_full_moon'"):
         load_rules(bad)
     raw = yaml.safe_load(DEFAULT_COMPLETENESS_FILE.read_text(encoding="utf-8"))
     raw["action_types"]["permit"]["items"][0]["satisfied_by"] = ["no_such_document"]
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigFileError, match=r"action_types\.permit\.items\.0\.satisfied_by: unknown .*no_such_document"):
+    with pytest.raises(ConfigFileError,
+                       match=r"action_types\.permit\.items\.0\.satisfied_by: unknown .*no_such_document"):
         load_rules(bad)
 
 

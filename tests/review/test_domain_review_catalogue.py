@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.review.domain import CatalogueError, Proposal, classify, load_catalogue, parse_catalogue
+from services.review.domain import CatalogueError, Proposal, classify, parse_catalogue
+from services.review.configuration import load_catalogue
 from services.review.domain.model import proposal_from_payload
 
 TZ = dt.timezone(dt.timedelta(hours=8))

@@ -11,8 +11,9 @@ import yaml
 from services.review.domain import (CHECKS, BenchmarkError, CertificateEvent, ChecklistConfigError, Outcome,
                                     PowerEntry, Proposal, benchmark_advice, certificate_status_at,
                                     check_crime_transfer, check_documents_complete, check_officers_qualified,
-                                    check_procedure, check_within_authority, load_benchmarks, load_checklist_config,
-                                    parse_benchmarks, parse_checklist_config, run_prechecks, transfer_suggested)
+                                    check_procedure, check_within_authority, parse_benchmarks, parse_checklist_config,
+                                    run_prechecks, transfer_suggested)
+from services.review.configuration import load_benchmarks, load_checklist_config
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -183,9 +184,12 @@ def test_rev3_run_prechecks_defaults_to_proposed_at_and_body_registry(config):
 
 @pytest.mark.parametrize("data,message", [
     ({"min_certified_officers": 0}, "min_certified_officers: Must be greater than or equal to 1."),
-    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": -1}}}, "criminal_transfer.default.threshold: expected a positive number of yuan, got -1"),
-    ({"criminal_transfer": {"fields": {"x": {"basis": "gross", "threshold": 1}}}}, "criminal_transfer.fields.x.basis: Must be one of: fine, confiscation, total."),
-    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": 1, "notes": ""}}}, "criminal_transfer.default.notes: Unknown field."),
+    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": -1}}},
+     "criminal_transfer.default.threshold: expected a positive number of yuan, got -1"),
+    ({"criminal_transfer": {"fields": {"x": {"basis": "gross", "threshold": 1}}}},
+     "criminal_transfer.fields.x.basis: Must be one of: fine, confiscation, total."),
+    ({"criminal_transfer": {"default": {"basis": "fine", "threshold": 1, "notes": ""}}},
+     "criminal_transfer.default.notes: Unknown field."),
     ({"transfer": {}}, "transfer: Unknown field."),
 ])
 def test_coord3_checklist_config_validation(data, message):
@@ -245,5 +249,6 @@ def test_rev8_benchmark_validation():
             circumstances:
               - {code: heavier, name: 从重处罚, min: 4000, max: 6000}
     """))
-    with pytest.raises(BenchmarkError, match="matters.M1.circumstances.0: range 4000–6000 lies outside the statutory range 1000–5000"):
+    with pytest.raises(BenchmarkError,
+                       match="matters.M1.circumstances.0: range 4000–6000 lies outside the statutory range 1000–5000"):
         parse_benchmarks(bad)

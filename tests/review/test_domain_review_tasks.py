@@ -10,9 +10,10 @@ import pytest
 from services.common.workdays import WorkingDayCalendar
 from services.review.domain import (CoordinationOutcome, DueLevel, InvalidTransition, NoReviewerAvailable, Opinion,
                                     Proposal, Reviewer, TaskState, VersionStatus, ViolationKind, assign_reviewer,
-                                    classify, decide_coordination, detect_bypass, due_level, load_catalogue,
-                                    may_decide, open_task, raise_disagreement, record_opinion, refuse_sign_off,
+                                    classify, decide_coordination, detect_bypass, due_level, may_decide, open_task,
+                                    raise_disagreement, record_opinion, refuse_sign_off,
                                     resubmit, review_due, sign_off, start_review, task_due_level)
+from services.review.configuration import load_catalogue
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 

@@ -13,9 +13,10 @@ from services.review import codec
 from services.review.configuration import ConfigUnavailable, ReloadingFile, load_settings, parse_settings, SettingsError
 from services.review.domain import (CertificateEvent, CoordinationOutcome, InvalidTransition, Opinion, Outcome,
                                     Proposal, TaskState, approval_blockers, check_officers_at_actions, checklist,
-                                    classify, decide_coordination, load_catalogue, load_checklist_config, open_task,
+                                    classify, decide_coordination, open_task,
                                     raise_disagreement, record_finding, record_opinion, resubmit, review_due,
                                     run_prechecks, sign_off, start_review, update_prechecks)
+from services.review.configuration import load_catalogue, load_checklist_config
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 

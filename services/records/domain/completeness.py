@@ -282,10 +282,11 @@ class CompletenessFile(Schema):
         if both:
             add(f"codes used both as document type and record kind: {both}", "document_types")
         av = data["audio_visual"]
-        for key, kinds_given in (("full_process", av["full_process"]["kinds"]), ("expected_kinds", av["expected_kinds"])):
+        for path, kinds_given in ((("full_process", "kinds"), av["full_process"]["kinds"]),
+                                  (("expected_kinds",), av["expected_kinds"])):
             stray = [k for k in kinds_given if k not in kinds]
             if stray:
-                add(f"not record kinds: {stray}", "audio_visual", *((key, "kinds") if key == "full_process" else (key,)))
+                add(f"not record kinds: {stray}", "audio_visual", *path)
         for m in av["full_process"]["measures"]:
             if m not in measures:
                 add(f"unknown measure {m!r}", "audio_visual", "full_process", "measures", m)

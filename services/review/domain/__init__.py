@@ -1,7 +1,8 @@
 """Legal review of major enforcement decisions (重大执法决定法制审核) — pure domain rules.
 
-REQUIREMENTS REV-1 … REV-8, COORD-3, PLAT-3. No I/O except the three YAML loaders
-(``load_catalogue``, ``load_checklist_config``, ``load_benchmarks``), which take a path.
+REQUIREMENTS REV-1 … REV-8, COORD-3, PLAT-3. No I/O: the rule files are read by
+services/review/configuration.py and checked with the schemas here (``CatalogueFile``, ``ChecklistFile``,
+``BenchmarksFile``; ``parse_*`` for plain data).
 
 - :mod:`.model`      — :class:`Proposal` (拟作出的决定) and :func:`proposal_from_payload`
 - :mod:`.catalogue`  — review catalogue (目录清单) and :func:`classify` (REV-1)
@@ -12,14 +13,14 @@ REQUIREMENTS REV-1 … REV-8, COORD-3, PLAT-3. No I/O except the three YAML load
 - :mod:`.assistance` — discretion benchmarks and legal articles (REV-8)
 """
 from .assistance import (BenchmarkAdvice, BenchmarkError, BenchmarkRange, LegalArticle, MatterBenchmark,
-                         benchmark_advice, load_benchmarks, parse_benchmarks)
-from .catalogue import (Catalogue, CatalogueError, Classification, FiredRule, Rule, classify, load_catalogue,
+                         BenchmarksFile, benchmark_advice, parse_benchmarks)
+from .catalogue import (Catalogue, CatalogueError, CatalogueFile, Classification, FiredRule, Rule, classify,
                         parse_catalogue)
 from .checklist import (CHECKS, CertificateEvent, CheckResult, ChecklistConfig, ChecklistConfigError, Outcome,
                         PowerEntry, TransferThreshold, certificate_status_at, check_body_lawful,
                         check_crime_transfer, check_documents_complete, check_law_discretion,
                         check_officers_at_actions,
-                        check_officers_qualified, check_procedure, check_within_authority, load_checklist_config,
+                        check_officers_qualified, check_procedure, check_within_authority, ChecklistFile,
                         manual_check, parse_checklist_config, run_prechecks, transfer_suggested)
 from .gate import GateAnswer, Violation, ViolationKind, detect_bypass, may_decide
 from .model import Flags, Party, PartyKind, Proposal, proposal_from_payload

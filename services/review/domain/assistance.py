@@ -3,26 +3,25 @@
 Given a proposal and the benchmarks of ``config/review/benchmarks.yaml`` (行政裁量权基准 per matter
 code), :func:`benchmark_advice` reports the applicable legal articles and whether the proposed fine
 lies within the statutory range and within the benchmark range for the circumstance (从轻/一般/从重).
-Only :func:`load_benchmarks` reads a file.
+Pure: :class:`BenchmarksFile` / :func:`parse_benchmarks` check plain data (the file is read by
+services/review/configuration.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.configfile import Code, ConfigFileError, Keyed, check_data, load_config_file
+from services.common.configfile import Code, ConfigFileError, Keyed, check_data
 
 from .catalogue import Yuan
 from .model import Proposal, format_yuan
 
-__all__ = ["DEFAULT_BENCHMARKS_FILE", "BenchmarkError", "LegalArticle", "BenchmarkRange", "MatterBenchmark",
-           "BenchmarkAdvice", "load_benchmarks", "parse_benchmarks", "benchmark_advice"]
+__all__ = ["BenchmarkError", "BenchmarksFile", "LegalArticle", "BenchmarkRange", "MatterBenchmark",
+           "BenchmarkAdvice", "parse_benchmarks", "benchmark_advice"]
 
-DEFAULT_BENCHMARKS_FILE = Path(__file__).resolve().parents[3] / "config" / "review" / "benchmarks.yaml"
 
 
 BenchmarkError = ConfigFileError   # ``config/review/benchmarks.yaml`` is invalid
@@ -133,10 +132,6 @@ class BenchmarksFile(Schema):
             tuple(BenchmarkRange(c["code"], c["name"], c["min"], c["max"], c["conditions"] or "")
                   for c in m["circumstances"]))
             for code, m in data["matters"].items()}
-
-
-def load_benchmarks(path: str | Path | None = None) -> dict[str, MatterBenchmark]:
-    return load_config_file(Path(path) if path else DEFAULT_BENCHMARKS_FILE, BenchmarksFile)
 
 
 def parse_benchmarks(data: Any, source: str = "<dict>") -> dict[str, MatterBenchmark]:

@@ -5,7 +5,8 @@ field (所属领域) and tier (执法层级), and per-body overrides keyed by ``
 have per-field and per-tier layers). :func:`classify` resolves the layers that apply to a proposal
 and reports whether it is a major decision (重大执法决定) together with every rule that fired.
 
-Only :func:`load_catalogue` reads a file; :func:`parse_catalogue` and :func:`classify` are pure.
+Pure: :class:`CatalogueFile` / :func:`parse_catalogue` check plain data (the file is read by
+services/review/configuration.py), :func:`classify` applies it.
 """
 from __future__ import annotations
 
@@ -15,23 +16,20 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.configfile import ConfigFileError, Keyed, check_data, load_config_file
+from services.common.configfile import ConfigFileError, Keyed, check_data
 from services.common.identifiers import Tier
 
 from .model import (ACTION_TYPE_NAMES_ZH, ACTION_TYPES, FLAG_NAMES_ZH, MEASURE_NAMES_ZH, PARTY_KIND_NAMES_ZH,
                     PartyKind, Proposal, format_yuan, to_decimal)
 
 __all__ = [
-    "DEFAULT_CATALOGUE_FILE", "CatalogueError", "RuleKind", "Restriction", "Rule", "Layer", "Catalogue",
-    "FiredRule", "Classification", "load_catalogue", "parse_catalogue", "classify", "resolve_rules",
+    "CatalogueError", "CatalogueFile", "RuleKind", "Restriction", "Rule", "Layer", "Catalogue",
+    "FiredRule", "Classification", "parse_catalogue", "classify", "resolve_rules",
 ]
-
-DEFAULT_CATALOGUE_FILE = Path(__file__).resolve().parents[3] / "config" / "review" / "catalogue.yaml"
 
 RULE_KINDS = ("action_type", "amount", "measure", "hearing", "flag", "matter")
 RuleKind = str  # one of RULE_KINDS
@@ -178,12 +176,6 @@ class Classification:
 
 # --- loading and validation --------------------------------------------------------------------
 
-def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Read and validate a catalogue file (default: ``config/review/catalogue.yaml``)."""
-    source = Path(path) if path else DEFAULT_CATALOGUE_FILE
-    return dataclasses.replace(load_config_file(source, CatalogueFile), source=str(source))
-
-
 def parse_catalogue(data: Any, source: str = "<dict>") -> Catalogue:
     """Validate a catalogue given as plain data (as YAML loads it) and build a :class:`Catalogue`."""
     return dataclasses.replace(check_data(data, CatalogueFile, source), source=source)
@@ -237,11 +229,13 @@ class _Rule(Schema):
     id = fields.String(required=True, validate=validate.Regexp(
         _ID_RE, error="rule id must be letters, digits, '.', '_' or '-'"))
     kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
-    description = fields.String(required=True, validate=validate.Regexp(r"\S", error="a Chinese description is required"))
+    description = fields.String(required=True,
+                                validate=validate.Regexp(r"\S", error="a Chinese description is required"))
     applies_to = fields.Nested(_Restriction)
     action_types = _codes(ACTION_TYPES)
     amount = fields.String(validate=validate.OneOf(tuple(AMOUNT_BASES)))
-    thresholds = Keyed(Yuan(what="threshold must be"), keys=fields.String(validate=validate.OneOf(tuple(k.value for k in PartyKind))),
+    thresholds = Keyed(Yuan(what="threshold must be"),
+                       keys=fields.String(validate=validate.OneOf(tuple(k.value for k in PartyKind))),
                        validate=validate.Length(min=1))
     measures = _codes()
     when = fields.String(validate=validate.OneOf(tuple(HEARING_WHEN)))
@@ -253,7 +247,8 @@ class _Rule(Schema):
         kind = data["kind"]
         errors = {key: [f"not a key of a rule of kind {kind!r}"]
                   for key in data if key not in _COMMON_RULE_KEYS | _KIND_KEYS[kind]}
-        errors.update({key: [f"required for a rule of kind {kind!r}"] for key in _KIND_REQUIRED[kind] if key not in data})
+        errors.update({key: [f"required for a rule of kind {kind!r}"]
+                       for key in _KIND_REQUIRED[kind] if key not in data})
         if errors:
             raise ValidationError(errors)
 

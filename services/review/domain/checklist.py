@@ -17,8 +17,8 @@ crime_transfer        涉嫌犯罪移送                                amount v
 
 Outcomes: ``pass`` (the machine check settles it), ``fail`` (a defect found — the reviewer should
 return the proposal), ``needs_reviewer`` (the reviewer must judge; an automatic check that could only
-verify part of the item says what it verified). Pure functions; only :func:`load_checklist_config`
-reads a file.
+verify part of the item says what it verified). Pure functions; ``checklist.yaml`` is read by
+services/review/configuration.py and checked with :class:`ChecklistFile`.
 """
 from __future__ import annotations
 
@@ -26,25 +26,23 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from marshmallow import Schema, fields, post_load, validate
 
-from services.common.configfile import ConfigFileError, Keyed, check_data, load_config_file
+from services.common.configfile import ConfigFileError, Keyed, check_data
 
 from .catalogue import Yuan
 from .model import ACTION_TYPE_NAMES_ZH, Proposal, format_yuan
 
 __all__ = [
-    "DEFAULT_CHECKLIST_FILE", "CHECKS", "Outcome", "CheckResult", "CertificateEvent", "PowerEntry",
-    "TransferThreshold", "ChecklistConfig", "ChecklistConfigError", "load_checklist_config",
+    "ChecklistFile", "CHECKS", "Outcome", "CheckResult", "CertificateEvent", "PowerEntry",
+    "TransferThreshold", "ChecklistConfig", "ChecklistConfigError",
     "parse_checklist_config", "certificate_status_at", "check_body_lawful", "check_officers_qualified",
     "check_procedure", "check_within_authority", "check_documents_complete", "check_crime_transfer",
     "check_law_discretion", "manual_check", "run_prechecks", "transfer_suggested", "check_officers_at_actions",
 ]
 
-DEFAULT_CHECKLIST_FILE = Path(__file__).resolve().parents[3] / "config" / "review" / "checklist.yaml"
 
 #: The eight review checks (code → Chinese title), in the order of 003 §四(十三).
 CHECKS: dict[str, str] = {
@@ -158,10 +156,6 @@ class ChecklistFile(Schema):
     def build(self, data, **kwargs) -> ChecklistConfig:
         ct = data["criminal_transfer"]
         return ChecklistConfig(data["min_certified_officers"], ct["default"], dict(ct["fields_"]))
-
-
-def load_checklist_config(path: str | Path | None = None) -> ChecklistConfig:
-    return load_config_file(Path(path) if path else DEFAULT_CHECKLIST_FILE, ChecklistFile)
 
 
 def parse_checklist_config(data: Any, source: str = "<dict>") -> ChecklistConfig:
