@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, insert, select, text
+from sqlalchemy import JSON, delete, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -41,11 +41,16 @@ from services.records.domain.entries import (
 from services.records.domain.merkle import leaf_hash as merkle_leaf_hash
 from services.records.ledger import Ledger
 from services.records.models import (
+    Blob,
     Case,
     LogEntry,
     PartyLink,
     PersonalData,
     RefusedEvent,
+    SelfCheck,
+    TreeHeadRow,
+    WitnessedHead,
+    WitnessLog,
 )
 
 STAGE_ORDER = [s.value for s in Stage]
@@ -848,3 +853,132 @@ def access_entries(session: Session, scope: Scope, *, case_id=None, subject=None
     if before_sequence is not None:
         q = q.where(LogEntry.sequence < before_sequence)
     return list(session.scalars(q.order_by(LogEntry.sequence.desc()).limit(limit)))
+
+
+
+# --- what the entrypoints' use cases read (usecases/): queries only ------------------------------
+
+def cases_in(session: Session, case_ids) -> list[Case]:
+    """The stored cases among ``case_ids`` (in the database's order)."""
+    return list(session.scalars(select(Case).where(Case.case_id.in_(case_ids))))
+
+
+def stored_blobs(session: Session, hashes) -> set[str]:
+    """Which of the attachment hashes are stored in the attachment store."""
+    return set(session.scalars(select(Blob.content_hash).where(Blob.content_hash.in_(hashes)))) if hashes else set()
+
+
+def add_blob_if_new(session: Session, content_hash: str, **fields) -> bool:
+    """Record an uploaded attachment once; True when it was stored before."""
+    if session.get(Blob, content_hash) is not None:
+        return True
+    session.add(Blob(content_hash=content_hash, **fields))
+    return False
+
+
+def refusals_of_case(session: Session, case_id: str) -> list[RefusedEvent]:
+    return session.scalars(select(RefusedEvent).where(RefusedEvent.case_id == case_id)
+                           .order_by(RefusedEvent.log_sequence)).all()
+
+
+def refusals_in_scope(session: Session, scope: Scope, *, case_id=None, open_only=False, limit=100) -> list[RefusedEvent]:
+    """Refused records in the caller's scope, newest first (REC-5)."""
+    q = scope.where(select(RefusedEvent), RefusedEvent.region_code, RefusedEvent.body_id)
+    if case_id:
+        q = q.where(RefusedEvent.case_id == case_id)
+    if open_only:
+        q = q.where(RefusedEvent.corrected_by_sequence.is_(None))
+    return session.scalars(q.order_by(RefusedEvent.log_sequence.desc()).limit(limit)).all()
+
+
+def case_entries(session: Session, case_id: str) -> list[LogEntry]:
+    """Every log entry of a case, in log order."""
+    return list(session.scalars(select(LogEntry).where(LogEntry.case_id == case_id).order_by(LogEntry.sequence)))
+
+
+def first_entry_with_leaf(session: Session, leaf_hash: str) -> LogEntry | None:
+    return session.scalars(select(LogEntry).where(LogEntry.leaf_hash == leaf_hash)
+                           .order_by(LogEntry.sequence).limit(1)).first()
+
+
+def first_entry_referencing(session: Session, scope: Scope, content_hash: str) -> LogEntry | None:
+    """The first entry in the caller's scope that references an attachment."""
+    return session.scalars(scope.where(select(LogEntry).where(LogEntry.content_hash == content_hash),
+                                       LogEntry.region_code, LogEntry.body_id)
+                           .order_by(LogEntry.sequence).limit(1)).first()
+
+
+def log_size(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(LogEntry)) or 0
+
+
+def last_sequence(session: Session) -> int | None:
+    return session.scalar(select(func.max(LogEntry.sequence)))
+
+
+def head_row_of_size(session: Session, tree_size: int) -> TreeHeadRow | None:
+    return session.scalars(select(TreeHeadRow).where(TreeHeadRow.tree_size == int(tree_size))).first()
+
+
+def newest_head_rows(session: Session, count: int) -> list[TreeHeadRow]:
+    return list(session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.tree_size.desc()).limit(count)))
+
+
+def recent_self_checks(session: Session, count: int = 50) -> list[SelfCheck]:
+    return session.scalars(select(SelfCheck).order_by(SelfCheck.checked_at.desc()).limit(count)).all()
+
+
+def open_gaps_by_case(session: Session) -> list[tuple]:
+    """(region, body, open gaps) of every case with gaps evaluated (for the gauges)."""
+    return session.execute(select(Case.region_code, Case.body_id, Case.open_gaps)
+                           .where(Case.open_gaps.is_not(None))).all()
+
+
+def unerased_personal_sequences(session: Session, case_id: str) -> list[int]:
+    return list(session.scalars(select(PersonalData.sequence).where(
+        PersonalData.case_id == case_id, PersonalData.erased_at.is_(None))))
+
+
+def erase_personal_rows(session: Session, case_id: str, sequences: list[int], moment: dt.datetime,
+                        erasure_sequence: int) -> int:
+    """REC-8: salts and personal parts deleted, party links removed, refused envelopes emptied; the log
+    keeps its commitments. Returns the number of party links removed."""
+    session.execute(update(PersonalData).where(PersonalData.sequence.in_(sequences)).values(
+        salt=None, data=None, erased_at=moment, erasure_sequence=erasure_sequence))
+    links = session.execute(delete(PartyLink).where(PartyLink.case_id == case_id)).rowcount
+    session.execute(update(RefusedEvent).where(RefusedEvent.case_id == case_id).values(envelope=None))
+    return links
+
+
+def witnessed_heads(session: Session, *, log_id=None, conflicts_only=False, limit=100, status=None) -> list[WitnessedHead]:
+    query = select(WitnessedHead).order_by(WitnessedHead.id.desc()).limit(min(int(limit), 1000))
+    if log_id:
+        query = query.where(WitnessedHead.log_id == log_id)
+    if conflicts_only:
+        query = query.where(WitnessedHead.status == "forked")
+    if status:
+        query = query.where(WitnessedHead.status == status)
+    return list(session.scalars(query))
+
+
+def witness_logs(session: Session, log_id=None) -> list[WitnessLog]:
+    query = select(WitnessLog).order_by(WitnessLog.log_id)
+    if log_id:
+        query = query.where(WitnessLog.log_id == log_id)
+    return list(session.scalars(query))
+
+
+def case(session: Session, case_id: str) -> Case | None:
+    return session.get(Case, case_id)
+
+
+def entry(session: Session, sequence: int) -> LogEntry | None:
+    return session.get(LogEntry, int(sequence))
+
+
+def refused_event(session: Session, event_id: str) -> RefusedEvent | None:
+    return session.get(RefusedEvent, event_id)
+
+
+def blob(session: Session, content_hash: str) -> Blob | None:
+    return session.get(Blob, content_hash)

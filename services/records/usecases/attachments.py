@@ -1,0 +1,66 @@
+"""附件 (REC-4, SEC-2): attachments stored by their SM3 content hash; a record commits to the hash. An
+attachment is read only in the caller's scope, checked against its hash; the read is logged (REC-6)."""
+from __future__ import annotations
+
+import base64
+import logging
+
+from services.common.blobs import BlobCorrupted, BlobError, BlobNotFound, check_hash, max_record_blob_bytes
+from services.common.db import utcnow
+from services.common.scope import Scope
+from services.records import store
+
+from .access import error, finish_reads, log_access
+
+log = logging.getLogger(__name__)
+
+
+def put_blob(db, blobs, data_b64, media_type, uploaded_by, scope) -> dict:
+    """Store an attachment uploaded by a principal who acts for at least one body (SEC-2)."""
+    scope = Scope.of(scope)
+    if scope.empty:
+        return error(403, "out_of_scope", "未绑定执法主体，不能上传附件")
+    region_code = scope.region_code
+    data = base64.b64decode(data_b64)
+    if len(data) > max_record_blob_bytes():
+        return error(413, "too_large", f"附件超过 {max_record_blob_bytes()} 字节")
+    content_hash = blobs.put(data)
+    with db.session() as session:
+        existed = store.add_blob_if_new(session, content_hash, size=len(data),
+                                        media_type=media_type or "application/octet-stream",
+                                        uploaded_by=uploaded_by, region_code=region_code, uploaded_at=utcnow())
+    return {"content_hash": content_hash, "size": len(data), "already_stored": existed}
+
+
+def get_blob(db, ledger, blobs, content_hash, scope, accessor):
+    """An attachment's bytes (checked against the hash) if a record of a case in the caller's scope
+    (region and body) references it, or the caller uploaded it, or it was uploaded in the region
+    of a caller with every body of it; the read is logged on the referencing case."""
+    scope = Scope.of(scope)
+    try:
+        check_hash(content_hash)
+    except BlobError as exc:
+        return error(422, "bad_hash", str(exc))
+    with ledger.appending(db) as session:
+        meta = store.blob(session, content_hash)
+        row = store.first_entry_referencing(session, scope, content_hash)
+        uploaded_in_scope = meta is not None and scope.covers_region(meta.region_code) and (
+            scope.all_bodies or (bool(accessor) and meta.uploaded_by == accessor.get("subject")))
+        if row is None and not uploaded_in_scope:
+            return None
+        try:
+            data = blobs.get(content_hash)
+        except BlobNotFound:
+            return error(404, "not_stored", "记录引用了该附件，但附件未上传到附件库")
+        except BlobCorrupted as exc:
+            log.error("attachment %s corrupted: %s", content_hash, exc)
+            return error(409, "corrupted", "附件内容与其SM3哈希不符（可能被篡改或损坏），拒绝提供")
+        if row is not None and row.case_id:
+            case = store.case(session, row.case_id)
+            if case is not None:
+                appender = store.Appender(session, ledger)
+                log_access(appender, case, accessor, "attachment", content_hash=content_hash)
+                finish_reads(session, ledger, appender)
+        return {"content_hash": content_hash, "size": len(data),
+                "media_type": meta.media_type if meta else "application/octet-stream",
+                "data_b64": base64.b64encode(data).decode("ascii")}
