@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from services.common.events import parse_event
-from services.records import store
+from services.records import ingest
 from services.records import metrics as rec_metrics
 from services.records.domain.merkle import leaf_hash
 from services.records.ledger import Ledger, SelfCheckFailed
@@ -41,7 +41,7 @@ def db(service_engine):
 def apply(db, ledger, envelopes):
     events = [parse_event(e) for e in envelopes]
     with ledger.appending(db) as session:
-        return store.apply_events(session, ledger, events, "records.test", prepared=store.prepare_events(events))
+        return ingest.apply_events(session, ledger, events, "records.test", prepared=ingest.prepare_events(events))
 
 
 def sign(db, ledger):

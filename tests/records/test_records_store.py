@@ -13,7 +13,8 @@ from services.common.db import make_engine
 from services.common.events import InvalidEvent, parse_event
 from services.common.migrations import upgrade
 from services.common.scope import Scope
-from services.records import store
+from services.records import ingest, store
+from services.records.domain import filing
 from services.common.blobs import (
     BlobCorrupted,
     BlobNotFound,
@@ -48,9 +49,9 @@ def db(service_engine):
 def apply(db, ledger, envelopes, consumer="records.test", prepare=True):
     """As the service applies a batch: entries prepared before the lock (``prepare=False``: inside)."""
     events = [parse_event(e) for e in envelopes]
-    prepared = store.prepare_events(events) if prepare else None
+    prepared = ingest.prepare_events(events) if prepare else None
     with ledger.appending(db) as session:
-        return store.apply_events(session, ledger, events, consumer, prepared=prepared)
+        return ingest.apply_events(session, ledger, events, consumer, prepared=prepared)
 
 
 def test_rec4_entries_prepared_before_the_lock_are_the_entries_made_under_it(tmp_path):
@@ -119,15 +120,15 @@ def test_rec4_a_party_is_linked_once_to_each_of_its_cases(db):
 
 def test_rec3_record_kind_of_audio_visual_records():
     """REC-3: the AV form is taken from av_form; without it a span means video, none a photo."""
-    assert store.record_kind_of({"record_kind": "text"}) == "text"
-    assert store.record_kind_of({"record_kind": "electronic"}) == "electronic_data"
-    assert store.record_kind_of({"record_kind": "audio_visual", "av_form": "body_worn_camera"}) == "body_worn_camera"
+    assert filing.record_kind_of({"record_kind": "text"}) == "text"
+    assert filing.record_kind_of({"record_kind": "electronic"}) == "electronic_data"
+    assert filing.record_kind_of({"record_kind": "audio_visual", "av_form": "body_worn_camera"}) == "body_worn_camera"
     import datetime as dt
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    assert store.record_kind_of({"record_kind": "audio_visual", "started_at": start,
+    assert filing.record_kind_of({"record_kind": "audio_visual", "started_at": start,
                                  "ended_at": start + dt.timedelta(minutes=3)}) == "video"
-    assert store.record_kind_of({"record_kind": "audio_visual", "started_at": start, "ended_at": start}) == "photo"
+    assert filing.record_kind_of({"record_kind": "audio_visual", "started_at": start, "ended_at": start}) == "photo"
 
 
 def test_batch_applies_each_event_once_and_numbers_entries_consecutively(db):
@@ -164,7 +165,7 @@ def test_ledger_rebuilds_after_a_failed_transaction_and_stops_on_a_hole(db):
     apply(db, ledger, [ev.case_opened("C-4")] + [ev.evidence("C-4", n=i) for i in range(4)])
     with pytest.raises(RuntimeError):
         with ledger.appending(db) as session:
-            store.apply_events(session, ledger, [parse_event(ev.evidence("C-4", n=7))], "records.test")
+            ingest.apply_events(session, ledger, [parse_event(ev.evidence("C-4", n=7))], "records.test")
             assert ledger.size == 6
             raise RuntimeError("commit fails")
     assert ledger.tree is None                                   # dropped, not trusted

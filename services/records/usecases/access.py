@@ -4,10 +4,9 @@ request's correlation id (its audit entries, SEC-3, name it too)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 from services.records import metrics as rec_metrics
-from services.records import store
+from services.records import ingest, store
 from services.records.domain.entries import EntryKind
 from services.records.models import Case
 
@@ -17,12 +16,6 @@ MAX_PAGE = 200
 def error(status: int, code: str, message: str) -> dict:
     """A refusal as the RPC answers it (the gateway turns it into the HTTP error)."""
     return {"error": {"status": status, "code": code, "message": message}}
-
-
-def count_appended(appended) -> None:
-    counts = Counter((a.region_code, a.body_id, a.kind) for a in appended)
-    for (region, body, kind), n in counts.items():
-        rec_metrics.ENTRIES.labels(region, body, kind).inc(n)
 
 
 def log_access(appender, case: Case, accessor: dict | None, view: str, **data) -> None:
@@ -44,8 +37,8 @@ def log_access(appender, case: Case, accessor: dict | None, view: str, **data) -
 def finish_reads(session, ledger, appender) -> None:
     """The access entries appended, ``record.batch_appended`` emitted, counted."""
     appender.flush()
-    store.emit_batch_events(session, ledger, appender.appended)
-    count_appended(appender.appended)
+    ingest.emit_batch_events(session, ledger, appender.appended)
+    ingest.count_appended(appender.appended)
 
 
 def refusal_view(r) -> dict:

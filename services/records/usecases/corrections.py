@@ -7,7 +7,7 @@ import json
 
 from services.common.events import parse_event
 from services.common.scope import Scope
-from services.records import store
+from services.records import ingest, store
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.entries import EntryKind
 
@@ -42,9 +42,9 @@ def add_correction(db, ledger, case_id, scope, supervisor, body):
             event = parse_event(json.loads(refused.envelope))
             corrects["refused_event_id"] = refused_id
             corrects["refusal_sequence"] = refused.log_sequence
-            entry = store.append_event(appender, event, completeness_rules.default_rules(),
-                                       kind=EntryKind.CORRECTION, extra_data=authorisation,
-                                       extra_personal={"correction_reason": body["reason"]})
+            entry = ingest.append_event(appender, event, completeness_rules.default_rules(),
+                                        kind=EntryKind.CORRECTION, extra_data=authorisation,
+                                        extra_personal={"correction_reason": body["reason"]})
             refused.corrected_by_sequence = entry.sequence
         elif body.get("record"):
             record = body["record"]
@@ -69,7 +69,7 @@ def add_correction(db, ledger, case_id, scope, supervisor, body):
             return error(422, "nothing_to_correct", "须说明更正的对象：被拒收的记录、补录的记录或更正的条目序号")
         finish_reads(session, ledger, appender)
         if case.open_gaps:
-            store.evaluate_gaps(session, case, case.gaps_scope or case.stage, trigger="correction")
+            ingest.evaluate_gaps(session, case, case.gaps_scope or case.stage, trigger="correction")
         personal = store.personal_for(session, [entry.sequence])
         row = store.entry(session, entry.sequence)
         return {"correction": store.entry_view(row, personal.get(entry.sequence))}

@@ -10,8 +10,9 @@ import json
 from services.common import ownership
 from services.common.db import utcnow
 from services.common.scope import Scope
-from services.records import store
+from services.records import ingest, store
 from services.records.domain import completeness as completeness_rules
+from services.records.domain.filing import STAGE_ORDER
 
 from .access import MAX_PAGE, finish_reads, log_access, parse_time, refusal_view
 
@@ -114,8 +115,8 @@ def case_gaps(db, case_id, scope, evaluate=False) -> dict | None:
             return None
         if evaluate:
             up_to = "archiving" if case.sealed else max(
-                case.stage or "initiation", case.gaps_scope or "initiation", key=store.STAGE_ORDER.index)
-            store.evaluate_gaps(session, case, up_to, trigger="on_demand")
+                case.stage or "initiation", case.gaps_scope or "initiation", key=STAGE_ORDER.index)
+            ingest.evaluate_gaps(session, case, up_to, trigger="on_demand")
         rules = completeness_rules.default_rules()
         return {"case_id": case.case_id, "action_type": case.action_type,
                 "action_type_known": case.action_type in rules.action_types,
