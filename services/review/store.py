@@ -1,31 +1,31 @@
 """What the review service reads and writes in its own database, in domain terms.
 
-Thin service entrypoints (service.py) call these inside one transaction: load/save a domain task,
-compute the automatic pre-checks from review's copy of the registry, assign a reviewer, answer the
-gate, check staffing, and shape the views the gateway returns.
+The use cases (usecases/) call these inside one transaction: load/save a domain task, compute the
+automatic pre-checks from review's copy of the registry, assign a reviewer, answer the gate, read what
+staffing counts (the recount and its violation are ``usecases/staffing.py``), and shape the views the
+gateway returns.
 """
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.common import ownership
-from services.common.db import emit, one_of, utcnow
+from services.common.db import one_of, utcnow
 from services.common.scope import NOTHING, Scope
 from services.common.workdays import WorkingDayCalendar
-from services.review import codec, metrics
+from services.review import codec
 from services.review.domain import (CHECKS, CertificateEvent, ChecklistConfig, Classification, PowerEntry,
                                     Proposal, Reviewer, ReviewTask, TaskState, VersionStatus, approval_blockers,
                                     assign_reviewer, benchmark_advice, check_body_lawful, check_crime_transfer,
                                     check_documents_complete, check_law_discretion, check_officers_at_actions,
                                     check_procedure, check_within_authority, checklist, manual_check,
-                                    reviewer_staffing, task_due_level, transfer_suggested)
+                                    task_due_level, transfer_suggested)
 from services.review.domain.tasks import STATE_NAMES_ZH, _PENDING_STATES, NoReviewerAvailable
 from services.review.models import (BodyStaffing, CaseAction, CertificateChange, DecidedVersion, PowerItem,
                                     RecordGaps, RegistryBody, RegistryOfficer)
@@ -539,60 +539,35 @@ def violation_view(v: Violation) -> dict:
 
 # --- staffing (REV-7) ---------------------------------------------------------------------------
 
-def check_staffing(session: Session, body_ids: Iterable[str], *, min_ratio: Decimal, grace_hours: float,
-                   now: dt.datetime, emit_events: bool = True) -> list[dict]:
-    """Recount reviewers vs. officers of each body; open / close the staffing violation; return the states."""
-    out = []
-    for body_id in sorted(set(body_ids)):
-        officers, reviewers_n = session.execute(select(
-            func.count().filter(RegistryOfficer.is_officer.is_(True)),
-            func.count().filter(RegistryOfficer.is_reviewer.is_(True))).where(RegistryOfficer.body_id == body_id)).one()
-        body = session.get(RegistryBody, body_id)
-        region = body.region_code if body is not None else session.scalars(
-            select(RegistryOfficer.region_code).where(RegistryOfficer.body_id == body_id)).first()
-        if region is None:
-            continue
-        s = reviewer_staffing(int(officers), int(reviewers_n), min_ratio)
-        row = session.get(BodyStaffing, body_id)
-        if row is None:
-            row = BodyStaffing(body_id=body_id, region_code=region, officers=0, reviewers=0, required=0, shortfall=0,
-                               compliant=True, checked_at=now)
-            session.add(row)
-        row.region_code, row.officers, row.reviewers = region, int(officers), int(reviewers_n)
-        row.required, row.shortfall, row.compliant = s.required, s.shortfall, s.compliant
-        row.ratio, row.checked_at = (str(s.ratio) if s.ratio is not None else None), now
-        payload = {"officers": int(officers), "reviewers": int(reviewers_n), "required": s.required,
-                   "shortfall": s.shortfall, "ratio": s.ratio, "min_ratio": min_ratio}
-        if s.compliant:
-            row.short_since = None
-            if row.violation_id:
-                violation = session.get(Violation, row.violation_id)
-                if violation is not None and violation.resolved_at is None:
-                    violation.resolved_at = now
-                row.violation_id = None
-                if emit_events:
-                    emit(session, "review.staffing_restored",
-                         {**payload, "violation_id": violation.violation_id if violation is not None else None},
-                         region_code=region, body_id=body_id)
-        else:
-            row.short_since = aware(row.short_since) or now
-            due = now - row.short_since >= dt.timedelta(hours=grace_hours)
-            if row.violation_id is None and due and emit_events:
-                name = body.name if body is not None else body_id
-                description = (f"{name}执法人员{int(officers)}名，法制审核人员{int(reviewers_n)}名，"
-                               f"低于执法人员总数的{(min_ratio * 100).normalize()}%（应不少于{s.required}名，缺{s.shortfall}名）")
-                violation = record_violation(session, kind="staffing_short", region_code=region, body_id=body_id,
-                                             description=description, details={k: str(v) for k, v in payload.items()},
-                                             now=now)
-                row.violation_id = violation.violation_id
-                violation.event_id = emit(session, "review.staffing_short",
-                                          {**payload, "violation_id": violation.violation_id},
-                                          region_code=region, body_id=body_id)
-        if s.ratio is not None:
-            metrics.STAFFING_RATIO.labels(body_id).set(float(s.ratio))
-        metrics.STAFFING_SHORTFALL.labels(body_id).set(s.shortfall)
-        out.append(staffing_view(row))
-    return out
+def staffing_counts(session: Session, body_id: str) -> tuple[int, int]:
+    """(officers, legal reviewers) registered for the body (REV-7)."""
+    officers, reviewers = session.execute(select(
+        func.count().filter(RegistryOfficer.is_officer.is_(True)),
+        func.count().filter(RegistryOfficer.is_reviewer.is_(True))).where(RegistryOfficer.body_id == body_id)).one()
+    return int(officers), int(reviewers)
+
+
+def registry_body(session: Session, body_id: str) -> RegistryBody | None:
+    return session.get(RegistryBody, body_id)
+
+
+def officers_region(session: Session, body_id: str) -> str | None:
+    """The region of the body's officers, for a body not (yet) registered itself."""
+    return session.scalars(select(RegistryOfficer.region_code).where(RegistryOfficer.body_id == body_id)).first()
+
+
+def staffing_row(session: Session, body_id: str, region_code: str, now: dt.datetime) -> BodyStaffing:
+    """The body's staffing row (a new, compliant one when there is none yet)."""
+    row = session.get(BodyStaffing, body_id)
+    if row is None:
+        row = BodyStaffing(body_id=body_id, region_code=region_code, officers=0, reviewers=0, required=0,
+                           shortfall=0, compliant=True, checked_at=now)
+        session.add(row)
+    return row
+
+
+def violation(session: Session, violation_id: str) -> Violation | None:
+    return session.get(Violation, violation_id)
 
 
 def staffed_body_ids(session: Session) -> set[str]:

@@ -9,6 +9,8 @@ from services.review import configuration, store
 from services.review.domain import update_prechecks
 from services.review.store import aware, to_utc
 
+from . import staffing
+
 
 def body_registered(db, event) -> None:
     p = event.payload
@@ -90,5 +92,5 @@ def refresh_pending(session, *, case_ids=(), body_ids=(), officer_ids=()) -> int
 def recount_staffing(session, body_ids, emit_events: bool = True) -> list[dict]:
     """REV-7 审核人员配备: recount the bodies' reviewers against their officers."""
     s = configuration.review_settings()
-    return store.check_staffing(session, body_ids, min_ratio=s.min_ratio, grace_hours=s.grace_hours,
-                                now=utcnow(), emit_events=emit_events)
+    return staffing.recount(session, body_ids, min_ratio=s.min_ratio, grace_hours=s.grace_hours, now=utcnow(),
+                            emit_events=emit_events)
