@@ -66,7 +66,7 @@ class OutboxMessage(PlumbingBase):
     source: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(64))
     envelope: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|published|unrouted
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|published (unrouted: rows of earlier versions, issue 20)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -29,8 +29,12 @@ HANDLER_SECONDS = Histogram("zhifa_handler_seconds", "Event handler latency", ["
                             buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 OUTBOX_PUBLISHED = Counter("zhifa_outbox_published_total", "Outbox events relayed to the bus",
                            ["service", "event_type"])
-OUTBOX_UNROUTED = Counter("zhifa_outbox_unrouted_total", "Outbox events no queue was bound for",
-                          ["service", "event_type"])
+OUTBOX_UNSUBSCRIBED = Counter("zhifa_outbox_unsubscribed_total",
+                              "Outbox events published while no queue was bound for their type (no subscriber: "
+                              "normal publish/subscribe, not an error — issue 20)", ["service", "event_type"])
+OUTBOX_RELAY_FAILURES = Counter("zhifa_outbox_relay_failures_total", "Outbox relay rounds that failed (broker "
+                                "unreachable, refused or unconfirmed publishes, database errors); rows stay "
+                                "pending and are tried again", ["service"])
 OUTBOX_PENDING = Gauge("zhifa_outbox_pending", "Outbox events not yet relayed", ["service"])
 LINK_LAST_RECEIVED = Gauge("zhifa_link_last_received_timestamp_seconds",
                            "Unix time an event last arrived over a tier link, per direction and city "

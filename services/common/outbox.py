@@ -1,9 +1,14 @@
 """The outbox relay: publishes a service's pending outbox rows to ``<service>.events``.
 
 Publisher confirms are on and ``mandatory`` is set, so a message is marked published only after the
-broker has taken responsibility for it; one no queue is bound for is marked ``unrouted`` (kept,
-counted, replayable) instead of vanishing (NAMEKO-NOTES, delivery). A crash after publish and
-before the mark re-publishes on restart: consumers are idempotent by event id.
+broker has taken responsibility for it (NAMEKO-NOTES, delivery). One no queue is bound for is normal
+publish/subscribe — an event type nobody consumes (yet) — not a failure: the broker's return is
+counted per type (``zhifa_outbox_unsubscribed_total``) and the row is marked published like the
+others, so it is purged after the retention period (issue 20: such rows were kept as ``unrouted``
+forever and kept an alert firing in normal operation). What is a failure — the broker refusing or not
+confirming, or the relay unable to publish — is counted in ``zhifa_outbox_relay_failures_total``
+(alert ZhifaOutboxRelayFailing) and the rows stay pending. A crash after publish and before the mark
+re-publishes on restart: consumers are idempotent by event id.
 """
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ class ConfirmedBatchPublisher:
     broker has confirmed every one. A per-message synchronous confirm (nameko's ``Publisher`` with
     ``use_confirms``) costs a broker round trip — an fsync-batch wait — per event; pipelining costs
     one per batch (NAMEKO-NOTES, throughput). ``mandatory`` is set: the broker returns a message no
-    queue is bound for (basic.return, before its ack), and the caller marks it unrouted."""
+    queue is bound for (basic.return, before its ack), and the caller counts it as unsubscribed."""
 
     def __init__(self, amqp_uri: str, exchange, confirm_timeout: float = 30.0):
         self.amqp_uri = amqp_uri
@@ -115,13 +120,13 @@ class ConfirmedBatchPublisher:
 
 def purge_published(engine, older_than: dt.datetime, chunk: int = 5000) -> int:
     """Delete outbox rows published before ``older_than``, in chunks (short transactions). Pending
-    and unrouted rows are kept: the first are still to go out, the second wait for an operator.
-    Idempotent, so replicas may run it at the same time."""
+    rows are kept (still to go out). Rows an earlier version marked ``unrouted`` (published, no
+    subscriber) go too (issue 20). Idempotent, so replicas may run it at the same time."""
     removed = 0
     while True:
         with Session(engine) as session, session.begin():
             ids = session.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.status == "published", OutboxMessage.published_at < older_than)
+                OutboxMessage.status.in_(("published", "unrouted")), OutboxMessage.published_at < older_than)
                 .order_by(OutboxMessage.id).limit(chunk)).all()
             if ids:
                 session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
@@ -169,6 +174,7 @@ class OutboxRelay:
                 if relayed < self.batch_size:
                     self.housekeeping()
             except Exception:  # broker or database down: wait and try again, rows stay pending
+                metrics.OUTBOX_RELAY_FAILURES.labels(self.service).inc()
                 log.exception("outbox relay of %s failed; retrying", self.service)
                 relayed = 0
                 time.sleep(1.0)
@@ -178,9 +184,10 @@ class OutboxRelay:
 
     def relay_batch(self) -> int:
         """Publish up to ``batch_size`` pending rows (oldest first), all confirmed, then mark them
-        published (or unrouted) in the same transaction that locked them. Core statements, one
-        UPDATE per outcome: the relay runs after every committed batch, and ORM objects and an
-        UPDATE per row were a tenth of the records service's time."""
+        published in the same transaction that locked them (one Core UPDATE: the relay runs after
+        every committed batch, and ORM objects and an UPDATE per row were a tenth of the records
+        service's time). Events the broker returned because no queue is bound for their type are
+        counted per type (no subscriber: normal publish/subscribe, issue 20) and marked published too."""
         table = OutboxMessage.__table__
         postgres = self.engine.dialect.name == "postgresql"
         with Session(self.engine) as session, session.begin():
@@ -192,24 +199,15 @@ class OutboxRelay:
             if rows:
                 returned = self.publisher.publish_all(
                     [(row.event_id, row.event_type, row.envelope, routing_headers(row.envelope)) for row in rows])
-                now = utcnow()
-                outcome = {"published": [], "unrouted": []}
-                counts: Counter = Counter()
-                for row in rows:
-                    status = "unrouted" if row.event_id in returned else "published"
-                    outcome[status].append(row.id)
-                    counts[(status, row.event_type)] += 1
-                for status, ids in outcome.items():
-                    if not ids:
-                        continue
-                    session.execute(update(table).where(one_of(session, table.c.id, ids))
-                                    .values(status=status, published_at=now))
-                for (status, event_type), n in counts.items():
-                    if status == "unrouted":
-                        metrics.OUTBOX_UNROUTED.labels(self.service, event_type).inc(n)
-                        log.warning("outbox %s: no queue bound for %s (%s events)", self.service, event_type, n)
-                    else:
-                        metrics.OUTBOX_PUBLISHED.labels(self.service, event_type).inc(n)
+                session.execute(update(table).where(one_of(session, table.c.id, [row.id for row in rows]))
+                                .values(status="published", published_at=utcnow()))
+                published: Counter = Counter(row.event_type for row in rows)
+                unsubscribed: Counter = Counter(row.event_type for row in rows if row.event_id in returned)
+                for event_type, n in published.items():
+                    metrics.OUTBOX_PUBLISHED.labels(self.service, event_type).inc(n)
+                for event_type, n in unsubscribed.items():
+                    metrics.OUTBOX_UNSUBSCRIBED.labels(self.service, event_type).inc(n)
+                    log.debug("outbox %s: no queue bound for %s (%s events)", self.service, event_type, n)
             # a batch that was not full drained what this relay could see: no count query then
             pending = len(rows) if len(rows) < self.batch_size else session.scalar(
                 select(func.count()).select_from(table).where(table.c.status == "pending"))

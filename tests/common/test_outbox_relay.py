@@ -1,5 +1,6 @@
 """The outbox relay against a real broker: pipelined publisher confirms, ``mandatory`` returns
-(issue 2: no event lost; an event no queue is bound for is kept as unrouted, not dropped)."""
+(issue 2: no event lost; issue 20, PLAT-1: an event no queue is bound for is normal publish/subscribe —
+counted per type, marked published and purged like the others, no alert)."""
 import json
 import threading
 import uuid
@@ -22,7 +23,13 @@ def _row(event_type: str, region: str = "320412") -> OutboxMessage:
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_relay_publishes_confirmed_and_keeps_unrouted(amqp_uri, tmp_path, pg_admin, dialect):
+def test_relay_publishes_confirmed_and_counts_unsubscribed(amqp_uri, tmp_path, pg_admin, dialect):
+    """Issue 20: the event nobody subscribes to is marked published (purged later) and counted under
+    its type in zhifa_outbox_unsubscribed_total; before, it was kept as ``unrouted`` forever."""
+    from services.common import metrics
+
+    unsubscribed = metrics.OUTBOX_UNSUBSCRIBED.labels("review", "review.nobody_listens")
+    before = unsubscribed._value.get()
     engine = make_engine(f"sqlite:///{tmp_path}/outbox.db" if dialect == "sqlite" else pg_admin())
     PlumbingBase.metadata.create_all(engine)
     rows = [_row("review.classified") for _ in range(120)] + [_row("review.nobody_listens")]
@@ -42,7 +49,8 @@ def test_relay_publishes_confirmed_and_keeps_unrouted(amqp_uri, tmp_path, pg_adm
             marked = session.execute(select(OutboxMessage.event_type, OutboxMessage.status,
                                             OutboxMessage.published_at)).all()
         assert {(t, s) for t, s, _ in marked} == {("review.classified", "published"),
-                                                  ("review.nobody_listens", "unrouted")}
+                                                  ("review.nobody_listens", "published")}
+        assert unsubscribed._value.get() - before == 1
         assert len(marked) == 121 and all(at is not None for _, _, at in marked)
         received = []
         while (message := queue.get(no_ack=True)) is not None:
@@ -53,7 +61,8 @@ def test_relay_publishes_confirmed_and_keeps_unrouted(amqp_uri, tmp_path, pg_adm
 
 
 def test_published_rows_are_purged_after_the_retention_period(tmp_path):
-    """Housekeeping: published rows older than the retention go; pending and unrouted rows stay."""
+    """Housekeeping: published rows older than the retention go — and the ``unrouted`` rows earlier
+    versions kept forever (issue 20); pending rows stay."""
     import datetime as dt
 
     from services.common.outbox import purge_published
@@ -70,8 +79,8 @@ def test_published_rows_are_purged_after_the_retention_period(tmp_path):
     old_unrouted.status, old_unrouted.published_at = "unrouted", now - dt.timedelta(days=30)
     with Session(engine) as session, session.begin():
         session.add_all([*rows, old_unrouted, pending])
-    assert purge_published(engine, now - dt.timedelta(days=7), chunk=6) == 20
+    assert purge_published(engine, now - dt.timedelta(days=7), chunk=6) == 21
     with Session(engine) as session:
         left = sorted(session.scalars(select(OutboxMessage.status)).all())
-    assert left == ["pending", "published", "published", "published", "published", "published", "unrouted"]
+    assert left == ["pending", "published", "published", "published", "published", "published"]
     assert purge_published(engine, now - dt.timedelta(days=7)) == 0
