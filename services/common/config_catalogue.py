@@ -200,8 +200,20 @@ KERNEL: tuple[Setting, ...] = (
             "applied in one transaction.", 200, ("records",), minimum=1),
     Setting("ZHIFA_BATCH_LINGER_MS", "float", "How long a batched handler waits for more events once its "
             "buffer went idle.", 3.0, ("records",), minimum=0),
-    Setting("ZHIFA_OUTBOX_RETENTION_HOURS", "float", "Relayed outbox rows older than this are deleted.", 168.0,
+    Setting("ZHIFA_OUTBOX_RETENTION_HOURS", "float", "Relayed outbox rows older than this are deleted by the "
+            "housekeeping job; must be longer than the redelivery window (checked at start-up).", 168.0,
             DB_SERVICES, minimum=0),
+    Setting("ZHIFA_PROCESSED_EVENTS_RETENTION_HOURS", "float", "The ids of applied events (processed_events: "
+            "a redelivery is recognised by them) older than this are deleted by the housekeeping job; must be "
+            "longer than the redelivery window (checked at start-up), or a late copy would apply twice.",
+            720.0, DB_SERVICES, minimum=0),
+    Setting("ZHIFA_REDELIVERY_WINDOW_HOURS", "float", "The longest time after its first delivery that a copy "
+            "of an event may still arrive (a departmental re-send, a queue or tier-link buffer held through an "
+            "outage). Both retentions must be longer than this, the ownership wait and the retry schedule.",
+            72.0, DB_SERVICES, minimum=0),
+    Setting("ZHIFA_HOUSEKEEPING_INTERVAL_SECONDS", "float", "How often the housekeeping job purges the outbox "
+            "and processed_events (one replica at a time, under a job lease).", 3600.0, DB_SERVICES,
+            minimum=1),
     Setting("ZHIFA_SQLITE_BUSY_TIMEOUT", "float", "Seconds a SQLite connection waits for a lock (embedded "
             "set-up only).", 30.0, DB_SERVICES, minimum=0),
     Setting("ZHIFA_CLOCK", "str", "An ISO instant with time zone that fixes the suite's clock (tests and "

@@ -360,16 +360,21 @@ class DatabaseAccess:
         Periodic jobs call this first so that, with several replicas, one runs and the others skip
         (timers fire in every replica — NAMEKO-NOTES). Works the same on SQLite and PostgreSQL.
         """
-        now = utcnow()
-        until = now + dt.timedelta(seconds=ttl_seconds)
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        with self.session() as session:
-            session.execute(insert(JobLease).values(name=name, holder=PROCESS_ID, expires_at=now - dt.timedelta(
-                seconds=1)).on_conflict_do_nothing())
-            taken = session.execute(update(JobLease).where(
-                JobLease.name == name, or_(JobLease.holder == PROCESS_ID, JobLease.expires_at < now))
-                .values(holder=PROCESS_ID, expires_at=until))
-            return taken.rowcount == 1
+        return take_lease(self.engine, name, ttl_seconds)
+
+
+def take_lease(engine: Engine, name: str, ttl_seconds: float) -> bool:
+    """``DatabaseAccess.acquire_lease`` on an engine (jobs outside a worker: housekeeping)."""
+    now = utcnow()
+    until = now + dt.timedelta(seconds=ttl_seconds)
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    with Session(engine) as session, session.begin():
+        session.execute(insert(JobLease).values(name=name, holder=PROCESS_ID, expires_at=now - dt.timedelta(
+            seconds=1)).on_conflict_do_nothing())
+        taken = session.execute(update(JobLease).where(
+            JobLease.name == name, or_(JobLease.holder == PROCESS_ID, JobLease.expires_at < now))
+            .values(holder=PROCESS_ID, expires_at=until))
+        return taken.rowcount == 1
 
 
 class Database(DependencyProvider):
@@ -387,6 +392,7 @@ class Database(DependencyProvider):
         self.engine: Engine | None = None
         self.outbox_nudge = threading.Event()
         self.relay = None
+        self.housekeeping = None
 
     @property
     def service_name(self) -> str:
@@ -396,6 +402,10 @@ class Database(DependencyProvider):
         url = settings.database_url(self.service_name)
         max_workers = int(settings.setting("max_workers", 10) or 10)
         self.engine = make_engine(url, pool_size=max_workers + 2)
+        from services.common.housekeeping import Housekeeping, check_retention
+
+        check_retention()       # issue 20: a retention shorter than a redelivery would apply events twice
+        self.housekeeping = Housekeeping(self.engine, self.service_name)
         if self.relay_outbox:
             from services.common.outbox import OutboxRelay
 
@@ -404,8 +414,11 @@ class Database(DependencyProvider):
     def start(self):
         if self.relay:
             self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service_name}.outbox_relay")
+        self.container.spawn_managed_thread(self.housekeeping.run, identifier=f"{self.service_name}.housekeeping")
 
     def stop(self):
+        if self.housekeeping:
+            self.housekeeping.stop()
         if self.relay:
             self.relay.stop()
         self.engine.dispose()

@@ -35,6 +35,8 @@ OUTBOX_UNSUBSCRIBED = Counter("zhifa_outbox_unsubscribed_total",
 OUTBOX_RELAY_FAILURES = Counter("zhifa_outbox_relay_failures_total", "Outbox relay rounds that failed (broker "
                                 "unreachable, refused or unconfirmed publishes, database errors); rows stay "
                                 "pending and are tried again", ["service"])
+PURGED_ROWS = Counter("zhifa_housekeeping_purged_total", "Rows deleted after their retention by the "
+                      "housekeeping job (table: outbox, processed_events — issue 20)", ["service", "table"])
 OUTBOX_PENDING = Gauge("zhifa_outbox_pending", "Outbox events not yet relayed", ["service"])
 LINK_LAST_RECEIVED = Gauge("zhifa_link_last_received_timestamp_seconds",
                            "Unix time an event last arrived over a tier link, per direction and city "

@@ -25,7 +25,7 @@ from kombu import Connection
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from services.common import metrics, settings
+from services.common import metrics
 from services.common.bus import events_exchange
 from services.common.db import OutboxMessage, one_of, utcnow
 from services.common.identifiers import city_of
@@ -136,11 +136,8 @@ def purge_published(engine, older_than: dt.datetime, chunk: int = 5000) -> int:
 
 
 class OutboxRelay:
-    """Relays pending rows; once an hour it also purges rows published more than
-    ``ZHIFA_OUTBOX_RETENTION_HOURS`` (default 168) ago — every emitted event is a row, so without
-    this the table grows by the service's whole event rate."""
-
-    PURGE_EVERY_SECONDS = 3600
+    """Relays pending rows. Published rows are purged after ``ZHIFA_OUTBOX_RETENTION_HOURS`` by the
+    service's housekeeping job (services/common/housekeeping.py, issue 20)."""
 
     def __init__(self, engine, amqp_uri: str, service: str, nudge, batch_size: int = 500, idle_wait: float = 0.5):
         self.engine = engine
@@ -151,16 +148,6 @@ class OutboxRelay:
         self.exchange = events_exchange(service)
         self.publisher = ConfirmedBatchPublisher(amqp_uri, self.exchange)
         self.running = True
-        self.retention = dt.timedelta(hours=settings.get("ZHIFA_OUTBOX_RETENTION_HOURS"))
-        self.next_purge = time.monotonic() + 60      # not while the service is starting
-
-    def housekeeping(self) -> None:
-        if time.monotonic() < self.next_purge:
-            return
-        self.next_purge = time.monotonic() + self.PURGE_EVERY_SECONDS
-        removed = purge_published(self.engine, utcnow() - self.retention)
-        if removed:
-            log.info("outbox %s: purged %s rows published before the retention period", self.service, removed)
 
     def stop(self):
         self.running = False
@@ -171,8 +158,6 @@ class OutboxRelay:
         while self.running:
             try:
                 relayed = self.relay_batch()
-                if relayed < self.batch_size:
-                    self.housekeeping()
             except Exception:  # broker or database down: wait and try again, rows stay pending
                 metrics.OUTBOX_RELAY_FAILURES.labels(self.service).inc()
                 log.exception("outbox relay of %s failed; retrying", self.service)
