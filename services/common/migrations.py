@@ -137,3 +137,37 @@ def drop_case_transfers_table(op) -> None:
     with op.batch_alter_table("case_transfers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_transfers_case_id"))
     op.drop_table("case_transfers")
+
+
+def create_deadline_history_tables(op) -> None:
+    """``calendar_stamps`` and ``deadline_changes`` (services/common/running_deadlines.py): the calendar
+    version a service's running deadlines were recounted on, and every stored due day a new calendar moved,
+    previous and new (PLAT-6, issue 16) — created by the migration of each service that stores deadlines."""
+    import sqlalchemy as sa
+
+    op.create_table("calendar_stamps",
+                    sa.Column("name", sa.String(length=64), nullable=False),
+                    sa.Column("version", sa.String(length=32), nullable=False),
+                    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint("name"))
+    op.create_table("deadline_changes",
+                    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                    sa.Column("subject", sa.String(length=32), nullable=False),
+                    sa.Column("subject_id", sa.String(length=64), nullable=False),
+                    sa.Column("previous_due", sa.Date(), nullable=False),
+                    sa.Column("new_due", sa.Date(), nullable=False),
+                    sa.Column("previous_provisional", sa.Boolean(), nullable=True),
+                    sa.Column("new_provisional", sa.Boolean(), nullable=False),
+                    sa.Column("previous_calendar_version", sa.String(length=32), nullable=True),
+                    sa.Column("calendar_version", sa.String(length=32), nullable=False),
+                    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint("id"))
+    with op.batch_alter_table("deadline_changes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deadline_changes_subject_id"), ["subject_id"], unique=False)
+
+
+def drop_deadline_history_tables(op) -> None:
+    with op.batch_alter_table("deadline_changes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deadline_changes_subject_id"))
+    op.drop_table("deadline_changes")
+    op.drop_table("calendar_stamps")

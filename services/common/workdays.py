@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validates_sc
 
 from services.common.configfile import load_config_file
 
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -171,17 +173,62 @@ class WorkingDayCalendar:
 
 
 _default: WorkingDayCalendar | None = None
+_default_source: tuple | None = None   # what _default was loaded from (directory_signature)
+
+
+def directory_signature(calendar_dir: str | os.PathLike | None = None) -> tuple:
+    """What the calendar in force is read from: the directory (``ZHIFA_CALENDAR_DIR``) and each
+    ``<year>.yaml`` in it with its size and modification time — a new, edited or removed file changes it."""
+    from services.common import settings
+
+    directory = Path(calendar_dir or settings.get("ZHIFA_CALENDAR_DIR"))
+    files = []
+    if directory.is_dir():
+        for path in sorted(directory.glob("*.yaml")):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            files.append((path.name, stat.st_size, stat.st_mtime_ns))
+    return str(directory.resolve()), tuple(files)
 
 
 def default_calendar() -> WorkingDayCalendar:
-    """The process-wide calendar, loaded once; ``reload_default_calendar`` picks up new files."""
-    global _default
+    """The process-wide calendar, loaded once; ``refresh_default_calendar`` picks up new files."""
+    global _default, _default_source
     if _default is None:
+        _default_source = directory_signature()
         _default = WorkingDayCalendar.load()
     return _default
 
 
 def reload_default_calendar() -> WorkingDayCalendar:
-    global _default
+    global _default, _default_source
+    _default_source = directory_signature()
     _default = WorkingDayCalendar.load()
+    return _default
+
+
+def refresh_default_calendar() -> WorkingDayCalendar:
+    """The calendar in force, reloaded first if its directory changed since it was loaded (PLAT-6,
+    issue 16): every service's periodic job calls this, so a schedule dropped into
+    ``ZHIFA_CALENDAR_DIR`` is in force at the next run — no release, no restart — and the job then
+    recomputes the running deadlines (services/common/running_deadlines.py). A bad new file is
+    logged and the calendar in force is kept (it is also refused at the next start-up)."""
+    global _default, _default_source
+    if _default is None:
+        return default_calendar()
+    source = directory_signature()
+    if source == _default_source:
+        return _default
+    try:
+        loaded = WorkingDayCalendar.load()
+    except ValueError as exc:   # ConfigFileError: keep the calendar in force
+        log.error("calendar directory changed but cannot be loaded; keeping version %s: %s", _default.version, exc)
+        _default_source = source
+        return _default
+    if loaded.version != _default.version:
+        log.warning("working-day calendar changed: version %s -> %s (years %s–%s)", _default.version,
+                    loaded.version, min(loaded.known_years), max(loaded.known_years))
+    _default, _default_source = loaded, source
     return _default

@@ -12,6 +12,11 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.running_deadlines import DeadlineHistoryBase
+
+# PLAT-6: calendar_stamps and deadline_changes of services/common/running_deadlines.py (issue 16)
+EXTRA_METADATA = (DeadlineHistoryBase.metadata,)
+
 
 class Base(DeclarativeBase):
     pass

@@ -134,6 +134,12 @@ def overdue_numbers(session: Session, today: dt.date, after: str, limit: int) ->
         Complaint.number > after).order_by(Complaint.number).limit(limit)).all()
 
 
+def open_complaint_rows(session: Session) -> list[Complaint]:
+    """Open complaints (a deadline is running), for the recount on a new calendar (PLAT-6, issue 16)."""
+    return session.scalars(select(Complaint).where(Complaint.status.in_([s.value for s in OPEN_STATUSES]))
+                           .order_by(Complaint.number)).all()
+
+
 def overdue_counts(session: Session, today: dt.date) -> list[tuple[str | None, str, str, int]]:
     """(handler region, channel, status, count) of open complaints past their running deadline."""
     return session.execute(select(Complaint.handler_region_code, Complaint.channel, Complaint.status,

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.common.db import emit, utcnow
+from services.common.running_deadlines import keep_change
 from services.common.workdays import Deadline, WorkingDayCalendar
 from services.disclosure import metrics, register
 from services.disclosure.domain.deadlines import needs_recompute, publication_deadline, publication_status
@@ -30,12 +31,16 @@ def timing(p: Publication, today: dt.date, calendar: WorkingDayCalendar):
     return publication_status(deadline_of(p), today, calendar, p.published_on)
 
 
-def recompute(p: Publication, calendar: WorkingDayCalendar) -> bool:
-    """A deadline computed under another calendar version is recomputed (e.g. next year's schedule loaded)."""
+def recompute(p: Publication, calendar: WorkingDayCalendar, session: Session | None = None) -> bool:
+    """A deadline computed under another calendar version is recomputed (e.g. next year's schedule loaded);
+    with ``session``, a moved day is kept, previous and new, in ``deadline_changes`` (PLAT-6, issue 16)."""
     if not needs_recompute(deadline_of(p), calendar):
         return False
     deadline = publication_deadline(p.action_type, p.decided_on, calendar, override_days=p.publication_period_override)
     changed = (deadline.due, deadline.provisional) != (p.due_on, bool(p.due_provisional))
+    if changed and session is not None:
+        keep_change(session, "publication", p.publication_id, p.due_on, deadline, utcnow(),
+                    previous_provisional=bool(p.due_provisional), previous_calendar_version=p.calendar_version)
     p.due_on, p.due_provisional, p.calendar_version = deadline.due, deadline.provisional, deadline.calendar_version
     return changed
 
@@ -48,7 +53,7 @@ def check_deadlines(session: Session, today: dt.date, calendar: WorkingDayCalend
     due, overdue = Tally(), Tally()
     recomputed = notified = 0
     for p in rows:
-        if recompute(p, calendar):
+        if recompute(p, calendar, session):
             recomputed += 1
             p.updated_at = utcnow()
         if p.status != "pending":

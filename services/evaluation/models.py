@@ -28,9 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.ownership import OwnershipBase
+from services.common.running_deadlines import DeadlineHistoryBase
 
 # case_transfers (SEC-2): who owns a transferred case, shared model of services/common/ownership.py
-EXTRA_METADATA = (OwnershipBase.metadata,)
+EXTRA_METADATA = (OwnershipBase.metadata, DeadlineHistoryBase.metadata)  # PLAT-6: deadline history (issue 16)
 
 
 def _now() -> dt.datetime:

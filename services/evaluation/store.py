@@ -517,6 +517,17 @@ def item_from_dict(raw: dict) -> d.SupervisionItem:
 
 
 
+def running_item_rows(session: Session) -> list:
+    """Open supervision items (their deadline is running), for the recount on a new calendar (PLAT-6, issue 16)."""
+    return list(session.scalars(select(SupervisionRow).where(SupervisionRow.status == d.ItemStatus.OPEN.value)
+                                .order_by(SupervisionRow.item_id)))
+
+
+def consequences_of_item(session: Session, item_id: str) -> list:
+    """The consequences (整改 orders) tracked by a supervision item."""
+    return list(session.scalars(select(ConsequenceRow).where(ConsequenceRow.item_id == item_id)))
+
+
 # --- record gap reports (EVAL-6, issue 16) ------------------------------------------------------
 
 def keep_gap_report(session: Session, event: Event) -> None:

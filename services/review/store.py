@@ -276,6 +276,11 @@ def overdue_tasks(session: Session, today: dt.date) -> list[TaskRow]:
         TaskRow.pending.is_(True), TaskRow.due_on < today, TaskRow.state.in_(PENDING_STATES))).all()
 
 
+def running_task_rows(session: Session) -> list[TaskRow]:
+    """Pending tasks (their due day is running), for the recount on a new calendar (PLAT-6, issue 16)."""
+    return session.scalars(select(TaskRow).where(TaskRow.pending.is_(True)).order_by(TaskRow.task_id)).all()
+
+
 def task_counts(session: Session, today: dt.date) -> tuple[list, list]:
     """(region, body, n) of open tasks and of overdue tasks, for the gauges."""
     open_rows = session.execute(select(TaskRow.region_code, TaskRow.body_id, func.count())

@@ -1,11 +1,18 @@
 """The deadline sweep (期限督办, CMP-3, CMP-5, CMP-9): every open complaint past its running deadline is
 escalated to the next tier up (逐级上报, ``complaint.escalated``), its overdue clues are emitted once,
-and the overdue gauges are recomputed. One replica at a time runs it (a job lease)."""
+and the overdue gauges are recomputed. One replica at a time runs it (a job lease).
+
+First, when the working-day calendar changed (PLAT-6, issue 16), the deadlines stored on each open complaint
+(``acknowledge_due``, ``handling_due`` and the running ``open_due`` the sweep selects on) are counted again on
+the calendar in force; a moved running deadline is kept, previous and new, in ``deadline_changes``
+(services/common/running_deadlines.py)."""
 from __future__ import annotations
 
 import datetime as dt
 
 from services.common.db import emit
+from services.common.running_deadlines import keep_change, recount_on_calendar_change
+from services.common.workdays import WorkingDayCalendar
 from services.complaints import store
 from services.complaints import metrics as m
 from services.complaints.domain import Status
@@ -15,13 +22,38 @@ from .handling import emit_clues
 from .shared import now_utc, today_china
 
 SWEEP_LEASE = "complaints.deadline_sweep"
+RECOUNT = "complaints.deadlines"
+SUBJECT = "complaint"
 
 
 def sweep_if_leased(db, lease_seconds: float) -> int | None:
     """Run the sweep for today if this replica holds the lease; None when another one does."""
     if not db.acquire_lease(SWEEP_LEASE, lease_seconds):
         return None
+    follow_calendar(db, now_utc())
     return sweep_deadlines(db, today_china())
+
+
+def recount_open_deadlines(session, calendar: WorkingDayCalendar, now: dt.datetime) -> int:
+    """The stored deadlines of every open complaint counted again on ``calendar``; how many running ones moved."""
+    moved = 0
+    for row in store.open_complaint_rows(session):
+        record = store.record_of(row, calendar=calendar)
+        running = record.open_deadline()
+        stored = (row.acknowledge_due, row.handling_due, row.open_due)
+        if stored == (record.acknowledge.due, record.handling.due if record.handling else None,
+                      running[1].due if running else None):
+            continue
+        if running is not None and row.open_due is not None and keep_change(
+                session, SUBJECT, row.number, row.open_due, running[1], now):
+            moved += 1
+        store.write_record(row, record, now)
+    return moved
+
+
+def follow_calendar(db, now: dt.datetime) -> int | None:
+    """The recount, once per calendar version (None: the stamp is current)."""
+    return recount_on_calendar_change(db, RECOUNT, recount_open_deadlines, now)
 
 
 def sweep_deadlines(db, today: dt.date, batch: int = 200) -> int:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.common.workdays import default_calendar
+from services.common.workdays import default_calendar, refresh_default_calendar
 from services.disclosure import jobs, reports
 from services.disclosure.settings import service_settings
 
 
 def deadline_check(db, today: dt.date) -> dict:
+    """DISC-3 and PLAT-6: on the calendar in force — reloaded first if its directory changed (issue 16), so
+    pending publications computed under another calendar version are recounted, their moves kept."""
     with db.session() as session:
-        counts = jobs.check_deadlines(session, today, default_calendar())
+        counts = jobs.check_deadlines(session, today, refresh_default_calendar())
     with db.session() as session:
         counts["stale_powers"] = jobs.refresh_stale_powers(session, today)
     return counts

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
-from services.common import tiers
+from services.common import clock, tiers
 from services.common.db import emit
 from services.common.scope import Scope
 from services.evaluation import domain as d
@@ -16,6 +16,7 @@ from services.evaluation.domain.accountability import FACT_KIND_TO_SOURCE
 from services.evaluation.domain.evidence import evidence_facts
 from services.evaluation.workflow import WorkflowError
 
+from .deadlines import follow_calendar
 from .shared import day, scoped, today_in_china
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ def run_periodic(db, interval: float) -> None:
 def recompute(db, region_code=None) -> dict:
     """Recompute year-to-date grades (persisted per day), open clue cases from the detection rules
     (EVAL-9), flag overdue supervision items and refresh the metrics — as of today by the suite's
-    clock: a caller cannot choose the day (a future one marked items overdue for good, SEC-2)."""
+    clock: a caller cannot choose the day (a future one marked items overdue for good, SEC-2). First, when
+    the working-day calendar changed, the open items' deadlines are counted again (PLAT-6, issue 16)."""
+    moved = follow_calendar(db, clock.now())
     today = today_in_china()
     year = today.year
     with db.session() as session:
@@ -50,7 +53,7 @@ def recompute(db, region_code=None) -> dict:
         overdue = workflow.flag_overdue_items(session, today, region_code)
     refresh_metrics(db, today)
     return {"as_of": today.isoformat(), "grades": counts, "clue_cases": opened, "overdue_items": overdue,
-            "record_gaps": gaps}
+            "record_gaps": gaps, "item_deadlines_moved": moved}
 
 
 def opened_from_fact(facts, clue) -> bool:

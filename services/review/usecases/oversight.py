@@ -1,6 +1,7 @@
 """Oversight (REV-2, REV-5, REV-7): the gate departmental systems ask before deciding (可否作出决定),
 the violations review found (应审未审, 审核未通过, 审核人员不足), each body's staffing, and the periodic
-job — overdue tasks (超期, ``review.task_overdue`` once per version), staffing recounted, gauges."""
+job — due days recounted on a new calendar (PLAT-6), overdue tasks (超期, ``review.task_overdue`` once per
+version), staffing recounted, gauges."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from services.common.workdays import default_calendar
 from services.review import metrics, store
 from services.review.store import Actor, ReviewError
 
+from .deadlines import follow_calendar
 from .registry import recount_staffing
 
 
@@ -41,8 +43,9 @@ def staffing(db, actor) -> list[dict]:
 
 
 def run_periodic(db) -> dict:
-    """Overdue alerts, staffing checks, gauges. The day is the service's clock's, never a caller's
-    (SEC-2: a chosen future day would mark tasks overdue)."""
+    """Due days recounted when the calendar changed (PLAT-6), overdue alerts, staffing checks, gauges. The
+    day is the service's clock's, never a caller's (SEC-2: a chosen future day would mark tasks overdue)."""
+    recounted = follow_calendar(db, clock.now())   # reloads the calendar if its directory changed
     calendar = default_calendar()
     today = clock.today()
     alerted = []
@@ -62,7 +65,8 @@ def run_periodic(db) -> dict:
     with db.session() as session:
         staffing_states = recount_staffing(session, store.staffed_body_ids(session))
     refresh_gauges(db, today)
-    return {"overdue_alerted": [t for _, _, t in alerted], "staffing": staffing_states}
+    return {"overdue_alerted": [t for _, _, t in alerted], "staffing": staffing_states,
+            "due_days_moved": recounted}
 
 
 def refresh_gauges(db, today: dt.date) -> None:
