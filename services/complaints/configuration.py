@@ -2,7 +2,7 @@
 service.py): a bad file stops the service with ``file: key.path: message``.
 
 - ``config/complaints/acceptance.yaml`` (CMP-3, CMP-4), ``routing.yaml`` (CMP-8), ``channels.yaml`` (CMP-1),
-  ``deadlines.yaml`` (CMP-9), ``duplicates.yaml`` (CMP-2) — schemas beside their rules in domain/;
+  ``deadlines.yaml`` (CMP-9; the rules in force, ``deadline_rules()``), ``duplicates.yaml`` (CMP-2) — schemas beside their rules in domain/;
 - ``config/attachments.yaml`` (CMP-1), ``config/periods.yaml`` and the working-day calendar (PLAT-6);
 - the departmental systems' ``api_keys.yaml`` (who may send ``complaint.submitted``, SEC-1).
 """
@@ -34,10 +34,14 @@ class ComplaintsConfig:
     departments: DepartmentSystems
 
 
+_IN_FORCE: dict = {}
+
+
 def load_all(root: str | os.PathLike | None = None) -> ComplaintsConfig:
-    """Every file the complaints service reads, from ``root`` (a copy of ``config/``) or the configured places."""
+    """Every file the complaints service reads, from ``root`` (a copy of ``config/``) or the configured places.
+    The rules read here are the ones in force (``deadline_rules``): the service calls this at start-up."""
     periods_file = under(root, "periods.yaml")
-    return ComplaintsConfig(load_acceptance_rules(under(root, "complaints", "acceptance.yaml")),
+    loaded = ComplaintsConfig(load_acceptance_rules(under(root, "complaints", "acceptance.yaml")),
                             load_routing_rules(under(root, "complaints", "routing.yaml")),
                             load_channels(under(root, "complaints", "channels.yaml")),
                             load_deadline_rules(under(root, "complaints", "deadlines.yaml")),
@@ -46,3 +50,16 @@ def load_all(root: str | os.PathLike | None = None) -> ComplaintsConfig:
                             load_periods(str(periods_file) if periods_file else None),
                             WorkingDayCalendar.load(under(root, "calendar")),
                             load_department_systems())
+    _IN_FORCE["deadlines"] = loaded.deadlines
+    return loaded
+
+
+def deadline_rules() -> DeadlineRules:
+    """CMP-9 (issue 16): the warning and escalation parameters in force — ``config/complaints/deadlines.yaml``
+    as read at start-up by ``load_all`` (read now if nothing loaded it, e.g. an operator's script). The use
+    cases pass them to the domain (``warning_level``, ``pending_escalations``): the domain's defaults are
+    never what a deployment runs on."""
+    rules = _IN_FORCE.get("deadlines")
+    if rules is None:
+        rules = _IN_FORCE["deadlines"] = load_deadline_rules()
+    return rules

@@ -13,7 +13,7 @@ import datetime as dt
 from services.common.db import emit
 from services.common.running_deadlines import keep_change, recount_on_calendar_change
 from services.common.workdays import WorkingDayCalendar
-from services.complaints import store
+from services.complaints import configuration, store
 from services.complaints import metrics as m
 from services.complaints.domain import Status
 from services.complaints.domain.lifecycle import OPEN_STATUSES
@@ -81,8 +81,9 @@ def escalate_one(db, number: str, today: dt.date) -> int:
         if row is None or Status(row.status) not in OPEN_STATUSES:
             return 0
         record = store.record_of(row)
-        pending = record.pending_escalations(today)
-        new = record.apply_escalations(today, at=max(now, record.history[-1].at))
+        step = configuration.deadline_rules().escalation_step_working_days   # deadlines.yaml (CMP-9)
+        pending = record.pending_escalations(today, step_working_days=step)
+        new = record.apply_escalations(today, at=max(now, record.history[-1].at), step_working_days=step)
         c = new.complaint
         for stage, step in pending:
             running = record.open_deadline()

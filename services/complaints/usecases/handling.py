@@ -7,7 +7,7 @@ from __future__ import annotations
 from services.common.db import emit
 from services.common.identifiers import is_region_code
 from services.common.scope import Scope
-from services.complaints import store
+from services.complaints import configuration, store
 from services.complaints import metrics as m
 from services.complaints.domain import (CHINA_TZ, Handler, RoutingError, Status, accountability_clues,
                                         handler_view, route, warning_level)
@@ -30,8 +30,10 @@ def view(session, row, record) -> dict:
     """The handler view (办理视图): identity included, warning level, assessment, clues, attachments."""
     answer = handler_view(record)
     today = today_china()
+    yellow_within = configuration.deadline_rules().yellow_within_working_days   # deadlines.yaml (CMP-9)
     running = record.open_deadline()
-    answer["warning_level"] = (warning_level(running[1], today).value if running else "none")
+    answer["warning_level"] = (warning_level(running[1], today, yellow_within=yellow_within).value
+                               if running else "none")
     assessment = store.assessment_from_dict(row.assessment)
     answer["assessment"] = row.assessment
     answer["found_in_scope"] = row.found_in_scope
