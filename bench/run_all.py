@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["broker_raw.py", "foundation_throughput.py", "records_proofs.py", "records_ingest.py",
+BENCHES = ["broker_raw.py", "foundation_throughput.py", "records_proofs.py", "records_ingest.py", "suite_mixed.py",
            "portal_search.py", "tier_cut.py"]
 
 
