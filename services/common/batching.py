@@ -61,6 +61,11 @@ class BatchResult:
     refused: dict = field(default_factory=dict)
     conflicts: dict = field(default_factory=dict)
     waiting: dict = field(default_factory=dict)
+    # (consumer, event_id) pairs this batch applied (``db.Claim.fresh``): the first copy of each is
+    # counted as consumed, every other copy as a duplicate — an original and its redelivery in ONE
+    # batch share an id in ``duplicates`` (issue 20: both were counted as duplicates, 465 for 300).
+    # None (a method that does not say): an id in ``duplicates`` counts as a duplicate.
+    applied: set | None = None
 
 
 @dataclass
@@ -154,6 +159,7 @@ class _Group:
             to_ack: dict = {}
             consumed: dict = {}
             duplicates: dict = {}
+            counted: set = set()        # (consumer, event_id) already counted as consumed
             for handler, event, message in batch:
                 reason = result.refused.get(event.event_id)
                 if reason is not None:
@@ -170,7 +176,14 @@ class _Group:
                     handler._await_owner(message, reason)
                     continue
                 to_ack.setdefault(handler, []).append(message)
-                counter = duplicates if event.event_id in result.duplicates else consumed
+                key = (f"{handler.container.service_name}.{handler.method_name}", event.event_id)
+                if result.applied is not None:
+                    fresh = key in result.applied and key not in counted
+                else:
+                    fresh = event.event_id not in result.duplicates
+                if fresh:
+                    counted.add(key)
+                counter = consumed if fresh else duplicates
                 counter[handler] = counter.get(handler, 0) + 1
             elapsed = time.perf_counter() - started
             for handler, messages in to_ack.items():

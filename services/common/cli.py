@@ -106,8 +106,10 @@ def cmd_dlq(args) -> int:
         for item in deadletters.peek(settings.amqp_uri(), args.service, args.limit):
             print(json.dumps(item, ensure_ascii=False))
     else:
-        moved = deadletters.replay(settings.amqp_uri(), args.service, args.limit)
-        print(f"replayed {moved} dead letters of {args.service}")
+        report = deadletters.replay(settings.amqp_uri(), args.service, args.limit)
+        print(f"replayed {report.replayed} dead letters of {args.service}"
+              + (f"; left {report.kept} that must not be replayed (unauthorised sender, no queue)" if report.kept else "")
+              + (f"; left {report.unroutable} whose queue no longer exists" if report.unroutable else ""))
     return 0
 
 

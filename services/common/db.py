@@ -307,6 +307,7 @@ class DatabaseAccess:
                     events, consumers = [e for _, e in kept], [n for n, _ in kept]
             context.fresh, context.result.duplicates, context.result.conflicts = claim_unprocessed(
                 session, events, consumers)
+            context.result.applied = {(name, event.event_id) for name, event in context.fresh}
             self._batch_session = session
             try:
                 yield context

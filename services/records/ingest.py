@@ -71,7 +71,7 @@ def apply(db, ledger, events: list[Event]) -> BatchResult:
     for region, body, _ in outcome.refused_later.values():   # retracted at case.opened (REC-1)
         rec_metrics.REFUSED.labels(region, body).inc()
     return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused, conflicts=outcome.conflicts,
-                       waiting=waiting)
+                       waiting=waiting, applied=outcome.applied)
 
 
 def preload_classified(session, events) -> list:
@@ -208,6 +208,7 @@ class BatchOutcome:
     conflicts: dict = field(default_factory=dict)        # db.Claim.conflicts: same id, other content
     appended: list = field(default_factory=list)        # Appended
     gaps_changed: list = field(default_factory=list)    # case ids
+    applied: set = field(default_factory=set)           # (consumer, event_id) claimed: counted as consumed
 
 
 def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer,
@@ -225,6 +226,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     outcome = BatchOutcome()
     now = utcnow()
     pairs, outcome.duplicates, outcome.conflicts = claimed or claim_unprocessed(session, events, consumer, now)
+    outcome.applied = {(name, event.event_id) for name, event in pairs}
     fresh: list[Event] = [event for _, event in pairs]
     if not fresh:
         return outcome
