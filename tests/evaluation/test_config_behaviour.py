@@ -115,3 +115,19 @@ def test_issue16_evaluators_yaml_weighs_a_dual_managed_bodys_two_scores(evaluati
     assert parts["superior_department"] < parts["government"]
     assert float(detail["total"]) == pytest.approx(
         (superior * parts["superior_department"] + government * parts["government"]) / 100, abs=0.01)
+
+
+@pytest.mark.parametrize("min_evidence, graded", [(10, True), (1000, False)])
+def test_issue16_indicators_yaml_sets_the_evidence_a_grade_needs(evaluation, min_evidence, graded):
+    """indicators.yaml ``grading.body.min_evidence`` (EVAL-2, issue 16 "no grade without evidence"): a body with
+    a dozen decisions, each published, is graded at the shipped 10 events, 数据不足 when 1000 are asked for."""
+    evaluation.change("indicators.yaml", ("grading", "body", "min_evidence"), min_evidence)
+    assert evaluation.deliver(Y.officer_registered(Y.A, "a1", "张执法", Y.at(2025, 1, 2))).outcome == "applied"
+    for n in range(12):
+        case_id, when = f"{Y.A['body_id']}-G-{n}", Y.at(2026, 3, 2 + n)
+        for env in (Y.decision(Y.A, case_id, when, ["a1"], f"NO-G{n}"), Y.published(Y.A, case_id, when)):
+            assert evaluation.deliver(env).outcome == "applied"
+    evaluation.call("recompute", clock="2026-04-20T10:00:00+08:00")
+    detail = evaluation.call("score_detail", SUPERVISOR, "body", Y.A["body_id"], 2026,
+                             clock="2026-04-20T10:00:00+08:00")
+    assert (detail.get("grade") not in (None, "", "数据不足", "insufficient_data")) is graded, detail

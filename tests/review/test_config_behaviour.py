@@ -47,7 +47,10 @@ def review(tmp_path, monkeypatch):
         with Session(engine) as session:
             return session.scalars(select(ReviewTask).where(ReviewTask.case_id == case_id)).first()
 
-    deliverer.change, deliverer.call, deliverer.task = change, call, task
+    def change_more(name, keys, value):
+        spoil(tmp_path / name, keys, value)
+
+    deliverer.change, deliverer.change_more, deliverer.call, deliverer.task = change, change_more, call, task
     yield deliverer
     engine.dispose()
 
@@ -73,3 +76,42 @@ def test_issue16_review_yaml_sets_when_a_task_turns_yellow(review, warn, level):
     assert review.deliver(ev.decision_proposed(case_id, fine="200000.00")).outcome == "applied"
     view = review.call("get_task", review.task(case_id).task_id, REVIEWER)
     assert view["due_level"] == level, view
+
+
+def _check(review, case_id, code):
+    view = review.call("get_task", review.task(case_id).task_id, REVIEWER)
+    checks = view.get("checklist") or view["versions"][-1]["checklist"]
+    return next(c["automatic"] for c in checks if c["code"] == code)
+
+
+@pytest.mark.parametrize("minimum", [2, 3])
+def test_issue16_checklist_yaml_sets_how_many_certified_officers_a_case_needs(review, minimum):
+    """checklist.yaml ``min_certified_officers`` (REV-3): the pre-check asks for the file's number (2 shipped)."""
+    review.change("checklist.yaml", "ZHIFA_REVIEW_CHECKLIST", ("min_certified_officers",), minimum)
+    case_id = f"320412-SCJG-2026-CHK{minimum}"
+    from tests.evaluation import year as Y
+
+    for officer in ("o-1", "o-2"):     # registered with a valid certificate: two certified officers on the case
+        for envelope in (Y.officer_registered(Y.A, officer, "张执法", Y.at(2025, 1, 2), certificate=False),
+                         Y.certificate(Y.A, officer, "valid", Y.at(2025, 1, 3))):
+            assert review.deliver(envelope).outcome == "applied", envelope
+    assert review.deliver(ev.decision_proposed(case_id, fine="200000.00")).outcome == "applied"
+    check = _check(review, case_id, "officers_qualified")
+    assert (check["outcome"] == "pass") is (minimum == 2), check
+    assert (f"少于{minimum}名" in str(check)) is (minimum == 3), check
+
+
+@pytest.mark.parametrize("upper", [50000, 40000])
+def test_issue16_benchmarks_yaml_is_the_discretion_benchmark_a_reviewer_sees(review, upper):
+    """benchmarks.yaml (REV-8): the discretion hint for a matter quotes the file's statutory range
+    (5,000–50,000 yuan shipped for SAMPLE-SP-126-3)."""
+    review.change("benchmarks.yaml", "ZHIFA_REVIEW_BENCHMARKS", ("matters", "SAMPLE-SP-126-3", "statutory_range", "max"),
+                  upper)
+    if upper != 50000:
+        review.change_more("benchmarks.yaml", ("matters", "SAMPLE-SP-126-3", "circumstances", 2, "max"), upper)
+    case_id = f"320412-SCJG-2026-BM{upper}"
+    proposed = ev.decision_proposed(case_id, fine="200000.00")
+    proposed["payload"]["matter_code"] = "SAMPLE-SP-126-3"
+    assert review.deliver(proposed).outcome == "applied"
+    check = _check(review, case_id, "law_discretion")
+    assert f"法定幅度5000元至{upper}元" in check["finding"], check
