@@ -1,8 +1,8 @@
 """Issue 16: disclosure's configuration files are read by production code — a value changed away from the
 shipped one changes what the service does. Each test copies ``config/disclosure``, changes one value, points
 the service at the copy the way production finds its files (the module paths ``DEFAULT_REDACTION_FILE``,
-``DEFAULT_CONCLUSION_FILE``, ``SERVICE_FILE``) and goes through disclosure's REAL handler and jobs
-(``tests/handlers.py``, a migrated SQLite database, ``ZHIFA_CLOCK``). Each is parametrised with the shipped value
+``DEFAULT_CONCLUSION_FILE``, ``SERVICE_FILE``, ``DEFAULT_INSPECTION_FILE``) and goes through disclosure's REAL
+handler, RPCs and jobs (``tests/handlers.py``, a migrated SQLite database, ``ZHIFA_CLOCK``). Each is parametrised with the shipped value
 too, so it cannot pass by the changed value equalling a default."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from services.common import settings
 from services.common.db import DatabaseAccess, make_engine
 from services.common.migrations import upgrade
 from services.disclosure import settings as service_file
-from services.disclosure.domain import conclusions, redaction
+from services.disclosure.domain import conclusions, random_inspection, redaction
 from services.disclosure.models import Publication
 from services.disclosure.service import DisclosureService
 from tests.config_support import spoil
@@ -36,6 +36,7 @@ def disclosure(tmp_path, monkeypatch):
     monkeypatch.setattr(redaction, "DEFAULT_REDACTION_FILE", copy / "redaction.yaml")
     monkeypatch.setattr(conclusions, "DEFAULT_CONCLUSION_FILE", copy / "conclusion_types.yaml")
     monkeypatch.setattr(service_file, "SERVICE_FILE", copy / "service.yaml")
+    monkeypatch.setattr(random_inspection, "DEFAULT_INSPECTION_FILE", copy / "random_inspection.yaml")
     service_file.service_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'disclosure.db'}"
     upgrade("disclosure", url)
@@ -91,3 +92,22 @@ def test_issue16_service_yaml_sets_the_day_annual_reports_are_generated(disclosu
     assert disclosure.deliver(body).outcome == "applied"
     done = disclosure.call("run_annual_reports", clock="2027-01-03T10:00:00+08:00")
     assert ("320412-SCJG" in done) is generated, done
+
+
+@pytest.mark.parametrize("minimum, announced", [(2, True), (3, False)])
+def test_issue16_random_inspection_yaml_sets_the_inspectors_a_draw_needs(disclosure, minimum, announced):
+    """random_inspection.yaml ``min_inspectors_per_target`` (DISC-8, 双随机): a draw sending two inspectors to
+    each target is announced at the shipped 2, refused when the file asks for 3."""
+    disclosure.change("random_inspection.yaml", ("min_inspectors_per_target",), minimum)
+    body = ev.envelope("body.registered", {"body_id": "320412-SCJG", "name": "常州市武进区市场监督管理局",
+                                           "kind": "department", "region_code": "320412"}, None)
+    assert disclosure.deliver(body).outcome == "applied"
+    targets = [{"target_id": f"91320412MA1X2Y3B{n}X", "name": f"常州市测试企业{n}有限公司"} for n in range(4)]
+    data = {"draw_id": f"SJ-320412-2026-12-00{minimum}", "matter": "食品经营者监督检查", "targets": targets,
+            "inspectors": ["ZF-001", "ZF-002", "ZF-003", "ZF-004"], "target_count": 2, "inspectors_per_target": 2,
+            "public_value_source": "2026年12月20日中国福利彩票双色球开奖号码", "public_value_on": "2026-12-20"}
+    answer = disclosure.call("announce_draw", "320412-SCJG", data, "staff-1", {"region_code": "320412", "bodies": "*"},
+                             clock="2026-12-03T10:00:00+08:00")
+    assert ("error" not in answer) is announced, answer
+    if not announced:
+        assert f"至少选派{minimum}名" in answer["message"], answer
