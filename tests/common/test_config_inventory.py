@@ -69,7 +69,8 @@ INVENTORY = {
                               "test_issue16_catalogue_yaml_decides_which_fine_needs_legal_review"],
     "review/checklist.yaml": ["tests/review/test_config_behaviour.py::"
                               "test_issue16_checklist_yaml_sets_how_many_certified_officers_a_case_needs"],
-    "review/review.yaml": ["tests/review/test_config_behaviour.py::test_issue16_review_yaml_sets_when_a_task_turns_yellow"],
+    "review/review.yaml": ["tests/review/test_config_behaviour.py::"
+                           "test_issue16_review_yaml_sets_when_a_task_turns_yellow"],
     # config/calendar/<year>.yaml override files (none shipped; config/calendar/README.md says how): a schedule
     # dropped in moves the stored running deadlines of each service (PLAT-6)
     "calendar/<year>.yaml": ["tests/review/test_calendar_recompute.py::"

@@ -2,8 +2,8 @@
 shipped one changes what the service does. Each test copies ``config/disclosure``, changes one value, points
 the service at the copy the way production finds its files (the module paths ``DEFAULT_REDACTION_FILE``,
 ``DEFAULT_CONCLUSION_FILE``, ``SERVICE_FILE``, ``DEFAULT_INSPECTION_FILE``) and goes through disclosure's REAL
-handler, RPCs and jobs (``tests/handlers.py``, a migrated SQLite database, ``ZHIFA_CLOCK``). Each is parametrised with the shipped value
-too, so it cannot pass by the changed value equalling a default."""
+handler, RPCs and jobs (``tests/handlers.py``, a migrated SQLite database, ``ZHIFA_CLOCK``). Each is
+parametrised with the shipped value too, so it cannot pass by the changed value equalling a default."""
 from __future__ import annotations
 
 import datetime as dt

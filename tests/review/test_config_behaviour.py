@@ -105,8 +105,8 @@ def test_issue16_checklist_yaml_sets_how_many_certified_officers_a_case_needs(re
 def test_issue16_benchmarks_yaml_is_the_discretion_benchmark_a_reviewer_sees(review, upper):
     """benchmarks.yaml (REV-8): the discretion hint for a matter quotes the file's statutory range
     (5,000–50,000 yuan shipped for SAMPLE-SP-126-3)."""
-    review.change("benchmarks.yaml", "ZHIFA_REVIEW_BENCHMARKS", ("matters", "SAMPLE-SP-126-3", "statutory_range", "max"),
-                  upper)
+    review.change("benchmarks.yaml", "ZHIFA_REVIEW_BENCHMARKS",
+                  ("matters", "SAMPLE-SP-126-3", "statutory_range", "max"), upper)
     if upper != 50000:
         review.change_more("benchmarks.yaml", ("matters", "SAMPLE-SP-126-3", "circumstances", 2, "max"), upper)
     case_id = f"320412-SCJG-2026-BM{upper}"
