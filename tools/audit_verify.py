@@ -2,10 +2,16 @@
 """Independent auditor's check of a zhifa records proof bundle (执法全过程记录 — 第三方核验).
 
 Standalone on purpose: Python standard library only (hashlib, json, argparse, struct) plus,
-for the tree-head signature, the `cryptography` package if installed. It imports nothing from
-zhifa, so an auditor can read all of it (~300 lines) and trust what it checks.
+for an Ed25519 tree-head signature, the `cryptography` package if installed. SM2 heads (issue 22)
+need nothing else: the verification equations of GB/T 32918.2 §7 are below in plain Python (~80
+lines, no secret involved, so plain integer arithmetic is fine; about 12 ms a head). It imports
+nothing from zhifa, so an auditor can read all of it and trust what it checks. To cross-check an SM2
+head with OpenSSL 3 instead (no Python at all), see docs/records-verification.md ("SM2 heads"):
 
-    python tools/audit_verify.py bundle.json [--public-key HEX|PEM-FILE] [--log-id ID]
+    openssl pkeyutl -verify -pubin -inkey sm2-pub.pem -rawin -digest sm3 \
+        -pkeyopt distid:1234567812345678 -in head.bin -sigfile head.sig
+
+    python tools/audit_verify.py bundle.json [--public-key HEX|PEM-FILE ...] [--log-id ID]
     python tools/audit_verify.py - < bundle.json
     python tools/audit_verify.py case-proofs.json      # {"bundles": [...]} or a JSON list: each is checked
     python tools/audit_verify.py heads.json [--known-heads kept.json]   # every head against the newest
@@ -22,8 +28,11 @@ Bundles (see docs/records-verification.md):
               signed again is rejected — the newest head and every head after the rewrite (REC-4,
               issue 14). --known-heads adds heads the auditor kept from earlier downloads: each
               must still be in the document with the same root.
-A tree head: {"tree_size", "root_hash", "timestamp", "log_id", "algorithm": "ed25519",
-              "signature", "public_key", "key_id"} (hex strings).
+A tree head: {"tree_size", "root_hash", "timestamp", "log_id", "algorithm": "ed25519" | "sm2",
+              "signature", "public_key", "key_id"} (hex strings). ed25519: 32-byte key, 64-byte
+              signature. sm2: SM2 with SM3 and user id "1234567812345678" (GB/T 35276), key the
+              65-byte point 04||x||y, signature DER SEQUENCE {r, s}. --public-key may be repeated
+              (the keys of a log across a rotation or an algorithm switch).
 
 Prints "OK: ..." and exits 0, or "FAILED: ..." lines and exits 1.
 """
@@ -92,6 +101,101 @@ try:
     sm3 = _openssl_sm3
 except ValueError:  # OpenSSL without SM3
     sm3 = sm3_pure
+
+
+# ----------------------------------------------------------------------------------- SM2
+# GB/T 32918.2-2016 §7 (verification) on the curve of GB/T 32918.5-2017, user id per GB/T 35276-2017.
+
+SM2_P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
+SM2_A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC
+SM2_B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
+SM2_N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+SM2_G = (0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7,
+         0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0)
+SM2_USER_ID = b"1234567812345678"
+
+
+def _jdouble(P):
+    X, Y, Z = P
+    if Y == 0 or Z == 0:
+        return (1, 1, 0)
+    p = SM2_P
+    YY = Y * Y % p
+    S, ZZ = 4 * X * YY % p, Z * Z % p
+    M = (3 * X * X + SM2_A * ZZ * ZZ) % p
+    X3 = (M * M - 2 * S) % p
+    return X3, (M * (S - X3) - 8 * YY * YY) % p, 2 * Y * Z % p
+
+
+def _jadd(P, Q):
+    """Point addition in Jacobian coordinates (x = X/Z^2, y = Y/Z^3); Z = 0 is the point at infinity."""
+    if P[2] == 0:
+        return Q
+    if Q[2] == 0:
+        return P
+    p = SM2_P
+    Z1Z1, Z2Z2 = P[2] * P[2] % p, Q[2] * Q[2] % p
+    U1, U2 = P[0] * Z2Z2 % p, Q[0] * Z1Z1 % p
+    S1, S2 = P[1] * Q[2] * Z2Z2 % p, Q[1] * P[2] * Z1Z1 % p
+    H, R = (U2 - U1) % p, (S2 - S1) % p
+    if H == 0:
+        return _jdouble(P) if R == 0 else (1, 1, 0)
+    HH = H * H % p
+    HHH, V = H * HH % p, U1 * HH % p
+    X3 = (R * R - HHH - 2 * V) % p
+    return X3, (R * (V - X3) - S1 * HHH) % p, H * P[2] * Q[2] % p
+
+
+def _jmul(k: int, P):
+    R, A = (1, 1, 0), (P[0], P[1], 1)
+    while k:
+        if k & 1:
+            R = _jadd(R, A)
+        A = _jdouble(A)
+        k >>= 1
+    return R
+
+
+def _der_rs(sig: bytes) -> tuple[int, int]:
+    """Strict DER SEQUENCE { INTEGER r, INTEGER s } (GB/T 35276 SM2Signature)."""
+    def integer(at: int) -> tuple[int, int]:
+        if at + 2 > len(sig) or sig[at] != 0x02 or not 1 <= sig[at + 1] <= 33:
+            raise BundleError("SM2 signature is not DER")
+        raw = sig[at + 2:at + 2 + sig[at + 1]]
+        if len(raw) != sig[at + 1] or raw[0] & 0x80 or (len(raw) > 1 and raw[0] == 0 and not raw[1] & 0x80):
+            raise BundleError("SM2 signature is not minimal DER")
+        return int.from_bytes(raw, "big"), at + 2 + len(raw)
+    if len(sig) < 8 or sig[0] != 0x30 or sig[1] != len(sig) - 2:
+        raise BundleError("SM2 signature is not a DER SEQUENCE")
+    r, at = integer(2)
+    s, at = integer(at)
+    if at != len(sig):
+        raise BundleError("SM2 signature has trailing bytes")
+    return r, s
+
+
+def sm2_verify(public_key: bytes, message: bytes, signature: bytes, user_id: bytes = SM2_USER_ID) -> bool:
+    """e = SM3(Z_A || M), Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA); t = r + s;
+    (x1, y1) = [s]G + [t]P_A; valid iff (e + x1) mod n == r."""
+    if len(public_key) != 65 or public_key[0] != 4:
+        return False
+    x, y = int.from_bytes(public_key[1:33], "big"), int.from_bytes(public_key[33:], "big")
+    if not (x < SM2_P and y < SM2_P and (y * y - x ** 3 - SM2_A * x - SM2_B) % SM2_P == 0):
+        return False                                     # not a point of the curve
+    try:
+        r, s = _der_rs(signature)
+    except BundleError:
+        return False
+    if not (1 <= r < SM2_N and 1 <= s < SM2_N) or (r + s) % SM2_N == 0:
+        return False
+    z = sm3((len(user_id) * 8).to_bytes(2, "big") + user_id + b"".join(
+        v.to_bytes(32, "big") for v in (SM2_A, SM2_B, SM2_G[0], SM2_G[1], x, y)))
+    e = int.from_bytes(sm3(z + message), "big")
+    X, _, Z = _jadd(_jmul(s, SM2_G), _jmul((r + s) % SM2_N, (x, y)))
+    if Z == 0:
+        return False
+    x1 = X * pow(Z * Z, -1, SM2_P) % SM2_P
+    return (e + x1) % SM2_N == r
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -183,14 +287,22 @@ class BundleError(ValueError):
     pass
 
 
+SM2_OID = bytes.fromhex("06082a811ccf5501822d")          # 1.2.156.10197.1.301 (the SM2 curve)
+
+
 def _load_pinned_key(text: str | None) -> bytes | None:
+    """64 hex digits (Ed25519), 130 hex digits 04… (SM2), or a PEM public key file of either."""
     if not text:
         return None
     t = text.strip()
-    if len(t) == 64 and all(c in "0123456789abcdefABCDEF" for c in t):
+    if len(t) in (64, 130) and all(c in "0123456789abcdefABCDEF" for c in t):
         return bytes.fromhex(t)
     with open(t, "rb") as fh:
         pem = fh.read()
+    import base64
+    der = base64.b64decode(b"".join(x for x in pem.strip().splitlines() if not x.startswith(b"-----")))
+    if SM2_OID in der[:40]:
+        return der[-65:]                                 # BIT STRING 04 || x || y at the end of the SPKI
     from cryptography.hazmat.primitives import serialization
     key = serialization.load_pem_public_key(pem)
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -201,25 +313,36 @@ def check_tree_head(head: dict, label: str, pinned: bytes | None, log_id: str | 
     if not isinstance(head, dict):
         errors.append(f"{label}: missing")
         return
+    algorithm = head.get("algorithm", "ed25519")
+    if algorithm not in ("ed25519", "sm2"):
+        errors.append(f"{label}: unsupported signature algorithm {algorithm!r}")
+        return
     try:
         msg = sth_signing_bytes(head)
-        sig = _hex(head.get("signature"), f"{label}.signature", 64)
-        pub = _hex(head.get("public_key"), f"{label}.public_key", 32)
+        sig = _hex(head.get("signature"), f"{label}.signature", 64 if algorithm == "ed25519" else None)
+        pub = _hex(head.get("public_key"), f"{label}.public_key", 32 if algorithm == "ed25519" else 65)
     except (BundleError, KeyError, TypeError, ValueError) as exc:
         errors.append(f"{label}: malformed ({exc})")
-        return
-    if head.get("algorithm", "ed25519") != "ed25519":
-        errors.append(f"{label}: unsupported signature algorithm {head.get('algorithm')!r}")
         return
     if "key_id" in head and head["key_id"].lower() != sm3(pub).hex():
         errors.append(f"{label}: key_id is not SM3(public_key)")
     if log_id is not None and head.get("log_id") != log_id:
         errors.append(f"{label}: log_id {head.get('log_id')!r} is not the expected {log_id!r}")
-    if pinned is not None and pub != pinned:
+    if isinstance(pinned, (bytes, bytearray)):
+        pinned = [bytes(pinned)]
+    if pinned and pub not in pinned:
         errors.append(f"{label}: signed with key {pub.hex()}, not the pinned public key")
         return
     if skip_signature:
         notes.append(f"{label}: signature NOT checked (--skip-signature)")
+        return
+    if algorithm == "sm2":
+        if not sm2_verify(pub, msg, sig):
+            errors.append(f"{label}: signature INVALID")
+            return
+        if not pinned:
+            notes.append(f"{label}: SM2 signature valid for the key in the bundle ({pub.hex()}); "
+                         "pin the log's published key with --public-key")
         return
     try:
         from cryptography.exceptions import InvalidSignature
@@ -233,7 +356,7 @@ def check_tree_head(head: dict, label: str, pinned: bytes | None, log_id: str | 
     except (InvalidSignature, ValueError):
         errors.append(f"{label}: signature INVALID")
         return
-    if pinned is None:
+    if not pinned:
         notes.append(f"{label}: signature valid for the key in the bundle ({pub.hex()}); "
                      "pin the log's published key with --public-key")
 
@@ -385,7 +508,9 @@ def check_bundle(bundle: dict, pinned: bytes | None = None, log_id: str | None =
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Verify a zhifa records inclusion / consistency proof bundle or a tree-heads document.")
     ap.add_argument("bundle", help="bundle JSON file, or - for stdin")
-    ap.add_argument("--public-key", help="the log's published Ed25519 public key: 64 hex digits or a PEM file")
+    ap.add_argument("--public-key", action="append",
+                    help="the log's published public key: Ed25519 (64 hex digits), SM2 (130 hex digits 04…) or a "
+                         "PEM file; repeat it for the keys of earlier heads (rotation, algorithm switch)")
     ap.add_argument("--log-id", help="expected log id of the tree heads")
     ap.add_argument("--skip-signature", action="store_true", help="do not check signatures (not recommended)")
     ap.add_argument("--known-heads", help="JSON file of tree heads kept from earlier downloads (a list, or a "
@@ -398,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED: cannot read bundle: {exc}")
         return 1
     try:
-        pinned = _load_pinned_key(args.public_key)
+        pinned = [_load_pinned_key(k) for k in args.public_key or []] or None
     except Exception as exc:  # noqa: BLE001 - report any key-loading problem plainly
         print(f"FAILED: cannot load --public-key: {exc}")
         return 1

@@ -15,7 +15,18 @@ SETTINGS = (
             "generated on first start (embedded set-up).", under_var("records-signing-key.pem"),
             default_text="`var/records-signing-key.pem`"),
     Setting("ZHIFA_RECORDS_PREVIOUS_PUBLIC_KEYS", "list", "Public keys that signed earlier heads before a key "
-            "rotation (64 hex digits each); the self-check trusts them too.", (), pattern=r"[0-9a-fA-F]{64}"),
+            "rotation (64 hex digits each for Ed25519, 130 for SM2); the self-check trusts them too.", (),
+            pattern=r"[0-9a-fA-F]{64}|04[0-9a-fA-F]{128}"),
+    Setting("ZHIFA_RECORDS_SIGNATURE_ALGORITHM", "str", "The algorithm new tree heads (and the proofs and "
+            "receipts they carry) are signed with: ed25519, or sm2 (GB/T 32918 with SM3, user id "
+            "1234567812345678; issue 22). Recorded in each head; heads signed before a switch stay "
+            "verifiable.", "ed25519", choices=("ed25519", "sm2")),
+    Setting("ZHIFA_RECORDS_SM2_SIGNING_KEY", "secret", "The log's SM2 signing key (PKCS#8 PEM text or the path "
+            "of a PEM file), used when ZHIFA_RECORDS_SIGNATURE_ALGORITHM is sm2.", None, secret_file=True,
+            default_text="the key file ZHIFA_RECORDS_SM2_SIGNING_KEY_FILE"),
+    Setting("ZHIFA_RECORDS_SM2_SIGNING_KEY_FILE", "path", "SM2 key file used when ZHIFA_RECORDS_SM2_SIGNING_KEY "
+            "is unset; generated on first use (embedded set-up).", under_var("records-sm2-signing-key.pem"),
+            default_text="`var/records-sm2-signing-key.pem`"),
     Setting("ZHIFA_RECORDS_STH_INTERVAL", "float", "Seconds between signed tree heads while entries arrive.", 30.0,
             minimum=0),
     Setting("ZHIFA_RECORDS_SELF_CHECK_INTERVAL", "float", "Seconds between full self-checks (tree rebuilt from "
@@ -27,7 +38,8 @@ SETTINGS = (
     Setting("ZHIFA_RECORDS_WITNESS_REQUEST_RETRY", "float", "Seconds after which an unanswered witness request is "
             "sent again.", 60.0, minimum=0),
     Setting("ZHIFA_RECORDS_WITNESS_KEYS", "mapping", "Province: the public key pinned for each city log it "
-            "witnesses (log id → 64 hex digits; JSON or log=key,…).", {}, read_in=("process", "compose")),
+            "witnesses (log id → 64 hex digits, or 130 for an SM2 key; JSON or log=key,…).", {},
+            read_in=("process", "compose")),
     Setting("ZHIFA_RECORDS_SEAL_GRACE_SECONDS", "float", "How long after a case was archived a record that "
             "happened before the archiving is still accepted (events travel on different queues).", 600.0,
             minimum=0),

@@ -95,7 +95,7 @@ class PersonalData(Base):
 
 
 class TreeHeadRow(Base):
-    """A signed tree head 签名树头 (Ed25519 over the tree size, time, SM3 root and log id)."""
+    """A signed tree head 签名树头 (Ed25519 or SM2, see ``algorithm``; over the tree size, time, SM3 root, log id)."""
 
     __tablename__ = "tree_heads"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -105,7 +105,7 @@ class TreeHeadRow(Base):
     log_id: Mapped[str] = mapped_column(String(255))
     algorithm: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(256))
-    public_key: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(String(160))
     reason: Mapped[str] = mapped_column(String(32))            # timer | archive | proof | start
 
 
@@ -163,7 +163,7 @@ class WitnessedHead(Base):
     root_hash: Mapped[str] = mapped_column(String(64))
     timestamp: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[str] = mapped_column(String(256))
-    public_key: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(String(160))
     key_id: Mapped[str] = mapped_column(String(64))
     conflict: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -186,7 +186,7 @@ class WitnessLog(Base):
     log_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     city_code: Mapped[str] = mapped_column(String(6), index=True)
     tip_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    public_key: Mapped[str | None] = mapped_column(String(128), nullable=True)   # a handed-over key
+    public_key: Mapped[str | None] = mapped_column(String(160), nullable=True)   # a handed-over key
     key_history: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="ok")                # ok | forked
     forked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -209,7 +209,7 @@ class ProvinceWitness(Base):
     root_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     signature: Mapped[str | None] = mapped_column(String(256), nullable=True)
-    public_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    public_key: Mapped[str | None] = mapped_column(String(160), nullable=True)
     algorithm: Mapped[str | None] = mapped_column(String(32), nullable=True)
     fork_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     event_id: Mapped[str] = mapped_column(String(64))

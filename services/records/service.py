@@ -13,7 +13,8 @@ witnessing handlers to a use case in ``usecases/`` (validate → decide with the
   kept whole (``refused_events``), then dead-lettered with the reason; a supervisor may authorise
   a correction, which is appended and says what it corrects.
 - Every read of case records through the API appends an ``access`` entry (who, role, purpose).
-- Tree heads are signed (Ed25519) by a leased timer, at every archiving and on demand for proofs.
+- Tree heads are signed (Ed25519 or SM2: ZHIFA_RECORDS_SIGNATURE_ALGORITHM) by a leased timer, at every
+  archiving and on demand for proofs.
 - The audit trail of staff actions (SEC-3): the gateway's ``audit.recorded`` events, on their own
   queue, into the append-only ``audit_log`` (services/records/audit_log.py), searched by auditors,
   purged after the retention period by a leased timer. Not part of the Merkle log or its ingest path.

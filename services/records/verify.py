@@ -45,7 +45,7 @@ def _key(text: str) -> str:
     return text
 
 
-def verify_database(url: str, public_key: str, log_id: str | None = None) -> dict:
+def verify_database(url: str, public_key: str | list[str], log_id: str | None = None) -> dict:
     engine = make_engine(url)
     try:
         with Session(engine) as session:
@@ -62,7 +62,8 @@ def verify_database(url: str, public_key: str, log_id: str | None = None) -> dic
         engine.dispose()
     entries = [r[1].encode("utf-8") for r in rows]
     stored = b"".join(bytes.fromhex(r[2]) for r in rows)
-    report = verify_log(entries, stored, heads, _key(public_key), log_id=log_id)
+    keys = [_key(k) for k in public_key] if isinstance(public_key, (list, tuple)) else _key(public_key)
+    report = verify_log(entries, stored, heads, keys, log_id=log_id)
     # issue 14: the columns the service acts on against what the leaves commit to
     report.add(verify_bindings(
         ((r[0], r[1], {**dict(zip(INDEX_COLUMNS, r[3:3 + len(INDEX_COLUMNS)])),
@@ -100,7 +101,9 @@ def verify_database(url: str, public_key: str, log_id: str | None = None) -> dic
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m services.records.verify", description=__doc__.splitlines()[0])
     ap.add_argument("--db", help="database URL of the records service (default: its configured database)")
-    ap.add_argument("--public-key", help="the log's published Ed25519 public key: 64 hex digits or a PEM file")
+    ap.add_argument("--public-key", action="append",
+                    help="the log's published public key: Ed25519 (64 hex digits) or SM2 (130 hex digits, 04…), or "
+                         "a PEM file; repeat it for the keys of earlier heads (a rotation, an algorithm switch)")
     ap.add_argument("--log-id", help="expected log id of the tree heads")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     ap.add_argument("--witnessed", help="also compare with the heads the province witnessed of this log (the URL "
@@ -112,10 +115,11 @@ def main(argv: list[str] | None = None) -> int:
 
     url = args.db or settings.database_url("records")
     notes = []
-    key = args.public_key
-    if not key:
-        key = config.signer().public_key_bytes().hex()
-        notes.append(f"public key taken from the local configuration ({key}), not pinned by you")
+    keys = [_key(k).strip() for k in args.public_key or []]
+    if not keys:
+        keys = config.trusted_public_keys()
+        notes.append(f"public keys taken from the local configuration ({', '.join(keys)}), not pinned by you")
+    key = keys if len(keys) > 1 else keys[0]
     try:
         result = verify_database(url, key, args.log_id)
     except ValueError as exc:
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                     sql_select(LogEntry.leaf_hash).order_by(LogEntry.sequence)).scalars())
         finally:
             engine.dispose()
-        keys = [_key(key).strip()] + list(config.previous_public_keys())
+        keys = keys + [k for k in config.previous_public_keys() if k not in keys]
         result["witnessed"] = compare(leaves, load_witnessed(args.witnessed), keys, args.log_id or config.log_id())
         result["ok"] = result["ok"] and result["witnessed"]["ok"]
     if args.json:

@@ -26,7 +26,7 @@ from services.common.events import Event, InvalidEvent
 from services.common.identifiers import city_of
 from services.records import metrics as rec_metrics
 from services.records.domain import witnessing as w
-from services.records.domain.treehead import Ed25519Verifier, SignedTreeHead, verify_tree_head
+from services.records.domain.treehead import SignedTreeHead, algorithm_of_key, verifier_for, verify_tree_head
 from services.records.models import ProvinceWitness, WitnessedHead, WitnessLog
 
 WITNESS_BODY = "zhifa-records-witness"
@@ -36,9 +36,10 @@ def configured_keys() -> dict[str, str]:
     """``ZHIFA_RECORDS_WITNESS_KEYS``: the public key pinned for each witnessed log."""
     raw = settings.get("ZHIFA_RECORDS_WITNESS_KEYS")
     keys = {str(k).strip(): str(v).strip().lower() for k, v in raw.items() if v}
-    bad = [k for k, v in keys.items() if len(v) != 64 or any(c not in "0123456789abcdef" for c in v)]
+    bad = [k for k, v in keys.items() if len(v) not in (64, 130) or any(c not in "0123456789abcdef" for c in v)]
     if bad:
-        raise ValueError(f"ZHIFA_RECORDS_WITNESS_KEYS: the key of {', '.join(bad)} is not 64 hex digits")
+        raise ValueError(f"ZHIFA_RECORDS_WITNESS_KEYS: the key of {', '.join(bad)} is not 64 hex digits (Ed25519) "
+                         "or 130 (SM2)")
     return keys
 
 
@@ -174,7 +175,8 @@ def announce(session: Session, state: WitnessLog, row: WitnessedHead | None, in_
                                     else "none")}
     if row is not None:
         payload.update(tree_size=row.tree_size, root_hash=row.root_hash, timestamp=row.timestamp,
-                       signature=row.signature, public_key=row.public_key, algorithm="ed25519")
+                       signature=row.signature, public_key=row.public_key,
+                       algorithm=_algorithm(row.public_key))
     emit(session, "record.head_witnessed", payload, region_code=state.city_code, body_id=WITNESS_BODY)
 
 
@@ -196,7 +198,8 @@ def hand_over(session: Session, event: Event) -> None:
         raise InvalidEvent(f"key hand-over of {p['log_id']}: the old key is not the one pinned for the log")
     statement = w.handover_bytes(p["log_id"], p["algorithm"], bytes.fromhex(p["new_public_key"]),
                                  p["from_tree_size"], p["timestamp"])
-    if p["algorithm"] != "ed25519" or not Ed25519Verifier(key).verify(statement, bytes.fromhex(p["signature"])):
+    verifier = verifier_for(key)          # the pinned key's algorithm: Ed25519 or SM2 (issue 22)
+    if p["algorithm"] != verifier.algorithm or not verifier.verify(statement, bytes.fromhex(p["signature"])):
         raise InvalidEvent(f"key hand-over of {p['log_id']}: not signed by the pinned key")
     if state.public_key == p["new_public_key"]:
         return                                                      # the same hand-over again
@@ -217,7 +220,13 @@ def hand_over(session: Session, event: Event) -> None:
 
 def _head_json(row: WitnessedHead) -> dict:
     return {"tree_size": row.tree_size, "root_hash": row.root_hash, "timestamp": row.timestamp,
-            "log_id": row.log_id, "algorithm": "ed25519", "signature": row.signature, "public_key": row.public_key}
+            "log_id": row.log_id, "algorithm": _algorithm(row.public_key), "signature": row.signature,
+            "public_key": row.public_key}
+
+
+def _algorithm(public_key_hex: str) -> str:
+    """A witnessed head's algorithm follows from its key: 32 bytes Ed25519, 65 bytes SM2 (issue 22)."""
+    return algorithm_of_key(bytes.fromhex(public_key_hex))
 
 
 def resolve_fork(session: Session, log_id: str, operator: str, note: str) -> dict | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from services.records.domain.merkle import MerkleLog
 from services.records.domain.selfcheck import check_head
-from services.records.domain.treehead import Ed25519Verifier, SignedTreeHead
+from services.records.domain.treehead import SignedTreeHead, algorithm_of_key, verifier_for
 
 
 def load_witnessed(source: str) -> list[dict]:
@@ -35,12 +35,13 @@ def load_witnessed(source: str) -> list[dict]:
 def compare(leaf_hashes: bytes, witnessed: list[dict], public_keys: list[str], log_id: str | None) -> dict:
     """Problems of the log (its stored leaf hashes) against the witnessed heads."""
     tree = MerkleLog.from_leaf_hashes(leaf_hashes)
-    verifiers = [Ed25519Verifier(k) for k in public_keys]
+    verifiers = [verifier_for(k) for k in public_keys]
     problems, checked = [], 0
     for item in sorted(witnessed, key=lambda h: h["tree_size"]):
         if log_id and item["log_id"] != log_id:
             continue
-        head = SignedTreeHead.from_json({**item, "algorithm": item.get("algorithm", "ed25519")})
+        head = SignedTreeHead.from_json({**item, "algorithm": item.get("algorithm")
+                                         or algorithm_of_key(bytes.fromhex(item["public_key"]))})
         checked += 1
         finding = check_head(tree, head, verifiers=verifiers)
         if finding is not None:

@@ -97,8 +97,8 @@ class RecordKeyRotated(StrictSchema):
 
     log_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
     algorithm = fields.String(required=True)
-    old_public_key = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
-    new_public_key = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    old_public_key = fields.String(required=True, validate=validate.Regexp(r"^([0-9a-f]{64}|04[0-9a-f]{128})$"))
+    new_public_key = fields.String(required=True, validate=validate.Regexp(r"^([0-9a-f]{64}|04[0-9a-f]{128})$"))
     from_tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     timestamp = fields.Integer(required=True, validate=validate.Range(min=0))
     signature = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]+$"))

@@ -10,10 +10,17 @@ Signing bytes (fixed binary layout, big-endian, easy to rebuild in any language)
     uint16  len(log_id)                    length of the UTF-8 log id
     ..      log_id (UTF-8)
 
-Signature: Ed25519 (RFC 8032) over those bytes. Key id = SM3(raw 32-byte public key).
+Signature over those bytes, the algorithm named in each head (``algorithm``), selected per log by
+``ZHIFA_RECORDS_SIGNATURE_ALGORITHM`` (issue 22):
 
-Signers and verifiers are small protocols (``TreeHeadSigner`` / ``TreeHeadVerifier``) so an SM2
-implementation can be slotted in later without touching callers (see
+* ``ed25519`` — Ed25519 (RFC 8032); public key: 32 raw bytes; signature: 64 bytes;
+* ``sm2`` — SM2 (GB/T 32918.2) with SM3 and the default user id ``1234567812345678`` (GB/T 35276);
+  public key: the uncompressed point ``04 || x || y`` (65 bytes); signature: DER
+  ``SEQUENCE { r, s }`` (70-72 bytes). Signed through OpenSSL 3 (services/common/sm2.py).
+
+Key id = SM3(raw public key). A key's algorithm follows from its size (32 bytes: Ed25519, 65: SM2):
+``verifier_for`` picks the verifier, so heads signed before a switch stay verifiable with their key.
+Signers and verifiers are small protocols (``TreeHeadSigner`` / ``TreeHeadVerifier``; see
 docs/records-verification.md). Pure module: the timestamp is passed in, never read.
 """
 from __future__ import annotations
@@ -27,11 +34,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from services.common import sm2 as _sm2
+
 from .merkle import HASH_SIZE, sm3
 
 __all__ = [
     "STH_DOMAIN",
     "ALGORITHM_ED25519",
+    "ALGORITHM_SM2",
+    "ALGORITHMS",
+    "SM2Signer",
+    "SM2Verifier",
+    "verifier_for",
+    "algorithm_of_key",
     "TreeHead",
     "SignedTreeHead",
     "TreeHeadSigner",
@@ -49,6 +64,8 @@ __all__ = [
 
 STH_DOMAIN = b"zhifa.records.sth.v1\x00"
 ALGORITHM_ED25519 = "ed25519"
+ALGORITHM_SM2 = "sm2"
+ALGORITHMS = (ALGORITHM_ED25519, ALGORITHM_SM2)
 _LOG_ID_RE = re.compile(r"[\x21-\x7e]{1,255}")
 
 
@@ -83,7 +100,7 @@ class SignedTreeHead:
 
     head: TreeHead
     signature: bytes
-    public_key: bytes      # raw public key (32 bytes for Ed25519)
+    public_key: bytes      # raw public key (32 bytes for Ed25519, 65 for SM2)
     algorithm: str = ALGORITHM_ED25519
 
     @property
@@ -231,12 +248,95 @@ class Ed25519Verifier:
         return True
 
 
+class SM2Signer:
+    """``TreeHeadSigner`` for SM2 (issue 22): PKCS#8 PEM private key, signed by OpenSSL 3 with SM3 and the
+    default user id of GB/T 35276; the signature is DER."""
+
+    algorithm = ALGORITHM_SM2
+
+    def __init__(self, pem: str | bytes):
+        self._pem = pem.encode("ascii") if isinstance(pem, str) else bytes(pem)
+        self._impl = _sm2.openssl()
+        if self._impl is None:
+            raise ValueError("SM2 signing needs OpenSSL 3 (libcrypto with SM2)")
+        self._key = self._impl.load_private(self._pem)
+        self._public = self._impl.public_bytes(self._key)
+
+    def __del__(self):
+        key, self._key = getattr(self, "_key", None), None
+        if key and getattr(self, "_impl", None) is not None:
+            self._impl.free(key)
+
+    def public_key_bytes(self) -> bytes:
+        return self._public
+
+    def sign(self, data: bytes) -> bytes:
+        return self._impl.sign(self._key, bytes(data))
+
+
+def _sm2_public(material: str | bytes) -> bytes:
+    """An SM2 public key from 130 hex digits, the raw 65-byte point, or SubjectPublicKeyInfo PEM."""
+    if isinstance(material, str):
+        text = material.strip()
+        if re.fullmatch(r"04[0-9a-fA-F]{128}", text):
+            return bytes.fromhex(text)
+        material = text.encode("ascii")
+    material = bytes(material)
+    if material.lstrip().startswith(b"-----BEGIN PUBLIC KEY"):
+        import base64
+
+        der = base64.b64decode(b"".join(line for line in material.strip().splitlines()
+                                        if not line.startswith(b"-----")))
+        if b"\x06\x08\x2a\x81\x1c\xcf\x55\x01\x82\x2d" not in der[:40]:     # OID 1.2.156.10197.1.301
+            raise ValueError("PEM public key is not on the SM2 curve")
+        material = der[-65:]
+    if not _sm2.is_sm2_public_key(material):
+        raise ValueError("not an SM2 public key (04 || x || y on the SM2 curve)")
+    return material
+
+
+class SM2Verifier:
+    """``TreeHeadVerifier`` for SM2: OpenSSL when present, else the standard's equations in Python."""
+
+    algorithm = ALGORITHM_SM2
+
+    def __init__(self, key: str | bytes):
+        self._raw = _sm2_public(key)
+
+    def public_key_bytes(self) -> bytes:
+        return self._raw
+
+    def verify(self, data: bytes, signature: bytes) -> bool:
+        return _sm2.verify(self._raw, bytes(data), bytes(signature))
+
+
+def algorithm_of_key(material: Any) -> str:
+    """``sm2`` for a 65-byte point (130 hex digits, SM2 PEM), ``ed25519`` otherwise."""
+    if isinstance(material, str):
+        text = material.strip()
+        if re.fullmatch(r"04[0-9a-fA-F]{128}", text) or ("BEGIN PUBLIC KEY" in text and len(text) > 150):
+            return ALGORITHM_SM2
+    elif isinstance(material, (bytes, bytearray)):
+        if len(material) == 65 or (material.lstrip().startswith(b"-----BEGIN PUBLIC KEY") and len(material) > 150):
+            return ALGORITHM_SM2
+    return ALGORITHM_ED25519
+
+
+def verifier_for(key: Any) -> TreeHeadVerifier:
+    """The verifier of a public key of either algorithm (a verifier passes through)."""
+    if isinstance(key, TreeHeadVerifier):
+        return key
+    if not isinstance(key, (Ed25519PublicKey, Ed25519PrivateKey)) and algorithm_of_key(key) == ALGORITHM_SM2:
+        return SM2Verifier(key)
+    return Ed25519Verifier(key)
+
+
 def _signer(key: Any) -> TreeHeadSigner:
     return key if isinstance(key, TreeHeadSigner) else Ed25519Signer(key)
 
 
 def _verifier(key: Any) -> TreeHeadVerifier:
-    return key if isinstance(key, TreeHeadVerifier) else Ed25519Verifier(key)
+    return verifier_for(key)
 
 
 def sign_tree_head(head: TreeHead, key: TreeHeadSigner | Ed25519PrivateKey | str | bytes) -> SignedTreeHead:

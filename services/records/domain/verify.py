@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .entries import _SEQ_RE, entry_bytes, entry_sequence
 from .merkle import _LEAF_BASE, HASH_SIZE, MerkleLog
-from .treehead import SignedTreeHead, TreeHeadVerifier, Ed25519Verifier
+from .treehead import SignedTreeHead, TreeHeadVerifier, verifier_for
 
 __all__ = ["ProblemKind", "Problem", "VerificationReport", "verify_log", "verify_bindings", "INDEX_FIELDS",
            "TRANSFER_EVENT"]
@@ -251,10 +251,17 @@ def verify_log(
     ``stored_leaf_hashes``: the leaf hashes the service stored (list of 32-byte values or their
     concatenation); ``signed_heads``: every signed tree head issued (objects or their
     ``to_json()`` dicts); ``public_key``: the trusted
-    verifier or Ed25519 public key (raw, hex, PEM, key object); ``log_id``: if given, heads of
-    another log are rejected.
+    verifier or public key (Ed25519 or SM2: raw, hex, PEM, key object), or a list of them — the log's
+    keys across rotations and an algorithm switch (issue 22): a head verifies with a key of its own
+    algorithm; ``log_id``: if given, heads of another log are rejected.
     """
-    verifier = public_key if isinstance(public_key, TreeHeadVerifier) else Ed25519Verifier(public_key)
+    keys = list(public_key) if isinstance(public_key, (list, tuple)) else [public_key]
+    verifiers = [verifier_for(k) for k in keys]
+
+    def signed_by_trusted(sth: SignedTreeHead) -> bool:
+        data = sth.head.signing_bytes()
+        return any(v.algorithm == sth.algorithm and v.verify(data, sth.signature) for v in verifiers)
+
     entries = _normalise_entries(entries_in_order)
     n = len(entries)
     computed, seqs = _hash_and_number(entries)
@@ -270,7 +277,7 @@ def verify_log(
             problems.append(Problem(ProblemKind.WRONG_LOG, None, f"树头（条目数 {sth.tree_size}）属于日志 "
                                     f"{sth.head.log_id}，不属于 {log_id}", tree_size=sth.tree_size))
             continue
-        if not (sth.algorithm == verifier.algorithm and verifier.verify(sth.head.signing_bytes(), sth.signature)):
+        if not signed_by_trusted(sth):
             problems.append(Problem(ProblemKind.BAD_SIGNATURE, None,
                                     f"条目数为 {sth.tree_size} 的签名树头签名无效，可能系伪造",
                                     tree_size=sth.tree_size))

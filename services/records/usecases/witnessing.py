@@ -83,11 +83,11 @@ def province_witness(db) -> dict | None:
 def announce_key_rotation(db, ledger, new_public_key) -> dict:
     """A statement naming the new public key and the tree size from which it signs, signed with the
     CURRENT key, sent to the province (``record.key_rotated``) — before the new key is deployed."""
-    from services.records.domain.treehead import load_public_key, public_key_bytes
+    from services.records.domain.treehead import verifier_for
     from services.records.domain.witnessing import handover_bytes
     from services.records.ledger import settings_region
 
-    new = public_key_bytes(load_public_key(str(new_public_key))).hex()
+    new = verifier_for(str(new_public_key).strip()).public_key_bytes().hex()   # Ed25519 or SM2 (issue 22)
     signer = config.signer()
     with ledger.appending(db) as session:
         size = ledger.size
