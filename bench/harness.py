@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -78,8 +79,12 @@ def service_process(service: str, amqp_uri: str, databases: dict, extra_config: 
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
         yaml.safe_dump(cfg, handle)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "nameko"), "run", "--config", handle.name,
-                             f"services.{service}.service"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    command = [str(Path(sys.executable).parent / "nameko"), "run", "--config", handle.name, f"services.{service}.service"]
+    profile_dir = settings.get("ZHIFA_BENCH_PROFILE_DIR")
+    if profile_dir:   # cProfile of the whole process, written on SIGTERM (the budget's profile)
+        out = Path(profile_dir) / f"{service}-{uuid.uuid4().hex[:6]}.prof"
+        command = [sys.executable, "-c", _PROFILED.format(out=str(out)), *command[1:]]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, preexec_fn=(lambda: os.nice(nice)) if nice else None)
     config.update(cfg)
     try:
@@ -91,6 +96,20 @@ def service_process(service: str, amqp_uri: str, databases: dict, extra_config: 
         except subprocess.TimeoutExpired:
             proc.kill()
         os.unlink(handle.name)
+
+
+_PROFILED = """
+import atexit, cProfile, sys, time
+from nameko.cli import cli
+profile = cProfile.Profile(time.process_time)   # CPU, not wall time (green threads wait)
+def _dump():
+    profile.disable()
+    profile.dump_stats({out!r})
+atexit.register(_dump)   # nameko run stops cleanly on SIGTERM, then the interpreter exits
+sys.argv = ["nameko"] + sys.argv[1:]
+profile.enable()
+cli()
+"""
 
 
 class Publisher:
@@ -117,3 +136,36 @@ def wait_until(predicate, timeout: float, interval: float = 0.05) -> float:
             return time.perf_counter()
         time.sleep(interval)
     raise TimeoutError("benchmark condition not reached")
+
+
+class CommitWatcher:
+    """Polls records' log_entries (every 20 ms) and notes when each event id became visible."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.seen: dict[str, float] = {}
+        self.low = -1
+        self.above: set[int] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                rows = conn.execute("SELECT sequence, event_id FROM log_entries WHERE sequence > %s",
+                                    (self.low,)).fetchall()
+                now = time.time()
+                for seq, event_id in rows:
+                    if seq not in self.above:
+                        self.above.add(seq)
+                        if event_id:
+                            self.seen.setdefault(str(event_id), now)
+                while self.low + 1 in self.above:
+                    self.above.discard(self.low + 1)
+                    self.low += 1
+                time.sleep(0.02)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)

@@ -16,9 +16,8 @@ Throughput: ``--n`` persistent evidence.recorded envelopes (~1 KB) are published
 measurement), while the records service consumes them (2 replicas, as deployed;
 ZHIFA_BENCH_RECORDS_REPLICAS=1 for one); the rate is n / (last entry committed − first publish). Latency: records, review, disclosure, evaluation and complaints run as separate
 ``nameko run`` processes on their own PostgreSQL databases; a paced publisher offers a realistic
-mix of case events at ``--rate``/s; "committed" is when the bench receives the
-``record.batch_appended`` event naming the entry's sequence — the outbox relays it only after the
-transaction committed, so this is an upper bound of publish → commit.
+mix of case events at ``--rate``/s; "committed" is when the entry is visible in
+records' log (polled every 20 ms: an upper bound of publish → commit by at most ~20 ms).
 """
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import amqp
@@ -39,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broker_raw import _connect, measure_raw
-from harness import pg_database, service_process, vhost, wait_until
+from harness import CommitWatcher, pg_database, service_process, vhost, wait_until
 
 from services.common import settings
 from services.common.settings import amqp_user
@@ -141,8 +139,7 @@ def throughput(amqp_uri: str, n: int) -> float:
                 raise RuntimeError("records did not ingest every event")
             with psycopg.connect(url) as conn:
                 count = conn.execute("SELECT count(*) FROM log_entries").fetchone()[0]
-                batches = conn.execute("SELECT count(*) FROM outbox WHERE event_type = 'record.batch_appended'"
-                                       ).fetchone()[0]
+                batches = conn.execute("SELECT count(DISTINCT processed_at) FROM processed_events").fetchone()[0]
             assert count == target + 1, (count, target)
             print(f"bench: {n} events in {batches} batch events, {RECORDS_REPLICAS} records replicas",
                   file=sys.stderr)
@@ -166,40 +163,16 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
             stack.enter_context(service_process(svc, amqp_uri, {svc: urls[svc]},
                                                 extra_config={"ZHIFA_DATABASES": urls},
                                                 nice=0 if svc == "records" else DOWNSTREAM_NICE))
-        # the bench listens to records.events for the per-batch event (after commit, via the outbox)
-        conn = _connect(amqp_uri)
-        ch = conn.channel()
-        queue = f"bench.records.{uuid.uuid4().hex[:8]}"
-        ch.exchange_declare("records.events", "topic", durable=True, auto_delete=False)
-        ch.queue_declare(queue, durable=False, auto_delete=True, exclusive=True)
-        ch.queue_bind(queue, "records.events", "record.batch_appended")
-        committed_at: dict[int, float] = {}
-
-        def on_batch(message):
-            now = time.time()
-            payload = json.loads(message.body)["payload"]
-            for seq in payload["sequences"]:
-                committed_at.setdefault(seq, now)
-
-        ch.basic_consume(queue, callback=on_batch, no_ack=True)
-        stop = threading.Event()
-
-        def listen():
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError, OSError):
-                    conn.drain_events(timeout=0.2)
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-
+        # "committed": the entry is visible in records' log (CommitWatcher polls it every 20 ms; issue 17
+        # removed the per-batch record.batch_appended this bench used to listen to)
+        watcher = CommitWatcher(urls["records"])
         publisher = ConfirmedPublisher(amqp_uri, window=2000)
         # warm-up: every consumer has seen its first event (connections, caches, tree)
         for envelope in _case_events(ev.case_id("WARM-0"), 0):
             publisher.publish(_encode(envelope), envelope["event_type"])
         publisher.flush()
-        wait_until(lambda: len(committed_at) >= 10, 90)
+        wait_until(lambda: len(watcher.seen) >= 10, 90)
         time.sleep(1.0)
-        committed_at.clear()
 
         total = int(rate * seconds)
         envelopes = []
@@ -224,17 +197,9 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
             publisher.publish(body, key)
         publisher.flush()
         offered = total / (time.perf_counter() - start)
-        # wait on the listener first: polling the records database with the 10,000 ids five times a
-        # second took ~0.6 of a core from PostgreSQL while the services were catching up
-        wait_until(lambda: len(committed_at) >= total, 120, interval=0.2)
+        wait_until(lambda: all(e in watcher.seen for e in published_at), 120, interval=0.2)
         records_url = urls["records"]
         with psycopg.connect(records_url) as db:
-            def all_in():
-                return db.execute("SELECT count(*) FROM log_entries WHERE event_id = ANY(%s)",
-                                  (list(published_at),)).fetchone()[0] == total
-            wait_until(all_in, 120, interval=1.0)
-            rows = db.execute("SELECT event_id, sequence FROM log_entries WHERE event_id = ANY(%s)",
-                              (list(published_at),)).fetchall()
             applying = db.execute("SELECT event_id, min(processed_at) FROM processed_events WHERE event_id = ANY(%s) "
                                   "GROUP BY event_id", (list(published_at),)).fetchall()
         # where the time goes: publish → the batch holding the event started applying (its processed_at)
@@ -242,14 +207,9 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
         if waits:
             print(f"bench: publish → batch start p50 {statistics.median(waits):.1f} ms, "
                   f"p99 {waits[int(0.99 * (len(waits) - 1))]:.1f} ms", file=sys.stderr)
-        deadline = time.time() + 30
-        while time.time() < deadline and not all(seq in committed_at for _, seq in rows):
-            time.sleep(0.1)
-        stop.set()
-        listener.join(2)
+        watcher.close()
         publisher.close()
-        latencies = [(committed_at[seq] - published_at[event_id]) * 1000 for event_id, seq in rows
-                     if seq in committed_at]
+        latencies = [(watcher.seen[event_id] - at) * 1000 for event_id, at in published_at.items()]
         print(f"bench: offered {offered:.0f} events/s for {seconds:.0f} s, {len(latencies)} of {total} latencies",
               file=sys.stderr)
         return latencies

@@ -39,9 +39,9 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import pg_database, service_process, vhost, wait_until  # noqa: E402
+from harness import CommitWatcher, pg_database, service_process, vhost, wait_until  # noqa: E402
 from records_ingest import ConfirmedPublisher, _encode  # noqa: E402
-from suite_mixed import Backlog, CommitWatcher  # noqa: E402
+from suite_mixed import Backlog  # noqa: E402
 
 from services.common import settings  # noqa: E402
 from tests.integration import events as ev  # noqa: E402

@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broker_raw import _connect, measure_raw  # noqa: E402
-from harness import pg_database, service_process, vhost, wait_until  # noqa: E402
+from harness import CommitWatcher, pg_database, service_process, vhost, wait_until  # noqa: E402
 from records_ingest import ConfirmedPublisher, _encode  # noqa: E402
 
 from services.common import settings  # noqa: E402
@@ -127,39 +127,6 @@ class Mix:
 
 
 # --- observing ------------------------------------------------------------------------------------
-
-class CommitWatcher:
-    """Polls records' log_entries (every 20 ms) and notes when each event id became visible."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self.seen: dict[str, float] = {}
-        self.low = -1
-        self.above: set[int] = set()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            while not self.stop.is_set():
-                rows = conn.execute("SELECT sequence, event_id FROM log_entries WHERE sequence > %s",
-                                    (self.low,)).fetchall()
-                now = time.time()
-                for seq, event_id in rows:
-                    if seq not in self.above:
-                        self.above.add(seq)
-                        if event_id:
-                            self.seen.setdefault(str(event_id), now)
-                while self.low + 1 in self.above:
-                    self.above.discard(self.low + 1)
-                    self.low += 1
-                time.sleep(0.02)
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(5)
-
 
 class Backlog:
     """Ready messages in every queue of the vhost (passive declares over one connection)."""

@@ -310,6 +310,8 @@ KERNEL: tuple[Setting, ...] = (
             ("bench",)),
     Setting("ZHIFA_BENCH_STEP_SECONDS", "int", "suite_mixed: seconds each offered rate is held (60: the issue's "
             "definition of sustained; shorten for a quick run).", 60, (), ("bench",), minimum=5),
+    Setting("ZHIFA_BENCH_PROFILE_DIR", "str", "Benchmarks: when set, every service process runs under cProfile and "
+            "writes <service>-<id>.prof there when it stops.", "", (), ("bench",)),
     Setting("ZHIFA_BENCH_SUITE", "list", "records_ingest and suite_mixed: the services run.",
             ("records", "review", "disclosure", "evaluation", "complaints"), (), ("bench",),
             default_text="`records,review,disclosure,evaluation,complaints`"),

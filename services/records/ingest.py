@@ -1,5 +1,5 @@
 """The records ingest pipeline (REC-1, REC-4, REC-5): a batch of life-cycle events becomes entries of
-the tamper-evident log, in one direction — prepare → claim → append → gaps → emit → count.
+the tamper-evident log, in one direction — prepare → claim → append → gaps → count.
 
 1. **prepare** (no lock): each event's canonical entry is built, sealed and serialised
    (``prepare_events``: the domain's ``make_entry`` + ``seal_personal``);
@@ -11,14 +11,15 @@ the tamper-evident log, in one direction — prepare → claim → append → ga
    record dated before its case opened is refused by whichever arrives second (``apply_events``);
 4. **gaps**: the cases touched are evaluated for completeness (REC-3) — ``record.gaps_found`` when the
    open gaps changed;
-5. **emit**: one ``record.batch_appended`` per region and body into the outbox, committed with the batch;
-6. **count**: metrics after the commit.
+5. **count**: metrics after the commit. No per-batch event: ``record.batch_appended`` was published on
+   every batch with nobody subscribed (issue 17 removed it); ``record.gaps_found`` (step 4) and
+   ``record.tree_head_signed`` (a case archived) go to the outbox in the batch's transaction.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -218,7 +219,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     handler name of every event, or one per event): skip the ones
     already processed, append the rest in order, refuse records of sealed cases (recorded, and
     kept whole), update cases, parties and facts, evaluate completeness where due, sign a tree
-    head when a case was archived, and queue one ``record.batch_appended`` per region and body.
+    head when a case was archived.
     ``prepared``: the events' entries built before the lock (``prepare_events``), by event id;
     ``claimed``: what ``claim_unprocessed`` returned when the caller claimed the batch in this
     transaction before taking the append lock."""
@@ -304,7 +305,8 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
                 outcome.gaps_changed.append(case_id)
     if archived:
         ledger.sign_head(session, "archive", now)
-    emit_batch_events(session, ledger, appender.appended, caused_by=fresh[0])
+    # no per-batch event (issue 17): ``record.batch_appended`` had no subscriber — no service, no
+    # federation link, no documented outside consumer; the log is read through the records API
     return outcome
 
 
@@ -453,20 +455,3 @@ def evaluate_gaps(session: Session, case: Case, scope: str, *, trigger: str, cau
         region_code=case.region_code, body_id=case.body_id, case_id=case.case_id, caused_by=caused_by)
     return True
 
-
-# --- emit: one record.batch_appended per region and body -----------------------------------------
-def emit_batch_events(session: Session, ledger: Ledger, appended: list[Appended], caused_by: Event | None = None):
-    """One ``record.batch_appended`` per (region, body) of the transaction's entries."""
-    if not appended:
-        return
-    groups: dict[tuple[str, str], list[Appended]] = defaultdict(list)
-    for a in appended:
-        groups[(a.region_code, a.body_id)].append(a)
-    size = ledger.size
-    root = ledger.tree.root(size).hex()
-    for (region, body), items in groups.items():
-        emit(session, "record.batch_appended", {
-            "first_sequence": items[0].sequence, "last_sequence": items[-1].sequence, "entry_count": len(items),
-            "sequences": [a.sequence for a in items], "tree_size": size, "root_hash": root,
-            "kinds": dict(Counter(a.kind for a in items))},
-            region_code=region, body_id=body, caused_by=caused_by)

@@ -1,14 +1,14 @@
 """records service (全过程记录): the case timeline and the tamper-evident log (REC-1…REC-8).
 
 This module holds the nameko entrypoints only: each translates its call and delegates — life-cycle
-events to the ingest pipeline (``ingest.py``: prepare → claim → append → gaps → emit), RPCs, timers and
+events to the ingest pipeline (``ingest.py``: prepare → claim → append → gaps → count), RPCs, timers and
 witnessing handlers to a use case in ``usecases/`` (validate → decide with the pure rules of ``domain/``
 → persist with ``store.py`` and the ledger → emit).
 
 - Life-cycle events arrive through batching handlers (``services/common/batching.py``): each batch
   is validated message by message, applied in ONE transaction (processed ids, entries appended to
-  the SM3 Merkle log in order, cases, parties, completeness, one ``record.batch_appended`` per
-  region and body in the outbox), committed, then acknowledged.
+  the SM3 Merkle log in order, cases, parties, completeness; ``record.gaps_found`` in the outbox when
+  the open gaps changed — no per-batch event, issue 17), committed, then acknowledged.
 - Records for an archived (sealed) case are refused: the refusal is itself logged and the event
   kept whole (``refused_events``), then dead-lettered with the reason; a supervisor may authorise
   a correction, which is appended and says what it corrects.

@@ -6,21 +6,6 @@ from marshmallow import fields, validate
 from services.common.catalogue.fields import STAGES, EventType, Sm3Hex, StrictSchema
 
 
-class RecordBatchAppended(StrictSchema):
-    """records: entries of one region and body were appended to the tamper-evident log in one
-    transaction (REC-4); ``tree_size`` / ``root_hash`` are the log's state after the transaction.
-    One event per batch (not per entry) keeps ingestion fast; each entry's leaf hash and proof are
-    served by the records API."""
-
-    first_sequence = fields.Integer(required=True, validate=validate.Range(min=0))
-    last_sequence = fields.Integer(required=True, validate=validate.Range(min=0))
-    entry_count = fields.Integer(required=True, validate=validate.Range(min=1))
-    sequences = fields.List(fields.Integer(), required=True)
-    tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
-    root_hash = Sm3Hex(required=True)
-    kinds = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict)
-
-
 class ConsistencyFrom(StrictSchema):
     """A consistency proof (一致性证明, RFC 9162 §2.1.4) from the log's previous signed tree head to
     this one: the witness accepts a head only as an append-only extension of the newest head it
@@ -132,8 +117,6 @@ class RecordGapsFound(StrictSchema):
 
 
 EVENTS = [
-    EventType("record.batch_appended", RecordBatchAppended, "records",
-              "Entries appended to the tamper-evident log, one event per transaction (全过程记录)"),
     EventType("record.tree_head_signed", RecordTreeHeadSigned, "records",
               "Signed tree head of the records log, witnessed upward (签名树头)", version="1.1"),
     EventType("record.witness_requested", RecordWitnessRequested, "records",

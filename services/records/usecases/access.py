@@ -35,9 +35,8 @@ def log_access(appender, case: Case, accessor: dict | None, view: str, **data) -
 
 
 def finish_reads(session, ledger, appender) -> None:
-    """The access entries appended, ``record.batch_appended`` emitted, counted."""
+    """The access entries appended and counted (no per-batch event, issue 17)."""
     appender.flush()
-    ingest.emit_batch_events(session, ledger, appender.appended)
     ingest.count_appended(appender.appended)
 
 
