@@ -1,12 +1,16 @@
 """The CPU and delivery budget of one departmental event of each type (issue 17), whole suite on PostgreSQL.
 
-    python bench/suite_budget.py [--cases 300] [--rate 100]
+    python bench/suite_budget.py [--cases 300] [--rate 0] [--idle-seconds 20]
 
 Set-up as bench/suite_mixed.py (every service its own ``nameko run`` and database, records × 2).
 ``--cases`` cases are taken through their life one event type at a time (officer.registered, then
 case.opened for every case, then evidence.recorded ×2, hearing.held, decision.proposed, made, served,
-executed, case.archived), each phase published at ``--rate``/s by a confirmed AMQP publisher and
-drained before the next. Per phase and per service the script reads:
+executed, case.archived), each phase published by a confirmed AMQP publisher (``--rate`` 0: as fast as the
+confirm window allows — the services see a backlog and batch as under saturation, the regime in which
+the sustained rate is decided; ``--rate N``: paced, small batches) and drained before the next. First the
+suite idles for ``--idle-seconds``: each service's CPU and transactions per second when nothing arrives
+(timers, outbox relay polls, heartbeats) are measured and subtracted from every phase (its duration ×
+the idle rate), so the figures are what the events cost. Per phase and per service the script reads:
 
 - CPU: user+system time of the service's processes (/proc/<pid>/stat; records summed over its replicas);
 - transactions: ``xact_commit`` of the service's database (pg_stat_database; includes the outbox relay's
@@ -115,7 +119,8 @@ def phases(cases: list[str]):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=300)
-    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--rate", type=float, default=0)
+    parser.add_argument("--idle-seconds", type=float, default=20)
     args = parser.parse_args(argv)
     rows = []
     with vhost() as amqp_uri, contextlib.ExitStack() as stack:
@@ -146,12 +151,20 @@ def main(argv=None) -> int:
 
         wait_until(settled, 120, 0.5)
         time.sleep(2)
+        cpu0, tx0, t0 = {svc: cpu_seconds(p) for svc, p in pids.items()}, commits(urls), time.perf_counter()
+        time.sleep(args.idle_seconds)
+        idle_s = time.perf_counter() - t0
+        cpu1, tx1 = {svc: cpu_seconds(p) for svc, p in pids.items()}, commits(urls)
+        idle_cpu = {svc: (cpu1[svc] - cpu0[svc]) / idle_s for svc in urls}
+        idle_tx = {svc: (tx1[svc] - tx0[svc]) / idle_s for svc in urls}
+        print("bench: idle per second: " + ", ".join(f"{svc} {idle_cpu[svc] * 1000:.0f} CPU ms {idle_tx[svc]:.1f} tx"
+                                                     for svc in urls), file=sys.stderr, flush=True)
         for event_type, envelopes in phases(cases):
             cpu0 = {svc: cpu_seconds(p) for svc, p in pids.items()}
             tx0, out0 = commits(urls), outbox_counts(urls)
             start = time.perf_counter()
             for i, envelope in enumerate(envelopes):
-                while time.perf_counter() < start + i / args.rate:
+                while args.rate and time.perf_counter() < start + i / args.rate:
                     publisher.poll()
                     time.sleep(0.001)
                 publisher.publish(_encode(envelope), event_type)
@@ -162,8 +175,12 @@ def main(argv=None) -> int:
             time.sleep(2.5)      # the outbox relays (and its subscribers) finish; the relay polls
             wait_until(settled, 300, 0.5)
             n = len(envelopes)
+            elapsed = time.perf_counter() - start
             cpu1 = {svc: cpu_seconds(p) for svc, p in pids.items()}
             tx1, out1 = commits(urls), outbox_counts(urls)
+            # what the events cost: the idle rate over the phase's duration subtracted
+            cpu1 = {svc: cpu1[svc] - idle_cpu[svc] * elapsed for svc in urls}
+            tx1 = {svc: tx1[svc] - idle_tx[svc] * elapsed for svc in urls}
             emitted = {svc: out1[svc] - out0[svc] for svc in urls}
             deliveries = bound[("departments.events", event_type)] * n
             internal = []
