@@ -171,18 +171,22 @@ def run_step(rate: float, seconds: float, mix: Mix, publisher: ConfirmedPublishe
     samples: list[tuple[float, float]] = []
     worst_queues: dict[str, int] = {}
     start = time.perf_counter()
-    next_sample = start + 1.0
+    sampling = threading.Event()
+
+    def sample():
+        # its own thread and connection: a slow broker delays the samples, never the publisher's pacing
+        while not sampling.wait(1.0):
+            ready, per = backlog.ready()
+            lag = sum(1 for e in list(published_at) if e not in watcher.seen)
+            samples.append((time.perf_counter() - start, ready + lag))
+            for name, count in per.items():
+                worst_queues[name] = max(worst_queues.get(name, 0), count)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     for i, (body, key, event_id, is_case) in enumerate(bodies):
         due = start + i / rate
         while True:
-            now = time.perf_counter()
-            if now >= next_sample:
-                ready, per = backlog.ready()
-                lag = sum(1 for e in published_at if e not in watcher.seen)
-                samples.append((now - start, ready + lag))
-                for name, count in per.items():
-                    worst_queues[name] = max(worst_queues.get(name, 0), count)
-                next_sample += 1.0
             delay = due - time.perf_counter()
             if delay <= 0:
                 break
@@ -193,6 +197,8 @@ def run_step(rate: float, seconds: float, mix: Mix, publisher: ConfirmedPublishe
             published_at[event_id] = time.time()
         publisher.publish(body, key)
     last_publish = time.perf_counter()
+    sampling.set()
+    sampler.join(30)
     publisher.flush()
     achieved = total / max(last_publish - start + 1 / rate, 1e-9)   # pacing kept (the confirms may lag)
     end_ready, _ = backlog.ready()
