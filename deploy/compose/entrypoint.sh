@@ -6,7 +6,10 @@
 # 2. Connection strings from their parts, so one secret (a password) serves every consumer of it:
 #      AMQP_URI            <- ZHIFA_AMQP_USER, ZHIFA_AMQP_PASSWORD, ZHIFA_AMQP_HOST[:ZHIFA_AMQP_PORT],
 #                             ZHIFA_AMQP_VHOST
-#      ZHIFA_<SVC>_DB      <- ZHIFA_<SVC>_DB_PASSWORD, ZHIFA_DB_HOST[:ZHIFA_DB_PORT]
+#      ZHIFA_<SVC>_DB      <- ZHIFA_<SVC>_DB_PASSWORD, ZHIFA_DB_HOST[:ZHIFA_DB_PORT], or with
+#                             ZHIFA_DB_HOSTS="h1:5432,h2:5432" a multi-host URL
+#                             postgresql://u:p@/db?host=h1:5432&host=h2:5432&target_session_attrs=read-write
+#                             (issue 20, PLAT-1: every connection goes to whichever host is the primary)
 #                             (user and database are both ${ZHIFA_DB_PREFIX:-zhifa_}<svc>: one per service;
 #                             a prefix such as zhifa_320200_ lets two city suites share one PostgreSQL
 #                             server — init-databases.sh takes the same ZHIFA_DB_PREFIX)
@@ -42,7 +45,16 @@ for svc in records review disclosure complaints evaluation; do
   eval "password=\${ZHIFA_${upper}_DB_PASSWORD:-}"
   if [ -z "$url" ] && [ -n "$password" ]; then
     name="${ZHIFA_DB_PREFIX:-zhifa_}${svc}"
-    export "ZHIFA_${upper}_DB=postgresql://${name}:${password}@${ZHIFA_DB_HOST:-postgres}:${ZHIFA_DB_PORT:-5432}/${name}"
+    if [ -n "${ZHIFA_DB_HOSTS:-}" ]; then
+      query=""
+      for host in $(echo "$ZHIFA_DB_HOSTS" | tr ',' ' '); do
+        case "$host" in *:*) ;; *) host="${host}:${ZHIFA_DB_PORT:-5432}" ;; esac
+        query="${query}host=${host}&"
+      done
+      export "ZHIFA_${upper}_DB=postgresql://${name}:${password}@/${name}?${query}target_session_attrs=read-write"
+    else
+      export "ZHIFA_${upper}_DB=postgresql://${name}:${password}@${ZHIFA_DB_HOST:-postgres}:${ZHIFA_DB_PORT:-5432}/${name}"
+    fi
   fi
 done
 

@@ -177,7 +177,10 @@ KERNEL: tuple[Setting, ...] = (
             {}, DB_SERVICES),
     Setting("ZHIFA_<SERVICE>_DB", "str", "A service's database URL (e.g. ZHIFA_RECORDS_DB); the deploy configs "
             "put it into ZHIFA_DATABASES, the container entrypoint builds it from ZHIFA_<SERVICE>_DB_PASSWORD, "
-            "ZHIFA_DB_HOST/PORT and ZHIFA_DB_PREFIX.", None, DB_SERVICES, ("process", "config", "entrypoint"),
+            "ZHIFA_DB_HOST/PORT (or ZHIFA_DB_HOSTS) and ZHIFA_DB_PREFIX. Several PostgreSQL hosts (failover, "
+            "issue 20): postgresql://user:pw@/db?host=h1:5432&host=h2:5432&target_session_attrs=read-write — "
+            "a new connection goes to the host that takes writes; a lost one is retried, not dead-lettered.",
+            None, DB_SERVICES, ("process", "config", "entrypoint"),
             default_text="SQLite `var/<service>.db`"),
     Setting("ZHIFA_METRICS_PORTS", "mapping", "The /metrics port of each service (service name → port).", {},
             EVERY, default_text="the registry's (gateway 9100, records 9101 … evaluation 9105)"),
@@ -263,6 +266,11 @@ KERNEL: tuple[Setting, ...] = (
     Setting("ZHIFA_DB_HOST", "str", "PostgreSQL host of the suite's databases.", "postgres", DB_SERVICES,
             ("entrypoint",)),
     Setting("ZHIFA_DB_PORT", "int", "PostgreSQL port.", 5432, DB_SERVICES, ("entrypoint",)),
+    Setting("ZHIFA_DB_HOSTS", "list", "PostgreSQL hosts of a replicated cluster without a read-write service "
+            "address (Patroni, hand-run streaming replication), comma-separated host[:port] (port default "
+            "ZHIFA_DB_PORT); replaces ZHIFA_DB_HOST: the entrypoint builds multi-host URLs with "
+            "target_session_attrs=read-write (issue 20, PLAT-1; RUNBOOK: PostgreSQL failover). With "
+            "CloudNativePG use ZHIFA_DB_HOST=<cluster>-rw instead.", None, DB_SERVICES, ("entrypoint",)),
     Setting("ZHIFA_DB_PREFIX", "str", "Prefix of database and user names (two city suites on one server: "
             "zhifa_320200_).", "zhifa_", DB_SERVICES, ("entrypoint",)),
     Setting("ZHIFA_DB_SECRETS_DIR", "path", "init-databases.sh: directory of the db_<service>_password files.",

@@ -271,6 +271,24 @@ def test_entrypoint_builds_urls_from_secret_files(tmp_path):
     assert "ZHIFA_REVIEW_DB" not in env
 
 
+def test_entrypoint_builds_multi_host_urls_from_db_hosts(tmp_path):
+    """issue 20, PLAT-1: ZHIFA_DB_HOSTS (a replicated cluster without a read-write address) gives every
+    service a multi-host URL that connects to whichever host takes writes; SQLAlchemy passes the
+    hosts to psycopg as one libpq host/port list."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    result = run_entrypoint(tmp_path, {"ZHIFA_RECORDS_DB_PASSWORD": "d4e5f6", "ZHIFA_DB_HOST": "ignored",
+                                       "ZHIFA_DB_HOSTS": "pg-a:5433,pg-b", "ZHIFA_DB_PORT": "5432"})
+    assert result.returncode == 0, result.stderr
+    url = parse_env(result.stdout)["ZHIFA_RECORDS_DB"]
+    assert url == ("postgresql://zhifa_records:d4e5f6@/zhifa_records?host=pg-a:5433&host=pg-b:5432"
+                   "&target_session_attrs=read-write")
+    _, kwargs = PGDialect_psycopg().create_connect_args(make_url(url.replace("postgresql:", "postgresql+psycopg:")))
+    assert (kwargs["host"], kwargs["port"], kwargs["target_session_attrs"]) == ("pg-a,pg-b", "5433,5432",
+                                                                              "read-write")
+
+
 def test_entrypoint_keeps_explicit_values(tmp_path):
     (tmp_path / "s").write_text("from-file")
     result = run_entrypoint(tmp_path, {"ZHIFA_TOKEN_SECRET": "explicit", "ZHIFA_TOKEN_SECRET__FILE": str(tmp_path / "s"),
