@@ -179,7 +179,9 @@ KERNEL: tuple[Setting, ...] = (
             "put it into ZHIFA_DATABASES, the container entrypoint builds it from ZHIFA_<SERVICE>_DB_PASSWORD, "
             "ZHIFA_DB_HOST/PORT (or ZHIFA_DB_HOSTS) and ZHIFA_DB_PREFIX. Several PostgreSQL hosts (failover, "
             "issue 20): postgresql://user:pw@/db?host=h1:5432&host=h2:5432&target_session_attrs=read-write — "
-            "a new connection goes to the host that takes writes; a lost one is retried, not dead-lettered.",
+            "a new connection goes to the host that takes writes; a lost one is retried, not dead-lettered. "
+            "libpq parameters in the query override the suite's defaults (connect_timeout 5, keepalives, "
+            "tcp_user_timeout 60000: services/common/db.py PG_CONNECT_DEFAULTS).",
             None, DB_SERVICES, ("process", "config", "entrypoint"),
             default_text="SQLite `var/<service>.db`"),
     Setting("ZHIFA_METRICS_PORTS", "mapping", "The /metrics port of each service (service name → port).", {},

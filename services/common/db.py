@@ -106,8 +106,28 @@ def make_engine(url: str, pool_size: int = 12) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    # pool ≥ the service's max_workers (NAMEKO-NOTES)
-    return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
+    # pool ≥ the service's max_workers (NAMEKO-NOTES); pre-ping drops a pooled connection to a lost
+    # primary before a worker uses it (issue 20)
+    return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True,
+                         connect_args=pg_connect_defaults(url))
+
+
+# libpq parameters that bound how long a lost or unreachable PostgreSQL host can hold a service
+# (issue 20, PLAT-1): a host that accepts TCP but never answers (a frozen or partitioned primary) is
+# given up after connect_timeout and the next host of a multi-host URL is tried — without it a
+# connection attempt waits forever; keepalives and tcp_user_timeout end an established connection
+# whose peer vanished (a node lost without a TCP reset: kube-proxy to a dead pod) in ~1 min instead
+# of the kernel's ~15 min, so the failure is retried as transient against the new primary.
+# A parameter in the URL's query wins (…&connect_timeout=20).
+PG_CONNECT_DEFAULTS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                       "keepalives_count": 3, "tcp_user_timeout": 60000}
+
+
+def pg_connect_defaults(url: str) -> dict:
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url).query
+    return {key: value for key, value in PG_CONNECT_DEFAULTS.items() if key not in given}
 
 
 def emit(session: Session, event_type: str, payload: dict, *, region_code: str, body_id: str,
