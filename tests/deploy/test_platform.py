@@ -50,6 +50,9 @@ def test_issue20_every_tier_has_a_replicated_database_and_a_three_node_broker(ov
     assert {"rabbitmq_prometheus", "rabbitmq_shovel", "rabbitmq_federation"} <= set(
         broker["spec"]["rabbitmq"]["additionalPlugins"])
     assert "prometheus.return_per_object_metrics = true" in broker["spec"]["rabbitmq"]["additionalConfig"]
+    # the operator keeps the database pods' PodDisruptionBudgets: a second one would make them
+    # unevictable (node drains stall)
+    assert not [d for d in docs if d["kind"] == "PodDisruptionBudget"]
     namespaces = {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"}
     assert namespaces == {f"zhifa-db-{region}", f"zhifa-broker-{region}"}
 
