@@ -1,4 +1,4 @@
-"""``zhifa`` — operator commands: bus-init, migrate, token, api-key, contracts, dlq, calendar, broker-definitions.
+"""``zhifa`` — operator commands: bus-init, migrate, token, api-key, contracts, dlq, calendar, broker-definitions, keys.
 
 All commands read the same config file as ``nameko run`` (``--config``, default deploy/local/config.yaml).
 """
@@ -129,6 +129,76 @@ def cmd_calendar(args) -> int:
     return 0
 
 
+def encrypted_services(names=None) -> dict:
+    """Services whose models declare ``ENCRYPTED_COLUMNS`` (issue 22), found through the registry."""
+    out = {}
+    for service in registry.database_services():
+        if names and service not in names:
+            continue
+        columns = getattr(registry.entry(service).models_module(), "ENCRYPTED_COLUMNS", None)
+        if columns:
+            out[service] = columns
+    unknown = set(names or ()) - set(out)
+    if unknown:
+        raise SystemExit(f"zhifa keys: no encrypted fields in {', '.join(sorted(unknown))}")
+    return out
+
+
+def cmd_keys(args) -> int:
+    """Field-encryption keys (issue 22, services/common/fieldcrypt.py; docs/RUNBOOK.md#field-encryption-keys)."""
+    from services.common import fieldcrypt
+    from services.common.db import make_engine
+
+    services = encrypted_services(args.service)
+    if args.action == "create":
+        for service in services:
+            doc = fieldcrypt.create(service)
+            print(f"{service}: keyring {fieldcrypt.keyring_path(service)} (active data key {doc['active']})")
+        return 0
+    if args.action == "rotate":
+        if args.kek:
+            present = [s for s in services if fieldcrypt.keyring_path(s).exists()]
+            kek = fieldcrypt.rotate_kek(present)
+            print(f"new key-encryption key {kek}; re-wrapped the keyrings of {', '.join(present) or 'no service'} "
+                  "(no field touched)")
+            return 0
+        for service in services:
+            print(f"{service}: new active data key {fieldcrypt.rotate(service)}; older values stay readable and "
+                  "move to it in the background (zhifa keys status shows what remains)")
+        return 0
+    rc = 0
+    for service, columns in services.items():
+        engine = make_engine(settings.database_url(service), pool_size=1)
+        try:
+            if args.action == "reencrypt":
+                moved = 0
+                while True:
+                    step = fieldcrypt.reencrypt_step(engine, service, columns, batch=args.batch)
+                    moved += step
+                    if not step:
+                        break
+                    print(f"{service}: {moved} fields moved, {fieldcrypt.remaining(engine, service, columns)} remaining",
+                          flush=True)
+                left = fieldcrypt.remaining(engine, service, columns)
+                print(f"{service}: re-encrypt done ({moved} moved, {left} remaining)")
+                rc = rc or (1 if left else 0)
+            elif args.action == "drop-retired":
+                print(f"{service}: dropped {fieldcrypt.drop_retired(service, engine, columns) or 'none'}")
+            else:
+                state = fieldcrypt.status(service, engine, columns)
+                if args.json:
+                    print(json.dumps(state, ensure_ascii=False))
+                elif not state["exists"]:
+                    print(f"{service}: no keyring yet ({state['keyring']}); `zhifa keys create`")
+                else:
+                    print(f"{service}: active {state['active']}, data keys {', '.join(state['data_keys'])}, wrapped by "
+                          f"{', '.join(state['keks'])} (current KEK {state['current_kek']}); fields by key "
+                          f"{state['fields_by_key']}; {state['remaining']} not under the active key")
+        finally:
+            engine.dispose()
+    return rc
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     config_path = argv[1] if argv[:1] == ["--config"] and len(argv) > 1 else None
@@ -176,6 +246,14 @@ def main(argv=None) -> int:
     p.add_argument("--cities", help="province: the linked cities, comma-separated (320400,320200)")
     p.add_argument("--out", help="the template file to write (default: print)")
     sub.add_parser("calendar", help="show the working-day calendar in force")
+    p = sub.add_parser("keys", help="field-encryption keys (SM4-GCM, issue 22): create, rotate (a data key, or "
+                                    "--kek), status, reencrypt (now, instead of the background timer), drop-retired")
+    p.add_argument("action", choices=("create", "rotate", "status", "reencrypt", "drop-retired"))
+    p.add_argument("--service", action="append", help="one service (repeat); default: every service with "
+                                                      "encrypted fields")
+    p.add_argument("--kek", action="store_true", help="rotate: a new key-encryption key, keyrings re-wrapped")
+    p.add_argument("--batch", type=int, default=500)
+    p.add_argument("--json", action="store_true")
     sub.add_parser("docs", help="regenerate the event table in docs/ARCHITECTURE.md and docs/SETTINGS.md")
     for service in (e for e in registry.entries() if e.commands):
         # parsed above (before argparse) so a command keeps its own options; listed here for --help
@@ -184,7 +262,7 @@ def main(argv=None) -> int:
     load_config(args.config)
     return {"bus-init": cmd_bus_init, "migrate": cmd_migrate, "token": cmd_token, "api-key": cmd_api_key,
             "contracts": cmd_contracts, "dlq": cmd_dlq, "calendar": cmd_calendar,
-            "broker-definitions": cmd_broker_definitions,
+            "broker-definitions": cmd_broker_definitions, "keys": cmd_keys,
             "docs": cmd_docs}[args.command](args)
 
 

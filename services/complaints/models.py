@@ -3,7 +3,9 @@ attachments (content-addressed files, SM3), the directory of enforcement bodies 
 at a province suite, the supervision register of complaints its cities escalated (省级督办台账, COORD-4).
 
 The complainant's identity stays in ``complaints`` and is read only by handler views; no event and no
-body view carries it (CMP confidentiality).
+body view carries it (CMP confidentiality). At rest it is encrypted field by field with SM4-GCM under the
+service's data key (issue 22, services/common/fieldcrypt.py); ``complainant_id_index`` is the keyed
+SM3-HMAC blind index of the ID number for exact lookups.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.fieldcrypt import EncryptedColumn, EncryptedText
 from services.common.running_deadlines import DeadlineHistoryBase
 
 # PLAT-6: calendar_stamps and deadline_changes of services/common/running_deadlines.py (issue 16)
@@ -44,18 +47,22 @@ class Complaint(Base):
     source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     external_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # complainant (投诉举报人) — handlers only
-    complainant_name: Mapped[str | None] = mapped_column(String(100))
-    complainant_phone: Mapped[str | None] = mapped_column(String(32))
-    complainant_id_number: Mapped[str | None] = mapped_column(String(32))
-    complainant_address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # the complainant's identity and contact data: SM4-GCM at rest (issue 22)
+    complainant_name: Mapped[str | None] = mapped_column(EncryptedText("complaints", "complainant_name"))
+    complainant_phone: Mapped[str | None] = mapped_column(EncryptedText("complaints", "complainant_phone"))
+    complainant_id_number: Mapped[str | None] = mapped_column(EncryptedText("complaints", "complainant_id_number"))
+    complainant_address: Mapped[str | None] = mapped_column(EncryptedText("complaints", "complainant_address"),
+                                                            nullable=True)
+    complainant_id_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     # subject (被投诉对象)
     subject_body_id: Mapped[str] = mapped_column(String(64), index=True)
     subject_officer_ids: Mapped[list] = mapped_column(JSON, default=list)
     subject: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     complained_bodies: Mapped[str | None] = mapped_column(Text, nullable=True)  # "|a|b|" for body views
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    request: Mapped[str] = mapped_column(Text)
-    facts: Mapped[str] = mapped_column(Text)
+    # the complainant's own words often name them, their phone and address: encrypted as well (issue 22)
+    request: Mapped[str] = mapped_column(EncryptedText("complaints", "request"))
+    facts: Mapped[str] = mapped_column(EncryptedText("complaints", "facts"))
     categories: Mapped[list | None] = mapped_column(JSON, nullable=True)
     under_reconsideration_or_litigation: Mapped[bool] = mapped_column(Boolean, default=False)
     against_private_enterprise: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
@@ -151,3 +158,16 @@ class CityConclusion(Base):
     concluded_on: Mapped[dt.date] = mapped_column(Date)
     upheld: Mapped[bool] = mapped_column(Boolean)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+ID_NUMBER_INDEX = "complainant_id_number"
+
+#: the encrypted columns, for the background re-encrypt and ``zhifa keys status`` (issue 22)
+ENCRYPTED_COLUMNS = [
+    EncryptedColumn(Complaint.complainant_name, Complaint.number),
+    EncryptedColumn(Complaint.complainant_phone, Complaint.number),
+    EncryptedColumn(Complaint.complainant_id_number, Complaint.number, Complaint.complainant_id_index, ID_NUMBER_INDEX),
+    EncryptedColumn(Complaint.complainant_address, Complaint.number),
+    EncryptedColumn(Complaint.request, Complaint.number),
+    EncryptedColumn(Complaint.facts, Complaint.number),
+]

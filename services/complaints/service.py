@@ -18,7 +18,7 @@ import functools
 from nameko.rpc import rpc
 from nameko.timer import Timer
 
-from services.common import federation, settings
+from services.common import federation, fieldcrypt, settings
 from services.common.configfile import ConfigFiles
 from services.common.db import Database
 from services.common.entrypoints import event_handler
@@ -26,6 +26,7 @@ from services.common.events import DEPARTMENTS
 from services.common.metrics import Metrics
 from services.complaints import configuration
 from services.complaints.domain import ReasonRequired, RoutingError, TransitionError
+from services.complaints.models import ENCRYPTED_COLUMNS
 from services.complaints.usecases import deadlines, handling, public, reading, registration, supervision
 from services.complaints.usecases.shared import Refused
 
@@ -184,6 +185,11 @@ class ComplaintsService:
     def deadline_sweep(self):
         interval = settings.get("ZHIFA_COMPLAINTS_SWEEP_SECONDS")
         deadlines.sweep_if_leased(self.db, max(3 * interval, 10.0))
+
+    # --- personal fields at rest (issue 22): moved to the active data key after a rotation --------------
+    @timer("ZHIFA_FIELDCRYPT_REENCRYPT_INTERVAL")
+    def reencrypt_fields(self):
+        fieldcrypt.background_pass(self.db, "complaints", ENCRYPTED_COLUMNS, paced=False)
 
     @rpc
     def run_deadline_sweep(self):

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.common import fieldcrypt
 from services.common.identifiers import region_prefix
 from services.common.periods import Period
 from services.common.scope import Scope
@@ -25,6 +26,7 @@ from services.complaints.domain.deadlines import acknowledgement_deadline
 from services.complaints.domain.register import format_register_number
 from services.complaints.domain.supervision import SuperiorOrder, SupervisionEntry, ordered_deadline
 from services.complaints.domain.lifecycle import OPEN_STATUSES
+from services.complaints.models import ID_NUMBER_INDEX
 from services.complaints.models import (Attachment, CityConclusion, Complaint, KnownBody, RegisterCounter,
                                         SupervisedComplaint)
 
@@ -360,6 +362,7 @@ def new_row(record: ComplaintRecord, *, seq: int, year: int, source_event_id: st
         source_event_id=source_event_id, external_ref=external_ref,
         complainant_name=c.complainant.name, complainant_phone=c.complainant.phone,
         complainant_id_number=c.complainant.id_number, complainant_address=c.complainant.address,
+        complainant_id_index=fieldcrypt.blind_index("complaints", c.complainant.id_number, ID_NUMBER_INDEX),
         subject_body_id=c.subject.body_id, subject_officer_ids=list(c.subject.officer_ids),
         subject=subject_to_dict(c.subject), complained_bodies=complained_key(c.subject), case_id=c.case_id,
         request=c.request, facts=c.facts, categories=list(c.categories),
@@ -440,3 +443,13 @@ def write_entry(row: SupervisedComplaint, entry: SupervisionEntry, now: dt.datet
     if row.received_at is None:
         row.received_at = utc(now)
     row.updated_at = utc(now)
+
+
+def numbers_by_id_number(session: Session, id_number: str) -> list[str]:
+    """Exact lookup by the complainant's ID number through its blind index (issue 22): the column itself
+    is encrypted, so the index — HMAC-SM3 under the service's index key — is what is compared."""
+    index = fieldcrypt.blind_index("complaints", id_number, ID_NUMBER_INDEX)
+    if index is None:
+        return []
+    return list(session.scalars(select(Complaint.number).where(Complaint.complainant_id_index == index)
+                                .order_by(Complaint.number)))

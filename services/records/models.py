@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.fieldcrypt import EncryptedColumn, EncryptedJSON
 from services.common.ownership import OwnershipBase
 
 # case_transfers (SEC-2): who owns a transferred case, shared model of services/common/ownership.py
@@ -83,13 +84,14 @@ class LogEntry(Base):
 
 class PersonalData(Base):
     """Personal data of an entry and its salt, beside the log (REC-8): erasable without touching
-    the log, whose entry only holds ``personal_commitment = SM3(salt || canonical(data))``."""
+    the log, whose entry only holds ``personal_commitment = SM3(salt || canonical(data))``. ``data`` is
+    SM4-GCM-encrypted at rest under the records data key (issue 22); erasure deletes it."""
 
     __tablename__ = "personal_data"
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     case_id: Mapped[str | None] = mapped_column(String(64), index=True)
     salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    data: Mapped[dict | None] = mapped_column(EncryptedJSON("records", "personal_data"), nullable=True)
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     erasure_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
@@ -265,3 +267,7 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     source_address: Mapped[str] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+#: the encrypted columns, for the background re-encrypt and ``zhifa keys status`` (issue 22)
+ENCRYPTED_COLUMNS = [EncryptedColumn(PersonalData.data, PersonalData.sequence)]

@@ -31,7 +31,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common import federation
+from services.common import federation, fieldcrypt
 from services.common.batching import batch_event_handler, batched_event_handler
 from services.common.blobs import FilesystemBlobStore
 from services.common.configfile import ConfigFiles
@@ -41,6 +41,7 @@ from services.common.events import DEPARTMENTS
 from services.common.metrics import Metrics
 from services.records import config, ingest, witness
 from services.records.ledger import Ledger, LogIntegrityError, SelfCheckFailed
+from services.records.models import ENCRYPTED_COLUMNS
 from services.records.usecases import (attachments, audit, corrections, proofs, reading, retention,
                                        witnessing)
 from services.records.usecases.access import error
@@ -242,6 +243,11 @@ class RecordsService:
             with self.db.session() as session:
                 proofs.refresh_gap_gauges(session)
                 witness.refresh_gauges(session)
+
+    @timer(interval=5)
+    def reencrypt_fields(self):
+        """Personal data at rest (issue 22, REC-8): fields moved to the active data key after a rotation."""
+        fieldcrypt.background_pass(self.db, "records", ENCRYPTED_COLUMNS)
 
     # -- audit trail of staff actions (SEC-3) ------------------------------------------------------
     @event_handler("gateway", "audit.recorded")

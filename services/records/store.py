@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, delete, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from services.common.blobs import sm3_hex
 from services.common.db import one_of, utcnow
@@ -99,11 +100,15 @@ def bulk_insert(session: Session, model, rows: list[dict]) -> None:
     table = model.__table__
     columns = list(rows[0])
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    # COPY bypasses the column types: encrypted columns (issue 22) are encrypted here, as an INSERT would
+    dialect = session.bind.dialect
+    decorated = {c.name: c.type for c in table.columns if isinstance(c.type, TypeDecorator)}
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_columns and row[c] is not None
+                copy.write_row([decorated[c].process_bind_param(row[c], dialect) if c in decorated
+                                else json.dumps(row[c], ensure_ascii=False) if c in json_columns and row[c] is not None
                                 else row[c] for c in columns])
 
 
