@@ -10,7 +10,8 @@ config/federation.yaml and the services' handler bindings, so that:
   an event came through (services/common/tiers.py checks its region against it);
 - the queues a shovel feeds exist before the shovel starts: the handler queues of the suite's tier
   link consumers (``evt-upward-…`` at a province, ``evt-downward-…`` at a city) are declared here with
-  their bindings, exactly as ``zhifa bus-init`` declares them (no arguments), because the broker
+  their bindings, exactly as ``zhifa bus-init`` declares them (the same arguments: quorum queues with
+  their delivery limit and dead-letter target, issue 20), because the broker
   starts its shovels as soon as it has imported the definitions — before bus-init has run — and a
   message a shovel delivers to an exchange with no queue bound is confirmed and dropped (issue 23);
 - "Add a city" is two commands: generate the new city's file, regenerate the province's with the
@@ -50,8 +51,16 @@ def _perm(user: str, vhost: str, configure: str, write: str, read: str) -> dict:
     return {"user": user, "vhost": vhost, "configure": configure, "write": write, "read": read}
 
 
-def _queue(name: str, vhost: str) -> dict:
-    return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": {}}
+def _queue(name: str, vhost: str, arguments: dict | None = None) -> dict:
+    return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": arguments or {}}
+
+
+def definitions_quorum() -> bool:
+    """The definitions declare the link consumers' handler queues as bus-init will: quorum queues when
+    ZHIFA_QUORUM_QUEUES is on or auto (a broker importing definitions supports them; issue 20)."""
+    from services.common import settings
+
+    return settings.get("ZHIFA_QUORUM_QUEUES") != "off"
 
 
 def _exchange(name: str, vhost: str, kind: str = "topic") -> dict:
@@ -142,7 +151,7 @@ def generate(tier: str, region: str, name: str, cities: list[str] | None = None,
         landing = federation.UPWARD_EXCHANGE
     # the queues the link's shovel feeds, so nothing it delivers before bus-init is dropped
     for b in link_consumer_bindings(landing):
-        queues.append(_queue(b.queue_name, vhost))
+        queues.append(_queue(b.queue_name, vhost, b.queue(definitions_quorum()).queue_arguments))
         bindings.append(_binding(events_exchange(b.source).name, vhost, b.queue_name, "queue", b.event_type))
     kept_users, kept_perms, kept_topics = [], [], []
     if existing:

@@ -193,6 +193,14 @@ KERNEL: tuple[Setting, ...] = (
             "event is dead-lettered.", 5, EVERY, ("process", "config"), minimum=1),
     Setting("ZHIFA_RETRY_DELAY_MS", "int", "First delay before an event is tried again (doubles each attempt).",
             1000, EVERY, ("process", "config"), minimum=0),
+    Setting("ZHIFA_QUORUM_QUEUES", "str", "Handler, retry and dead-letter queues as quorum queues (replicated "
+            "on a broker cluster): auto — when the broker is RabbitMQ 3.10 or later; on; off (classic queues, "
+            "the default until the tier tests pass with quorum queues). bus-init migrates existing queues "
+            "(docs/RUNBOOK.md, quorum queues).", "off", EVERY,
+            ("process",), choices=("auto", "on", "off")),
+    Setting("ZHIFA_DELIVERY_LIMIT", "int", "Quorum handler queues: deliveries of a message (returned unacked: "
+            "its worker died) before the broker dead-letters it (reason delivery_limit).", 20, EVERY,
+            ("process",), minimum=1),
     Setting("ZHIFA_OWNERSHIP_WAIT_SECONDS", "float", "How long an event about a case whose owner is not known "
             "yet waits (the owning event may be on its way) before it is refused (SEC-2).", 300.0, EVERY,
             ("process", "config"),

@@ -28,7 +28,8 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
                 break
             messages.append(message)
             headers = message.headers or {}
-            items.append({"queue": headers.get("x-zhifa-queue"), "reason": headers.get("x-zhifa-reason"),
+            items.append({"queue": headers.get("x-zhifa-queue") or _died(headers).get("queue"),
+                          "reason": headers.get("x-zhifa-reason") or _broker_reason(headers),
                           "attempts": headers.get("x-zhifa-attempts"),
                           "dead_lettered_at": headers.get("x-zhifa-dead-lettered-at"),
                           "body": message.body.decode("utf-8", "replace") if isinstance(message.body, bytes)
@@ -37,6 +38,24 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
             message.requeue()
         channel.close()
     return items
+
+
+def _died(headers: dict) -> dict:
+    """The newest ``x-death`` entry: a message the broker dead-lettered itself (a quorum handler queue's
+    delivery limit, issue 20) has no zhifa headers, only this."""
+    deaths = headers.get("x-death") or []
+    return dict(deaths[0]) if deaths and isinstance(deaths[0], dict) else {}
+
+
+def _broker_reason(headers: dict) -> str | None:
+    died = _died(headers)
+    if not died:
+        return None
+    reason = died.get("reason")
+    if reason == "delivery_limit":
+        return (f"delivery_limit: delivered {headers.get('x-delivery-count', 'too many')} times without being "
+                f"acknowledged (its worker died each time) from {died.get('queue')}")
+    return f"{reason}: dead-lettered by the broker from {died.get('queue')}"
 
 
 @dataclass
@@ -85,7 +104,7 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> ReplayReport:
             if headers.get(REPLAY_HEADER) == run:    # this run's own copy, dead-lettered again
                 held.append(message)
                 break
-            target = headers.pop("x-zhifa-queue", None)
+            target = headers.pop("x-zhifa-queue", None) or _died(headers).get("queue")
             if not target or str(headers.get("x-zhifa-reason", "")).startswith(UNAUTHORISED_SENDER):
                 held.append(message)
                 report.kept += 1

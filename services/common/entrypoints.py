@@ -37,7 +37,8 @@ from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
 from services.common import metrics, ownership, settings
 from services.common.auth import amqp_senders_cached, sender_refusal
-from services.common.bus import dead_letter_exchange, dead_letter_queue, retry_queue, retry_queue_name
+from services.common.bus import (SENDER_HEADER, HandlerBinding, dead_letter_exchange, dead_letter_queue,
+                                 quorum_enabled, retry_queue, retry_queue_name)
 from services.common.deadletters import UNAUTHORISED_SENDER
 from services.common.db import AlreadyProcessed
 from services.common.events import DEPARTMENTS, ConflictingDuplicate, InvalidEvent, parse_event
@@ -124,9 +125,22 @@ class ReliableEventHandler(EventHandler):
         super().setup()
         self.consumer.decode_error_handler = self._on_decode_error
         service = self.container.service_name
+        # the queue's arguments as bus-init declares them (quorum queue, delivery limit — issue 20), else 406;
+        # the consumer holds this Queue object and binds it when it starts
+        quorum = quorum_enabled(self.amqp_uri)
+        self.queue.queue_arguments = HandlerBinding(service, self.method_name, self.source_service,
+                                                    self.event_type).queue(quorum).queue_arguments
         self.internal_user = settings.amqp_user(self.amqp_uri)
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True, declare=[
-            dead_letter_exchange(), dead_letter_queue(service), retry_queue(self.queue.name)])
+            dead_letter_exchange(), dead_letter_queue(service, quorum), retry_queue(self.queue.name, quorum)])
+
+    def sender(self, message):
+        """The broker user who published ``message`` (``user_id``, verified by RabbitMQ) — or, for a
+        message bus-init moved while migrating its queue (published by the suite's own user), the
+        original sender it kept in ``x-zhifa-sender`` (only the suite's user can publish that)."""
+        user = (message.properties or {}).get("user_id")
+        moved = (message.headers or {}).get(SENDER_HEADER)
+        return moved if moved and user == self.internal_user else user
 
     # -- receiving ----------------------------------------------------------------------------
     def accept(self, body, message):
@@ -140,16 +154,14 @@ class ReliableEventHandler(EventHandler):
                               metric_reason="invalid")
             return None
         if self.source_service == DEPARTMENTS:
-            refusal = sender_refusal(event, (message.properties or {}).get("user_id"), amqp_senders_cached(),
-                                     self.internal_user)
+            refusal = sender_refusal(event, self.sender(message), amqp_senders_cached(), self.internal_user)
             if refusal is not None:
                 self._dead_letter(message, reason=f"{UNAUTHORISED_SENDER}: {refusal}", metric_reason="unauthorised")
                 return None
         elif self.source_service in LINK_CHECKS:
             # between tiers: the link an event came through must be its city's (issue 23, PLAT-1)
             direction, check = LINK_CHECKS[self.source_service]
-            city, refusal = check(event, (message.properties or {}).get("user_id"), message.headers,
-                                  self.internal_user)
+            city, refusal = check(event, self.sender(message), message.headers, self.internal_user)
             if refusal is not None:
                 self._dead_letter(message, reason=f"{UNAUTHORISED_SENDER}: {refusal}", metric_reason="wrong_link")
                 return None
