@@ -200,13 +200,22 @@ class EdgeWsgiApp(WsgiApp):
             request.path_values = values
             rv = provider.handle_request(request)
         except NotFound:
-            rv = _json(environ, 404, "not_found", "请求的地址不存在")
+            rv = _error(environ, 404, "not_found", "请求的地址不存在")
         except MethodNotAllowed as exc:
-            rv = _json(environ, 405, "method_not_allowed", "不支持该请求方法")
+            rv = _error(environ, 405, "method_not_allowed", "不支持该请求方法")
             rv.headers["Allow"] = ", ".join(exc.valid_methods or ())
         except HTTPException as exc:
-            rv = _json(environ, exc.code or 400, "bad_request", "请求有误")
+            rv = _error(environ, exc.code or 400, "bad_request", "请求有误")
         return rv(environ, start)
+
+
+def _error(environ, status: int, code: str, message: str) -> Response:
+    """JSON for the API; a Chinese error page for any other address (issue 19: never werkzeug's English)."""
+    from services.gateway import pages   # pages imports this module
+
+    if pages.is_page_path(environ.get("PATH_INFO") or "/"):
+        return pages.error_page(status, message, None, correlation_id(environ))
+    return _json(environ, status, code, message)
 
 
 def _json(environ, status: int, code: str, message: str) -> Response:
@@ -223,6 +232,15 @@ class EdgeHttp(HttpRequestHandler):
     """nameko's http entrypoint on the edge web server (every gateway route uses it: one server)."""
 
     server = EdgeWebServer()
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        if response.status_code == 500 and response.mimetype == "application/json":
+            from services.gateway import pages   # pages imports this module
+
+            if pages.is_page_path(request.path):   # issue 19: a page's failure is a Chinese page too
+                return pages.error_page(500, "服务器内部错误", None, correlation_id(request.environ))
+        return response
 
     def response_from_exception(self, exc):   # the route wrapper catches everything; never exception text
         log.error("unhandled %s in an HTTP entrypoint", type(exc).__name__)

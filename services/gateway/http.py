@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from services.common import metrics
 from services.common.auth import AuthError, Forbidden, authenticate, require
 from services.common.rpc import RpcTimeout
-from services.gateway import audit, edge, oidc
+from services.gateway import audit, edge, oidc, pages
 from services.gateway.shared import RateLimited, SharedStateUnavailable
 from services.gateway.schemas import Route
 
@@ -43,15 +43,20 @@ def json_response(status: int, body) -> Response:
                     mimetype="application/json")
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None, request=None) -> Response:
+def error_response(status: int, code: str, message: str, fields: dict | None = None, request=None,
+                   retry_after: int | None = None) -> Response:
+    """The error answer: JSON for the API (SEC-5), a Chinese error page for a page route (issue 19)."""
     environ = request.environ if request is not None else {}
+    if request is not None and pages.is_page_path(request.path):
+        return pages.error_page(status, message, fields, edge.correlation_id(environ), retry_after,
+                                path=request.path)
     return json_response(status, edge.error_body(environ, status, code, message, fields))
 
 
 def rate_limited_response(exc: RateLimited, request=None) -> Response:
     """429 in Chinese with Retry-After (SEC-5)."""
     metrics.RATE_LIMITED.labels(exc.name).inc()
-    response = error_response(429, "rate_limited", exc.message, request=request)
+    response = error_response(429, "rate_limited", exc.message, request=request, retry_after=exc.retry_after)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -295,8 +300,6 @@ def _error_for(exc, route, cid, request) -> Response:
     if isinstance(exc, Forbidden):
         log.info("%s [%s]: forbidden: %s", route, cid, exc)
         if is_page(request):
-            from services.gateway import pages
-
             return pages.render("auth/message.html", status=403, title="无权访问",
                                 message="您的角色无权访问此页面。如需访问，请联系管理员。")
         return error_response(403, "forbidden", "无权执行此操作", request=request)

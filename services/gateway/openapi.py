@@ -179,7 +179,8 @@ def _responses(route, components: Components) -> dict:
         content["application/javascript"] = {"schema": MEDIA_SCHEMAS["application/javascript"]}
     success = {"description": route.summary or "OK", "content": content}
     responses = {str(route.success): success}
-    page = media in ("text/html", "text/csv")
+    # issue 19: every address outside /api/ (pages, downloads, static files) answers errors as a Chinese page
+    page = not route.path.startswith("/api/") and route.path != "/healthz"
     error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     if page:
         error_content["text/html"] = {"schema": HTML}

@@ -1,5 +1,9 @@
 """Server-rendered pages (Simplified Chinese) with Jinja2; autoescaped. No inline script or
-<style> (CSP, edge.py): scripts and style sheets are files under services/gateway/static/."""
+<style> (CSP, edge.py): scripts and style sheets are files under services/gateway/static/.
+
+Error pages (issue 19): a page route (anything outside ``/api/`` and ``/healthz``) answers every
+error status — 400, 403, 404, 405, 413, 422 (bad parameters), 429, 500, 502, 503, 504 — with a
+Chinese HTML page (``error_page``); the JSON API keeps its JSON errors (SEC-5)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,3 +20,42 @@ _env.globals["csrf_token"] = csrf_token   # every state-changing form carries it
 
 def render(template: str, status: int = 200, **context) -> Response:
     return Response(_env.get_template(template).render(**context), status=status, mimetype="text/html")
+
+
+# -- error pages (issue 19) -------------------------------------------------------------------------------
+ERROR_TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持该请求方法",
+                409: "操作与当前状态冲突", 413: "提交的内容过大", 415: "提交的内容格式不正确", 422: "参数有误",
+                429: "访问过于频繁", 500: "服务器内部错误", 502: "后台服务暂时出错", 503: "服务暂时不可用",
+                504: "处理超时"}
+ERROR_HINTS = {404: "您访问的页面不存在或已被移除，请检查网址是否正确。",
+               422: "请检查网址中的查询条件后重试。",
+               429: "为保障平台正常运行，同一地址的访问次数有限制，请稍后再试。",
+               403: "如需访问，请联系管理员。"}
+PARAMETER_NAMES = {"year": "年度", "page": "页码", "page_size": "每页条数", "region_code": "行政区划", "body_id": "执法主体",
+                   "q": "关键词", "date_from": "起始日期", "date_to": "截止日期", "action_type": "执法行为类别",
+                   "as_of": "日期", "subject": "考评对象", "stage": "阶段", "status": "状态", "sort": "排序方式",
+                   "public_value": "公开随机数", "certificate_no": "证件编号", "month": "月份", "limit": "条数",
+                   "overdue": "是否逾期", "from": "起始时间", "to": "截止时间", "purpose": "调阅事由",
+                   "decision_id": "执法决定", "publication_id": "公示信息", "number": "投诉编号", "code": "查询码",
+                   "_body": "提交的内容", "_schema": "提交的内容"}
+
+
+def is_page_path(path: str) -> bool:
+    """A path people open in a browser (HTML errors), not the JSON API or the health check."""
+    return not (path.startswith("/api/") or path == "/healthz")
+
+
+def error_page(status: int, message: str, fields: dict | None = None, correlation_id: str | None = None,
+               retry_after: int | None = None, path: str | None = None) -> Response:
+    """A Chinese error page for a status, its message and the parameters that were wrong (field → messages)."""
+    problems = []
+    for name, texts in (fields or {}).items():
+        label = PARAMETER_NAMES.get(str(name).split(".")[0], "请求参数")
+        for text in texts if isinstance(texts, (list, tuple)) else [texts]:
+            problems.append((label, text if isinstance(text, str) else "取值无效"))
+    title = ERROR_TITLES.get(status, "请求有误" if status < 500 else "服务暂时不可用")
+    hint = ERROR_HINTS.get(status, "请稍后再试；如问题持续，请联系平台运维人员。" if status >= 500 else "请返回上一页后重试。")
+    back_url = path if status in (400, 422) and path and path.startswith("/") else None
+    return render("error.html", status=status, title=title, message=message if message != title else "",
+                  problems=problems, hint=hint, correlation_id=correlation_id, retry_after=retry_after,
+                  back_url=back_url)

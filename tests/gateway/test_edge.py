@@ -38,9 +38,13 @@ def test_sec5_headers_csrf_errors_and_downloads(suite):
     for path in ("/", "/complaints", "/api/v1/public/decisions", "/static/zhifa.css", "/no/such/page"):
         response = suite.get(path)
         assert_secure_headers(response)
-    missing = suite.get("/no/such/page")
+    missing = suite.get("/api/v1/no/such")
     assert missing.status_code == 404 and missing.json()["message"] == "请求的地址不存在"
     assert missing.json()["correlation_id"] == missing.headers["X-Correlation-Id"]
+    # issue 19: a page address answers a Chinese page carrying the same correlation id
+    missing = suite.get("/no/such/page")
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/html")
+    assert "请求的地址不存在" in missing.text and missing.headers["X-Correlation-Id"] in missing.text
     wrong_method = requests.delete(suite.base_url + "/healthz", timeout=10)
     assert wrong_method.status_code == 405
     assert_secure_headers(wrong_method)
@@ -58,7 +62,7 @@ def test_sec5_headers_csrf_errors_and_downloads(suite):
     assert "HttpOnly" in cookie_header and "SameSite=Lax" in cookie_header
     form = {"number": "320412-2026-000001", "code": "ABCDEFGH"}
     refused = session.post(suite.base_url + "/complaints/status", data=form, timeout=10)
-    assert refused.status_code == 403 and "刷新页面" in refused.json()["message"]
+    assert refused.status_code == 403 and "刷新页面" in refused.text     # a Chinese page (issue 19)
     forged = session.post(suite.base_url + "/complaints/status", data={**form, "csrf_token": "0" * 64}, timeout=10)
     assert forged.status_code == 403
     other_browser = requests.post(suite.base_url + "/complaints/status",
@@ -72,8 +76,11 @@ def test_sec5_headers_csrf_errors_and_downloads(suite):
     supervisor = suite.token("supervisor", "320400")
     for path in (f"/evaluation/dashboard?token={supervisor}", f"/api/v1/evaluation/summary?access_token={supervisor}"):
         refused = suite.get(path, allow_redirects=False)
-        assert refused.status_code == 400 and refused.json()["error"] == "token_in_url", path
-        assert "令牌不得放在网址中" in refused.json()["message"]
+        assert refused.status_code == 400 and "令牌不得放在网址中" in refused.text, path
+        if path.startswith("/api/"):
+            assert refused.json()["error"] == "token_in_url"
+        else:                                               # a page: a Chinese error page (issue 19)
+            assert refused.headers["Content-Type"].startswith("text/html")
 
     # a blob uploaded as HTML with a script is served as a download, never rendered
     officer = suite.token("officer", "320412", bodies=["320412-SCJG"])
