@@ -17,6 +17,7 @@ from marshmallow import Schema, fields, validate
 
 from services.common import settings
 from services.common.configfile import load_config_file
+from services.common.formats import size_zh
 
 RULES_FILE = settings.ROOT / "config" / "attachments.yaml"
 
@@ -73,7 +74,7 @@ def check_attachment(filename: str, content_type: str, data: bytes, rules: Intak
     if not data:
         errors.append(f"{name}：文件为空")
     elif len(data) > rules.max_bytes:
-        errors.append(f"{name}：文件超过{rules.max_bytes // (1024 * 1024)} MiB")
+        errors.append(f"{name}：文件超过{size_zh(rules.max_bytes)}")
     kind = _kind_of(data)
     declared = rules.types.get((content_type or "").split(";")[0].strip().lower())
     if data and (kind is None or kind not in rules.types.values() or (declared is not None and declared != kind)):

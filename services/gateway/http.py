@@ -24,7 +24,7 @@ from services.gateway.shared import RateLimited, SharedStateUnavailable
 from services.gateway.schemas import Route
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1 << 20  # 1 MiB: nameko's web server has no limit of its own
+MAX_BODY = 1 << 20  # 1 MiB (1 兆字节): nameko's web server has no limit of its own
 ROUTES: list[Route] = []
 STAFF_READ = ("officer", "legal_reviewer", "supervisor", "admin")
 
@@ -100,7 +100,9 @@ def read_body(request, limit: int = MAX_BODY) -> bytes:
 
 
 def _size(limit: int) -> str:
-    return f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} 字节"
+    from services.common.formats import size_zh   # issue 19: 兆字节, never "MiB"
+
+    return size_zh(limit)
 
 
 def _depth_exceeds(value, limit: int) -> bool:

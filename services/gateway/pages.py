@@ -11,11 +11,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response
 
+from services.common import formats
 from services.gateway.edge import csrf_token
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html"]))
 _env.globals["csrf_token"] = csrf_token   # every state-changing form carries it (SEC-5, edge.py)
+formats.install(_env)   # money, dates, 北京时间, sizes: one module for every page (issue 19)
 
 
 def render(template: str, status: int = 200, **context) -> Response:

@@ -242,7 +242,7 @@ def test_cmp1_portal_attachments_limits_and_content_addressed_storage(cs, tmp_pa
     assert too_many.status_code == 422 and too_many.json()["fields"]["attachments"] == ["附件最多5个"]
     big = cs.post("/api/v1/public/complaints", None, data=form,
                   files=[("attachments", ("大图.png", PNG + b"\x00" * (5 * 1024 * 1024), "image/png"))])
-    assert big.status_code == 422 and "超过5 MiB" in big.json()["fields"]["attachments"][0]
+    assert big.status_code == 422 and "超过5 兆字节" in big.json()["fields"]["attachments"][0]
     # field errors in Chinese on the multipart form too
     bad = cs.post("/api/v1/public/complaints", None, data={**form, "phone": "12"}, files=files)
     assert bad.status_code == 422 and bad.json()["fields"]["phone"] == ["请填写有效的手机或固定电话号码"]

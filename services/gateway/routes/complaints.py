@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 
 from services.common.rpc import call
 from services.common import attachments as intake
+from services.common.formats import size_zh
 from services.gateway import pages
 from services.gateway.edge import CSRF_FIELD, client_ip, request_ip  # noqa: F401 - client_ip re-exported (tests)
 from services.gateway.http import HttpError, endpoint, rate_limited_response, read_json
@@ -101,7 +102,7 @@ class ComplaintsRoutes:
         limit = MAX_FORM_BODY + rules.max_files * (rules.max_bytes + 4096)
         if request.content_length and request.content_length > limit:
             raise HttpError(413, "too_large", f"提交内容过大：附件最多{rules.max_files}个，每个不超过"
-                                              f"{rules.max_bytes // (1024 * 1024)} MiB")
+                                              f"{size_zh(rules.max_bytes)}")
 
     def _file_portal(self, request) -> dict:
         """Validate and file one portal complaint (JSON or multipart); the answer comes after commit."""
@@ -138,7 +139,7 @@ class ComplaintsRoutes:
     # -- public API (CMP-1, CMP-4, EVAL-7) ------------------------------------------------------
     @endpoint("POST", "/api/v1/public/complaints", tags=("public",), body=PublicComplaintRequest, success=201,
               summary="File a complaint on the portal: JSON, or multipart/form-data with up to 5 attachments "
-                      "(jpg/png/pdf, 5 MiB each) in field 'attachments' (CMP-1, CMP-2, public, rate limited)")
+                      "(jpg/png/pdf, 5 MB each) in field 'attachments' (CMP-1, CMP-2, public, rate limited)")
     def public_complaint(self, request, identity):
         try:
             self._limit(request, "submit")

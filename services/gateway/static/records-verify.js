@@ -1,13 +1,6 @@
 // from templates/records/verify.html (CSP script-src 'self': no inline script, SEC-5)
 (function () {
-  document.querySelectorAll('.ts').forEach(function (td) {
-    var d = new Date(Number(td.getAttribute('data-ms')));
-    if (!isNaN(d)) { td.textContent = d.toISOString().replace('T', ' ').slice(0, 19); }
-  });
-  document.querySelectorAll('.iso').forEach(function (el) {
-    var d = new Date(el.getAttribute('data-iso'));
-    if (!isNaN(d)) { el.textContent = d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC'; }
-  });
+  // times are rendered by the server in 北京时间 (services/common/formats.py, issue 19)
   var form = document.getElementById('inclusion-form');
   var out = document.getElementById('result');
   form.addEventListener('submit', function (ev) {
