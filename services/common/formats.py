@@ -140,3 +140,25 @@ FILTERS = {"money": money, "money_wan": money_wan, "date_zh": date_zh, "beijing"
 def install(env) -> None:
     """Register the filters on a Jinja environment."""
     env.filters.update(FILTERS)
+
+
+# -- keywords (search, highlighting) -----------------------------------------------------------------------
+import re as _re  # noqa: E402
+
+# keywords are separated by spaces and by Chinese or Western punctuation people type between words
+KEYWORD_SEPARATORS = _re.compile(r"[\s,，、;；。!！?？:：|]+")
+MAX_KEYWORDS = 5
+# a masked fragment (138****5678, 3204**********1234): the digits and letters touching a mask character
+MASK_CHARS = "*＊●•"
+MASKED_FRAGMENT = _re.compile(f"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]*[{_re.escape(MASK_CHARS)}]+[0-9A-Za-z０-９Ａ-Ｚａ-ｚ{_re.escape(MASK_CHARS)}]*")
+
+
+def keywords(q) -> list[str]:
+    """The keywords of a search box: "食品，罚款" and "食品、罚款" are two words, like "食品 罚款" (issue 19)."""
+    return [w for w in KEYWORD_SEPARATORS.split(q or "") if w][:MAX_KEYWORDS]
+
+
+def without_masked(value: str) -> str:
+    """The text with masked fragments blanked out: 138****5678 → a space, so "139" or "3204" never match
+    through a masked phone or ID number (issue 19)."""
+    return MASKED_FRAGMENT.sub(" ", value or "")

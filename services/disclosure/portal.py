@@ -110,7 +110,7 @@ def request_from(params: dict) -> search.SearchRequest:
     return search.SearchRequest(q=(params.get("q") or "").strip() or None, body_id=params.get("body_id") or None,
                                 region_code=params.get("region_code") or None, action_type=action,
                                 date_from=_date(params.get("date_from")), date_to=_date(params.get("date_to")),
-                                page=page, page_size=size)
+                                page=page, page_size=size, sort=params.get("sort") or "date")
 
 
 def search_publications(session: Session, req: search.SearchRequest) -> dict:
@@ -118,4 +118,7 @@ def search_publications(session: Session, req: search.SearchRequest) -> dict:
     page = search.search(session, req)
     rows = search.load_page(session, Publication, page)
     return {"page": req.page, "page_size": req.page_size, "has_more": page.has_more,
-            "max_results": search.MAX_RESULTS, "results": [publication_view(p) for p in rows]}
+            "max_results": search.MAX_RESULTS, "sort": req.sort,
+            # issue 19: "共 N 条" — exact up to max_results, else total_more (more than max_results match)
+            "total": min(page.total, search.MAX_RESULTS), "total_more": page.total > search.MAX_RESULTS,
+            "results": [publication_view(p) for p in rows]}

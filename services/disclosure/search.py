@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from services.common.formats import keywords, without_masked
 from services.common.identifiers import is_region_code, region_prefix
 
 PAGE_SIZE = 20
@@ -67,8 +68,9 @@ MAX_TOKEN_CHARS = 64   # an alphanumeric run is indexed by its first 64 characte
 def index_tokens(value: str) -> list[str]:
     """Tokens of a text as indexed: CJK bigrams plus each run's last character; alphanumeric words,
     cut at ``MAX_TOKEN_CHARS`` — a PostgreSQL lexeme may not exceed 2,047 bytes, and a pasted hash or
-    base64 blob in a decision's facts made the whole decision fail to index (issue 14)."""
-    return [a + b if a else w[:MAX_TOKEN_CHARS] for a, b, w in _TOKEN_RE.findall(normalise(value))]
+    base64 blob in a decision's facts made the whole decision fail to index (issue 14). Masked fragments
+    (138****5678, 3204**********1234) are not indexed: "139" or "3204" never match through them (issue 19)."""
+    return [a + b if a else w[:MAX_TOKEN_CHARS] for a, b, w in _TOKEN_RE.findall(normalise(without_masked(value)))]
 
 
 def body_token(body_id: str) -> str:
@@ -104,9 +106,10 @@ class Phrase:
 
 
 def parse_query(q: str | None) -> list[Phrase]:
-    """Split the user's keywords (space separated, AND) into phrases of index tokens."""
+    """Split the user's keywords (AND) into phrases of index tokens. Spaces and the punctuation people type
+    between words — "食品，罚款", "食品、罚款", "食品；罚款" — separate keywords (issue 19)."""
     phrases = []
-    for word in normalise(q or "").split()[:MAX_WORDS]:
+    for word in keywords(normalise(q or ""))[:MAX_WORDS]:
         word = word[:MAX_WORD_CHARS]
         runs = [m.groups() for m in _RUN_RE.finditer(word)]
         tokens: list[str] = []
@@ -150,14 +153,19 @@ class SearchRequest:
     date_to: dt.date | None = None
     page: int = 1
     page_size: int = PAGE_SIZE
+    sort: str = "date"       # "date": newest decision first; "amount": largest fine first (issue 19)
+
+
+SORTS = ("date", "amount")
 
 
 @dataclass(frozen=True)
 class SearchPage:
-    keys: list[int]          # search keys of this page, newest first
+    keys: list[int]          # search keys of this page, newest first (or by amount)
     has_more: bool
     offset: int
     phrases: list[Phrase]
+    total: int = 0           # matches, counted up to MAX_RESULTS + 1 ("共 N 条"; more than MAX_RESULTS: "超过")
 
 
 class SearchError(ValueError):
@@ -195,10 +203,14 @@ def _filters(req: SearchRequest) -> list[str]:
 
 
 def search(session: Session, req: SearchRequest) -> SearchPage:
-    """Search keys of one page of public entries matching ``req``, newest decision first."""
+    """Search keys of one page of public entries matching ``req``, newest decision first (or, with
+    ``sort="amount"``, largest fine first among the newest ``MAX_RESULTS`` matches), and how many match
+    (counted up to ``MAX_RESULTS + 1``: bounded work whatever the number of decisions)."""
     page = max(1, int(req.page or 1))
     size = max(1, min(int(req.page_size or PAGE_SIZE), 10_000))
     offset = (page - 1) * size
+    if req.sort not in SORTS:
+        raise SearchError("排序方式应为按日期或按金额")
     if offset >= MAX_RESULTS and size <= PAGE_SIZE:
         raise SearchError(f"最多可翻阅前{MAX_RESULTS}条结果，请增加关键词或筛选条件缩小范围")
     phrases = parse_query(req.q)
@@ -208,7 +220,37 @@ def search(session: Session, req: SearchRequest) -> SearchPage:
     lo, hi = key_range(req.date_from, req.date_to)
     if lo is not None and hi is not None and lo > hi:
         return SearchPage([], False, offset, phrases)
-    bounds, params = [], {"n": size + 1, "o": offset}
+    if req.sort == "amount":
+        return _by_amount(session, req, phrases, filters, lo, hi, offset, size)
+    keys = _keys(session, phrases, filters, lo, hi, size + 1, offset)
+    has_more = len(keys) > size
+    if has_more or (offset and not keys):     # the count is needed beyond this page: at most MAX_RESULTS + 1
+        total = _keys(session, phrases, filters, lo, hi, MAX_RESULTS + 1, 0, count=True)
+    else:
+        total = offset + len(keys)
+    return SearchPage(keys[:size], has_more, offset, phrases, total)
+
+
+def _by_amount(session, req, phrases, filters, lo, hi, offset, size) -> SearchPage:
+    """Largest fine first among the newest MAX_RESULTS matches (the ones paging can reach): one SQL
+    ordering over at most MAX_RESULTS rows, no per-row work here."""
+    matches = _keys(session, phrases, filters, lo, hi, MAX_RESULTS + 1, 0)
+    total = len(matches)
+    reachable = matches[:MAX_RESULTS]
+    if not reachable:
+        return SearchPage([], False, offset, phrases, total)
+    numeric = "REAL" if session.get_bind().dialect.name == "sqlite" else "NUMERIC"
+    params = {f"k{i}": k for i, k in enumerate(reachable)}
+    sql = (f"SELECT search_key FROM publications WHERE search_key IN ({', '.join(':' + name for name in params)}) "
+           f"ORDER BY CAST(NULLIF(fine_amount, '') AS {numeric}) DESC NULLS LAST, search_key DESC "
+           f"LIMIT :n OFFSET :o")
+    keys = [row[0] for row in session.execute(text(sql), {**params, "n": size + 1, "o": offset})]
+    return SearchPage(keys[:size], len(keys) > size, offset, phrases, total)
+
+
+def _keys(session, phrases, filters, lo, hi, n: int, offset: int, count: bool = False):
+    """Up to ``n`` search keys of the matches from ``offset`` on, newest first (``count``: how many)."""
+    bounds, params = [], {"n": n, "o": offset}
     dialect = session.get_bind().dialect.name
     key = "rowid" if dialect == "sqlite" else "search_key"
     if lo is not None:
@@ -222,12 +264,12 @@ def search(session: Session, req: SearchRequest) -> SearchPage:
         # FTS5 walks the doclists newest rowid first and stops after one page, whatever the selectivity
         params["m"] = _fts_expression(phrases, filters)
         sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m{extra} ORDER BY rowid DESC LIMIT :n OFFSET :o"
-    else:
-        params["m"] = _tsquery(phrases, filters)
-        keys = _pg_search(session, params, extra)
-        return SearchPage(keys[:size], len(keys) > size, offset, phrases)
-    keys = [row[0] for row in session.execute(text(sql), params)]
-    return SearchPage(keys[:size], len(keys) > size, offset, phrases)
+        if count:
+            return session.execute(text(f"SELECT count(*) FROM ({sql})"), params).scalar()
+        return [row[0] for row in session.execute(text(sql), params)]
+    params["m"] = _tsquery(phrases, filters)
+    keys = _pg_search(session, params, extra)
+    return len(keys) if count else keys
 
 
 PG_RECENT_WINDOW = 5_000

@@ -113,11 +113,12 @@ class DisclosureService:
     # -- public portal (DISC-9) ------------------------------------------------------------------------------
     @rpc
     def search(self, q=None, region_code=None, body_id=None, action_type=None, page=1, date_from=None, date_to=None,
-               page_size=None):
-        """Online query of published decisions (public): Chinese full text plus filters, newest first."""
+               page_size=None, sort=None):
+        """Online query of published decisions (public): Chinese full text plus filters, newest first (or by
+        fine amount: sort="amount"), with the count of matches (issue 19)."""
         return public.search_publications(self.db, {
             "q": q, "region_code": region_code, "body_id": body_id, "action_type": action_type, "page": page,
-            "date_from": date_from, "date_to": date_to, "page_size": page_size})
+            "date_from": date_from, "date_to": date_to, "page_size": page_size, "sort": sort})
 
     @rpc
     def get_publication(self, publication_id):

@@ -8,16 +8,67 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import unicodedata
+
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from services.common import formats
+from services.common.formats import MASK_CHARS
 from services.gateway.edge import csrf_token
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html"]))
 _env.globals["csrf_token"] = csrf_token   # every state-changing form carries it (SEC-5, edge.py)
 formats.install(_env)   # money, dates, 北京时间, sizes: one module for every page (issue 19)
+
+
+def highlight(value, words) -> Markup:
+    """The text, escaped, with each keyword wrapped in <mark> (issue 19, DISC-9): case-insensitive, never
+    inside a masked fragment (139****5678: searching "139" does not match it, so it is not marked either)."""
+    text = "" if value is None else str(value)
+    folded = text.lower()
+    if len(folded) != len(text):        # a character whose lower case is longer: no marks rather than wrong ones
+        folded = text
+    spans = []
+    for word in words or ():
+        word = unicodedata.normalize("NFKC", str(word)).lower()
+        start = 0
+        while word and (found := folded.find(word, start)) >= 0:
+            end = found + len(word)
+            start = end
+            if word.isascii() and word.isalnum() and _touches_mask(text, found, end):
+                continue
+            spans.append((found, end))
+    if not spans:
+        return escape(text)
+    spans.sort()
+    merged = [list(spans[0])]
+    for begin, end in spans[1:]:
+        if begin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([begin, end])
+    out, at = [], 0
+    for begin, end in merged:
+        out.append(escape(text[at:begin]))
+        out.append(Markup("<mark>") + escape(text[begin:end]) + Markup("</mark>"))
+        at = end
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
+
+
+def _touches_mask(text: str, begin: int, end: int) -> bool:
+    """The alphanumeric run around text[begin:end] touches a mask character."""
+    while begin > 0 and text[begin - 1].isascii() and text[begin - 1].isalnum():
+        begin -= 1
+    while end < len(text) and text[end].isascii() and text[end].isalnum():
+        end += 1
+    return (begin > 0 and text[begin - 1] in MASK_CHARS) or (end < len(text) and text[end] in MASK_CHARS)
+
+
+_env.filters["highlight"] = highlight
 
 
 def render(template: str, status: int = 200, **context) -> Response:

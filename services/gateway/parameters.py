@@ -41,7 +41,7 @@ def required(spec: dict) -> dict:
 
 PURPOSE = required({**text(200, 1), "description": "调阅事由: why the records are read (REC-6, logged)"})
 LIMIT = integer(1, 10_000)
-SEARCH = {"q": {**text(200), "description": "keywords, space separated (AND)"}, "body_id": text(64),
+SEARCH = {"q": {**text(200), "description": "keywords separated by spaces or ，、； (AND)"}, "body_id": text(64),
           "region_code": {**REGION, "pattern": "^([1-9][0-9]{5}([0-9]{3})?)?$"},
           "action_type": {"type": "string", "enum": ["", *ACTION_TYPES]}, "date_from": {"anyOf": [DATE, {"type": "string", "maxLength": 0}]},
           "date_to": {"anyOf": [DATE, {"type": "string", "maxLength": 0}]}}
@@ -49,6 +49,8 @@ AUDIT = {"subject": text(128), "role": text(32), "action": text(200), "outcome":
          "correlation_id": text(64), "source_address": text(64), "from": ISO_TIME, "to": ISO_TIME,
          "before": integer(0), "limit": LIMIT}
 REGION_YEAR = {"region_code": REGION, "year": YEAR}
+SORT = {"type": "string", "enum": ["", "date", "amount"],
+        "description": "date: newest decision first (default); amount: largest fine first (issue 19)"}
 CSRF = {"type": "string", "maxLength": 200, "description": "the page's CSRF token (SEC-5)"}
 
 OPERATIONS: dict = {
@@ -83,14 +85,16 @@ OPERATIONS: dict = {
     ("GET", "/disclosure/verify"): {"query": {"certificate_no": text(64)}},
     ("GET", "/disclosure/draws/<draw_id>"): {"query": {"public_value": text(500)}},
     ("GET", "/api/v1/public/decisions"): {"query": {**SEARCH, "page": {**integer(1, 50), "description":
-                                                                        "20 a page, the first 1,000 results"}}},
+                                                                        "20 a page, the first 1,000 results"},
+                                                    "sort": SORT}},
     ("GET", "/api/v1/public/decisions.csv"): {"query": {**SEARCH, "limit": LIMIT}, "media": "text/csv"},
     ("GET", "/api/v1/public/decisions.atom"): {"query": SEARCH, "media": "application/atom+xml"},
     ("GET", "/api/v1/public/bodies"): {"query": {"region_code": REGION}},
     ("GET", "/api/v1/public/bodies/<body_id>"): {"query": {"as_of": DATE}},
     ("GET", "/api/v1/public/certificates/<certificate_no>/qr.png"): {"media": "image/png"},
     ("GET", "/api/v1/public/draws/<draw_id>"): {"query": {"public_value": text(500)}},
-    ("GET", "/"): {"query": {**SEARCH, "page": integer(1, 50)}},
+    # a page past the reachable results is answered by the page itself (issue 19), not refused
+    ("GET", "/"): {"query": {**SEARCH, "page": integer(1, 1_000_000), "sort": SORT}},
     # -- evaluation -------------------------------------------------------------------------------
     ("GET", "/api/v1/evaluation/summary"): {"query": REGION_YEAR},
     ("GET", "/api/v1/evaluation/scores"): {"query": {**REGION_YEAR, "subject": {"type": "string",

@@ -76,3 +76,65 @@ def test_disc9_substring_semantics_filters_dates_and_paging_on_both_engines(engi
     assert numbers(engine, q="超标排放", page=2) == (list(range(10, 5, -1)), False)
     with pytest.raises(search.SearchError):
         numbers(engine, q="超标排放", page=51)
+
+
+def test_issue19_disc9_chinese_punctuation_separates_keywords_and_masks_are_not_indexed():
+    """Issue 19 (DISC-9): "食品，罚款" / "食品、罚款" / "食品；罚款" are two keywords like "食品 罚款" (one phrase
+    before: nothing matched); masked fragments (139****5678, 3204**********1234) give no tokens."""
+    for q in ("食品，罚款", "食品、罚款", "食品；罚款", "食品 罚款", " 食品,罚款 "):
+        assert [p.word for p in search.parse_query(q)] == ["食品", "罚款"], q
+    tokens = search.index_tokens("张某（3204**********1234），电话139****5678，罚款5000元，车牌苏D12345")
+    assert "3204" not in tokens and "1234" not in tokens and "139" not in tokens and "5678" not in tokens
+    assert "5000" in tokens and "d12345" in tokens and "张某" in tokens
+
+
+def _amount(session, n, day, text, fine, **kw):
+    p = _add(session, n, day, text, **kw)
+    p.fine_amount = fine
+    return p
+
+
+@pytest.fixture
+def issue19_engine(service_engine):
+    engine = service_engine("disclosure")
+    with Session(engine) as session, session.begin():
+        _amount(session, 1, D(2026, 5, 1), "销售过期食品，罚款5000元", "5000.00")
+        _amount(session, 2, D(2026, 5, 2), "食品经营许可证过期，罚款500000元", "500000.00")
+        _amount(session, 3, D(2026, 5, 3), "食品安全检查，责令改正", None)
+        _amount(session, 4, D(2026, 5, 4), "销售过期食品，罚款80000元", "80000.00")
+        p = _amount(session, 5, D(2026, 5, 5), "未按规定公示", "100.00")
+        p.parties_public = "王某（3204**********1234，139****5678）"
+        for i in range(6, 56):
+            _amount(session, i, D(2026, 6, 1) + dt.timedelta(days=i), f"第{i}件 超标排放", f"{i}.00")
+    return engine
+
+
+def _page(engine, **kw):
+    with Session(engine) as session:
+        return portal.search_publications(session, search.SearchRequest(**kw))
+
+
+def _numbers(result):
+    return [int(r["decision_no"][len("武罚〔2026〕"):-1]) for r in result["results"]]
+
+
+@pytest.mark.integration
+def test_issue19_disc9_count_sort_by_amount_and_masked_fragments_on_both_engines(issue19_engine):
+    """Issue 19 (DISC-9): "共 N 条" (exact up to 1,000); sort by amount (largest first, no amount last);
+    "139" / "3204" do not match through masked phone and ID fragments; paging past the end still counts."""
+    both = _page(issue19_engine, q="食品，罚款")
+    assert _numbers(both) == [4, 2, 1] and both["total"] == 3 and not both["total_more"]
+    by_amount = _page(issue19_engine, q="食品", sort="amount")
+    assert _numbers(by_amount) == [2, 4, 1, 3] and by_amount["total"] == 4
+    assert [r["fine_amount"] for r in by_amount["results"]][:3] == ["500000.00", "80000.00", "5000.00"]
+    assert _numbers(_page(issue19_engine, q="139")) == [] and _numbers(_page(issue19_engine, q="3204")) == []
+    everything = _page(issue19_engine, q="超标排放")
+    assert everything["total"] == 50 and everything["has_more"] and len(everything["results"]) == 20
+    last = _page(issue19_engine, q="超标排放", page=3)
+    assert len(last["results"]) == 10 and last["total"] == 50 and not last["has_more"]
+    past = _page(issue19_engine, q="超标排放", page=4)
+    assert past["results"] == [] and past["total"] == 50          # the page can say "only 3 pages"
+    page2 = _page(issue19_engine, q="超标排放", sort="amount", page=2)
+    assert _numbers(page2) == list(range(35, 15, -1)) and page2["has_more"]
+    with pytest.raises(search.SearchError):
+        _page(issue19_engine, sort="fine")

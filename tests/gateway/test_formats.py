@@ -70,3 +70,32 @@ def test_issue19_attachment_size_message_without_mib():
     errors = attachments.check_attachment("大图.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * rules.max_bytes,
                                           rules)
     assert errors and all("MiB" not in e for e in errors) and any("兆字节" in e for e in errors)
+
+
+def test_issue19_keywords_split_on_chinese_punctuation():
+    """DISC-9, issue 19: the search box's keywords — spaces and ，、； separate them."""
+    assert F.keywords("食品，罚款") == ["食品", "罚款"] and F.keywords("食品、罚款；过期") == ["食品", "罚款", "过期"]
+    assert F.keywords("  食品  罚款 ") == ["食品", "罚款"] and F.keywords("") == [] and F.keywords(None) == []
+    assert F.keywords("a b c d e f g") == ["a", "b", "c", "d", "e"]
+    assert F.without_masked("电话139****5678，身份证3204**********1234，罚款5000元").split() == \
+        ["电话", "，身份证", "，罚款5000元"]
+
+
+def test_issue19_highlight_escapes_and_skips_masked_fragments():
+    """DISC-9, issue 19: keywords marked in the result list, the text escaped, never inside 139****5678."""
+    from services.gateway.pages import highlight
+
+    marked = str(highlight("销售过期<食品>，罚款5000元；电话139****5678，139号", ["食品", "罚款", "139"]))
+    assert marked == ("销售过期&lt;<mark>食品</mark>&gt;，<mark>罚款</mark>5000元；电话139****5678，"
+                      "<mark>139</mark>号")
+    assert str(highlight("<script>x</script>", ["<script>"])) == "<mark>&lt;script&gt;</mark>x&lt;/script&gt;"
+    assert str(highlight("ABC食品", ["abc"])) == "<mark>ABC</mark>食品" and str(highlight(None, ["x"])) == ""
+
+
+def test_issue19_page_numbers():
+    from services.gateway.routes.disclosure import page_numbers
+
+    assert page_numbers(1, 1) == [1] and page_numbers(1, 3) == [1, 2, 3]
+    assert page_numbers(10, 50) == [1, None, 8, 9, 10, 11, 12, None, 50]
+    assert page_numbers(50, 50) == [1, None, 48, 49, 50]
+

@@ -17,7 +17,7 @@ def search_publications(db, params: dict) -> dict:
         with db.session() as session:
             return portal.search_publications(session, req)
     except search.SearchError as exc:
-        return {"error": "invalid", "message": str(exc), "results": [], "page": params.get("page"),
+        return {"error": "invalid", "message": str(exc), "results": [], "page": params.get("page"), "total": 0,
                 "has_more": False}
     finally:
         metrics.SEARCH_SECONDS.observe(time.perf_counter() - started)

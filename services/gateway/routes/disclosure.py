@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from services.common.catalogue.fields import ACTION_TYPE_NAMES_ZH, PartySchema
 from services.common.events import jsonable
+from services.common.formats import keywords
 from services.common.rpc import call
 from services.common import settings
 from services.common.qr import qr_png
@@ -30,6 +31,8 @@ FEED_SIZE = 50
 ACTION_OPTIONS = list(ACTION_TYPE_NAMES_ZH.items())
 WITHDRAWAL_ZH = {"revoked": "依法撤销", "confirmed_illegal": "被确认违法", "remade": "被要求重新作出"}
 FILTER_KEYS = ("q", "body_id", "region_code", "action_type", "date_from", "date_to")
+PORTAL_PAGE_SIZE = 20
+PORTAL_MAX_RESULTS = 1000      # the search's MAX_RESULTS: pages past it are not reachable
 
 
 # --- request contracts ----------------------------------------------------------------------------------
@@ -142,10 +145,26 @@ def _filters(request) -> dict:
     return {k: (request.args.get(k) or "").strip() for k in FILTER_KEYS}
 
 
-def _search(gateway, filters: dict, page: int = 1, page_size: int | None = None) -> dict:
+def _search(gateway, filters: dict, page: int = 1, page_size: int | None = None, sort: str | None = None) -> dict:
     return call(gateway.disclosure, "search", filters.get("q") or None, filters.get("region_code") or None,
                 filters.get("body_id") or None, filters.get("action_type") or None, page,
-                filters.get("date_from") or None, filters.get("date_to") or None, page_size)
+                filters.get("date_from") or None, filters.get("date_to") or None, page_size, sort or None)
+
+
+def _sort(request) -> str:
+    return "amount" if request.args.get("sort") == "amount" else "date"
+
+
+def page_numbers(page: int, last: int, around: int = 2) -> list[int | None]:
+    """The page links of a result list: first, last and ``around`` either side of the current page;
+    ``None`` where pages are left out (…)."""
+    shown = sorted({1, last, *range(max(1, page - around), min(last, page + around) + 1)})
+    out: list[int | None] = []
+    for number in shown:
+        if out and number - out[-1] > 1:
+            out.append(None)
+        out.append(number)
+    return out
 
 
 def _answer(result):
@@ -182,18 +201,45 @@ def _page_int(request) -> int:
 class DisclosureRoutes:
     # -- the portal's search page (the home page, see operations.home) -------------------------------------
     def render_portal_search(self, request):
-        """DISC-9: the search page (full text in Chinese plus filters), server-rendered."""
+        """DISC-9: the search page (full text in Chinese plus filters), server-rendered — in the style of
+        信用中国's decision listings (issue 19): "共 N 条", numbered pages, compact rows with body, party
+        (masked), 文书号, amount and date, keywords highlighted, sort by date or amount, a clear-filters link;
+        a page past the results says how many pages there are."""
         filters = _filters(request)
         page = _page_int(request)
-        result = _search(self, filters, page)
+        sort = _sort(request)
+        size = PORTAL_PAGE_SIZE
+        reachable_pages = PORTAL_MAX_RESULTS // size
+        result = (_search(self, filters, page, size, sort) if page <= reachable_pages else
+                  {"results": [], "total": None, "has_more": False})
         bodies = call(self.disclosure, "bodies", None)
         query = {k: v for k, v in filters.items() if v}
+        plain = dict(query)              # the downloads: newest first
+        if sort != "date":
+            query["sort"] = sort
+        total = result.get("total")
+        last = max(1, min(reachable_pages, -(-(total or 0) // size))) if total is not None else None
+        past_end = page > reachable_pages or (bool(total) and page > (last or 1)) or (total == 0 and page > 1)
+
+        def url(**changes):
+            values = {**query, **changes}
+            if values.get("page") == 1:
+                values.pop("page")
+            return "/?" + urlencode(values) if values else "/"
+
         return pages.render("home.html", filters=filters, result=result, page=page, bodies=bodies,
-                            actions=ACTION_OPTIONS, searched=bool(query), error=result.get("message"),
-                            prev_url="/?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
-                            next_url="/?" + urlencode({**query, "page": page + 1}) if result.get("has_more") else None,
-                            csv_url="/api/v1/public/decisions.csv?" + urlencode(query),
-                            atom_url="/api/v1/public/decisions.atom?" + urlencode(query),
+                            actions=ACTION_OPTIONS, searched=bool({k: v for k, v in query.items() if k != "sort"}),
+                            error=None if past_end else result.get("message"), sort=sort, total=total,
+                            total_more=result.get("total_more"), last_page=last, past_end=past_end,
+                            reachable_pages=reachable_pages, max_results=PORTAL_MAX_RESULTS,
+                            keywords=keywords(filters["q"]), page_urls=[
+                                (n, url(page=n) if n else None) for n in page_numbers(page, last or 1)],
+                            sort_urls={"date": url(sort="date", page=1), "amount": url(sort="amount", page=1)},
+                            last_url=url(page=last or 1), clear_url="/",
+                            prev_url=url(page=page - 1) if 1 < page <= (last or 1) else None,
+                            next_url=url(page=page + 1) if result.get("has_more") else None,
+                            csv_url="/api/v1/public/decisions.csv?" + urlencode(plain),
+                            atom_url="/api/v1/public/decisions.atom?" + urlencode(plain),
                             json_url="/api/v1/public/decisions?" + urlencode(query))
 
     @endpoint("GET", "/disclosure/decisions/<publication_id>", tags=("public",),
@@ -267,7 +313,7 @@ class DisclosureRoutes:
     @endpoint("GET", "/api/v1/public/decisions", tags=("public",), limit="search",
               summary="Search published decisions: q, body_id, region_code, action_type, date_from, date_to, page (DISC-9, public)")
     def disclosure_public_decisions(self, request, identity):
-        result = _search(self, _filters(request), _page_int(request))
+        result = _search(self, _filters(request), _page_int(request), None, _sort(request))
         if result.get("error"):
             raise HttpError(422, "invalid", result["message"])
         return result
