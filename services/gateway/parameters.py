@@ -65,16 +65,19 @@ OPERATIONS: dict = {
                                             "files": True},
     ("GET", "/api/v1/public/complaints/<number>"): {"query": {"code": {**text(32), "description":
                                                                        "查询码 given when filing (without it: 404)"}}},
-    ("GET", "/complaints"): {"query": {"region_code": REGION}},
-    ("POST", "/complaints"): {"form": {"type": "object", "properties": {
-        "csrf_token": CSRF, "name": text(50), "phone": text(20), "region_code": text(9), "body_id": text(64),
+    ("GET", "/complaints"): {"query": {"region_code": REGION, "body_id": text(64), "decision": text(64)}},
+    ("GET", "/complaints/receipt/<token>"): {},
+    ("POST", "/complaints"): {"redirects": True, "form": {"type": "object", "properties": {
+        "csrf_token": CSRF, "submission_token": text(64), "name": text(50), "phone": text(20),
+        "region_code": text(9), "body_id": text(64),
         "officer_ids": text(1000), "request": text(2000), "facts": text(10000), "id_number": text(18),
         "address": text(300), "case_id": text(64), "against_private_enterprise": text(5),
         "about_officer_conduct": text(5), "under_reconsideration_or_litigation": text(5),
         "attachments": {"type": "array", "items": {"type": "string", "format": "binary"}}}}, "files": True},
     ("GET", "/complaints/status"): {"query": {"number": text(32)}},
     ("POST", "/complaints/status"): {"form": {"type": "object", "properties": {
-        "csrf_token": CSRF, "number": text(32), "code": text(32), "rating": text(1), "comment": text(500)}}},
+        "csrf_token": CSRF, "number": text(32), "code": text(32), "rating": text(1), "comment": text(500),
+        "action": text(8)}}},
     ("GET", "/api/v1/complaints"): {"query": {
         "status": text(32), "channel": text(32), "overdue": FLAG, "escalated": FLAG, "private_enterprise": FLAG,
         "limit": LIMIT}},

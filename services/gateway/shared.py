@@ -108,9 +108,13 @@ class _LocalSessions:
         self._data: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
-    def set(self, key, value, ex):
+    def set(self, key, value, ex, nx=False):
         with self._lock:
+            found = self._data.get(key)
+            if nx and found and found[0] > time.monotonic():
+                return None
             self._data[key] = (time.monotonic() + ex, value)
+            return True
 
     def get(self, key):
         with self._lock:
@@ -182,6 +186,13 @@ class SharedState:
 
     def session_delete(self, key: str) -> None:
         self._call("delete", f"{self.prefix}:session:{key}")
+
+    def session_claim(self, key: str, value: dict, seconds: int) -> bool:
+        """Store ``value`` under ``key`` only if nothing is there (SET NX): True for the one caller that
+        claimed it — a form's submission token is filed once, whatever the refreshes and double clicks
+        (issue 19, CMP-1)."""
+        return bool(self._call("set", f"{self.prefix}:session:{key}", json.dumps(value), ex=max(1, int(seconds)),
+                               nx=True))
 
     def _call(self, op, *args, **kwargs):
         try:

@@ -99,3 +99,17 @@ def test_issue19_page_numbers():
     assert page_numbers(10, 50) == [1, None, 8, 9, 10, 11, 12, None, 50]
     assert page_numbers(50, 50) == [1, None, 48, 49, 50]
 
+
+def test_issue19_eval7_satisfaction_rating_has_no_default():
+    """EVAL-7, issue 19: the rating was pre-selected at 5; now 请选择 until the person chooses."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from services.gateway import edge, pages
+
+    edge.csrf_begin(Request(EnvironBuilder(path="/complaints/status").get_environ()))
+    html = pages.render("complaints/status.html", number="320412-2026-000001", code="ABCDEFGH", errors={},
+                        result={"register_number": "320412-2026-000001", "can_rate": True, "progress": [],
+                                "status_label": "已办结"}).get_data(as_text=True)
+    select = html[html.index('<select id="rating"'):html.index("</select>", html.index('<select id="rating"'))]
+    assert '<option value="" selected>请选择</option>' in select and select.count("selected") == 1

@@ -13,6 +13,10 @@ service checks the region scope again (PLAT-1).
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
+import secrets
+import time
 
 from marshmallow import ValidationError
 
@@ -20,7 +24,9 @@ from services.common.rpc import call
 from services.common import attachments as intake
 from services.common.formats import size_zh
 from services.gateway import pages
-from services.gateway.edge import CSRF_FIELD, client_ip, request_ip  # noqa: F401 - client_ip re-exported (tests)
+from services.gateway.edge import CSRF_COOKIE, CSRF_FIELD, client_ip, request_ip  # noqa: F401 - client_ip re-exported
+from werkzeug.utils import redirect
+
 from services.gateway.http import HttpError, endpoint, rate_limited_response, read_json
 from services.gateway.shared import RateLimited
 from services.gateway.schemas import (ComplaintNoteRequest, ComplaintRatingRequest, ConcludeRequest, ExtendRequest,
@@ -42,11 +48,20 @@ def _unwrap(result):
     return result
 
 
+SUBMISSION_FIELD = "submission_token"
+SUBMISSION_SECONDS = 30 * 60      # a receipt can be shown again (refresh) for half an hour, to its browser only
+SUBMISSION_WAIT_SECONDS = 60      # a second click waits this long for the first one's receipt
+_TOKEN_OK = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+FORM_FIELDS = ("region_code", "body_id", "officer_ids", "case_id", "request", "facts", "against_private_enterprise",
+               "about_officer_conduct", "under_reconsideration_or_litigation", "name", "phone", "id_number",
+               "address", "attachments")
+
+
 def _form_dict(form) -> dict:
     """An HTML form as a dict: blank fields dropped (so required/optional behave), lists split."""
     data = {}
     for key in form.keys():
-        if key == CSRF_FIELD:   # checked at the edge (SEC-5), not part of the complaint
+        if key in (CSRF_FIELD, SUBMISSION_FIELD):   # checked at the edge (SEC-5) / here: not part of the complaint
             continue
         value = form.get(key, "").strip()
         if value:
@@ -79,6 +94,24 @@ def _encode_files(files) -> list[dict]:
 
 def _client_ip(request) -> str:
     return request_ip(request)
+
+
+def _submission_key(token: str) -> str:
+    return "complaint-submission:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _browser(request) -> str:
+    """Which browser filed (its CSRF cookie, hashed): the receipt and its query code are shown to it only."""
+    return hashlib.sha256(("receipt:" + request.cookies.get(CSRF_COOKIE, "")).encode("utf-8")).hexdigest()
+
+
+def _region_of(regions: list[dict], code: str) -> str | None:
+    """The form's region for a body's region code: the same code, else the nearest one above it."""
+    codes = {r["region_code"] for r in regions}
+    for candidate in (code, code[:6], code[:4] + "00", code[:2] + "0000"):
+        if candidate in codes:
+            return candidate
+    return None
 
 
 class ComplaintsRoutes:
@@ -129,12 +162,32 @@ class ComplaintsRoutes:
         return call(self.complaints, "intake_options")
 
     def _form_page(self, request, status=200, **ctx):
+        """The form: on a first visit prefilled from ``?body_id=`` (the body page's and decision page's link)
+        and ``?decision=`` (the decision's 文书号), the region being the body's (issue 19, CMP-1); after a
+        failed submit the values sent, the errors listed at the top with links to their fields."""
         options = self._options()
-        region = (ctx.get("values") or {}).get("region_code") or request.args.get("region_code") \
+        values = ctx.pop("values", None)
+        if values is None:
+            values = {}
+            wanted = (request.args.get("body_id") or "").strip()
+            body = next((b for b in options.get("bodies") or [] if b["body_id"] == wanted), None)
+            if body is not None:
+                values["body_id"] = body["body_id"]
+                values["region_code"] = _region_of(options.get("regions") or [], body.get("region_code") or "")
+            decision = (request.args.get("decision") or "").strip()
+            if decision:
+                values["case_id"] = decision[:64]
+        region = values.get("region_code") or request.args.get("region_code") \
             or (options["regions"][-1]["region_code"] if options["regions"] else None)
         channels = call(self.complaints, "channels", region) if region else None
+        errors = ctx.pop("errors", {})
         return pages.render("complaints/form.html", status=status, options=options, region=region,
-                            channels=channels, values=ctx.pop("values", {}), errors=ctx.pop("errors", {}), **ctx)
+                            channels=channels, values=values, errors=errors,
+                            error_list=[(name, message) for name in (*FORM_FIELDS, "_") if name in errors
+                                        for message in errors[name]] +
+                                       [(name, message) for name, messages in errors.items()
+                                        if name not in FORM_FIELDS and name != "_" for message in messages],
+                            submission_token=ctx.pop("submission_token", None) or secrets.token_urlsafe(24), **ctx)
 
     # -- public API (CMP-1, CMP-4, EVAL-7) ------------------------------------------------------
     @endpoint("POST", "/api/v1/public/complaints", tags=("public",), body=PublicComplaintRequest, success=201,
@@ -183,22 +236,60 @@ class ComplaintsRoutes:
         return self._form_page(request)
 
     @endpoint("POST", "/complaints", tags=("public",),
-              summary="Complaint form submission (multipart); answers a page with number and query code (CMP-1)")
+              summary="Complaint form submission (multipart): 303 to the receipt page; the form's submission "
+                      "token files it once, whatever the refreshes and double clicks (CMP-1, issue 19)")
     def complaint_form_submit(self, request, identity):
         values = _form_dict(request.form)
+        token = (request.form.get(SUBMISSION_FIELD) or "").strip()
+        if not _TOKEN_OK.match(token):
+            token = secrets.token_urlsafe(24)   # an old page without a token: filed once, this time
+        key = _submission_key(token)
+        owner = _browser(request)
+        if not self.shared.session_claim(key, {"state": "filing", "browser": owner}, SUBMISSION_SECONDS):
+            return self._already_submitted(request, token, key, owner, values)
         try:
             self._limit(request, "submit")
         except RateLimited as exc:
+            self.shared.session_delete(key)
             options = self._options()
             return self._too_many(exc, "complaints/form.html", options=options, values=values, errors={},
-                                  region=values.get("region_code"), channels=None)
+                                  error_list=[], region=values.get("region_code"), channels=None,
+                                  submission_token=token)
         try:
             receipt = self._file_portal(request)
         except HttpError as exc:
-            # the page answers 200 with the errors next to the fields (the JSON API answers 4xx)
+            self.shared.session_delete(key)     # not filed: the corrected form may be sent with the same token
+            # the page answers 200 with the errors at the top and next to the fields (the JSON API answers 4xx)
             return self._form_page(request, values=values, errors=exc.fields or {"_": [exc.message]},
-                                   message=exc.message)
-        return pages.render("complaints/submitted.html", receipt=receipt)
+                                   message=exc.message, submission_token=token)
+        except Exception:
+            self.shared.session_delete(key)
+            raise
+        self.shared.session_put(key, {"state": "filed", "browser": owner, "receipt": receipt}, SUBMISSION_SECONDS)
+        return redirect(f"/complaints/receipt/{token}", code=303)
+
+    def _already_submitted(self, request, token, key, owner, values):
+        """A second POST of the same form (refresh, double click, back and send again): wait for the first
+        one's receipt and show it; nothing is filed twice."""
+        deadline = time.monotonic() + SUBMISSION_WAIT_SECONDS
+        while True:
+            found = self.shared.session_get(key)
+            if found is None:       # the first attempt failed meanwhile: show the form again
+                return self._form_page(request, values=values, errors={"_": ["上次提交未成功，请重新提交。"]},
+                                       submission_token=token)
+            if found.get("state") == "filed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        return redirect(f"/complaints/receipt/{token}", code=303)
+
+    @endpoint("GET", "/complaints/receipt/<token>", tags=("public",),
+              summary="The receipt of a filed complaint: number and query code, to the browser that filed it, for "
+                      "30 minutes (CMP-1, issue 19)")
+    def complaint_receipt_page(self, request, identity, token):
+        found = self.shared.session_get(_submission_key(token)) if _TOKEN_OK.match(token) else None
+        if found is None or found.get("state") != "filed" or found.get("browser") != _browser(request):
+            return pages.render("complaints/receipt_gone.html", status=404)
+        return pages.render("complaints/submitted.html", receipt=found["receipt"])
 
     @endpoint("GET", "/complaints/status", tags=("public",), summary="Complaint status query page (CMP-4)")
     def complaint_status_page(self, request, identity):
@@ -221,7 +312,9 @@ class ComplaintsRoutes:
         except RateLimited as exc:
             return self._too_many(exc, "complaints/status.html", number=number, errors={}, code="")
         notice = None
-        if form.get("rating"):
+        if form.get("action") == "rate" and not form.get("rating"):
+            errors["rating"] = ["请选择满意程度"]      # no default: a rating is what the person chose (issue 19)
+        elif form.get("rating"):
             result = call(self.complaints, "rate", number, code, form.get("rating"), form.get("comment"))
             if isinstance(result, dict) and result.get("error"):
                 errors["rating"] = list((result["error"].get("fields") or {}).get("rating") or [])  \

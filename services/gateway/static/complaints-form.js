@@ -1,5 +1,14 @@
 // from templates/complaints/form.html (CSP script-src 'self': no inline script, SEC-5)
 (function(){
+  // after a failed submit: the error summary at the top gets the focus, so a phone scrolls to it (issue 19)
+  var summary = document.getElementById('form-error');
+  if (summary) { summary.focus(); summary.scrollIntoView({block: 'start'}); }
+  // a double click sends the form once (the server files it once anyway: its submission token)
+  var form = document.getElementById('complaint-form');
+  if (form) form.addEventListener('submit', function(){
+    var button = document.getElementById('submit');
+    if (button) { setTimeout(function(){ button.disabled = true; button.textContent = '正在提交…'; }, 0); }
+  });
   var region = document.getElementById('region_code');
   var body = document.getElementById('body_id');
   function filterBodies(){
