@@ -53,7 +53,7 @@ def test_disc3_service_deadlines_across_holiday_adjusted_weekend_and_unloaded_ye
         entry = wait_published(suite, number)
         assert (entry["decided_on"], entry["due_on"], entry["due_provisional"]) == (day.isoformat(), due, provisional)
     page = suite.get(wait_published(suite, "武市监罚〔2026〕903号")["url"]).text
-    assert "2027-01-06" in page and "暂定" in page
+    assert "2027年1月6日" in page and "暂定" in page     # a Chinese date on the page (issue 19)
     # published after the deadline → counted as published late for the supervisors (DISC-3)
     late = {p["decision_no"]: p for p in suite.get("/api/v1/disclosure/due", suite.token("supervisor", "320400"))
             .json()["publications"]}
