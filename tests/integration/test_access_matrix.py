@@ -264,7 +264,8 @@ def seed(suite) -> dict:
                "subject_kind": "body", "subject_id": BODY_A, "code": detail["indicators"][0]["code"],
                # identifiers that need no seeding (public, or not A's)
                "certificate_no": "3204120000001", "kind": "service_guide", "year": 2026, "month": 11,
-               "consequence_id": 1, "name": "zhifa.css", "log_id": "records.320200"}
+               "consequence_id": 1, "name": "zhifa.css", "log_id": "records.320200",
+               "token": "no-such-receipt-token"}   # a complaint receipt's one-time token (public page)
     return samples
 
 

@@ -565,7 +565,7 @@ def test_verify_page_shows_heads_and_checks_a_leaf_hash_in_a_browser(rsuite, bro
     assert "记录条数" in browser.page_source
     # issue 14: the last self-check with its time, and how much of the log the signed heads cover
     check = browser.find_element(By.ID, "self-check-result").text
-    assert check.startswith("自检通过") and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", check), check
+    assert check.startswith("自检通过") and re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d（北京时间）", check), check
     assert browser.find_element(By.ID, "coverage").text == "日志共 2 条记录。全部记录已被签名树头覆盖。"
     browser.find_element(By.ID, "leaf").send_keys(t["entries"][0]["leaf_hash"])
     browser.find_element(By.CSS_SELECTOR, "#inclusion-form button").click()
