@@ -5,18 +5,14 @@ rotation and the background re-encrypt every field is readable; erasure (REC-8) 
 every signed head and proof stays valid (the records verifier reports OK)."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 
 import pytest
 from nameko import config as nameko_config
 from sqlalchemy import Text, select, type_coerce
-from sqlalchemy.orm import Session
 
 from services.common import fieldcrypt
-from services.common.events import parse_event
-from services.records import ingest
 from services.records import verify as records_verify
 from services.records.domain.entries import verify_personal
 from services.records.ledger import Ledger
@@ -24,20 +20,11 @@ from services.records.models import ENCRYPTED_COLUMNS, LogEntry, PersonalData
 from services.records.usecases import retention
 from tests.complaints.test_fields_encrypted import dump, in_clear
 from tests.integration import events as ev
+from tests.records.test_records_selfcheck import sign
+from tests.records.test_records_store import _Db, apply
 
 PARTY = {**ev.natural_party("孙八"), "phone": "13955556666", "address": "常州市钟楼区西林街道7号"}
 SECRETS = ["孙八", PARTY["id_number"], "13955556666", "常州市钟楼区西林街道7号"]
-
-
-class _Db:
-    def __init__(self, engine):
-        self.engine = engine
-
-    @contextlib.contextmanager
-    def session(self):
-        with Session(self.engine, expire_on_commit=False, info={"service": "records"}) as session:
-            with session.begin():
-                yield session
 
 
 @pytest.fixture
@@ -49,17 +36,6 @@ def db(service_engine, tmp_path):
         fieldcrypt._cache.clear()
         yield _Db(service_engine("records"))
         fieldcrypt._cache.clear()
-
-
-def apply(db, ledger, envelopes):
-    events = [parse_event(e) for e in envelopes]
-    with ledger.appending(db) as session:
-        return ingest.apply_events(session, ledger, events, "records.test", prepared=ingest.prepare_events(events))
-
-
-def sign(db, ledger):
-    with ledger.appending(db) as session:
-        return ledger.sign_head(session, "test")
 
 
 def personal(db):
