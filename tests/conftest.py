@@ -14,6 +14,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ZHIFA_METRICS_DISABLED", "1")
+# the shipped benchmarks and complaint channels are sample data: allowed in tests and the demo only (issue 18)
+os.environ.setdefault("ZHIFA_SAMPLE_DATA", "true")
 
 pytest_plugins = ["tests.fixtures"]
 

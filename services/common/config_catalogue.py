@@ -243,6 +243,11 @@ KERNEL: tuple[Setting, ...] = (
             30.0, ("records", "complaints"), minimum=1),
     Setting("ZHIFA_SQLITE_BUSY_TIMEOUT", "float", "Seconds a SQLite connection waits for a lock (embedded "
             "set-up only).", 30.0, DB_SERVICES, minimum=0),
+    Setting("ZHIFA_SAMPLE_DATA", "bool", "Allow configuration files that ship sample data (review's `SAMPLE-*` "
+            "matter codes in config/review/benchmarks.yaml, the placeholder complaint channels of "
+            "config/complaints/channels.yaml): true only for `make run`'s demo and the tests; otherwise a service "
+            "whose file holds sample data refuses to start (issue 18, REV-8, CMP-1).", False,
+            ("review", "complaints")),
     Setting("ZHIFA_CLOCK", "str", "An ISO instant with time zone that fixes the suite's clock (tests and "
             "demos only; a warning is logged).", None, EVERY),
     Setting("ZHIFA_CALENDAR_DIR", "path", "Directory of working-day calendar override files (YAML, one a year; "

@@ -15,10 +15,12 @@ from services.common.attachments import IntakeRules, load_intake_rules
 from services.common.auth import DepartmentSystems, load_department_systems
 from services.common.configfile import under
 from services.common.periods import Period, load_periods
+from services.common.sample_data import refuse_sample_data
 from services.common.workdays import WorkingDayCalendar
 from services.complaints.domain import (AcceptanceRules, ChannelDirectory, DeadlineRules, DuplicateRules,
                                         RoutingRules, load_acceptance_rules, load_channels, load_deadline_rules,
                                         load_duplicate_rules, load_routing_rules)
+from services.complaints.domain.config import config_path
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ def load_all(root: str | os.PathLike | None = None) -> ComplaintsConfig:
                             load_periods(str(periods_file) if periods_file else None),
                             WorkingDayCalendar.load(under(root, "calendar")),
                             load_department_systems())
+    refuse_sample_data(config_path("channels.yaml", under(root, "complaints", "channels.yaml")),
+                       loaded.channels.samples())
     _IN_FORCE["deadlines"] = loaded.deadlines
     return loaded
 

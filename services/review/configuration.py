@@ -28,6 +28,7 @@ from services.common.auth import DepartmentSystems, load_department_systems
 from services.common.configfile import ConfigFileError, check_data, load_config_file, under
 from services.common.entrypoints import TransientError
 from services.common.periods import load_periods, period
+from services.common.sample_data import is_sample_code, refuse_sample_data
 from services.common.workdays import WorkingDayCalendar
 from services.review import metrics
 from services.review.domain import (BenchmarksFile, Catalogue, CatalogueFile, ChecklistConfig, ChecklistFile,
@@ -135,7 +136,10 @@ def load_checklist_config(path: str | os.PathLike | None = None) -> ChecklistCon
 
 def load_benchmarks(path: str | os.PathLike | None = None) -> dict[str, MatterBenchmark]:
     """``config/review/benchmarks.yaml`` (or ``path``): discretion benchmarks by matter code (REV-8)."""
-    return load_config_file(path or CONFIG_DIR / "benchmarks.yaml", BenchmarksFile)
+    source = path or CONFIG_DIR / "benchmarks.yaml"
+    loaded = load_config_file(source, BenchmarksFile)
+    refuse_sample_data(source, [code for code in loaded if is_sample_code(code)])   # issue 18
+    return loaded
 
 
 class ReloadingFile:

@@ -74,3 +74,25 @@ def test_in_process_the_container_refuses_to_start_and_starts_with_the_shipped_f
             assert provider.files.checklist.min_certified_officers == 2
         finally:
             container.stop()
+
+
+def test_rev8_review_with_the_shipped_sample_benchmarks_does_not_start_outside_the_demo(amqp_uri, tmp_path):
+    """Issue 18 (REV-8): ZHIFA_SAMPLE_DATA off (any deployment) and the shipped SAMPLE-* benchmarks: the
+    container refuses to start, naming the file and the sample matter codes."""
+    from nameko import config
+    from nameko.containers import ServiceContainer
+
+    from services.common.migrations import upgrade
+    from services.common.sample_data import SampleDataRefused
+    from services.review.service import ReviewService
+
+    url = f"sqlite:///{tmp_path / 'review.db'}"
+    upgrade("review", url)
+    base = {"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"review": url}, "ZHIFA_METRICS_DISABLED": "1",
+            "ZHIFA_SAMPLE_DATA": "false"}
+    with config.patch(base, clear=False):
+        container = ServiceContainer(ReviewService)
+        with pytest.raises(SampleDataRefused, match=r"benchmarks\.yaml: sample data is not live configuration: "
+                                                    r"SAMPLE-"):
+            container.start()
+        container.kill()

@@ -116,6 +116,21 @@ class ChannelDirectory:
 
     regions: dict[str, dict]
 
+    def samples(self) -> list[str]:
+        """The entries that are placeholders, not published channels (issue 18, CMP-1): a reserved
+        ``.example`` domain or "示例" in any text, as ``regions.<code>.<field>``."""
+        from services.common.sample_data import is_sample_text
+
+        found = []
+        for code, entry in self.regions.items():
+            for key, value in entry.items():
+                texts = [value] if isinstance(value, str) else \
+                    [h.name for h in value] if key == "hotlines" else \
+                    [value.address, value.recipient] if isinstance(value, PostalAddress) else []
+                if any(is_sample_text(t) for t in texts):
+                    found.append(f"regions.{code}.{key}")
+        return found
+
     def channels_for(self, region_code: str) -> ChannelInfo | None:
         """The channels in force for ``region_code`` (field-wise fallback to parent regions), or None."""
         if not is_region_code(region_code):
