@@ -74,6 +74,7 @@ def service_process(service: str, amqp_uri: str, databases: dict, extra_config: 
     # charge the broker for copies nobody consumes (the e2e bench starts each service, declaring its own)
     declare_topology(amqp_uri, [cls for cls in all_service_classes() if cls.name == service])
     cfg = {"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": databases, "ZHIFA_METRICS_DISABLED": "1",
+           "ZHIFA_SAMPLE_DATA": True,   # the benchmarks run on the shipped sample benchmarks and channels (issue 18)
            "LOGGING": {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}},
            **(extra_config or {})}
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
