@@ -87,6 +87,17 @@ def _party_key(parties: list[dict]) -> str | None:
     return p.get("party_id") or p.get("id_number") or p.get("name")
 
 
+def case_file_reviewed(e: Event, lk: Lookup) -> list[NewFact]:
+    """REC-7 → EVAL-2: a drawn case file's review score counts in the body's 案卷评查 indicator (one fact
+    per review; the failed items and the reviewer kept with it)."""
+    p = e.payload
+    return [NewFact("case_file_review_score", p["reviewed_on"], value=Decimal(str(p["score"])), ref=p["review_id"],
+                    unique=True, year=p["year"],
+                    attrs={"case_id": p["case_id"], "action_type": p.get("action_type"),
+                           "failed_items": list(p["failed_items"]), "reviewer": p["reviewer"],
+                           "source": "record.case_file_reviewed"})]
+
+
 # --- departmental events ----------------------------------------------------------------------
 
 def decision_made(e: Event, lk: Lookup) -> list[NewFact]:
@@ -310,6 +321,7 @@ RULES: list[FactRule] = [
     FactRule("complaints", "complaint.rated", "on_complaint_rated", complaint_rated, "群众满意度"),
     FactRule("complaints", "complaint.accountability_clue", "on_complaint_clue", complaint_clue, "责任倒查线索"),
     FactRule("records", "record.gaps_found", "on_record_gaps", record_gaps, "记录缺失"),
+    FactRule("records", "record.case_file_reviewed", "on_case_file_reviewed", case_file_reviewed, "案卷评查"),
 ]
 
 

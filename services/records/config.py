@@ -28,6 +28,7 @@ from marshmallow import Schema, fields, validate
 from services.common import settings
 from services.common.auth import DepartmentSystems, load_department_systems
 from services.common.configfile import Keyed, load_config_file, under
+from services.records.domain.casefile_review import ReviewRules, load_review_rules
 from services.records.domain.completeness import CompletenessRules, default_rules, load_rules
 from services.records.domain.treehead import (
     ALGORITHM_SM2,
@@ -273,14 +274,17 @@ class RecordsConfig:
     completeness: CompletenessRules
     retention: dict
     departments: DepartmentSystems
+    case_file_review: ReviewRules
 
 
 def load_all(root: str | os.PathLike | None = None) -> RecordsConfig:
     """Every file the records service reads (issue 21; ``ConfigFiles`` in service.py), from ``root`` (a copy
     of ``config/``) or the configured places: ``config/records/completeness.yaml`` (REC-1, REC-2, REC-3),
-    ``config/records/retention.yaml`` (REC-8, ``ZHIFA_RECORDS_RETENTION_FILE``) and the departmental
+    ``config/records/retention.yaml`` (REC-8, ``ZHIFA_RECORDS_RETENTION_FILE``),
+    ``config/records/case_file_review.yaml`` (REC-7) and the departmental
     systems' ``api_keys.yaml``. A bad file stops the service with ``file: key.path: message``."""
     completeness = under(root, "records", "completeness.yaml")
     return RecordsConfig(load_rules(completeness) if completeness else default_rules(),
                          load_retention(under(root, "records", "retention.yaml")),
-                         load_department_systems())
+                         load_department_systems(),
+                         load_review_rules(under(root, "records", "case_file_review.yaml")))

@@ -269,5 +269,46 @@ class AuditEntry(Base):
     user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
+class CaseFileDraw(Base):
+    """案卷评查抽样 (REC-7): one yearly draw of archived case files per region — reproducible from the
+    public value and the population (body → archived case ids of the year, its SM3 digest kept)."""
+
+    __tablename__ = "case_file_draws"
+    draw_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    public_value: Mapped[str] = mapped_column(String(200))
+    seed_hex: Mapped[str] = mapped_column(String(64))
+    per_body: Mapped[int] = mapped_column(Integer)
+    population: Mapped[dict] = mapped_column(JSON)
+    population_digest: Mapped[str] = mapped_column(String(64))
+    drawn_by: Mapped[str] = mapped_column(String(255))
+    drawn_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseFileReview(Base):
+    """One drawn case file: its reviewer (never of the case's own body), the score sheet and result (REC-7)."""
+
+    __tablename__ = "case_file_reviews"
+    review_id: Mapped[str] = mapped_column(String(160), primary_key=True)   # <draw_id>:<case_id>
+    draw_id: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    action_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    position: Mapped[int] = mapped_column(Integer)                           # order in the body's draw
+    status: Mapped[str] = mapped_column(String(16), default="drawn")         # drawn | assigned | scored
+    reviewer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reviewer_body_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    assigned_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    score: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    items: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    failed_items: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    scored_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 #: the encrypted columns, for the background re-encrypt and ``zhifa keys status`` (issue 22)
 ENCRYPTED_COLUMNS = [EncryptedColumn(PersonalData.data, PersonalData.sequence)]

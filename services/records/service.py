@@ -42,8 +42,8 @@ from services.common.metrics import Metrics
 from services.records import config, ingest, witness
 from services.records.ledger import Ledger, LogIntegrityError, SelfCheckFailed
 from services.records.models import ENCRYPTED_COLUMNS
-from services.records.usecases import (attachments, audit, corrections, proofs, reading, retention,
-                                       witnessing)
+from services.records.usecases import (attachments, audit, case_file_review, corrections, proofs, reading,
+                                       retention, witnessing)
 from services.records.usecases.access import error
 
 log = logging.getLogger(__name__)
@@ -367,6 +367,12 @@ class RecordsService:
         """Append a supervisor-authorised correction to a case (also a sealed one): it never
         overwrites, and says what it corrects — a refused record it admits, and/or an earlier entry."""
         return corrections.add_correction(self.db, self.ledger, case_id, scope, supervisor, body)
+
+    # -- case-file review (REC-7) -------------------------------------------------------------------
+    @rpc
+    def case_file_review(self, action, scope, actor, data=None):
+        """案卷评查: draw / get_draw / assign / assigned_to_me / score / weak_links (usecases/case_file_review)."""
+        return case_file_review.run(self.db, action, scope, actor, data or {})
 
     # -- access supervision (REC-6) ---------------------------------------------------------------
     @rpc

@@ -60,6 +60,8 @@ INVENTORY = {
     "records/completeness.yaml": ["tests/records/test_config_behaviour.py::"
                                   "test_issue16_completeness_yaml_item_added_is_a_gap_found"],
     # retention_days=0 in a file the test writes → erased; the shipped 30 years → refused (integration)
+    "records/case_file_review.yaml": ["tests/records/test_case_file_review.py::"
+                                      "test_rec7_config_file_criteria_change_the_score_sheet"],
     "records/retention.yaml": ["tests/records/test_records_service.py::"
                                "test_rec8_personal_data_erased_after_retention_and_every_proof_still_verifies",
                                "tests/records/test_records_service.py::test_rec8_erasure_refused_while_retention_runs"],

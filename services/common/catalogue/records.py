@@ -116,6 +116,35 @@ class RecordGapsFound(StrictSchema):
     mandatory_av_missing = fields.Boolean(load_default=False)
 
 
+class ReviewedItem(StrictSchema):
+    """One item of a case-file score sheet (评查项目) and what the reviewer gave it."""
+
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    points = fields.Integer(required=True, validate=validate.Range(min=0))
+    max_points = fields.Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(load_default=None)
+
+
+class RecordCaseFileReviewed(StrictSchema):
+    """records: a drawn archived case file was reviewed (案卷评查, REC-7) — its score (0–100, share of the
+    applicable points), the items with deductions and their reasons. Evaluation counts the score in the
+    body's 案卷评查 indicator; the envelope's body and region are the case's."""
+
+    review_id = fields.String(required=True, validate=validate.Length(min=1, max=160))
+    draw_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    case_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    action_type = fields.String(load_default=None)
+    score = fields.Decimal(required=True, as_string=True, places=2, validate=validate.Range(min=0, max=100))
+    passed = fields.Boolean(required=True)
+    items = fields.List(fields.Nested(ReviewedItem), required=True)
+    failed_items = fields.List(fields.String(), required=True)
+    reviewer = fields.String(required=True)
+    reviewer_body_id = fields.String(required=True)
+    reviewed_on = fields.Date(required=True)
+
+
 EVENTS = [
     EventType("record.tree_head_signed", RecordTreeHeadSigned, "records",
               "Signed tree head of the records log, witnessed upward (签名树头)", version="1.1"),
@@ -128,4 +157,6 @@ EVENTS = [
     EventType("record.key_rotated", RecordKeyRotated, "records",
               "Hand-over of a log's signing key, signed with the old key (签名密钥交接)"),
     EventType("record.gaps_found", RecordGapsFound, "records", "Case record incomplete: gaps found (记录缺失)", True),
+    EventType("record.case_file_reviewed", RecordCaseFileReviewed, "records",
+              "A drawn archived case file reviewed and scored (案卷评查)"),
 ]

@@ -26,29 +26,23 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from marshmallow import Schema, fields, post_load, validate
 
 from services.common.configfile import Keyed, load_config_file
+from services.common.seeded_draw import (ALGORITHM, DrawError, derive_seed, partial_shuffle,  # noqa: F401
+                                         seed_input, sm3_hex, uniform)
 from services.common.workdays import Deadline, WorkingDayCalendar
 
 from .model import CONFIG_DIR, PartyKind
 from .redaction import mask_name
 
-ALGORITHM = "zhifa-draw-v1"
 DEFAULT_INSPECTION_FILE = CONFIG_DIR / "random_inspection.yaml"
-_TWO_256 = 1 << 256
-
-
-class DrawError(ValueError):
-    """The draw cannot be made or verified (message in Chinese)."""
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -83,46 +77,7 @@ def _load(path: str) -> InspectionRules:
     return load_config_file(path, InspectionFile)
 
 
-# --- hashing primitives ------------------------------------------------------------------------
-def sm3_hex(data: bytes) -> str:
-    return hashlib.new("sm3", data).hexdigest()
-
-
-def seed_input(draw_id: str, public_value: str) -> str:
-    """The published seed string: ``<draw_id>|<public_value>``."""
-    if "|" in draw_id:
-        raise DrawError("抽查编号不得包含“|”")
-    return f"{draw_id}|{public_value.strip()}"
-
-
-def derive_seed(draw_id: str, public_value: str) -> bytes:
-    """seed = SM3(UTF-8(seed_input)) — 32 bytes."""
-    return hashlib.new("sm3", seed_input(draw_id, public_value).encode("utf-8")).digest()
-
-
-def uniform(seed: bytes, label: str, n: int) -> int:
-    """An unbiased integer in [0, n) from HMAC-SM3(seed, label|counter) with rejection sampling."""
-    if n <= 0:
-        raise DrawError("抽取范围为空")
-    limit = _TWO_256 - (_TWO_256 % n)
-    counter = 0
-    while True:
-        digest = hmac.new(seed, f"{label}|{counter}".encode("utf-8"), "sm3").digest()
-        x = int.from_bytes(digest, "big")
-        if x < limit:
-            return x % n
-        counter += 1
-
-
-def partial_shuffle(seed: bytes, items: Sequence[str], k: int, label: str) -> list[str]:
-    """The first ``k`` items of a seeded Fisher–Yates shuffle; step i uses ``f"{label}|{i}"``."""
-    a = list(items)
-    if k > len(a):
-        raise DrawError(f"需抽取{k}个，但只有{len(a)}个可供抽取")
-    for i in range(k):
-        j = i + uniform(seed, f"{label}|{i}", len(a) - i)
-        a[i], a[j] = a[j], a[i]
-    return a[:k]
+# --- hashing primitives: services/common/seeded_draw.py (shared with REC-7's case-file sampling) ---
 
 
 # --- inputs, announcement, draw ------------------------------------------------------------------
