@@ -42,6 +42,9 @@ from services.records.store import (Appended, Appender, PreparedEntry, _plain, c
                                     link_parties, load_cases, party_key, prepare_entry, refused_event_ids, to_utc)
 
 
+PENDING_READS_PER_BATCH = 500   # waiting access entries an ingest batch appends on its way (issue 20)
+
+
 def apply(db, ledger, events: list[Event]) -> BatchResult:
     """Apply a batch of life-cycle events (the batch handler's one transaction); the result names
     duplicates, refusals (dead-lettered after commit), conflicts and events waiting for their owner."""
@@ -62,7 +65,11 @@ def apply(db, ledger, events: list[Event]) -> BatchResult:
 
     with ledger.appending(db, before_lock=claim) as session:
         outcome = apply_events(session, ledger, events, consumers, prepared=prepared, claimed=claimed[0])
+        # the writer appends the staff reads waiting in pending_reads (REC-6, issue 20) while it holds the lock
+        reads = store.append_pending_reads(session, ledger, PENDING_READS_PER_BATCH)
     rec_metrics.BATCH_SIZE.observe(len(events))
+    if reads:
+        count_appended(reads)
     if outcome.appended:
         count_appended(outcome.appended)
         rec_metrics.TREE_SIZE.set(ledger.size)

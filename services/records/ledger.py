@@ -290,6 +290,52 @@ class Ledger:
             yield session
 
     @contextlib.contextmanager
+    def try_appending(self, db_access):
+        """An appending transaction only if the append lock is free right now (in this process and,
+        on PostgreSQL, across replicas) and the tree is ready — yields None otherwise, never waits and
+        never rebuilds: a read appending its own access entries on the way out (issue 20)."""
+        if self.tree is None or self.failure is not None or not self.lock.acquire(blocking=False):
+            yield None
+            return
+        ok = False
+        try:
+            with db_access.session() as session:
+                if session.bind.dialect.name == "postgresql" and not session.scalar(
+                        select(func.pg_try_advisory_xact_lock(APPEND_LOCK_KEY))):
+                    yield None
+                    ok = True
+                    return
+                self.sync(session)
+                yield session
+            ok = True
+            if self.tree is not None:
+                self.committed_size = self.tree.size
+            self.seen_head_size = max(self.seen_head_size, self._seen_pending)
+        finally:
+            self._seen_pending = 0
+            if not ok:
+                self._drop()
+            self.lock.release()
+
+    @contextlib.contextmanager
+    def proving(self, session: Session):
+        """The tree to compute roots and proofs from, level with what ``session`` sees committed."""
+        self.refuse_while_failed()
+        with self.lock:
+            try:
+                yield self.sync(session)
+            except BaseException:
+                self._drop()
+                raise
+
+    def refuse_while_failed(self) -> None:
+        """Reads of case records are logged: while this process found the log inconsistent with its
+        signed heads they answer 503 like the appends (REC-4) — without taking the append lock."""
+        failure = self.failure
+        if failure is not None:
+            raise SelfCheckFailed(failure, "refused", fresh=False)
+
+    @contextlib.contextmanager
     def reading(self, db_access):
         """A read transaction with the tree level with the DB (for proofs)."""
         with self._level(db_access, lock_db=False) as session:

@@ -96,6 +96,40 @@ class PersonalData(Base):
     erasure_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class PendingRead(Base):
+    """A staff read of case records waiting to become its ``access`` entry (REC-6, issue 20): written in
+    the read's own short transaction — the read never takes the append lock, and a read whose process
+    dies before the append is still logged — then appended in batches by whoever holds the append lock
+    (the ingest batch, the 1 s timer, or the read itself when the lock is free) and deleted in that
+    transaction. ``entry`` is the entry's canonical public part built with sequence 0 (no personal
+    data: a salted commitment); the sealed purpose and its salt wait beside it, encrypted at rest."""
+
+    __tablename__ = "pending_reads"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(9))
+    body_id: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    entry: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    personal: Mapped[dict | None] = mapped_column(EncryptedJSON("records", "pending_reads"), nullable=True)
+
+
+class MerkleNode(Base):
+    """Stored hashes of the Merkle tree above the leaves (REC-4, issue 20): the hash of every complete,
+    aligned subtree of ``2**level`` leaves for ``level`` a multiple of ``domain.merkle.TILE_HEIGHT`` (8)
+    — one row per 256 entries. With the leaf hashes of ``log_entries`` they are the tiles from which a
+    replica computes roots and proofs for any size while holding only a frontier in memory. Derived
+    data: recomputed from the leaf hashes at every rebuild, which repairs missing or altered rows."""
+
+    __tablename__ = "merkle_nodes"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class TreeHeadRow(Base):
     """A signed tree head 签名树头 (Ed25519 or SM2, see ``algorithm``; over the tree size, time, SM3 root, log id)."""
 
@@ -311,4 +345,5 @@ class CaseFileReview(Base):
 
 
 #: the encrypted columns, for the background re-encrypt and ``zhifa keys status`` (issue 22)
-ENCRYPTED_COLUMNS = [EncryptedColumn(PersonalData.data, PersonalData.sequence)]
+ENCRYPTED_COLUMNS = [EncryptedColumn(PersonalData.data, PersonalData.sequence),
+                     EncryptedColumn(PendingRead.personal, PendingRead.id)]

@@ -12,7 +12,9 @@ witnessing handlers to a use case in ``usecases/`` (validate → decide with the
 - Records for an archived (sealed) case are refused: the refusal is itself logged and the event
   kept whole (``refused_events``), then dead-lettered with the reason; a supervisor may authorise
   a correction, which is appended and says what it corrects.
-- Every read of case records through the API appends an ``access`` entry (who, role, purpose).
+- Every read of case records through the API is logged as an ``access`` entry (who, role, purpose):
+  enqueued in the read's own transaction (``pending_reads``, no append lock — issue 20) and appended in
+  batches by the writer (the ingest batch, the 1 s timer, or the read itself when the lock is free).
 - Tree heads are signed (Ed25519 or SM2: ZHIFA_RECORDS_SIGNATURE_ALGORITHM) by a leased timer, at every
   archiving and on demand for proofs.
 - The audit trail of staff actions (SEC-3): the gateway's ``audit.recorded`` events, on their own
@@ -42,8 +44,8 @@ from services.common.metrics import Metrics
 from services.records import config, ingest, witness
 from services.records.ledger import Ledger, LogIntegrityError, SelfCheckFailed
 from services.records.models import ENCRYPTED_COLUMNS
-from services.records.usecases import (attachments, audit, case_file_review, corrections, proofs, reading,
-                                       retention, witnessing)
+from services.records.usecases import (access, attachments, audit, case_file_review, corrections, proofs,
+                                       reading, retention, witnessing)
 from services.records.usecases.access import error
 
 log = logging.getLogger(__name__)
@@ -244,6 +246,15 @@ class RecordsService:
                 proofs.refresh_gap_gauges(session)
                 witness.refresh_gauges(session)
 
+    @timer(interval=1)
+    def append_pending_reads(self):
+        """Staff reads wait in ``pending_reads`` (written in the read's own transaction, no append lock);
+        appended here in batches when no ingest batch or read did it first (REC-6, issue 20)."""
+        try:
+            access.append_pending_if_any(self.db, self.ledger)
+        except LogIntegrityError as exc:      # the reads wait, durable, until the log accepts appends
+            log.warning("records: waiting reads not appended: %s", exc)
+
     @timer(interval=5)
     def reencrypt_fields(self):
         """Personal data at rest (issue 22, REC-8): fields moved to the active data key after a rotation."""
@@ -378,7 +389,7 @@ class RecordsService:
     @rpc
     def list_accesses(self, scope, case_id=None, subject=None, limit=100, before=None):
         """Who read which case's records, when, in which role and why (supervisors)."""
-        return reading.list_accesses(self.db, scope, case_id, subject, limit, before)
+        return reading.list_accesses(self.db, self.ledger, scope, case_id, subject, limit, before)
 
     # -- retention (REC-8) --------------------------------------------------------------------------
     @rpc

@@ -44,6 +44,7 @@ from services.records.models import (
     Case,
     LogEntry,
     PartyLink,
+    PendingRead,
     PersonalData,
     RefusedEvent,
     SelfCheck,
@@ -219,6 +220,39 @@ class Appender:
         if self.personal_rows:
             bulk_insert(self.session, PersonalData, self.personal_rows)
             self.personal_rows = []
+
+
+# ------------------------------------------------------------------- reads waiting to be logged
+def enqueue_read(session: Session, p: PreparedEntry) -> None:
+    """A read's access entry into ``pending_reads`` (REC-6, issue 20), in the read's transaction."""
+    session.add(PendingRead(case_id=p.case_id, region_code=p.region_code, body_id=p.body_id,
+                            occurred_at=p.occurred_at, entry=p.zero_bytes.decode("utf-8"), details=p.index,
+                            salt=p.sealed.salt.hex() if p.sealed.commitment else None,
+                            personal=p.sealed.personal if p.sealed.commitment else None))
+
+
+def has_pending_reads(session: Session) -> bool:
+    return session.scalar(select(PendingRead.id).limit(1)) is not None
+
+
+def append_pending_reads(session: Session, ledger: Ledger, limit: int, now: dt.datetime | None = None) -> list[Appended]:
+    """Append up to ``limit`` waiting reads, oldest first, and delete them — inside an appending
+    transaction (the append lock held: no other replica drains at the same time)."""
+    rows = session.scalars(select(PendingRead).order_by(PendingRead.id).limit(limit)).all()
+    if not rows:
+        return []
+    appender = Appender(session, ledger, now)
+    for row in rows:
+        public = json.loads(row.entry)
+        sealed = SealedEntry(public=public, personal=row.personal or {},
+                             salt=bytes.fromhex(row.salt) if row.salt else b"",
+                             commitment=public.get("personal_commitment"))
+        appender.append_prepared(PreparedEntry(
+            EntryKind.ACCESS.value, row.case_id, row.region_code, row.body_id, aware(row.occurred_at), None, None,
+            None, [], row.details or {}, None, None, sealed, row.entry.encode("utf-8")))
+    appender.flush()
+    session.execute(delete(PendingRead).where(PendingRead.id.in_([r.id for r in rows])))
+    return appender.appended
 
 
 def link_parties(session: Session, links: set[tuple[str, str]]) -> None:

@@ -172,6 +172,14 @@ def _copy_db(url, dest):
     return dst
 
 
+def _pending_reads(url):
+    conn = sqlite3.connect(url.replace("sqlite:///", ""))
+    try:
+        return conn.execute("SELECT count(*) FROM pending_reads").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def _verify(db_path, key):
     from services.records.verify import verify_database
 
@@ -192,6 +200,8 @@ def test_rec4_tampering_in_the_database_is_named_by_verify_and_breaks_proofs(rsu
     published = rsuite.get(f"/api/v1/cases/{case_id}/proofs", supervisor(rsuite), params=PURPOSE).json()["bundles"]
     by_index = {b["index"]: b for b in published}
 
+    # the proof read's access entry is appended by the writer, not by the read (issue 20): wait for it
+    wait_for(lambda: _pending_reads(sqlite_databases["records"]) == 0, message="the read appended")
     clean = tmp_path / "clean.db"
     _copy_db(sqlite_databases["records"], clean).close()
     assert _verify(clean, key)["ok"]

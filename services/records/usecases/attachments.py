@@ -10,7 +10,7 @@ from services.common.db import utcnow
 from services.common.scope import Scope
 from services.records import store
 
-from .access import error, finish_reads, log_access
+from .access import error, log_access, logged_read
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def get_blob(db, ledger, blobs, content_hash, scope, accessor):
         check_hash(content_hash)
     except BlobError as exc:
         return error(422, "bad_hash", str(exc))
-    with ledger.appending(db) as session:
+    with logged_read(db, ledger) as (session, reads):
         meta = store.blob(session, content_hash)
         row = store.first_entry_referencing(session, scope, content_hash)
         uploaded_in_scope = meta is not None and scope.covers_region(meta.region_code) and (
@@ -58,9 +58,7 @@ def get_blob(db, ledger, blobs, content_hash, scope, accessor):
         if row is not None and row.case_id:
             case = store.case(session, row.case_id)
             if case is not None:
-                appender = store.Appender(session, ledger)
-                log_access(appender, case, accessor, "attachment", content_hash=content_hash)
-                finish_reads(session, ledger, appender)
+                log_access(reads, case, accessor, "attachment", content_hash=content_hash)
         return {"content_hash": content_hash, "size": len(data),
                 "media_type": meta.media_type if meta else "application/octet-stream",
                 "data_b64": base64.b64encode(data).decode("ascii")}

@@ -11,7 +11,7 @@ from services.records import ingest, store
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.entries import EntryKind
 
-from .access import error, finish_reads
+from .access import error, finish_appends
 
 
 def add_correction(db, ledger, case_id, scope, supervisor, body):
@@ -67,7 +67,7 @@ def add_correction(db, ledger, case_id, scope, supervisor, body):
                                     event_type="record.correction")
         else:
             return error(422, "nothing_to_correct", "须说明更正的对象：被拒收的记录、补录的记录或更正的条目序号")
-        finish_reads(session, ledger, appender)
+        finish_appends(appender)
         if case.open_gaps:
             ingest.evaluate_gaps(session, case, case.gaps_scope or case.stage, trigger="correction")
         personal = store.personal_for(session, [entry.sequence])

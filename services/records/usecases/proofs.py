@@ -16,72 +16,79 @@ from services.records import metrics as rec_metrics
 from services.records.domain.bundles import consistency_bundle, inclusion_bundle
 from services.records.ledger import LogIntegrityError, head_from_row
 
-from .access import error, finish_reads, log_access
+from .access import error, log_access, logged_read
 
 log = logging.getLogger(__name__)
 
 
-def head_covering(session, ledger, size_needed: int, tree_size=None):
-    """A signed head of ``tree_size`` (must exist) or the latest one covering ``size_needed``
-    entries, signing a new head when none does."""
-    if tree_size is not None:
-        row = store.head_row_of_size(session, tree_size)
-        return head_from_row(row) if row is not None else None
-    latest = ledger.latest_head(session)
-    if latest is None or latest.tree_size < size_needed:
-        latest = ledger.sign_head(session, "proof")
+def head_covering(db, ledger, size_needed: int):
+    """The latest signed head if it covers ``size_needed`` entries, else a new head signed now (in an
+    appending transaction of its own: the proof read itself takes no append lock)."""
+    with db.session() as session:
+        latest = ledger.latest_head(session)
+    if latest is not None and latest.tree_size >= size_needed:
+        return latest
+    with ledger.appending(db) as session:
+        latest = ledger.latest_head(session)
+        if latest is None or latest.tree_size < size_needed:
+            latest = ledger.sign_head(session, "proof")
     return latest
 
 
-def bundle(ledger, row, head, with_entry=True):
-    return inclusion_bundle(ledger.tree, row.sequence, head, row.canonical.encode("utf-8") if with_entry else None)
+def bundle(tree, row, head, with_entry=True):
+    return inclusion_bundle(tree, row.sequence, head, row.canonical.encode("utf-8") if with_entry else None)
 
 
 def inclusion_proof(db, ledger, sequence, scope, accessor, tree_size=None):
     """Inclusion bundle of one entry (with its canonical public part) against a signed head."""
     scope = Scope.of(scope)
-    with ledger.appending(db) as session:
+    with db.session() as session:
         row = store.entry(session, sequence)
         if row is None or not scope.covers(row.region_code, row.body_id):
             return None
-        head = head_covering(session, ledger, row.sequence + 1, tree_size)
+    head = None if tree_size is not None else head_covering(db, ledger, row.sequence + 1)
+    with logged_read(db, ledger) as (session, reads), ledger.proving(session) as tree:
+        if tree_size is not None:
+            found = store.head_row_of_size(session, tree_size)
+            head = head_from_row(found) if found is not None else None
         if head is None or head.tree_size <= row.sequence:
             return error(404, "no_tree_head", f"没有覆盖序号 {sequence} 的条目数为 {tree_size} 的签名树头")
         try:
-            answer = bundle(ledger, row, head)
+            answer = bundle(tree, row, head)
         except ValueError as exc:
             return error(409, "log_inconsistent", f"日志与签名树头不一致，请运行核验：{exc}")
         case = store.case(session, row.case_id) if row.case_id else None
         if case is not None:
-            appender = store.Appender(session, ledger)
-            log_access(appender, case, accessor, "proof", sequence=row.sequence)
-            finish_reads(session, ledger, appender)
+            log_access(reads, case, accessor, "proof", sequence=row.sequence)
         return answer
 
 
 def case_proofs(db, ledger, case_id, scope, accessor):
-    """Inclusion bundles of every entry of a case against one signed tree head."""
+    """Inclusion bundles of every entry of a case against one signed tree head (covering the whole log
+    as it stands when asked)."""
     scope = Scope.of(scope)
-    with ledger.appending(db) as session:
+    with db.session() as session:
         case = store.case(session, case_id)
         if case is None or not scope.covers(case.region_code, case.body_id):
             return None
+        last = store.last_sequence(session)
+    head = head_covering(db, ledger, 0 if last is None else last + 1)
+    with logged_read(db, ledger) as (session, reads), ledger.proving(session) as tree:
+        case = store.case(session, case_id)
         rows = store.case_entries(session, case_id)
-        head = head_covering(session, ledger, ledger.size)
         try:
-            bundles = [bundle(ledger, r, head) for r in rows if r.sequence < head.tree_size]
+            bundles = [bundle(tree, r, head) for r in rows if r.sequence < head.tree_size]
         except ValueError as exc:
             return error(409, "log_inconsistent", f"日志与签名树头不一致，请运行核验：{exc}")
-        appender = store.Appender(session, ledger)
-        log_access(appender, case, accessor, "proof", entries=len(bundles))
-        finish_reads(session, ledger, appender)
+        log_access(reads, case, accessor, "proof", entries=len(bundles))
         return {"case_id": case_id, "tree_head": head.to_json(), "bundles": bundles}
 
 
 def public_inclusion(db, ledger, leaf_hash):
     """The inclusion proof of a leaf hash (no entry content) against the latest signed head."""
     leaf_hash = str(leaf_hash).lower()
-    with ledger.reading(db) as session:
+    ledger.refuse_while_failed()
+    with db.session() as session, ledger.proving(session) as tree:
         row = store.first_entry_with_leaf(session, leaf_hash)
         if row is None:
             return None
@@ -89,14 +96,15 @@ def public_inclusion(db, ledger, leaf_hash):
         if head is None or head.tree_size <= row.sequence:
             return error(409, "not_yet_signed", "该条目尚未被签名树头覆盖，请稍后再试")
         try:
-            return bundle(ledger, row, head, with_entry=False)
+            return bundle(tree, row, head, with_entry=False)
         except ValueError as exc:
             return error(409, "log_inconsistent", f"日志与签名树头不一致：{exc}")
 
 
 def consistency_proof(db, ledger, old_size, new_size=None):
     """Proof that the head of ``new_size`` extends the head of ``old_size`` (append-only)."""
-    with ledger.reading(db) as session:
+    ledger.refuse_while_failed()
+    with db.session() as session, ledger.proving(session) as tree:
         old = store.head_row_of_size(session, old_size)
         if new_size is None:
             newest = store.newest_head_rows(session, 1)
@@ -108,7 +116,7 @@ def consistency_proof(db, ledger, old_size, new_size=None):
         if old.tree_size > new.tree_size:
             return error(422, "bad_range", "old_size 不能大于 new_size")
         try:
-            return consistency_bundle(ledger.tree, head_from_row(old), head_from_row(new))
+            return consistency_bundle(tree, head_from_row(old), head_from_row(new))
         except ValueError as exc:
             return error(409, "log_inconsistent", f"日志与签名树头不一致，请运行核验：{exc}")
 
@@ -122,11 +130,12 @@ def tree_heads(db, ledger, limit=20, latest_only=False, consistency=False) -> di
     if not consistency:
         with db.session() as session:
             return {**out, "tree_heads": [head_from_row(r).to_json() for r in store.newest_head_rows(session, count)]}
-    with ledger.reading(db) as session:
+    ledger.refuse_while_failed()
+    with db.session() as session, ledger.proving(session) as tree:
         heads = [head_from_row(r) for r in store.newest_head_rows(session, count)]
         newest = heads[0].tree_size if heads else 0
         proofs = [{"old_size": h.tree_size, "new_size": newest,
-                   "proof": [p.hex() for p in ledger.tree.consistency_proof(h.tree_size, newest)]}
+                   "proof": [p.hex() for p in tree.consistency_proof(h.tree_size, newest)]}
                   for h in heads[1:]]
     return {"type": "tree_heads", **out, "tree_heads": [h.to_json() for h in heads], "consistency": proofs}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 from services.common import ownership
 from services.common.db import utcnow
@@ -13,14 +14,17 @@ from services.common.scope import Scope
 from services.records import ingest, store
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.filing import STAGE_ORDER
+from services.records.ledger import LogIntegrityError
 
-from .access import MAX_PAGE, finish_reads, log_access, parse_time, refusal_view
+log = logging.getLogger(__name__)
+
+from .access import MAX_PAGE, append_pending, log_access, logged_read, parse_time, refusal_view
 
 
 def case_timeline(db, ledger, case_id, scope, accessor=None) -> dict | None:
     """A case's whole timeline if the caller's scope covers the case; the read is logged."""
     scope = Scope.of(scope)
-    with ledger.appending(db) as session:
+    with logged_read(db, ledger) as (session, reads):
         case = store.case(session, case_id)
         if case is None or not scope.covers(case.region_code, case.body_id):
             return None
@@ -29,9 +33,7 @@ def case_timeline(db, ledger, case_id, scope, accessor=None) -> dict | None:
         hashes = {h for r in rows for h in json.loads(r.canonical).get("content_hashes", [])}
         stored = store.stored_blobs(session, hashes)
         refusals = store.refusals_of_case(session, case_id)
-        appender = store.Appender(session, ledger)
-        log_access(appender, case, accessor, "timeline")
-        finish_reads(session, ledger, appender)
+        log_access(reads, case, accessor, "timeline")
         return {
             "case_id": case.case_id, "region_code": case.region_code, "body_id": case.body_id,
             "action_type": case.action_type, "title": case.title if case.personal_erased_at is None else None,
@@ -51,18 +53,16 @@ def search_entries(db, ledger, scope, filters, accessor) -> dict:
     limit = max(1, min(int(filters.get("limit") or 100), MAX_PAGE))
     period_from = parse_time(filters.get("from"))
     period_to = parse_time(filters.get("to"))
-    with ledger.appending(db) as session:
+    with logged_read(db, ledger) as (session, reads):
         rows = store.search_entries(session, Scope.of(scope), region_code=filters.get("region_code"),
                                     body_id=filters.get("body_id"), stage=filters.get("stage"),
                                     period_from=period_from, period_to=period_to,
                                     case_id=filters.get("case_id"), limit=limit,
                                     after_sequence=filters.get("after"))
         personal = store.personal_for(session, [r.sequence for r in rows])
-        appender = store.Appender(session, ledger)
         case_ids = sorted({r.case_id for r in rows if r.case_id})
         for case in store.cases_in(session, case_ids):
-            log_access(appender, case, accessor, "search")
-        finish_reads(session, ledger, appender)
+            log_access(reads, case, accessor, "search")
         return {"entries": [store.entry_view(r, personal.get(r.sequence)) for r in rows],
                 "next_after": rows[-1].sequence if len(rows) == limit else None}
 
@@ -71,9 +71,8 @@ def party_records(db, ledger, scope, party, accessor) -> dict:
     """All records of one party: cases linked to the party by the hash of its identifier, with their
     timelines; each case read is logged."""
     key = store.party_key(party)
-    with ledger.appending(db) as session:
+    with logged_read(db, ledger) as (session, reads):
         cases = store.cases_of_party(session, key, Scope.of(scope))
-        appender = store.Appender(session, ledger)
         out = []
         for case in cases:
             rows = store.timeline(session, case.case_id)
@@ -81,13 +80,17 @@ def party_records(db, ledger, scope, party, accessor) -> dict:
             out.append({"case_id": case.case_id, "region_code": case.region_code, "body_id": case.body_id,
                         "action_type": case.action_type, "stage": case.stage, "sealed": case.sealed,
                         "entries": [store.entry_view(r, personal.get(r.sequence)) for r in rows]})
-            log_access(appender, case, accessor, "party")
-        finish_reads(session, ledger, appender)
+            log_access(reads, case, accessor, "party")
         return {"cases": out}
 
 
-def list_accesses(db, scope, case_id=None, subject=None, limit=100, before=None) -> dict:
-    """Who read which case's records, when, in which role and why (supervisors)."""
+def list_accesses(db, ledger, scope, case_id=None, subject=None, limit=100, before=None) -> dict:
+    """Who read which case's records, when, in which role and why (supervisors). The reads still
+    waiting in ``pending_reads`` are appended first (under the append lock), so the list is complete."""
+    try:
+        append_pending(db, ledger)
+    except LogIntegrityError as exc:     # the log refuses appends: list what it holds (the rest waits)
+        log.warning("records: waiting reads not appended before listing accesses: %s", exc)
     with db.session() as session:
         rows = store.access_entries(session, Scope.of(scope), case_id=case_id, subject=subject,
                                     limit=max(1, min(int(limit), MAX_PAGE)), before_sequence=before)

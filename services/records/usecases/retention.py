@@ -9,7 +9,7 @@ from services.common.scope import Scope
 from services.records import config, store
 from services.records.domain.entries import EntryKind
 
-from .access import error, finish_reads
+from .access import error, finish_appends
 
 
 def erase_personal(db, ledger, case_id, scope, admin, basis):
@@ -32,7 +32,7 @@ def erase_personal(db, ledger, case_id, scope, admin, basis):
                                 data={"erased_sequences": sequences, "basis": basis, "erased_by": admin,
                                       "retention_days": retention.days,
                                       "retention_ended_on": ends.date().isoformat()})
-        finish_reads(session, ledger, appender)
+        finish_appends(appender)
         links = store.erase_personal_rows(session, case_id, sequences, moment, entry.sequence)
         case.title = None
         case.personal_erased_at = moment

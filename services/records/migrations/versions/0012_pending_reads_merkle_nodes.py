@@ -1,0 +1,43 @@
+"""records scale (issue 20): ``pending_reads`` — staff reads waiting to be appended as access entries
+(REC-6) without the read taking the append lock; ``merkle_nodes`` — the stored hashes of complete aligned
+subtrees at every 8th level, so a replica keeps only a frontier of the Merkle tree in memory (REC-4).
+Existing logs: the nodes are filled in at the next rebuild of each replica's tree (from the leaf hashes).
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-03 09:30:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'pending_reads',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), primary_key=True, autoincrement=True),
+        sa.Column('case_id', sa.String(64), nullable=True),
+        sa.Column('region_code', sa.String(9), nullable=False),
+        sa.Column('body_id', sa.String(64), nullable=False),
+        sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('entry', sa.Text(), nullable=False),
+        sa.Column('details', sa.JSON(), nullable=True),
+        sa.Column('salt', sa.String(32), nullable=True),
+        sa.Column('personal', sa.Text(), nullable=True),
+    )
+    op.create_table(
+        'merkle_nodes',
+        sa.Column('level', sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column('idx', sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column('hash', sa.String(64), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('merkle_nodes')
+    op.drop_table('pending_reads')
