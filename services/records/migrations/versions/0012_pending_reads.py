@@ -1,7 +1,5 @@
 """records scale (issue 20): ``pending_reads`` — staff reads waiting to be appended as access entries
-(REC-6) without the read taking the append lock; ``merkle_nodes`` — the stored hashes of complete aligned
-subtrees at every 8th level, so a replica keeps only a frontier of the Merkle tree in memory (REC-4).
-Existing logs: the nodes are filled in at the next rebuild of each replica's tree (from the leaf hashes).
+(REC-6) without the read taking the append lock.
 
 Revision ID: 0012
 Revises: 0011
@@ -30,14 +28,7 @@ def upgrade() -> None:
         sa.Column('salt', sa.String(32), nullable=True),
         sa.Column('personal', sa.Text(), nullable=True),
     )
-    op.create_table(
-        'merkle_nodes',
-        sa.Column('level', sa.Integer(), primary_key=True, autoincrement=False),
-        sa.Column('idx', sa.BigInteger(), primary_key=True, autoincrement=False),
-        sa.Column('hash', sa.String(64), nullable=False),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table('merkle_nodes')
     op.drop_table('pending_reads')
