@@ -1,16 +1,16 @@
 """records scale (issue 20): ``pending_reads`` — staff reads waiting to be appended as access entries
 (REC-6) without the read taking the append lock.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 09:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
