@@ -189,6 +189,31 @@ class AnnualReportRecord(Base):
     __table_args__ = (UniqueConstraint("body_id", "year", name="uq_annual_reports_body_year"),)
 
 
+class AnnualReportReceipt(Base):
+    """报送与签收 of an annual report (DISC-7): one row per report revision and recipient (本级人民政府 /
+    上级主管部门). ``held_here``: this suite is the recipient's register (it received the report and its
+    staff acknowledge it); otherwise the row is the sender's copy of the acknowledgement that came back
+    (over the downward link when the superior is at the province)."""
+
+    __tablename__ = "annual_report_receipts"
+    receipt_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # body:year:r<revision>:<kind>
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)           # the report's
+    year: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    recipient_kind: Mapped[str] = mapped_column(String(16))                  # government | superior
+    recipient: Mapped[str] = mapped_column(String(64))                       # region code | body id
+    recipient_region: Mapped[str] = mapped_column(String(9), index=True)
+    held_here: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    report_event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totals: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    report_url: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    acknowledged_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
 class InspectionDraw(Base):
     """A "双随机、一公开" draw (DISC-8): announced (inputs committed), then drawn, then results recorded."""
 

@@ -18,7 +18,7 @@ import logging
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common import settings
+from services.common import federation, settings
 from services.common.batching import batched_event_handler
 from services.common.configfile import ConfigFiles
 from services.common.db import Database
@@ -28,7 +28,7 @@ from services.common.identifiers import is_region_code
 from services.common.metrics import Metrics
 from services.disclosure import configuration
 from services.disclosure.lifecycle import china_now
-from services.disclosure.usecases import decisions, draws, periodic, public, registry, staff
+from services.disclosure.usecases import decisions, draws, periodic, public, receipts, registry, staff
 from services.disclosure.usecases.shared import day
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,29 @@ class DisclosureService:
     @event_handler(DEPARTMENTS, "power.published")
     def on_power_published(self, event):
         registry.power_published(self.db, event)
+
+    # -- annual reports: receipt and acknowledgement (DISC-7) ----------------------------------------------
+    @event_handler("disclosure", "disclosure.annual_report_published")
+    @event_handler(federation.UPWARD_EXCHANGE, "disclosure.annual_report_published")
+    def on_annual_report_sent(self, event):
+        """A report revision arrives at the register of its government / superior held by this suite."""
+        receipts.report_sent(self.db, event)
+
+    @event_handler("disclosure", "disclosure.annual_report_acknowledged")
+    @event_handler(federation.DOWNWARD_EXCHANGE, "disclosure.annual_report_acknowledged")
+    def on_annual_report_acknowledged(self, event):
+        """A recipient acknowledged a report revision (here, or at the province over the downward link)."""
+        receipts.report_acknowledged(self.db, event)
+
+    @rpc
+    def annual_report_receipts(self, scope, year=None):
+        """The register of annual reports received by the government / superior the caller acts for."""
+        return receipts.register(self.db, scope, year)
+
+    @rpc
+    def acknowledge_annual_report(self, receipt_id, actor, scope):
+        """签收: the recipient acknowledges a report revision (once; sent back to the body's suite)."""
+        return receipts.acknowledge(self.db, receipt_id, actor, scope, today_cn())
 
     # -- periodic jobs (leased: one replica runs each) ------------------------------------------------------
     @timer(interval=DEADLINE_JOB_SECONDS)

@@ -1,7 +1,7 @@
 """Events the disclosure service emits (行政执法公示, DISC-*)."""
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from services.common.catalogue.fields import Action, EventType, Ident, StrictSchema
 
@@ -63,9 +63,26 @@ class AnnualReportPublished(StrictSchema):
     report_url = fields.String(required=True)
 
 
+class AnnualReportAcknowledged(StrictSchema):
+    """disclosure (the recipient's suite): the government (本级人民政府) or the superior department (上级主管部门)
+    acknowledged receipt (签收) of a revision of a body's annual report (DISC-7). The envelope's region and
+    body are the report's, so the acknowledgement travels down to the body's city over the link."""
+
+    body_id = Ident(required=True)
+    year = fields.Integer(required=True)
+    revision = fields.Integer(required=True)
+    recipient_kind = fields.String(required=True, validate=validate.OneOf(("government", "superior")))
+    recipient = fields.String(required=True)
+    recipient_region = fields.String(required=True)
+    acknowledged_on = fields.Date(required=True)
+    acknowledged_by = fields.String(required=True)
+
+
 EVENTS = [
     EventType("disclosure.published", DisclosurePublished, "disclosure", "Decision published (事后公开)", True),
     EventType("disclosure.overdue", DisclosureOverdue, "disclosure", "Decision past its publication deadline, unpublished (逾期未公开)", True),
     EventType("disclosure.annual_report_published", AnnualReportPublished, "disclosure",
               "Annual enforcement statistics published and reported (统计年报)"),
+    EventType("disclosure.annual_report_acknowledged", AnnualReportAcknowledged, "disclosure",
+              "Annual report receipt acknowledged by the government or the superior department (年报签收)"),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from services.disclosure import inspections, metrics, portal, register, reports, search, store
+from services.disclosure import inspections, metrics, portal, receipts, register, reports, search, store
 
 
 def search_publications(db, params: dict) -> dict:
@@ -75,7 +75,9 @@ def verify_certificate(db, certificate_no, day: dt.date) -> dict:
 def annual_report(db, body_id, year, today: dt.date) -> dict | None:
     with db.session() as session:
         row = store.annual_report(session, body_id, int(year))
-        return reports.report_view(row, today) if row else None
+        if row is None:
+            return None
+        return {**reports.report_view(row, today), "receipts": receipts.public_status(session, row)}
 
 
 def draw(db, draw_id, public_value=None) -> dict | None:
