@@ -280,6 +280,7 @@ def create_from_decision(session: Session, event, calendar: WorkingDayCalendar) 
         parties_public="", facts_public="", conclusion_public="", legal_basis="", search_text="", history=[],
         revisions=[], version=version, revision=0, corrections=0, summary_only=False,
         calendar_version=deadline.calendar_version, publication_period_override=override, updated_at=utcnow(),
+        matter_code=str(payload["matter_code"])[:64],
         search_key=search.search_key(decided_on, batch.sequences.popleft() if batch.sequences
                                      else search.next_sequence(session, Counter)))
     batch.existing[(event.case_id, version)] = pid

@@ -71,6 +71,8 @@ class Publication(Base):
     overdue_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     calendar_version: Mapped[str | None] = mapped_column(String(32))
     publication_period_override: Mapped[int | None] = mapped_column(Integer)
+    # -- 0008 (issue 18, REV-8): the matter, for similar published decisions ----------------------------
+    matter_code: Mapped[str | None] = mapped_column(String(64), index=True)
 
     __table_args__ = (Index("ix_publications_status_decided", "status", "decided_on"),
                       Index("ix_publications_body_decided", "body_id", "decided_on"),

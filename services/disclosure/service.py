@@ -144,6 +144,15 @@ class DisclosureService:
             "date_from": date_from, "date_to": date_to, "page_size": page_size, "sort": sort})
 
     @rpc
+    def similar_decisions(self, matter_code, facts=None, fine_amount=None, exclude_case_id=None, limit=5):
+        """REV-8 (issue 18): similar published decisions of a matter and the distribution of their fines, for
+        legal review's assistance (public data; the gateway asks after review checked the task's scope)."""
+        try:
+            return public.similar_decisions(self.db, matter_code, facts, fine_amount, exclude_case_id, limit)
+        except ValueError as exc:
+            return {"error": "invalid", "status": 422, "message": str(exc)}
+
+    @rpc
     def get_publication(self, publication_id):
         """One publication with its public history (published, corrected or withdrawn)."""
         return public.publication(self.db, publication_id)

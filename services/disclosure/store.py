@@ -26,6 +26,13 @@ def any_publication_of_body(session: Session, body_id: str, statuses=None) -> Pu
     return session.scalars(query.limit(1)).first()
 
 
+def published_of_matter(session: Session, matter_code: str, statuses, limit: int = 1000) -> list[Publication]:
+    """The newest ``limit`` public decisions of an enforcement matter (REV-8 similar decisions, issue 18)."""
+    return list(session.scalars(select(Publication).where(Publication.matter_code == matter_code,
+                                                          Publication.status.in_(statuses))
+                                .order_by(Publication.decided_on.desc(), Publication.publication_id).limit(limit)))
+
+
 def count_publications_of_body(session: Session, body_id: str, statuses) -> int:
     return session.scalar(select(func.count()).select_from(Publication).where(
         Publication.body_id == body_id, Publication.status.in_(statuses)))

@@ -11,6 +11,8 @@ SETTINGS = (
             CONFIG / "review.yaml"),
     Setting("ZHIFA_REVIEW_BENCHMARKS", "path", "Discretion benchmarks (裁量基准) the pre-checks compare with.",
             CONFIG / "benchmarks.yaml"),
+    Setting("ZHIFA_REVIEW_DRAFTS", "path", "Draft decision document templates (执法决定书草稿, Jinja2 per action "
+            "type) for the assistance (REV-8).", CONFIG / "drafts.yaml"),
     Setting("ZHIFA_REVIEW_PERIODIC_SECONDS", "float", "Seconds between review's periodic job (due and overdue "
             "tasks, staffing).", 60.0, minimum=0.01),
 )

@@ -41,7 +41,7 @@ def proposal_to_json(p: Proposal) -> dict:
             "measures": list(p.measures), "hearing_requested": p.hearing_requested, "hearing_held": p.hearing_held,
             "flags": {k: getattr(p.flags, k) for k in ("major_public_interest", "social_risk",
                                                        "complex_legal_relations", "law_requires_review")},
-            "submitted_by": p.submitted_by}
+            "submitted_by": p.submitted_by, "summary": p.summary}
 
 
 def proposal_from_json(d: dict) -> Proposal:
@@ -51,7 +51,8 @@ def proposal_from_json(d: dict) -> Proposal:
                     proposed_at=_pdt(d["proposed_at"]), fine_amount=d.get("fine_amount"),
                     confiscation_amount=d.get("confiscation_amount"), measures=tuple(d.get("measures") or ()),
                     hearing_requested=d["hearing_requested"], hearing_held=d["hearing_held"],
-                    flags=Flags(**d["flags"]), submitted_by=d.get("submitted_by"))
+                    flags=Flags(**d["flags"]), submitted_by=d.get("submitted_by"),
+                    summary=d.get("summary") or "")
 
 
 def deadline_to_json(x: Deadline) -> dict:

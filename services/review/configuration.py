@@ -2,7 +2,9 @@
 
 - ``config/review/catalogue.yaml`` (setting ``ZHIFA_REVIEW_CATALOGUE``): the review catalogue (目录清单);
 - ``config/review/checklist.yaml`` (``ZHIFA_REVIEW_CHECKLIST``): automatic pre-check settings;
-- ``config/review/review.yaml`` (``ZHIFA_REVIEW_SETTINGS``): due dates, assignment, staffing.
+- ``config/review/review.yaml`` (``ZHIFA_REVIEW_SETTINGS``): due dates, assignment, staffing;
+- ``config/review/benchmarks.yaml`` (``ZHIFA_REVIEW_BENCHMARKS``) and ``drafts.yaml`` (``ZHIFA_REVIEW_DRAFTS``):
+  the assistance (REV-8): discretion benchmarks, draft decision document templates.
 
 Each access stats the file; a changed file is read and, if its content changed, parsed and validated. A
 file that became invalid is reported (log + ``zhifa_review_config_reloads_total{outcome="invalid"}``) and the
@@ -32,7 +34,7 @@ from services.common.sample_data import is_sample_code, refuse_sample_data
 from services.common.workdays import WorkingDayCalendar
 from services.review import metrics
 from services.review.domain import (BenchmarksFile, Catalogue, CatalogueFile, ChecklistConfig, ChecklistFile,
-                                    MatterBenchmark)
+                                    DraftsFile, DraftTemplate, MatterBenchmark)
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(settings.ROOT) / "config" / "review"
@@ -142,6 +144,11 @@ def load_benchmarks(path: str | os.PathLike | None = None) -> dict[str, MatterBe
     return loaded
 
 
+def load_drafts(path: str | os.PathLike | None = None) -> dict[str, DraftTemplate]:
+    """``config/review/drafts.yaml`` (or ``path``): draft decision document templates (REV-8, issue 18)."""
+    return load_config_file(path or CONFIG_DIR / "drafts.yaml", DraftsFile)
+
+
 class ReloadingFile:
     """A configuration file parsed by ``loader`` and reloaded when its content changes."""
 
@@ -223,6 +230,13 @@ def review_settings() -> ReviewSettings:
 BENCHMARKS = ReloadingFile("benchmarks", "ZHIFA_REVIEW_BENCHMARKS", load_benchmarks)
 
 
+DRAFTS = ReloadingFile("drafts", "ZHIFA_REVIEW_DRAFTS", load_drafts)
+
+
+def drafts() -> dict[str, DraftTemplate]:
+    return DRAFTS.get()
+
+
 def benchmarks():
     """Discretion benchmarks (REV-8) for the law_discretion hint; None while no valid file is available."""
     try:
@@ -240,6 +254,7 @@ class ReviewConfig:
     periods: Mapping
     calendar: WorkingDayCalendar
     departments: DepartmentSystems
+    drafts: Mapping = field(default_factory=dict)
 
 
 def load_all(root: str | os.PathLike | None = None) -> ReviewConfig:
@@ -254,4 +269,5 @@ def load_all(root: str | os.PathLike | None = None) -> ReviewConfig:
     periods = load_periods(str(periods_file) if periods_file else None)
     return ReviewConfig(load(CATALOGUE, "catalogue.yaml"), load(CHECKLIST, "checklist.yaml"),
                         load(SETTINGS, "review.yaml"), load(BENCHMARKS, "benchmarks.yaml"), periods,
-                        WorkingDayCalendar.load(under(root, "calendar")), load_department_systems())
+                        WorkingDayCalendar.load(under(root, "calendar")), load_department_systems(),
+                        load(DRAFTS, "drafts.yaml"))

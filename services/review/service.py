@@ -32,6 +32,7 @@ from services.common.metrics import Metrics
 from services.review import configuration, store
 from services.review.domain import InvalidTransition
 from services.review.store import ReviewError
+from services.review.usecases import assistance as assisting
 from services.review.usecases import classification, oversight, registry, reviewing
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,13 @@ class ReviewService:
     def get_task(self, task_id, actor):
         """One task with the proposal, fired rules, checklist (pre-checks and findings), versions and history."""
         return reviewing.get_task(self.db, task_id, actor)
+
+    @rpc
+    @answers
+    def assistance(self, task_id, actor):
+        """REV-8: the matter's articles and discretion benchmark, a draft decision document, and the query for
+        similar published decisions (asked of disclosure by the gateway)."""
+        return assisting.assistance(self.db, task_id, actor)
 
     @rpc
     @answers

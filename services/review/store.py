@@ -317,6 +317,12 @@ def tasks_in_scope(session: Session, actor: Actor, today: dt.date, *, status=Non
 
 # --- registry, case actions, record gaps: what the pre-checks read (PLAT-2/3/4, REV-3) ------------
 
+def body_name(session: Session, body_id: str) -> str | None:
+    """The body's registered name in review's registry copy (None when not registered)."""
+    body = session.get(RegistryBody, body_id)
+    return body.name if body is not None else None
+
+
 def upsert_body(session: Session, p: dict, now: dt.datetime) -> RegistryBody:
     """执法主体 as ``body.registered`` tells it."""
     body = session.get(RegistryBody, p["body_id"]) or RegistryBody(body_id=p["body_id"])

@@ -67,6 +67,8 @@ INVENTORY = {
                                "tests/records/test_records_service.py::test_rec8_erasure_refused_while_retention_runs"],
     "review/benchmarks.yaml": ["tests/review/test_config_behaviour.py::"
                                "test_issue16_benchmarks_yaml_is_the_discretion_benchmark_a_reviewer_sees"],
+    "review/drafts.yaml": ["tests/review/test_config_behaviour.py::"
+                           "test_issue16_drafts_yaml_is_the_draft_decision_document_an_officer_gets"],
     "review/catalogue.yaml": ["tests/review/test_config_behaviour.py::"
                               "test_issue16_catalogue_yaml_decides_which_fine_needs_legal_review"],
     "review/checklist.yaml": ["tests/review/test_config_behaviour.py::"

@@ -115,3 +115,15 @@ def test_issue16_benchmarks_yaml_is_the_discretion_benchmark_a_reviewer_sees(rev
     assert review.deliver(proposed).outcome == "applied"
     check = _check(review, case_id, "law_discretion")
     assert f"法定幅度5000元至{upper}元" in check["finding"], check
+
+
+@pytest.mark.parametrize("title", ["行政处罚决定书", "当场行政处罚决定书"])
+def test_issue16_drafts_yaml_is_the_draft_decision_document_an_officer_gets(review, title):
+    """drafts.yaml (REV-8, issue 18): the draft of a penalty is the file's ``templates.penalty`` — its title
+    (行政处罚决定书 shipped) and the text rendered from it — read through review's assistance RPC."""
+    review.change("drafts.yaml", "ZHIFA_REVIEW_DRAFTS", ("templates", "penalty", "title"), title)
+    case_id = f"320412-SCJG-2026-DR{len(title)}"
+    assert review.deliver(ev.decision_proposed(case_id, fine="200000.00")).outcome == "applied"
+    draft = review.call("assistance", review.task(case_id).task_id, REVIEWER)["draft"]
+    assert draft["title"] == title and draft["template"] == "penalty"
+    assert "行政处罚决定书" in draft["text"]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from decimal import Decimal, InvalidOperation
+
 from services.disclosure import inspections, metrics, portal, receipts, register, reports, search, store
+from services.disclosure.domain import similar
 
 
 def search_publications(db, params: dict) -> dict:
@@ -91,3 +94,36 @@ def inspection_month(db, body_id, year, month) -> dict | None:
     with db.session() as session:
         row = store.inspection_month(session, body_id, int(year), int(month))
         return inspections.month_view(row) if row else None
+
+
+SIMILAR_LIMIT_MAX = 20
+SIMILAR_POOL = 1000        # the newest published decisions of the matter considered (bounded work)
+
+
+def similar_decisions(db, matter_code, facts=None, fine_amount=None, exclude_case_id=None, limit=5) -> dict:
+    """REV-8 (issue 18): published decisions of the same enforcement matter, the most similar facts first, and
+    the distribution of their fines with the proposed fine's place in it. Public data only (the published,
+    redacted entries), so no scope: anyone may read them on the portal."""
+    if not matter_code or not isinstance(matter_code, str):
+        raise ValueError("matter_code is required")
+    try:
+        proposed = None if fine_amount in (None, "") else Decimal(str(fine_amount))
+    except InvalidOperation:
+        raise ValueError(f"fine_amount is not an amount: {fine_amount!r}") from None
+    limit = max(1, min(int(limit or 5), SIMILAR_LIMIT_MAX))
+    with db.session() as session:
+        rows = store.published_of_matter(session, matter_code, portal.PUBLIC, SIMILAR_POOL)
+        candidates = [similar.Candidate(r.publication_id, r.case_id, r.decision_no, r.body_id, r.body_name,
+                                        r.decided_on.isoformat(), r.facts_public or "",
+                                        Decimal(r.fine_amount) if r.fine_amount else None) for r in rows]
+    others = [c for c in candidates if c.case_id != exclude_case_id]
+    ranked = similar.rank(facts, others, limit)
+    spread = similar.distribution((c.fine_amount for c in others), proposed)
+    return {"matter_code": matter_code, "considered": len(others),
+            "decisions": [{"publication_id": r.candidate.publication_id, "decision_no": r.candidate.decision_no,
+                           "body_id": r.candidate.body_id, "body_name": r.candidate.body_name,
+                           "decided_on": r.candidate.decided_on, "facts": r.candidate.facts[:500],
+                           "fine_amount": None if r.candidate.fine_amount is None else str(r.candidate.fine_amount),
+                           "similarity": str(r.score),
+                           "url": f"/disclosure/decisions/{r.candidate.publication_id}"} for r in ranked],
+            "amounts": spread.as_dict()}

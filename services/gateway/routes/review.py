@@ -38,6 +38,19 @@ class ReviewRoutes:
     def review_task(self, request, identity, task_id):
         return answered(call(self.review, "get_task", task_id, actor(identity)))
 
+    @endpoint("GET", "/api/v1/review/tasks/<task_id>/assistance", roles=TASK_READERS, tags=("review",),
+              summary="Assistance for the proposed decision (REV-8): legal articles and discretion benchmark, a draft "
+                      "decision document from the templates, similar published decisions of the matter and the "
+                      "distribution of their fines")
+    def review_assistance(self, request, identity, task_id):
+        """Review answers for the task in the caller's scope (404 otherwise) before disclosure is asked; the
+        similar decisions are disclosure's published (public, redacted) entries."""
+        help_ = answered(call(self.review, "assistance", task_id, actor(identity)))
+        query = help_.pop("similar_query")
+        help_["similar"] = answered(call(self.disclosure, "similar_decisions", query["matter_code"], query["facts"],
+                                         query["fine_amount"], query["exclude_case_id"], 5))
+        return help_
+
     @endpoint("POST", "/api/v1/review/tasks/<task_id>/checks", roles=("legal_reviewer",), tags=("review",),
               body=ReviewFindingsRequest, summary="Record findings on checklist items (REV-3)")
     def review_checks(self, request, identity, task_id):

@@ -22,6 +22,7 @@ from .checklist import (CHECKS, CertificateEvent, CheckResult, ChecklistConfig, 
                         check_officers_at_actions,
                         check_officers_qualified, check_procedure, check_within_authority, ChecklistFile,
                         manual_check, parse_checklist_config, run_prechecks, transfer_suggested)
+from .drafts import Draft, DraftsFile, DraftTemplate, draft_context, parse_drafts, render_draft
 from .gate import GateAnswer, Violation, ViolationKind, detect_bypass, may_decide
 from .model import Flags, Party, PartyKind, Proposal, proposal_from_payload
 from .staffing import Staffing, reviewer_staffing

@@ -133,6 +133,7 @@ class Proposal:
     hearing_held: bool = False
     flags: Flags = dc_field(default_factory=Flags)
     submitted_by: str | None = None
+    summary: str = ""          # 案情摘要 as the unit sent it (REV-8: similar decisions, the draft's facts)
 
     def __post_init__(self):
         if not self.case_id:
@@ -195,4 +196,5 @@ def proposal_from_payload(payload: Mapping[str, Any], *, case_id: str, body_id: 
         hearing_held=bool(payload.get("hearing_held", False)),
         flags=Flags(**{k: bool(flags.get(k, False)) for k in FLAG_NAMES_ZH}),
         submitted_by=payload.get("submitted_by"),
+        summary=payload.get("summary") or "",
     )
