@@ -43,9 +43,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
-import random
 import statistics
 import subprocess
 import shutil
@@ -68,63 +66,10 @@ from records_ingest import ConfirmedPublisher, _encode  # noqa: E402
 
 from services.common import settings  # noqa: E402
 from tests.integration import events as ev  # noqa: E402
+from tests.integration.events import Mix  # noqa: E402  (the case mix, shared with the chaos suite)
 
 RECORDS_REPLICAS = settings.get("ZHIFA_BENCH_RECORDS_REPLICAS")
 SUITE = settings.get("ZHIFA_BENCH_SUITE")
-CHINA = ev.CHINA
-OPEN_CASES = 300
-
-
-# --- the mix --------------------------------------------------------------------------------------
-
-def _case_script(case_id: str, rng: random.Random):
-    """One case's events, in order: opened, 2–3 evidence, and for half of the cases the decision path."""
-    def now():
-        return dt.datetime.now(CHINA)
-
-    yield ev.case_opened(case_id)
-    for n in range(3 if rng.random() < 0.35 else 2):
-        yield ev.evidence(case_id, n=n)
-    if rng.random() < 0.5:
-        return
-    if rng.random() < 2 / 17:
-        yield ev.envelope("hearing.held", {"hearing_id": f"{case_id}-H1", "held_at": now().isoformat(),
-                                           "officer_ids": ["o-1", "o-2"]}, case_id)
-    fine = "200000.00" if rng.random() < 0.1 else "2000.00"
-    yield ev.decision_proposed(case_id, fine=fine)
-    yield ev.decision_made(case_id, fine=fine)
-    yield ev.decision_served(case_id)
-    yield ev.envelope("decision.executed", {"executed_at": now().isoformat(), "manner": "当事人自觉履行，已缴纳罚款"},
-                      case_id)
-    yield ev.case_archived(case_id)
-
-
-class Mix:
-    """An endless interleaved stream of case events (and a registry event every 200)."""
-
-    def __init__(self, seed: int, prefix: str):
-        self.rng = random.Random(seed)
-        self.prefix = prefix
-        self.k = 0
-        self.n = 0
-        self.open = [self._new() for _ in range(OPEN_CASES)]
-
-    def _new(self):
-        self.k += 1
-        return _case_script(ev.case_id(f"{self.prefix}-{self.k}"), self.rng)
-
-    def next(self) -> dict:
-        self.n += 1
-        if self.n % 200 == 0:
-            return ev.envelope("officer.registered", {
-                "officer_id": f"o-{self.n // 200 % 50 + 1}", "name": "王执法", "body_id": ev.BODY["body_id"],
-                "roles": ["officer"], "certificate_no": f"JS{self.n:08d}"})
-        while True:
-            i = self.rng.randrange(len(self.open))
-            envelope = next(self.open[i], None)
-            if envelope is not None:
-                return envelope
-            self.open[i] = self._new()
 
 
 # --- observing ------------------------------------------------------------------------------------

@@ -103,3 +103,66 @@ def complaint_submitted(subject_body="320412-SCJG", **kw):
         "subject": {"body_id": subject_body}, "request": "请求查处执法人员不出示证件的行为",
         "facts": "执法人员检查时未出示执法证件。", "received_at": dt.datetime.now(CHINA).isoformat()},
         body={"region_code": "320412", "body_id": "320400-12345", "system": "changzhou-12345"}, **kw)
+
+
+# --- the realistic case mix (issue 17; bench/suite_mixed.py and the chaos suite, tests/chaos) ---------------
+
+def case_script(case_id: str, rng):
+    """One case's events, in order: opened, 2–3 evidence, and for half of the cases the decision path."""
+    def now():
+        return dt.datetime.now(CHINA)
+
+    yield case_opened(case_id)
+    for n in range(3 if rng.random() < 0.35 else 2):
+        yield evidence(case_id, n=n)
+    if rng.random() < 0.5:
+        return
+    if rng.random() < 2 / 17:
+        yield envelope("hearing.held", {"hearing_id": f"{case_id}-H1", "held_at": now().isoformat(),
+                                        "officer_ids": ["o-1", "o-2"]}, case_id)
+    fine = "200000.00" if rng.random() < 0.1 else "2000.00"
+    yield decision_proposed(case_id, fine=fine)
+    yield decision_made(case_id, fine=fine)
+    yield decision_served(case_id)
+    yield envelope("decision.executed", {"executed_at": now().isoformat(), "manner": "当事人自觉履行，已缴纳罚款"},
+                   case_id)
+    yield case_archived(case_id)
+
+
+class Mix:
+    """An endless interleaved stream of case events (and a registry event every 200) — per 100 events
+    ~17 case.opened, ~40 evidence.recorded, ~8.5 each of decision.proposed / made / served / executed
+    and case.archived, ~1 hearing.held. Cases are interleaved (``open_cases`` open at a time), each
+    case's events in order. ``body_every`` > 0 adds a body.registered of the body every that many
+    events (its consumers include complaints, which the case events do not reach)."""
+
+    def __init__(self, seed: int, prefix: str, open_cases: int = 300, body_every: int = 0):
+        import random
+
+        self.rng = random.Random(seed)
+        self.prefix = prefix
+        self.body_every = body_every
+        self.k = 0
+        self.n = 0
+        self.open = [self._new() for _ in range(open_cases)]
+
+    def _new(self):
+        self.k += 1
+        return case_script(case_id(f"{self.prefix}-{self.k}"), self.rng)
+
+    def next(self) -> dict:
+        self.n += 1
+        if self.n % 200 == 0:
+            return envelope("officer.registered", {
+                "officer_id": f"o-{self.n // 200 % 50 + 1}", "name": "王执法", "body_id": BODY["body_id"],
+                "roles": ["officer"], "certificate_no": f"JS{self.n:08d}"})
+        if self.body_every and self.n % self.body_every == 0:
+            return envelope("body.registered", {"body_id": BODY["body_id"], "name": "常州市武进区市场监督管理局",
+                                                "kind": "department", "region_code": BODY["region_code"],
+                                                "field": "市场监管", "superior_body_id": "320400-SCJG"})
+        while True:
+            i = self.rng.randrange(len(self.open))
+            found = next(self.open[i], None)
+            if found is not None:
+                return found
+            self.open[i] = self._new()

@@ -12,7 +12,6 @@ acknowledged transactions can be lost at a failover — see RUNBOOK "PostgreSQL 
 """
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -34,51 +33,13 @@ from services.common.settings import amqp_user
 from services.records.verify import verify_database
 from tests.fixtures import ROOT_DIR, dead_letters, free_port, wait_for, wait_until_drained
 from tests.integration import events as ev
+from tests.pg_replication import INITDB, ReplicatedPostgres
 
 pytestmark = pytest.mark.integration
 
-INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 CASES, EVIDENCE_PER_CASE = 12, 24          # 300 events
 KILL_AFTER = 100                           # events published before the primary dies
 PROMOTE_AFTER = 10.0                       # seconds without a primary (a cluster manager's detection time)
-
-
-def _as_postgres(*argv, check=True, **kw):
-    return subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=check, capture_output=True,
-                          text=True, timeout=120, **kw)
-
-
-class Cluster:
-    """One temporary PostgreSQL cluster (data folder, port, log) run as the postgres user."""
-
-    def __init__(self, bindir: str, root: str, name: str):
-        self.bindir, self.data, self.port = bindir, os.path.join(root, name), free_port()
-        self.log, self.sockets = os.path.join(root, f"{name}.log"), root
-
-    def conf(self, **values):
-        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
-            for key, value in values.items():
-                f.write(f"{key} = '{value}'\n")
-
-    def start(self):
-        _as_postgres(f"{self.bindir}/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start")
-
-    def dsn(self, db="postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
-
-    def kill9(self):
-        """The machine is gone: SIGKILL to the postmaster and every child at once (no shutdown)."""
-        with open(os.path.join(self.data, "postmaster.pid")) as f:
-            pid = int(f.readline())
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        for victim in [pid, *map(int, children)]:
-            try:
-                os.kill(victim, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    def stop(self):
-        _as_postgres(f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
 
 
 @pytest.fixture
@@ -86,34 +47,12 @@ def replicated_pg():
     """A primary and a synchronous streaming standby (pg_basebackup -R) in a tmp dir, on free ports."""
     if not INITDB:
         pytest.skip("PostgreSQL server binaries (initdb) are not installed: no failover test")
-    bindir = os.path.dirname(INITDB[-1])
-    root = tempfile.mkdtemp(prefix="zhifa-pgfail-")
-    shutil.chown(root, "postgres", "postgres")
-    primary, standby = Cluster(bindir, root, "primary"), Cluster(bindir, root, "standby")
+    pair = ReplicatedPostgres(tempfile.mkdtemp(prefix="zhifa-pgfail-"))
     try:
-        _as_postgres(f"{bindir}/initdb", "-D", primary.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                     "--no-sync", "--locale=C.UTF-8")
-        primary.conf(port=primary.port, listen_addresses="127.0.0.1", unix_socket_directories=root,
-                     wal_level="replica", max_wal_senders=5, hot_standby="on", fsync="off",
-                     full_page_writes="on", max_connections=100)
-        primary.start()
-        _as_postgres(f"{bindir}/pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                     "-D", standby.data, "-R", "-X", "stream", "--checkpoint=fast")
-        standby.conf(port=standby.port)
-        standby.start()
-        with psycopg.connect(primary.dsn(), autocommit=True) as conn:
-            wait_for(lambda: conn.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
-                     .fetchone()[0] == 1, timeout=30, message="standby streaming")
-            # after the base backup, so the standby (and so the promoted primary) does not inherit it
-            conn.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
-            conn.execute("SELECT pg_reload_conf()")
-            wait_for(lambda: conn.execute("SELECT sync_state FROM pg_stat_replication").fetchone()[0] == "sync",
-                     timeout=30, message="standby synchronous")
-        yield primary, standby
+        yield pair.start().primary, pair.standby
     finally:
-        primary.stop()
-        standby.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        pair.stop()
+        shutil.rmtree(pair.root, ignore_errors=True)
 
 
 def _records_process(cfg_path, log_path):
@@ -179,7 +118,7 @@ def test_plat1_issue20_primary_killed_mid_stream_standby_promoted_every_event_on
                     # the operator's (or the cluster manager's) reaction: promote the standby. Until
                     # then no host takes writes: longer than ZHIFA_MAX_ATTEMPTS × the retry delay, so
                     # an outage taken for a handler error would dead-letter events
-                    _as_postgres(f"{standby.bindir}/pg_ctl", "-D", standby.data, "-w", "promote")
+                    standby.promote()
                     promoted = time.monotonic()
                 producer.publish(json.dumps(envelope, ensure_ascii=False).encode(),
                                  exchange=events_exchange("departments"), routing_key=envelope["event_type"],
@@ -188,7 +127,7 @@ def test_plat1_issue20_primary_killed_mid_stream_standby_promoted_every_event_on
                 time.sleep(0.01)          # a steady stream (~100/s), not one burst before the kill
         if not promoted:              # the stream ended first: the promotion comes at its time
             time.sleep(max(0.0, killed + PROMOTE_AFTER - time.monotonic()))
-            _as_postgres(f"{standby.bindir}/pg_ctl", "-D", standby.data, "-w", "promote")
+            standby.promote()
             promoted = time.monotonic()
         figures["promoted_after_seconds"] = round(promoted - killed, 2)
         at_promotion = len(_appended(new_primary) or ())

@@ -35,10 +35,10 @@ def port() -> int:
             return candidate
 
 
-def new_vhost(prefix: str) -> str:
+def new_vhost(prefix: str, ctl=_rabbitmqctl) -> str:
     name = f"zhifa-test-{prefix}-{uuid.uuid4().hex[:6]}"
-    _rabbitmqctl("add_vhost", name)
-    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    ctl("add_vhost", name)
+    ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
     return name
 
 
@@ -51,14 +51,18 @@ def healthy(url: str) -> bool:
 
 class SuiteProcesses:
     """One tier suite: its vhost, databases, config and `nameko run` processes (one per group of
-    services, so that a group — e.g. records — can be stopped, restored and started again)."""
+    services, so that a group — e.g. records — can be stopped, restored and started again).
+    ``amqp_host`` (host:port, or a comma-separated list for a broker cluster) and ``ctl`` (rabbitmqctl
+    of that broker) default to the test broker."""
 
-    def __init__(self, name: str, tmp: Path, region: str, tier: str, settings: dict, groups: dict[str, list[str]]):
+    def __init__(self, name: str, tmp: Path, region: str, tier: str, settings: dict, groups: dict[str, list[str]],
+                 amqp_host: str = AMQP_HOST, ctl=_rabbitmqctl):
         self.name, self.region, self.tier, self.groups = name, region, tier, groups
         self.tmp = tmp / name
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.vhost = new_vhost(name)
-        self.amqp_uri = f"amqp://guest:guest@{AMQP_HOST}/{self.vhost}"
+        self.ctl = ctl
+        self.vhost = new_vhost(name, ctl)
+        self.amqp_uri = ";".join(f"amqp://guest:guest@{host}/{self.vhost}" for host in amqp_host.split(","))
         self.databases = {s: f"sqlite:///{self.tmp / (s + '.db')}" for s in DATABASES}
         self.postgres: dict[str, PostgresDatabase] = {}
         self.port, self.token_secret = port(), uuid.uuid4().hex
@@ -128,10 +132,17 @@ class SuiteProcesses:
                 proc.kill()
                 proc.wait(10)
 
+    def kill(self, group: str):
+        """kill -9 of a group's process (no shutdown: its unacknowledged messages go back to the queues)."""
+        proc = self.procs.pop(group, None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
     def close(self):
         for group in list(self.procs):
             self.stop(group)
-        _rabbitmqctl("delete_vhost", self.vhost)
+        self.ctl("delete_vhost", self.vhost)
         for database in self.postgres.values():
             database.drop()
 

@@ -1,0 +1,778 @@
+"""The chaos harness (issue 20, PLAT-1): the whole suite as real processes, a realistic case mix
+published with publisher confirms while a fault acts, then a barrier and an exact count of what
+every consumer did. Support code only — the tests are tests/chaos/test_chaos_short.py (`make test`)
+and tests/chaos/run_chaos.py (`make chaos`).
+
+Set-up (``ChaosSuite``, started once and used for many rounds):
+- a city suite (常州 320400) under test: records, review, disclosure, evaluation and complaints, each
+  its own ``nameko run`` process, on its own vhost of the given broker (``amqp_host``, ``ctl``) and
+  on PostgreSQL — one database per service on a primary with a synchronous streaming standby of the
+  harness's own (tests/pg_replication.py; multi-host URLs with ``target_session_attrs=read-write``);
+- a province suite (江苏 320000: records, evaluation, complaints on SQLite) linked to the city by the
+  federation shovels, the city end reached through a TCP proxy (tests/tcp_proxy.py) that a fault cuts.
+Data folders under ``/tmp/chaos/`` (``ZHIFA_CHAOS_DIR``); everything is stopped and removed by
+``close()``.
+
+A round (``ChaosSuite.round(fault, seed)``):
+1. ``fault.prepare(suite)`` — optional, before anything is published;
+2. the mix (tests/integration/events.Mix, seeded) is published at ``rate`` events/s by a plain AMQP
+   publisher with publisher confirms and ``mandatory`` (``ConfirmingPublisher``: republishes what was
+   not confirmed after a lost connection, so an event may be *sent* twice — the consumers dedupe);
+3. after a seeded share (20–50%) of the events, in its own thread: ``fault.start(suite)``; then
+   ``fault.duration`` seconds later ``fault.stop(suite)`` (publishing goes on meanwhile);
+4. the barrier: every handler and retry queue of the city's services (and the link buffers) empty,
+   no outbox row pending, and every expected effect present — or the round's ``barrier_timeout``;
+5. the count (read-only: the services' databases, the dead-letter queues, the processes' metrics):
+
+   attempted      distinct events the publisher tried to send
+   confirmed      of them, confirmed by the broker (returned-as-unroutable or nacked ones are not)
+   applied_once   confirmed events every expected consumer applied exactly once
+   lost           confirmed events some expected consumer never applied (after the barrier)
+   duplicated     effects present more than once (records log entries per event id, disclosure
+                  publications per case and version, evaluation facts per event/kind/officer/seq,
+                  review classifications per case and version, province: processed upward events)
+   dead_lettered  messages in the dead-letter queues of the city's and the province's services
+   redelivered    copies the services received again and skipped as already applied
+                  (zhifa_events_duplicate_total, scraped every second from every process)
+   verify         services.records.verify over the city's log and a signed head covering it
+
+   "Expected consumers" of a departmental event are the handlers bound to its type
+   (services.common.bus.handler_bindings), checked in each service's ``processed_events`` (written in
+   the effect's transaction) and, where a duplicate could show, in the effect tables above. Events the
+   city emitted upward (its outboxes, the federation.yaml upward types but the heartbeats, which
+   expire by design) must be processed at the province by each upward consumer.
+
+Faults are small objects (subclass ``Fault``)::
+
+    class BrokerNodeStop(Fault):
+        name = "broker-node-stop"        # the row's label in the table
+        duration = 10.0                  # seconds between start() and stop()
+        def prepare(self, suite): ...    # optional: before the round publishes (default: nothing)
+        def start(self, suite): ...      # inject: called once, mid-stream, in the fault thread
+        def stop(self, suite): ...       # heal: restart what was killed, end the partition, …
+        def close(self, suite): ...      # optional: when the suite closes
+
+``suite`` is the ``ChaosSuite``: ``suite.city`` / ``suite.province`` (tests/integration/
+tiers_support.SuiteProcesses: ``kill(group)``, ``start(group)``, ``procs``, ``amqp_uri``,
+``databases``), ``suite.pg`` (ReplicatedPostgres), ``suite.link`` (its ``proxy``), ``suite.rng``
+(the round's seeded random.Random), ``suite.note(text)`` (a line in the round's log). The built-in
+faults: ``ServiceKill(service)``, ``PostgresFailover()``, ``Partition(seconds)``; ``FAULTS`` maps
+their names to factories (``make chaos`` runs each).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import amqp
+import psycopg
+import requests
+
+from services.common.bus import all_service_classes, handler_bindings
+from tests.fixtures import AMQP_HOST, LinkUsers, _rabbitmqctl
+from tests.integration.events import Mix
+from tests.integration.tiers_support import Link, SuiteProcesses, metric_value, signing_key
+from tests.pg_replication import ReplicatedPostgres
+
+CITY, PROVINCE = "320400", "320000"
+CITY_SERVICES = ("records", "review", "disclosure", "evaluation", "complaints")
+PROVINCE_SERVICES = ("records", "evaluation", "complaints")
+UPWARD_EXCLUDED = {"link.heartbeat"}          # short TTL: expire during a cut by design
+ROOT = Path(os.environ.get("ZHIFA_CHAOS_DIR", "/tmp/chaos"))
+
+
+# --- faults --------------------------------------------------------------------------------------------
+
+class Fault:
+    """A fault plugin (see the module docstring)."""
+
+    name = "fault"
+    duration = 0.0
+
+    def prepare(self, suite: "ChaosSuite") -> None:
+        pass
+
+    def start(self, suite: "ChaosSuite") -> None:
+        raise NotImplementedError
+
+    def stop(self, suite: "ChaosSuite") -> None:
+        pass
+
+    def close(self, suite: "ChaosSuite") -> None:
+        pass
+
+
+class ServiceKill(Fault):
+    """kill -9 of one city service's process mid-stream; restarted ``duration`` seconds later."""
+
+    duration = 2.0
+
+    def __init__(self, service: str):
+        self.service = service
+        self.name = f"kill-{service}"
+
+    def start(self, suite):
+        suite.city.kill(self.service)
+        suite.note(f"killed {self.service} (-9)")
+
+    def stop(self, suite):
+        suite.city.start(self.service)
+        suite.note(f"restarted {self.service}")
+
+
+class PostgresFailover(Fault):
+    """kill -9 of the PostgreSQL primary (postmaster and backends) under all the city's services; the
+    standby is promoted ``duration`` seconds later (a cluster manager's detection time), and a new
+    standby is made of the dead primary's place after the round's barrier (``prepare`` of the next)."""
+
+    name = "pg-primary-kill"
+    duration = 8.0
+
+    def prepare(self, suite):
+        if suite.pg.needs_standby:
+            suite.pg.rebuild_standby()
+            suite.pg.needs_standby = False
+            suite.note("standby rebuilt from the promoted primary")
+
+    def start(self, suite):
+        suite.pg.kill_primary()
+        suite.note(f"primary :{suite.pg.primary.port} killed (-9)")
+
+    def stop(self, suite):
+        suite.pg.promote_standby()
+        suite.pg.needs_standby = True
+        suite.note(f"standby :{suite.pg.primary.port} promoted")
+
+
+class Partition(Fault):
+    """The city–province link cut for ``seconds`` (the TCP proxy in front of the city's broker end
+    closes every connection and stops listening), then healed."""
+
+    def __init__(self, seconds: float = 30.0):
+        self.duration = seconds
+        self.name = "partition"
+
+    def start(self, suite):
+        suite.link.cut()
+        suite.note(f"link cut for {self.duration:.0f} s")
+
+    def stop(self, suite):
+        suite.link.heal()
+        suite.note("link healed")
+
+
+FAULTS = {
+    **{f"kill-{s}": (lambda s=s: ServiceKill(s)) for s in CITY_SERVICES},
+    "pg-primary-kill": PostgresFailover,
+    "partition": lambda: Partition(float(os.environ.get("ZHIFA_CHAOS_PARTITION_SECONDS", "30"))),
+}
+
+
+# --- the publisher -------------------------------------------------------------------------------------
+
+class ConfirmingPublisher:
+    """Persistent JSON to ``departments.events`` with publisher confirms and ``mandatory``, as a
+    departmental system publishes. A lost connection is reopened (next URI of the list) and every
+    unconfirmed message published again."""
+
+    def __init__(self, amqp_uris: list[str], window: int = 500):
+        self.uris, self.window = amqp_uris, window
+        self.bodies: dict[str, tuple[bytes, str]] = {}
+        self.attempted: set[str] = set()
+        self.confirmed: set[str] = set()
+        self.returned: set[str] = set()
+        self.nacked: set[str] = set()
+        self.republished = 0
+        self._tags: dict[int, str] = {}
+        self._conn = None
+        self._open(timeout=30)
+
+    def _open(self, timeout: float):
+        deadline, i, error = time.monotonic() + timeout, 0, None
+        while time.monotonic() < deadline:
+            url = urlparse(self.uris[i % len(self.uris)])
+            i += 1
+            try:
+                conn = amqp.Connection(host=f"{url.hostname}:{url.port or 5672}", userid=unquote(url.username or "guest"),
+                                       password=unquote(url.password or "guest"),
+                                       virtual_host=unquote(url.path[1:]) or "/", connect_timeout=5)
+                conn.connect()
+                ch = conn.channel()
+                ch.confirm_select()
+                ch.events["basic_ack"].add(self._ack)
+                ch.events["basic_nack"].add(self._nack)
+                ch.events["basic_return"].add(self._return)
+                self._conn, self._ch, self._user, self._tags, self._tag = conn, ch, unquote(url.username or "guest"), {}, 0
+                return
+            except (OSError, amqp.exceptions.AMQPError) as exc:
+                error = exc
+                time.sleep(0.5)
+        raise ConnectionError(f"no broker answered in {timeout} s: {error}")
+
+    def _settle(self, tag: int, multiple: bool, into: set):
+        for t in ([t for t in self._tags if t <= tag] if multiple else [tag]):
+            event_id = self._tags.pop(t, None)
+            if event_id is not None:
+                into.add(event_id)
+
+    def _ack(self, delivery_tag, multiple=False):
+        self._settle(delivery_tag, multiple, self.confirmed)
+
+    def _nack(self, delivery_tag, multiple=False):
+        self._settle(delivery_tag, multiple, self.nacked)
+
+    def _return(self, exc, exchange, routing_key, message):
+        self.returned.add(json.loads(message.body)["event_id"])
+
+    def _send(self, event_id: str):
+        body, key = self.bodies[event_id]
+        self._ch.basic_publish(amqp.Message(body, delivery_mode=2, content_type="application/json",
+                                            content_encoding="utf-8", user_id=self._user),
+                               exchange="departments.events", routing_key=key, mandatory=True)
+        self._tag += 1
+        self._tags[self._tag] = event_id
+
+    def _recover(self):
+        with contextlib.suppress(Exception):
+            self._conn.collect()
+        unconfirmed = [e for e in self._tags.values()]
+        self._open(timeout=120)
+        for event_id in unconfirmed:
+            self.republished += 1
+            self._send(event_id)
+
+    def publish(self, envelope: dict):
+        event_id = envelope["event_id"]
+        self.bodies[event_id] = (json.dumps(envelope, ensure_ascii=False).encode(), envelope["event_type"])
+        self.attempted.add(event_id)
+        while True:
+            try:
+                self._send(event_id)
+                while len(self._tags) >= self.window:
+                    self._conn.drain_events(timeout=5)
+                return
+            except (OSError, amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError,
+                    amqp.exceptions.ChannelError) as exc:
+                if event_id in self._tags.values():
+                    return self._recover()       # it is among the unconfirmed sent again
+                self._recover()
+
+    def poll(self):
+        try:
+            self._conn.drain_events(timeout=0)
+        except TimeoutError:
+            pass
+        except (OSError, amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError):
+            self._recover()
+
+    def flush(self, timeout: float = 120):
+        deadline = time.monotonic() + timeout
+        while self._tags and time.monotonic() < deadline:
+            try:
+                self._conn.drain_events(timeout=1)
+            except TimeoutError:
+                pass
+            except (OSError, amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError):
+                self._recover()
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+
+# --- observing -----------------------------------------------------------------------------------------
+
+def expected_consumers(source: str) -> dict[str, list[str]]:
+    """event type -> the handlers (service.method) bound to it from ``source``, of every service."""
+    out: dict[str, list[str]] = {}
+    for cls in all_service_classes():
+        for b in handler_bindings(cls):
+            if b.source == source:
+                out.setdefault(b.event_type, []).append(f"{b.service}.{b.method}")
+    return out
+
+
+def _vhost(amqp_uri: str) -> str:
+    return unquote(urlparse(amqp_uri.split(";")[0]).path.lstrip("/")) or "/"
+
+
+def queue_depths(vhost: str) -> dict[str, int] | None:
+    """Messages (ready + unacknowledged) of every queue of a vhost; None when rabbitmqctl did not answer."""
+    exe = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    try:
+        out = subprocess.run([exe, "-q", "list_queues", "-p", vhost, "name", "messages", "--formatter", "json"],
+                             capture_output=True, text=True, timeout=60).stdout
+        return {q["name"]: int(q["messages"]) for q in json.loads(out or "[]")}
+    except (ValueError, TypeError, subprocess.TimeoutExpired):
+        return None
+
+
+def _watched(name: str, services, buffers) -> bool:
+    """A handler or retry queue of a running service, or a link buffer (not a dead-letter queue)."""
+    return any(f"--{s}." in name for s in services) or name in buffers
+
+
+class MetricsScraper:
+    """Sums a counter over every process incarnation: each process's /metrics read every second, the
+    last value of each (group, pid) kept — a killed process keeps the value of its last scrape."""
+
+    def __init__(self, suites: list[SuiteProcesses], name: str = "zhifa_events_duplicate_total"):
+        self.suites, self.name = suites, name
+        self.last: dict[tuple, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _value(self, text: str) -> float:
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(self.name + "{") or line.startswith(self.name + " "):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def scrape(self):
+        for suite in self.suites:
+            for group, proc in list(suite.procs.items()):
+                port = suite.group_metrics.get(group)
+                if port is None or proc.poll() is not None:
+                    continue
+                with contextlib.suppress(requests.RequestException, ValueError):
+                    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+                    self.last[(suite.name, group, proc.pid)] = self._value(text)
+
+    def _run(self):
+        while not self._stop.wait(1.0):
+            self.scrape()
+
+    def total(self) -> float:
+        return sum(self.last.values())
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+
+
+def _pg_rows(conninfo: str, sql: str, params=()) -> list[tuple]:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _sqlite_rows(url: str, sql: str, params=()) -> list[tuple]:
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+# --- one round's figures -------------------------------------------------------------------------------
+
+@dataclass
+class RoundResult:
+    fault: str
+    seed: int
+    attempted: int = 0
+    confirmed: int = 0
+    applied_once: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    dead_lettered: int = 0
+    redelivered: int = 0
+    republished: int = 0
+    verify: str = "?"
+    seconds: float = 0.0
+    drained: bool = False
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (self.lost == 0 and self.duplicated == 0 and self.dead_lettered == 0 and self.verify == "ok"
+                and self.drained and self.confirmed == self.attempted)
+
+
+COLUMNS = ("fault", "seed", "attempted", "confirmed", "applied_once", "lost", "duplicated", "dead_lettered",
+           "redelivered", "verify", "seconds")
+
+
+def table(results: list[RoundResult]) -> str:
+    """The printed table: one row per round, and a total row per fault."""
+    rows = [[str(getattr(r, c)) if c != "seconds" else f"{r.seconds:.0f}" for c in COLUMNS] for r in results]
+    by_fault: dict[str, list[RoundResult]] = {}
+    for r in results:
+        by_fault.setdefault(r.fault, []).append(r)
+    totals = []
+    for name, rs in by_fault.items():
+        totals.append([f"{name} ×{len(rs)}", "-", *[str(sum(getattr(r, c) for r in rs)) for c in COLUMNS[2:9]],
+                       f"{sum(r.verify == 'ok' for r in rs)}/{len(rs)} ok", f"{sum(r.seconds for r in rs):.0f}"])
+    widths = [max(len(c), *(len(row[i]) for row in rows + totals)) for i, c in enumerate(COLUMNS)]
+    line = lambda cells: "  ".join(str(v).rjust(w) if i > 0 else str(v).ljust(w)  # noqa: E731
+                                   for i, (v, w) in enumerate(zip(cells, widths)))
+    out = [line(COLUMNS), line(["-" * w for w in widths]), *map(line, rows)]
+    if totals:
+        out += [line(["-" * w for w in widths]), *map(line, totals)]
+    return "\n".join(out)
+
+
+# --- the suite -----------------------------------------------------------------------------------------
+
+class ChaosSuite:
+    """The city suite under test and its province, started once; ``round()`` runs one seeded round."""
+
+    def __init__(self, amqp_host: str = AMQP_HOST, ctl=_rabbitmqctl, root: Path | None = None,
+                 with_province: bool = True, log=print):
+        self.log = log
+        self.root = (root or ROOT) / f"run-{uuid.uuid4().hex[:6]}"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.amqp_host, self.ctl = amqp_host, ctl
+        self.with_province = with_province
+        self.city = self.province = self.link = self.links_users = self.pg = self.scraper = None
+        self.rng = random.Random(0)
+        self._notes: list[str] = []
+        self.faults: list[Fault] = []
+        self.departments = expected_consumers("departments")
+        self.upward = expected_consumers("upward")
+
+    # -- set-up -----------------------------------------------------------------------------------------
+    def start(self) -> "ChaosSuite":
+        if self.with_province:
+            subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_shovel"], check=True, capture_output=True,
+                           timeout=120)
+        self.pg = ReplicatedPostgres(str(self.root / "pg")).start()
+        self.pg.needs_standby = False
+        city_key = signing_key(self.root / "key-city.pem")
+        common = {"ZHIFA_LINK_HEARTBEAT_SECONDS": 2, "ZHIFA_RECORDS_STH_INTERVAL": 1,
+                  "ZHIFA_RECORDS_SELF_CHECK_RETRY": 2, "ZHIFA_RECORDS_WITNESS_REQUEST_RETRY": 5}
+        groups = {s: [s] for s in CITY_SERVICES}
+        self.city = SuiteProcesses("city", self.root, CITY, "city", {
+            **common, "ZHIFA_RECORDS_LOG_ID": f"records.{CITY}",
+            "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(self.root / "key-city.pem"),
+            "ZHIFA_RECORDS_WITNESS_CHECK": "on" if self.with_province else "off",
+            "ZHIFA_METRICS_DISABLED": "0"}, groups, amqp_host=self.amqp_host, ctl=self.ctl)
+        self.city_key = city_key
+        self.read: dict[str, str] = {}
+        for service in CITY_SERVICES:
+            db = f"chaos_{service}"
+            self.pg.create_database(db)
+            self.city.databases[service] = self.pg.url(db)
+            self.read[service] = self.pg.conninfo(db)
+        suites = [self.city]
+        if self.with_province:
+            self.province = SuiteProcesses("province", self.root, PROVINCE, "province", {
+                **common, "ZHIFA_CITIES": CITY, "ZHIFA_RECORDS_LOG_ID": f"records.{PROVINCE}",
+                "ZHIFA_RECORDS_WITNESS_KEYS": {f"records.{CITY}": city_key},
+                "ZHIFA_RECORDS_SIGNING_KEY_FILE": str(self.root / "key-province.pem")},
+                {"main": list(PROVINCE_SERVICES)}, amqp_host=self.amqp_host, ctl=self.ctl)
+            suites.append(self.province)
+            self.links_users = LinkUsers([CITY], [s.vhost for s in suites])
+            for suite in suites:
+                suite.settings["ZHIFA_LINK_USER_TEMPLATE"] = self.links_users.template
+            self.province.prepare([CITY])
+        self.city.prepare()
+        for suite in suites:
+            suite.start_all()
+        if self.with_province:
+            self.link = Link(self.links_users, self.province, self.city)
+        self.scraper = MetricsScraper(suites)
+        self._wait_consuming(timeout=180)
+        return self
+
+    def _wait_consuming(self, timeout: float):
+        """Every handler queue of the city has its consumer (the processes are up)."""
+        deadline = time.monotonic() + timeout
+        names = {f"evt-departments-{t}--{c}" for t, cs in self.departments.items() for c in cs
+                 if c.split(".")[0] in CITY_SERVICES}
+        while time.monotonic() < deadline:
+            out = subprocess.run([shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl", "-q", "list_queues", "-p",
+                                  self.city.vhost, "name", "consumers", "--formatter", "json"],
+                                 capture_output=True, text=True, timeout=60).stdout
+            with contextlib.suppress(ValueError):
+                have = {q["name"] for q in json.loads(out or "[]") if q["consumers"]}
+                if names <= have:
+                    return
+            time.sleep(1)
+        raise TimeoutError(f"city services not consuming: {sorted(names - have)[:5]}\n{self.city.log_text()}")
+
+    def note(self, text: str):
+        self._notes.append(f"{time.strftime('%H:%M:%S')} {text}")
+        self.log(f"chaos:   {text}")
+
+    def close(self):
+        for fault in self.faults:
+            with contextlib.suppress(Exception):
+                fault.close(self)
+        if self.scraper:
+            self.scraper.close()
+        for suite in (self.city, self.province):
+            if suite is not None:
+                with contextlib.suppress(Exception):
+                    suite.close()
+        if self.link:
+            self.link.proxy.stop()
+        if self.links_users:
+            with contextlib.suppress(Exception):
+                self.links_users.close()
+        if self.pg:
+            self.pg.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- a round ----------------------------------------------------------------------------------------
+    def round(self, fault: Fault, seed: int, events: int = 300, rate: float = 60.0,
+              barrier_timeout: float = 180.0) -> RoundResult:
+        if fault not in self.faults:
+            self.faults.append(fault)
+        self.rng, self._notes = random.Random(seed), []
+        result = RoundResult(fault.name, seed)
+        began = time.monotonic()
+        fault.prepare(self)
+        self._wait_consuming(timeout=120)
+        mix = Mix(seed, f"CH{seed}-{uuid.uuid4().hex[:4]}", open_cases=max(10, events // 10), body_every=50)
+        envelopes = [mix.next() for _ in range(events)]
+        fault_at = int(events * self.rng.uniform(0.2, 0.5))
+        redelivered_before = self.scraper.total()
+        dead_before = self._dead_letters()
+        fault_done = threading.Event()
+        fault_error: list[BaseException] = []
+
+        def act():
+            try:
+                fault.start(self)
+                time.sleep(fault.duration)
+                fault.stop(self)
+            except BaseException as exc:  # noqa: BLE001 - reported with the round
+                fault_error.append(exc)
+            finally:
+                fault_done.set()
+
+        publisher = ConfirmingPublisher(self.city.amqp_uri.split(";"))
+        actor = None
+        try:
+            start = time.monotonic()
+            for i, envelope in enumerate(envelopes):
+                if i == fault_at:
+                    actor = threading.Thread(target=act, daemon=True)
+                    actor.start()
+                due = start + i / rate
+                while time.monotonic() < due:
+                    publisher.poll()
+                    time.sleep(0.002)
+                publisher.publish(envelope)
+            publisher.flush()
+        finally:
+            publisher.close()
+        if actor is not None:
+            fault_done.wait(fault.duration + 300)
+        if fault_error:
+            result.problems.append(f"the fault failed: {fault_error[0]!r}")
+        result.attempted, result.republished = len(publisher.attempted), publisher.republished
+        confirmed = publisher.confirmed - publisher.returned - publisher.nacked
+        result.confirmed = len(confirmed & publisher.attempted)
+        sent = [e for e in envelopes if e["event_id"] in confirmed]
+        # the barrier: nothing queued or pending anywhere, every expected effect present
+        deadline = time.monotonic() + barrier_timeout
+        missing: dict = {}
+        while time.monotonic() < deadline:
+            missing = self._missing(sent)
+            if not missing and self._quiet():
+                time.sleep(1.0)             # and still quiet a moment later (a retry in flight)
+                if self._quiet():
+                    result.drained = True
+                    break
+            time.sleep(1.0)
+        self.scraper.scrape()
+        self._count(result, sent)
+        result.dead_lettered = self._dead_letters() - dead_before
+        result.redelivered = int(self.scraper.total() - redelivered_before)
+        result.verify = self._verify()
+        result.seconds = time.monotonic() - began
+        result.notes = list(self._notes)
+        if not result.drained:
+            result.problems.append("the barrier timed out (queues, outboxes or effects not settled)")
+        if result.confirmed != result.attempted:
+            result.problems.append(f"{result.attempted - result.confirmed} events never confirmed by the broker")
+        return result
+
+    # -- the barrier and the count --------------------------------------------------------------------
+    def _quiet(self) -> bool:
+        """Nothing ready, in a worker or waiting for a retry in any watched queue; no outbox row pending."""
+        from services.common.federation import UPWARD_QUEUE, downward_queue
+
+        for suite, services, buffers in ((self.city, CITY_SERVICES, {UPWARD_QUEUE} if self.link else set()),
+                                         (self.province, PROVINCE_SERVICES, {downward_queue(CITY)})):
+            if suite is None:
+                continue
+            depths = queue_depths(suite.vhost)
+            if depths is None or any(n for q, n in depths.items() if _watched(q, services, buffers)):
+                return False
+        for service in CITY_SERVICES:
+            try:
+                if _pg_rows(self.read[service], "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0]:
+                    return False
+            except psycopg.Error:
+                return False
+        return True
+
+    def _applied(self) -> dict[str, set]:
+        """consumer -> event ids in the city's processed_events."""
+        applied: dict[str, set] = {}
+        for service in CITY_SERVICES:
+            with contextlib.suppress(psycopg.Error):
+                for consumer, event_id in _pg_rows(self.read[service],
+                                                   "SELECT consumer, event_id FROM processed_events"):
+                    applied.setdefault(consumer, set()).add(event_id)
+        return applied
+
+    def _upward_sent(self) -> list[tuple[str, str]]:
+        """(event type, event id) the city emitted upward (its outboxes, published)."""
+        from services.common.federation import load_links
+
+        types = {t for ts in load_links()["upward"].values() for t in ts} - UPWARD_EXCLUDED
+        out = []
+        for service in CITY_SERVICES:
+            with contextlib.suppress(psycopg.Error):
+                out += _pg_rows(self.read[service], "SELECT event_type, event_id FROM outbox "
+                                "WHERE status = 'published' AND event_type = ANY(%s)", (list(types),))
+        return out
+
+    def _province_applied(self) -> dict[str, set]:
+        applied: dict[str, set] = {}
+        for service in PROVINCE_SERVICES:
+            with contextlib.suppress(sqlite3.Error):
+                for consumer, event_id in _sqlite_rows(self.province.databases[service],
+                                                       "SELECT consumer, event_id FROM processed_events"):
+                    applied.setdefault(consumer, set()).add(event_id)
+        return applied
+
+    def _missing(self, sent: list[dict]) -> dict[tuple, int]:
+        applied = self._applied()
+        missing = {}
+        for envelope in sent:
+            for consumer in self.departments.get(envelope["event_type"], []):
+                if consumer.split(".")[0] in CITY_SERVICES and envelope["event_id"] not in applied.get(consumer, ()):
+                    missing[(consumer, envelope["event_id"])] = 1
+        if self.with_province:
+            prov = self._province_applied()
+            for event_type, event_id in self._upward_sent():
+                for consumer in self.upward.get(event_type, []):
+                    if consumer.split(".")[0] in PROVINCE_SERVICES and event_id not in prov.get(consumer, ()):
+                        missing[(f"province:{consumer}", event_id)] = 1
+        return missing
+
+    def _count(self, result: RoundResult, sent: list[dict]):
+        missing = self._missing(sent)
+        lost_events = {event_id for (_, event_id) in missing}
+        duplicated: set = set()
+        q = {
+            "records": "SELECT 'records.log_entries', event_id FROM log_entries WHERE event_id IS NOT NULL "
+                       "GROUP BY event_id HAVING count(*) > 1",
+            "disclosure": "SELECT 'disclosure.publications', case_id || '#' || version FROM publications "
+                          "GROUP BY case_id, version HAVING count(*) > 1",
+            "evaluation": "SELECT 'evaluation.facts', event_id FROM facts GROUP BY event_id, kind, officer_id, seq "
+                          "HAVING count(*) > 1",
+            "review": "SELECT 'review.classifications', case_id || '#' || version FROM classifications "
+                      "GROUP BY case_id, version HAVING count(*) > 1",
+        }
+        for service, sql in q.items():
+            duplicated |= set(_pg_rows(self.read[service], sql))
+        # the effects themselves: every case event an entry, every decision a publication and facts
+        ids = [e["event_id"] for e in sent]
+        entries = {r[0] for r in _pg_rows(self.read["records"], "SELECT event_id FROM log_entries "
+                                          "WHERE event_id = ANY(%s)", (ids,))}
+        made = [e for e in sent if e["event_type"] == "decision.made"]
+        published = {r[0] for r in _pg_rows(self.read["disclosure"], "SELECT case_id FROM publications "
+                                            "WHERE case_id = ANY(%s)", ([e["case_id"] for e in made],))}
+        facts = {r[0] for r in _pg_rows(self.read["evaluation"], "SELECT event_id FROM facts WHERE event_id = ANY(%s)",
+                                        ([e["event_id"] for e in made],))}
+        proposed = [e for e in sent if e["event_type"] == "decision.proposed"]
+        classified = {r[0] for r in _pg_rows(self.read["review"], "SELECT case_id FROM classifications "
+                                             "WHERE case_id = ANY(%s)", ([e["case_id"] for e in proposed],))}
+        for e in sent:
+            if e.get("case_id") and e["event_id"] not in entries:
+                lost_events.add(e["event_id"])
+                result.problems.append(f"no records entry for {e['event_type']} {e['event_id']}")
+        for e in made:
+            if e["case_id"] not in published:
+                lost_events.add(e["event_id"])
+                result.problems.append(f"no disclosure publication for {e['case_id']}")
+            if e["event_id"] not in facts:
+                lost_events.add(e["event_id"])
+                result.problems.append(f"no evaluation facts for decision {e['event_id']}")
+        for e in proposed:
+            if e["case_id"] not in classified:
+                lost_events.add(e["event_id"])
+                result.problems.append(f"no review classification for {e['case_id']}")
+        if self.with_province:      # a province consumer's processed id is its effect's key: count copies
+            for service in PROVINCE_SERVICES:
+                if service == "records":
+                    duplicated |= {("province.records.log_entries", r[0]) for r in _sqlite_rows(
+                        self.province.databases[service], "SELECT event_id FROM log_entries WHERE event_id IS NOT "
+                        "NULL GROUP BY event_id HAVING count(*) > 1")}
+                if service == "evaluation":
+                    duplicated |= {("province.evaluation.facts", r[0]) for r in _sqlite_rows(
+                        self.province.databases[service], "SELECT event_id FROM facts GROUP BY event_id, kind, "
+                        "officer_id, seq HAVING count(*) > 1")}
+        for key in list(missing)[:10]:
+            result.problems.append(f"not applied: {key[0]} {key[1]}")
+        for key in sorted(duplicated)[:10]:
+            result.problems.append(f"duplicated: {key[0]} {key[1]}")
+        result.lost = len(lost_events)
+        result.duplicated = len(duplicated)
+        result.applied_once = len([e for e in sent if e["event_id"] not in lost_events])
+
+    def _dead_letters(self) -> int:
+        from services.common.deadletters import peek
+
+        total = 0
+        for suite, services in ((self.city, CITY_SERVICES), (self.province, PROVINCE_SERVICES)):
+            if suite is None:
+                continue
+            for service in services:
+                with contextlib.suppress(Exception):
+                    total += len(peek(suite.amqp_uri.split(";")[0], service, limit=1000))
+        return total
+
+    def _verify(self) -> str:
+        """services.records.verify over the city's log, with a signed head covering every entry."""
+        from services.records.verify import verify_database
+
+        deadline = time.monotonic() + 60
+        size = _pg_rows(self.read["records"], "SELECT count(*) FROM log_entries")[0][0]
+        while time.monotonic() < deadline:
+            if _pg_rows(self.read["records"], "SELECT count(*) FROM tree_heads WHERE tree_size >= %s", (size,))[0][0]:
+                report = verify_database(self.city.databases["records"], self.city_key)
+                return "ok" if report["ok"] else "FAILED: " + "; ".join(map(str, report["problems"]))[:300]
+            time.sleep(1)
+        return f"no signed head over {size} entries"
+
+
+def run_rounds(fault_names: list[str], rounds: int, seed: int, events: int, rate: float,
+               suite: ChaosSuite, log=print) -> list[RoundResult]:
+    """``rounds`` rounds of every named fault, seeds derived from ``seed`` (printed per row)."""
+    master = random.Random(seed)
+    results = []
+    for name in fault_names:
+        fault = FAULTS[name]()
+        for n in range(rounds):
+            round_seed = master.randrange(1, 2**31)
+            log(f"chaos: {fault.name} round {n + 1}/{rounds} seed {round_seed}")
+            result = suite.round(fault, round_seed, events=events, rate=rate)
+            log(f"chaos:   {'ok' if result.ok else 'FAILED'} — attempted {result.attempted}, lost {result.lost}, "
+                f"duplicated {result.duplicated}, dead-lettered {result.dead_lettered}, verify {result.verify}"
+                f"{'; ' + '; '.join(result.problems[:5]) if result.problems else ''}")
+            results.append(result)
+    return results
