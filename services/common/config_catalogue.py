@@ -349,6 +349,14 @@ KERNEL: tuple[Setting, ...] = (
             "definition of sustained; shorten for a quick run).", 60, (), ("bench",), minimum=5),
     Setting("ZHIFA_BENCH_PROFILE_DIR", "str", "Benchmarks: when set, every service process runs under cProfile and "
             "writes <service>-<id>.prof there when it stops.", "", (), ("bench",)),
+    Setting("ZHIFA_CHAOS_ROUNDS", "int", "`make chaos`: seeded rounds of each fault (tools/chaos.py; --rounds wins).", 20,
+            (), ("tools",), minimum=1),
+    Setting("ZHIFA_CHAOS_SEED", "int", "`make chaos`: the seed of the rounds (printed; unset: a random one).", None,
+            (), ("tools",), default_text="a random seed, printed"),
+    Setting("ZHIFA_CHAOS_DIR", "path", "`make chaos`: folder of the chaos suite's PostgreSQL clusters, keys and logs "
+            "(removed afterwards).", Path("/tmp/chaos"), (), ("tools",)),
+    Setting("ZHIFA_CHAOS_PARTITION_SECONDS", "float", "`make chaos`: how long a city–province partition lasts.",
+            30.0, (), ("tools",), minimum=1),
     Setting("ZHIFA_BENCH_SUITE", "list", "records_ingest and suite_mixed: the services run.",
             ("records", "review", "disclosure", "evaluation", "complaints"), (), ("bench",),
             default_text="`records,review,disclosure,evaluation,complaints`"),

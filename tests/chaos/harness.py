@@ -1,7 +1,7 @@
 """The chaos harness (issue 20, PLAT-1): the whole suite as real processes, a realistic case mix
 published with publisher confirms while a fault acts, then a barrier and an exact count of what
 every consumer did. Support code only — the tests are tests/chaos/test_chaos_short.py (`make test`)
-and tests/chaos/run_chaos.py (`make chaos`).
+and tools/chaos.py (`make chaos`).
 
 Set-up (``ChaosSuite``, started once and used for many rounds):
 - a city suite (常州 320400) under test: records, review, disclosure, evaluation and complaints, each
@@ -10,7 +10,7 @@ Set-up (``ChaosSuite``, started once and used for many rounds):
   harness's own (tests/pg_replication.py; multi-host URLs with ``target_session_attrs=read-write``);
 - a province suite (江苏 320000: records, evaluation, complaints on SQLite) linked to the city by the
   federation shovels, the city end reached through a TCP proxy (tests/tcp_proxy.py) that a fault cuts.
-Data folders under ``/tmp/chaos/`` (``ZHIFA_CHAOS_DIR``); everything is stopped and removed by
+Data folders under ``root`` (``/tmp/chaos/`` by default); everything is stopped and removed by
 ``close()``.
 
 A round (``ChaosSuite.round(fault, seed)``):
@@ -63,12 +63,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import shutil
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -83,14 +81,14 @@ import requests
 from services.common.bus import all_service_classes, handler_bindings
 from tests.fixtures import AMQP_HOST, LinkUsers, _rabbitmqctl
 from tests.integration.events import Mix
-from tests.integration.tiers_support import Link, SuiteProcesses, metric_value, signing_key
+from tests.integration.tiers_support import Link, SuiteProcesses, signing_key
 from tests.pg_replication import ReplicatedPostgres
 
 CITY, PROVINCE = "320400", "320000"
 CITY_SERVICES = ("records", "review", "disclosure", "evaluation", "complaints")
 PROVINCE_SERVICES = ("records", "evaluation", "complaints")
 UPWARD_EXCLUDED = {"link.heartbeat"}          # short TTL: expire during a cut by design
-ROOT = Path(os.environ.get("ZHIFA_CHAOS_DIR", "/tmp/chaos"))
+ROOT = Path("/tmp/chaos")
 
 
 # --- faults --------------------------------------------------------------------------------------------
@@ -174,9 +172,9 @@ class Partition(Fault):
 
 
 FAULTS = {
-    **{f"kill-{s}": (lambda s=s: ServiceKill(s)) for s in CITY_SERVICES},
-    "pg-primary-kill": PostgresFailover,
-    "partition": lambda: Partition(float(os.environ.get("ZHIFA_CHAOS_PARTITION_SECONDS", "30"))),
+    **{f"kill-{s}": (lambda s=s, **_: ServiceKill(s)) for s in CITY_SERVICES},
+    "pg-primary-kill": lambda **_: PostgresFailover(),
+    "partition": lambda partition_seconds=30.0, **_: Partition(partition_seconds),
 }
 
 
@@ -575,8 +573,10 @@ class ChaosSuite:
             publisher.flush()
         finally:
             publisher.close()
+        self.note(f"published {len(publisher.attempted)} in {time.monotonic() - began:.1f} s")
         if actor is not None:
             fault_done.wait(fault.duration + 300)
+            self.note(f"fault over at {time.monotonic() - began:.1f} s")
         if fault_error:
             result.problems.append(f"the fault failed: {fault_error[0]!r}")
         result.attempted, result.republished = len(publisher.attempted), publisher.republished
@@ -594,11 +594,14 @@ class ChaosSuite:
                     result.drained = True
                     break
             time.sleep(1.0)
+        self.note(f"barrier {'passed' if result.drained else 'TIMED OUT'} at {time.monotonic() - began:.1f} s"
+                  f"{'' if result.drained else f' ({len(missing)} effects missing)'}")
         self.scraper.scrape()
         self._count(result, sent)
         result.dead_lettered = self._dead_letters() - dead_before
         result.redelivered = int(self.scraper.total() - redelivered_before)
         result.verify = self._verify()
+        self.note(f"verified at {time.monotonic() - began:.1f} s")
         result.seconds = time.monotonic() - began
         result.notes = list(self._notes)
         if not result.drained:
@@ -761,12 +764,13 @@ class ChaosSuite:
 
 
 def run_rounds(fault_names: list[str], rounds: int, seed: int, events: int, rate: float,
-               suite: ChaosSuite, log=print) -> list[RoundResult]:
-    """``rounds`` rounds of every named fault, seeds derived from ``seed`` (printed per row)."""
+               suite: ChaosSuite, log=print, **options) -> list[RoundResult]:
+    """``rounds`` rounds of every named fault (``FAULTS``; ``options`` go to the factories, e.g.
+    ``partition_seconds``), seeds derived from ``seed`` (printed per row)."""
     master = random.Random(seed)
     results = []
     for name in fault_names:
-        fault = FAULTS[name]()
+        fault = FAULTS[name](**options)
         for n in range(rounds):
             round_seed = master.randrange(1, 2**31)
             log(f"chaos: {fault.name} round {n + 1}/{rounds} seed {round_seed}")

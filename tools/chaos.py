@@ -3,29 +3,33 @@ attempted / confirmed / applied once / lost / duplicated / dead-lettered / redel
 exit status 1 on any loss, duplicate, dead letter, unconfirmed event, unsettled barrier or failed
 records verification. See tests/chaos/harness.py for what a round does and what each column counts.
 
-    python -m tests.chaos.run_chaos [--rounds N] [--seed S] [--faults kill-records,partition,…]
-                                    [--events N] [--rate R]
+    python tools/chaos.py [--rounds N] [--seed S] [--faults kill-records,partition,…] [--events N] [--rate R]
 
 ZHIFA_CHAOS_ROUNDS (default 20) and ZHIFA_CHAOS_SEED (default: a random seed, printed) are read when
 the options are not given; ZHIFA_CHAOS_DIR (default /tmp/chaos) holds the data folders,
-ZHIFA_CHAOS_PARTITION_SECONDS (default 30) is the length of a partition.
+ZHIFA_CHAOS_PARTITION_SECONDS (default 30) is the length of a partition. Needs what `make test`
+needs: RabbitMQ (with the shovel plugin) and PostgreSQL's server binaries on this machine.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
+from pathlib import Path
 
-from tests.chaos.harness import FAULTS, ChaosSuite, run_rounds, table
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.common import settings  # noqa: E402
+from tests.chaos.harness import FAULTS, ChaosSuite, run_rounds, table  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=int(os.environ.get("ZHIFA_CHAOS_ROUNDS") or 20))
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("ZHIFA_CHAOS_SEED") or
-                                                        random.SystemRandom().randrange(1, 2**31)))
+    seed = settings.get("ZHIFA_CHAOS_SEED")
+    parser.add_argument("--rounds", type=int, default=settings.get("ZHIFA_CHAOS_ROUNDS"))
+    parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1, 2**31) if seed is None else seed)
+    parser.add_argument("--partition-seconds", type=float, default=settings.get("ZHIFA_CHAOS_PARTITION_SECONDS"))
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, of: {', '.join(FAULTS)}")
     parser.add_argument("--events", type=int, default=300, help="events published per round")
     parser.add_argument("--rate", type=float, default=60.0, help="events per second")
@@ -38,11 +42,11 @@ def main(argv=None) -> int:
           f"{', '.join(names)}, {args.events} events per round at {args.rate:g}/s", flush=True)
     started = time.monotonic()
     results = []
-    suite = ChaosSuite(log=lambda text: print(text, flush=True))
+    suite = ChaosSuite(root=Path(settings.get("ZHIFA_CHAOS_DIR")), log=lambda text: print(text, flush=True))
     try:
         suite.start()
         results = run_rounds(names, args.rounds, args.seed, args.events, args.rate, suite,
-                             log=lambda text: print(text, flush=True))
+                             log=lambda text: print(text, flush=True), partition_seconds=args.partition_seconds)
     except KeyboardInterrupt:
         print("chaos: interrupted — the rounds so far:", flush=True)
     finally:
