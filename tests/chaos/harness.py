@@ -412,7 +412,7 @@ def table(results: list[RoundResult]) -> str:
     for name, rs in by_fault.items():
         totals.append([f"{name} ×{len(rs)}", "-", *[str(sum(getattr(r, c) for r in rs)) for c in COLUMNS[2:9]],
                        f"{sum(r.verify == 'ok' for r in rs)}/{len(rs)} ok", f"{sum(r.seconds for r in rs):.0f}"])
-    widths = [max(len(c), *(len(row[i]) for row in rows + totals)) for i, c in enumerate(COLUMNS)]
+    widths = [max([len(c)] + [len(row[i]) for row in rows + totals]) for i, c in enumerate(COLUMNS)]
     line = lambda cells: "  ".join(str(v).rjust(w) if i > 0 else str(v).ljust(w)  # noqa: E731
                                    for i, (v, w) in enumerate(zip(cells, widths)))
     out = [line(COLUMNS), line(["-" * w for w in widths]), *map(line, rows)]
@@ -448,7 +448,8 @@ class ChaosSuite:
         self.pg = ReplicatedPostgres(str(self.root / "pg")).start()
         self.pg.needs_standby = False
         city_key = signing_key(self.root / "key-city.pem")
-        common = {"ZHIFA_LINK_HEARTBEAT_SECONDS": 2, "ZHIFA_RECORDS_STH_INTERVAL": 1,
+        common = {"ZHIFA_SAMPLE_DATA": True,   # the shipped sample rules and channels, as the tests and benches run
+                  "ZHIFA_LINK_HEARTBEAT_SECONDS": 2, "ZHIFA_RECORDS_STH_INTERVAL": 1,
                   "ZHIFA_RECORDS_SELF_CHECK_RETRY": 2, "ZHIFA_RECORDS_WITNESS_REQUEST_RETRY": 5}
         groups = {s: [s] for s in CITY_SERVICES}
         self.city = SuiteProcesses("city", self.root, CITY, "city", {
