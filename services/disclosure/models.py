@@ -216,6 +216,26 @@ class AnnualReportReceipt(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
+class TypicalCasePublication(Base):
+    """典型案例通报 (CMP-7) as published on the portal: title and warning text redacted by the disclosure
+    rules (DISC-4); ``status`` published, or withheld when personal data survived the redaction (fail closed)."""
+
+    __tablename__ = "typical_case_publications"
+    typical_case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    body_id: Mapped[str] = mapped_column(String(64))
+    body_name: Mapped[str] = mapped_column(String(200))
+    source_kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    warning_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    redactions: Mapped[dict] = mapped_column(JSON, default=dict)
+    withheld_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    approved_on: Mapped[dt.date] = mapped_column(Date)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+
+
 class InspectionDraw(Base):
     """A "双随机、一公开" draw (DISC-8): announced (inputs committed), then drawn, then results recorded."""
 

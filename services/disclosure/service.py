@@ -28,7 +28,7 @@ from services.common.identifiers import is_region_code
 from services.common.metrics import Metrics
 from services.disclosure import configuration
 from services.disclosure.lifecycle import china_now
-from services.disclosure.usecases import decisions, draws, periodic, public, receipts, registry, staff
+from services.disclosure.usecases import decisions, draws, periodic, public, receipts, registry, staff, typical
 from services.disclosure.usecases.shared import day
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,20 @@ class DisclosureService:
     def acknowledge_annual_report(self, receipt_id, actor, scope):
         """签收: the recipient acknowledges a report revision (once; sent back to the body's suite)."""
         return receipts.acknowledge(self.db, receipt_id, actor, scope, today_cn())
+
+    # -- typical cases (CMP-7) ------------------------------------------------------------------------------
+    @event_handler("evaluation", "evaluation.typical_case_approved")
+    def on_typical_case_approved(self, event):
+        """An approved typical case is published on the portal, redacted (DISC-4; withheld if it cannot be)."""
+        typical.approved(self.db, event)
+
+    @rpc
+    def typical_cases(self, region_code=None, limit=50):
+        return typical.listing(self.db, region_code if region_code and is_region_code(region_code) else None, limit)
+
+    @rpc
+    def typical_case(self, typical_case_id):
+        return typical.one(self.db, typical_case_id)
 
     # -- periodic jobs (leased: one replica runs each) ------------------------------------------------------
     @timer(interval=DEADLINE_JOB_SECONDS)

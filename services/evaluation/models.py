@@ -265,3 +265,28 @@ class GapReportRow(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     open_kinds: Mapped[str] = mapped_column(Text)                 # JSON list of fact kinds
     gaps: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: codes and descriptions per kind
+
+
+class TypicalCaseRow(Base):
+    """典型案例 (CMP-7): a concluded, upheld complaint or a decided accountability case selected for public
+    warning; published (by disclosure, redacted) once a second supervisor approved it."""
+
+    __tablename__ = "typical_cases"
+    typical_case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    source_kind: Mapped[str] = mapped_column(String(16))
+    source_ref: Mapped[str] = mapped_column(String(96))
+    title: Mapped[str] = mapped_column(String(200))
+    warning_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(255))          # who selected or last edited it
+    reviewer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    history: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {at, actor, action, note}
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    approved_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (UniqueConstraint("source_kind", "source_ref", name="uq_typical_case_source"),)
+

@@ -28,7 +28,7 @@ from services.common.metrics import Metrics
 from services.evaluation import configuration
 from services.evaluation import domain as d
 from services.evaluation.facts_map import FactRule, active_rules
-from services.evaluation.usecases import accountability, facts, grading, tiers
+from services.evaluation.usecases import accountability, facts, grading, tiers, typical
 from services.evaluation.workflow import WorkflowError
 
 JOB_INTERVAL = settings.get("ZHIFA_EVALUATION_INTERVAL")
@@ -193,6 +193,13 @@ class EvaluationService:
     @answers
     def case_action(self, scope, case_id, actor, action, data):
         return accountability.case_action(self.db, scope, case_id, actor, action, data)
+
+    # -- RPC: typical cases (CMP-7) -------------------------------------------------------------
+    @rpc
+    @answers
+    def typical_case(self, scope, actor, action, data=None):
+        """典型案例: select / edit / submit / review (a second supervisor) / list (usecases/typical)."""
+        return typical.run(self.db, action, scope, actor, data or {})
 
     # -- RPC: supervision items (COORD-4) ---------------------------------------------------------
     @rpc

@@ -108,6 +108,20 @@ class LinkHeartbeat(StrictSchema):
     sender_region = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$"))
 
 
+class TypicalCaseApproved(StrictSchema):
+    """典型案例通报 (CMP-7): a typical case of unlawful or improper enforcement, selected by a supervisor
+    from a concluded upheld complaint or a decided accountability case, approved by a second supervisor.
+    Disclosure publishes it on the portal, redacted by its rules (DISC-4). The envelope's body and region
+    are those of the body the case is about."""
+
+    typical_case_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    source_kind = fields.String(required=True, validate=validate.OneOf(("complaint", "accountability")))
+    source_ref = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    warning_text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    approved_on = fields.Date(required=True)
+
+
 EVENTS = [
     EventType("evaluation.score_recorded", ScoreRecorded, "evaluation", "Special check / case-file review / special test score entered (专项检查、案卷评查、专门考核)"),
     EventType("evaluation.grade_finalised", GradeFinalised, "evaluation", "Final annual grade of a body or officer (考核等次)"),
@@ -118,4 +132,6 @@ EVENTS = [
     EventType("evaluation.supervision_overdue", SupervisionChanged, "evaluation", "Supervision item past its deadline (监督事项超期)"),
     EventType("evaluation.supervision_closed", SupervisionChanged, "evaluation", "Supervision item closed (监督事项办结)"),
     EventType("link.heartbeat", LinkHeartbeat, "evaluation", "Heartbeat over a tier link, every few seconds (级联心跳)"),
+    EventType("evaluation.typical_case_approved", TypicalCaseApproved, "evaluation",
+              "Typical case of unlawful enforcement approved for public warning (典型案例通报)"),
 ]

@@ -35,6 +35,14 @@ PORTAL_PAGE_SIZE = 20
 PORTAL_MAX_RESULTS = 1000      # the search's MAX_RESULTS: pages past it are not reachable
 
 
+#: who acknowledges an annual report: the government's supervising office, or the superior department (DISC-7)
+RECEIVERS = ("supervisor", "admin", "officer", "department")
+
+
+class ReceiptAcknowledgement(Schema):
+    receipt_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 # --- request contracts ----------------------------------------------------------------------------------
 class CorrectionChanges(Schema):
     decision_no = fields.String(validate=validate.Length(min=1, max=128))
@@ -515,6 +523,62 @@ class DisclosureRoutes:
         data = read_json(request, InspectionMonthRequest)
         return _answer(call(self.disclosure, "publish_inspection_month", data["body_id"], data["year"], data["month"],
                             identity.subject, identity.scope.as_dict()))
+
+    # -- annual report receipts (报送与签收, DISC-7) ------------------------------------------------------------
+    @endpoint("GET", "/api/v1/disclosure/annual-report-receipts", roles=RECEIVERS, tags=("disclosure",),
+              query={"year": {"type": "integer", "minimum": 2000, "maximum": 2100}},
+              summary="Annual reports received by the government / superior department the caller acts for (DISC-7)")
+    def disclosure_annual_report_receipts(self, request, identity):
+        return {"receipts": _answer(call(self.disclosure, "annual_report_receipts", identity.scope.as_dict(),
+                                         request.args.get("year", type=int)))}
+
+    @endpoint("POST", "/api/v1/disclosure/annual-report-receipts/acknowledgements", roles=RECEIVERS,
+              tags=("disclosure",), body=ReceiptAcknowledgement,
+              summary="Acknowledge receipt (签收) of an annual report revision; sent back to the body's suite (DISC-7)")
+    def disclosure_acknowledge_annual_report(self, request, identity):
+        data = read_json(request, ReceiptAcknowledgement)
+        return _answer(call(self.disclosure, "acknowledge_annual_report", data["receipt_id"], identity.subject,
+                            identity.scope.as_dict()))
+
+    # -- typical cases (典型案例通报, CMP-7) --------------------------------------------------------------------
+    @endpoint("GET", "/disclosure/typical-cases", tags=("public",),
+              summary="Typical cases of unlawful or improper enforcement reported as warnings (CMP-7, public)")
+    def disclosure_typical_cases_page(self, request, identity):
+        cases = call(self.disclosure, "typical_cases", None, FEED_SIZE)
+        return pages.render("disclosure/typical_cases.html", cases=cases)
+
+    @endpoint("GET", "/disclosure/typical-cases/<typical_case_id>", tags=("public",),
+              summary="One typical case with its warning (CMP-7, public)")
+    def disclosure_typical_case_page(self, request, identity, typical_case_id):
+        found = call(self.disclosure, "typical_case", typical_case_id)
+        if found is None:
+            return _not_found("未找到该典型案例。")
+        return pages.render("disclosure/typical_case.html", c=found)
+
+    @endpoint("GET", "/api/v1/public/typical-cases.atom", tags=("public",), limit="export",
+              summary="Atom feed of the typical cases reported as warnings (CMP-7, public)")
+    def disclosure_typical_cases_atom(self, request, identity):
+        cases = call(self.disclosure, "typical_cases", None, FEED_SIZE)
+        base = _base_url(request)
+        updated = max((c["published_at"] for c in cases), default=None) or dt.datetime.now(dt.timezone.utc).isoformat()
+        entries = "".join(
+            "<entry>"
+            f"<id>urn:zhifa:typical-case:{escape(c['typical_case_id'])}</id>"
+            f"<title>{escape(c['title'])}</title>"
+            f"<updated>{escape(_rfc3339(c['published_at']))}</updated>"
+            f"<published>{escape(_rfc3339(c['published_at']))}</published>"
+            f"<link rel=\"alternate\" type=\"text/html\" href=\"{escape(base + c['url'])}\"/>"
+            f"<author><name>{escape(c['body_name'])}</name></author>"
+            f"<category term=\"{escape(c['source_kind'])}\" label=\"{escape(c['source_zh'])}\"/>"
+            f"<summary type=\"text\">{escape(c['warning_text'])}</summary>"
+            "</entry>" for c in cases)
+        feed = ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
+                "<id>urn:zhifa:typical-cases</id><title>典型案例通报</title>"
+                f"<updated>{escape(_rfc3339(updated))}</updated>"
+                f"<link rel=\"self\" href=\"{escape(base + '/api/v1/public/typical-cases.atom')}\"/>"
+                f"<link rel=\"alternate\" type=\"text/html\" href=\"{escape(base + '/disclosure/typical-cases')}\"/>"
+                + entries + "</feed>")
+        return Response(feed, mimetype="application/atom+xml")
 
 
 def _rfc3339(value: str) -> str:

@@ -14,6 +14,7 @@ import math
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
+from marshmallow import Schema, fields, validate
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
@@ -37,6 +38,23 @@ from services.gateway.schemas import (
 SUPERVISORS = ("supervisor", "admin")
 GRADE_COLOURS = {"优秀": "#2e7d32", "合格": "#1565c0", "不合格": "#c62828", "数据不足": "#9e9e9e"}
 PAGE_SIZE = 20
+
+
+class TypicalCaseSelectRequest(Schema):
+    """典型案例 (CMP-7): the source (an upheld complaint's number or a decided accountability case) and the text."""
+
+    source_kind = fields.String(required=True, validate=validate.OneOf(("complaint", "accountability")))
+    source_ref = fields.String(required=True, validate=validate.Length(min=1, max=96))
+    title = fields.String(required=True, validate=validate.Length(min=4, max=100))
+    warning_text = fields.String(required=True, validate=validate.Length(min=20, max=5000))
+
+
+class TypicalCaseActionRequest(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(("edit", "submit", "review")))
+    approve = fields.Boolean(load_default=False)
+    note = fields.String(load_default=None, validate=validate.Length(max=1000))
+    title = fields.String(load_default=None, validate=validate.Length(min=4, max=100))
+    warning_text = fields.String(load_default=None, validate=validate.Length(min=20, max=5000))
 
 
 def _answer(result):
@@ -291,6 +309,30 @@ class EvaluationRoutes:
                                                   message=f"您的管辖范围不包括行政区划 {region}。")
         return identity, region, None
 
+    # -- typical cases (典型案例通报, CMP-7) ------------------------------------------------------------------
+    @endpoint("GET", "/api/v1/evaluation/typical-cases", roles=SUPERVISORS, tags=("evaluation",),
+              query={"status": {"type": "string", "enum": ["draft", "submitted", "returned", "approved"]}},
+              summary="Typical cases being prepared or approved, in the caller's region (CMP-7)")
+    def typical_cases(self, request, identity):
+        return _answer(call(self.evaluation, "typical_case", identity.scope.as_dict(), identity.subject, "list",
+                            {"status": request.args.get("status")}))
+
+    @endpoint("POST", "/api/v1/evaluation/typical-cases", roles=SUPERVISORS, tags=("evaluation",),
+              body=TypicalCaseSelectRequest, success=201,
+              summary="Select a concluded upheld complaint or a decided accountability case as a typical case (CMP-7)")
+    def typical_case_select(self, request, identity):
+        data = read_json(request, TypicalCaseSelectRequest)
+        return _answer(call(self.evaluation, "typical_case", identity.scope.as_dict(), identity.subject, "select",
+                            data))
+
+    @endpoint("POST", "/api/v1/evaluation/typical-cases/<typical_case_id>/actions", roles=SUPERVISORS,
+              tags=("evaluation",), body=TypicalCaseActionRequest,
+              summary="Edit, submit, or review (a second supervisor: approve or return) a typical case (CMP-7)")
+    def typical_case_action(self, request, identity, typical_case_id):
+        data = read_json(request, TypicalCaseActionRequest)
+        return _answer(call(self.evaluation, "typical_case", identity.scope.as_dict(), identity.subject,
+                            data.pop("action"), {**data, "typical_case_id": typical_case_id}))
+
 
 def _safe_next(target: str | None) -> str:
     """Only a local evaluation page (no open redirect)."""
@@ -300,6 +342,7 @@ def _safe_next(target: str | None) -> str:
 
 
 # --- inline SVG charts (server-side; no external assets) ------------------------------------------
+
 
 def _num(value) -> float | None:
     try:

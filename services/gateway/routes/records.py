@@ -98,6 +98,32 @@ class ErasureRequest(Schema):
     basis = fields.String(required=True, validate=validate.Length(min=4, max=500))
 
 
+class CaseFileDrawRequest(Schema):
+    """案卷评查抽样 (REC-7): the year, the region (default: the caller's) and the public random value seeding it."""
+
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    region_code = fields.String(load_default=None, validate=is_region_code,
+                                error_messages={"validator_failed": "不是有效的行政区划代码"})
+    public_value = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class CaseFileAssignRequest(Schema):
+    review_id = fields.String(required=True, validate=validate.Length(min=1, max=160))
+    reviewer = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    reviewer_body_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class CaseFileMark(Schema):
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100))
+    reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+
+class CaseFileScoreRequest(Schema):
+    review_id = fields.String(required=True, validate=validate.Length(min=1, max=160))
+    items = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)), values=fields.Nested(CaseFileMark),
+                        required=True)
+
+
 def _accessor(identity, purpose: str | None, default: str | None = None, request=None) -> dict:
     stated = bool(purpose and purpose.strip())
     if not stated and default is None:
@@ -365,3 +391,46 @@ class RecordsRoutes:
     def verify_page(self, request, identity):
         return pages.render("records/verify.html", **call(self.records, "verification_status", 5))
 
+    # -- case-file review (案卷评查, REC-7) ------------------------------------------------------------------
+    def _case_file_review(self, identity, action, data):
+        return _answer(call(self.records, "case_file_review", action, identity.scope.as_dict(), identity.subject,
+                            data, timeout=RPC_TIMEOUT), "评查案卷不存在或不在您的范围内")
+
+    @endpoint("POST", "/api/v1/records/case-file-reviews/draws", roles=SUPERVISION, tags=("records",),
+              body=CaseFileDrawRequest, success=201,
+              summary="Draw the year's sample of archived case files per body, seeded by a public value (REC-7)")
+    def case_file_draw(self, request, identity):
+        return self._case_file_review(identity, "draw", read_json(request, CaseFileDrawRequest))
+
+    @endpoint("GET", "/api/v1/records/case-file-reviews/draws/<int:year>", roles=SUPERVISION, tags=("records",),
+              query={"region_code": {"type": "string", "pattern": "^[0-9]{6}([0-9]{3})?$"}},
+              summary="A year's case-file draw with everything needed to recompute it, and its reviews (REC-7)")
+    def case_file_draw_view(self, request, identity, year):
+        return self._case_file_review(identity, "get_draw", {"year": year,
+                                                             "region_code": request.args.get("region_code")})
+
+    @endpoint("POST", "/api/v1/records/case-file-reviews/assignments", roles=SUPERVISION, tags=("records",),
+              body=CaseFileAssignRequest,
+              summary="Assign a drawn case file to a reviewer who does not work for its body (REC-7)")
+    def case_file_assign(self, request, identity):
+        return self._case_file_review(identity, "assign", read_json(request, CaseFileAssignRequest))
+
+    @endpoint("GET", "/api/v1/records/case-file-reviews/assigned", roles=STAFF_READ, tags=("records",),
+              summary="The case files assigned to the caller for review, with their score sheets (REC-7)")
+    def case_file_assigned(self, request, identity):
+        return self._case_file_review(identity, "assigned_to_me", {})
+
+    @endpoint("POST", "/api/v1/records/case-file-reviews/scores", roles=STAFF_READ, tags=("records",),
+              body=CaseFileScoreRequest,
+              summary="The assigned reviewer scores a case file; the result goes to evaluation (REC-7)")
+    def case_file_score(self, request, identity):
+        return self._case_file_review(identity, "score", read_json(request, CaseFileScoreRequest))
+
+    @endpoint("GET", "/api/v1/records/case-file-reviews/weak-links", roles=SUPERVISION, tags=("records",),
+              query={"year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                     "region_code": {"type": "string", "pattern": "^[0-9]{6}([0-9]{3})?$"}},
+              summary="Weak links of the case-file review: which items fail most, by body and action type (REC-7)")
+    def case_file_weak_links(self, request, identity):
+        year = request.args.get("year", type=int) or dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year
+        return self._case_file_review(identity, "weak_links", {"year": year,
+                                                               "region_code": request.args.get("region_code")})
