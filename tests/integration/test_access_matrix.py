@@ -178,6 +178,18 @@ def write_bodies(s: dict) -> dict:
         ("POST", "/api/v1/review/tasks/<task_id>/coordination"): {"outcome": "accept_unit", "note": "采纳承办机构意见"},
         ("POST", "/api/v1/review/tasks/<task_id>/sign-off"): {"approve": True, "note": "同意"},
         ("POST", "/api/v1/records/party-search"): {"id_number": ev.resident_id(), "purpose": PURPOSE},
+        # issue 18: case-file review (REC-7), typical cases (CMP-7), annual-report receipts (DISC-7)
+        ("POST", "/api/v1/records/case-file-reviews/draws"): {"year": 2026, "region_code": A, "public_value": "01 02"},
+        ("POST", "/api/v1/records/case-file-reviews/assignments"): {
+            "review_id": f"AJPC-{A}-2026:{CASE_A}", "reviewer": "rev-b", "reviewer_body_id": BODY_B},
+        ("POST", "/api/v1/records/case-file-reviews/scores"): {"review_id": f"AJPC-{A}-2026:{CASE_A}",
+                                                              "items": {"documents": {"points": 10}}},
+        ("POST", "/api/v1/evaluation/typical-cases"): {
+            "source_kind": "complaint", "source_ref": s["number"], "title": "未亮证执法典型案例",
+            "warning_text": "执法人员未出示执法证件即实施检查，违反法定程序，各单位引以为戒。"},
+        ("POST", "/api/v1/evaluation/typical-cases/<typical_case_id>/actions"): {"action": "submit"},
+        ("POST", "/api/v1/disclosure/annual-report-receipts/acknowledgements"): {
+            "receipt_id": f"{BODY_A}:2025:r1:government"},
     }
 
 
@@ -190,6 +202,13 @@ READ_POSTS = {"/api/v1/records/party-search"}
 #: not seeded here (no escalation over a link, no finalised year with a consequence, no witnessed city
 #: log — tests/integration/test_tiers.py resolves one): 404 for everyone
 UNSEEDED = {"/api/v1/complaints/escalations/<number>/transfer",
+            # issue 18: no archived case file of A drawn, no concluded upheld complaint, no annual report
+            # sent (tests/records/test_case_file_review.py, tests/evaluation/test_typical_cases.py,
+            # tests/disclosure/test_annual_report_receipts.py take them through)
+            "/api/v1/records/case-file-reviews/draws", "/api/v1/records/case-file-reviews/assignments",
+            "/api/v1/records/case-file-reviews/scores", "/api/v1/evaluation/typical-cases",
+            "/api/v1/evaluation/typical-cases/<typical_case_id>/actions",
+            "/api/v1/disclosure/annual-report-receipts/acknowledgements",
             "/api/v1/evaluation/consequences/<int:consequence_id>/resolve",
             "/api/v1/admin/records/witness/<log_id>/resolve"}
 #: writes that take A's thing away from A: validated after every other
@@ -265,7 +284,8 @@ def seed(suite) -> dict:
                # identifiers that need no seeding (public, or not A's)
                "certificate_no": "3204120000001", "kind": "service_guide", "year": 2026, "month": 11,
                "consequence_id": 1, "name": "zhifa.css", "log_id": "records.320200",
-               "token": "no-such-receipt-token"}   # a complaint receipt's one-time token (public page)
+               "token": "no-such-receipt-token",   # a complaint receipt's one-time token (public page)
+               "typical_case_id": "DXAL-000000000000"}   # none seeded (issue 18)
     return samples
 
 

@@ -18,6 +18,7 @@ from marshmallow import Schema, fields, validate
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from services.common.catalogue.fields import ACTION_TYPE_NAMES_ZH
 from services.common.events import jsonable
 from services.common.rpc import call
 from services.gateway import pages
@@ -255,11 +256,23 @@ class EvaluationRoutes:
             page = 1
         cases, ranking = data["open_cases"]["latest"], data["ranking"]
         start = (page - 1) * PAGE_SIZE
+        weak = self._weak_links(staff, region, data["year"])
         return pages.render("evaluation/dashboard.html", d=data, staff=staff, charts=_charts(data), page=page,
+                            weak=weak, action_zh=ACTION_TYPE_NAMES_ZH,
                             cases_page=cases[start:start + PAGE_SIZE], cases_pages=-(-len(cases) // PAGE_SIZE),
                             ranking_page=ranking[start:start + PAGE_SIZE], ranking_offset=start,
                             ranking_pages=-(-len(ranking) // PAGE_SIZE),
                             query=lambda **kw: urlencode({"region_code": region, "year": data["year"], **kw}))
+
+    def _weak_links(self, staff, region, year):
+        """REC-7: the case-file review's weak links of the region and year, from records (None when records
+        does not answer: the dashboard says so instead of failing)."""
+        try:
+            result = call(self.records, "case_file_review", "weak_links", staff.scope.as_dict(), staff.subject,
+                          {"year": year, "region_code": region}, timeout=5)
+        except Exception:  # noqa: BLE001 - records away or slow: the rest of the dashboard still shows
+            return None
+        return None if not isinstance(result, dict) or result.get("error") else result
 
     @endpoint("GET", "/evaluation/cases/<case_id>", roles=SUPERVISORS, tags=("evaluation",),
               summary="One accountability clue or case (Chinese page): source, enforcement case, officers, history")
