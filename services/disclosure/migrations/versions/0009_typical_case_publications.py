@@ -1,16 +1,16 @@
 """typical cases on the portal (CMP-7, issue 18): the redacted 典型案例 published from
 evaluation.typical_case_approved (typical_case_publications).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 09:45:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
