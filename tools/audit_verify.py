@@ -28,6 +28,11 @@ Bundles (see docs/records-verification.md):
               signed again is rejected — the newest head and every head after the rewrite (REC-4,
               issue 14). --known-heads adds heads the auditor kept from earlier downloads: each
               must still be in the document with the same root.
+  receipt     {"receipt_type": "complaint_registration" | "complaint_status" | …, …, "issued_at",
+               "signature": {"algorithm": "sm2" | "ed25519", "public_key", "key_id", "value"}}
+              a signed receipt the suite handed out (issue 22): the signature covers
+              "zhifa.receipt.v1\0" || the canonical JSON of the receipt without "signature"; pin the
+              service's published receipt key with --public-key.
 A tree head: {"tree_size", "root_hash", "timestamp", "log_id", "algorithm": "ed25519" | "sm2",
               "signature", "public_key", "key_id"} (hex strings). ed25519: 32-byte key, 64-byte
               signature. sm2: SM2 with SM3 and user id "1234567812345678" (GB/T 35276), key the
@@ -319,6 +324,19 @@ def check_tree_head(head: dict, label: str, pinned: bytes | None, log_id: str | 
         return
     try:
         msg = sth_signing_bytes(head)
+    except (BundleError, KeyError, TypeError, ValueError) as exc:
+        errors.append(f"{label}: malformed ({exc})")
+        return
+    if log_id is not None and head.get("log_id") != log_id:
+        errors.append(f"{label}: log_id {head.get('log_id')!r} is not the expected {log_id!r}")
+    _check_signature(head, label, msg, pinned, skip_signature, errors, notes)
+
+
+def _check_signature(head: dict, label: str, msg: bytes, pinned, skip_signature: bool, errors: list[str],
+                     notes: list[str]) -> None:
+    """``head``: algorithm, signature, public_key, optional key_id (hex) — of a tree head or a receipt."""
+    algorithm = head.get("algorithm", "ed25519")
+    try:
         sig = _hex(head.get("signature"), f"{label}.signature", 64 if algorithm == "ed25519" else None)
         pub = _hex(head.get("public_key"), f"{label}.public_key", 32 if algorithm == "ed25519" else 65)
     except (BundleError, KeyError, TypeError, ValueError) as exc:
@@ -326,8 +344,6 @@ def check_tree_head(head: dict, label: str, pinned: bytes | None, log_id: str | 
         return
     if "key_id" in head and head["key_id"].lower() != sm3(pub).hex():
         errors.append(f"{label}: key_id is not SM3(public_key)")
-    if log_id is not None and head.get("log_id") != log_id:
-        errors.append(f"{label}: log_id {head.get('log_id')!r} is not the expected {log_id!r}")
     if isinstance(pinned, (bytes, bytearray)):
         pinned = [bytes(pinned)]
     if pinned and pub not in pinned:
@@ -480,6 +496,27 @@ def check_tree_heads(doc: dict, pinned, log_id, skip_sig, errors, notes, known: 
     return f"all {len(by_size)} signed tree heads are consistent with the newest (size {newest})"
 
 
+RECEIPT_DOMAIN = b"zhifa.receipt.v1\x00"
+
+
+def check_receipt(r: dict, pinned, skip_sig, errors, notes) -> str:
+    """A signed receipt (issue 22): the same key and signature checks as a tree head, over the receipt's
+    canonical JSON without its signature."""
+    sig = r.get("signature")
+    if not isinstance(sig, dict):
+        raise BundleError("receipt has no signature")
+    algorithm = sig.get("algorithm")
+    if algorithm not in ("ed25519", "sm2"):
+        errors.append(f"receipt: unsupported signature algorithm {algorithm!r}")
+        return ""
+    msg = RECEIPT_DOMAIN + _canonical({k: v for k, v in r.items() if k != "signature"})
+    head = {"algorithm": algorithm, "signature": sig.get("value"), "public_key": sig.get("public_key")}
+    if "key_id" in sig:
+        head["key_id"] = sig["key_id"]
+    _check_signature(head, "receipt", msg, pinned, skip_sig, errors, notes)
+    return f"{r['receipt_type']} receipt {r.get('number', '')} signed with {algorithm.upper()}".replace("  ", " ")
+
+
 def check_bundle(bundle: dict, pinned: bytes | None = None, log_id: str | None = None,
                  skip_signature: bool = False, known_heads: list | None = None) -> tuple[bool, list[str]]:
     """Returns (ok, lines to print)."""
@@ -488,12 +525,15 @@ def check_bundle(bundle: dict, pinned: bytes | None = None, log_id: str | None =
     try:
         if not isinstance(bundle, dict):
             raise BundleError("bundle must be a JSON object")
-        kind = bundle.get("type") or ("consistency" if "old_size" in bundle else
+        kind = bundle.get("type") or ("receipt" if "receipt_type" in bundle else
+                                      "consistency" if "old_size" in bundle else
                                       "tree_heads" if "tree_heads" in bundle else "inclusion")
         if kind == "inclusion":
             what = check_inclusion(bundle, pinned, log_id, skip_signature, errors, notes)
         elif kind == "consistency":
             what = check_consistency(bundle, pinned, log_id, skip_signature, errors, notes)
+        elif kind == "receipt":
+            what = check_receipt(bundle, pinned, skip_signature, errors, notes)
         elif kind == "tree_heads":
             what = check_tree_heads(bundle, pinned, log_id, skip_signature, errors, notes, known_heads)
         else:

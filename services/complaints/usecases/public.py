@@ -3,6 +3,7 @@ number + query code (查询), the satisfaction rating (满意度评价), the pub
 portal form's options."""
 from __future__ import annotations
 
+from services.common import receipts
 from services.common.attachments import intake_rules
 from services.common.db import emit
 from services.common.identifiers import is_region_code
@@ -26,8 +27,10 @@ def public_status(db, number, code):
     status = query_status(record, number or "", code or "") if record is not None else None
     if status is None:
         return None
-    return {**status, "number": status["register_number"], "status_text": status["status_label"],
-            "can_rate": status["status"] == Status.CONCLUDED.value}
+    # the query receipt 查询回执 is signed (issue 22): SM2 or Ed25519, the algorithm recorded in it
+    return receipts.sign("complaints", "complaint_status", {
+        **status, "number": status["register_number"], "status_text": status["status_label"],
+        "can_rate": status["status"] == Status.CONCLUDED.value})
 
 
 def rate(db, number, code, rating, comment=None) -> dict:
