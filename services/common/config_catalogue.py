@@ -167,6 +167,7 @@ def under_var(*parts: str) -> Callable[[], Path]:
 
 EVERY = ("every service",)
 DB_SERVICES = ("records", "review", "disclosure", "complaints", "evaluation")
+FIELDCRYPT_SERVICES = ("records", "complaints", "disclosure", "review", "evaluation")  # issue 22
 
 KERNEL: tuple[Setting, ...] = (
     # -- the processes (services/common) ---------------------------------------------------------------
@@ -230,17 +231,20 @@ KERNEL: tuple[Setting, ...] = (
     Setting("ZHIFA_FIELD_ENCRYPTION", "bool", "Encrypt personal fields at rest with SM4-GCM under the service's "
             "data key (issue 22, services/common/fieldcrypt.py); off: new values are written in clear (stored "
             "ciphertexts stay readable). The deploy configs set it off until the keys are provisioned for every "
-            "replica (docs/RUNBOOK.md).", True, ("records", "complaints"), ("process", "config")),
+            "replica (docs/RUNBOOK.md).", True, FIELDCRYPT_SERVICES, ("process", "config")),
     Setting("ZHIFA_KEYS_DIR", "path", "Directory of the field-encryption keyrings (<service>.keyring.json: the "
             "wrapped data and index keys) and, with the file key provider, of the key-encryption keys (kek/). "
-            "Back it up apart from the databases.", under_var("keys"), ("records", "complaints"),
+            "Back it up apart from the databases.", under_var("keys"), FIELDCRYPT_SERVICES,
             default_text="`var/keys`"),
+    Setting("ZHIFA_KEK_DIR", "path", "Directory of the key-encryption keys of the file key provider (current, "
+            "kek-<id>.key), when they are kept apart from the keyrings (a Secret of their own); unset: "
+            "ZHIFA_KEYS_DIR/kek.", None, FIELDCRYPT_SERVICES, default_text="`ZHIFA_KEYS_DIR/kek`"),
     Setting("ZHIFA_KEY_PROVIDER", "str", "Who holds the key-encryption keys: file (KEK files under "
             "ZHIFA_KEYS_DIR/kek) or package.module:Class implementing fieldcrypt.KeyProvider (an HSM or KMS).",
-            "file", ("records", "complaints")),
+            "file", FIELDCRYPT_SERVICES),
     Setting("ZHIFA_FIELDCRYPT_REENCRYPT_INTERVAL", "float", "Seconds between the background re-encrypt passes "
             "that move personal fields to the active data key after a rotation (and encrypt legacy rows).",
-            30.0, ("records", "complaints"), minimum=1),
+            30.0, FIELDCRYPT_SERVICES, minimum=1),
     Setting("ZHIFA_SQLITE_BUSY_TIMEOUT", "float", "Seconds a SQLite connection waits for a lock (embedded "
             "set-up only).", 30.0, DB_SERVICES, minimum=0),
     Setting("ZHIFA_SAMPLE_DATA", "bool", "Allow configuration files that ship sample data (review's `SAMPLE-*` "

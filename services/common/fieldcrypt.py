@@ -11,7 +11,8 @@ Keys (envelope encryption 数字信封):
 * an **index key** per service keys the blind indexes (``blind_index``: HMAC-SM3 of a normalised value, for
   exact lookups such as an ID number — equal values give equal indexes, nothing else is learnt);
 * both are stored only **wrapped** (SM4-GCM) by a **key-encryption key** (KEK) of a ``KeyProvider``: the
-  embedded default is ``FileKeyProvider`` (KEK files under ``ZHIFA_KEYS_DIR/kek/``, mode 0600); an HSM or
+  embedded default is ``FileKeyProvider`` (KEK files under ``ZHIFA_KEYS_DIR/kek/`` or ``ZHIFA_KEK_DIR``,
+  mode 0600); an HSM or
   KMS implements the same four methods (``ZHIFA_KEY_PROVIDER=package.module:Class``) and never hands the
   KEK out;
 * the wrapped keys of a service are its **keyring** file ``ZHIFA_KEYS_DIR/<service>.keyring.json``
@@ -149,8 +150,9 @@ class FileKeyProvider:
     """The embedded default: KEKs are 128-bit SM4 keys in ``<dir>/kek/<id>.key`` (hex, 0600); ``current``
     names the one new wraps use. Back the directory up separately from the databases (docs/RUNBOOK.md)."""
 
-    def __init__(self, directory: Path):
-        self.dir = Path(directory) / "kek"
+    def __init__(self, directory: Path, kek_dir: Path | None = None):
+        # ZHIFA_KEK_DIR: the KEKs apart from the keyrings (e.g. a Kubernetes Secret of their own)
+        self.dir = Path(kek_dir) if kek_dir else Path(directory) / "kek"
 
     def current_kek_id(self) -> str:
         pointer = self.dir / "current"
@@ -200,10 +202,11 @@ def provider() -> KeyProvider:
     directory)."""
     name = str(settings.get("ZHIFA_KEY_PROVIDER") or "file")
     directory = keys_dir()
-    key = (name, str(directory))
+    kek_dir = settings.get("ZHIFA_KEK_DIR")
+    key = (name, str(directory), str(kek_dir))
     if key not in _providers:
         if name == "file":
-            _providers[key] = FileKeyProvider(directory)
+            _providers[key] = FileKeyProvider(directory, kek_dir)
         else:
             module, _, cls = name.partition(":")
             _providers[key] = getattr(importlib.import_module(module), cls)(directory)

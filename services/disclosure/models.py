@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.fieldcrypt import EncryptedColumn, EncryptedJSON
 from services.common.ownership import OwnershipBase
 from services.common.running_deadlines import DeadlineHistoryBase
 
@@ -81,11 +82,13 @@ class Publication(Base):
 
 class DecisionSource(Base):
     """The decision as the body sent it (internal, never served): needed to re-redact a correction
-    (DISC-5), to mask staff-typed reasons with the party list, and for the annual totals (DISC-7)."""
+    (DISC-5), to mask staff-typed reasons with the party list, and for the annual totals (DISC-7).
+    ``payload`` holds the parties before redaction (names, ID numbers, phones, addresses): SM4-GCM-encrypted
+    at rest under the disclosure data key (issue 22)."""
 
     __tablename__ = "decision_sources"
     publication_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict] = mapped_column(EncryptedJSON("disclosure", "decision_source"))
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -286,3 +289,7 @@ class MonthlyInspectionSummary(Base):
     due_on: Mapped[dt.date] = mapped_column(Date)
 
     __table_args__ = (UniqueConstraint("body_id", "year", "month", name="uq_inspection_months"),)
+
+
+#: the encrypted columns, for the background re-encrypt and ``zhifa keys status`` (issue 22)
+ENCRYPTED_COLUMNS = [EncryptedColumn(DecisionSource.payload, DecisionSource.publication_id)]

@@ -18,7 +18,7 @@ import logging
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common import federation, settings
+from services.common import federation, fieldcrypt, settings
 from services.common.batching import batched_event_handler
 from services.common.configfile import ConfigFiles
 from services.common.db import Database
@@ -30,6 +30,7 @@ from services.disclosure import configuration
 from services.disclosure.lifecycle import china_now
 from services.disclosure.usecases import decisions, draws, periodic, public, receipts, registry, staff, typical
 from services.disclosure.usecases.shared import day
+from services.disclosure.models import ENCRYPTED_COLUMNS
 
 log = logging.getLogger(__name__)
 DEADLINE_JOB_SECONDS = settings.get("ZHIFA_DISCLOSURE_DEADLINE_INTERVAL")
@@ -129,6 +130,11 @@ class DisclosureService:
         if not self.db.acquire_lease("disclosure.deadlines", DEADLINE_JOB_SECONDS * 2):
             return
         self.run_deadline_check()
+
+    @timer(interval=5)
+    def reencrypt_fields(self):
+        """Decision sources at rest (issue 22): moved to the active data key after a rotation (leased)."""
+        fieldcrypt.background_pass(self.db, "disclosure", ENCRYPTED_COLUMNS)
 
     @timer(interval=ANNUAL_JOB_SECONDS)
     def annual_report_job(self):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable, Protocol
 
+from services.common import fieldcrypt
 from services.common.catalogue import CATALOGUE
 from services.common.events import DEPARTMENTS, Event
 
@@ -80,11 +81,18 @@ def per_officer(kind: str, on: dt.date, officers: Iterable[str], **kw) -> list[N
     return [NewFact(kind, on, officer_id=o, **kw) for o in officers]
 
 
+PARTY_INDEX = "party"
+
+
 def _party_key(parties: list[dict]) -> str | None:
+    """The first party, for "the same party again" (repeat-inspection rule): a keyed blind index (HMAC-SM3
+    under the evaluation index key, issue 22) of its id, ID number or name — equal parties compare equal,
+    the facts table holds no ID number or name."""
     if not parties:
         return None
     p = parties[0]
-    return p.get("party_id") or p.get("id_number") or p.get("name")
+    return fieldcrypt.blind_index("evaluation", p.get("party_id") or p.get("id_number") or p.get("name"),
+                                  PARTY_INDEX)
 
 
 def case_file_reviewed(e: Event, lk: Lookup) -> list[NewFact]:

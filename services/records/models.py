@@ -140,7 +140,9 @@ class PartyLink(Base):
     # the unique index also serves "all cases of a party" (party_key leads)
     __table_args__ = (UniqueConstraint("party_key", "case_id", name="uq_party_links_party_case"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    party_key: Mapped[str] = mapped_column(String(64))  # SM3 of id number (or name) — no raw PII
+    # "k:" + HMAC-SM3 of the ID number (or kind:name) under the records index key (issue 22): a keyed blind
+    # index, no raw PII and no unkeyed hash (links written before: the unkeyed SM3 until re-keyed)
+    party_key: Mapped[str] = mapped_column(String(80))
     case_id: Mapped[str] = mapped_column(String(64), index=True)
 
 

@@ -259,6 +259,7 @@ class RecordsService:
     def reencrypt_fields(self):
         """Personal data at rest (issue 22, REC-8): fields moved to the active data key after a rotation."""
         fieldcrypt.background_pass(self.db, "records", ENCRYPTED_COLUMNS)
+        retention.rekey_party_links(self.db)       # party links written before the keyed index
 
     # -- audit trail of staff actions (SEC-3) ------------------------------------------------------
     @event_handler("gateway", "audit.recorded")

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from services.common import fieldcrypt
 from services.common.blobs import sm3_hex
 from services.common.db import one_of, utcnow
 from services.common.events import jsonable
@@ -113,9 +114,69 @@ def bulk_insert(session: Session, model, rows: list[dict]) -> None:
                                 else row[c] for c in columns])
 
 
+PARTY_INDEX = "party_key"
+KEYED = "k:"
+
+
+def _party_basis(party: dict) -> str:
+    return str(party.get("id_number") or f"{party.get('party_kind')}:{party.get('name')}")
+
+
 def party_key(party: dict) -> str:
-    basis = party.get("id_number") or f"{party.get('party_kind')}:{party.get('name')}"
-    return sm3_hex(str(basis).strip().upper().encode("utf-8"))
+    """The party's key in ``party_links`` (issue 22): ``k:`` + HMAC-SM3 of its ID number (or kind:name) under
+    the records index key — a keyed blind index, so the table cannot be matched against a list of ID
+    numbers without the key."""
+    return KEYED + fieldcrypt.blind_index("records", _party_basis(party), PARTY_INDEX)
+
+
+def legacy_party_key(party: dict) -> str:
+    """The unkeyed SM3 that links written before issue 22 carry, until ``rekey_party_links`` moved them."""
+    return sm3_hex(_party_basis(party).strip().upper().encode("utf-8"))
+
+
+def _parties_of(data: Any) -> list[dict]:
+    """The parties in a personal-data value (the sealed fields: ``parties``, ``party``, under ``personal``)."""
+    if not isinstance(data, dict):
+        return []
+    found = [p for p in (data.get("parties") or ()) if isinstance(p, dict)]
+    if isinstance(data.get("party"), dict):
+        found.append(data["party"])
+    return found + _parties_of(data.get("personal"))
+
+
+_rekeyed: set[str] = set()      # databases whose links are all keyed (seen by this process)
+
+
+def rekey_party_links(session: Session, batch: int = 500) -> int | None:
+    """Move links still under the unkeyed SM3 (written before issue 22) to the keyed index, mapping each
+    through the parties in the case's (decrypted) personal data. Returns how many moved; None once none is
+    left (new links are always keyed, so a process stops looking). A legacy link whose party is not in the
+    personal data any more is deleted: it could only be found by the unkeyed hash."""
+    where = str(session.get_bind().url)
+    if where in _rekeyed:
+        return None
+    rows = session.execute(select(PartyLink.id, PartyLink.party_key, PartyLink.case_id)
+                           .where(~PartyLink.party_key.like(f"{KEYED}%")).order_by(PartyLink.id).limit(batch)).all()
+    if not rows:
+        _rekeyed.add(where)
+        return None
+    cases = sorted({r.case_id for r in rows})
+    mapping: dict[tuple[str, str], str] = {}
+    for p in session.scalars(select(PersonalData).where(PersonalData.case_id.in_(cases),
+                                                        PersonalData.data.is_not(None))):
+        for party in _parties_of(p.data):
+            mapping[(p.case_id, legacy_party_key(party))] = party_key(party)
+    moved = 0
+    for r in rows:
+        new = mapping.get((r.case_id, r.party_key))
+        exists = new is not None and session.scalar(select(func.count()).select_from(PartyLink).where(
+            PartyLink.party_key == new, PartyLink.case_id == r.case_id))
+        if new is None or exists:
+            session.execute(delete(PartyLink).where(PartyLink.id == r.id))
+        else:
+            session.execute(update(PartyLink).where(PartyLink.id == r.id).values(party_key=new))
+        moved += 1
+    return moved
 
 
 # --------------------------------------------------------------------------------------- appending
@@ -395,8 +456,9 @@ def search_entries(session: Session, scope: Scope, *, region_code=None, body_id=
     return list(session.scalars(q.order_by(LogEntry.sequence).limit(limit)))
 
 
-def cases_of_party(session: Session, key: str, scope: Scope) -> list[Case]:
-    ids = select(PartyLink.case_id).where(PartyLink.party_key == key)
+def cases_of_party(session: Session, keys: list[str], scope: Scope) -> list[Case]:
+    """Cases linked to any of ``keys`` (the keyed index, and the legacy hash until the re-key is done)."""
+    ids = select(PartyLink.case_id).where(PartyLink.party_key.in_(keys))
     return list(session.scalars(scope.where(select(Case).where(Case.case_id.in_(ids)), Case.region_code, Case.body_id)
                                 .order_by(Case.case_id)))
 

@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.fieldcrypt import EncryptedColumn, EncryptedJSON
 from services.common.ownership import OwnershipBase
 from services.common.running_deadlines import DeadlineHistoryBase
 
@@ -34,7 +35,8 @@ class Classification(Base):
     body_id: Mapped[str] = mapped_column(String(64), index=True)
     major: Mapped[bool] = mapped_column(Boolean)
     fired_rules: Mapped[list] = mapped_column(JSON, default=list)
-    proposal: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the proposal as received: its parties (names, ID numbers) SM4-GCM-encrypted at rest (issue 22)
+    proposal: Mapped[dict] = mapped_column(EncryptedJSON("review", "classification_proposal"), default=dict)
     classified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # rule id, Chinese description and what matched, for every fired rule (REV-1)
     fired: Mapped[list] = mapped_column(JSON, default=list)
@@ -72,7 +74,8 @@ class ReviewTask(Base):
     overdue_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # last version alerted overdue
     opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    document: Mapped[dict] = mapped_column(JSON)                    # the domain task (codec.task_to_json)
+    # the domain task (codec.task_to_json); its proposals name the parties: encrypted at rest (issue 22)
+    document: Mapped[dict] = mapped_column(EncryptedJSON("review", "task_document"))
     assignments: Mapped[dict] = mapped_column(JSON, default=dict)   # version → {reviewer_id, pooled, reason}
     # REV-2: the highest version of the case decided (decision.made); versions up to it are closed for
     # review — nobody reviews a decision already made (its bypass is a violation)
@@ -114,7 +117,7 @@ class DecidedVersion(Base):
     body_id: Mapped[str] = mapped_column(String(64))
     decision_event_id: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict] = mapped_column(EncryptedJSON("review", "decided_payload"))  # parties: encrypted (issue 22)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -237,3 +240,11 @@ class ReviewTaskV1(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("case_id", "version", name="uq_review_task_version"),)
+
+
+#: the encrypted columns, for the background re-encrypt and ``zhifa keys status`` (issue 22)
+ENCRYPTED_COLUMNS = [
+    EncryptedColumn(Classification.proposal, Classification.case_id),
+    EncryptedColumn(ReviewTask.document, ReviewTask.task_id),
+    EncryptedColumn(DecidedVersion.payload, DecidedVersion.case_id),
+]

@@ -22,7 +22,7 @@ import logging
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common import settings
+from services.common import fieldcrypt, settings
 from services.common.batching import batched_event_handler
 from services.common.configfile import ConfigFiles
 from services.common.db import Database
@@ -34,6 +34,7 @@ from services.review.domain import InvalidTransition
 from services.review.store import ReviewError
 from services.review.usecases import assistance as assisting
 from services.review.usecases import classification, oversight, registry, reviewing
+from services.review.models import ENCRYPTED_COLUMNS
 
 log = logging.getLogger(__name__)
 PERIODIC_SECONDS = settings.get("ZHIFA_REVIEW_PERIODIC_SECONDS")
@@ -116,6 +117,11 @@ class ReviewService:
         registry.record_gaps(self.db, event)
 
     # === periodic: overdue tasks, staffing, gauges =================================================
+
+    @timer(interval=5)
+    def reencrypt_fields(self):
+        """The parties in proposals and decisions at rest (issue 22): moved to the active data key (leased)."""
+        fieldcrypt.background_pass(self.db, "review", ENCRYPTED_COLUMNS)
 
     @timer(interval=PERIODIC_SECONDS)
     def periodic(self):

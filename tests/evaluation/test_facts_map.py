@@ -3,6 +3,7 @@ of services/evaluation/facts_map.py, and the metrics refresh."""
 import datetime as dt
 from decimal import Decimal
 
+from services.common import fieldcrypt
 from services.common.events import parse_event
 from services.evaluation import facts_map as fm
 from services.evaluation import metrics
@@ -39,7 +40,9 @@ def test_plat3_decision_by_an_uncertified_officer_is_flagged_per_officer():
     assert kinds == [("enforcement_action", "b1"), ("enforcement_action", "b2"), ("enforcement_action", "unknown"),
                      ("record_case", None), ("certificate_invalid_action", "b2")]
     assert all(f.on == dt.date(2025, 7, 15) for f in facts)
-    assert facts[0].attrs["party_id"] == "P-XBZR-07" and facts[0].unique and facts[0].ref == "XBZR-07"
+    # issue 22: the party is kept as a keyed blind index, not in clear
+    assert facts[0].attrs["party_id"] == fieldcrypt.blind_index("evaluation", "P-XBZR-07", fm.PARTY_INDEX)
+    assert "P-XBZR-07" not in str(facts[0].attrs) and facts[0].unique and facts[0].ref == "XBZR-07"
 
 
 def test_eval7_correction_by_reconsideration_counts_challenge_and_correction_for_the_case_officers():

@@ -112,10 +112,10 @@ def test_rec4_a_party_is_linked_once_to_each_of_its_cases(db):
         assert [tuple(link) for link in links] == [(key, "C-1"), (key, "C-2")]
         region = session.get(Case, "C-1").region_code
         everyone = Scope.granted("supervisor", region)
-        assert [c.case_id for c in store.cases_of_party(session, key, everyone)] == ["C-1", "C-2"]
+        assert [c.case_id for c in store.cases_of_party(session, [key], everyone)] == ["C-1", "C-2"]
         # SEC-2: the same search by a principal of another body, or of none, finds nothing
-        assert store.cases_of_party(session, key, Scope.granted("officer", region, ["320412-GAJ"])) == []
-        assert store.cases_of_party(session, key, Scope.granted("officer", region)) == []
+        assert store.cases_of_party(session, [key], Scope.granted("officer", region, ["320412-GAJ"])) == []
+        assert store.cases_of_party(session, [key], Scope.granted("officer", region)) == []
 
 
 def test_rec3_record_kind_of_audio_visual_records():

@@ -70,9 +70,9 @@ def search_entries(db, ledger, scope, filters, accessor) -> dict:
 def party_records(db, ledger, scope, party, accessor) -> dict:
     """All records of one party: cases linked to the party by the hash of its identifier, with their
     timelines; each case read is logged."""
-    key = store.party_key(party)
+    keys = [store.party_key(party), store.legacy_party_key(party)]     # keyed index (issue 22); legacy links
     with logged_read(db, ledger) as (session, reads):
-        cases = store.cases_of_party(session, key, Scope.of(scope))
+        cases = store.cases_of_party(session, keys, Scope.of(scope))
         out = []
         for case in cases:
             rows = store.timeline(session, case.case_id)

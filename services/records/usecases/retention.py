@@ -38,3 +38,12 @@ def erase_personal(db, ledger, case_id, scope, admin, basis):
         case.personal_erased_at = moment
         return {"case_id": case_id, "erased_entries": len(sequences), "party_links_removed": links,
                 "erasure_sequence": entry.sequence, "erasure_leaf_hash": entry.leaf_hash}
+
+
+def rekey_party_links(db) -> int | None:
+    """Party links written before the keyed index (issue 22) moved to it, one batch per call, one replica
+    at a time (lease); None once none is left."""
+    if not db.acquire_lease("records.party_links_rekey", 60.0):
+        return None
+    with db.session() as session:
+        return store.rekey_party_links(session)
