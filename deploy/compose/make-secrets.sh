@@ -40,6 +40,8 @@ for name in postgres_password db_records_password db_review_password db_disclosu
 done
 # Ed25519 signing key of the records log's tree heads: 32-byte seed as 64 hex digits (REC-4).
 make records_signing_key python3 -c 'import secrets; print(secrets.token_hex(32))'
+# SM2 key of the complaint receipts (issue 22; PKCS#8 PEM; OpenSSL 3 on this host).
+make complaints_receipt_signing_key openssl genpkey -algorithm SM2
 # The client secret the identity platform issued for zhifa (staff sign-in): replace the placeholder
 # with it (docs/RUNBOOK.md#staff-sign-in-oidc).
 make oidc_client_secret echo "CHANGE-ME-issued-by-the-identity-platform"
