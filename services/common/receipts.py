@@ -14,8 +14,8 @@ UTF-8 — the canonical form of the records log). SM2 (GB/T 32918.2 with SM3, us
 a switch stay verifiable. ``tools/audit_verify.py receipt.json --public-key …`` verifies one with the
 standard library only (SM2) — the same check as ``verify`` here.
 
-Keys: ``ZHIFA_<SERVICE>_RECEIPT_SIGNING_KEY`` (PEM text or a PEM file: PKCS#8 SM2 or Ed25519) of the
-configured ``ZHIFA_<SERVICE>_RECEIPT_SIGNATURE_ALGORITHM``; unset, a key file per algorithm under
+Keys (``SETTINGS``; complaints: ``ZHIFA_COMPLAINTS_RECEIPT_SIGNING_KEY``, PEM text or a PEM file: PKCS#8 SM2
+or Ed25519) of the configured algorithm (``ZHIFA_COMPLAINTS_RECEIPT_SIGNATURE_ALGORITHM``); unset, a key file per algorithm under
 ``ZHIFA_VAR_DIR/<service>/`` generated on first use (embedded set-up). A key whose algorithm is not the
 configured one is refused (fail closed) rather than signing with something else.
 """
@@ -71,20 +71,23 @@ def _generate(path: Path, algorithm: str) -> None:
         os.unlink(tmp)
 
 
+#: per service handing out signed receipts: (algorithm setting, key setting)
+SETTINGS = {"complaints": ("ZHIFA_COMPLAINTS_RECEIPT_SIGNATURE_ALGORITHM", "ZHIFA_COMPLAINTS_RECEIPT_SIGNING_KEY")}
+
+
 def algorithm(service: str) -> str:
-    return str(settings.get(f"ZHIFA_{service.upper()}_RECEIPT_SIGNATURE_ALGORITHM")).lower()
+    return str(settings.get(SETTINGS[service][0])).lower()
 
 
 def key_material(service: str, algo: str) -> bytes:
-    configured = settings.get(f"ZHIFA_{service.upper()}_RECEIPT_SIGNING_KEY")
+    configured = settings.get(SETTINGS[service][1])
     if configured:
         text = str(configured).strip()
         if "-----BEGIN" in text:
             return text.encode("ascii")
         path = Path(text)
         if not path.exists():
-            raise ReceiptKeyError(f"ZHIFA_{service.upper()}_RECEIPT_SIGNING_KEY is neither PEM text nor an "
-                                  "existing file")
+            raise ReceiptKeyError(f"{SETTINGS[service][1]} is neither PEM text nor an existing file")
         return path.read_bytes()
     path = Path(settings.get("ZHIFA_VAR_DIR")) / service / f"receipt-signing-key.{algo}.pem"
     if not path.exists():

@@ -80,6 +80,12 @@ def keys(tmp_path):
 SERVICES = ["records", "review", "disclosure", "evaluation"]
 
 
+def metric(name: str, service: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, {"service": service}) or 0.0
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_issue22_gbt39786_dump_of_every_service_holds_no_party_in_clear(service, service_engine, keys):
     engine = service_engine(service)
@@ -138,13 +144,19 @@ def test_issue22_rotation_mid_stream_loses_nothing_every_field_readable(service,
     fieldcrypt.rotate(service)
     fieldcrypt._cache.clear()
     assert fieldcrypt.remaining(engine, service, columns) == len(first)
+    # the metrics operators watch: rotation progress, fields encrypted
+    assert metric("zhifa_fieldcrypt_reencrypt_remaining", service) == len(first)
+    encrypted_before = metric("zhifa_fieldcrypt_fields_encrypted_total", service)
     assert fieldcrypt.reencrypt_step(engine, service, columns, batch=1) > 0       # part of the way
+    assert metric("zhifa_fieldcrypt_reencrypt_remaining", service) < len(first)
+    assert metric("zhifa_fieldcrypt_fields_encrypted_total", service) > encrypted_before
     run_flow(service, engine, "GM-2")                                            # arrivals meanwhile
     fieldcrypt.rotate(service)
     fieldcrypt._cache.clear()
     while fieldcrypt.reencrypt_step(engine, service, columns, batch=2):
         pass
     assert fieldcrypt.remaining(engine, service, columns) == 0
+    assert metric("zhifa_fieldcrypt_reencrypt_remaining", service) == 0
     state = fieldcrypt.status(service, engine, columns)
     assert set(state["fields_by_key"]) == {state["active"]}
     after = read_all()
