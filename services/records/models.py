@@ -117,6 +117,19 @@ class PendingRead(Base):
     personal: Mapped[dict | None] = mapped_column(EncryptedJSON("records", "pending_reads"), nullable=True)
 
 
+class MerkleNode(Base):
+    """Stored hashes of the Merkle tree above the leaves (REC-4, issue 20): the hash of every complete,
+    aligned subtree of ``2**level`` leaves for ``level`` a multiple of ``domain.merkle.TILE_HEIGHT`` (8)
+    — one row per 256 entries. With the leaf hashes of ``log_entries`` they are the tiles from which a
+    replica computes roots and proofs for any size while holding only a frontier in memory. Derived
+    data: recomputed from the leaf hashes at every rebuild, which repairs missing or altered rows."""
+
+    __tablename__ = "merkle_nodes"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class TreeHeadRow(Base):
     """A signed tree head 签名树头 (Ed25519 or SM2, see ``algorithm``; over the tree size, time, SM3 root, log id)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .entries import canonical_bytes
-from .merkle import MerkleLog, leaf_hash
+from .merkle import MerkleLog, leaf_hash, verify_consistency, verify_inclusion
 from .treehead import SignedTreeHead
 
 __all__ = ["inclusion_bundle", "consistency_bundle"]
@@ -28,17 +28,21 @@ def inclusion_bundle(log: MerkleLog, index: int, head: SignedTreeHead, entry: by
     root = log.root(size)
     if root != head.root_hash:
         raise ValueError("signed tree head does not match the log")
+    leaf = log.leaf_hash(index)
+    proof = log.inclusion_proof(index, size)
+    if not verify_inclusion(leaf, index, size, proof, root):   # a log computed from stored hashes (issue 20)
+        raise ValueError(f"the inclusion proof of leaf {index} does not verify against the head")
     bundle: dict[str, Any] = {
         "type": "inclusion",
         "index": index,
         "tree_size": size,
-        "leaf_hash": log.leaf_hash(index).hex(),
+        "leaf_hash": leaf.hex(),
         "root_hash": root.hex(),
-        "proof": [p.hex() for p in log.inclusion_proof(index, size)],
+        "proof": [p.hex() for p in proof],
         "tree_head": head.to_json(),
     }
     if entry is not None:
-        if leaf_hash(entry) != log.leaf_hash(index):
+        if leaf_hash(entry) != leaf:
             raise ValueError(f"entry bytes do not hash to leaf {index}")
         bundle["entry"] = entry.decode("utf-8")
     if personal is not None:
@@ -55,13 +59,16 @@ def consistency_bundle(log: MerkleLog, old_head: SignedTreeHead, new_head: Signe
         raise ValueError(f"need 0 <= {m} <= {n} <= {log.size}")
     if log.root(m) != old_head.root_hash or log.root(n) != new_head.root_hash:
         raise ValueError("signed tree heads do not match the log")
+    proof = log.consistency_proof(m, n)
+    if not verify_consistency(m, n, old_head.root_hash, new_head.root_hash, proof):
+        raise ValueError(f"the consistency proof from {m} to {n} does not verify")
     return {
         "type": "consistency",
         "old_size": m,
         "new_size": n,
         "old_root": old_head.root_hash.hex(),
         "new_root": new_head.root_hash.hex(),
-        "proof": [p.hex() for p in log.consistency_proof(m, n)],
+        "proof": [p.hex() for p in proof],
         "old_tree_head": old_head.to_json(),
         "new_tree_head": new_head.to_json(),
     }

@@ -35,6 +35,13 @@ __all__ = [
     "verify_inclusion",
     "verify_consistency",
     "root_from_inclusion_proof",
+    "TILE_HEIGHT",
+    "CompactRange",
+    "TileCache",
+    "TiledLog",
+    "HeldLeaves",
+    "ScannedLog",
+    "scan",
 ]
 
 HASH_SIZE = 32
@@ -401,3 +408,347 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
         sn >>= 1
     # 7.
     return fr == bytes(old_root) and sr == bytes(new_root) and sn == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Bounded state for a long-lived process (issue 20, "records scale"): a replica does not keep every
+# node of the tree. It keeps
+#
+# * a ``CompactRange`` (the frontier): the roots of the O(log n) perfect subtrees that make up
+#   [0, size) — enough to append and to compute the current root;
+# * a few *tiles* in an LRU ``TileCache``: a tile of height ``h`` at base level ``b`` holds ``2**h``
+#   consecutive hashes of level ``b`` and everything above them up to level ``b + h`` (RFC 9162
+#   §2.1 subtrees; the layout of Go's transparency logs). Tiles come from stored hashes: level 0 is
+#   the leaf hashes, the levels ``h, 2h, …`` are hashes the service stores (one per ``2**h``
+#   entries). An aligned perfect subtree at any level is then one tile read (cached), so a root at
+#   any size, an inclusion proof and a consistency proof cost O(log n / h) reads of ``2**h`` hashes;
+# * the leaf hashes since the newest signed head it knows (the *tail*, capped), so the self-check can
+#   name a rewritten entry no head covers yet (``HeldLeaves``).
+# --------------------------------------------------------------------------------------------------
+TILE_HEIGHT = 8
+
+
+class CompactRange:
+    """The frontier of a log of ``size`` leaves: the hashes of the perfect subtrees of its RFC 9162
+    decomposition, largest (leftmost) first — one per set bit of ``size``, so at most
+    ``size.bit_length()`` hashes whatever the size."""
+
+    __slots__ = ("size", "nodes")
+
+    def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
+        if len(nodes) != bin(size).count("1"):
+            raise ValueError(f"a frontier of {size} leaves has {bin(size).count('1')} nodes, got {len(nodes)}")
+        self.size, self.nodes = size, [bytes(n) for n in nodes]
+
+    def copy(self) -> "CompactRange":
+        return CompactRange(self.size, self.nodes)
+
+    def append(self, leaf: bytes, every: int = 0) -> list[tuple[int, int, bytes]]:
+        """Append a leaf hash. Returns the aligned subtrees it completed whose level is a positive
+        multiple of ``every`` as ``(level, index, hash)`` (nothing when ``every`` is 0)."""
+        if len(leaf) != HASH_SIZE:
+            raise ValueError(f"leaf hash must be {HASH_SIZE} bytes")
+        done = []
+        h, level, size = bytes(leaf), 0, self.size
+        nodes = self.nodes
+        while (size >> level) & 1:
+            h = node_hash(nodes.pop(), h)
+            level += 1
+            if every and level % every == 0:
+                done.append((level, size >> level, h))
+        nodes.append(h)
+        self.size = size + 1
+        return done
+
+    def root(self) -> bytes:
+        if not self.nodes:
+            return EMPTY_ROOT
+        r = self.nodes[-1]
+        for n in reversed(self.nodes[:-1]):
+            r = node_hash(n, r)
+        return r
+
+    def subtree(self, level: int, index: int) -> bytes | None:
+        """The hash of the aligned subtree (level, index) if it is one of the frontier's nodes."""
+        lo = index << level
+        start = 0
+        for k in range(self.size.bit_length() - 1, -1, -1):
+            if (self.size >> k) & 1:
+                if k == level and start == lo:
+                    return self.nodes[bin(self.size >> (k + 1)).count("1")]
+                start += 1 << k
+        return None
+
+
+class TileCache:
+    """LRU of complete tiles, shared by the views of one process; bounded by ``max_tiles``."""
+
+    def __init__(self, max_tiles: int = 64) -> None:
+        from collections import OrderedDict
+
+        self.max_tiles = max_tiles
+        self._tiles: "OrderedDict[tuple[int, int, int], list[bytes]]" = OrderedDict()
+
+    def get(self, key):
+        levels = self._tiles.get(key)
+        if levels is not None:
+            self._tiles.move_to_end(key)
+        return levels
+
+    def put(self, key, levels: list[bytes]) -> None:
+        self._tiles[key] = levels
+        self._tiles.move_to_end(key)
+        while len(self._tiles) > self.max_tiles:
+            self._tiles.popitem(last=False)
+
+    def clear(self) -> None:
+        self._tiles.clear()
+
+    def __len__(self) -> int:
+        return len(self._tiles)
+
+    def hashes(self) -> int:
+        """How many hashes the cache holds (for the memory bound)."""
+        return sum(len(level) // HASH_SIZE for levels in self._tiles.values() for level in levels)
+
+
+def _tile_levels(base: bytes) -> list[bytes]:
+    """A tile's levels from its base hashes: level 0 = ``base``, each next level the parents."""
+    levels = [bytes(base)]
+    while len(levels[-1]) >= 2 * HASH_SIZE:
+        levels.append(_parents(levels[-1]))
+    return levels
+
+
+class TiledLog:
+    """A Merkle log of ``size`` leaves answering ``root(n)``, ``inclusion_proof`` and
+    ``consistency_proof`` for every ``n <= size`` (like ``MerkleLog``) while holding only its
+    frontier, its tail and a bounded tile cache. ``fetch(level, start, count)`` returns the stored
+    hashes ``start … start+count-1`` of ``level`` (0: leaf hashes; else a multiple of
+    ``tile_height``) as a list with ``None`` for a hash not stored; a missing node is computed from
+    the tile below it and listed in ``filled`` for the caller to store. ``fetch`` may be replaced
+    (``bind``) — e.g. by one reading in the caller's current transaction.
+
+    ``frontier=None``: a read-only view of the first ``size`` stored leaves (proofs of committed
+    heads; ``append`` is refused)."""
+
+    def __init__(self, size: int, fetch=None, *, frontier: CompactRange | None = None, cache: TileCache | None = None,
+                 tile_height: int = TILE_HEIGHT, tail_start: int | None = None, tail_max: int = 1 << 16) -> None:
+        if frontier is not None and frontier.size != size:
+            raise ValueError("frontier size differs from the log size")
+        self._size = size
+        self.fetch = fetch
+        self.frontier = frontier
+        self.cache = cache if cache is not None else TileCache()
+        self.tile_height = tile_height
+        self.cache_limit = size          # tiles wholly below this many leaves may be cached
+        self.new_nodes: list[tuple[int, int, bytes]] = []    # stored-level nodes completed by append
+        self.filled: list[tuple[int, int, bytes]] = []       # stored-level nodes computed for want of a row
+        self.tail_start = size if tail_start is None else tail_start
+        self.tail = bytearray()
+        self.tail_max = tail_max
+
+    # -- appending ------------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, leaf: bytes) -> int:
+        if self.frontier is None:
+            raise ValueError("a read-only view cannot be appended to")
+        index = self._size
+        self.new_nodes.extend(self.frontier.append(leaf, self.tile_height))
+        self._size = index + 1
+        self.tail += leaf
+        if len(self.tail) > self.tail_max * HASH_SIZE:      # the oldest leaves of the tail are dropped
+            drop = len(self.tail) // HASH_SIZE - self.tail_max
+            del self.tail[:drop * HASH_SIZE]
+            self.tail_start += drop
+        return index
+
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        for leaf in leaves:
+            self.append(leaf)
+
+    def trim_tail(self, upto: int) -> None:
+        """Forget the tail's leaves below ``upto`` (a signed head covers them now)."""
+        drop = min(max(0, upto - self.tail_start), len(self.tail) // HASH_SIZE)
+        if drop:
+            del self.tail[:drop * HASH_SIZE]
+            self.tail_start += drop
+
+    def take_new_nodes(self) -> list[tuple[int, int, bytes]]:
+        nodes, self.new_nodes = self.new_nodes, []
+        return nodes
+
+    def take_filled(self) -> list[tuple[int, int, bytes]]:
+        nodes, self.filled = self.filled, []
+        return nodes
+
+    def node_count(self) -> int:
+        """Hashes held in memory: frontier, tail and cached tiles (the bound of issue 20)."""
+        return ((len(self.frontier.nodes) if self.frontier is not None else 0) + len(self.tail) // HASH_SIZE
+                + self.cache.hashes())
+
+    def held(self) -> "HeldLeaves":
+        return HeldLeaves(self._size, self.root(), self.tail_start, bytes(self.tail))
+
+    # -- stored hashes ----------------------------------------------------------------------------
+    def _stored(self, level: int, start: int, count: int) -> list[bytes]:
+        got = list(self.fetch(level, start, count))
+        if len(got) != count:
+            raise LookupError(f"{count} hashes of level {level} from {start} asked, {len(got)} returned")
+        for i, h in enumerate(got):
+            if h is None:
+                if level == 0:
+                    raise LookupError(f"leaf hash {start + i} is not stored")
+                h = self._tile(level - self.tile_height, start + i)[-1]
+                got[i] = h
+                self.filled.append((level, start + i, h))
+            elif len(h) != HASH_SIZE:
+                raise LookupError(f"stored hash ({level}, {start + i}) is {len(h)} bytes")
+        return got
+
+    def _tile(self, base: int, number: int, need: int | None = None) -> list[bytes]:
+        """The levels of tile ``number`` at ``base`` (complete, or its first ``need`` base hashes)."""
+        width = 1 << self.tile_height
+        key = (self.tile_height, base, number)
+        levels = self.cache.get(key)
+        if levels is not None:
+            return levels
+        available = (self._size >> base) - number * width
+        count = width if need is None else min(width, max(need, available))
+        if available < count:
+            raise ValueError(f"tile {number} at level {base} is not complete in a log of {self._size}")
+        levels = _tile_levels(b"".join(self._stored(base, number * width, count)))
+        if count == width and ((number + 1) * width) << base <= self.cache_limit:
+            self.cache.put(key, levels)
+        return levels
+
+    def subtree(self, level: int, index: int) -> bytes:
+        """MTH of the aligned perfect subtree of ``2**level`` leaves numbered ``index``."""
+        if ((index + 1) << level) > self._size:
+            raise ValueError(f"subtree ({level}, {index}) beyond a log of {self._size}")
+        if self.frontier is not None:
+            h = self.frontier.subtree(level, index)
+            if h is not None:
+                return h
+        if level % self.tile_height == 0 and level:
+            return self._stored(level, index, 1)[0]
+        base = level - level % self.tile_height
+        depth = level - base
+        first = index << depth                       # its first hash at the base level
+        number = first >> self.tile_height
+        levels = self._tile(base, number, need=((index + 1) << depth) - number * (1 << self.tile_height))
+        local = index - (number << (self.tile_height - depth))
+        return bytes(levels[depth][local * HASH_SIZE:(local + 1) * HASH_SIZE])
+
+    # -- queries (the MerkleLog interface) --------------------------------------------------------
+    def leaf_hash(self, index: int) -> bytes:
+        if not 0 <= index < self._size:
+            raise IndexError(f"leaf index {index} outside 0..{self._size - 1}")
+        return self.subtree(0, index)
+
+    def leaf_range(self, lo: int, hi: int) -> bytes:
+        """Leaf hashes lo … hi-1, concatenated (the tail from memory, the rest stored)."""
+        if not 0 <= lo <= hi <= self._size:
+            raise ValueError(f"leaf range {lo}..{hi} outside 0..{self._size}")
+        t0, t1 = self.tail_start, self.tail_start + len(self.tail) // HASH_SIZE
+        if t0 <= lo and hi <= t1:
+            return bytes(self.tail[(lo - t0) * HASH_SIZE:(hi - t0) * HASH_SIZE])
+        return b"".join(self._stored(0, lo, hi - lo)) if hi > lo else b""
+
+    def _check_size(self, tree_size: int | None) -> int:
+        if tree_size is None:
+            return self._size
+        if not 0 <= tree_size <= self._size:
+            raise ValueError(f"tree size {tree_size} outside 0..{self._size}")
+        return tree_size
+
+    def _mth(self, lo: int, hi: int) -> bytes:
+        n = hi - lo
+        if n & (n - 1) == 0 and lo & (n - 1) == 0:
+            k = n.bit_length() - 1
+            return self.subtree(k, lo >> k)
+        split = 1 << ((n - 1).bit_length() - 1)
+        return node_hash(self._mth(lo, lo + split), self._mth(lo + split, hi))
+
+    def root(self, tree_size: int | None = None) -> bytes:
+        n = self._check_size(tree_size)
+        if n == 0:
+            return EMPTY_ROOT
+        if n == self._size and self.frontier is not None:
+            return self.frontier.root()
+        return self._mth(0, n)
+
+    inclusion_proof = MerkleLog.inclusion_proof
+    consistency_proof = MerkleLog.consistency_proof
+
+
+class HeldLeaves:
+    """What a process holds of the log it appended or loaded (the self-check's memory, REC-4): the
+    size and root at its last commit and the leaf hashes of its tail (``tail_start`` … ``size-1``)."""
+
+    __slots__ = ("size", "root", "tail_start", "tail")
+
+    def __init__(self, size: int, root: bytes, tail_start: int, tail: bytes) -> None:
+        self.size, self.root, self.tail_start, self.tail = size, root, tail_start, tail
+
+
+class ScannedLog:
+    """A log scanned leaf by leaf from the stored hashes (``scan``): its size, its frontier, its
+    root at each size asked for, and the leaf hashes of one range — what the self-check compares,
+    computed in one pass with O(log n) memory besides them."""
+
+    def __init__(self, frontier: CompactRange, roots: dict[int, bytes], captured_start: int, captured: bytes):
+        self.frontier, self._roots = frontier, roots
+        self.captured_start, self.captured = captured_start, captured
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
+
+    def root(self, tree_size: int | None = None) -> bytes:
+        n = self.size if tree_size is None else tree_size
+        if n == self.size:
+            return self.frontier.root()
+        if n == 0:
+            return EMPTY_ROOT
+        try:
+            return self._roots[n]
+        except KeyError:
+            raise ValueError(f"the root at size {n} was not recorded by the scan") from None
+
+    def leaf_range(self, lo: int, hi: int) -> bytes:
+        a = self.captured_start
+        b = a + len(self.captured) // HASH_SIZE
+        if not (a <= lo <= hi <= b):
+            raise ValueError(f"leaves {lo}..{hi} were not captured by the scan ({a}..{b})")
+        return self.captured[(lo - a) * HASH_SIZE:(hi - a) * HASH_SIZE]
+
+
+def scan(leaves: Iterable[bytes], sizes: Iterable[int] = (), capture: tuple[int, int] | None = None,
+         every: int = 0, on_node=None) -> ScannedLog:
+    """One pass over the leaf hashes in order: the frontier, the roots at ``sizes``, the leaves of
+    ``capture`` = (lo, hi); ``on_node(level, index, hash)`` for each completed aligned subtree whose
+    level is a positive multiple of ``every`` (to check or store the stored nodes)."""
+    wanted = set(sizes)
+    frontier = CompactRange()
+    roots: dict[int, bytes] = {}
+    lo, hi = capture or (0, 0)
+    captured = bytearray()
+    for leaf in leaves:
+        size = frontier.size
+        if size in wanted and size:
+            roots[size] = frontier.root()
+        if lo <= size < hi:
+            captured += leaf
+        for node in frontier.append(leaf, every):
+            if on_node is not None:
+                on_node(*node)
+    if frontier.size in wanted and frontier.size:
+        roots[frontier.size] = frontier.root()
+    return ScannedLog(frontier, roots, lo if capture else 0, bytes(captured))

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Sequence
 
-from .merkle import MerkleLog
+from .merkle import HeldLeaves, MerkleLog
 from .treehead import SignedTreeHead, TreeHeadVerifier
 
-__all__ = ["InconsistencyKind", "Inconsistency", "SelfCheckResult", "check_head", "self_check", "compare_leaves"]
+__all__ = ["InconsistencyKind", "Inconsistency", "SelfCheckResult", "check_head", "self_check", "compare_leaves",
+           "compare_held"]
 
 
 class InconsistencyKind(str, Enum):
@@ -205,6 +206,26 @@ def compare_leaves(known: MerkleLog, known_size: int, tree: MerkleLog) -> Incons
         return None
     diff = [i for i in range(n) if a[i * 32:(i + 1) * 32] != b[i * 32:(i + 1) * 32]]
     return Inconsistency(InconsistencyKind.LEAVES_CHANGED, tree.size, diff[0], diff[-1])
+
+
+def compare_held(held: HeldLeaves, tree) -> Inconsistency | None:
+    """Does ``tree`` (from the stored leaf hashes) hold what this process held of the log — its first
+    ``held.size`` leaves with the root the process computed, and the leaf hashes of its tail (the
+    entries since the newest signed head it knew)? Catches a rewrite of entries no signed head covers
+    yet, as long as the process that saw them runs; a rewritten tail entry is named exactly, one
+    before the tail only by the range (issue 20: the process keeps its tail, not every leaf)."""
+    n = held.size
+    if tree.size < n:
+        return Inconsistency(InconsistencyKind.ENTRIES_MISSING, tree.size, tree.size, n - 1)
+    lo, hi = held.tail_start, held.tail_start + len(held.tail) // 32
+    if hi > lo:
+        stored = tree.leaf_range(lo, hi)
+        if stored != held.tail:
+            diff = [lo + i for i in range(hi - lo) if stored[i * 32:(i + 1) * 32] != held.tail[i * 32:(i + 1) * 32]]
+            return Inconsistency(InconsistencyKind.LEAVES_CHANGED, tree.size, diff[0], diff[-1])
+    if n and tree.root(n) != held.root:
+        return Inconsistency(InconsistencyKind.LEAVES_CHANGED, tree.size, 0, max(0, lo - 1) if lo else n - 1)
+    return None
 
 
 def self_check(tree: MerkleLog, heads: Iterable[SignedTreeHead], *, verifiers: Sequence[TreeHeadVerifier],

@@ -14,6 +14,7 @@ from services.common.scope import Scope
 from services.records import config, store
 from services.records import metrics as rec_metrics
 from services.records.domain.bundles import consistency_bundle, inclusion_bundle
+from services.records.domain.merkle import verify_consistency
 from services.records.ledger import LogIntegrityError, head_from_row
 
 from .access import error, log_access, logged_read
@@ -134,9 +135,12 @@ def tree_heads(db, ledger, limit=20, latest_only=False, consistency=False) -> di
     with db.session() as session, ledger.proving(session) as tree:
         heads = [head_from_row(r) for r in store.newest_head_rows(session, count)]
         newest = heads[0].tree_size if heads else 0
-        proofs = [{"old_size": h.tree_size, "new_size": newest,
-                   "proof": [p.hex() for p in tree.consistency_proof(h.tree_size, newest)]}
-                  for h in heads[1:]]
+        proofs = []
+        for h in heads[1:]:
+            proof = tree.consistency_proof(h.tree_size, newest)
+            if not verify_consistency(h.tree_size, newest, h.root_hash, heads[0].root_hash, proof):
+                raise LogIntegrityError(f"stored hashes do not prove head {newest} extends head {h.tree_size}")
+            proofs.append({"old_size": h.tree_size, "new_size": newest, "proof": [p.hex() for p in proof]})
     return {"type": "tree_heads", **out, "tree_heads": [h.to_json() for h in heads], "consistency": proofs}
 
 
