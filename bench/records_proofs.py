@@ -1,14 +1,19 @@
 """Benchmark of the records Merkle log (REC-4): proofs and full verification at 1M entries.
 
-    python bench/records_proofs.py [--n 1000000] [--proofs 1000] [--seed 7]
+    python bench/records_proofs.py [--n 1000000] [--proofs 1000] [--seed 7] [--merkle-n 1000000]
 
-Prints exactly four BENCH lines on stdout:
+Prints exactly five BENCH lines on stdout:
     BENCH records_inclusion_proof_1m <ms> ms   p95 of random inclusion proofs generated AND verified
     BENCH records_verify_1m <s> s              full verify_log over all entries
     BENCH records_verify_bindings_1m <s> s     verify_bindings: every entry's index columns and its case (issue 14)
     BENCH records_self_check_1m_10k_heads <s> s  self_check of the tree against 10,000 signed heads, every
                                                  signature verified (the periodic check; at start and before
                                                  signing only the newest and mismatching heads' signatures)
+    BENCH records_merkle_memory_per_million_entries <MiB> MiB  what a records replica holds in memory for the
+                                                 Merkle tree (issue 20: frontier, tail, tile cache), measured with
+                                                 tracemalloc after appending --merkle-n synthetic entries and
+                                                 proving 200 of them (default 10^6 entries; below, the growth
+                                                 from n/2 to n is extrapolated to 10^6 once the tail is full)
 Other diagnostics go to stderr.
 """
 from __future__ import annotations
@@ -66,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--proofs", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--merkle-n", type=int, default=1_000_000, help="entries appended for the memory figure")
     args = ap.parse_args(argv)
     n = args.n
     rng = random.Random(args.seed)
@@ -138,7 +144,74 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BENCH records_verify_1m {verify_s:.2f} s")
     print(f"BENCH records_verify_bindings_1m {bindings_s:.2f} s")
     print(f"BENCH records_self_check_1m_10k_heads {self_check_s:.2f} s")
+    whole_mib = sum(len(level) for level in log.to_levels()) / 2**20
+    del log, entries, stored, rows, cases, many
+    memory = merkle_memory_per_million(args.merkle_n, random.Random(args.seed))
+    print(f"the whole tree in memory (MerkleLog levels) at {n} entries: {whole_mib:.1f} MiB", file=sys.stderr)
+    print(f"BENCH records_merkle_memory_per_million_entries {memory:.2f} MiB")
     return 0
+
+
+class _Stored:
+    """The database's stored hashes for the memory benchmark (not the replica's memory): the leaf
+    hashes in one bytearray and the subtree rows in a dict."""
+
+    def __init__(self):
+        self.leaves = bytearray()
+        self.nodes: dict = {}
+
+    def fetch(self, level, start, count):
+        if level == 0:
+            return [bytes(self.leaves[i * 32:(i + 1) * 32]) for i in range(start, start + count)]
+        return [self.nodes.get((level, i)) for i in range(start, start + count)]
+
+
+def merkle_memory_per_million(n: int, rng: random.Random) -> float:
+    """MiB a replica's ledger holds for the Merkle tree (``TiledLog`` with the service's frontier, tail cap
+    and tile cache) after ``n`` appends and 200 random proofs (the tile cache full) — tracemalloc, counting only what the module
+    allocated (the emulated database is not the replica's memory)."""
+    import tracemalloc
+
+    from services.records.domain import merkle
+    from services.records.domain.merkle import CompactRange, TiledLog, TileCache, leaf_hash
+    from services.records.ledger import CACHE_TILES, TAIL_MAX
+
+    stored = _Stored()
+    held = {}
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        tree = TiledLog(0, stored.fetch, frontier=CompactRange(), cache=TileCache(CACHE_TILES), tail_max=TAIL_MAX)
+        marks = {max(1, n // 2), n}
+        for i in range(n):
+            leaf = leaf_hash(b"entry %d" % i)
+            tree.append(leaf)
+            stored.leaves += leaf
+            for level, index, h in tree.take_new_nodes():
+                stored.nodes[(level, index)] = h
+            if i + 1 in marks:
+                tree.cache_limit = i + 1
+                for _ in range(200):
+                    size = i + 1
+                    tree.inclusion_proof(rng.randrange(size), size)
+                snapshot = tracemalloc.take_snapshot().filter_traces(
+                    [tracemalloc.Filter(True, merkle.__file__)])
+                held[i + 1] = sum(stat.size for stat in snapshot.statistics("filename"))
+        elapsed = time.perf_counter() - started
+    finally:
+        tracemalloc.stop()
+    half = max(1, n // 2)
+    small, big = held[half], held[n]
+    print(f"merkle memory: {small / 2**20:.2f} MiB at {half} entries, {big / 2**20:.2f} MiB at {n} "
+          f"(frontier {len(tree.frontier.nodes)} hashes, tail {len(tree.tail) // 32}, cache {len(tree.cache)} tiles); "
+          f"{n} appends + proofs under tracemalloc in {elapsed:.1f} s", file=sys.stderr)
+    if n >= 1_000_000:
+        return big / 2**20 * 1_000_000 / n if n > 1_000_000 else big / 2**20
+    if half <= TAIL_MAX:      # the tail is not full at n/2: its growth would be extrapolated past its cap
+        print(f"merkle memory: measured at {n} entries (< 10^6), not extrapolated", file=sys.stderr)
+        return big / 2**20
+    growth = (big - small) / max(1, n - half)          # beyond the tail's cap: what still grows with n
+    return (big + max(0.0, growth) * (1_000_000 - n)) / 2**20
 
 
 if __name__ == "__main__":

@@ -111,12 +111,15 @@ def test_rec4_audit_tool_malformed_bundle(tmp_path):
 
 def test_rec4_bench_script_runs_small(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "records_proofs.py"), "--n", "3000",
-                           "--proofs", "50"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                           "--proofs", "50", "--merkle-n", "20000"], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH")]
     assert [line.split()[1] for line in lines] == ["records_inclusion_proof_1m", "records_verify_1m",
-                                                    "records_verify_bindings_1m", "records_self_check_1m_10k_heads"]
-    assert lines[0].endswith(" ms") and all(line.endswith(" s") for line in lines[1:])
+                                                    "records_verify_bindings_1m", "records_self_check_1m_10k_heads",
+                                                    "records_merkle_memory_per_million_entries"]   # issue 20
+    assert lines[0].endswith(" ms") and all(line.endswith(" s") for line in lines[1:4])
+    assert lines[4].endswith(" MiB") and float(lines[4].split()[2]) < 16    # bounded: not the ~64 MiB tree
     [float(line.split()[2]) for line in lines]
 
 
