@@ -60,6 +60,14 @@ class BlobStore(Protocol):
 
     def size(self, content_hash: str) -> int: ...
 
+    def check(self, content_hash: str, chunk_size: int = ...) -> int:
+        """Read the stored bytes in chunks and check they hash to ``content_hash`` (BlobCorrupted if
+        not, BlobNotFound); returns the size. Memory: one chunk (issue 20)."""
+
+    def read_at(self, content_hash: str, offset: int, length: int) -> bytes:
+        """Up to ``length`` stored bytes from ``offset`` (b"" at the end), unchecked — a reader checks
+        the whole with ``check`` first and the hash of what it received at the end."""
+
 
 class FilesystemBlobStore:
     """Files named by hash under ``root/ab/cd/<hash>``; written to a temporary file, fsynced and
@@ -99,6 +107,28 @@ class FilesystemBlobStore:
         if sm3_hex(data) != content_hash:
             raise BlobCorrupted(f"stored file {content_hash} no longer matches its SM3 hash")
         return data
+
+    def check(self, content_hash: str, chunk_size: int = 1 << 20) -> int:
+        digest = hashlib.new("sm3")
+        size = 0
+        try:
+            with open(self.path(content_hash), "rb") as fh:
+                while chunk := fh.read(chunk_size):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except FileNotFoundError:
+            raise BlobNotFound(content_hash) from None
+        if digest.hexdigest() != content_hash:
+            raise BlobCorrupted(f"stored file {content_hash} no longer matches its SM3 hash")
+        return size
+
+    def read_at(self, content_hash: str, offset: int, length: int) -> bytes:
+        try:
+            with open(self.path(content_hash), "rb") as fh:
+                fh.seek(offset)
+                return fh.read(length)
+        except FileNotFoundError:
+            raise BlobNotFound(content_hash) from None
 
     def exists(self, content_hash: str) -> bool:
         return self.path(content_hash).exists()

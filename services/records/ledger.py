@@ -1,7 +1,11 @@
-"""The in-memory Merkle tree of the log, kept consistent with the database (REC-4).
+"""The Merkle tree of the log as this process holds it, kept consistent with the database (REC-4).
 
-The database is the truth: ``log_entries`` holds every canonical entry and its leaf hash. The
-process keeps a ``MerkleLog`` of the leaf hashes for roots and proofs. Rules:
+The database is the truth: ``log_entries`` holds every canonical entry and its leaf hash, and
+``merkle_nodes`` the hashes of the complete aligned subtrees at every 8th level. The process keeps a
+bounded ``TiledLog`` (issue 20): the frontier (O(log n) subtree roots) to append and sign, the leaf
+hashes since the newest signed head (the tail, capped) for the self-check, and an LRU of tiles of
+stored hashes — roots and proofs of earlier sizes are computed from the stored hashes in the caller's
+transaction (``proving``: without the append lock). Rules:
 
 * every append happens inside ``Ledger.appending(session)``: one appender at a time in this
   process (a lock) and across replicas (a PostgreSQL advisory transaction lock); inside, the tree

@@ -356,10 +356,17 @@ class RecordsService:
     @rpc
     @_integrity_guard
     def get_blob(self, content_hash, scope, accessor):
-        """An attachment's bytes (checked against the hash) if a record of a case in the caller's scope
-        references it, or the caller uploaded it, or it was uploaded in the region of a caller with
-        every body of it; the read is logged on the referencing case."""
+        """An attachment's metadata (size, media type, chunk size; its stored bytes checked against the
+        hash in chunks) if a record of a case in the caller's scope references it, or the caller
+        uploaded it, or it was uploaded in the region of a caller with every body of it; the read is
+        logged on the referencing case. The bytes follow with ``get_blob_chunk`` (issue 20)."""
         return attachments.get_blob(self.db, self.ledger, self.blobs, content_hash, scope, accessor)
+
+    @rpc
+    def get_blob_chunk(self, content_hash, offset, scope, accessor):
+        """One chunk (1 MiB, base64) of an attachment from ``offset``, in the same scope as ``get_blob``:
+        attachments are streamed a chunk at a time, never held whole (issue 20)."""
+        return attachments.get_blob_chunk(self.db, self.blobs, content_hash, offset, scope, accessor)
 
     # -- completeness (REC-3, REC-5, REC-7) ---------------------------------------------------------
     @rpc
