@@ -3,16 +3,16 @@
 computes roots and proofs from tiles of stored hashes (REC-4). Existing logs: the rows are written at the
 next rebuild of a replica's tree (one pass over the leaf hashes), or when a proof first needs them.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 09:50:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
