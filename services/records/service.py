@@ -387,8 +387,7 @@ class RecordsService:
         overwrites, and says what it corrects — a refused record it admits, and/or an earlier entry."""
         return corrections.add_correction(self.db, self.ledger, case_id, scope, supervisor, body)
 
-    # -- case-file review (REC-7) -------------------------------------------------------------------
-    @rpc
+    @rpc   # -- case-file review (REC-7) ---------------------------------------------------------------
     def case_file_review(self, action, scope, actor, data=None):
         """案卷评查: draw / get_draw / assign / assigned_to_me / score / weak_links (usecases/case_file_review)."""
         return case_file_review.run(self.db, action, scope, actor, data or {})
