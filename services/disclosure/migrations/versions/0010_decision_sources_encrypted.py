@@ -3,16 +3,16 @@ sent it, parties before redaction — becomes text holding ``gm1:<key id>:<SM4-G
 rows keep their JSON in clear until the background re-encrypt (the service's timer, or ``zhifa keys
 reencrypt --service disclosure``) encrypts them; until then they are read as they are.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 09:40:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
