@@ -130,13 +130,14 @@ def cmd_calendar(args) -> int:
 
 
 def encrypted_services(names=None) -> dict:
-    """Services whose models declare ``ENCRYPTED_COLUMNS`` (issue 22), found through the registry."""
+    """Services whose models declare ``ENCRYPTED_COLUMNS`` (issue 22), found through the registry; an empty
+    list: the service keeps only a keyed blind index, it needs its keyring all the same."""
     out = {}
     for service in registry.database_services():
         if names and service not in names:
             continue
         columns = getattr(registry.entry(service).models_module(), "ENCRYPTED_COLUMNS", None)
-        if columns:
+        if columns is not None:         # [] : keys for a keyed index only (evaluation)
             out[service] = columns
     unknown = set(names or ()) - set(out)
     if unknown:

@@ -493,7 +493,7 @@ def status(service: str, engine=None, columns: list[EncryptedColumn] | None = No
     out.update(active=document["active"], data_keys=sorted(document["data_keys"]),
                keks=sorted({k["kek"] for k in document["data_keys"].values()} | {document["index_key"]["kek"]}),
                current_kek=provider().current_kek_id())
-    if engine is not None and columns:
+    if engine is not None and columns is not None:
         counts: dict[str, int] = {}
         with engine.connect() as conn:
             for col in columns:

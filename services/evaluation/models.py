@@ -290,3 +290,7 @@ class TypicalCaseRow(Base):
 
     __table_args__ = (UniqueConstraint("source_kind", "source_ref", name="uq_typical_case_source"),)
 
+
+#: no encrypted column (issue 22): evaluation keeps the party of an enforcement action only as a keyed
+#: blind index (facts_map._party_key), so it needs its keyring — ``zhifa keys create`` makes it
+ENCRYPTED_COLUMNS: list = []

@@ -95,3 +95,11 @@ def test_issue22_a_split_kek_directory_is_what_the_file_provider_reads(tmp_path)
         assert fieldcrypt.keyring("records", create=False).decrypt(stored, "personal_data") == "欧阳翠花"
     fieldcrypt._cache.clear()
     fieldcrypt._providers.clear()
+
+
+def test_issue22_zhifa_keys_create_makes_every_keyring_a_read_only_mount_needs(tmp_path):
+    """The services mount the keys read-only, so `zhifa keys create` (zhifa-init) must make the keyring of
+    every service that uses one — evaluation's too (a keyed index, no encrypted column)."""
+    from services.common.cli import encrypted_services
+
+    assert set(encrypted_services()) == set(SERVICES + INDEX_ONLY)
