@@ -127,3 +127,37 @@ def test_cmp7_published_redacted_by_disclosure_in_every_arrival_order(evaluation
     assert page["body_name"] == "常州市武进区市场监督管理局" and page["source_zh"] == "投诉举报查处"
     assert ID_NUMBER not in page["warning_text"] and "13912345678" not in page["warning_text"]
     assert "张三丰" not in page["warning_text"] and "行政强制法" in page["warning_text"]
+
+
+def test_cmp7_decided_accountability_case_is_a_source_only_once_decided(evaluation):
+    """CMP-7: an accountability case is a typical case only once decided to hold someone to account (作出追责
+    决定, through the real accountability workflow): before that 422, after the decision it is selected."""
+    rpc = lambda method, scope, *args: getattr(worker_factory(  # noqa: E731
+        EvaluationService, db=DatabaseAccess(evaluation.provider, f"evaluation.{method}")), method)(scope, *args)
+    opened = rpc("open_case", SUP, "sup-1", {"body_id": Y.A["body_id"], "region_code": Y.A["region_code"],
+                                           "description": "执法人员未亮证扣押财物"})
+    case_id = opened["case_id"]
+    text = {"source_kind": "accountability", "source_ref": case_id, "title": "未亮证扣押财物责任追究案",
+            "warning_text": "执法人员未出示执法证件即扣押当事人财物，经调查属实并依法追责，各单位引以为戒。"}
+    assert evaluation.rpc(SUP, "sup-1", "select", text)["error"] == "not_eligible"
+    act = lambda who, scope, body: rpc("case_action", scope, case_id, who, body.pop("action"), body)  # noqa: E731
+    legal = Scope("320400", None).as_dict()
+    for who, scope, body in (
+            ("sup-1", SUP, {"action": "accept"}),
+            ("sup-1", SUP, {"action": "add_link", "stage": "decision", "person_id": "a1", "role": "承办人",
+                            "act": "未亮证执法"}),
+            ("sup-1", SUP, {"action": "propose", "findings": "未亮证执法",
+                            "sanctions": [{"target_kind": "officer", "target_id": "a1",
+                                           "kind": "CIRCULATED_CRITICISM"}]}),
+            ("sup-1", SUP, {"action": "submit_internal_review"}),
+            ("sup-2", SUP, {"action": "internal_review", "approved": True, "opinion": "同意"}),
+            ("fz-1", legal, {"action": "legal_review", "approved": True, "opinion": "事实清楚，依据充分"}),
+            ("sup-1", SUP, {"action": "record_statement", "officer_id": "a1", "content": "当时情况紧急"}),
+            ("sup-1", SUP, {"action": "decide", "sanctions": [{"target_kind": "officer", "target_id": "a1",
+                                                               "kind": "CIRCULATED_CRITICISM"}],
+                            "reason": "情节较轻"})):
+        answer = act(who, scope, body)
+        assert "error" not in answer, (body, answer)
+    assert answer["outcome"] == "作出追责决定"
+    selected = evaluation.rpc(SUP, "sup-1", "select", text)
+    assert selected["status"] == "draft" and selected["body_id"] == Y.A["body_id"]

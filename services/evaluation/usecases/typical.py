@@ -2,7 +2,7 @@
 → ``evaluation.typical_case_approved`` (outbox, same transaction), which disclosure redacts and publishes.
 
 Sources: a complaint concluded as upheld (the ``complaint_upheld`` fact of its number, from
-``complaint.concluded``) or an accountability case closed with a decision to hold someone to account
+``complaint.concluded``) or an accountability case decided to hold someone to account
 (作出追责决定). Scope (SEC-2): only a supervisor with every body of the region the case belongs to selects,
 edits, reviews and lists it; one source gives one typical case."""
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _source(session, scope, kind: str, ref: str) -> tuple[str, str]:
         if row is None:
             raise rules.TypicalCaseError(404, "not_found", f"未找到责任追究案件 {ref}")
         _supervisor(scope, row.region_code, row.body_id)
-        if row.stage != "closed" or row.outcome != Outcome.SANCTIONED.value:
+        if row.outcome != Outcome.SANCTIONED.value:
             raise rules.TypicalCaseError(422, "not_eligible", f"责任追究案件 {ref} 未作出追责决定，不能作为典型案例")
         return row.region_code, row.body_id
     raise rules.TypicalCaseError(422, "invalid", "来源应为 complaint 或 accountability")
