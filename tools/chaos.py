@@ -13,6 +13,7 @@ needs: RabbitMQ (with the shovel plugin) and PostgreSQL's server binaries on thi
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -30,6 +31,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=settings.get("ZHIFA_CHAOS_ROUNDS"))
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1, 2**31) if seed is None else seed)
     parser.add_argument("--partition-seconds", type=float, default=settings.get("ZHIFA_CHAOS_PARTITION_SECONDS"))
+    parser.add_argument("--promote-after", type=float, default=8.0,
+                        help="seconds between the primary's kill and the standby's promotion")
+    parser.add_argument("--json", help="also write the rounds' figures (and problems) to this file")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, of: {', '.join(FAULTS)}")
     parser.add_argument("--events", type=int, default=300, help="events published per round")
     parser.add_argument("--rate", type=float, default=60.0, help="events per second")
@@ -46,12 +50,15 @@ def main(argv=None) -> int:
     try:
         suite.start()
         results = run_rounds(names, args.rounds, args.seed, args.events, args.rate, suite,
-                             log=lambda text: print(text, flush=True), partition_seconds=args.partition_seconds)
+                             log=lambda text: print(text, flush=True), partition_seconds=args.partition_seconds,
+                             promote_after=args.promote_after)
     except KeyboardInterrupt:
         print("chaos: interrupted — the rounds so far:", flush=True)
     finally:
         suite.close()
         print(table(results), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps([{**vars(r), "ok": r.ok} for r in results], ensure_ascii=False))
     failed = [r for r in results if not r.ok]
     print(f"chaos: {len(results)} rounds in {time.monotonic() - started:.0f} s, seed {args.seed}: "
           f"{'all passed' if results and not failed else f'{len(failed)} FAILED'}", flush=True)

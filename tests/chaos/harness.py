@@ -33,7 +33,10 @@ A round (``ChaosSuite.round(fault, seed)``):
                   review classifications per case and version, province: processed upward events)
    dead_lettered  messages in the dead-letter queues of the city's and the province's services
    redelivered    copies the services received again and skipped as already applied
-                  (zhifa_events_duplicate_total, scraped every second from every process)
+                  (zhifa_events_duplicate_total, scraped every second from every process; a message
+                  redelivered after a kill whose first delivery never committed is applied, not
+                  counted here)
+   republished    messages the publisher sent again after a lost connection (unconfirmed)
    verify         services.records.verify over the city's log and a signed head covering it
 
    "Expected consumers" of a departmental event are the handlers bound to its type
@@ -136,7 +139,9 @@ class PostgresFailover(Fault):
     standby is made of the dead primary's place after the round's barrier (``prepare`` of the next)."""
 
     name = "pg-primary-kill"
-    duration = 8.0
+
+    def __init__(self, promote_after: float = 8.0):
+        self.duration = promote_after
 
     def prepare(self, suite):
         if suite.pg.needs_standby:
@@ -173,7 +178,7 @@ class Partition(Fault):
 
 FAULTS = {
     **{f"kill-{s}": (lambda s=s, **_: ServiceKill(s)) for s in CITY_SERVICES},
-    "pg-primary-kill": lambda **_: PostgresFailover(),
+    "pg-primary-kill": lambda promote_after=8.0, **_: PostgresFailover(promote_after),
     "partition": lambda partition_seconds=30.0, **_: Partition(partition_seconds),
 }
 
@@ -399,7 +404,7 @@ class RoundResult:
 
 
 COLUMNS = ("fault", "seed", "attempted", "confirmed", "applied_once", "lost", "duplicated", "dead_lettered",
-           "redelivered", "verify", "seconds")
+           "redelivered", "republished", "verify", "seconds")
 
 
 def table(results: list[RoundResult]) -> str:
@@ -410,7 +415,7 @@ def table(results: list[RoundResult]) -> str:
         by_fault.setdefault(r.fault, []).append(r)
     totals = []
     for name, rs in by_fault.items():
-        totals.append([f"{name} ×{len(rs)}", "-", *[str(sum(getattr(r, c) for r in rs)) for c in COLUMNS[2:9]],
+        totals.append([f"{name} ×{len(rs)}", "-", *[str(sum(getattr(r, c) for r in rs)) for c in COLUMNS[2:10]],
                        f"{sum(r.verify == 'ok' for r in rs)}/{len(rs)} ok", f"{sum(r.seconds for r in rs):.0f}"])
     widths = [max([len(c)] + [len(row[i]) for row in rows + totals]) for i, c in enumerate(COLUMNS)]
     line = lambda cells: "  ".join(str(v).rjust(w) if i > 0 else str(v).ljust(w)  # noqa: E731
@@ -511,6 +516,10 @@ class ChaosSuite:
                 fault.close(self)
         if self.scraper:
             self.scraper.close()
+        for suite in (self.city, self.province):        # every process asked to stop at once, then waited for
+            for proc in (suite.procs.values() if suite is not None else ()):
+                with contextlib.suppress(OSError):
+                    proc.terminate()
         for suite in (self.city, self.province):
             if suite is not None:
                 with contextlib.suppress(Exception):
@@ -767,7 +776,7 @@ class ChaosSuite:
 def run_rounds(fault_names: list[str], rounds: int, seed: int, events: int, rate: float,
                suite: ChaosSuite, log=print, **options) -> list[RoundResult]:
     """``rounds`` rounds of every named fault (``FAULTS``; ``options`` go to the factories, e.g.
-    ``partition_seconds``), seeds derived from ``seed`` (printed per row)."""
+    ``partition_seconds``, ``promote_after``), seeds derived from ``seed`` (printed per row)."""
     master = random.Random(seed)
     results = []
     for name in fault_names:
