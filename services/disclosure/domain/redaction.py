@@ -100,6 +100,24 @@ def _longest_first(values) -> tuple[str, ...]:
     return tuple(sorted(values, key=len, reverse=True))
 
 
+@lru_cache(maxsize=128)
+def _alternation(words: tuple[str, ...]) -> str:
+    """``a|b|c`` of the escaped words, for a pattern. Cached by the rule file's word lists (issue 17:
+    built again for every string inspected, ~1,000 ``re.escape`` per published decision)."""
+    return "|".join(map(re.escape, words))
+
+
+@lru_cache(maxsize=128)
+def _pattern(template: str, *words: tuple[str, ...]) -> re.Pattern:
+    """``template`` with each ``{}`` replaced by the alternation of one word list, compiled once."""
+    return re.compile(template.format(*map(_alternation, words)))
+
+
+@lru_cache(maxsize=16)
+def _char_class(chars: frozenset) -> re.Pattern:
+    return re.compile(f"[{re.escape(''.join(sorted(chars)))}]")
+
+
 class _Mask(Schema):
     keep_head = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     keep_tail = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
@@ -577,9 +595,8 @@ class _TextRedactor:
         return len(candidate) <= 4
 
     def _field_label_names(self, text: str) -> str:
-        labels = "|".join(map(re.escape, self.rules.field_labels + self.rules.role_labels))
-        titles = "|".join(map(re.escape, self.rules.title_words))
-        pattern = re.compile(rf"(?P<label>{labels})(?P<sep>\s*[：:]\s*(?:{titles})?)(?P<value>[{_CJK}·]{{2,12}})")
+        pattern = _pattern(rf"(?P<label>{{}})(?P<sep>\s*[：:]\s*(?:{{}})?)(?P<value>[{_CJK}·]{{{{2,12}}}})",
+                           self.rules.field_labels + self.rules.role_labels, self.rules.title_words)
 
         def sub(m: re.Match) -> str:
             value = m.group("value")
@@ -602,10 +619,9 @@ class _TextRedactor:
         follower character (于、在、称、，…); after a person-only label (``fallback_labels``) a
         surname + one character is masked when no follower is found."""
         r = self.rules
-        labels = "|".join(map(re.escape, r.role_labels))
-        titles = "|".join(map(re.escape, r.title_words))
         # 负责人王五 / 负责人为王五 / 负责人总经理王五 …
-        pattern = re.compile(rf"(?P<label>{labels})(?:为|是|系)?(?:{titles})?(?P<value>[{_CJK}]{{2,5}})")
+        pattern = _pattern(rf"(?P<label>{{}})(?:为|是|系)?(?:{{}})?(?P<value>[{_CJK}]{{{{2,5}}}})", r.role_labels,
+                           r.title_words)
         out, pos = [], 0
         for m in pattern.finditer(text):
             value = m.group("value")
@@ -646,8 +662,8 @@ class _TextRedactor:
     # -- addresses
     def _addresses(self, text: str) -> str:
         r = self.rules
-        keywords = "|".join(map(re.escape, r.address_keywords))
-        kw_re = re.compile(rf"(?P<kw>{keywords})(?P<sep>\s*[：:为是在于]?\s*)(?P<value>[^，,。；;\n\r（(）)\s{_PLACEHOLDER_OPEN}]{{2,80}})")
+        kw_re = _pattern(rf"(?P<kw>{{}})(?P<sep>\s*[：:为是在于]?\s*)(?P<value>[^，,。；;\n\r（(）)\s{_PLACEHOLDER_OPEN}]"
+                         r"{{2,80}})", r.address_keywords)
 
         def by_keyword(m: re.Match) -> str:
             value = m.group("value")
@@ -660,8 +676,7 @@ class _TextRedactor:
             return m.group("kw") + m.group("sep") + reduced
 
         text = kw_re.sub(by_keyword, text)
-        street = "|".join(map(re.escape, r.street_words))
-        anchor = re.compile(rf"(?:{street})(?={_HOUSE_NUMBER})")
+        anchor = _pattern(rf"(?:{{}})(?={_HOUSE_NUMBER.replace('{', '{{').replace('}', '}}')})", r.street_words)
         number = re.compile(_HOUSE_NUMBER)
         spans: list[tuple[int, int]] = []
         for m in anchor.finditer(text):
@@ -740,9 +755,9 @@ def public_numbers(text: str, rules: RedactionRules | None = None) -> list[str]:
     """Numbers that are public by nature, written after a label such as 执法证号 / 许可证编号 /
     注册号 (officers' certificate numbers are published under DISC-1): they are not masked."""
     rules = rules or load_redaction_rules()
-    labels = "|".join(map(re.escape, rules.public_number_labels))
     found = []
-    for m in re.finditer(rf"(?:{labels})[为是：:\s]*((?:[A-Za-z0-9]{{4,30}}(?![A-Za-z0-9])[、，,和及\s]*)+)", text):
+    for m in _pattern(r"(?:{})[为是：:\s]*((?:[A-Za-z0-9]{{4,30}}(?![A-Za-z0-9])[、，,和及\s]*)+)",
+                      rules.public_number_labels).finditer(text):
         found += [n for n in re.findall(r"[A-Za-z0-9]{4,30}", m.group(1)) if validate_resident_id(n) is not None]
     return sorted(set(found), key=len, reverse=True)
 
@@ -953,16 +968,16 @@ def labelled_names(text: str, rules: RedactionRules | None = None) -> list[str]:
     words, ``organisation_words``, before any name-ending character), or a token whose first
     character is not a surname (or is one of the ``ambiguous_surnames`` function words: 应当, 及)."""
     r = rules or load_redaction_rules()
-    labels = "|".join(map(re.escape, r.check_labels))
     found = []
-    for m in re.finditer(rf"(?P<label>{labels})(?:\s*[：:]\s*|(?:为|是|系)?)(?P<run>[{_CJK}·]{{2,16}})", text):
+    for m in _pattern(rf"(?P<label>{{}})(?:\s*[：:]\s*|(?:为|是|系)?)(?P<run>[{_CJK}·]{{{{2,16}}}})",
+                      r.check_labels).finditer(text):
         run = m.group("run")
         for _ in range(2):   # a title between the label and the name: 负责人：总经理王建国
             title = next((t for t in r.title_words if run.startswith(t)), None)
             if title is None or len(run) - len(title) < 2:
                 break
             run = run[len(title):]
-        head = re.split(rf"[{re.escape(''.join(sorted(r.name_followers)))}]", run, maxsplit=1)[0]
+        head = _char_class(r.name_followers).split(run, maxsplit=1)[0]
         if "某" in run[:4] or any(run.startswith(w) for w in r.not_person_words + tuple(r.not_names)):
             continue
         if any(w in head for w in r.organisation_words):
