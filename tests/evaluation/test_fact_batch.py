@@ -54,3 +54,41 @@ def test_refs_the_batch_did_not_read_are_still_checked(engine):
     with Session(engine) as session, session.begin():
         preload_fact_keys(session, [event])
         assert insert_facts(session, event, [fact]) == []
+
+
+def test_a_batch_checks_certificates_against_one_read_of_its_officers(engine):
+    """PLAT-3: a decision's officers are checked against their certificate in force on the decision
+    day. In a batch (``store.preload_officers``) the answer for every officer and day is the one the
+    per-decision queries give — the latest status not after the day's end (ties: the later row), an
+    officer never registered not judged — without a query per officer."""
+    from services.evaluation.models import CertificateStatus, OfficerEntry
+    from services.evaluation.store import Registry, preload_officers
+
+    cst = dt.timezone(dt.timedelta(hours=8))
+    with Session(engine) as session, session.begin():
+        for officer, cert in (("o-1", "JS1"), ("o-2", "JS2"), ("o-3", None)):
+            session.add(OfficerEntry(officer_id=officer, name="王执法", body_id="b1", region_code="320102",
+                                     roles="officer", certificate_no=cert, event_id=f"e-{officer}",
+                                     registered_on=dt.date(2025, 1, 1)))
+        history = [("o-1", "valid", dt.datetime(2025, 1, 1, 9, tzinfo=cst), None),
+                   ("o-1", "suspended", dt.datetime(2026, 11, 20, 23, 59, tzinfo=cst), None),
+                   ("o-1", "valid", dt.datetime(2026, 11, 25, 0, 0, tzinfo=cst), dt.date(2026, 11, 30)),
+                   ("o-2", "withdrawn", dt.datetime(2026, 11, 23, 10, tzinfo=cst), None),
+                   ("o-2", "valid", dt.datetime(2026, 11, 23, 10, tzinfo=cst), None)]    # same instant: later row wins
+        for i, (officer, status, at, until) in enumerate(history):
+            session.add(CertificateStatus(officer_id=officer, certificate_no="JS", status=status, effective_from=at,
+                                          valid_until=until, event_id=f"c-{i}"))
+    officers = ("o-1", "o-2", "o-3", "o-unknown")
+    days = [DAY + dt.timedelta(days=n) for n in range(-4, 10)]
+    with Session(engine) as session:
+        expected = {(o, d): Registry(session).certificate_valid(o, d) for o in officers for d in days}
+    assert expected[("o-1", DAY)] is False and expected[("o-1", DAY + dt.timedelta(days=2))] is True
+    assert expected[("o-1", DAY + dt.timedelta(days=8))] is False and expected[("o-unknown", DAY)] is None
+    assert expected[("o-2", DAY)] is True
+    seen = []
+    sa_event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    with Session(engine) as session:
+        rows = preload_officers(session, officers)
+        read = len(seen)
+        assert {(o, d): Registry(session).certificate_valid(o, d) for o in officers for d in days} == expected
+        assert seen[read:] == [] and len(rows) == 3 + len(history)

@@ -12,7 +12,7 @@ from services.common.events import InvalidEvent
 from services.evaluation import workflow
 from services.evaluation.facts_map import FactRule
 from services.evaluation.store import (Registry, backfill_case_officers, insert_facts, keep_gap_report,
-                                       preload_fact_keys, retro_certificate_violations)
+                                       preload_fact_keys, preload_officers, retro_certificate_violations)
 
 #: registry updates applied before an event's facts are drawn
 REGISTRY_UPDATES = {"officer.registered": Registry.officer_registered,
@@ -40,11 +40,17 @@ def apply_event(db, event, rule: FactRule) -> None:
 
 
 def preload(session, events) -> list:
-    """The stored fact keys a batch of events will check, in one query (none when a certificate change
-    is in the batch: it also writes facts outside insert_facts — retroactive violations)."""
+    """The stored fact keys a batch of events will check, in one query, and the officers and
+    certificate histories its decisions are checked against (PLAT-3), in two — none when an officer
+    registration or a certificate change is in the batch: it changes what the checks read, and also
+    writes facts outside insert_facts (retroactive violations)."""
     if any(e.event_type in REGISTRY_UPDATES for e in events):
         return []
-    return preload_fact_keys(session, events)
+    loaded = preload_fact_keys(session, events)
+    officers = {o for e in events if e.event_type == "decision.made" for o in (e.payload.get("officer_ids") or ())}
+    if officers:
+        loaded += preload_officers(session, officers)
+    return loaded
 
 
 def record_case_transfer(db, event) -> None:
