@@ -224,6 +224,9 @@ class DecisionBatch:
     existing: dict          # (case_id, version) -> publication_id
     names: dict             # body_id -> registered name (or None)
     sequences: deque        # search-key sequence numbers reserved for the batch
+    # cases of the batch with a revocation stored before it or recorded in it (None: not read — query);
+    # ``apply_revocations`` skips the others without a query (which also flushed the decision's rows)
+    revoked: set | None = None
 
 
 BATCH_KEY = "disclosure.decision_batch"
@@ -242,6 +245,8 @@ def preload_decisions(session: Session, events) -> DecisionBatch:
     """Read what ``create_from_decision`` needs for ``events`` at once; it then uses this batch, and
     its index rows wait for ``finish_decisions``."""
     batch = session.info[BATCH_KEY] = _read_decisions(session, events)
+    batch.revoked = set(session.scalars(select(Revocation.case_id).where(
+        one_of(session, Revocation.case_id, {e.case_id for e in events})).distinct()))
     session.info[search.PENDING_INDEX] = []
     return batch
 
@@ -417,6 +422,9 @@ def record_revocation(session: Session, event) -> Revocation:
                      detail=revocation_detail(event.payload), actor=event.source_system, received_at=utcnow())
     session.add(row)
     session.flush()
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None and batch.revoked is not None:
+        batch.revoked.add(row.case_id)     # a decision of the batch after this revocation looks it up
     return row
 
 
@@ -431,6 +439,9 @@ def apply_revocations(session: Session, case_id: str) -> None:
     published if not yet (cancelled); a decision arriving after its revocation is published and taken
     down in the same transaction, so it ends as it would have in order. A re-made decision is linked
     to the original withdrawn as ``remade`` whichever arrived first."""
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None and batch.revoked is not None and case_id not in batch.revoked:
+        return      # inside a batch of decisions: the case has no revocation (read with the batch)
     revocations = session.scalars(select(Revocation).where(Revocation.case_id == case_id)
                                   .order_by(Revocation.decided_at, Revocation.event_id)).all()
     if not revocations:

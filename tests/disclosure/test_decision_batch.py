@@ -121,3 +121,55 @@ def test_disc9_the_longest_decision_the_contract_allows_is_published_and_searcha
         for q in words:
             found = portal.search_publications(session, search.SearchRequest(q=q))["results"]
             assert [r["decision_no"] for r in found] == [payload["decision_no"]], q
+
+
+def _apply_mixed(engine, envelopes, batched: bool):
+    """decision.made / decision.revoked as the service applies them (``usecases.decisions``): in ONE
+    batch with the decisions' preload (``batched``), or each in its own transaction."""
+    events = [parse_event(e) for e in envelopes]
+
+    def one(session, event):
+        if event.event_type == "decision.revoked":
+            lifecycle.record_revocation(session, event)
+        elif lifecycle.create_from_decision(session, event, default_calendar()) is None:
+            return
+        lifecycle.apply_revocations(session, event.case_id)
+
+    groups = [events] if batched else [[e] for e in events]
+    for group in groups:
+        with Session(engine, info={"service": "disclosure"}, expire_on_commit=False) as session, session.begin():
+            if batched:
+                lifecycle.preload_decisions(session, [e for e in group if e.event_type == "decision.made"])
+            for event in group:
+                one(session, event)
+            if batched:
+                lifecycle.finish_decisions(session)
+    with Session(engine) as session:
+        return dict(session.execute(select(Publication.case_id, Publication.status)).all())
+
+
+def test_disc6_revocations_in_a_batch_take_down_as_one_at_a_time(engine):
+    """DISC-6: a batch of decisions reads which of its cases have a revocation once; a decision whose case
+    has none is published without looking (no query, no flush per decision), one revoked before the batch
+    or earlier in it is taken down — the same statuses as one transaction per event, in either order."""
+    from tests.disclosure import events as dev
+
+    decided = (dt.datetime.now(ev.CHINA) + dt.timedelta(seconds=1)).isoformat()
+
+    def made(case_id):
+        return ev.decision_made(dev._own(case_id, ev.BODY))
+
+    def revoked(case_id):
+        envelope = dev.revoked(case_id)
+        envelope["payload"]["decided_at"] = decided
+        return envelope
+
+    outcomes = []
+    for mode, batched in (("B", True), ("S", False)):
+        _apply_mixed(engine, [revoked(f"{mode}R-1")], batched=False)           # stored by an earlier batch
+        batch = [made(f"{mode}R-1"), made(f"{mode}R-2"), revoked(f"{mode}R-3"), made(f"{mode}R-3"),
+                 made(f"{mode}R-4"), revoked(f"{mode}R-4")]
+        statuses = _apply_mixed(engine, batch, batched=batched)
+        outcomes.append({case.rsplit("R-", 1)[1]: status for case, status in statuses.items() if f"-{mode}R-" in case})
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0]["2"] == "published" and {outcomes[0][c] for c in ("1", "3", "4")} == {"withdrawn"}
