@@ -227,24 +227,57 @@ def insert_facts(session: Session, event: Event, new: Iterable[NewFact]) -> list
         stored.append(row)
     if preloaded is not None:       # the batch's later events see this event's facts
         preloaded[1].update((r.body_id, r.kind, r.ref) for r in stored if r.ref in preloaded[0])
-    session.flush()
+    backfill = session.info.get(BACKFILL)
+    if backfill is not None:        # … and a later decision of their case backfills them
+        for r in stored:
+            if r.kind in BACKFILL_KINDS and r.ref in backfill[0]:
+                backfill[1][r.ref].append(r)
+    if preloaded is None:
+        session.flush()
+    # in a batch (preloaded keys) the rows go out with the next query's autoflush or the commit: the
+    # batch's facts in one multi-row INSERT instead of one round trip per event (issue 17)
     return stored
 
 
+BACKFILL_KINDS = ("review_bypassed", "decision_corrected", "record_gap", "av_missing")
+BACKFILL = "evaluation.backfill"    # session.info: (case ids read, case id -> its facts of BACKFILL_KINDS)
+
+
+def preload_backfill(session: Session, case_ids) -> list:
+    """The facts ``backfill_case_officers`` reads for the cases of a batch's decisions, in one query
+    (one per decision before). ``insert_facts`` and the backfill add what the batch writes, so a later
+    decision of the same case in the batch sees it as the query (after autoflush) did."""
+    ids = set(case_ids)
+    rows = session.scalars(select(Fact).where(one_of(session, Fact.ref, ids), Fact.kind.in_(BACKFILL_KINDS))).all()
+    by_case: dict[str, list] = {case_id: [] for case_id in ids}
+    for row in rows:
+        by_case[row.ref].append(row)
+    session.info[BACKFILL] = (ids, by_case)
+    return list(rows)
+
+
 def backfill_case_officers(session: Session, case_id: str | None, officers: list[str],
-                           kinds=("review_bypassed", "decision_corrected", "record_gap", "av_missing")) -> int:
+                           kinds=BACKFILL_KINDS) -> int:
     """Facts of a case that arrived before its decision (no officers known then) get their officer copies."""
     if not case_id or not officers:
         return 0
-    rows = session.execute(select(Fact).where(Fact.ref == case_id, Fact.kind.in_(kinds))).scalars().all()
+    preloaded = session.info.get(BACKFILL)
+    if preloaded is not None and case_id in preloaded[0] and tuple(kinds) == BACKFILL_KINDS:
+        rows = list(preloaded[1][case_id])       # read with the batch (``preload_backfill``)
+    else:
+        rows = session.execute(select(Fact).where(Fact.ref == case_id, Fact.kind.in_(kinds))).scalars().all()
+        preloaded = None
     have = {(r.kind, r.event_id, r.seq) for r in rows if r.officer_id}
     added = 0
     for r in rows:
         if r.officer_id is None and (r.kind, r.event_id, r.seq) not in have:
             for officer in officers:
-                session.add(Fact(event_id=r.event_id, event_type=r.event_type, kind=r.kind, region_code=r.region_code,
-                                 body_id=r.body_id, officer_id=officer, year=r.year, occurred_on=r.occurred_on,
-                                 value=r.value, seq=r.seq, ref=r.ref, attrs=r.attrs))
+                copy = Fact(event_id=r.event_id, event_type=r.event_type, kind=r.kind, region_code=r.region_code,
+                            body_id=r.body_id, officer_id=officer, year=r.year, occurred_on=r.occurred_on,
+                            value=r.value, seq=r.seq, ref=r.ref, attrs=r.attrs)
+                session.add(copy)
+                if preloaded is not None:
+                    preloaded[1][case_id].append(copy)
                 added += 1
             have.add((r.kind, r.event_id, r.seq))
     return added

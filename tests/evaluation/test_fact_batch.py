@@ -92,3 +92,38 @@ def test_a_batch_checks_certificates_against_one_read_of_its_officers(engine):
         read = len(seen)
         assert {(o, d): Registry(session).certificate_valid(o, d) for o in officers for d in days} == expected
         assert seen[read:] == [] and len(rows) == 3 + len(history)
+
+
+def test_a_batch_backfills_officers_from_one_read_of_its_cases(engine):
+    """EVAL-6/EVAL-7: facts of a case that came before its decision (a bypassed review: no officers known
+    then) get a copy per officer of the decision. In a batch the case's facts are read once
+    (``store.preload_backfill``) and what the batch writes is added — the copies are the ones one query
+    per decision makes: for facts stored before the batch, facts of an earlier event of the batch, and
+    a second decision of the same case (no copy twice)."""
+    from services.evaluation.store import backfill_case_officers, preload_backfill
+
+    def bypassed(case_id):
+        event = parse_event(ev.decision_made(case_id))
+        return event, [NewFact("review_bypassed", DAY, ref=event.case_id, unique=True)]
+
+    outcome = {}
+    for mode in ("batch", "one"):
+        early, early_facts = bypassed(f"{mode}-K-1")
+        with Session(engine) as session, session.begin():
+            insert_facts(session, early, early_facts)                    # stored by an earlier batch
+        later, later_facts = bypassed(f"{mode}-K-2")
+        cases = [early.case_id, later.case_id]
+        with Session(engine) as session, session.begin():
+            if mode == "batch":
+                preload_fact_keys(session, [early, later])
+                preload_backfill(session, cases)
+            insert_facts(session, later, later_facts)
+            added = [backfill_case_officers(session, cases[0], ["o-1", "o-2"]),
+                     backfill_case_officers(session, cases[1], ["o-1"]),
+                     backfill_case_officers(session, cases[1], ["o-3"]),     # a second decision: copies exist
+                     backfill_case_officers(session, cases[0], ["o-1", "o-2"])]
+        with Session(engine) as session:
+            rows = session.execute(select(Fact.ref, Fact.officer_id).where(Fact.ref.in_(cases))).all()
+        outcome[mode] = (added, sorted((ref.rsplit("-", 1)[1], officer or "") for ref, officer in rows))
+    assert outcome["batch"] == outcome["one"]
+    assert outcome["one"][0] == [2, 1, 0, 0]

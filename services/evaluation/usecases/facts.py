@@ -12,7 +12,8 @@ from services.common.events import InvalidEvent
 from services.evaluation import workflow
 from services.evaluation.facts_map import FactRule
 from services.evaluation.store import (Registry, backfill_case_officers, insert_facts, keep_gap_report,
-                                       preload_fact_keys, preload_officers, retro_certificate_violations)
+                                       preload_backfill, preload_fact_keys, preload_officers,
+                                       retro_certificate_violations)
 
 #: registry updates applied before an event's facts are drawn
 REGISTRY_UPDATES = {"officer.registered": Registry.officer_registered,
@@ -47,9 +48,12 @@ def preload(session, events) -> list:
     if any(e.event_type in REGISTRY_UPDATES for e in events):
         return []
     loaded = preload_fact_keys(session, events)
-    officers = {o for e in events if e.event_type == "decision.made" for o in (e.payload.get("officer_ids") or ())}
+    decisions = [e for e in events if e.event_type == "decision.made"]
+    officers = {o for e in decisions for o in (e.payload.get("officer_ids") or ())}
     if officers:
         loaded += preload_officers(session, officers)
+    if any(e.case_id for e in decisions):
+        loaded += preload_backfill(session, {e.case_id for e in decisions if e.case_id})
     return loaded
 
 
