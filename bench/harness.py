@@ -93,7 +93,7 @@ def service_process(service: str, amqp_uri: str, databases: dict, extra_config: 
     finally:
         proc.terminate()
         try:
-            proc.wait(20)
+            proc.wait(120 if profile_dir else 20)     # a profiled process writes its profile first
         except subprocess.TimeoutExpired:
             proc.kill()
         os.unlink(handle.name)

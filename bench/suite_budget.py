@@ -82,6 +82,14 @@ def bindings(amqp_uri: str) -> dict[tuple[str, str], int]:
     return counts
 
 
+def in_queues(vhost_name: str) -> int:
+    """Messages in the vhost's queues, ready or delivered and not yet acknowledged."""
+    exe = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    out = subprocess.run([exe, "-q", "list_queues", "-p", vhost_name, "name", "messages", "--formatter", "json"],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    return sum(int(q.get("messages") or 0) for q in json.loads(out or "[]") if not q["name"].startswith("bench."))
+
+
 def outbox_counts(urls: dict) -> dict[str, Counter]:
     result = {}
     for svc, url in urls.items():
@@ -146,8 +154,12 @@ def main(argv=None) -> int:
         bound = bindings(amqp_uri)
         cases = [ev.case_id(f"{prefix}-{i}") for i in range(args.cases)]
 
+        vhost_name = unquote(urlparse(amqp_uri).path.lstrip("/")) or "/"
+
         def settled():
-            return backlog.ready()[0] == 0
+            # ready AND unacknowledged: a consumer's prefetch holds hundreds of delivered messages while
+            # no queue shows one ready — counting ready only let a phase's work spill into the next
+            return backlog.ready()[0] == 0 and in_queues(vhost_name) == 0
 
         wait_until(settled, 120, 0.5)
         time.sleep(2)
