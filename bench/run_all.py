@@ -11,6 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["broker_raw.py", "foundation_throughput.py", "records_proofs.py", "records_ingest.py", "suite_mixed.py",
+           "handler_cpu.py",
            "portal_search.py", "tier_cut.py",
            "gm_crypto.py"]
 

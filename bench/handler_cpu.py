@@ -1,0 +1,129 @@
+"""CPU per event of the services' batch handlers, in process (issue 17): no broker, no eventlet, no
+other process — the figure the machine's load moves least, beside bench/suite_budget.py's whole-process one.
+
+    python bench/handler_cpu.py [--cases 300] [--batch 100] [--service evaluation …] [--profile made]
+
+For each service (default: review, disclosure, evaluation) a fresh PostgreSQL database is migrated and the
+budget's phases are applied to it in order — officers registered, then ``--cases`` cases opened, evidence
+×2, proposed, decided — each through the service's own batch method (``apply_batch``: the processed-event
+claim, the preloads, every event's handler, the before-commit hooks and the commit, as the entrypoint
+runs it) in batches of ``--batch``. CPU = this process's ``time.process_time`` over the phase, per event
+(PostgreSQL's own CPU is not counted). Phases a service does not consume are skipped. ``--profile PHASE``
+writes a cProfile (CPU time) of that phase to ``/tmp/zhifa-handler-<service>-<phase>.prof``.
+
+Prints a line per service and ``BENCH handler_cpu_<service>_<phase>_ms <ms> ms`` for the phases the
+service consumes.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import datetime as dt
+import importlib
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import pg_database  # noqa: E402
+
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR  # noqa: E402
+
+from services.common.batching import EventBatch  # noqa: E402
+from services.common.db import DatabaseAccess, make_engine  # noqa: E402
+from services.common.events import DEPARTMENTS, parse_event  # noqa: E402
+from services.common.migrations import upgrade  # noqa: E402
+from tests.integration import events as ev  # noqa: E402
+
+PHASES = {
+    "officer": lambda cases: [ev.envelope("officer.registered", {
+        "officer_id": f"o-{i + 1}", "name": "王执法", "body_id": ev.BODY["body_id"], "roles": ["officer"],
+        "certificate_no": f"JS{i:08d}"}) for i in range(max(2, len(cases) // 10))],
+    "opened": lambda cases: [ev.case_opened(c) for c in cases],
+    "evidence": lambda cases: [ev.evidence(c, n=n) for n in range(2) for c in cases],
+    "proposed": lambda cases: [ev.decision_proposed(c, fine="2000.00") for c in cases],
+    "made": lambda cases: [ev.decision_made(c, fine="2000.00") for c in cases],
+}
+
+
+class _Provider:
+    """What ``DatabaseAccess`` reads of the service's ``Database`` dependency."""
+
+    def __init__(self, engine, service: str):
+        self.engine, self.service_name, self.case_ownership = engine, service, True
+        self.outbox_nudge = threading.Event()
+
+
+def _service_class(service: str):
+    module = importlib.import_module(f"services.{service}.service")
+    return next(c for c in vars(module).values() if isinstance(c, type) and getattr(c, "name", None) == service)
+
+
+def _departmental_handlers(cls) -> dict[str, str]:
+    """event type -> method name of the service's handlers of departmental events."""
+    handlers = {}
+    for name in dir(cls):
+        for entrypoint in getattr(getattr(cls, name, None), ENTRYPOINT_EXTENSIONS_ATTR, ()) or ():
+            if getattr(entrypoint, "source_service", None) == DEPARTMENTS:
+                handlers.setdefault(entrypoint.event_type, name)
+    return handlers
+
+
+def measure(service: str, cases: int, batch: int, profile: str | None) -> dict[str, float]:
+    cls = _service_class(service)
+    handlers = _departmental_handlers(cls)
+    case_ids = [ev.case_id(f"HC-{i}") for i in range(cases)]
+    figures = {}
+    with pg_database() as url:
+        upgrade(service, url)
+        engine = make_engine(url)
+        provider = _Provider(engine, service)
+        instance = cls.__new__(cls)
+        try:
+            for phase, make in PHASES.items():
+                events = [parse_event(e) for e in make(case_ids)]
+                method_name = handlers.get(events[0].event_type)
+                if method_name is None:
+                    continue
+                method = getattr(instance, method_name)
+                batched = getattr(getattr(cls, method_name), "_zhifa_per_event", None) is not None
+                groups = ([events[i:i + batch] for i in range(0, len(events), batch)] if batched
+                          else [[e] for e in events])
+                consumer = f"{service}.{method_name}"
+                prof = cProfile.Profile(time.process_time) if phase == profile else None
+                started = time.process_time()
+                for group in groups:
+                    instance.db = DatabaseAccess(provider, consumer)
+                    with prof or contextlib.nullcontext():
+                        method(EventBatch(group, [consumer] * len(group)) if batched else group[0])
+                figures[phase] = (time.process_time() - started) * 1000 / len(events)
+                if prof is not None:
+                    prof.dump_stats(f"/tmp/zhifa-handler-{service}-{phase}.prof")
+        finally:
+            engine.dispose()
+    return figures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--service", action="append")
+    parser.add_argument("--profile")
+    args = parser.parse_args(argv)
+    for service in args.service or ("review", "disclosure", "evaluation"):
+        figures = measure(service, args.cases, args.batch, args.profile)
+        print(f"bench: {service} " + ", ".join(f"{p} {ms:.2f}" for p, ms in figures.items())
+              + f" CPU ms/event ({dt.datetime.now():%H:%M})", file=sys.stderr, flush=True)
+        for phase, ms in figures.items():
+            if phase != "officer":
+                print(f"BENCH handler_cpu_{service}_{phase}_ms {ms:.2f} ms", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
