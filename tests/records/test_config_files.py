@@ -1,4 +1,4 @@
-"""Issue 21 (REC-1, REC-2, REC-3, REC-8): every configuration file of the records service is read at start-up
+"""Issue 21 (REC-1, REC-2, REC-3, REC-7, REC-8): every configuration file of the records service is read at start-up
 (services/records/config.py:load_all, the ConfigFiles dependency of RecordsService); a broken copy (unknown
 key, wrong type, a reference to nothing) stops it with ``file: key.path: message``."""
 import pytest
@@ -27,12 +27,19 @@ SPOILS = cases({
         (("personal_data", "by_action_type", "penalty"), -1, "personal_data.by_action_type.penalty",
          "Must be greater than or equal to 0."),
         (("personal_data", "photos"), 3, "personal_data.photos", UNKNOWN)],
+    # REC-7 (issue 18): the case-file review's sample size and score sheet
+    "records/case_file_review.yaml": [
+        (("sampling", "per_body"), 0, "sampling.per_body", "Must be greater than or equal to 1"),
+        (("criteria", 0, "points"), "ten", "criteria.0.points", "Not a valid integer."),
+        (("criteria", 4, "action_types"), ["fining"], "criteria.4.action_types.0", "Must be one of"),
+        (("sampling", "rate"), 0.1, "sampling.rate", UNKNOWN)],
 })
 
 
 def test_the_shipped_files_load():
     loaded = config.load_all(CONFIG)
     assert "penalty" in loaded.completeness.action_types and loaded.retention["default_years"] > 0
+    assert loaded.case_file_review.per_body >= 1 and loaded.case_file_review.sheet("penalty")
 
 
 @pytest.mark.parametrize("name, keys, value, key_path, message", SPOILS)
