@@ -12,7 +12,8 @@ TEXT = RUNBOOK.read_text(encoding="utf-8")
 
 @pytest.mark.parametrize("anchor", [
     "bring-up-with-docker-compose", "bring-up-on-kubernetes", "broker-definitions", "add-a-county", "rotate-keys",
-    "replay-the-dead-letter-queue", "restore-from-backup", "secrets", "working-day-calendar", "alerts"])
+    "replay-the-dead-letter-queue", "restore-from-backup", "secrets", "working-day-calendar", "alerts",
+    "chaos-suite"])
 def test_runbook_has_the_procedure(anchor):
     assert anchor in runbook_anchors()
 
