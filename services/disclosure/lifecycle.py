@@ -174,6 +174,30 @@ def body_names(session: Session, body_ids) -> dict[str, str | None]:
     return names
 
 
+def acting_names(session: Session, body_ids) -> dict[str, str | None]:
+    """The name each body's decisions are published under (PLAT-2, issue 18): its registered name, except an
+    entrusted organisation (受委托组织), which acts in the name of the body that entrusted it (以委托行政机关名义
+    实施): ``<entrusting body>（受委托组织：<its own name>）`` — the entrusting body answers for the act."""
+    contents: dict[str, dict] = {}
+    for item_id, content in session.execute(
+            select(BeforeItem.item_id, BeforeItem.content).where(BeforeItem.kind == "body",
+                                                                 one_of(session, BeforeItem.item_id, body_ids))
+            .order_by(BeforeItem.item_id, BeforeItem.valid_from.desc(), BeforeItem.version.desc())):
+        contents.setdefault(item_id, content or {})
+    entrusting = {c.get("entrusting_body_id") for c in contents.values()
+                  if c.get("body_kind") == "entrusted_org" and c.get("entrusting_body_id")}
+    principals = body_names(session, entrusting) if entrusting else {}
+    names: dict[str, str | None] = {}
+    for body_id, content in contents.items():
+        own = content.get("name")
+        principal = content.get("entrusting_body_id") if content.get("body_kind") == "entrusted_org" else None
+        if principal:
+            names[body_id] = f"{principals.get(principal) or principal}（受委托组织：{own or body_id}）"[:200]
+        else:
+            names[body_id] = own
+    return names
+
+
 def body_name(session: Session, body_id: str) -> str | None:
     """The body's current registered name, if the body was registered."""
     return body_names(session, [body_id]).get(body_id)
@@ -222,7 +246,7 @@ class DecisionBatch:
     search-key sequence numbers. Its index rows are written together before the commit."""
 
     existing: dict          # (case_id, version) -> publication_id
-    names: dict             # body_id -> registered name (or None)
+    names: dict             # body_id -> the name its decisions are published under (acting_names)
     sequences: deque        # search-key sequence numbers reserved for the batch
     # cases of the batch with a revocation stored before it or recorded in it (None: not read — query);
     # ``apply_revocations`` skips the others without a query (which also flushed the decision's rows)
@@ -237,7 +261,7 @@ def _read_decisions(session: Session, events) -> DecisionBatch:
     existing = {(c, v): pid for c, v, pid in session.execute(
         select(Publication.case_id, Publication.version, Publication.publication_id)
         .where(one_of(session, Publication.case_id, cases)))}
-    return DecisionBatch(existing, body_names(session, {e.body_id for e in events}),
+    return DecisionBatch(existing, acting_names(session, {e.body_id for e in events}),
                          deque(search.next_sequences(session, Counter, len(events))))
 
 
