@@ -294,3 +294,65 @@ class TypicalCaseRow(Base):
 #: no encrypted column (issue 22): evaluation keeps the party of an enforcement action only as a keyed
 #: blind index (facts_map._party_key), so it needs its keyring — ``zhifa keys create`` makes it
 ENCRYPTED_COLUMNS: list = []
+
+# --- evaluation instruments (EVAL-2, issue 18): surveys and evaluation cards, unannounced visits ---------------
+
+class SurveyRow(Base):
+    """A public-opinion instrument about one body (EVAL-2): a survey (问卷调查, many codes) or an evaluation card
+    (评议卡, handed to a party after an enforcement act: usually one code, may name the case and the officer).
+    Each answer is a ``survey_rating`` fact of the body (the SATISFACTION indicator of config/evaluation)."""
+
+    __tablename__ = "surveys"
+    survey_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))                 # survey | card
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    questions: Mapped[str] = mapped_column(Text)                  # JSON [{code, text}]
+    case_id: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    officer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    opens_on: Mapped[dt.date] = mapped_column(Date)
+    closes_on: Mapped[dt.date] = mapped_column(Date)
+    codes_issued: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SurveyCode(Base):
+    """One answer code of a survey (答卷码): only its SHA-256 is kept; used once. Which answer used it is not
+    kept (the answers stay anonymous)."""
+
+    __tablename__ = "survey_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(64), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SurveyAnswer(Base):
+    """One answer (anonymous): the ratings 1–5 per question, the comment, the event that made it a fact."""
+
+    __tablename__ = "survey_answers"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(64), index=True)
+    ratings: Mapped[str] = mapped_column(Text)                    # JSON {question code: 1..5}
+    average: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VisitReport(Base):
+    """An unannounced visit (暗访) by a supervisor to a body's enforcement or service site (EVAL-2): what was
+    seen, the problems, the score 0–100 (an ``unannounced_visit_score`` fact)."""
+
+    __tablename__ = "visit_reports"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    visited_on: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(300))
+    findings: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)                   # JSON list of strings
+    score: Mapped[float] = mapped_column(Float)
+    visited_by: Mapped[str] = mapped_column(String(128))
+    evaluator: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

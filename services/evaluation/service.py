@@ -28,7 +28,7 @@ from services.common.metrics import Metrics
 from services.evaluation import configuration
 from services.evaluation import domain as d
 from services.evaluation.facts_map import FactRule, active_rules
-from services.evaluation.usecases import accountability, facts, grading, tiers, typical
+from services.evaluation.usecases import accountability, facts, grading, instruments, tiers, typical
 from services.evaluation.workflow import WorkflowError
 
 JOB_INTERVAL = settings.get("ZHIFA_EVALUATION_INTERVAL")
@@ -172,6 +172,41 @@ class EvaluationService:
     def record_score(self, scope, actor, data):
         """A special-check / case-file-review / special-test score entered by a supervisor (an event)."""
         return grading.record_score(self.db, scope, actor, data)
+
+    # -- RPC: evaluation instruments (EVAL-2, issue 18) ---------------------------------------------
+    @rpc
+    @answers
+    def create_survey(self, scope, actor, data):
+        """A survey or evaluation card about a body in scope, with its one-time answer codes (shown once)."""
+        return instruments.create_survey(self.db, scope, actor, data)
+
+    @rpc
+    @answers
+    def list_surveys(self, scope, body_id=None):
+        return instruments.list_surveys(self.db, scope, body_id)
+
+    @rpc
+    @answers
+    def open_survey(self, code):
+        """Public: the questions an unused answer code opens."""
+        return instruments.open_survey(self.db, code)
+
+    @rpc
+    @answers
+    def answer_survey(self, code, answers, comment=None):
+        """Public: one answer per code (a survey_rating fact of the body)."""
+        return instruments.answer_survey(self.db, code, answers, comment)
+
+    @rpc
+    @answers
+    def report_visit(self, scope, actor, data):
+        """A supervisor's unannounced-visit (暗访) report (an unannounced_visit_score fact)."""
+        return instruments.report_visit(self.db, scope, actor, data)
+
+    @rpc
+    @answers
+    def list_visits(self, scope, body_id=None):
+        return instruments.list_visits(self.db, scope, body_id)
 
     # -- RPC: accountability cases (EVAL-6) -------------------------------------------------------
     @rpc

@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
 from services.common.db import one_of
@@ -40,6 +40,10 @@ from services.evaluation.models import (
     ReceivedDirective,
     ReceivedGradeRow,
     SupervisionRow,
+    SurveyAnswer,
+    SurveyCode,
+    SurveyRow,
+    VisitReport,
 )
 
 
@@ -627,3 +631,65 @@ def gap_reports(session: Session) -> dict[str, list]:
     for row in session.execute(select(GapReportRow).order_by(GapReportRow.case_id)).scalars():
         out.setdefault(row.case_id, []).append(row)
     return out
+
+
+# --- evaluation instruments (EVAL-2, issue 18) ------------------------------------------------------------
+
+def add_survey(session: Session, row: SurveyRow, code_hashes: Iterable[str]) -> None:
+    session.add(row)
+    session.add_all(SurveyCode(code_hash=h, survey_id=row.survey_id) for h in code_hashes)
+
+
+def survey_by_code(session: Session, code_hash: str) -> tuple[SurveyRow, SurveyCode] | None:
+    """The survey a code belongs to, with the code's row (used or not)."""
+    code = session.get(SurveyCode, code_hash)
+    if code is None:
+        return None
+    survey = session.get(SurveyRow, code.survey_id)
+    return (survey, code) if survey is not None else None
+
+
+def use_code(session: Session, code_hash: str, at: dt.datetime) -> bool:
+    """Mark the code used if it was unused — one conditional UPDATE, so of two simultaneous answers with the
+    same code exactly one changes the row (the other's transaction sees 0 rows and is refused)."""
+    result = session.execute(update(SurveyCode).where(SurveyCode.code_hash == code_hash,
+                                                      SurveyCode.used_at.is_(None)).values(used_at=at))
+    return result.rowcount == 1
+
+
+def add_survey_answer(session: Session, event_id: str, survey: SurveyRow, ratings: dict, average: Decimal,
+                      comment: str | None, at: dt.datetime, on: dt.date) -> None:
+    session.add(SurveyAnswer(event_id=event_id, survey_id=survey.survey_id, ratings=jdump(ratings),
+                             average=float(average), comment=comment, answered_at=at))
+    attrs = {"instrument": survey.kind, "survey_id": survey.survey_id}
+    session.add(Fact(event_id=event_id, event_type="evaluation.survey_answered", kind="survey_rating",
+                     region_code=survey.region_code, body_id=survey.body_id, officer_id=None, year=on.year,
+                     occurred_on=on, value=float(average), seq=0, ref=survey.case_id, attrs=jdump(attrs)))
+
+
+def surveys_in_scope(session: Session, scope, body_id: str | None = None) -> list[tuple[SurveyRow, int, float | None]]:
+    """Surveys in the caller's scope (newest first) with their answer count and mean rating."""
+    query = select(SurveyRow).order_by(SurveyRow.created_at.desc())
+    if body_id:
+        query = query.where(SurveyRow.body_id == body_id)
+    rows = [r for r in session.scalars(query.limit(500)) if scope.covers(r.region_code, r.body_id)]
+    stats = dict(((sid, (n, avg)) for sid, n, avg in session.execute(
+        select(SurveyAnswer.survey_id, func.count(), func.avg(SurveyAnswer.average))
+        .where(one_of(session, SurveyAnswer.survey_id, [r.survey_id for r in rows]))
+        .group_by(SurveyAnswer.survey_id)))) if rows else {}
+    return [(r, *stats.get(r.survey_id, (0, None))) for r in rows]
+
+
+def add_visit(session: Session, row: VisitReport) -> None:
+    session.add(row)
+    attrs = {k: v for k, v in (("evaluator", row.evaluator), ("place", row.place)) if v}
+    session.add(Fact(event_id=row.event_id, event_type="evaluation.visit_reported", kind="unannounced_visit_score",
+                     region_code=row.region_code, body_id=row.body_id, officer_id=None, year=row.visited_on.year,
+                     occurred_on=row.visited_on, value=float(row.score), seq=0, ref=None, attrs=jdump(attrs)))
+
+
+def visits_in_scope(session: Session, scope, body_id: str | None = None) -> list[VisitReport]:
+    query = select(VisitReport).order_by(VisitReport.visited_on.desc(), VisitReport.recorded_at.desc())
+    if body_id:
+        query = query.where(VisitReport.body_id == body_id)
+    return [r for r in session.scalars(query.limit(500)) if scope.covers(r.region_code, r.body_id)]

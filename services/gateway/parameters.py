@@ -113,6 +113,8 @@ OPERATIONS: dict = {
     ("POST", "/api/v1/evaluation/recompute"): {"body_optional": True},
     ("GET", "/api/v1/evaluation/consequences"): {"query": {"year": YEAR, "status": text(32)}},
     ("GET", "/api/v1/evaluation/cases"): {"query": {"status": text(32), "body_id": text(64)}},
+    ("GET", "/api/v1/evaluation/surveys"): {"query": {"body_id": text(64)}},
+    ("GET", "/api/v1/evaluation/visits"): {"query": {"body_id": text(64)}},
     ("GET", "/api/v1/evaluation/supervision"): {"query": {"status": text(32), "overdue": FLAG}},
     ("GET", "/evaluation/login"): {"query": {"next": text(500)}, "redirects": True},
     # -- staff sign-in (SEC-1, OpenID Connect) --------------------------------------------------------

@@ -172,6 +172,40 @@ class EvaluationScoreEntryRequest(Schema):
                               metadata={"description": "双重管理: which evaluator's check this is (EVAL-1)"})
 
 
+class SurveyQuestion(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$", error="题目代码应为小写字母、数字"))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class EvaluationSurveyRequest(Schema):
+    """A survey (问卷调查) or evaluation card (评议卡) about a body, with its one-time answer codes (EVAL-2)."""
+
+    kind = fields.String(load_default="survey", validate=validate.OneOf(("survey", "card")))
+    body_id = fields.String(required=True, validate=IDENT)
+    title = fields.String(load_default=None, validate=validate.Length(max=200))
+    questions = fields.List(fields.Nested(SurveyQuestion), load_default=None, validate=validate.Length(min=1, max=20))
+    codes = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5000, error="答卷码数量应为1至5000"),
+                           metadata={"description": "answer codes to hand out (a card: 1 by default)"})
+    opens_on = fields.Date(load_default=None)
+    closes_on = fields.Date(required=True)
+    case_id = fields.String(load_default=None, validate=IDENT, metadata={"description": "a card: the case it is for"})
+    officer_id = fields.String(load_default=None, validate=IDENT)
+
+
+class EvaluationVisitRequest(Schema):
+    """An unannounced visit (暗访) by a supervisor to a body's enforcement or service site (EVAL-2)."""
+
+    body_id = fields.String(required=True, validate=IDENT)
+    visited_on = fields.Date(required=True)
+    place = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    findings = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    problems = fields.List(fields.String(validate=validate.Length(min=1, max=500)), load_default=list,
+                           validate=validate.Length(max=50))
+    score = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=100, error="得分应在0至100之间"))
+    evaluator = fields.String(load_default=None, validate=validate.OneOf(("superior_department", "government")),
+                              metadata={"description": "双重管理: which evaluator's visit this is (EVAL-1)"})
+
+
 class EvaluationFinaliseRequest(Schema):
     """Finalise a year's grades for the bodies the caller evaluates (EVAL-1, EVAL-4)."""
 

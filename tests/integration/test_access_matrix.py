@@ -157,6 +157,11 @@ def write_bodies(s: dict) -> dict:
         ("POST", "/api/v1/evaluation/scores/entries"): {"kind": "case_file_review_score", "body_id": BODY_A,
                                                        "score": 90, "recorded_on": today},
         ("POST", "/api/v1/evaluation/years/<int:year>/finalise"): {"region_code": A},
+        ("POST", "/api/v1/evaluation/surveys"): {"kind": "survey", "body_id": BODY_A, "codes": 2,
+                                                 "closes_on": (dt.date.fromisoformat(today)
+                                                               + dt.timedelta(days=30)).isoformat()},
+        ("POST", "/api/v1/evaluation/visits"): {"body_id": BODY_A, "visited_on": today, "place": "执法窗口",
+                                                "findings": "暗访情况", "score": 90},
         ("POST", "/api/v1/evaluation/consequences/<int:consequence_id>/resolve"): {"resolution": "批评教育"},
         ("POST", "/api/v1/evaluation/cases"): {"body_id": BODY_A, "description": "核查执法过错线索"},
         ("POST", "/api/v1/evaluation/cases/<case_id>/actions"): {"action": "accept", "note": "立案调查"},

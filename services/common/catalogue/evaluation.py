@@ -22,6 +22,31 @@ class ScoreRecorded(StrictSchema):
     note = fields.String(load_default=None)
 
 
+class SurveyAnswered(StrictSchema):
+    """A survey (问卷调查) or evaluation card (评议卡) about a body was answered with a one-time code (EVAL-2,
+    issue 18): anonymous — no code, no comment; the event id is the evidence of the ``survey_rating`` fact."""
+
+    survey_id = Ident(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("survey", "card")))
+    ratings = fields.Dict(keys=fields.String(), values=fields.Integer(validate=validate.Range(min=1, max=5)),
+                          required=True)
+    average = fields.Decimal(required=True, as_string=True, places=2, validate=validate.Range(min=1, max=5))
+    answered_on = fields.Date(required=True)
+    officer_id = Ident(load_default=None)
+
+
+class VisitReported(StrictSchema):
+    """A supervisor's unannounced visit (暗访) to a body's enforcement or service site (EVAL-2, issue 18); the
+    event id is the evidence of the ``unannounced_visit_score`` fact."""
+
+    visited_on = fields.Date(required=True)
+    place = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    score = fields.Decimal(required=True, as_string=True, places=2, validate=validate.Range(min=0, max=100))
+    problems = fields.List(fields.String(), load_default=list)
+    visited_by = fields.String(required=True)
+    evaluator = fields.String(load_default=None)
+
+
 class GradeFinalised(StrictSchema):
     """The final grade of a body or officer for a year (考核等次, EVAL-4)."""
 
@@ -124,6 +149,8 @@ class TypicalCaseApproved(StrictSchema):
 
 EVENTS = [
     EventType("evaluation.score_recorded", ScoreRecorded, "evaluation", "Special check / case-file review / special test score entered (专项检查、案卷评查、专门考核)"),
+    EventType("evaluation.survey_answered", SurveyAnswered, "evaluation", "Survey or evaluation card answered with a one-time code (问卷调查、评议卡)"),
+    EventType("evaluation.visit_reported", VisitReported, "evaluation", "Unannounced visit reported by a supervisor (暗访)"),
     EventType("evaluation.grade_finalised", GradeFinalised, "evaluation", "Final annual grade of a body or officer (考核等次)"),
     EventType("evaluation.consequence_issued", ConsequenceIssued, "evaluation", "Consequence of a grade: cap, measure, removal proposal, rectification order (结果运用)"),
     EventType("evaluation.accountability_opened", AccountabilityOpened, "evaluation", "Accountability clue opened (责任追究线索)"),

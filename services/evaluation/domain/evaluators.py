@@ -181,7 +181,7 @@ def combine_scores(evaluators: list[Evaluator], totals: Mapping[tuple[EvaluatorK
 
 #: scores a supervisor enters for one evaluator (专项检查, 案卷评查): each evaluator of a dual-managed
 #: body scores with its own; the enforcement data is the same for both
-ENTERED_KINDS = frozenset({"special_check_score", "case_file_review_score"})
+ENTERED_KINDS = frozenset({"special_check_score", "case_file_review_score", "unannounced_visit_score"})
 
 
 def evaluator_key(ev: Evaluator) -> str:

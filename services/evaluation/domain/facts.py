@@ -60,6 +60,9 @@ FACT_KINDS: dict[str, tuple[str, str | None]] = {
     "zero_enforcement_unexplained": ("零执法未说明", None),
     "special_check_score": ("专项检查得分", "score"),
     "case_file_review_score": ("案卷评查得分", "score"),
+    # evaluation instruments (EVAL-2, issue 18)
+    "survey_rating": ("问卷调查、评议卡评价（1–5）", "rating"),
+    "unannounced_visit_score": ("暗访得分", "score"),
 }
 
 _VALUE_RANGES: dict[str, tuple[Decimal, Decimal | None]] = {

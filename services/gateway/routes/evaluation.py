@@ -23,8 +23,10 @@ from services.common.events import jsonable
 from services.common.rpc import call
 from services.gateway import pages
 from services.gateway.exports import csv_text
+from services.gateway.edge import request_ip
 from services.gateway.http import HttpError, endpoint, in_scope, read_json
 from services.gateway.routes.signin import sign_in_url
+from services.gateway.shared import RateLimited
 from services.gateway.schemas import (
     AccountabilityActionRequest,
     AccountabilityOpenRequest,
@@ -32,6 +34,8 @@ from services.gateway.schemas import (
     EvaluationFinaliseRequest,
     EvaluationRecomputeRequest,
     EvaluationScoreEntryRequest,
+    EvaluationSurveyRequest,
+    EvaluationVisitRequest,
     SupervisionActionRequest,
     SupervisionIssueRequest,
 )
@@ -62,6 +66,13 @@ def _answer(result):
     """An RPC answer, or the refusal it carries as an HTTP error."""
     if isinstance(result, dict) and result.get("error"):
         raise HttpError(result.get("status", 409), result["error"], result.get("message", ""))
+    return result
+
+
+def _fields_answer(result):
+    """An RPC answer, or its refusal with the Chinese message of each field (422)."""
+    if isinstance(result, dict) and result.get("error"):
+        raise HttpError(result.get("status", 409), result["error"], result.get("message", ""), result.get("fields"))
     return result
 
 
@@ -121,6 +132,76 @@ class EvaluationRoutes:
         if data["kind"] != "special_test_score" and not data.get("body_id"):
             raise HttpError(422, "invalid", "请求内容有误", {"body_id": ["须注明执法主体"]})
         return _answer(call(self.evaluation, "record_score", identity.scope.as_dict(), identity.subject, jsonable(data)))
+
+    # -- evaluation instruments (EVAL-2, issue 18) ------------------------------------------------
+    @endpoint("POST", "/api/v1/evaluation/surveys", roles=SUPERVISORS, tags=("evaluation",),
+              body=EvaluationSurveyRequest, success=201,
+              summary="Create a survey (问卷调查) or evaluation card (评议卡) about a body in scope; answers its one-time "
+                      "answer codes once (only their hashes are kept), to hand out for the public page /evaluation/survey")
+    def evaluation_survey_create(self, request, identity):
+        data = read_json(request, EvaluationSurveyRequest)
+        data = {k: v for k, v in jsonable(data).items() if v is not None}
+        return _fields_answer(call(self.evaluation, "create_survey", identity.scope.as_dict(), identity.subject, data))
+
+    @endpoint("GET", "/api/v1/evaluation/surveys", roles=SUPERVISORS, tags=("evaluation",),
+              summary="Surveys and evaluation cards in scope with their answer counts and mean rating (?body_id=)")
+    def evaluation_surveys(self, request, identity):
+        return {"surveys": _answer(call(self.evaluation, "list_surveys", identity.scope.as_dict(),
+                                        request.args.get("body_id")))}
+
+    @endpoint("POST", "/api/v1/evaluation/visits", roles=SUPERVISORS, tags=("evaluation",),
+              body=EvaluationVisitRequest, success=201,
+              summary="Report an unannounced visit (暗访) to a body in scope: findings, problems, score 0–100 (EVAL-2)")
+    def evaluation_visit_report(self, request, identity):
+        data = jsonable(read_json(request, EvaluationVisitRequest))
+        return _fields_answer(call(self.evaluation, "report_visit", identity.scope.as_dict(), identity.subject, data))
+
+    @endpoint("GET", "/api/v1/evaluation/visits", roles=SUPERVISORS, tags=("evaluation",),
+              summary="Unannounced-visit reports in scope (?body_id=)")
+    def evaluation_visits(self, request, identity):
+        return {"visits": _answer(call(self.evaluation, "list_visits", identity.scope.as_dict(),
+                                       request.args.get("body_id")))}
+
+    @endpoint("GET", "/evaluation/survey", tags=("public",),
+              summary="Public survey page: enter the answer code of a survey or evaluation card (EVAL-2)")
+    def survey_page(self, request, identity):
+        return pages.render("evaluation/survey.html", step="code", code="", errors={})
+
+    @endpoint("POST", "/evaluation/survey", tags=("public",),
+              summary="Public survey page: a code opens its questions (form: code); with the ratings (form: action="
+                      "answer, q_<question>=1…5, comment) the answer is recorded, once per code (EVAL-2, rate limited)")
+    def survey_submit(self, request, identity):
+        form = {k: v.strip() for k, v in request.form.items()}
+        code = form.get("code", "")
+        if not code:
+            return pages.render("evaluation/survey.html", step="code", code="", errors={"code": ["请填写答卷码"]})
+        try:
+            self.shared.hit("survey_answer", request_ip(request))
+        except RateLimited as exc:
+            response = pages.render("evaluation/survey.html", step="code", code="", errors={},
+                                    rate_limited=exc.message, status=429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        if form.get("action") == "answer":
+            result = call(self.evaluation, "answer_survey", code, form, form.get("comment"))
+            if not (isinstance(result, dict) and result.get("error")):
+                return redirect("/evaluation/survey/thanks", code=303)
+            if result["error"] != "invalid":
+                return pages.render("evaluation/survey.html", step="code", code="",
+                                    errors={"code": [result["message"]]}, status=result.get("status", 409))
+            errors, chosen = result.get("fields") or {}, form
+        else:
+            errors, chosen = {}, {}
+        survey = call(self.evaluation, "open_survey", code)
+        if isinstance(survey, dict) and survey.get("error"):
+            return pages.render("evaluation/survey.html", step="code", code="", errors={"code": [survey["message"]]},
+                                status=survey.get("status", 404))
+        return pages.render("evaluation/survey.html", step="questions", code=code, survey=survey, errors=errors,
+                            chosen=chosen, status=422 if errors else 200)
+
+    @endpoint("GET", "/evaluation/survey/thanks", tags=("public",), summary="Public survey page: answer recorded")
+    def survey_thanks(self, request, identity):
+        return pages.render("evaluation/survey.html", step="done", code="", errors={})
 
     # -- grades, finalising, consequences (EVAL-1, EVAL-4) ----------------------------------------
     @endpoint("GET", "/api/v1/evaluation/grades", roles=SUPERVISORS, tags=("evaluation",),
