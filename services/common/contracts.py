@@ -10,6 +10,7 @@ from services.common.jsonschema import schema_to_jsonschema
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "contracts"
 BASE_URI = "https://zhifa.example/contracts"
+MAPPING_FILE = "sft0052-mapping.md"
 
 
 def event_schema(event_type: str) -> dict:
@@ -74,4 +75,7 @@ def export(directory: Path = CONTRACTS_DIR) -> list[Path]:
                                                     encoding="utf-8")
     (directory / "asyncapi.json").write_text(json.dumps(asyncapi(), ensure_ascii=False, indent=2) + "\n",
                                              encoding="utf-8")
-    return written + [directory / "envelope.schema.json", directory / "asyncapi.json"]
+    from services.common.dataelements import markdown   # PLAT-7: the SF/T 0052 mapping (issue 18)
+
+    (directory / MAPPING_FILE).write_text(markdown(), encoding="utf-8")
+    return written + [directory / "envelope.schema.json", directory / "asyncapi.json", directory / MAPPING_FILE]
