@@ -111,7 +111,10 @@ class ReviewService:
         registry.case_action(self.db, event, "evidence.recorded", p.get("started_at") or p["recorded_at"],
                              p.get("officer_ids"))
 
-    @batched_event_handler("records", "record.gaps_found", group="cases")
+    def _preload_gaps(self, session, events):
+        return store.preload_record_gaps(session, events)
+
+    @batched_event_handler("records", "record.gaps_found", group="cases", preload=_preload_gaps)
     def on_record_gaps(self, event):
         """REV-3 文书完备: the records service's open gaps of a case (latest report wins)."""
         registry.record_gaps(self.db, event)

@@ -376,7 +376,24 @@ def add_case_action(session: Session, event_id: str, case_id: str, kind: str, ac
                            officer_ids=list(officer_ids or [])))
 
 
+GAPS_KEY = "review.record_gaps"     # session.info: case id -> its RecordGaps row (None: none yet), for a batch
+
+
+def preload_record_gaps(session: Session, events) -> list:
+    """The latest gap reports of a batch's cases, in one query (issue 17: a ``session.get`` per
+    record.gaps_found, a round trip for every case without one yet). Returns the rows, kept for the batch."""
+    cases = {e.case_id for e in events if e.case_id}
+    rows = session.scalars(select(RecordGaps).where(one_of(session, RecordGaps.case_id, cases))).all()
+    known: dict = dict.fromkeys(cases)
+    known.update({row.case_id: row for row in rows})
+    session.info[GAPS_KEY] = known
+    return list(rows)
+
+
 def record_gaps(session: Session, case_id: str) -> RecordGaps | None:
+    known = session.info.get(GAPS_KEY)
+    if known is not None and case_id in known:
+        return known[case_id]
     return session.get(RecordGaps, case_id)
 
 
@@ -385,6 +402,9 @@ def set_record_gaps(session: Session, row: RecordGaps | None, case_id: str, *, o
     row = row or RecordGaps(case_id=case_id)
     row.open_gap_codes, row.gaps, row.reported_at = open_gap_codes, gaps, reported_at
     session.add(row)
+    known = session.info.get(GAPS_KEY)
+    if known is not None:
+        known[case_id] = row       # a later report of the case in the batch finds it, as the query (autoflushed) did
 
 
 # --- pre-checks (REV-3) --------------------------------------------------------------------------

@@ -59,3 +59,45 @@ def test_a_batch_reads_its_cases_once_and_finds_what_it_created(engine):
         assert any("FROM classifications" in sql for sql in seen[loaded:])
     with Session(engine) as session:
         assert session.get(Classification, ("K-1", 1)).major is False
+
+
+def test_rev3_a_batch_reads_its_cases_gap_reports_once_and_keeps_the_latest(engine):
+    """REV-3 文书完备: the records service's latest gap report per case is kept (a report older than the
+    stored one is ignored). A batch of record.gaps_found reads its cases' reports in one query
+    (``store.preload_record_gaps``) and ends with the rows one query per event gives: a case reported
+    before the batch, a case reported twice in it, an older report arriving after a newer one."""
+    import threading
+    from types import SimpleNamespace
+
+    from services.common.db import DatabaseAccess
+    from services.review.models import RecordGaps
+    from services.review.usecases import registry
+
+    def report(case_id, codes, minutes):
+        return ev.envelope("record.gaps_found", {
+            "gaps": [{"code": c, "description": c, "stage": "decision", "severity": "serious", "kind": "missing"}
+                     for c in codes], "open_gap_codes": codes, "closed_gap_codes": [], "evaluated_stage": "decision",
+            "trigger": "decision.made", "action_type": "penalty", "mandatory_av_missing": False},
+            case_id, at=NOW + dt.timedelta(minutes=minutes))
+
+    provider = SimpleNamespace(engine=engine, service_name="review", case_ownership=False,
+                               outbox_nudge=threading.Event())
+    outcome = {}
+    for mode in ("batch", "one"):
+        cases = [ev.case_id(f"{mode}-G-{i}") for i in range(3)]
+        before = [report(cases[0], ["a", "b"], 0)]
+        batch = [report(cases[0], ["b"], 5), report(cases[1], ["c"], 10), report(cases[1], ["c", "d"], 1),
+                 report(cases[2], ["e"], 2), report(cases[2], [], 3)]
+        groups = [before] + ([batch] if mode == "batch" else [[e] for e in batch])
+        for group in groups:
+            events = [parse_event(e) for e in group]
+            db = DatabaseAccess(provider, "review.on_record_gaps")
+            with db.batch(events) as context:
+                if mode == "batch":
+                    store.preload_record_gaps(context.session, events)
+                for _, event in context.fresh:
+                    registry.record_gaps(db, event)
+        with Session(engine) as session:
+            rows = {r.case_id: r.open_gap_codes for r in session.query(RecordGaps).filter(RecordGaps.case_id.in_(cases))}
+        outcome[mode] = {case.rsplit("-", 1)[1]: codes for case, codes in rows.items()}
+    assert outcome["batch"] == outcome["one"] == {"0": ["b"], "1": ["c"], "2": []}
