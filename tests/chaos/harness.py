@@ -28,9 +28,11 @@ A round (``ChaosSuite.round(fault, seed)``):
    confirmed      of them, confirmed by the broker (returned-as-unroutable or nacked ones are not)
    applied_once   confirmed events every expected consumer applied exactly once
    lost           confirmed events some expected consumer never applied (after the barrier)
-   duplicated     effects present more than once (records log entries per event id, disclosure
-                  publications per case and version, evaluation facts per event/kind/officer/seq,
-                  review classifications per case and version, province: processed upward events)
+   duplicated     effects present more than once (records log entries per event id — review's
+                  classified/approved entries included —, disclosure publications per case and
+                  version, evaluation facts per event/kind/officer/seq — NULL officers are not
+                  covered by its unique constraint —, the province's log entries and facts).
+                  review's own tables are keyed by case and version: a copy cannot show there
    dead_lettered  messages in the dead-letter queues of the city's and the province's services
    redelivered    copies the services received again and skipped as already applied
                   (zhifa_events_duplicate_total, scraped every second from every process; a message
@@ -697,8 +699,6 @@ class ChaosSuite:
                           "GROUP BY case_id, version HAVING count(*) > 1",
             "evaluation": "SELECT 'evaluation.facts', event_id FROM facts GROUP BY event_id, kind, officer_id, seq "
                           "HAVING count(*) > 1",
-            "review": "SELECT 'review.classifications', case_id || '#' || version FROM classifications "
-                      "GROUP BY case_id, version HAVING count(*) > 1",
         }
         for service, sql in q.items():
             duplicated |= set(_pg_rows(self.read[service], sql))
