@@ -33,6 +33,8 @@ def main(argv=None) -> int:
     parser.add_argument("--partition-seconds", type=float, default=settings.get("ZHIFA_CHAOS_PARTITION_SECONDS"))
     parser.add_argument("--promote-after", type=float, default=8.0,
                         help="seconds between the primary's kill and the standby's promotion")
+    parser.add_argument("--barrier-timeout", type=float, default=300.0,
+                        help="seconds a round waits for the queues to drain and every effect to show")
     parser.add_argument("--json", help="also write the rounds' figures (and problems) to this file")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, of: {', '.join(FAULTS)}")
     parser.add_argument("--events", type=int, default=300, help="events published per round")
@@ -51,7 +53,7 @@ def main(argv=None) -> int:
         suite.start()
         results = run_rounds(names, args.rounds, args.seed, args.events, args.rate, suite,
                              log=lambda text: print(text, flush=True), partition_seconds=args.partition_seconds,
-                             promote_after=args.promote_after)
+                             promote_after=args.promote_after, barrier_timeout=args.barrier_timeout)
     except KeyboardInterrupt:
         print("chaos: interrupted — the rounds so far:", flush=True)
     finally:

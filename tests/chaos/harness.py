@@ -774,7 +774,7 @@ class ChaosSuite:
 
 
 def run_rounds(fault_names: list[str], rounds: int, seed: int, events: int, rate: float,
-               suite: ChaosSuite, log=print, **options) -> list[RoundResult]:
+               suite: ChaosSuite, log=print, barrier_timeout: float = 300.0, **options) -> list[RoundResult]:
     """``rounds`` rounds of every named fault (``FAULTS``; ``options`` go to the factories, e.g.
     ``partition_seconds``, ``promote_after``), seeds derived from ``seed`` (printed per row)."""
     master = random.Random(seed)
@@ -784,7 +784,7 @@ def run_rounds(fault_names: list[str], rounds: int, seed: int, events: int, rate
         for n in range(rounds):
             round_seed = master.randrange(1, 2**31)
             log(f"chaos: {fault.name} round {n + 1}/{rounds} seed {round_seed}")
-            result = suite.round(fault, round_seed, events=events, rate=rate)
+            result = suite.round(fault, round_seed, events=events, rate=rate, barrier_timeout=barrier_timeout)
             log(f"chaos:   {'ok' if result.ok else 'FAILED'} — attempted {result.attempted}, lost {result.lost}, "
                 f"duplicated {result.duplicated}, dead-lettered {result.dead_lettered}, verify {result.verify}"
                 f"{'; ' + '; '.join(result.problems[:5]) if result.problems else ''}")
