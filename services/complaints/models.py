@@ -171,3 +171,73 @@ ENCRYPTED_COLUMNS = [
     EncryptedColumn(Complaint.request, Complaint.number),
     EncryptedColumn(Complaint.facts, Complaint.number),
 ]
+
+
+# --- coordination across bodies, regions and tiers (COORD-1, COORD-2, COORD-3) ----------------------
+# Each row keeps its domain object (services/complaints/domain/coordination.py) as JSON in ``state``;
+# the columns beside it are what the scope filters and the sweep select on.
+
+
+class ClueRow(Base):
+    """违法线索 sent from one body to another (COORD-1). ``origin`` local: sent from this suite (its
+    deadlines are swept here); remote: received over a tier link from the suite that sent it."""
+
+    __tablename__ = "coordination_clues"
+    clue_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(8))
+    from_body_id: Mapped[str] = mapped_column(String(64), index=True)
+    from_region_code: Mapped[str] = mapped_column(String(9), index=True)
+    to_body_id: Mapped[str] = mapped_column(String(64), index=True)
+    to_region_code: Mapped[str] = mapped_column(String(9), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InspectionResultRow(Base):
+    """An inspection or test result (检查、检验检测结果) recorded by a body, readable by every body
+    inspecting the same party (结果互认, COORD-1), with its repeat flags (多头检查、重复检查)."""
+
+    __tablename__ = "coordination_inspections"
+    result_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    party_id: Mapped[str] = mapped_column(String(64), index=True)
+    matter: Mapped[str] = mapped_column(String(200))
+    inspected_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    outcome: Mapped[str] = mapped_column(String(24))
+    flags: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DisputeRow(Base):
+    """管辖争议协调案件 at the common superior's legal office (COORD-2)."""
+
+    __tablename__ = "coordination_disputes"
+    dispute_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    coordinator_region: Mapped[str] = mapped_column(String(9), index=True)
+    source_kind: Mapped[str] = mapped_column(String(16))
+    source_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TransferRow(Base):
+    """移送涉嫌犯罪案件 / 移送纪检监察 (COORD-3), tracked to receipt and outcome. ``source_key`` makes an
+    automatic transfer (from an accountability decision) unique per source."""
+
+    __tablename__ = "coordination_transfers"
+    transfer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(9), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    due: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    source_key: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
+    state: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -27,7 +27,7 @@ from services.common.metrics import Metrics
 from services.complaints import configuration
 from services.complaints.domain import ReasonRequired, RoutingError, TransitionError
 from services.complaints.models import ENCRYPTED_COLUMNS
-from services.complaints.usecases import deadlines, handling, public, reading, registration, supervision
+from services.complaints.usecases import coordination, deadlines, handling, public, reading, registration, supervision
 from services.complaints.usecases.shared import Refused
 
 
@@ -226,3 +226,96 @@ class ComplaintsService:
         """上级交办 received from the tier above, applied to the complaint with that number; an order this
         suite cannot apply is dead-lettered with the reason."""
         supervision.apply_transfer_order(self.db, event)
+
+    # --- coordination across bodies, regions and tiers (COORD-1, COORD-2, COORD-3) --------------------
+    @rpc
+    @refusing
+    def send_clue(self, scope, actor, form):
+        """违法线索移送 to another body, department, region or tier (COORD-1)."""
+        return coordination.send_clue(self.db, scope, actor, form)
+
+    @rpc
+    def list_clues(self, scope, filters=None):
+        """Clues sent or received by the caller's bodies, with status and deadlines (COORD-1)."""
+        return coordination.list_clues(self.db, scope, filters)
+
+    @rpc
+    @refusing
+    def get_clue(self, scope, clue_id):
+        return coordination.get_clue(self.db, scope, clue_id)
+
+    @rpc
+    @refusing
+    def answer_clue(self, scope, clue_id, actor, form):
+        """The recipient acknowledges, answers or declines jurisdiction (→ a dispute, COORD-2)."""
+        return coordination.answer_clue(self.db, scope, clue_id, actor, form)
+
+    @event_handler(federation.UPWARD_EXCHANGE, "clue.sent")
+    @event_handler(federation.DOWNWARD_EXCHANGE, "clue.sent")
+    def on_clue_from_link(self, event):
+        """A clue sent from the other tier, kept when addressed to a body this suite serves (COORD-1)."""
+        coordination.receive_clue(self.db, event)
+
+    @event_handler(federation.UPWARD_EXCHANGE, "clue.answered")
+    @event_handler(federation.DOWNWARD_EXCHANGE, "clue.answered")
+    def on_clue_answer_from_link(self, event):
+        """The other tier's answer to a clue sent from here: newest version wins (COORD-1)."""
+        coordination.receive_answer(self.db, event)
+
+    @rpc
+    @refusing
+    def record_inspection(self, scope, actor, form):
+        """检查结果互认 with the 多头检查、重复检查 flags (COORD-1)."""
+        return coordination.record_inspection(self.db, scope, actor, form)
+
+    @rpc
+    @refusing
+    def party_inspections(self, scope, party_id):
+        return coordination.party_inspections(self.db, scope, party_id)
+
+    @rpc
+    @refusing
+    def raise_dispute(self, scope, actor, form):
+        """管辖争议提请协调 at the common superior's legal office (COORD-2)."""
+        return coordination.raise_dispute(self.db, scope, actor, form)
+
+    @rpc
+    def list_disputes(self, scope, filters=None):
+        return coordination.list_disputes(self.db, scope, filters)
+
+    @rpc
+    @refusing
+    def get_dispute(self, scope, dispute_id):
+        return coordination.get_dispute(self.db, scope, dispute_id)
+
+    @rpc
+    @refusing
+    def add_dispute_statement(self, scope, dispute_id, actor, form):
+        return coordination.add_statement(self.db, scope, dispute_id, actor, form)
+
+    @rpc
+    @refusing
+    def decide_dispute(self, scope, dispute_id, actor, form):
+        """协调决定; the complaint or clue is routed by it (COORD-2)."""
+        return coordination.decide_dispute(self.db, scope, dispute_id, actor, form)
+
+    @rpc
+    @refusing
+    def open_transfer(self, scope, actor, form):
+        """移送涉嫌犯罪案件 / 移送纪检监察 with documents by SM3 digest (COORD-3)."""
+        return coordination.open_transfer(self.db, scope, actor, form)
+
+    @rpc
+    @refusing
+    def act_on_transfer(self, scope, transfer_id, actor, form):
+        """send / 受理回执 / outcome of a transfer (COORD-3)."""
+        return coordination.act_on_transfer(self.db, scope, transfer_id, actor, form)
+
+    @rpc
+    def list_transfers(self, scope, filters=None):
+        return coordination.list_transfers(self.db, scope, filters)
+
+    @event_handler("evaluation", "evaluation.accountability_decided")
+    def on_accountability_decided(self, event):
+        """责任追究决定 with 移送纪检监察: a pending transfer to discipline inspection (COORD-3)."""
+        coordination.transfer_from_accountability(self.db, event)

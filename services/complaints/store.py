@@ -27,6 +27,8 @@ from services.complaints.domain.register import format_register_number
 from services.complaints.domain.supervision import SuperiorOrder, SupervisionEntry, ordered_deadline
 from services.complaints.domain.lifecycle import OPEN_STATUSES
 from services.complaints.models import ID_NUMBER_INDEX
+from services.complaints.models import ClueRow, DisputeRow, InspectionResultRow, TransferRow
+from services.complaints.domain import coordination
 from services.complaints.models import (Attachment, CityConclusion, Complaint, KnownBody, RegisterCounter,
                                         SupervisedComplaint)
 
@@ -453,3 +455,139 @@ def numbers_by_id_number(session: Session, id_number: str) -> list[str]:
         return []
     return list(session.scalars(select(Complaint.number).where(Complaint.complainant_id_index == index)
                                 .order_by(Complaint.number)))
+
+
+# --- coordination (COORD-1, COORD-2, COORD-3): rows ↔ domain objects, and the queries -----------------
+def clue_row(session: Session, clue_id: str, *, lock: bool = False):
+    q = select(ClueRow).where(ClueRow.clue_id == clue_id)
+    return session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
+
+
+def add_clue(session: Session, clue, origin: str, now: dt.datetime):
+    row = ClueRow(clue_id=clue.clue_id, origin=origin, created_at=now)
+    write_clue(row, clue, now)
+    session.add(row)
+    return row
+
+
+def write_clue(row, clue, now: dt.datetime) -> None:
+    row.from_body_id, row.from_region_code = clue.sender.body_id, clue.sender.region_code
+    row.to_body_id, row.to_region_code = clue.recipient.body_id, clue.recipient.region_code
+    row.status, row.version, row.state, row.updated_at = clue.status, clue.version, clue.to_json(), now
+
+
+def clue_of(row):
+    return coordination.Clue.from_json(row.state)
+
+
+def clue_rows(session: Session, scope: Scope, filters: dict) -> list:
+    """Clues sent or received by the scope's bodies (both sides see the clue), newest first."""
+    sent = and_(scope.region_clause(ClueRow.from_region_code), scope.body_clause(ClueRow.from_body_id))
+    received = and_(scope.region_clause(ClueRow.to_region_code), scope.body_clause(ClueRow.to_body_id))
+    q = select(ClueRow).where(or_(sent, received))
+    if filters.get("status"):
+        q = q.where(ClueRow.status == filters["status"])
+    return list(session.execute(q.order_by(ClueRow.created_at.desc()).limit(int(filters.get("limit") or 200)))
+                .scalars())
+
+
+def open_local_clue_ids(session: Session, after: str, limit: int) -> list[str]:
+    return list(session.execute(select(ClueRow.clue_id).where(
+        ClueRow.origin == "local", ClueRow.status.in_(("sent", "acknowledged")), ClueRow.clue_id > after)
+        .order_by(ClueRow.clue_id).limit(limit)).scalars())
+
+
+def add_inspection(session: Session, result_id: str, body_id: str, region_code: str, data: dict, flags: dict,
+                   actor: str, now: dt.datetime):
+    state = {**data, "inspected_on": data["inspected_on"].isoformat(), "result_id": result_id,
+             "body_id": body_id, "region_code": region_code, "recorded_by": actor, "flags": flags}
+    row = InspectionResultRow(result_id=result_id, body_id=body_id, region_code=region_code,
+                              party_id=data["party_id"], matter=data["matter"], inspected_on=data["inspected_on"],
+                              outcome=data["outcome"], flags=flags, state=state, created_at=now)
+    session.add(row)
+    return row
+
+
+def inspections_of_party(session: Session, party_id: str, since: dt.date | None = None, limit: int = 500) -> list:
+    q = select(InspectionResultRow).where(InspectionResultRow.party_id == party_id)
+    if since is not None:
+        q = q.where(InspectionResultRow.inspected_on >= since)
+    return list(session.execute(q.order_by(InspectionResultRow.inspected_on.desc(),
+                                           InspectionResultRow.created_at.desc()).limit(limit)).scalars())
+
+
+def dispute_row(session: Session, dispute_id: str, *, lock: bool = False):
+    q = select(DisputeRow).where(DisputeRow.dispute_id == dispute_id)
+    return session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
+
+
+def open_dispute_of(session: Session, source_kind: str, source_ref: str):
+    return session.execute(select(DisputeRow).where(DisputeRow.source_kind == source_kind,
+                                                    DisputeRow.source_ref == source_ref,
+                                                    DisputeRow.status == "open")).scalars().first()
+
+
+def add_dispute(session: Session, dispute, now: dt.datetime):
+    row = DisputeRow(dispute_id=dispute.dispute_id, coordinator_region=dispute.coordinator_region,
+                     source_kind=dispute.source_kind, source_ref=dispute.source_ref, created_at=now)
+    write_dispute(row, dispute, now)
+    session.add(row)
+    return row
+
+
+def write_dispute(row, dispute, now: dt.datetime) -> None:
+    row.status, row.state, row.updated_at = dispute.status, dispute.to_json(), now
+
+
+def dispute_of(row):
+    return coordination.Dispute.from_json(row.state)
+
+
+def dispute_rows(session: Session, scope: Scope, filters: dict) -> list:
+    """Disputes the scope may see: filtered here by region (coordinator or a party's region under the
+    scope's region, or the coordinator above it), then by the domain's ``visible_to``."""
+    q = select(DisputeRow)
+    if filters.get("status"):
+        q = q.where(DisputeRow.status == filters["status"])
+    rows = session.execute(q.order_by(DisputeRow.created_at.desc()).limit(1000)).scalars()
+    return [r for r in rows if dispute_of(r).visible_to(scope)][:int(filters.get("limit") or 200)]
+
+
+def transfer_row(session: Session, transfer_id: str, *, lock: bool = False):
+    q = select(TransferRow).where(TransferRow.transfer_id == transfer_id)
+    return session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
+
+
+def transfer_by_source(session: Session, source_key: str):
+    return session.execute(select(TransferRow).where(TransferRow.source_key == source_key)).scalar_one_or_none()
+
+
+def add_transfer(session: Session, transfer, now: dt.datetime, source_key: str | None = None):
+    row = TransferRow(transfer_id=transfer.transfer_id, body_id=transfer.body.body_id,
+                      region_code=transfer.body.region_code, source_key=source_key, created_at=now)
+    write_transfer(row, transfer, now)
+    session.add(row)
+    return row
+
+
+def write_transfer(row, transfer, now: dt.datetime) -> None:
+    row.status, row.state, row.updated_at = transfer.status, transfer.to_json(), now
+    row.due = transfer.due if transfer.running_stage() else None
+
+
+def transfer_of(row):
+    return coordination.Transfer.from_json(row.state)
+
+
+def transfer_rows(session: Session, scope: Scope, filters: dict) -> list:
+    q = scope.where(select(TransferRow), TransferRow.region_code, TransferRow.body_id)
+    if filters.get("status"):
+        q = q.where(TransferRow.status == filters["status"])
+    return list(session.execute(q.order_by(TransferRow.created_at.desc()).limit(int(filters.get("limit") or 200)))
+                .scalars())
+
+
+def overdue_transfer_ids(session: Session, today: dt.date, after: str, limit: int) -> list[str]:
+    return list(session.execute(select(TransferRow.transfer_id).where(
+        TransferRow.due.is_not(None), TransferRow.due < today, TransferRow.transfer_id > after)
+        .order_by(TransferRow.transfer_id).limit(limit)).scalars())

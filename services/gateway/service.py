@@ -17,6 +17,7 @@ from services.gateway.http import ROUTES  # noqa: F401 - the route table, re-exp
 # this module's namespace as a service, and the mixins are not services
 from services.gateway.routes import audit as audit_routes
 from services.gateway.routes import complaints as complaint_routes
+from services.gateway.routes import coordination as coordination_routes
 from services.gateway.routes import disclosure as disclosure_routes
 from services.gateway.routes import evaluation as evaluation_routes
 from services.gateway.routes import operations as operations_routes
@@ -28,6 +29,7 @@ from services.gateway.shared import Shared
 
 class GatewayService(operations_routes.OperationsRoutes, records_routes.RecordsRoutes, review_routes.ReviewRoutes,
                      disclosure_routes.DisclosureRoutes, complaint_routes.ComplaintsRoutes,
+                     coordination_routes.CoordinationRoutes,
                      evaluation_routes.EvaluationRoutes, audit_routes.AuditRoutes, signin_routes.SignInRoutes):
     name = "gateway"
     config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)

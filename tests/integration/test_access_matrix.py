@@ -195,6 +195,23 @@ def write_bodies(s: dict) -> dict:
         ("POST", "/api/v1/evaluation/typical-cases/<typical_case_id>/actions"): {"action": "submit"},
         ("POST", "/api/v1/disclosure/annual-report-receipts/acknowledgements"): {
             "receipt_id": f"{BODY_A}:2025:r1:government"},
+        # COORD-1…3 (issue 18): A's clue (received from a body no outsider acts for), dispute, transfer
+        ("POST", "/api/v1/coordination/clues"): {
+            "from_body_id": BODY_A, "from_region_code": A, "to_body_id": ZHZF, "to_region_code": A,
+            "matter": "无证经营线索", "facts": "巡查中发现无证经营食品的线索，请核查处理。"},
+        ("POST", "/api/v1/coordination/clues/<clue_id>/actions"): {"action": "acknowledge"},
+        ("POST", "/api/v1/coordination/inspections"): {
+            "body_id": BODY_A, "region_code": A, "party_id": ev.uscc("91320412MA1X2Y9B0"), "matter": "食品经营监督检查",
+            "outcome": "no_problem"},
+        ("POST", "/api/v1/coordination/disputes"): {"matter": "餐饮油烟扰民的查处管辖", "parties": [
+            {"body_id": BODY_A, "region_code": A}, {"body_id": ZHZF, "region_code": A}]},
+        ("POST", "/api/v1/coordination/disputes/<dispute_id>/statements"): {"body_id": BODY_A,
+                                                                           "statement": "本局认为应由综合执法局管辖"},
+        ("POST", "/api/v1/coordination/disputes/<dispute_id>/decision"): {
+            "competent": {"body_id": ZHZF, "region_code": A}, "reason": "该事项已划入综合行政执法范围"},
+        ("POST", "/api/v1/coordination/transfers"): s["transfer_body"],
+        ("POST", "/api/v1/coordination/transfers/<transfer_id>/actions"): {"action": "receipt",
+                                                                          "receipt_no": "武公受〔2026〕1号"},
     }
 
 
@@ -222,7 +239,8 @@ LAST_WRITES = {"/api/v1/cases/<case_id>/transfer"}
 WRITER = {"/api/v1/evaluation/cases/<case_id>/actions": "supervisor"}
 LEGAL_REVIEW = {"action": "legal_review", "approved": True, "opinion": "事实清楚，依据充分"}
 SEEDED_PARAMS = {"case_id", "task_id", "publication_id", "number", "draw_id", "item_id", "sequence",
-                 "content_hash", "subject_id"}
+                 "content_hash", "subject_id", "clue_id", "dispute_id", "transfer_id"}
+ZHZF = "320412-ZHZF"    # a body of A's county no outsider acts for (the other side of A's clue and dispute)
 
 
 # --- seeding --------------------------------------------------------------------------------------
@@ -278,6 +296,19 @@ def seed(suite) -> dict:
     item = post("/api/v1/evaluation/supervision", {"kind": "suggestion", "target_body_id": BODY_A,
                                                    "subject": "请规范行政检查"}, staff(suite, "supervisor", CITY))
     assert item.status_code == 201, item.text
+    # COORD-1…3: a clue sent to A, a jurisdiction dispute of A, a transfer of A's case to public security
+    clue = post("/api/v1/coordination/clues", {"from_body_id": ZHZF, "from_region_code": A, "to_body_id": BODY_A,
+                                               "to_region_code": A, "matter": "无证经营线索",
+                                               "facts": "巡查中发现无证经营食品的线索，请核查处理。"}, supervisor_a)
+    assert clue.status_code == 201, clue.text
+    dispute = post("/api/v1/coordination/disputes", {"matter": "餐饮油烟扰民的查处管辖", "parties": [
+        {"body_id": BODY_A, "region_code": A}, {"body_id": ZHZF, "region_code": A}]}, supervisor_a)
+    assert dispute.status_code == 201, dispute.text
+    transfer_body = {"body_id": BODY_A, "region_code": A, "recipient_kind": "public_security",
+                     "recipient_name": "常州市公安局武进分局", "matter": "涉嫌销售伪劣产品", "case_id": CASE_A,
+                     "documents": [{"name": "涉嫌犯罪案件移送书", "sm3": "ab" * 32}]}
+    transfer = post("/api/v1/coordination/transfers", transfer_body, supervisor_a)
+    assert transfer.status_code == 201, transfer.text
     detail = wait_for(lambda: (lambda r: r.ok and r.json())(get(f"/api/v1/evaluation/scores/body/{BODY_A}",
                                                               supervisor_a)), message="A evaluated")
     samples = {"case_id": CASE_A, "task_id": task["task_id"], "publication_id": publication["publication_id"],
@@ -290,7 +321,10 @@ def seed(suite) -> dict:
                "certificate_no": "3204120000001", "kind": "service_guide", "year": 2026, "month": 11,
                "consequence_id": 1, "name": "zhifa.css", "log_id": "records.320200",
                "token": "no-such-receipt-token",   # a complaint receipt's one-time token (public page)
-               "typical_case_id": "DXAL-000000000000"}   # none seeded (issue 18)
+               "typical_case_id": "DXAL-000000000000",   # none seeded (issue 18)
+               "clue_id": clue.json()["clue_id"], "dispute_id": dispute.json()["dispute_id"],
+               "transfer_id": transfer.json()["transfer_id"], "transfer_body": transfer_body,
+               "party_id": ev.uscc("91320412MA1X2Y9B0")}   # shared inspection results (结果互认): any body reads
     return samples
 
 
@@ -303,7 +337,8 @@ def samples_for(route, samples: dict) -> dict:
 def a_tokens(samples) -> list[str]:
     """Identifiers only A's things carry: none may show in an outsider's answer."""
     return [CASE_A, samples["task_id"], samples["publication_id"], samples["number"], samples["draw_id"],
-            samples["acc_case_id"], samples["item_id"], samples["content_hash"]]
+            samples["acc_case_id"], samples["item_id"], samples["content_hash"], samples["clue_id"],
+            samples["dispute_id"], samples["transfer_id"]]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from services.complaints import metrics as m
 from services.complaints.domain import Status
 from services.complaints.domain.lifecycle import OPEN_STATUSES
 
+from . import coordination
 from .handling import emit_clues
 from .shared import now_utc, today_china
 
@@ -31,7 +32,9 @@ def sweep_if_leased(db, lease_seconds: float) -> int | None:
     if not db.acquire_lease(SWEEP_LEASE, lease_seconds):
         return None
     follow_calendar(db, now_utc())
-    return sweep_deadlines(db, today_china())
+    escalated = sweep_deadlines(db, today_china())
+    coordination.sweep(db, today_china())      # clues escalated, transfers overdue (COORD-1, COORD-3)
+    return escalated
 
 
 def recount_open_deadlines(session, calendar: WorkingDayCalendar, now: dt.datetime) -> int:

@@ -22,6 +22,7 @@ from services.complaints.domain import Complaint
 from services.complaints.domain.directory import competent_department, handling_unit
 from services.complaints.domain.register import register_year
 
+from . import coordination
 from .shared import Refused, invalid, now_utc
 
 STAFF_CHANNELS = ("letter", "email", "visit", "hotline_12345")
@@ -102,6 +103,8 @@ def register(session, complaint: Complaint, *, actor: str, subject_warnings=(), 
         "handler_region_code": handler.region_code, "duplicate_of": record.linked_to},
         region_code=subject.body_region_code, body_id=subject.body_id, case_id=complaint.case_id,
         caused_by=caused_by)
+    if route is None:   # routing needs coordination (several bodies without a common superior): COORD-2
+        coordination.dispute_from_routing(session, row, record, caused_by=caused_by)
     return row, code, record
 
 
