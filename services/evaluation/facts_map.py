@@ -305,6 +305,44 @@ def record_gaps(e: Event, lk: Lookup) -> list[NewFact]:
     return []
 
 
+def transfer_sent(e: Event, lk: Lookup) -> list[NewFact]:
+    """COORD-3: a transfer to public security, procuratorate or discipline inspection (移送) counts for the
+    transferring body; ``late`` when it was sent after its day (it was 应移未移 first)."""
+    p = e.payload
+    return [NewFact("judicial_transfer", p["sent_on"], ref=p["transfer_id"], unique=True,
+                    attrs={"recipient_kind": p["recipient_kind"], "late": bool(p["late"])})]
+
+
+def transfer_overdue(e: Event, lk: Lookup) -> list[NewFact]:
+    """COORD-3 应移未移: a transfer decided and not sent by its day; later steps (no receipt, no outcome)
+    are the recipient organ's, not the body's, and give no fact."""
+    p = e.payload
+    if p["stage"] != "send":
+        return []
+    return [NewFact("transfer_not_made", local_day(e.occurred_at), ref=p["transfer_id"], unique=True,
+                    attrs={"recipient_kind": p["recipient_kind"], "due": p["due"].isoformat(),
+                           "source_kind": p["source_kind"]})]
+
+
+def clue_escalated(e: Event, lk: Lookup) -> list[NewFact]:
+    """COORD-1: a clue the body (the envelope's: the recipient) did not acknowledge or answer in time —
+    one fact per clue and stage, at its first escalation."""
+    p = e.payload
+    if p["level"] != 1:
+        return []
+    return [NewFact("clue_overdue", p["escalated_on"], ref=f"{p['clue_id']}:{p['stage']}", unique=True,
+                    attrs={"stage": p["stage"], "due": p["due"].isoformat()})]
+
+
+def inspection_recorded(e: Event, lk: Lookup) -> list[NewFact]:
+    """COORD-1 多头检查、重复检查: an inspection of a party and matter already inspected within the window."""
+    p = e.payload
+    if not (p["repeat"] or p["multi_body"]):
+        return []
+    return [NewFact("repeat_inspection", p["inspected_on"], ref=p["result_id"], unique=True,
+                    attrs={"repeat": p["repeat"], "multi_body": p["multi_body"], "earlier_ids": p["earlier_ids"][:10]})]
+
+
 RULES: list[FactRule] = [
     # departmental systems
     FactRule(DEPARTMENTS, "decision.made", "on_decision_made", decision_made, "执法决定 → 执法行为、应记录案件、无证执法"),
@@ -330,6 +368,11 @@ RULES: list[FactRule] = [
     FactRule("complaints", "complaint.accountability_clue", "on_complaint_clue", complaint_clue, "责任倒查线索"),
     FactRule("records", "record.gaps_found", "on_record_gaps", record_gaps, "记录缺失"),
     FactRule("records", "record.case_file_reviewed", "on_case_file_reviewed", case_file_reviewed, "案卷评查"),
+    FactRule("complaints", "transfer.sent", "on_transfer_sent", transfer_sent, "移送司法机关、纪检监察 (COORD-3)"),
+    FactRule("complaints", "transfer.overdue", "on_transfer_overdue", transfer_overdue, "应移未移 (COORD-3)"),
+    FactRule("complaints", "clue.escalated", "on_clue_escalated", clue_escalated, "线索逾期 (COORD-1)"),
+    FactRule("complaints", "inspection.recorded", "on_inspection_recorded", inspection_recorded,
+             "多头检查、重复检查 (COORD-1)"),
 ]
 
 

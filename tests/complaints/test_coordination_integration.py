@@ -358,3 +358,40 @@ def _transfer_tracked(cs, form, scjg, gaj):
     assert sent_late.ok, sent_late.text
     sent_events = cs.capture.wait_for("transfer.sent", 2)
     assert sent_events[1]["payload"]["late"] is True and sent_events[1]["case_id"] is None
+
+
+def test_coord3_evaluation_counts_transfers_and_transfers_not_made_across_services(amqp_uri, sqlite_databases,
+                                                                                  tmp_path):
+    """COORD-3, EVAL-2 (service-level, complaints → evaluation): a transfer sent counts as
+    judicial_transfer for the body, a transfer decided by accountability and not sent in time as
+    transfer_not_made (应移未移), both in the evaluation summary."""
+    from nameko import config
+
+    from tests.fixtures import running_suite
+
+    dbs = {k: sqlite_databases[k] for k in ("complaints", "evaluation")}
+    clock = config.patch({"ZHIFA_CLOCK": "2026-10-12T10:00:00+08:00", "ZHIFA_COMPLAINTS_SWEEP_SECONDS": 0.3},
+                         clear=False)
+    clock.start()
+    try:
+        with running_suite(amqp_uri, dbs, tmp_path, services=["complaints", "evaluation", "gateway"]) as suite:
+            scjg = officer(suite, "320412-SCJG")
+            sent = suite.post("/api/v1/coordination/transfers", {
+                "body_id": "320412-SCJG", "region_code": "320412", "recipient_kind": "procuratorate",
+                "recipient_name": "常州市武进区人民检察院", "matter": "涉嫌非法经营罪", "case_id": "320412-SCJG-2026-00078",
+                "documents": [{"name": "涉嫌犯罪案件移送书", "sm3": SM3}]}, scjg)
+            assert sent.status_code == 201, sent.text
+            _publish_evaluation(suite, envelope("evaluation.accountability_decided", {
+                "accountability_case_id": "ACC-320412-0009", "outcome": "decided", "sanctions": [],
+                "transfer_to_discipline": True},
+                body={"region_code": "320412", "body_id": "320412-SCJG", "system": "zhifa.evaluation"}))
+            wait_for(lambda: [t for t in suite.get("/api/v1/coordination/transfers", scjg).json()["transfers"]
+                              if t["status"] == "pending"], message="pending transfer")
+            config["ZHIFA_CLOCK"] = "2026-10-15T10:00:00+08:00"        # past transfer.send: 应移未移
+            sup = suite.token("supervisor", "320412", sub="sup")
+            counts = wait_for(lambda: (lambda b: b if b.get("transfer_not_made") else None)(
+                suite.get("/api/v1/evaluation/summary", sup, params={"year": 2026}).json()["bodies"]
+                .get("320412-SCJG", {})), timeout=30, message="evaluation counts")
+            assert counts["judicial_transfer"] == 1 and counts["transfer_not_made"] == 1
+    finally:
+        clock.stop()

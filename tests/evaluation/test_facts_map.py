@@ -127,3 +127,41 @@ def test_metrics_refresh_sets_grade_case_and_rectification_gauges():
     assert metrics.RECTIFICATIONS_OPEN.labels("320400", "true")._value.get() == 1
     metrics.refresh([], [], [])
     assert metrics.GRADES.collect()[0].samples == []
+
+
+def _coord(event_type, payload, body="320412-SCJG"):
+    from tests.integration.events import envelope
+    return _event(envelope(event_type, payload, body={"region_code": "320412", "body_id": body,
+                                                      "system": "zhifa.complaints"}))
+
+
+def test_coord3_transfers_counted_and_not_sending_is_a_fact_of_its_own():
+    """COORD-3: a transfer (移送) counts for the body; a transfer decided and not sent by its day is
+    应移未移 (transfer_not_made); a missing receipt or outcome is the recipient organ's, no fact."""
+    sent = _coord("transfer.sent", {"transfer_id": "YS-1", "recipient_kind": "public_security",
+                                    "recipient_name": "常州市公安局武进分局", "source_kind": "case", "source_ref": None,
+                                    "documents": [{"name": "涉嫌犯罪案件移送书", "sm3": "ab" * 32}],
+                                    "sent_on": "2026-09-30", "late": False, "receipt_due": "2026-10-08"})
+    [fact] = fm.transfer_sent(sent, FakeLookup())
+    assert (fact.kind, fact.on, fact.ref, fact.unique) == ("judicial_transfer", dt.date(2026, 9, 30), "YS-1", True)
+    overdue = {"transfer_id": "YS-2", "recipient_kind": "discipline_inspection", "due": "2026-10-13",
+               "source_kind": "accountability"}
+    [late] = fm.transfer_overdue(_coord("transfer.overdue", {**overdue, "stage": "send"}), FakeLookup())
+    assert (late.kind, late.ref) == ("transfer_not_made", "YS-2")
+    assert fm.transfer_overdue(_coord("transfer.overdue", {**overdue, "stage": "receipt"}), FakeLookup()) == []
+
+
+def test_coord1_overdue_clue_and_repeat_inspection_are_facts_of_the_body():
+    """COORD-1: the recipient's overdue clue (first escalation only) and a repeat / multi-body inspection."""
+    esc = {"clue_id": "XS-1", "stage": "acknowledge", "to_region_code": "320400", "tier": "city",
+           "due": "2026-10-08", "escalated_on": "2026-10-09"}
+    [fact] = fm.clue_escalated(_coord("clue.escalated", {**esc, "level": 1}, body="320412-HBJ"), FakeLookup())
+    assert (fact.kind, fact.ref, fact.on) == ("clue_overdue", "XS-1:acknowledge", dt.date(2026, 10, 9))
+    assert fm.clue_escalated(_coord("clue.escalated", {**esc, "level": 2}), FakeLookup()) == []
+    rec = {"result_id": "JC-2", "matter": "食品经营监督检查", "inspected_on": "2026-10-15", "outcome": "no_problem",
+           "earlier_ids": ["JC-1"]}
+    [rep] = fm.inspection_recorded(_coord("inspection.recorded", {**rec, "repeat": True, "multi_body": False}),
+                                   FakeLookup())
+    assert rep.kind == "repeat_inspection" and rep.attrs["repeat"] is True
+    assert fm.inspection_recorded(_coord("inspection.recorded", {**rec, "repeat": False, "multi_body": False,
+                                                                 "earlier_ids": []}), FakeLookup()) == []

@@ -44,6 +44,11 @@ FACT_KINDS: dict[str, tuple[str, str | None]] = {
     "complaint_ack_late": ("逾期告知受理情况", None),
     "complaint_upheld": ("投诉举报查证属实", None),
     "complaint_backtrack": ("应受理未受理、应追究未追究（责任倒查线索）", None),
+    # coordination across bodies and tiers (COORD-1, COORD-3)
+    "judicial_transfer": ("移送司法机关、纪检监察机关", None),
+    "transfer_not_made": ("应移未移（决定移送后逾期未移送）", None),
+    "clue_overdue": ("线索逾期未签收或未反馈", None),
+    "repeat_inspection": ("多头检查、重复检查", None),
     # outcome measures (EVAL-7)
     "decision_challenged": ("被申请行政复议或提起行政诉讼的决定", None),
     "decision_corrected": ("经复议或诉讼被纠错的决定", None),
