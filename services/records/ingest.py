@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from services.common import ownership
-from services.common.batching import BatchResult
+from services.common.batching import BatchResult, EventBatch
 from services.common.blobs import sm3_hex
 from services.common.db import Claim, claim_unprocessed, emit, utcnow
 from services.common.events import Event
@@ -45,9 +45,24 @@ from services.records.store import (Appended, Appender, PreparedEntry, _plain, c
 PENDING_READS_PER_BATCH = 500   # waiting access entries an ingest batch appends on its way (issue 20)
 
 
+def of_cases(events):
+    """The events of a batch that concern a case: a zhifa service's event may have none (a transfer of
+    an accountability clue to discipline inspection, COORD-3) and has nothing to enter in a case's record
+    (it is acknowledged without a trace here)."""
+    if all(e.case_id for e in events):
+        return events
+    kept = [i for i, e in enumerate(events) if e.case_id]
+    consumers = getattr(events, "consumers", None)
+    if consumers is None:
+        return [events[i] for i in kept]
+    return EventBatch([events[i] for i in kept], [consumers[i] for i in kept])
+
+
 def apply(db, ledger, events: list[Event]) -> BatchResult:
     """Apply a batch of life-cycle events (the batch handler's one transaction); the result names
     duplicates, refusals (dead-lettered after commit), conflicts and events waiting for their owner."""
+    if not events:
+        return BatchResult()
     # replicas take the append lock in turn: what needs no lock is done before it — entries are
     # built, sealed and serialised; the batch's events are claimed in the same transaction
     prepared = prepare_events(events)
@@ -141,6 +156,8 @@ PUBLIC_FIELDS = {
     "decision.revoked": ("reason", "by", "decided_at"),
     "case.archived": ("archived_at", "archive_no"),
     "case.transferred": ("to_body_id", "to_region_code", "kind", "basis", "ordered_by"),
+    "transfer.sent": ("transfer_id", "recipient_kind", "recipient_name", "source_kind", "documents", "sent_on", "late",
+                      "receipt_due"),     # COORD-3: 移送, the documents by name and SM3 digest
     "review.approved": ("task_id", "version", "reviewer_id", "approver_id"),
     "review.returned": ("task_id", "version", "reviewer_id", "approver_id"),
 }

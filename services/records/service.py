@@ -23,72 +23,29 @@ witnessing handlers to a use case in ``usecases/`` (validate → decide with the
 """
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import time
 
-from nameko.exceptions import IncorrectSignature
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common import federation, fieldcrypt
 from services.common.batching import batch_event_handler, batched_event_handler
-from services.common.blobs import FilesystemBlobStore
 from services.common.configfile import ConfigFiles
 from services.common.db import Database
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS
 from services.common.metrics import Metrics
 from services.records import config, ingest, witness
-from services.records.ledger import Ledger, LogIntegrityError, SelfCheckFailed
+from services.records.ledger import LogIntegrityError
+from services.records.providers import BlobStoreProvider, LedgerProvider
+from services.records.providers import integrity_guard as _integrity_guard
 from services.records.models import ENCRYPTED_COLUMNS
 from services.records.usecases import (access, attachments, audit, case_file_review, corrections, proofs,
                                        reading, retention, witnessing)
-from services.records.usecases.access import error
 
 log = logging.getLogger(__name__)
 GAUGE_INTERVAL = 30.0   # seconds between recomputations of the open-gaps gauges (a scan of open cases)
-
-
-class LedgerProvider(DependencyProvider):
-    """One in-memory Merkle tree per service process, shared by its workers."""
-
-    def setup(self):
-        self.ledger = Ledger()
-
-    def get_dependency(self, worker_ctx):
-        return self.ledger
-
-
-class BlobStoreProvider(DependencyProvider):
-    def setup(self):
-        self.store = FilesystemBlobStore(config.blob_dir())
-
-    def get_dependency(self, worker_ctx):
-        return self.store
-
-
-def _integrity_guard(method):
-    """An RPC that appends to (or proves from) the log answers 503 with the reason while the log
-    fails its self-check or has a hole (REC-4): reads of case records are logged, so they wait too."""
-    signature = inspect.signature(method)
-
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        try:
-            signature.bind(self, *args, **kwargs)
-        except TypeError as exc:          # what nameko's own signature check answers
-            raise IncorrectSignature(str(exc)) from None
-        try:
-            return method(self, *args, **kwargs)
-        except SelfCheckFailed as exc:
-            return error(503, "log_integrity", "执法全过程记录日志自检未通过，已暂停签名和追加（含调阅登记），"
-                                               f"请联系运维人员：{exc.result.summary_zh()}")
-        except LogIntegrityError:
-            return error(503, "log_integrity", "执法全过程记录日志序号不连续，已暂停追加，请联系运维人员运行核验")
-    return guarded
 
 
 class RecordsService:
@@ -102,7 +59,7 @@ class RecordsService:
 
     # -- ingestion (REC-1, REC-4, REC-5): the ingest pipeline ---------------------------------------
     def _apply(self, events):
-        return ingest.apply(self.db, self.ledger, events)
+        return ingest.apply(self.db, self.ledger, ingest.of_cases(events))
 
     @batch_event_handler(DEPARTMENTS, "case.opened", group="records")
     def on_case_opened(self, events):
@@ -144,6 +101,11 @@ class RecordsService:
     def on_case_transferred(self, events):
         """SEC-2: 移送/指定管辖 — the case passes to another body (a timeline entry; the case's body
         and region become the new owner's)."""
+        return self._apply(events)
+
+    @batch_event_handler("complaints", "transfer.sent", group="records")
+    def on_transfer_sent(self, events):
+        """COORD-3: 移送 of a case to public security / procuratorate enters its record (documents by SM3)."""
         return self._apply(events)
 
     @batch_event_handler("review", "review.approved", group="records")

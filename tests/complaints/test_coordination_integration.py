@@ -395,3 +395,31 @@ def test_coord3_evaluation_counts_transfers_and_transfers_not_made_across_servic
             assert counts["judicial_transfer"] == 1 and counts["transfer_not_made"] == 1
     finally:
         clock.stop()
+
+
+def test_coord3_the_records_log_holds_the_transfer_of_a_case(amqp_uri, sqlite_databases, tmp_path):
+    """COORD-3, REC-1 (service-level, complaints → records): a transfer of a case to public security is an
+    entry of the case's tamper-evident record, with the documents' SM3 digests; a discipline transfer
+    without a case leaves no trace in records and nothing is dead-lettered."""
+    from tests.fixtures import running_suite
+    from tests.integration import events as ev
+
+    dbs = {k: sqlite_databases[k] for k in ("complaints", "records")}
+    case_id = "320412-SCJG-2026-00079"
+    with running_suite(amqp_uri, dbs, tmp_path, services=["complaints", "records", "gateway"]) as suite:
+        suite.publish(ev.case_opened(case_id))
+        sup = suite.token("supervisor", "320412", sub="sup")
+        wait_for(lambda: suite.get(f"/api/v1/cases/{case_id}/timeline", sup).ok, message="case opened")
+        scjg = officer(suite, "320412-SCJG")
+        for extra in ({"recipient_kind": "public_security", "case_id": case_id},
+                      {"recipient_kind": "discipline_inspection", "recipient_name": "武进区纪委监委"}):
+            sent = suite.post("/api/v1/coordination/transfers", {
+                "body_id": "320412-SCJG", "region_code": "320412", "recipient_name": "常州市公安局武进分局",
+                "matter": "涉嫌生产、销售伪劣产品罪", "documents": [{"name": "涉嫌犯罪案件移送书", "sm3": SM3}], **extra}, scjg)
+            assert sent.status_code == 201, sent.text
+        entries = wait_for(lambda: [e for e in suite.get(f"/api/v1/cases/{case_id}/timeline", sup).json()["entries"]
+                                    if e["event_type"] == "transfer.sent"], message="transfer in the record")
+        assert len(entries) == 1 and SM3 in json.dumps(entries[0], ensure_ascii=False)
+        assert "public_security" in json.dumps(entries[0], ensure_ascii=False)
+        wait_until_drained(amqp_uri, "records")
+        assert not dead_letters(amqp_uri, "records")
