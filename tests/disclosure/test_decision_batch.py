@@ -154,10 +154,13 @@ def test_disc6_revocations_in_a_batch_take_down_as_one_at_a_time(engine):
     or earlier in it is taken down — the same statuses as one transaction per event, in either order."""
     from tests.disclosure import events as dev
 
-    decided = (dt.datetime.now(ev.CHINA) + dt.timedelta(seconds=1)).isoformat()
+    now = dt.datetime.now(ev.CHINA)
+    decided = now.isoformat()                                   # revoked after every decision was made
 
     def made(case_id):
-        return ev.decision_made(dev._own(case_id, ev.BODY))
+        envelope = ev.decision_made(dev._own(case_id, ev.BODY))
+        envelope["payload"]["decided_at"] = (now - dt.timedelta(minutes=5)).isoformat()
+        return envelope
 
     def revoked(case_id):
         envelope = dev.revoked(case_id)
