@@ -19,6 +19,9 @@ if ! command -v rabbitmq-server >/dev/null 2>&1 && [ ! -x /usr/sbin/rabbitmq-ser
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rabbitmq-server
 fi
 echo "broker: starting RabbitMQ"
+# quorum queues (issue 20): each replica takes ~3 of the broker's file handles; the default 1024 fits only
+# ~300 of them, then the broker stops accepting connections (docs/RUNBOOK.md#quorum-queues)
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
   $SUDO systemctl start rabbitmq-server || $SUDO rabbitmq-server -detached
 else

@@ -195,10 +195,10 @@ KERNEL: tuple[Setting, ...] = (
     Setting("ZHIFA_RETRY_DELAY_MS", "int", "First delay before an event is tried again (doubles each attempt).",
             1000, EVERY, ("process", "config"), minimum=0),
     Setting("ZHIFA_QUORUM_QUEUES", "str", "Handler, retry and dead-letter queues as quorum queues (replicated "
-            "on a broker cluster): auto — when the broker is RabbitMQ 3.10 or later; on; off (classic queues, "
-            "the default until the tier tests pass with quorum queues). bus-init migrates existing queues "
-            "(docs/RUNBOOK.md, quorum queues).", "off", EVERY,
-            ("process",), choices=("auto", "on", "off")),
+            "on a broker cluster): auto — when the broker is RabbitMQ 3.10 or later; on; off (classic queues). "
+            "A quorum queue replica reserves about 3 of the broker's file handles: the broker needs an open-file "
+            "limit of at least 65536 (docs/RUNBOOK.md, quorum queues). bus-init migrates existing queues.",
+            "auto", EVERY, ("process",), choices=("auto", "on", "off")),
     Setting("ZHIFA_DELIVERY_LIMIT", "int", "Quorum handler queues: deliveries of a message (returned unacked: "
             "its worker died) before the broker dead-letters it (reason delivery_limit).", 20, EVERY,
             ("process",), minimum=1),
@@ -340,6 +340,11 @@ KERNEL: tuple[Setting, ...] = (
     # -- make run and the benchmarks -------------------------------------------------------------------------------
     Setting("ZHIFA_CONFIG", "path", "`make run`: the nameko config file of the embedded suite.",
             ROOT / "deploy" / "local" / "config.yaml", EVERY, ("tools",)),
+    Setting("ZHIFA_CLUSTER_BASE_PORT", "int", "deploy/local/rabbitmq-cluster.sh: AMQP port of node 1 (nodes "
+            "use base…base+2, distribution base+20000…, their CLI base+30100…); kept in <dir>/cluster.env.", 5701,
+            (), ("tools",), minimum=1),
+    Setting("ZHIFA_CLUSTER_NAME", "str", "deploy/local/rabbitmq-cluster.sh: node name prefix (node n is "
+            "<name><n>@localhost); kept in <dir>/cluster.env.", "zhifa", (), ("tools",)),
     Setting("ZHIFA_BENCH_PG", "str", "Benchmarks: the PostgreSQL server's admin URL.",
             "postgresql://postgres@127.0.0.1:5432/postgres", (), ("bench",)),
     Setting("ZHIFA_BENCH_AMQP_HOST", "str", "Benchmarks: the broker's host:port.", "127.0.0.1:5672", (),

@@ -101,7 +101,8 @@ def readers() -> dict[str, str]:
     deploy = ROOT / "deploy"
     return {
         "process": constants(files("services")),
-        "tools": constants(list(files("tools")) + list((deploy / "local").glob("*.py"))),
+        "tools": constants(list(files("tools")) + list((deploy / "local").glob("*.py")))
+        + "\n" + join((deploy / "local").glob("*.sh")),
         "bench": constants(files("bench")),
         "config": join(deploy.rglob("config.yaml")),
         "entrypoint": join([deploy / "compose" / "entrypoint.sh",
@@ -114,6 +115,8 @@ def readers() -> dict[str, str]:
 def is_read(setting: cc.Setting, where: str, text: str) -> bool:
     member = r"(?:[A-Z0-9]+|\$\{?\w+\}?|\{[^}]*\})"
     name = placeholder_regex(setting, member) if setting.family else re.escape(setting.name)
+    if where == "tools" and re.search(r"\$\{" + name + r"[:}\-]", text):
+        return True                                                     # deploy/local/*.sh: ${NAME:-default}
     if where in ("process", "tools", "bench"):
         return re.search(rf"(?m)^{name}$", text) is not None          # a constant (or f-string) that IS the name
     if where in ("config", "compose"):

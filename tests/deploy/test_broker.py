@@ -111,10 +111,15 @@ def test_exchanges_match_what_the_code_declares(tier):
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_templates_are_what_the_generator_makes_of_the_code(tier):
+def test_templates_are_what_the_generator_makes_of_the_code(tier, monkeypatch):
     """deploy/broker is generated (`zhifa broker-definitions`, services/common/brokerdefs.py): a
-    change of config/federation.yaml or of a link consumer must be regenerated into the templates."""
+    change of config/federation.yaml or of a link consumer must be regenerated into the templates.
+    They are generated with the shipped default of ZHIFA_QUORUM_QUEUES (auto: quorum queues, issue 20),
+    whatever the test session runs with (tests/conftest.py)."""
     from services.common import brokerdefs
+
+    monkeypatch.delenv("ZHIFA_QUORUM_QUEUES", raising=False)
+    assert brokerdefs.definitions_quorum()
 
     kind, region, name = GENERATED[tier]
     data = definitions(tier)
@@ -123,10 +128,12 @@ def test_templates_are_what_the_generator_makes_of_the_code(tier):
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_the_queues_a_shovel_feeds_exist_before_bus_init_with_its_arguments(tier):
+def test_the_queues_a_shovel_feeds_exist_before_bus_init_with_its_arguments(tier, monkeypatch):
     """No loss at link start (issue 23): the broker starts the shovels as soon as it imported the
     definitions, before bus-init — so the handler queues of the link's consumers are declared here,
-    with their bindings, exactly as bus-init declares them; every other suite queue is left to it."""
+    with their bindings, exactly as bus-init declares them (shipped default: quorum queues with their
+    delivery limit, issue 20); every other suite queue is left to it."""
+    monkeypatch.delenv("ZHIFA_QUORUM_QUEUES", raising=False)
     data = definitions(tier)
     landing = "upward" if tier == "province" else "downward"
     consumers = {b.queue_name: b for cls in all_service_classes() for b in handler_bindings(cls)
