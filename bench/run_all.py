@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = ["broker_raw.py", "foundation_throughput.py", "records_proofs.py", "records_ingest.py", "suite_mixed.py",
            "handler_cpu.py",
            "portal_search.py", "tier_cut.py",
-           "gm_crypto.py"]
+           "gm_crypto.py", "chaos_node_stop.py"]
 
 
 def main(argv=None) -> int:

@@ -17,7 +17,7 @@ os.environ.setdefault("ZHIFA_METRICS_DISABLED", "1")
 # the shipped benchmarks and complaint channels are sample data: allowed in tests and the demo only (issue 18)
 os.environ.setdefault("ZHIFA_SAMPLE_DATA", "true")
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.integration.cluster_support"]
 
 
 def _closed(fd: int) -> bool:

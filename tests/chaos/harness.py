@@ -5,9 +5,9 @@ and tools/chaos.py (`make chaos`).
 
 Set-up (``ChaosSuite``, started once and used for many rounds):
 - a city suite (常州 320400) under test: records, review, disclosure, evaluation and complaints, each
-  its own ``nameko run`` process, on its own vhost of the given broker (``amqp_host``, ``ctl``) and
-  on PostgreSQL — one database per service on a primary with a synchronous streaming standby of the
-  harness's own (tests/pg_replication.py; multi-host URLs with ``target_session_attrs=read-write``);
+  its own ``nameko run`` process, on its own vhost of the given broker (``amqp_host``, ``ctl``,
+  ``lister``) and on PostgreSQL — one database per service on a primary with a synchronous streaming
+  standby of the harness's own (tests/pg_replication.py; multi-host URLs with ``target_session_attrs=read-write``);
 - a province suite (江苏 320000: records, evaluation, complaints on SQLite) linked to the city by the
   federation shovels, the city end reached through a TCP proxy (tests/tcp_proxy.py) that a fault cuts.
 Data folders under ``root`` (``/tmp/chaos/`` by default); everything is stopped and removed by
@@ -313,14 +313,20 @@ def _vhost(amqp_uri: str) -> str:
     return unquote(urlparse(amqp_uri.split(";")[0]).path.lstrip("/")) or "/"
 
 
-def queue_depths(vhost: str) -> dict[str, int] | None:
-    """Messages (ready + unacknowledged) of every queue of a vhost; None when rabbitmqctl did not answer."""
+def list_queues(vhost: str, *columns: str) -> list[dict]:
+    """``rabbitmqctl list_queues`` of the test broker as dicts (a ``ChaosSuite`` on another broker — the
+    RabbitMQ cluster of the node-stop fault — is given its own)."""
     exe = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    out = subprocess.run([exe, "-q", "list_queues", "-p", vhost, *columns, "--formatter", "json"],
+                         capture_output=True, text=True, timeout=60).stdout
+    return json.loads(out or "[]")
+
+
+def queue_depths(vhost: str, lister=list_queues) -> dict[str, int] | None:
+    """Messages (ready + unacknowledged) of every queue of a vhost; None when rabbitmqctl did not answer."""
     try:
-        out = subprocess.run([exe, "-q", "list_queues", "-p", vhost, "name", "messages", "--formatter", "json"],
-                             capture_output=True, text=True, timeout=60).stdout
-        return {q["name"]: int(q["messages"]) for q in json.loads(out or "[]")}
-    except (ValueError, TypeError, subprocess.TimeoutExpired):
+        return {q["name"]: int(q["messages"]) for q in lister(vhost, "name", "messages")}
+    except (ValueError, TypeError, RuntimeError, subprocess.SubprocessError):
         return None
 
 
@@ -434,8 +440,8 @@ class ChaosSuite:
     """The city suite under test and its province, started once; ``round()`` runs one seeded round."""
 
     def __init__(self, amqp_host: str = AMQP_HOST, ctl=_rabbitmqctl, root: Path | None = None,
-                 with_province: bool = True, log=print):
-        self.log = log
+                 with_province: bool = True, log=print, lister=list_queues):
+        self.log, self.lister = log, lister
         self.root = (root or ROOT) / f"run-{uuid.uuid4().hex[:6]}"
         self.root.mkdir(parents=True, exist_ok=True)
         self.amqp_host, self.ctl = amqp_host, ctl
@@ -497,12 +503,10 @@ class ChaosSuite:
         deadline = time.monotonic() + timeout
         names = {f"evt-departments-{t}--{c}" for t, cs in self.departments.items() for c in cs
                  if c.split(".")[0] in CITY_SERVICES}
+        have: set = set()
         while time.monotonic() < deadline:
-            out = subprocess.run([shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl", "-q", "list_queues", "-p",
-                                  self.city.vhost, "name", "consumers", "--formatter", "json"],
-                                 capture_output=True, text=True, timeout=60).stdout
-            with contextlib.suppress(ValueError):
-                have = {q["name"] for q in json.loads(out or "[]") if q["consumers"]}
+            with contextlib.suppress(ValueError, RuntimeError, subprocess.SubprocessError):
+                have = {q["name"] for q in self.lister(self.city.vhost, "name", "consumers") if q["consumers"]}
                 if names <= have:
                     return
             time.sleep(1)
@@ -631,7 +635,7 @@ class ChaosSuite:
                                          (self.province, PROVINCE_SERVICES, {downward_queue(CITY)})):
             if suite is None:
                 continue
-            depths = queue_depths(suite.vhost)
+            depths = queue_depths(suite.vhost, self.lister)
             if depths is None or any(n for q, n in depths.items() if _watched(q, services, buffers)):
                 return False
         for service in CITY_SERVICES:

@@ -47,6 +47,7 @@ def free_base_port(start: int = 5701, stop: int = 5900) -> int:
 class RabbitCluster:
     def __init__(self, directory: Path, base_port: int, name: str):
         self.dir, self.base_port, self.name = Path(directory), base_port, name
+        self.stopped: set[int] = set()
 
     # -- the script ---------------------------------------------------------------------------------------
     def _run(self, *args: str, timeout: float = 300) -> str:
@@ -78,10 +79,27 @@ class RabbitCluster:
         return self.base_port + node - 1
 
     def stop_node(self, node: int) -> None:
+        self.stopped.add(node)
         self._run("stop-node", str(node))
 
     def start_node(self, node: int) -> None:
         self._run("start-node", str(node), timeout=600)
+        self.stopped.discard(node)
+
+    def asking(self) -> int:
+        """A node that is not stopped, to run the CLI against."""
+        return min(set(range(1, NODES + 1)) - self.stopped)
+
+    def hosts(self) -> str:
+        """host:port of every node, comma-separated (tests/integration/tiers_support.SuiteProcesses)."""
+        return ",".join(f"127.0.0.1:{self.port(n)}" for n in range(1, NODES + 1))
+
+    def rabbitmqctl(self, *args: str) -> str:
+        """rabbitmqctl against a running node (the signature of tests.fixtures._rabbitmqctl)."""
+        return self.ctl(self.asking(), *args)
+
+    def list_queues(self, vhost: str, *columns: str) -> list[dict]:
+        return json.loads(self.rabbitmqctl("list_queues", "-p", vhost, *columns, "--formatter", "json") or "[]")
 
     def running(self, asking: int = 1) -> list[int]:
         status = json.loads(self.ctl(asking, "cluster_status", "--formatter", "json") or "{}")
@@ -98,13 +116,13 @@ class RabbitCluster:
         self.ctl(asking, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
         return vhost
 
-    def queues(self, vhost: str, asking: int = 1) -> list[dict]:
+    def queues(self, vhost: str, asking: int | None = None) -> list[dict]:
         """name, type, leader, members and message count of every queue of ``vhost``."""
-        out = self.ctl(asking, "list_queues", "-p", vhost, "name", "type", "leader", "members", "messages",
-                       "--formatter", "json")
+        out = self.ctl(asking or self.asking(), "list_queues", "-p", vhost, "name", "type", "leader", "members",
+                       "messages", "--formatter", "json")
         return json.loads(out or "[]")
 
-    def leader_of_busiest(self, vhost: str, queue_names, asking: int = 1) -> int:
+    def leader_of_busiest(self, vhost: str, queue_names, asking: int | None = None) -> int:
         """The node leading most of ``queue_names`` (the busiest queues of a run)."""
         wanted = set(queue_names)
         leaders = Counter(q["leader"] for q in self.queues(vhost, asking) if q["name"] in wanted and q.get("leader"))

@@ -12,7 +12,7 @@ from services.common.bus import declare_topology, handler_bindings
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS
 from tests.fixtures import wait_for
-from tests.integration.cluster_support import NODES, rabbit_cluster  # noqa: F401 - the fixture
+from tests.integration.cluster_support import NODES
 
 pytestmark = pytest.mark.integration
 
