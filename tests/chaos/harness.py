@@ -200,6 +200,7 @@ class ConfirmingPublisher:
         self.returned: set[str] = set()
         self.nacked: set[str] = set()
         self.republished = 0
+        self._nacks: dict[str, int] = {}
         self._tags: dict[int, str] = {}
         self._conn = None
         self._open(timeout=30)
@@ -234,9 +235,19 @@ class ConfirmingPublisher:
 
     def _ack(self, delivery_tag, multiple=False):
         self._settle(delivery_tag, multiple, self.confirmed)
+        self.nacked -= self.confirmed
 
     def _nack(self, delivery_tag, multiple=False):
+        """The broker did not take it (a quorum queue without its leader for a moment, issue 20): sent
+        again, as a publisher with confirms does, a bounded number of times (``_resend_nacked``)."""
         self._settle(delivery_tag, multiple, self.nacked)
+
+    def _resend_nacked(self):
+        for event_id in sorted(self.nacked - self.confirmed - set(self._tags.values())):
+            if self._nacks.get(event_id, 0) < 10:
+                self._nacks[event_id] = self._nacks.get(event_id, 0) + 1
+                self.republished += 1
+                self._send(event_id)
 
     def _return(self, exc, exchange, routing_key, message):
         self.returned.add(json.loads(message.body)["event_id"])
@@ -264,6 +275,7 @@ class ConfirmingPublisher:
         self.attempted.add(event_id)
         while True:
             try:
+                self._resend_nacked()
                 self._send(event_id)
                 while len(self._tags) >= self.window:
                     self._conn.drain_events(timeout=5)
@@ -284,8 +296,11 @@ class ConfirmingPublisher:
 
     def flush(self, timeout: float = 120):
         deadline = time.monotonic() + timeout
-        while self._tags and time.monotonic() < deadline:
+        while (self._tags or self.nacked - self.confirmed) and time.monotonic() < deadline:
             try:
+                self._resend_nacked()
+                if not self._tags:
+                    break           # nacked ten times: left unconfirmed
                 self._conn.drain_events(timeout=1)
             except TimeoutError:
                 pass
