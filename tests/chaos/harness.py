@@ -574,7 +574,7 @@ class ChaosSuite:
         envelopes = [mix.next() for _ in range(events)]
         fault_at = int(events * self.rng.uniform(0.2, 0.5))
         redelivered_before = self.scraper.total()
-        dead_before = self._dead_letters()
+        dead_before = len(self._dead_letters())
         fault_done = threading.Event()
         fault_error: list[BaseException] = []
 
@@ -629,7 +629,10 @@ class ChaosSuite:
                   f"{'' if result.drained else f' ({len(missing)} effects missing)'}")
         self.scraper.scrape()
         self._count(result, sent)
-        result.dead_lettered = self._dead_letters() - dead_before
+        letters = self._dead_letters()
+        result.dead_lettered = len(letters) - dead_before
+        for letter in letters[dead_before:][:10]:   # why: a failing round names each letter's queue and reason
+            result.problems.append(f"dead letter: {letter.get('queue')}: {str(letter.get('reason'))[:300]}")
         result.redelivered = int(self.scraper.total() - redelivered_before)
         result.verify = self._verify()
         self.note(f"verified at {time.monotonic() - began:.1f} s")
@@ -766,17 +769,18 @@ class ChaosSuite:
         result.duplicated = len(duplicated)
         result.applied_once = len([e for e in sent if e["event_id"] not in lost_events])
 
-    def _dead_letters(self) -> int:
+    def _dead_letters(self) -> list[dict]:
+        """Every dead letter of the city's and the province's services (queue, reason), oldest first."""
         from services.common.deadletters import peek
 
-        total = 0
+        letters: list[dict] = []
         for suite, services in ((self.city, CITY_SERVICES), (self.province, PROVINCE_SERVICES)):
             if suite is None:
                 continue
             for service in services:
                 with contextlib.suppress(Exception):
-                    total += len(peek(suite.amqp_uri.split(";")[0], service, limit=1000))
-        return total
+                    letters += peek(suite.amqp_uri.split(";")[0], service, limit=1000)
+        return letters
 
     def _verify(self) -> str:
         """services.records.verify over the city's log, with a signed head covering every entry."""
