@@ -54,35 +54,21 @@ def pytest_runtest_teardown(item, nextitem):
 # queues ≈ 1,470 handles), or two sessions side by side, cannot fit. .ci/run and deploy/local/ensure_broker.sh
 # start the broker with 65536; on a test broker started otherwise with a smaller budget the session runs with
 # classic queues and says so in its header (a production broker needs the limit: docs/RUNBOOK.md#quorum-queues).
-QUORUM_TEST_MIN_HANDLES = 4096
 _QUORUM_NOTE: list[str] = []
-
-
-def _broker_file_handle_limit() -> int | None:
-    import json
-    import shutil
-    import subprocess
-
-    exe = shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if os.path.exists("/usr/sbin/rabbitmqctl") else None)
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, "-q", "status", "--formatter", "json"], capture_output=True, text=True,
-                             timeout=60, check=True).stdout
-        return int(json.loads(out)["file_descriptors"]["total_limit"])
-    except Exception:   # no broker here: the tests that need one fail on their own
-        return None
 
 
 def pytest_configure(config):
     if "ZHIFA_QUORUM_QUEUES" in os.environ:
         _QUORUM_NOTE.append(f"ZHIFA_QUORUM_QUEUES={os.environ['ZHIFA_QUORUM_QUEUES']} (from the environment)")
         return
-    limit = _broker_file_handle_limit()
-    if limit is not None and limit < QUORUM_TEST_MIN_HANDLES:
+    from services.common.bus import QUORUM_MIN_FILE_HANDLES, local_broker_file_handle_limit
+
+    # services decide the same (bus.quorum_enabled, auto); set here once so no subprocess asks rabbitmqctl again
+    limit = local_broker_file_handle_limit()
+    if limit is not None and limit < QUORUM_MIN_FILE_HANDLES:
         os.environ["ZHIFA_QUORUM_QUEUES"] = "off"
         _QUORUM_NOTE.append(f"classic queues: the test broker's file-handle budget is {limit} (< "
-                            f"{QUORUM_TEST_MIN_HANDLES}; start it with ulimit -n 65536 for quorum queues)")
+                            f"{QUORUM_MIN_FILE_HANDLES}; start it with ulimit -n 65536 for quorum queues)")
     else:
         _QUORUM_NOTE.append(f"ZHIFA_QUORUM_QUEUES=auto (the default; broker file-handle budget {limit})")
 

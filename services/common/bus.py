@@ -60,6 +60,39 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+# Every quorum-queue replica reserves about 3 of the broker's file handles (measured on RabbitMQ 3.10: 326
+# quorum queues on one node used 984), and a broker whose budget is used up stops answering new AMQP
+# connections. A broker started with the default `ulimit -n 1024` has a budget of 927: not even one suite's
+# ~330 queues fit. So ``auto`` also asks a broker on this machine for its budget and stays classic below this.
+QUORUM_MIN_FILE_HANDLES = 4096
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def local_broker_file_handle_limit() -> int | None:
+    """The file-handle budget of the RabbitMQ node on this machine (``rabbitmqctl status``), or None when
+    there is no rabbitmqctl here or it cannot answer."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    exe = shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if os.path.exists("/usr/sbin/rabbitmqctl") else None)
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "-q", "status", "--formatter", "json"], capture_output=True, text=True,
+                             timeout=60, check=True).stdout
+        return int(json.loads(out)["file_descriptors"]["total_limit"])
+    except Exception:   # noqa: BLE001 - not our broker, or not answering: decided by the AMQP answer alone
+        return None
+
+
+def _is_local(uri: str) -> bool:
+    from urllib.parse import urlparse
+
+    return all((urlparse(part.strip()).hostname or "") in LOCAL_HOSTS for part in uri.split(";") if part.strip())
+
+
 @lru_cache(maxsize=8)
 def _broker_supports_quorum(host: str) -> bool:
     from services.common import settings
@@ -69,11 +102,21 @@ def _broker_supports_quorum(host: str) -> bool:
         conn.connect()
         properties = conn.connection.server_properties or {}
     product, version = properties.get("product", ""), properties.get("version", "0")
-    return "RabbitMQ" in str(product) and _version(version) >= QUORUM_MIN_VERSION
+    if not ("RabbitMQ" in str(product) and _version(version) >= QUORUM_MIN_VERSION):
+        return False
+    if _is_local(uri):
+        limit = local_broker_file_handle_limit()
+        if limit is not None and limit < QUORUM_MIN_FILE_HANDLES:
+            log.warning("classic queues: the local broker's file-handle budget is %s (< %s) — start RabbitMQ with "
+                        "ulimit -n 65536 for quorum queues (docs/RUNBOOK.md#quorum-queues)", limit,
+                        QUORUM_MIN_FILE_HANDLES)
+            return False
+    return True
 
 
 def quorum_enabled(amqp_uri: str | None = None) -> bool:
-    """``ZHIFA_QUORUM_QUEUES``: on, off, or auto (on when the broker supports it; asked once a process)."""
+    """``ZHIFA_QUORUM_QUEUES``: on, off, or auto (on when the broker supports it — RabbitMQ ≥ 3.10 and, for a
+    broker on this machine, a file-handle budget that holds a suite's quorum queues; asked once a process)."""
     from services.common import settings
 
     choice = settings.get("ZHIFA_QUORUM_QUEUES")

@@ -195,7 +195,9 @@ KERNEL: tuple[Setting, ...] = (
     Setting("ZHIFA_RETRY_DELAY_MS", "int", "First delay before an event is tried again (doubles each attempt).",
             1000, EVERY, ("process", "config"), minimum=0),
     Setting("ZHIFA_QUORUM_QUEUES", "str", "Handler, retry and dead-letter queues as quorum queues (replicated "
-            "on a broker cluster): auto — when the broker is RabbitMQ 3.10 or later; on; off (classic queues). "
+            "on a broker cluster): auto — when the broker is RabbitMQ 3.10 or later and, "
+            "for a broker on this machine, its file-handle budget (rabbitmqctl status) is at least 4096; on; off "
+            "(classic queues). "
             "A quorum queue replica reserves about 3 of the broker's file handles: the broker needs an open-file "
             "limit of at least 65536 (docs/RUNBOOK.md, quorum queues). bus-init migrates existing queues.",
             "auto", EVERY, ("process",), choices=("auto", "on", "off")),

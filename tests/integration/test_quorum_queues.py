@@ -138,3 +138,28 @@ def test_a_message_whose_worker_dies_each_time_is_dead_lettered_with_its_reason(
     assert json.loads(letter["body"]) == {"poison": True}
     assert letter["queue"] == binding.queue_name
     assert letter["reason"].startswith("delivery_limit:"), letter
+
+
+def test_auto_stays_classic_on_a_local_broker_whose_file_handles_cannot_hold_quorum_queues(amqp_uri, monkeypatch):
+    """Issue 20, PLAT-1: ``auto`` asks the broker on this machine for its file-handle budget — a broker started
+    with the default ulimit (927 handles) stops accepting connections once ~300 quorum queues are declared,
+    which one suite exceeds (make run and make chaos timed out connecting). Below QUORUM_MIN_FILE_HANDLES:
+    classic; at or above it, or for a broker elsewhere (no budget known): quorum."""
+    from services.common import bus
+
+    monkeypatch.setenv("ZHIFA_QUORUM_QUEUES", "auto")
+    limit = bus.local_broker_file_handle_limit()
+    assert limit is not None and limit > 0            # the real rabbitmqctl answered
+    bus._broker_supports_quorum.cache_clear()
+    try:
+        assert bus.quorum_enabled(amqp_uri) is (limit >= bus.QUORUM_MIN_FILE_HANDLES)
+        bus._broker_supports_quorum.cache_clear()
+        monkeypatch.setattr(bus, "local_broker_file_handle_limit", lambda: 927)
+        assert bus.quorum_enabled(amqp_uri) is False
+        bus._broker_supports_quorum.cache_clear()
+        monkeypatch.setattr(bus, "local_broker_file_handle_limit", lambda: 65536)
+        assert bus.quorum_enabled(amqp_uri) is True
+        assert bus._is_local("amqp://a:b@127.0.0.1:5672/x;amqp://a:b@localhost:5673/x")
+        assert not bus._is_local("amqp://a:b@rabbitmq:5672/x")
+    finally:
+        bus._broker_supports_quorum.cache_clear()
