@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 import time
 from functools import partial
 
@@ -238,7 +239,10 @@ class ReliableEventHandler(EventHandler):
                                user_id=self.internal_user)
 
     def _retry(self, message, attempts, reason, metric_reason):
-        delay_ms = min(settings.retry_delay_ms() * 2 ** min(attempts - 1, 10), MAX_BACKOFF_MS)
+        # jittered (×0.5–1.5): two events that failed together (a race on one row, an outage's backlog) must
+        # not come back together each time and fail in lockstep until ZHIFA_MAX_ATTEMPTS dead-letters them
+        delay_ms = int(min(settings.retry_delay_ms() * 2 ** min(attempts - 1, 10), MAX_BACKOFF_MS)
+                       * random.uniform(0.5, 1.5))
         try:
             self._republish(message, exchange="", routing_key=retry_queue_name(self.queue.name),
                             headers={ATTEMPTS_HEADER: attempts, REASON_HEADER: reason},
