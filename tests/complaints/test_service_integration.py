@@ -148,7 +148,8 @@ def test_cmp4_query_code_shows_the_status_and_nothing_else(cs):
     body = status.json()
     assert set(body) == {"register_number", "number", "status", "status_label", "status_text", "received_on",
                          "acknowledge_due", "decided_on", "handling_due", "concluded_on", "progress", "result",
-                         "can_rate"}
+                         "can_rate", "receipt_type", "issued_at", "signature"}   # signed query receipt (issue 22)
+    assert set(body["signature"]) >= {"algorithm", "public_key", "value"}
     text = json.dumps(body, ensure_ascii=False)
     for secret in (NAME, PHONE, ID_NUMBER, "320412-SCJG", "SFJ", "执法证件", "handler"):
         assert secret not in text

@@ -556,6 +556,7 @@ class DisclosureRoutes:
         return pages.render("disclosure/typical_case.html", c=found)
 
     @endpoint("GET", "/api/v1/public/typical-cases.atom", tags=("public",), limit="export",
+              media="application/atom+xml",
               summary="Atom feed of the typical cases reported as warnings (CMP-7, public)")
     def disclosure_typical_cases_atom(self, request, identity):
         cases = call(self.disclosure, "typical_cases", None, FEED_SIZE)
