@@ -11,6 +11,8 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import pytest  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ZHIFA_METRICS_DISABLED", "1")
@@ -28,12 +30,12 @@ def _closed(fd: int) -> bool:
     return False
 
 
-def pytest_runtest_teardown(item, nextitem):
+def _drop_stale_green_waits(nodeid: str, when: str) -> None:
     """A green wait left behind on a descriptor that was closed underneath it (a client library closing its
     socket in C while a greenthread still waits on it) stays registered in eventlet's hub; the next pipe or
     socket that gets the same number then fails with "Second simultaneous read on fileno N" in an unrelated
-    test (seen in CI: 26 setups failed at `rabbitmqctl add_vhost`). Drop such stale registrations after each
-    test and say which test left them, so the leak is named where it happens."""
+    test (seen in CI: 26 setups failed at `rabbitmqctl add_vhost`). Drop such stale registrations and say
+    which test left them, so the leak is named where it happens."""
     from eventlet import hubs
 
     hub = hubs.get_hub()
@@ -41,7 +43,19 @@ def pytest_runtest_teardown(item, nextitem):
         for fd in [fd for fd in list(hub.listeners[kind]) if _closed(fd)]:
             hub.listeners[kind].pop(fd, None)
             hub.secondaries[kind].pop(fd, None)
-            sys.stderr.write(f"\n[eventlet] {item.nodeid} left a {kind} wait on closed descriptor {fd}; dropped\n")
+            sys.stderr.write(f"\n[eventlet] {nodeid} left a {kind} wait on closed descriptor {fd} ({when}); dropped\n")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    # after the fixtures' finalizers (a module fixture stopping suites leaked one before the next setup: CI)
+    yield
+    _drop_stale_green_waits(item.nodeid, "teardown")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _drop_stale_green_waits(item.nodeid, "before setup")
 
 
 # -- quorum queues on the test broker (issue 20, PLAT-1) ----------------------------------------------------------
