@@ -52,6 +52,7 @@ from sqlalchemy import Text, and_, func, select, type_coerce, update
 from sqlalchemy.types import TypeDecorator
 
 from services.common import settings
+from services.common.keyfiles import write_atomic as _write_atomic
 
 __all__ = ["PREFIX", "KeyProvider", "FileKeyProvider", "Keyring", "keyring", "provider", "enabled",
            "sm4_gcm_encrypt", "sm4_gcm_decrypt", "EncryptedText", "EncryptedJSON", "blind_index",
@@ -116,34 +117,6 @@ class KeyProvider(Protocol):
     def wrap(self, kek_id: str, key: bytes, aad: bytes) -> bytes: ...
 
     def unwrap(self, kek_id: str, wrapped: bytes, aad: bytes) -> bytes: ...
-
-
-def _write_atomic(path: Path, data: bytes, exclusive: bool = False) -> bool:
-    """Write ``path`` through a temporary file (mode 0600). ``exclusive``: keep an existing file (a concurrent
-    starter that lost the race uses the winner's) and answer whether this call created it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(path.parent, 0o700)
-    except OSError:
-        pass
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        if exclusive:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-            return True
-        os.replace(tmp, path)
-        return True
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class FileKeyProvider:

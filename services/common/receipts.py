@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from services.common import settings, sm2
+from services.common.keyfiles import ensure_private_key
 
 __all__ = ["RECEIPT_DOMAIN", "ALGORITHMS", "signing_bytes", "sign", "verify", "public_key", "ReceiptKeyError"]
 
@@ -53,24 +53,6 @@ def signing_bytes(receipt: dict) -> bytes:
     return RECEIPT_DOMAIN + canonical({k: v for k, v in receipt.items() if k != "signature"})
 
 
-def _generate(path: Path, algorithm: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pem = sm2.generate_private_pem() if algorithm == "sm2" else Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.link(tmp, path)          # atomic: a concurrent starter that lost the race uses the winner's key
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(tmp)
-
-
 #: per service handing out signed receipts: (algorithm setting, key setting)
 SETTINGS = {"complaints": ("ZHIFA_COMPLAINTS_RECEIPT_SIGNATURE_ALGORITHM", "ZHIFA_COMPLAINTS_RECEIPT_SIGNING_KEY")}
 
@@ -89,10 +71,7 @@ def key_material(service: str, algo: str) -> bytes:
         if not path.exists():
             raise ReceiptKeyError(f"{SETTINGS[service][1]} is neither PEM text nor an existing file")
         return path.read_bytes()
-    path = Path(settings.get("ZHIFA_VAR_DIR")) / service / f"receipt-signing-key.{algo}.pem"
-    if not path.exists():
-        _generate(path, algo)
-    return path.read_bytes()
+    return ensure_private_key(Path(settings.get("ZHIFA_VAR_DIR")) / service / f"receipt-signing-key.{algo}.pem", algo)
 
 
 class _Signer:

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from marshmallow import Schema, fields, validate
 
 from services.common import settings
 from services.common.auth import DepartmentSystems, load_department_systems
 from services.common.configfile import Keyed, load_config_file, under
+from services.common.keyfiles import ensure_private_key
 from services.records.domain.casefile_review import ReviewRules, load_review_rules
 from services.records.domain.completeness import CompletenessRules, default_rules, load_rules
 from services.records.domain.treehead import (
@@ -36,7 +36,6 @@ from services.records.domain.treehead import (
     SM2Signer,
     TreeHeadSigner,
     TreeHeadVerifier,
-    generate_key,
     load_private_key,
     verifier_for,
 )
@@ -62,29 +61,6 @@ def _default_key_path() -> Path:
     return settings.get("ZHIFA_RECORDS_SIGNING_KEY_FILE")
 
 
-def _generate_key_file(path: Path, algorithm: str = "ed25519") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if algorithm == ALGORITHM_SM2:
-        from services.common import sm2
-
-        pem = sm2.generate_private_pem()
-    else:
-        pem = generate_key().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.link(tmp, path)          # atomic: a concurrent starter that lost the race reads the winner's key
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(tmp)
-
-
 def key_material() -> str:
     configured = settings.get("ZHIFA_RECORDS_SIGNING_KEY")
     if configured:
@@ -95,10 +71,7 @@ def key_material() -> str:
         if not path.exists():
             raise ValueError("ZHIFA_RECORDS_SIGNING_KEY is neither a hex seed, PEM text nor an existing file")
         return path.read_text(encoding="ascii").strip()
-    path = _default_key_path()
-    if not path.exists():
-        _generate_key_file(path)
-    return path.read_text(encoding="ascii").strip()
+    return ensure_private_key(_default_key_path(), "ed25519").decode("ascii").strip()
 
 
 def algorithm() -> str:
@@ -117,11 +90,9 @@ def sm2_key_material(create: bool = True) -> str | None:
             raise ValueError("ZHIFA_RECORDS_SM2_SIGNING_KEY is neither PEM text nor an existing file")
         return path.read_text(encoding="ascii").strip()
     path = settings.get("ZHIFA_RECORDS_SM2_SIGNING_KEY_FILE")
-    if not path.exists():
-        if not create:
-            return None
-        _generate_key_file(path, ALGORITHM_SM2)
-    return path.read_text(encoding="ascii").strip()
+    if not path.exists() and not create:
+        return None
+    return ensure_private_key(path, ALGORITHM_SM2).decode("ascii").strip()
 
 
 @lru_cache(maxsize=4)
