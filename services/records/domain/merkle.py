@@ -128,7 +128,91 @@ def _as_contiguous(hashes: Iterable[bytes] | bytes | bytearray | memoryview) -> 
     return buf
 
 
-class MerkleLog:
+class _TreeQueries:
+    """Root, inclusion and consistency proofs (RFC 9162 §2.1) for any log that answers ``subtree(level,
+    index)`` for complete subtrees and keeps its size in ``_size`` — shared by the in-memory ``MerkleLog``
+    and the bounded ``TiledLog`` so both answer the same proofs by the same code."""
+
+    __slots__ = ()
+
+    def _check_size(self, tree_size: int | None) -> int:
+        if tree_size is None:
+            return self._size
+        if not 0 <= tree_size <= self._size:
+            raise ValueError(f"tree size {tree_size} outside 0..{self._size}")
+        return tree_size
+
+    def _mth(self, lo: int, hi: int) -> bytes:
+        """MTH(D[lo:hi]) for 0 <= lo < hi <= size, from the complete subtrees it splits into."""
+        n = hi - lo
+        if n & (n - 1) == 0 and lo & (n - 1) == 0:
+            k = n.bit_length() - 1
+            return self.subtree(k, lo >> k)
+        split = 1 << ((n - 1).bit_length() - 1)
+        return node_hash(self._mth(lo, lo + split), self._mth(lo + split, hi))
+
+    def root(self, tree_size: int | None = None) -> bytes:
+        """Merkle tree hash 根哈希 of the first ``tree_size`` leaves (default: all)."""
+        n = self._check_size(tree_size)
+        if n == 0:
+            return EMPTY_ROOT
+        return self._mth(0, n)
+
+    def inclusion_proof(self, index: int, tree_size: int | None = None) -> list[bytes]:
+        """Audit path 包含性证明 PATH(index, D[tree_size]) — RFC 9162 §2.1.3.1.
+
+        Ordered from the leaf's sibling up to the root's child, exactly as the RFC.
+        """
+        n = self._check_size(tree_size)
+        if not 0 <= index < n:
+            raise ValueError(f"leaf index {index} outside tree of size {n}")
+        path: list[bytes] = []
+        lo, hi, m = 0, n, index
+        # Walk from the root down, collecting siblings; reverse at the end (RFC order is
+        # deepest first because PATH appends after recursing).
+        while hi - lo > 1:
+            k = 1 << ((hi - lo - 1).bit_length() - 1)
+            if m < k:
+                path.append(self._mth(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self._mth(lo, lo + k))
+                lo, m = lo + k, m - k
+        path.reverse()
+        return path
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """Consistency proof 一致性证明 PROOF(m, D[n]) = SUBPROOF(m, D[n], true) — RFC 9162 §2.1.4.1.
+
+        ``old_size == new_size`` and ``old_size == 0`` give the empty proof (RFC: only
+        0 < m < n has a non-trivial proof).
+        """
+        n = self._check_size(new_size)
+        m = old_size
+        if not 0 <= m <= n:
+            raise ValueError(f"old size {m} outside 0..{n}")
+        if m == 0 or m == n:
+            return []
+        proof: list[bytes] = []
+        lo, hi, b = 0, n, True
+        while True:
+            size = hi - lo
+            if m == size:
+                if not b:
+                    proof.append(self._mth(lo, hi))
+                break
+            k = 1 << ((size - 1).bit_length() - 1)
+            if m <= k:
+                proof.append(self._mth(lo + k, hi))
+                hi = lo + k
+            else:
+                proof.append(self._mth(lo, lo + k))
+                lo, m, b = lo + k, m - k, False
+        proof.reverse()
+        return proof
+
+
+class MerkleLog(_TreeQueries):
     """Append-only Merkle log over SM3 leaf hashes (审计日志 / 数据链条), REC-4.
 
     Build with ``MerkleLog.from_leaf_hashes(hashes)`` (list of 32-byte hashes or their
@@ -229,82 +313,10 @@ class MerkleLog:
         """All leaf hashes, concatenated."""
         return bytes(self._levels[0])
 
-    def _check_size(self, tree_size: int | None) -> int:
-        if tree_size is None:
-            return self._size
-        if not 0 <= tree_size <= self._size:
-            raise ValueError(f"tree size {tree_size} outside 0..{self._size}")
-        return tree_size
-
-    def _mth(self, lo: int, hi: int) -> bytes:
-        """MTH(D[lo:hi]) for 0 <= lo < hi <= size."""
-        n = hi - lo
-        if n & (n - 1) == 0 and lo & (n - 1) == 0:
-            k = n.bit_length() - 1
-            off = (lo >> k) * HASH_SIZE
-            return bytes(self._levels[k][off:off + HASH_SIZE])
-        split = 1 << ((n - 1).bit_length() - 1)
-        return node_hash(self._mth(lo, lo + split), self._mth(lo + split, hi))
-
-    def root(self, tree_size: int | None = None) -> bytes:
-        """Merkle tree hash 根哈希 of the first ``tree_size`` leaves (default: all)."""
-        n = self._check_size(tree_size)
-        if n == 0:
-            return EMPTY_ROOT
-        return self._mth(0, n)
-
-    def inclusion_proof(self, index: int, tree_size: int | None = None) -> list[bytes]:
-        """Audit path 包含性证明 PATH(index, D[tree_size]) — RFC 9162 §2.1.3.1.
-
-        Ordered from the leaf's sibling up to the root's child, exactly as the RFC.
-        """
-        n = self._check_size(tree_size)
-        if not 0 <= index < n:
-            raise ValueError(f"leaf index {index} outside tree of size {n}")
-        path: list[bytes] = []
-        lo, hi, m = 0, n, index
-        # Walk from the root down, collecting siblings; reverse at the end (RFC order is
-        # deepest first because PATH appends after recursing).
-        while hi - lo > 1:
-            k = 1 << ((hi - lo - 1).bit_length() - 1)
-            if m < k:
-                path.append(self._mth(lo + k, hi))
-                hi = lo + k
-            else:
-                path.append(self._mth(lo, lo + k))
-                lo, m = lo + k, m - k
-        path.reverse()
-        return path
-
-    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
-        """Consistency proof 一致性证明 PROOF(m, D[n]) = SUBPROOF(m, D[n], true) — RFC 9162 §2.1.4.1.
-
-        ``old_size == new_size`` and ``old_size == 0`` give the empty proof (RFC: only
-        0 < m < n has a non-trivial proof).
-        """
-        n = self._check_size(new_size)
-        m = old_size
-        if not 0 <= m <= n:
-            raise ValueError(f"old size {m} outside 0..{n}")
-        if m == 0 or m == n:
-            return []
-        proof: list[bytes] = []
-        lo, hi, b = 0, n, True
-        while True:
-            size = hi - lo
-            if m == size:
-                if not b:
-                    proof.append(self._mth(lo, hi))
-                break
-            k = 1 << ((size - 1).bit_length() - 1)
-            if m <= k:
-                proof.append(self._mth(lo + k, hi))
-                hi = lo + k
-            else:
-                proof.append(self._mth(lo, lo + k))
-                lo, m, b = lo + k, m - k, False
-        proof.reverse()
-        return proof
+    def subtree(self, level: int, index: int) -> bytes:
+        """The hash of the complete subtree ``index`` at ``level`` (0: leaf hashes)."""
+        off = index * HASH_SIZE
+        return bytes(self._levels[level][off:off + HASH_SIZE])
 
 
 def mth(leaves: Sequence[bytes]) -> bytes:
@@ -520,7 +532,7 @@ def _tile_levels(base: bytes) -> list[bytes]:
     return levels
 
 
-class TiledLog:
+class TiledLog(_TreeQueries):
     """A Merkle log of ``size`` leaves answering ``root(n)``, ``inclusion_proof`` and
     ``consistency_proof`` for every ``n <= size`` (like ``MerkleLog``) while holding only its
     frontier, its tail and a bounded tile cache. ``fetch(level, start, count)`` returns the stored
@@ -661,21 +673,6 @@ class TiledLog:
             return bytes(self.tail[(lo - t0) * HASH_SIZE:(hi - t0) * HASH_SIZE])
         return b"".join(self._stored(0, lo, hi - lo)) if hi > lo else b""
 
-    def _check_size(self, tree_size: int | None) -> int:
-        if tree_size is None:
-            return self._size
-        if not 0 <= tree_size <= self._size:
-            raise ValueError(f"tree size {tree_size} outside 0..{self._size}")
-        return tree_size
-
-    def _mth(self, lo: int, hi: int) -> bytes:
-        n = hi - lo
-        if n & (n - 1) == 0 and lo & (n - 1) == 0:
-            k = n.bit_length() - 1
-            return self.subtree(k, lo >> k)
-        split = 1 << ((n - 1).bit_length() - 1)
-        return node_hash(self._mth(lo, lo + split), self._mth(lo + split, hi))
-
     def root(self, tree_size: int | None = None) -> bytes:
         n = self._check_size(tree_size)
         if n == 0:
@@ -684,8 +681,6 @@ class TiledLog:
             return self.frontier.root()
         return self._mth(0, n)
 
-    inclusion_proof = MerkleLog.inclusion_proof
-    consistency_proof = MerkleLog.consistency_proof
 
 
 class HeldLeaves:
