@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from services.common.formats import keywords, without_masked
+from services.common.formats import MASK_CHARS, keywords, without_masked
 from services.common.identifiers import is_region_code, region_prefix
 
 PAGE_SIZE = 20
@@ -403,6 +403,49 @@ def bulk_add(connection, rows, literals=None) -> None:
                     chunk.clear()
             if chunk:
                 copy.write("".join(chunk))
+
+
+def reindex_masked(connection, batch: int = 500) -> int:
+    """Re-index the entries whose stored terms still hold tokens of masked fragments (issue 19): entries
+    indexed before masked fragments were left out (index_tokens) kept "139" / "3204" from 139****5678 and
+    3204**********1234, so those searches still matched them. Only texts with a mask character can differ;
+    each such entry's terms are computed again and, where they changed, its index row is replaced (SQLite's
+    contentless FTS5 needs the old terms to delete) and the new terms stored. Walks the table in
+    ``batch``-sized slices by publication id; run by migration 0011; returns how many entries changed."""
+    likes = " OR ".join(f"search_text LIKE :m{i}" for i in range(len(MASK_CHARS)))
+    params: dict = {f"m{i}": f"%{c}%" for i, c in enumerate(MASK_CHARS)}
+    sqlite = connection.dialect.name == "sqlite"
+    after, changed = None, 0
+    while True:
+        rows = connection.execute(text(
+            "SELECT publication_id, search_key, search_text, body_id, region_code, action_type, status, search_terms "
+            f"FROM publications WHERE ({likes}){' AND publication_id > :after' if after is not None else ''} "
+            "ORDER BY publication_id LIMIT :n"), {**params, "after": after, "n": batch}).all()
+        if not rows:
+            return changed
+        after = rows[-1][0]
+        for pid, key, search_text, body_id, region, action, status, old in rows:
+            terms = doc_terms(search_text or "", body_id, region, action)
+            if terms == old:
+                continue
+            connection.execute(text("UPDATE publications SET search_terms = :t WHERE publication_id = :p"),
+                               {"t": terms, "p": pid})
+            changed += 1
+            if status not in PUBLIC_STATUSES or key is None:
+                continue
+            if sqlite:
+                if old is not None:
+                    connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, terms) "
+                                            "VALUES ('delete', :k, :t)"), {"k": key, "t": old})
+                connection.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, terms) VALUES (:k, :t)"), {"k": key, "t": terms})
+            else:
+                connection.execute(text(f"UPDATE {PG_TABLE} SET vector = CAST(:v AS tsvector) WHERE search_key = :k"),
+                                   {"k": key, "v": tsvector_literal(terms)})
+                if old is None:
+                    connection.execute(text(f"INSERT INTO {PG_TABLE}(search_key, publication_id, vector) "
+                                            f"SELECT :k, :p, CAST(:v AS tsvector) WHERE NOT EXISTS "
+                                            f"(SELECT 1 FROM {PG_TABLE} WHERE search_key = :k)"),
+                                       {"k": key, "p": pid, "v": tsvector_literal(terms)})
 
 
 def copy_escape(value) -> str:

@@ -138,3 +138,31 @@ def test_issue19_disc9_count_sort_by_amount_and_masked_fragments_on_both_engines
     assert _numbers(page2) == list(range(35, 15, -1)) and page2["has_more"]
     with pytest.raises(search.SearchError):
         _page(issue19_engine, sort="fine")
+
+
+@pytest.mark.integration
+def test_issue19_disc9_migration_0011_reindexes_entries_indexed_with_masked_fragments(service_engine, monkeypatch):
+    """Issue 19 (DISC-9): entries indexed before masked fragments were left out matched "139" / "3204"
+    through 139****5678 and 3204**********1234; migration 0011 re-indexes them (both engines), once."""
+    from alembic import command
+
+    from services.common.migrations import alembic_config, upgrade
+
+    engine = service_engine("disclosure")
+    with monkeypatch.context() as patched:
+        patched.setattr(search, "without_masked", lambda value: value)     # the index as it was built before
+        with Session(engine) as session, session.begin():
+            _add(session, 1, D(2026, 5, 5), "王某（3204**********1234，电话139****5678）未按规定公示")
+            _add(session, 2, D(2026, 5, 6), "李某（139****0000）销售过期食品", status="withdrawn")
+            _add(session, 3, D(2026, 5, 7), "第139号仓库 超标排放")
+    assert _numbers(_page(engine, q="139")) == [3, 1] and _numbers(_page(engine, q="3204")) == [1]
+    url = engine.url.render_as_string(hide_password=False)
+    command.downgrade(alembic_config("disclosure", url), "0010")
+    upgrade("disclosure", url)
+    assert _numbers(_page(engine, q="139")) == [3]              # a real 139 still matches
+    assert _numbers(_page(engine, q="3204")) == [] and _numbers(_page(engine, q="5678")) == []
+    assert _numbers(_page(engine, q="王某 公示")) == [1] and _numbers(_page(engine, q="电话")) == [1]
+    with Session(engine) as session:
+        terms = dict(session.query(Publication.decision_no, Publication.search_terms))
+        assert "139" not in terms["武罚〔2026〕1号"].split() and "139" not in terms["武罚〔2026〕2号"].split()
+        assert search.reindex_masked(session.connection()) == 0    # nothing left to change
