@@ -3,16 +3,17 @@ other process — the figure the machine's load moves least, beside bench/suite_
 
     python bench/handler_cpu.py [--cases 300] [--batch 100] [--service evaluation …] [--profile made]
 
-For each service (default: review, disclosure, evaluation) a fresh PostgreSQL database is migrated and the
+For each service (default: records, review, disclosure, evaluation) a fresh PostgreSQL database is migrated and the
 budget's phases are applied to it in order — officers registered, then ``--cases`` cases opened, evidence
-×2, proposed, decided — each through the service's own batch method (``apply_batch``: the processed-event
+×2, proposed, decided, served, executed, archived — each through the service's own batch method (``apply_batch``: the processed-event
 claim, the preloads, every event's handler, the before-commit hooks and the commit, as the entrypoint
 runs it) in batches of ``--batch``. CPU = this process's ``time.process_time`` over the phase, per event
 (PostgreSQL's own CPU is not counted). Phases a service does not consume are skipped. ``--profile PHASE``
 writes a cProfile (CPU time) of that phase to ``/tmp/zhifa-handler-<service>-<phase>.prof``.
 
 Prints a line per service and ``BENCH handler_cpu_<service>_<phase>_ms <ms> ms`` for the phases the
-service consumes.
+service consumes; first ``BENCH handler_cpu_validation_<phase>_us`` — what each delivery's validation in the
+entrypoint costs (``parse_event`` + digest, not included in the handler figures), once per consuming service.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from harness import pg_database  # noqa: E402
 
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR  # noqa: E402
 
-from services.common.batching import EventBatch  # noqa: E402
+from services.common.batching import BatchEventHandler, EventBatch  # noqa: E402
 from services.common.db import DatabaseAccess, make_engine  # noqa: E402
 from services.common.events import DEPARTMENTS, parse_event  # noqa: E402
 from services.common.migrations import upgrade  # noqa: E402
@@ -47,7 +48,12 @@ PHASES = {
     "evidence": lambda cases: [ev.evidence(c, n=n) for n in range(2) for c in cases],
     "proposed": lambda cases: [ev.decision_proposed(c, fine="2000.00") for c in cases],
     "made": lambda cases: [ev.decision_made(c, fine="2000.00") for c in cases],
+    "served": lambda cases: [ev.decision_served(c) for c in cases],
+    "executed": lambda cases: [ev.envelope("decision.executed", {
+        "executed_at": dt.datetime.now(ev.CHINA).isoformat(), "manner": "当事人自动履行"}, c) for c in cases],
+    "archived": lambda cases: [ev.case_archived(c) for c in cases],
 }
+DEFAULT_SERVICES = ("records", "review", "disclosure", "evaluation")
 
 
 class _Provider:
@@ -63,14 +69,25 @@ def _service_class(service: str):
     return next(c for c in vars(module).values() if isinstance(c, type) and getattr(c, "name", None) == service)
 
 
-def _departmental_handlers(cls) -> dict[str, str]:
-    """event type -> method name of the service's handlers of departmental events."""
+def _departmental_handlers(cls) -> dict[str, tuple[str, bool]]:
+    """event type -> (method name, batched) of the service's handlers of departmental events; batched: the
+    entrypoint hands the method an ``EventBatch`` (``batch_event_handler``/``batched_event_handler``)."""
     handlers = {}
     for name in dir(cls):
         for entrypoint in getattr(getattr(cls, name, None), ENTRYPOINT_EXTENSIONS_ATTR, ()) or ():
             if getattr(entrypoint, "source_service", None) == DEPARTMENTS:
-                handlers.setdefault(entrypoint.event_type, name)
+                handlers.setdefault(entrypoint.event_type, (name, isinstance(entrypoint, BatchEventHandler)))
     return handlers
+
+
+def validation_us(make, n: int = 300) -> float:
+    """CPU µs per delivery of the entrypoint's validation (``parse_event`` of the decoded body, as
+    ``ReliableEventHandler.accept`` runs it) and the digest a batch claim reads (``Event.digest``)."""
+    bodies = make([ev.case_id(f"HV-{i}") for i in range(n)])
+    started = time.process_time()
+    for body in bodies:
+        parse_event(body, expected_type=body["event_type"]).digest
+    return (time.process_time() - started) * 1e6 / len(bodies)
 
 
 def measure(service: str, cases: int, batch: int, profile: str | None) -> dict[str, float]:
@@ -83,14 +100,16 @@ def measure(service: str, cases: int, batch: int, profile: str | None) -> dict[s
         engine = make_engine(url)
         provider = _Provider(engine, service)
         instance = cls.__new__(cls)
+        if service == "records":          # the LedgerProvider's dependency: this process's view of the log
+            from services.records.ledger import Ledger
+            instance.ledger = Ledger()
         try:
             for phase, make in PHASES.items():
                 events = [parse_event(e) for e in make(case_ids)]
-                method_name = handlers.get(events[0].event_type)
+                method_name, batched = handlers.get(events[0].event_type, (None, False))
                 if method_name is None:
                     continue
                 method = getattr(instance, method_name)
-                batched = getattr(getattr(cls, method_name), "_zhifa_per_event", None) is not None
                 groups = ([events[i:i + batch] for i in range(0, len(events), batch)] if batched
                           else [[e] for e in events])
                 consumer = f"{service}.{method_name}"
@@ -115,7 +134,10 @@ def main(argv=None) -> int:
     parser.add_argument("--service", action="append")
     parser.add_argument("--profile")
     args = parser.parse_args(argv)
-    for service in args.service or ("review", "disclosure", "evaluation"):
+    for phase, make in PHASES.items():
+        if phase != "officer":
+            print(f"BENCH handler_cpu_validation_{phase}_us {validation_us(make):.1f} us", flush=True)
+    for service in args.service or DEFAULT_SERVICES:
         figures = measure(service, args.cases, args.batch, args.profile)
         print(f"bench: {service} " + ", ".join(f"{p} {ms:.2f}" for p, ms in figures.items())
               + f" CPU ms/event ({dt.datetime.now():%H:%M})", file=sys.stderr, flush=True)

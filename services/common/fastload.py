@@ -23,12 +23,70 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields as mfields
 from marshmallow.constants import missing
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 from marshmallow.error_store import ErrorStore
+from marshmallow.utils import is_collection
 
 _SLOW = object()
+
+
+class _Fallback(Exception):
+    """Anything the lean path does not decide itself (a required field missing, a None not allowed):
+    the input goes to ``schema.load``, which gives marshmallow's own errors."""
+
+
+def _unchanged(field, *names) -> bool:
+    """The field's class keeps ``Field``'s own definitions of ``names`` (a subclass overriding one of them
+    is always loaded by its own ``deserialize``)."""
+    return all(getattr(type(field), name) is getattr(mfields.Field, name) for name in names)
+
+
+def _loader(field):
+    """A function ``(value, key, data) -> output`` that does what ``field.deserialize(value, key, data)``
+    does for valid input (issue 17: the same steps without marshmallow's per-call bookkeeping — an
+    ``And`` validator built per call, the missing check as a method): required/``load_default``,
+    ``allow_none``, the field's own ``_deserialize``, then each of its validators. Any problem raises
+    (``ValidationError`` or ``_Fallback``) and the caller hands the input to ``schema.load``. Fields
+    with per-field ``pre_load``/``post_load`` functions, or whose class overrides ``deserialize``,
+    ``_validate``, ``_validate_all`` or ``_validate_missing``, are loaded by their own ``deserialize``.
+    ``List`` and ``Nested`` (not ``many``, no ``unknown`` of their own) load their items with ``load``'s
+    lean path too, which is where marshmallow spends the most per field (a ``Schema.load`` per party)."""
+    if (getattr(field, "pre_load", None) or getattr(field, "post_load", None)
+            or not _unchanged(field, "deserialize", "_validate", "_validate_all", "_validate_missing")):
+        return field.deserialize
+    core = field._deserialize
+    if type(field) is mfields.List:
+        inner = _loader(field.inner)
+
+        def core(value, attr, data):
+            if not is_collection(value):
+                raise _Fallback
+            return [inner(each, None, None) for each in value]
+    elif type(field) is mfields.Nested and not field.many and field.unknown is None:
+        schema = field.schema
+        if isinstance(schema, Schema) and not schema.many and _plan(schema) is not _SLOW:
+            def core(value, attr, data):
+                return load(schema, value)
+    required, allow_none, validators = field.required, field.allow_none, tuple(field.validators)
+    default = field.load_default
+
+    def run(value, attr, data):
+        if value is missing:
+            if required:
+                raise _Fallback
+            return default() if callable(default) else default
+        if value is None:
+            if allow_none:
+                return None
+            raise _Fallback
+        output = core(value, attr, data)
+        for validator in validators:
+            validator(output)
+        return output
+
+    return run
 
 
 def _plan(schema: Schema):
@@ -42,6 +100,8 @@ def _plan(schema: Schema):
         else:
             fields = [(f.data_key if f.data_key is not None else name, f.attribute or name, f)
                       for name, f in schema.load_fields.items()]
+            schema.__dict__["_zhifa_load_plan"] = _SLOW      # while building: a schema nesting itself is slow
+            fields = [(key, attr, _loader(f)) for key, attr, f in fields]
             plan = (frozenset(key for key, _, _ in fields), fields)
         schema.__dict__["_zhifa_load_plan"] = plan
     return plan
@@ -54,11 +114,11 @@ def load(schema: Schema, data):
         return schema.load(data)
     result = {}
     try:
-        for key, attr, field in plan[1]:
-            value = field.deserialize(data.get(key, missing), key, data)
+        for key, attr, field_load in plan[1]:
+            value = field_load(data.get(key, missing), key, data)
             if value is not missing:
                 result[attr] = value
-    except ValidationError:
+    except (ValidationError, _Fallback):
         return schema.load(data)            # marshmallow's own errors, all of them
     hooks = schema._hooks
     if hooks[VALIDATES] or hooks[VALIDATES_SCHEMA]:

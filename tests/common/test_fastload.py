@@ -104,3 +104,44 @@ def test_schemas_with_load_hooks_or_field_validators_keep_their_behaviour():
     with pytest.raises(ValidationError) as info:
         fastload.load(schema, {"name": "xa"})
     assert info.value.messages == {"name": ["no x"]}
+
+
+def test_nested_and_list_fields_take_the_lean_path_with_marshmallows_results(monkeypatch):
+    """Issue 17 (PLAT-7): valid parties (``List(Nested)``) are loaded without a ``Schema.load`` per item,
+    and give what marshmallow gives; a broken item still gets marshmallow's own errors."""
+    item = next(i for i in CORPUS if i["event_type"] == "decision.made")
+    schema = _schema(CATALOGUE["decision.made"].schema)
+    expected = schema.load(copy.deepcopy(item["payload"]))
+    calls = []
+    original = Schema.load
+    monkeypatch.setattr(Schema, "load", lambda self, *a, **kw: calls.append(type(self).__name__) or original(self, *a, **kw))
+    assert fastload.load(schema, copy.deepcopy(item["payload"])) == expected
+    assert calls == []
+    broken = copy.deepcopy(item["payload"])
+    broken["parties"][0]["name"] = 12345
+    with pytest.raises(ValidationError) as info:
+        fastload.load(schema, broken)
+    with pytest.raises(ValidationError) as slow:
+        original(schema, broken)
+    assert info.value.messages == slow.value.messages and "parties" in info.value.messages
+
+
+def test_fields_with_their_own_hooks_or_deserialize_are_loaded_by_marshmallow():
+    class Shout(fields.String):
+        def deserialize(self, value, attr=None, data=None, **kwargs):
+            return super().deserialize(value, attr, data, **kwargs).upper()
+
+    class Inner(Schema):
+        word = Shout(required=True)
+
+    class Outer(Schema):
+        words = fields.List(fields.Nested(Inner), required=True)
+        one = fields.Nested(Inner, load_default=None)
+        trimmed = fields.String(load_default="", post_load=[str.strip])
+
+    data = {"words": [{"word": "ab"}, {"word": "c"}], "one": {"word": "d"}, "trimmed": " t "}
+    assert fastload.load(Outer(), data) == Outer().load(data) == {
+        "words": [{"word": "AB"}, {"word": "C"}], "one": {"word": "D"}, "trimmed": "t"}
+    assert fastload.load(Outer(), {"words": []}) == Outer().load({"words": []})
+    for broken in ({"words": "ab"}, {"words": [None]}, {"words": [{"word": 1}]}, {}, {"words": [], "one": None}):
+        assert outcome(fastload.load, Outer(), broken) == outcome(lambda s, d: s.load(d), Outer(), broken)
