@@ -197,6 +197,6 @@ def make_envelope(event_type: str, payload: dict, *, source_system: str, region_
         "body_id": body_id,
         "case_id": case_id,
         "correlation_id": correlation_id,
-        "payload": schema.dump(loaded),
+        "payload": fastload.dump(schema, loaded),
     }
     return envelope

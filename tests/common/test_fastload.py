@@ -145,3 +145,52 @@ def test_fields_with_their_own_hooks_or_deserialize_are_loaded_by_marshmallow():
     assert fastload.load(Outer(), {"words": []}) == Outer().load({"words": []})
     for broken in ({"words": "ab"}, {"words": [None]}, {"words": [{"word": 1}]}, {}, {"words": [], "one": None}):
         assert outcome(fastload.load, Outer(), broken) == outcome(lambda s, d: s.load(d), Outer(), broken)
+
+
+def _dumped(dump, schema, loaded):
+    return json.dumps(dump(schema, loaded), sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("item", CORPUS, ids=lambda item: item["event_type"])
+def test_payloads_dump_as_marshmallow_dumps_them(item):
+    """Issue 17 (PLAT-7): ``make_envelope`` dumps an internal event's payload with ``fastload.dump``; the
+    envelope's bytes (and so the digest its consumers keep) are what ``Schema.dump`` made — for the corpus
+    payload and for every variant of it that loads (a field left out, nulled, emptied)."""
+    schema = _schema(CATALOGUE[item["event_type"]].schema)
+    checked = 0
+    for payload in variants(item["payload"]):
+        try:
+            loaded = schema.load(copy.deepcopy(payload))
+        except ValidationError:
+            continue
+        assert fastload.dump(schema, loaded) == schema.dump(loaded)
+        assert _dumped(fastload.dump, schema, loaded) == _dumped(lambda s, o: s.dump(o), schema, loaded)
+        checked += 1
+    assert checked
+
+
+def test_dump_keeps_hooks_and_custom_fields():
+    from marshmallow import post_dump
+
+    class Inner(Schema):
+        word = fields.String()
+        n = fields.Integer(dump_default=7)
+
+    class Outer(Schema):
+        items = fields.List(fields.Nested(Inner))
+        one = fields.Nested(Inner, allow_none=True)
+        shout = fields.Method("_shout")
+        renamed = fields.String(data_key="Renamed")
+
+        def _shout(self, obj):
+            return obj["items"][0]["word"].upper()
+
+    class Hooked(Inner):
+        @post_dump
+        def _mark(self, data, **_):
+            return {**data, "hooked": True}
+
+    obj = {"items": [{"word": "a"}, {"word": "b", "n": 2}], "one": None, "renamed": "r"}
+    assert fastload.dump(Outer(), obj) == Outer().dump(obj)
+    assert fastload.dump(Inner(), {"word": "x"}) == Inner().dump({"word": "x"}) == {"word": "x", "n": 7}
+    assert fastload.dump(Hooked(), {"word": "x"}) == {"word": "x", "n": 7, "hooked": True}
