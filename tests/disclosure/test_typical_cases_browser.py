@@ -63,6 +63,9 @@ def portal(tmp_path_factory):
                                                      "title": TITLE, "warning_text": WARNING}, first)),
                 timeout=30, message="the upheld complaint reached evaluation")
             action = f"/api/v1/evaluation/typical-cases/{selected['typical_case_id']}/actions"
+            # SEC-2: a supervisor of another county does not act on the city's selection (fail closed)
+            assert s.post(action, {"action": "submit"}, s.token("supervisor", "320411", sub="sup-x")).status_code \
+                in (403, 404)
             assert s.post(action, {"action": "submit"}, first).status_code == 200
             assert s.post(action, {"action": "review", "approve": True}, first).status_code == 409   # the author
             assert s.post(action, {"action": "review", "approve": True}, second).json()["status"] == "approved"

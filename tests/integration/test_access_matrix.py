@@ -222,7 +222,11 @@ REGION_WRITES = {"/api/v1/disclosure/basis-changes", "/api/v1/complaints"}
 #: reads sent as POST (a search body, not a URL)
 READ_POSTS = {"/api/v1/records/party-search"}
 #: not seeded here (no escalation over a link, no finalised year with a consequence, no witnessed city
-#: log — tests/integration/test_tiers.py resolves one): 404 for everyone
+#: log): 404 for everyone. Outsiders are refused on a real one of each elsewhere — escalation transfer and
+#: witness resolve in tests/integration/test_tiers.py, case-file draws/assignments/scores in
+#: tests/records/test_case_file_review_service.py, typical cases in tests/disclosure/test_typical_cases_browser.py,
+#: annual-report acknowledgements in tests/disclosure/test_annual_report_receipts_browser.py, consequences in
+#: tests/evaluation/test_service_year.py
 UNSEEDED = {"/api/v1/complaints/escalations/<number>/transfer",
             # issue 18: no archived case file of A drawn, no concluded upheld complaint, no annual report
             # sent (tests/records/test_case_file_review.py, tests/evaluation/test_typical_cases.py,

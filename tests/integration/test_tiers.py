@@ -351,6 +351,11 @@ def test_a_recent_backup_rollback_raises_the_fork_alarm_at_the_next_head(tiers):
                                     params={"log_id": log_id, "status": "refused"}).json()["heads"], timeout=60,
              message="a further head refused")
     assert witness(t, log_id)["status"] == "forked"
+    # SEC-2: the fork is the province's to clear — an administrator of another city is refused (fail closed)
+    outside = t.province.post(f"/api/v1/admin/records/witness/{log_id}/resolve",
+                              {"note": "无锡市记录服务从备份恢复"}, t.province.token("admin", "320400", "cz-admin"))
+    assert outside.status_code in (403, 404), outside.text
+    assert witness(t, log_id)["status"] == "forked"
     refused = t.province.post(f"/api/v1/admin/records/witness/{log_id}/resolve", {"note": "x"}, t.prov_admin)
     assert refused.status_code == 422
     resolved = t.province.post(f"/api/v1/admin/records/witness/{log_id}/resolve",
@@ -500,6 +505,11 @@ def test_escalated_complaint_reaches_the_province_and_its_transfer_order_the_cit
     assert NAME not in text and PHONE not in text
     assert [x for x in register(t.province.token("supervisor", WX, "wx-sup")) if x["number"] == number] == []
     instruction = "请常州市司法局直接办理，核实执法人员未出示执法证件问题并依法办结，结果报省司法厅"
+    # SEC-2/CMP-5: only the tier the complaint was escalated to orders it — a Wuxi supervisor cannot
+    wrong_tier = t.province.post(f"/api/v1/complaints/escalations/{number}/transfer",
+                                 {"to_unit_id": "320400-SFJ", "to_name": "常州市司法局", "instruction": instruction,
+                                  "due_working_days": 10}, t.province.token("supervisor", WX, "wx-sup"))
+    assert wrong_tier.status_code in (403, 404), wrong_tier.text
     ordered = t.province.post(f"/api/v1/complaints/escalations/{number}/transfer",
                               {"to_unit_id": "320400-SFJ", "to_name": "常州市司法局", "instruction": instruction,
                                "due_working_days": 10}, t.prov_sup)

@@ -43,6 +43,15 @@ def test_rec7_draw_assign_score_over_http_feeds_indicator_and_dashboard(suite):
         timeout=30, message="draw over both archived files")
     assert drawn["verified"] and sorted(drawn["selected"][A["body_id"]]) == cases
     review_id = drawn["reviews"][0]["review_id"]
+    # SEC-2 (fail closed): a supervisor of the neighbouring county neither sees A's draw nor acts on A's files
+    outsider = suite.token("supervisor", B["region_code"], sub="sup-b")
+    assert suite.get(f"/api/v1/records/case-file-reviews/draws/{year}?region_code={A['region_code']}",
+                     outsider).status_code in (403, 404)
+    theirs = suite.get(f"/api/v1/records/case-file-reviews/draws/{year}", outsider)
+    assert theirs.status_code in (200, 404) and A["body_id"] not in theirs.text
+    assert suite.post("/api/v1/records/case-file-reviews/assignments",
+                      {"review_id": review_id, "reviewer": "rev-x", "reviewer_body_id": B["body_id"]},
+                      outsider).status_code in (403, 404)
     own = suite.post("/api/v1/records/case-file-reviews/assignments",
                      {"review_id": review_id, "reviewer": "rev-a", "reviewer_body_id": A["body_id"]}, supervisor)
     assert own.status_code == 409 and "回避" in own.json()["message"]
@@ -53,6 +62,10 @@ def test_rec7_draw_assign_score_over_http_feeds_indicator_and_dashboard(suite):
     [mine] = suite.get("/api/v1/records/case-file-reviews/assigned", reviewer).json()["reviews"]
     marks = {c["code"]: {"points": c["points"]} for c in mine["sheet"]}
     marks["procedure"] = {"points": 10, "reason": "未告知陈述申辩权利"}
+    # only the assigned reviewer scores: another reviewer of the same body is refused, and nothing is recorded
+    stranger = suite.token("legal_reviewer", B["region_code"], sub="rev-c", bodies=[B["body_id"]])
+    assert suite.post("/api/v1/records/case-file-reviews/scores", {"review_id": review_id, "items": marks},
+                      stranger).status_code in (403, 404, 409)
     scored = suite.post("/api/v1/records/case-file-reviews/scores", {"review_id": review_id, "items": marks}, reviewer)
     assert scored.status_code == 200, scored.text
     assert scored.json()["score"] == "90.00"
