@@ -203,19 +203,14 @@ class _Group:
             handler._await_owner(message, exc.reason)
         elif is_transient(exc):
             for handler, _, message in batch:
-                handler._retry(message, handler._attempts(message) + 1, f"transient: {exc!r}"[:500], "transient")
+                handler.retry_or_dead_letter(message, exc)
         elif not single and len(batch) > 1:
             log.warning("batch group %s: batch of %s failed (%r); applying its events one by one", self.name,
                         len(batch), exc)
             self.singles.extend(batch)
         else:
             handler, _, message = batch[0]
-            attempts = handler._attempts(message) + 1
-            if attempts < settings.max_attempts():
-                handler._retry(message, attempts, f"error: {exc!r}"[:500], "error")
-            else:
-                handler._dead_letter(message, reason=f"failed {attempts} times; last error: {exc!r}"[:1000],
-                                     metric_reason="poison")
+            handler.retry_or_dead_letter(message, exc)      # errors counted apart from transient delays
 
 
 class BatchEventHandler(ReliableEventHandler):

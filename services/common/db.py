@@ -143,6 +143,27 @@ def emit(session: Session, event_type: str, payload: dict, *, region_code: str, 
     return envelope["event_id"]
 
 
+def dialect_insert(session_or_bind, model):
+    """``INSERT`` of the database's own dialect (PostgreSQL or SQLite), which has
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (issue 20, PLAT-1)."""
+    bind = session_or_bind.get_bind() if isinstance(session_or_bind, Session) else session_or_bind
+    return (pg_insert if bind.dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def get_or_create(session: Session, model, key: dict, defaults: dict | None = None, *, lock: bool = True):
+    """The row of ``model`` whose primary key is ``key``, inserted with ``defaults`` when there is none —
+    race-free (issue 20, PLAT-1): ``INSERT … ON CONFLICT DO NOTHING`` and then the row read afresh (and,
+    with ``lock``, ``FOR UPDATE`` on PostgreSQL). Two transactions creating the same row — two
+    registrations of one body handled at once, a redelivery after an outage's backlog — wait for each
+    other on the row instead of both finding nothing, both inserting, and one failing on the primary key
+    (an IntegrityError that retried until the event was dead-lettered). The caller then sets the row's
+    fields as for a row it found."""
+    session.execute(dialect_insert(session, model).values(**key, **(defaults or {})).on_conflict_do_nothing())
+    identity = tuple(key[c.key] for c in model.__mapper__.primary_key)
+    return session.get(model, identity[0] if len(identity) == 1 else identity,
+                       with_for_update=lock or None, populate_existing=True)
+
+
 def one_of(session: Session, column, values):
     """``column IN values`` for a batch's keys. On PostgreSQL it is ``column = ANY(array)``: one
     statement text whatever the number of keys, so it is prepared once and planned for the index —

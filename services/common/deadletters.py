@@ -30,7 +30,7 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
             headers = message.headers or {}
             items.append({"queue": headers.get("x-zhifa-queue") or _died(headers).get("queue"),
                           "reason": headers.get("x-zhifa-reason") or _broker_reason(headers),
-                          "attempts": headers.get("x-zhifa-attempts"),
+                          "attempts": headers.get("x-zhifa-attempts"), "errors": headers.get("x-zhifa-errors"),
                           "dead_lettered_at": headers.get("x-zhifa-dead-lettered-at"),
                           "body": message.body.decode("utf-8", "replace") if isinstance(message.body, bytes)
                           else message.body})
@@ -109,7 +109,7 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> ReplayReport:
                 held.append(message)
                 report.kept += 1
                 continue
-            for key in ("x-zhifa-reason", "x-zhifa-attempts", "x-zhifa-dead-lettered-at"):
+            for key in ("x-zhifa-reason", "x-zhifa-attempts", "x-zhifa-errors", "x-zhifa-dead-lettered-at"):
                 headers.pop(key, None)
             headers[REPLAY_HEADER] = run
             returned.clear()

@@ -10,7 +10,12 @@ dropped, and undecodable bodies are logged and acked. This entrypoint instead:
 - delays a transiently failing event (database or broker unreachable) through ``<queue>.retry``
   with capped exponential backoff for as long as the outage lasts — delayed, never lost;
 - retries an event failing with an unexpected error a bounded number of times
-  (ZHIFA_MAX_ATTEMPTS), then dead-letters it (a poison event must not loop hot);
+  (ZHIFA_MAX_ATTEMPTS), then dead-letters it (a poison event must not loop hot). Only such errors
+  count (``x-zhifa-errors``): the delays of an outage do not use up the budget (issue 20, PLAT-1 — a
+  body.registered delayed 5 times by a PostgreSQL failover was dead-lettered at its first unique-key
+  race). A unique-key violation is such an error, not transient: one that comes from a race costs an
+  attempt and passes (the effects are written race-free, services.common.db.get_or_create), one that
+  comes from the data fails every time and must end in the dead-letter queue, not loop forever;
 - delays an event for a case its body does not own (``ownership.AwaitingOwner``: the transfer
   that would make it the owner may still be on its way) for ZHIFA_OWNERSHIP_WAIT_SECONDS, then
   dead-letters it as ``case_owned_by_other_body`` (SEC-2);
@@ -47,7 +52,8 @@ from services.common import federation, tiers
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS_HEADER = "x-zhifa-attempts"
+ATTEMPTS_HEADER = "x-zhifa-attempts"          # deliveries delayed so far, for any reason
+ERRORS_HEADER = "x-zhifa-errors"              # of them, failures with a non-transient error (the budget)
 WAITING_HEADER = "x-zhifa-waiting-since"       # first refusal of an event awaiting its case's owner
 REASON_HEADER = "x-zhifa-reason"
 QUEUE_HEADER = "x-zhifa-queue"
@@ -205,15 +211,22 @@ class ReliableEventHandler(EventHandler):
         elif isinstance(exc, ownership.AwaitingOwner):
             self._await_owner(message, exc.reason)
         else:
-            attempts = self._attempts(message) + 1
-            if is_transient(exc):
-                self._retry(message, attempts, f"transient: {exc!r}"[:500], "transient")
-            elif attempts < settings.max_attempts():
-                self._retry(message, attempts, f"error: {exc!r}"[:500], "error")
-            else:
-                self._dead_letter(message, reason=f"failed {attempts} times; last error: {exc!r}"[:1000],
-                                  metric_reason="poison")
+            self.retry_or_dead_letter(message, exc)
         return result, exc_info
+
+    def retry_or_dead_letter(self, message, exc: BaseException) -> None:
+        """A failed event: delayed while the failure is transient (however long), retried after an error
+        until ZHIFA_MAX_ATTEMPTS errors (transient delays do not count), then dead-lettered."""
+        attempts = self._attempts(message) + 1
+        if is_transient(exc):
+            self._retry(message, attempts, f"transient: {exc!r}"[:500], "transient")
+            return
+        errors = self._errors(message) + 1
+        if errors < settings.max_attempts():
+            self._retry(message, attempts, f"error: {exc!r}"[:500], "error", errors=errors)
+        else:
+            self._dead_letter(message, reason=f"failed {errors} times; last error: {exc!r}"[:1000],
+                              metric_reason="poison")
 
     def _on_decode_error(self, message, exc):
         self._dead_letter(message, reason=f"undecodable body ({message.content_type}): {exc!r}"[:1000],
@@ -221,11 +234,15 @@ class ReliableEventHandler(EventHandler):
 
     # -- leaving ------------------------------------------------------------------------------
     @staticmethod
-    def _attempts(message) -> int:
+    def _attempts(message, header: str = ATTEMPTS_HEADER) -> int:
         try:
-            return int((message.headers or {}).get(ATTEMPTS_HEADER, 0))
+            return int((message.headers or {}).get(header, 0))
         except (TypeError, ValueError):
             return 0
+
+    @classmethod
+    def _errors(cls, message) -> int:
+        return cls._attempts(message, ERRORS_HEADER)
 
     def _republish(self, message, *, exchange, routing_key, headers, expiration=None):
         raw = message.body
@@ -238,14 +255,15 @@ class ReliableEventHandler(EventHandler):
                                # the copy comes back from the suite itself (trusted: already checked)
                                user_id=self.internal_user)
 
-    def _retry(self, message, attempts, reason, metric_reason):
+    def _retry(self, message, attempts, reason, metric_reason, errors: int | None = None):
         # jittered (×0.5–1.5): two events that failed together (a race on one row, an outage's backlog) must
         # not come back together each time and fail in lockstep until ZHIFA_MAX_ATTEMPTS dead-letters them
         delay_ms = int(min(settings.retry_delay_ms() * 2 ** min(attempts - 1, 10), MAX_BACKOFF_MS)
                        * random.uniform(0.5, 1.5))
         try:
             self._republish(message, exchange="", routing_key=retry_queue_name(self.queue.name),
-                            headers={ATTEMPTS_HEADER: attempts, REASON_HEADER: reason},
+                            headers={ATTEMPTS_HEADER: attempts, REASON_HEADER: reason,
+                                     **({ERRORS_HEADER: errors} if errors is not None else {})},
                             expiration=delay_ms / 1000.0)
         except Exception:
             log.exception("could not delay %s; requeueing", self.queue.name)
@@ -288,7 +306,7 @@ class ReliableEventHandler(EventHandler):
             self._republish(message, exchange=dead_letter_exchange().name,
                             routing_key=f"{service}.{self.event_type}",
                             headers={REASON_HEADER: reason, QUEUE_HEADER: self.queue.name,
-                                     ATTEMPTS_HEADER: self._attempts(message),
+                                     ATTEMPTS_HEADER: self._attempts(message), ERRORS_HEADER: self._errors(message),
                                      "x-zhifa-dead-lettered-at": dt.datetime.now(dt.timezone.utc).isoformat()})
         except Exception:
             log.exception("could not dead-letter a message from %s; requeueing", self.queue.name)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.common import fieldcrypt
+from services.common.db import dialect_insert, get_or_create
 from services.common.identifiers import region_prefix
 from services.common.periods import Period
 from services.common.scope import Scope
@@ -179,7 +180,8 @@ def known_bodies(session: Session) -> list[KnownBody]:
 
 def save_known_body(session: Session, payload: dict, now: dt.datetime) -> None:
     """Insert or update the directory entry of a ``body.registered`` payload."""
-    body = session.get(KnownBody, payload["body_id"]) or KnownBody(body_id=payload["body_id"])
+    body = get_or_create(session, KnownBody, {"body_id": payload["body_id"]}, {   # race-free (issue 20)
+        "name": payload["name"], "kind": payload["kind"], "region_code": payload["region_code"], "updated_at": now})
     body.name, body.kind, body.region_code = payload["name"], payload["kind"], payload["region_code"]
     body.superior_body_id, body.entrusting_body_id = payload.get("superior_body_id"), payload.get("entrusting_body_id")
     body.updated_at = now
@@ -415,7 +417,9 @@ def city_conclusion(session: Session, number: str) -> CityConclusion | None:
 
 
 def keep_city_conclusion(session: Session, number: str, concluded_on, upheld: bool, now: dt.datetime) -> None:
-    session.add(CityConclusion(number=number, concluded_on=concluded_on, upheld=upheld, received_at=now))
+    # ON CONFLICT DO NOTHING: two conclusions of one complaint handled at once keep the first (issue 20)
+    session.execute(dialect_insert(session, CityConclusion).values(
+        number=number, concluded_on=concluded_on, upheld=upheld, received_at=now).on_conflict_do_nothing())
 
 
 def add_supervised(session: Session, number: str) -> SupervisedComplaint:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common.db import utcnow
+from services.common.db import dialect_insert, utcnow
 from services.common.identifiers import region_covers
 from services.disclosure.domain.before import (CertificateEvent, CertificateState, InspectionMatter, ItemKind,
                                                PowerEntry, RemedyChannel, ServiceGuide, in_force,
@@ -45,22 +45,30 @@ def versions(session: Session, kind: str, item_id: str) -> list[BeforeItem]:
 def put_version(session: Session, kind: str, item_id: str, *, body_id: str, region_code: str, content: dict | None,
                 valid_from: dt.date, reason: str, extra: dict | None = None, recorded_by: str | None = None
                 ) -> BeforeItem | None:
-    """Append a version; an identical content (a resend) adds nothing. Returns the new version or None."""
-    history = versions(session, kind, item_id)
-    current = history[-1] if history else None
-    if current is not None and current.content == content and (current.extra or {}) == (extra or {}):
-        return None
-    number = (session.scalar(select(func.max(BeforeItem.version)).where(
-        BeforeItem.kind == kind, BeforeItem.item_id == item_id)) or 0) + 1
-    if current is not None and current.content and content and reason in ("登记", "变更"):
-        changed = [k for k in content if content.get(k) != current.content.get(k)]
-        reason = "变更：" + "、".join(changed) if changed else reason
-    row = BeforeItem(kind=kind, item_id=item_id, version=number, body_id=body_id, region_code=region_code,
-                     content=content, extra=extra or {}, valid_from=valid_from, reason=reason, recorded_at=utcnow(),
-                     recorded_by=recorded_by)
-    session.add(row)
-    session.flush()
-    return row
+    """Append a version; an identical content (a resend) adds nothing. Returns the new version or None.
+
+    Race-free (issue 20, PLAT-1): the version is inserted ``ON CONFLICT DO NOTHING`` on (kind, item,
+    version). When another transaction took the number first (two registrations of one body handled
+    at once), the insert waits for it and skips; the history is then read again (it now holds the other
+    version) and the version compared and numbered anew — instead of failing on the unique key."""
+    given_reason = reason
+    while True:
+        history = versions(session, kind, item_id)
+        current = history[-1] if history else None
+        if current is not None and current.content == content and (current.extra or {}) == (extra or {}):
+            return None
+        number = (session.scalar(select(func.max(BeforeItem.version)).where(
+            BeforeItem.kind == kind, BeforeItem.item_id == item_id)) or 0) + 1
+        reason = given_reason
+        if current is not None and current.content and content and reason in ("登记", "变更"):
+            changed = [k for k in content if content.get(k) != current.content.get(k)]
+            reason = "变更：" + "、".join(changed) if changed else reason
+        new_id = session.scalar(dialect_insert(session, BeforeItem).values(
+            kind=kind, item_id=item_id, version=number, body_id=body_id, region_code=region_code, content=content,
+            extra=extra or {}, valid_from=valid_from, reason=reason, recorded_at=utcnow(), recorded_by=recorded_by)
+            .on_conflict_do_nothing().returning(BeforeItem.id))
+        if new_id is not None:
+            return session.get(BeforeItem, new_id)
 
 
 def current(session: Session, kind: str, item_id: str, day: dt.date | None = None) -> BeforeItem | None:

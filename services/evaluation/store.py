@@ -12,7 +12,7 @@ from typing import Iterable
 from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
-from services.common.db import one_of
+from services.common.db import dialect_insert, get_or_create, one_of
 from services.common.events import Event
 from services.common.identifiers import region_prefix
 from services.common.workdays import Deadline
@@ -113,7 +113,10 @@ class Registry:
     # -- updates from registry events --
     def body_registered(self, event: Event) -> None:
         p = event.payload
-        row = self.session.get(BodyEntry, p["body_id"]) or BodyEntry(body_id=p["body_id"])
+        # race-free (issue 20): two registrations of one body at once take turns on the row
+        row = get_or_create(self.session, BodyEntry, {"body_id": p["body_id"]}, {
+            "name": p["name"], "kind": p["kind"], "region_code": p["region_code"], "event_id": event.event_id,
+            "registered_on": local_day(event.occurred_at)})
         row.name, row.kind, row.region_code = p["name"], p["kind"], p["region_code"]
         row.management, row.field = p.get("management") or "local", p.get("field")
         row.superior_body_id, row.entrusting_body_id = p.get("superior_body_id"), p.get("entrusting_body_id")
@@ -124,7 +127,10 @@ class Registry:
     def officer_registered(self, event: Event) -> None:
         p = event.payload
         body = self.session.get(BodyEntry, p["body_id"])
-        row = self.session.get(OfficerEntry, p["officer_id"]) or OfficerEntry(officer_id=p["officer_id"])
+        row = get_or_create(self.session, OfficerEntry, {"officer_id": p["officer_id"]}, {   # race-free (issue 20)
+            "name": p["name"], "body_id": p["body_id"], "roles": ",".join(p["roles"]),
+            "region_code": body.region_code if body else event.region_code, "event_id": event.event_id,
+            "registered_on": local_day(event.occurred_at)})
         row.name, row.body_id, row.roles = p["name"], p["body_id"], ",".join(p["roles"])
         row.region_code = body.region_code if body else event.region_code
         row.certificate_no, row.event_id = p.get("certificate_no"), event.event_id
@@ -452,11 +458,11 @@ def add_score_fact(session: Session, event_id: str, kind: str, region_code: str,
 def keep_directive(session: Session, event: Event, now: dt.datetime) -> None:
     """A directive from the tier above, kept once (by item id) with the time it arrived."""
     p = event.payload
-    if session.get(ReceivedDirective, p["item_id"]) is None:
-        session.add(ReceivedDirective(
-            item_id=p["item_id"], event_id=event.event_id, kind=p["kind"], issuer_region=p["issuer_region"],
-            target_body_id=event.body_id, target_region=event.region_code, subject=p["subject"],
-            due_on=p["due_on"], due_provisional=p["due_provisional"], received_at=now))
+    # INSERT … ON CONFLICT DO NOTHING: a second copy arriving at once is skipped, not a key violation (issue 20)
+    session.execute(dialect_insert(session, ReceivedDirective).values(
+        item_id=p["item_id"], event_id=event.event_id, kind=p["kind"], issuer_region=p["issuer_region"],
+        target_body_id=event.body_id, target_region=event.region_code, subject=p["subject"],
+        due_on=p["due_on"], due_provisional=p["due_provisional"], received_at=now).on_conflict_do_nothing())
 
 
 def received_directives(session: Session) -> list[ReceivedDirective]:

@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from services.common import fieldcrypt
 from services.common.blobs import sm3_hex
-from services.common.db import one_of, utcnow
+from services.common.db import dialect_insert, one_of, utcnow
 from services.common.events import jsonable
 from services.common.identifiers import region_prefix
 from services.common.scope import Scope
@@ -490,10 +490,10 @@ def stored_blobs(session: Session, hashes) -> set[str]:
 
 def add_blob_if_new(session: Session, content_hash: str, **fields) -> bool:
     """Record an uploaded attachment once; True when it was stored before."""
-    if session.get(Blob, content_hash) is not None:
-        return True
-    session.add(Blob(content_hash=content_hash, **fields))
-    return False
+    # INSERT … ON CONFLICT DO NOTHING: the same attachment uploaded twice at once is stored once, neither
+    # upload failing on the primary key (issue 20)
+    return session.scalar(dialect_insert(session, Blob).values(content_hash=content_hash, **fields)
+                          .on_conflict_do_nothing().returning(Blob.content_hash)) is None
 
 
 def refusals_of_case(session: Session, case_id: str) -> list[RefusedEvent]:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common import settings
-from services.common.db import emit, utcnow
+from services.common.db import emit, get_or_create, utcnow
 from services.common.events import Event, InvalidEvent
 from services.common.identifiers import city_of
 from services.records import metrics as rec_metrics
@@ -61,15 +61,10 @@ def accepted_keys(state: WitnessLog | None, log_id: str) -> list[str]:
 
 
 def _state(session: Session, log_id: str, city: str) -> WitnessLog:
-    query = select(WitnessLog).where(WitnessLog.log_id == log_id)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()        # one judge per log at a time across replicas
-    state = session.scalars(query).first()
-    if state is None:
-        state = WitnessLog(log_id=log_id, city_code=city, status="ok", key_history=[], resolutions=[])
-        session.add(state)
-        session.flush()
-    return state
+    # locked: one judge per log at a time across replicas — the first head of a log too (issue 20: two
+    # heads judged at once both found no row and one failed on the primary key)
+    return get_or_create(session, WitnessLog, {"log_id": log_id},
+                         {"city_code": city, "status": "ok", "key_history": [], "resolutions": []})
 
 
 def _head(row: WitnessedHead) -> w.Head:
@@ -289,11 +284,10 @@ def keep_province_view(session: Session, event: Event) -> ProvinceWitness:
     """``record.head_witnessed`` / ``record.fork_detected`` from the province (at a city). The newest
     witnessed head only moves forward; a reset clears it; a fork alarm stays until a reset."""
     p = event.payload
-    row = session.get(ProvinceWitness, p["log_id"])
-    if row is None:
-        row = ProvinceWitness(log_id=p["log_id"], status="none", answered_requests=[], event_id=event.event_id,
-                              received_at=utcnow())
-        session.add(row)
+    # race-free (issue 20): two answers of the province handled at once take turns on the row instead of
+    # both inserting it (an IntegrityError on province_witness_pkey)
+    row = get_or_create(session, ProvinceWitness, {"log_id": p["log_id"]}, {
+        "status": "none", "answered_requests": [], "event_id": event.event_id, "received_at": utcnow()})
     row.received_at = utcnow()
     if event.event_type == "record.fork_detected":
         row.status, row.fork_reason, row.event_id = "forked", p["reason"], event.event_id

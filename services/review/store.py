@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.common import ownership
-from services.common.db import one_of, utcnow
+from services.common.db import get_or_create, one_of, utcnow
 from services.common.scope import NOTHING, Scope
 from services.common.workdays import WorkingDayCalendar
 from services.review import codec
@@ -325,10 +325,11 @@ def body_name(session: Session, body_id: str) -> str | None:
 
 def upsert_body(session: Session, p: dict, now: dt.datetime) -> RegistryBody:
     """执法主体 as ``body.registered`` tells it."""
-    body = session.get(RegistryBody, p["body_id"]) or RegistryBody(body_id=p["body_id"])
-    body.name, body.kind, body.region_code = p["name"], p["kind"], p["region_code"]
-    body.field, body.superior_body_id, body.updated_at = p.get("field"), p.get("superior_body_id"), now
-    session.add(body)
+    fields = {"name": p["name"], "kind": p["kind"], "region_code": p["region_code"], "field": p.get("field"),
+              "superior_body_id": p.get("superior_body_id"), "updated_at": now}
+    body = get_or_create(session, RegistryBody, {"body_id": p["body_id"]}, fields)   # race-free (issue 20)
+    for name, value in fields.items():
+        setattr(body, name, value)
     session.flush()
     return body
 
@@ -336,17 +337,18 @@ def upsert_body(session: Session, p: dict, now: dt.datetime) -> RegistryBody:
 def upsert_officer(session: Session, p: dict, region_code: str, now: dt.datetime) -> str | None:
     """执法人员 as ``officer.registered`` tells it (region and field from the body when known).
     Returns the body the officer moved from, if any."""
-    officer = session.get(RegistryOfficer, p["officer_id"])
-    moved_from = officer.body_id if officer is not None and officer.body_id != p["body_id"] else None
-    officer = officer or RegistryOfficer(officer_id=p["officer_id"])
     body = session.get(RegistryBody, p["body_id"])
+    # race-free (issue 20): a new officer is inserted as registered to its body, so it moved from nowhere
+    officer = get_or_create(session, RegistryOfficer, {"officer_id": p["officer_id"]}, {
+        "name": p["name"], "body_id": p["body_id"], "region_code": body.region_code if body is not None else region_code,
+        "updated_at": now})
+    moved_from = officer.body_id if officer.body_id != p["body_id"] else None
     officer.name, officer.body_id = p["name"], p["body_id"]
     officer.region_code = body.region_code if body is not None else region_code
     roles = set(p.get("roles") or ["officer"])
     officer.is_officer, officer.is_reviewer = "officer" in roles, "legal_reviewer" in roles
     officer.field = p.get("field") or (body.field if body is not None else None)
     officer.certificate_no, officer.updated_at = p.get("certificate_no"), now
-    session.add(officer)
     session.flush()
     return moved_from
 
@@ -362,11 +364,12 @@ def add_certificate_change(session: Session, event_id: str, p: dict) -> None:
 
 def upsert_power_item(session: Session, p: dict) -> None:
     """权责清单 entry as ``power.published`` tells it (one row per version)."""
-    item = session.get(PowerItem, (p["body_id"], p["matter_code"], p["version"])) or PowerItem(
-        body_id=p["body_id"], matter_code=p["matter_code"], version=p["version"])
-    item.action_type, item.name, item.legal_basis = p["action_type"], p["name"], p["legal_basis"]
-    item.published_on = p["published_on"]
-    session.add(item)
+    fields = {"action_type": p["action_type"], "name": p["name"], "legal_basis": p["legal_basis"],
+              "published_on": p["published_on"]}
+    item = get_or_create(session, PowerItem, {"body_id": p["body_id"], "matter_code": p["matter_code"],
+                                              "version": p["version"]}, fields)   # race-free (issue 20)
+    for name, value in fields.items():
+        setattr(item, name, value)
     session.flush()
 
 
@@ -588,13 +591,12 @@ def officers_region(session: Session, body_id: str) -> str | None:
 
 
 def staffing_row(session: Session, body_id: str, region_code: str, now: dt.datetime) -> BodyStaffing:
-    """The body's staffing row (a new, compliant one when there is none yet)."""
-    row = session.get(BodyStaffing, body_id)
-    if row is None:
-        row = BodyStaffing(body_id=body_id, region_code=region_code, officers=0, reviewers=0, required=0,
-                           shortfall=0, compliant=True, checked_at=now)
-        session.add(row)
-    return row
+    """The body's staffing row (a new, compliant one when there is none yet), locked until the transaction
+    ends: two recounts of one body (a body and an officer registered at once) take turns instead of both
+    inserting it (issue 20) or the later one writing counts read before the other committed."""
+    return get_or_create(session, BodyStaffing, {"body_id": body_id}, {
+        "region_code": region_code, "officers": 0, "reviewers": 0, "required": 0, "shortfall": 0,
+        "compliant": True, "checked_at": now})
 
 
 def violation(session: Session, violation_id: str) -> Violation | None:

@@ -17,13 +17,13 @@ def recount(session, body_ids: Iterable[str], *, min_ratio: Decimal, grace_hours
     """Recount reviewers vs. officers of each body; open / close the staffing violation; return the states."""
     out = []
     for body_id in sorted(set(body_ids)):
-        officers, reviewers_n = store.staffing_counts(session, body_id)
         body = store.registry_body(session, body_id)
         region = body.region_code if body is not None else store.officers_region(session, body_id)
         if region is None:
             continue
+        row = store.staffing_row(session, body_id, region, now)      # locked: counted after a concurrent recount
+        officers, reviewers_n = store.staffing_counts(session, body_id)
         s = reviewer_staffing(officers, reviewers_n, min_ratio)
-        row = store.staffing_row(session, body_id, region, now)
         row.region_code, row.officers, row.reviewers = region, officers, reviewers_n
         row.required, row.shortfall, row.compliant = s.required, s.shortfall, s.compliant
         row.ratio, row.checked_at = (str(s.ratio) if s.ratio is not None else None), now
