@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test test-unit test-integration bench chaos install broker contracts clean oidc-provider
+.PHONY: run test test-unit test-integration bench chaos alert-soak install broker contracts clean oidc-provider
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ test-integration: install oidc-provider
 
 bench: install broker  ## prints BENCH <name> <value> <unit> lines
 	$(PY) bench/run_all.py
+
+alert-soak: install broker oidc-provider  ## make run watched by Prometheus with the shipped alert rules (ZHIFA_ALERT_SOAK_MINUTES, 10); fails if any alert fires
+	$(PY) tools/alert_soak.py
 
 chaos: install broker  ## seeded rounds of every fault (ZHIFA_CHAOS_ROUNDS, 20; ZHIFA_CHAOS_SEED); fails on any loss or duplicate
 	$(PY) tools/chaos.py

@@ -360,6 +360,8 @@ KERNEL: tuple[Setting, ...] = (
             "definition of sustained; shorten for a quick run).", 60, (), ("bench",), minimum=5),
     Setting("ZHIFA_BENCH_PROFILE_DIR", "str", "Benchmarks: when set, every service process runs under cProfile and "
             "writes <service>-<id>.prof there when it stops.", "", (), ("bench",)),
+    Setting("ZHIFA_ALERT_SOAK_MINUTES", "float", "`make alert-soak`: how long Prometheus watches `make run` with "
+            "the shipped alert rules (tools/alert_soak.py; --minutes wins).", 10.0, (), ("tools",), minimum=0.5),
     Setting("ZHIFA_CHAOS_ROUNDS", "int", "`make chaos`: seeded rounds of each fault (tools/chaos.py; --rounds wins).", 20,
             (), ("tools",), minimum=1),
     Setting("ZHIFA_CHAOS_SEED", "int", "`make chaos`: the seed of the rounds (printed; unset: a random one).", None,
