@@ -7,13 +7,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.deploy.support import PROMETHEUS, load_yaml
 
-sys.path.insert(0, "tools")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import alert_soak  # noqa: E402
 
 
