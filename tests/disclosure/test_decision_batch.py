@@ -176,3 +176,31 @@ def test_disc6_revocations_in_a_batch_take_down_as_one_at_a_time(engine):
         outcomes.append({case.rsplit("R-", 1)[1]: status for case, status in statuses.items() if f"-{mode}R-" in case})
     assert outcomes[0] == outcomes[1]
     assert outcomes[0]["2"] == "published" and {outcomes[0][c] for c in ("1", "3", "4")} == {"withdrawn"}
+
+
+def test_disc4_each_entry_is_checked_for_personal_data_once_and_a_summary_still_is(engine, monkeypatch):
+    """DISC-4 (issue 17): the last line of defence runs once per published decision — ``redact_decision``
+    checks a full entry against the parties and says so (``checked``), ``publish`` does not repeat it; a
+    summary entry (commercial secret / privacy), not checked by ``redact_decision``, is checked by
+    ``publish``; a leak still holds the publication."""
+    from services.disclosure.domain import redaction
+
+    calls = []
+    original = redaction.find_personal_data
+
+    def counting(entry, parties=()):
+        calls.append(entry.summary_only)
+        return original(entry, parties)
+
+    monkeypatch.setattr(redaction, "find_personal_data", counting)
+    made = _apply(engine, [ev.decision_made("C-1"), ev.decision_made("C-2")])
+    assert [m.status for m in made] == ["published", "published"] and calls == [False, False]
+    calls.clear()
+    summary = ev.decision_made("C-3")
+    summary["payload"]["secrecy"] = "personal_privacy"
+    [row] = _apply(engine, [summary])
+    assert row.status == "published" and row.summary_only and calls == [True]
+    # a leak that redaction cannot see (a party's declared phone in another form) still holds it
+    monkeypatch.setattr(redaction, "find_personal_data", lambda entry, parties=(): [("facts", "phone")])
+    [held] = _apply(engine, [ev.decision_made("C-4")])
+    assert held.status == "pending" and held.hold_reason

@@ -346,6 +346,8 @@ class RedactionResult:
     entry: PublicEntry | None
     redactions: tuple[RedactionItem, ...]
     reason_zh: str | None = None
+    # the entry passed ``assert_no_personal_data`` against the decision's parties (a full entry, DISC-4)
+    checked: bool = False
 
     def counts(self) -> dict[str, int]:
         """Total masked values per kind (for the audit log)."""
@@ -871,7 +873,7 @@ def redact_decision(decision: Decision, rules: RedactionRules | None = None,
         fine_amount=decision.fine_amount,
     )
     assert_no_personal_data(entry, decision.parties)
-    return RedactionResult(Outcome.PUBLISH, entry, tuple(redactor.items()))
+    return RedactionResult(Outcome.PUBLISH, entry, tuple(redactor.items()), checked=True)
 
 
 # --- last line of defence -----------------------------------------------------------------------
