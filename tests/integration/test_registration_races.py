@@ -145,3 +145,78 @@ def test_plat1_two_registrations_of_one_body_at_once_are_both_applied_without_a_
             assert len(rows) == 1 and rows[0] in NAMES
     finally:
         engine.dispose()
+
+
+def _review_officer(db, event):
+    from services.review.usecases import registry
+    registry.officer_registered(db, event)
+
+
+def _disclosure_officer(db, event):
+    from services.disclosure.usecases import registry
+    registry.officer_registered(db, event)
+
+
+def _review_officer_rows(session, officer_id):
+    from services.review.models import BodyStaffing, RegistryOfficer
+    return ([r.name for r in session.scalars(select(RegistryOfficer).where(RegistryOfficer.officer_id == officer_id))],
+            [(r.officers, r.reviewers) for r in session.scalars(select(BodyStaffing))])
+
+
+def _disclosure_officer_rows(session, officer_id):
+    from services.disclosure.models import BeforeItem, CertificateRecord
+    rows = session.scalars(select(BeforeItem).where(BeforeItem.kind == "officer", BeforeItem.item_id == officer_id)
+                           .order_by(BeforeItem.version)).all()
+    return ([r.version for r in rows], session.scalar(select(func.count()).select_from(CertificateRecord)))
+
+
+OFFICER_CASES = {
+    "review": (_review_officer, "registry_officers", _review_officer_rows),
+    "disclosure": (_disclosure_officer, "before_items", _disclosure_officer_rows),
+}
+
+
+@pytest.mark.parametrize("service", sorted(OFFICER_CASES))
+def test_plat1_two_registrations_of_one_officer_at_once_are_both_applied(service, pg_admin):
+    """PLAT-1: two officer.registered of one officer (a resend and a role change), applied concurrently
+    through the real use case on PostgreSQL, held together at the INSERT → both applied, no error; review:
+    one officer row and one staffing row counting it once; disclosure: versions 1 and 2, one certificate
+    issuance."""
+    use_case, table, rows_of = OFFICER_CASES[service]
+    url = pg_admin()
+    upgrade(service, url)
+    engine = make_engine(url)
+    barrier = _held_at_insert(engine, table)
+    provider = types.SimpleNamespace(engine=engine, service_name=service, case_ownership=True,
+                                     outbox_nudge=threading.Event())
+    events = [parse_event(rev.officer("o-race", roles=roles, cert="JS00000001"))
+              for roles in (("officer",), ("officer", "legal_reviewer"))]
+    errors: list[BaseException] = []
+
+    def apply(event):
+        try:
+            use_case(DatabaseAccess(provider, f"{service}.on_officer_registered"), event)
+        except BaseException as exc:        # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=apply, args=(e,)) for e in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not barrier.broken, "the two registrations did not meet at the INSERT (the race was not staged)"
+        assert errors == [], f"{service}: {errors!r}"
+        with Session(engine) as session:
+            applied = session.scalar(select(func.count()).select_from(ProcessedEvent))
+            rows = rows_of(session, "o-race")
+        assert applied == 2
+        if service == "review":
+            names, staffing = rows
+            assert len(names) == 1
+            assert len(staffing) == 1 and staffing[0][0] == 1      # one officer, counted once
+        else:
+            versions, certificates = rows
+            assert versions == [1, 2] and certificates == 1
+    finally:
+        engine.dispose()
