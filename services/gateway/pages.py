@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from services.common import formats
+from services.common.catalogue.fields import enforcement_field_zh
 from services.common.formats import MASK_CHARS
 from services.gateway.edge import csrf_token
 
@@ -69,6 +70,7 @@ def _touches_mask(text: str, begin: int, end: int) -> bool:
 
 
 _env.filters["highlight"] = highlight
+_env.filters["field_zh"] = enforcement_field_zh   # 执法领域 codes → names (issue 19)
 
 
 def render(template: str, status: int = 200, **context) -> Response:

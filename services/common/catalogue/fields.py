@@ -28,6 +28,31 @@ ACTION_TYPE_NAMES_ZH = {
     "levy": "行政征收", "requisition": "行政征用", "benefit": "行政给付", "confirmation": "行政确认",
     "adjudication": "行政裁决", "compensation": "行政补偿", "reward": "行政奖励",
 }
+#: 执法领域 — the enforcement fields departmental systems send as codes (the 综合行政执法 reform's list of
+#: fields with their own enforcement teams); pages show the Chinese name (issue 19). Systems that send the
+#: field in Chinese keep their text.
+ENFORCEMENT_FIELD_NAMES_ZH = {
+    "market_regulation": "市场监管", "ecology_environment": "生态环境", "urban_management": "城市管理",
+    "comprehensive": "综合行政执法", "transport": "交通运输", "agriculture": "农业农村",
+    "culture_tourism": "文化市场", "emergency_management": "应急管理", "natural_resources": "自然资源",
+    "housing_construction": "住房城乡建设", "water_resources": "水利", "health": "卫生健康",
+    "public_security": "公安", "taxation": "税务", "customs": "海关", "drug_regulation": "药品监管",
+    "education": "教育", "human_resources": "人力资源社会保障", "forestry": "林业", "fisheries": "渔业",
+    "commerce": "商务", "statistics": "统计", "fire_rescue": "消防救援", "medical_insurance": "医疗保障",
+}
+
+
+def enforcement_field_zh(value) -> str:
+    """The Chinese name of an enforcement field (执法领域): a known code → its name; Chinese text as sent;
+    an unknown code → 其他领域 (never the code itself on a page people read)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    if text in ENFORCEMENT_FIELD_NAMES_ZH:
+        return ENFORCEMENT_FIELD_NAMES_ZH[text]
+    return "其他领域" if text.isascii() else text
+
+
 STAGES = ("initiation", "investigation", "decision", "service_execution", "archiving")  # REC-1
 RECORD_KINDS = ("text", "audio_visual", "electronic")  # REC-2, REC-3
 CERTIFICATE_STATUSES = ("valid", "suspended", "withdrawn", "cancelled")  # PLAT-3

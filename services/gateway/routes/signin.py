@@ -29,14 +29,19 @@ def sign_in_url(next_url: str) -> str:
     return "/auth/login?" + urlencode({"next": next_url})
 
 
+#: people read this page; the setting the operator needs (ZHIFA_OIDC) is in the log line and docs/RUNBOOK.md
+NOT_SET_UP = "本平台尚未接入统一身份认证，工作人员暂不能登录，请联系系统管理员。"
+
+
 class SignInRoutes:
     @endpoint("GET", "/auth/login", tags=("auth",), limit="sign_in",
               summary="Staff sign-in: redirect to the identity platform (OpenID Connect, code + PKCE) (SEC-1)")
     def sign_in(self, request, identity):
         config = oidc.oidc_settings()
         if config is None:   # an informational page (200): nothing failed, sign-in is not set up here
+            log.warning("staff sign-in asked for, but ZHIFA_OIDC is not set (docs/RUNBOOK.md)")
             return pages.render("auth/message.html", title="暂不能登录",
-                                message="本平台尚未配置统一身份认证（ZHIFA_OIDC），请联系管理员。")
+                                message=NOT_SET_UP)
         target = safe_next(request.args.get("next"))
         try:
             url, state = oidc.begin(config, request, self.shared, target)
@@ -54,7 +59,7 @@ class SignInRoutes:
         if config is None:
             # not a failure (5xx): sign-in is not set up on this suite, so there is nothing to call back to
             return pages.render("auth/message.html", status=404, title="暂不能登录",
-                                message="本平台尚未配置统一身份认证（ZHIFA_OIDC），请联系管理员。")
+                                message=NOT_SET_UP)
         try:
             staff, target = oidc.finish(config, request, self.shared)
         except oidc.SignInError as exc:
