@@ -140,6 +140,7 @@ def csrf_begin(request) -> None:
     raw = request.cookies.get(CSRF_COOKIE, "")
     _local.csrf_new = not _CSRF_COOKIE_RE.match(raw)
     _local.csrf_raw = secrets.token_urlsafe(32) if _local.csrf_new else raw
+    _local.page_path = request.path
 
 
 def csrf_token() -> str:
@@ -166,7 +167,12 @@ def csrf_finish(request, response) -> None:
     if getattr(_local, "csrf_new", False) and getattr(_local, "csrf_used", False):
         response.set_cookie(CSRF_COOKIE, _local.csrf_raw, path="/", httponly=True, samesite="Lax",
                             secure=cookie_secure(request))
-    _local.csrf_raw = _local.csrf_new = _local.csrf_used = None
+    _local.csrf_raw = _local.csrf_new = _local.csrf_used = _local.page_path = None
+
+
+def page_path() -> str | None:
+    """The path of the page this request renders (the navigation marks its entry, issue 19), or None."""
+    return getattr(_local, "page_path", None)
 
 
 def needs_csrf(request, cookie_authenticated: bool) -> bool:

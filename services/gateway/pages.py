@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from services.common import formats
 from services.common.catalogue.fields import enforcement_field_zh
 from services.common.formats import MASK_CHARS
-from services.gateway.edge import csrf_token
+from services.gateway.edge import csrf_token, page_path
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html"]))
@@ -71,6 +71,35 @@ def _touches_mask(text: str, begin: int, end: int) -> bool:
 
 _env.filters["highlight"] = highlight
 _env.filters["field_zh"] = enforcement_field_zh   # 执法领域 codes → names (issue 19)
+
+# -- navigation (issue 19, WCAG 2.1 AA): the entry of the page shown carries aria-current="page" ------------
+NAV = (("/", "公示查询"), ("/disclosure/verify", "证件核验"), ("/complaints", "投诉举报"),
+       ("/complaints/status", "投诉查询"), ("/records/verify", "记录核验"), ("/disclosure/typical-cases", "典型案例"),
+       ("/evaluation/dashboard", "监督考评"))
+# the pages under an entry (longest prefix first); anything else marks no entry
+_SECTIONS = (("/complaints/status", "/complaints/status"), ("/complaints/receipt/", "/complaints"),
+             ("/complaints", "/complaints"), ("/disclosure/verify", "/disclosure/verify"),
+             ("/disclosure/typical-cases", "/disclosure/typical-cases"), ("/disclosure/decisions/", "/"),
+             ("/disclosure/bodies/", "/"), ("/disclosure/annual/", "/"), ("/disclosure/draws/", "/"),
+             ("/disclosure/inspections/", "/"), ("/records/verify", "/records/verify"),
+             ("/evaluation/dashboard", "/evaluation/dashboard"), ("/evaluation/cases/", "/evaluation/dashboard"),
+             ("/evaluation/annual-report", "/evaluation/dashboard"))
+
+
+def nav_section(path: str | None) -> str | None:
+    """The navigation entry (its href) a page path belongs to, or None."""
+    if path is None:
+        return None
+    if path == "/":
+        return "/"
+    for prefix, entry in _SECTIONS:
+        if path == prefix or (prefix.endswith("/") and path.startswith(prefix)) or path.startswith(prefix + "/"):
+            return entry
+    return None
+
+
+_env.globals["nav"] = NAV
+_env.globals["nav_current"] = lambda: nav_section(page_path())
 
 
 def render(template: str, status: int = 200, **context) -> Response:
