@@ -46,7 +46,8 @@ def test_cmp4_public_status_contains_status_and_nothing_else():
         "concluded_on": "2026-11-02",
         "progress": [{"date": "2026-09-30", "text": "您的投诉举报已登记。"},
                      {"date": "2026-10-09", "text": "您的投诉举报已受理，正在依法办理。"},
-                     {"date": "2026-10-20", "text": "已调取执法记录仪视频。"}],
+                     {"date": "2026-10-20", "text": "已调取执法记录仪视频。"},
+                     {"date": "2026-11-02", "text": "您的投诉举报已办结。办理结果：经查属实，已责令撤销罚款决定并退还罚款。"}],
         "result": "经查属实，已责令撤销罚款决定并退还罚款。",
     }
     text = _dump(view)
@@ -60,6 +61,7 @@ def test_cmp4_public_status_of_not_accepted_gives_reason():
     view = public_status(r)
     assert view["status"] == "not_accepted"
     assert view["result"] == "不予受理。理由：反映的事项属于民事纠纷"
+    assert view["progress"][-1] == {"date": "2026-10-08", "text": "您的投诉举报不予受理。理由：反映的事项属于民事纠纷"}
     assert "内部意见" not in _dump(view)
 
 

@@ -30,8 +30,16 @@ REDACTED = "[已隐去]"
 
 # --- public status (complainant) ----------------------------------------------------------------
 
-_PUBLIC_PROGRESS_KINDS = (EventKind.REGISTERED, EventKind.ACCEPTED, EventKind.PROGRESS,
-                          EventKind.TRANSFERRED, EventKind.EXTENDED, EventKind.ORDERED)
+_PUBLIC_PROGRESS_KINDS = (EventKind.REGISTERED, EventKind.ACCEPTED, EventKind.NOT_ACCEPTED, EventKind.PROGRESS,
+                          EventKind.TRANSFERRED, EventKind.EXTENDED, EventKind.ORDERED, EventKind.CONCLUDED)
+
+
+def _progress_text(e: HistoryEvent) -> str:
+    """The line of the complainant's progress list: the conclusion says 已办结 before its result (issue 19: the
+    list never showed 已办结 — the conclusion was left out)."""
+    if e.kind is EventKind.CONCLUDED:
+        return f"您的投诉举报已办结。办理结果：{e.public_text}"
+    return e.public_text
 
 
 def _day(value: dt.datetime | dt.date | None) -> str | None:
@@ -55,7 +63,7 @@ def public_status(record: ComplaintRecord) -> dict[str, Any]:
         "decided_on": _day(record.decided_at),
         "handling_due": record.handling.due.isoformat() if record.handling else None,
         "concluded_on": _day(record.concluded_at),
-        "progress": [{"date": _day(e.at), "text": e.public_text}
+        "progress": [{"date": _day(e.at), "text": _progress_text(e)}
                      for e in record.history if e.kind in _PUBLIC_PROGRESS_KINDS and e.public_text],
         "result": result,
     }
