@@ -127,6 +127,8 @@ OPERATIONS: dict = {
                                        "redirects": True},
     ("GET", "/evaluation/cases/<case_id>"): {"redirects": True},
     ("GET", "/evaluation/annual-report"): {"query": REGION_YEAR, "redirects": True},
+    ("GET", "/records/audit_verify.py"): {"media": "text/x-python"},
+    ("GET", "/records/verification.md"): {"media": "text/plain"},
     ("GET", "/evaluation/annual-report.csv"): {"query": REGION_YEAR, "redirects": True, "media": "text/csv"},
     # -- complaints (accept: body optional) --------------------------------------------------------
     ("POST", "/api/v1/complaints/<number>/accept"): {"body_optional": True},

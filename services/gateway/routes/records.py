@@ -414,6 +414,18 @@ class RecordsRoutes:
     def verify_page(self, request, identity):
         return pages.render("records/verify.html", **call(self.records, "verification_status", 5))
 
+    # the auditor's script and the algorithm, served beside the page that names them (issue 19: the page gave
+    # repository paths); the image copies both (deploy/compose/Dockerfile)
+    @endpoint("GET", "/records/audit_verify.py", tags=("records", "public"),
+              summary="The standalone auditor's script (tools/audit_verify.py, Python standard library), as text")
+    def auditor_script(self, request, identity):
+        return _repository_text("tools/audit_verify.py", "text/x-python")
+
+    @endpoint("GET", "/records/verification.md", tags=("records", "public"),
+              summary="How the full-process record is verified: hashes, tree heads, proofs (docs/records-verification.md)")
+    def verification_algorithm(self, request, identity):
+        return _repository_text("docs/records-verification.md", "text/plain")
+
     # -- case-file review (案卷评查, REC-7) ------------------------------------------------------------------
     def _case_file_review(self, identity, action, data):
         return _answer(call(self.records, "case_file_review", action, identity.scope.as_dict(), identity.subject,
@@ -457,3 +469,14 @@ class RecordsRoutes:
         year = request.args.get("year", type=int) or dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year
         return self._case_file_review(identity, "weak_links", {"year": year,
                                                                "region_code": request.args.get("region_code")})
+
+
+def _repository_text(relative: str, media: str) -> Response:
+    """A file of the source tree as UTF-8 text (shown in the browser; nosniff is set for every answer)."""
+    from services.common.settings import ROOT
+
+    path = ROOT / relative
+    if not path.is_file():
+        raise HttpError(404, "not_found", "该文件未随本平台部署")
+    return Response(path.read_bytes(), headers={"Content-Type": f"{media}; charset=utf-8",
+                                                 "Cache-Control": "public, max-age=3600"})
