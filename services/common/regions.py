@@ -16,6 +16,7 @@ Pure and cached: the table is built once per process from the package's data; no
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Mapping
@@ -160,12 +161,22 @@ class RegionNotFound(ValueError):
 _SUFFIX_FREE = ("省", "市", "区", "县", "旗", "盟", "州")
 
 
-@functools.lru_cache(maxsize=4096)
-def resolve_region(text: str) -> str:
+def resolve_region(text: str, townships: Mapping[str, str] | None = None) -> str:
     """The code for what a person typed: a code as it is ("320412", "320412001"), a region's name ("武进区"),
     its full name or a tail of it ("常州市武进区", "江苏省常州市武进区"), or a name without its suffix
-    ("武进"). Raises :class:`RegionNotFound` when nothing or more than one region fits."""
+    ("武进"); a township by its registered name (``townships``: code → name, e.g. 湖塘镇 or
+    常州市武进区湖塘镇). Raises :class:`RegionNotFound` when nothing or more than one region fits."""
     text = "".join((text or "").split())
+    if townships and text and not text.isdigit():
+        found = sorted(code for code, name in townships.items()
+                       if text == name or region_label(code, townships).endswith(text) and text.endswith(name))
+        if len(found) == 1:
+            return found[0]
+    return _resolve(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(text: str) -> str:
     if not text:
         raise RegionNotFound("请输入地区名称或行政区划代码")
     if text.isdigit():
@@ -188,3 +199,25 @@ def resolve_region(text: str) -> str:
                                  matches)
     raise RegionNotFound(f"未找到名为“{text}”的地区，请输入区县名称（如 武进区）或6位行政区划代码",
                          search_regions(text, 6))
+
+
+_TOWNSHIP_RE = re.compile(r"^(.{1,12}?(?:民族乡|民族苏木|街道|苏木|镇|乡))")
+
+
+def township_names(bodies) -> dict[str, str]:
+    """Township names (9-digit codes) as their registered bodies tell them: a body of 320412100 named
+    常州市武进区湖塘镇人民政府 names 湖塘镇 (the text after its county's name up to 镇 / 乡 / 街道 / 苏木).
+    ``bodies``: dicts with ``region_code`` and ``name``; the first body naming a township wins."""
+    out: dict[str, str] = {}
+    for body in bodies or ():
+        code = str(body.get("region_code") or "")
+        name = str(body.get("name") or "")
+        if len(code) != 9 or not code.isdigit() or code in out:
+            continue
+        county = region(code[:6])
+        if county is not None and county.name in name:
+            name = name.split(county.name, 1)[1]
+        found = _TOWNSHIP_RE.match(name)
+        if found:
+            out[code] = found.group(1)
+    return out

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from services.common import formats
+from services.common import formats, regions
 from services.common.catalogue.fields import enforcement_field_zh
 from services.common.formats import MASK_CHARS
 from services.gateway.edge import csrf_token, page_path
@@ -100,6 +100,15 @@ def nav_section(path: str | None) -> str | None:
 
 _env.globals["nav"] = NAV
 _env.globals["nav_current"] = lambda: nav_section(page_path())
+
+
+def region(code, townships=None, full=True) -> str:
+    """A region code as people read it (issue 19): 320412 → 江苏省常州市武进区 (GB/T 2260 names,
+    services/common/regions.py); ``full=False``: 武进区; townships by the names their bodies registered."""
+    return regions.region_label(str(code or ""), townships, full=full)
+
+
+_env.filters["region"] = region
 
 
 def render(template: str, status: int = 200, **context) -> Response:

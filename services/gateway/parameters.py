@@ -97,7 +97,10 @@ OPERATIONS: dict = {
     ("GET", "/api/v1/public/certificates/<certificate_no>/qr.png"): {"media": "image/png"},
     ("GET", "/api/v1/public/draws/<draw_id>"): {"query": {"public_value": text(500)}},
     # a page past the reachable results is answered by the page itself (issue 19), not refused
-    ("GET", "/"): {"query": {**SEARCH, "page": integer(1, 1_000_000), "sort": SORT}},
+    # the portal's region box takes a name ("武进区", "常州市武进区") as well as a code (issue 19)
+    ("GET", "/"): {"query": {**SEARCH, "region_code": {**text(60), "description": "a region's name or its GB/T 2260 "
+                                                                               "code"},
+                             "page": integer(1, 1_000_000), "sort": SORT}},
     # -- evaluation -------------------------------------------------------------------------------
     ("GET", "/api/v1/evaluation/summary"): {"query": REGION_YEAR},
     ("GET", "/api/v1/evaluation/scores"): {"query": {**REGION_YEAR, "subject": {"type": "string",

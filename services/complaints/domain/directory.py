@@ -3,6 +3,8 @@
 directory is passed in by the caller."""
 from __future__ import annotations
 
+from services.common import regions
+
 from .config import ConfigError
 from .channels import load_channels
 from .lifecycle import Handler
@@ -10,12 +12,13 @@ from .routing import Route, RouteTarget, load_routing_rules
 
 
 def region_name(region_code: str) -> str:
-    """The region's name from the published channels (channels.yaml), else ``地区<code>``."""
+    """The region's name from the published channels (channels.yaml), else its GB/T 2260 name
+    (江苏省常州市武进区, services/common/regions.py; issue 19 — it read 地区320412)."""
     try:
         entry = load_channels().regions.get(region_code[:6]) or {}
     except ConfigError:
         entry = {}
-    return entry.get("name") or f"地区{region_code}"
+    return entry.get("name") or regions.region_label(region_code[:6])
 
 
 def legal_office_id(region_code: str) -> str:

@@ -71,7 +71,7 @@ def channels(region_code):
 def intake_options(db) -> dict:
     """What the portal form offers: regions that publish channels, and the registered bodies."""
     directory = load_channels()
-    regions = [{"region_code": code, "name": entry.get("name") or code}
+    regions = [{"region_code": code, "name": entry.get("name") or region_name(code)}
                for code, entry in sorted(directory.regions.items())]
     with db.session() as session:
         known = [{"body_id": b.body_id, "name": b.name, "kind": b.kind, "region_code": b.region_code}

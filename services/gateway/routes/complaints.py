@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 
 from services.common.rpc import call
 from services.common import attachments as intake
+from services.common import regions
 from services.common.formats import size_zh
 from services.gateway import pages
 from services.gateway.edge import CSRF_COOKIE, CSRF_FIELD, client_ip, request_ip  # noqa: F401 - client_ip re-exported
@@ -114,6 +115,20 @@ def _region_of(regions: list[dict], code: str) -> str | None:
     return None
 
 
+def region_groups(options_regions: list[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The form's regions grouped by the region above (issue 19, CMP-1): [(江苏省常州市, [(320412, 武进区), …])];
+    a region reads as its short GB/T 2260 name under its parent's full name (names, never codes)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for r in sorted(options_regions, key=lambda r: r["region_code"]):
+        code = r["region_code"]
+        found = regions.region(code[:6])
+        parent = regions.region(found.parent) if found and found.parent else None
+        group = parent.full_name if parent else (found.full_name if found else "其他地区")
+        name = found.name if found and len(code) == 6 else (r.get("name") or regions.region_label(code))
+        groups.setdefault(group, []).append((code, name))
+    return list(groups.items())
+
+
 class ComplaintsRoutes:
     # -- helpers ---------------------------------------------------------------------------------
     def _limit(self, request, kind: str, number: str | None = None) -> None:
@@ -182,6 +197,7 @@ class ComplaintsRoutes:
         channels = call(self.complaints, "channels", region) if region else None
         errors = ctx.pop("errors", {})
         return pages.render("complaints/form.html", status=status, options=options, region=region,
+                            region_groups=region_groups(options.get("regions") or []),
                             channels=channels, values=values, errors=errors,
                             error_list=[(name, message) for name in (*FORM_FIELDS, "_") if name in errors
                                         for message in errors[name]] +

@@ -18,7 +18,7 @@ from services.common.catalogue.fields import ACTION_TYPE_NAMES_ZH, PartySchema
 from services.common.events import jsonable
 from services.common.formats import keywords
 from services.common.rpc import call
-from services.common import settings
+from services.common import regions, settings
 from services.common.qr import qr_png
 from services.gateway import pages
 from services.gateway.exports import csv_text
@@ -175,6 +175,25 @@ def page_numbers(page: int, last: int, around: int = 2) -> list[int | None]:
     return out
 
 
+def _region_options(bodies: list[dict], townships: dict[str, str]) -> list[str]:
+    """The region box's suggestions (issue 19): the full names of the regions where registered bodies are,
+    with their cities and counties — what a person would type, each resolving to one region."""
+    codes: set[str] = set()
+    for body in bodies or ():
+        code = str(body.get("region_code") or "")
+        if len(code) not in (6, 9):
+            continue
+        codes.update({code[:4] + "00", code[:6]})
+        if len(code) == 9 and code in townships:
+            codes.add(code)
+    names = []
+    for code in sorted(codes):
+        label = regions.region_label(code, townships)
+        if label != code and "（" not in label:
+            names.append(label)
+    return names
+
+
 def _answer(result):
     """Turn a service refusal ({"error", "status", "message", "fields"}) into an HTTP error."""
     if isinstance(result, dict) and result.get("error") and "status" in result and isinstance(result["status"], int):
@@ -218,11 +237,24 @@ class DisclosureRoutes:
         sort = _sort(request)
         size = PORTAL_PAGE_SIZE
         reachable_pages = PORTAL_MAX_RESULTS // size
-        result = (_search(self, filters, page, size, sort) if page <= reachable_pages else
-                  {"results": [], "total": None, "has_more": False})
+        # the region box takes a name ("武进区", "常州市武进区") or a code; the search and the downloads get the code
         bodies = call(self.disclosure, "bodies", None)
+        townships = regions.township_names(bodies)
+        region_code, region_error = None, None
+        if filters["region_code"]:
+            try:
+                region_code = regions.resolve_region(filters["region_code"], townships)
+            except regions.RegionNotFound as exc:
+                region_error = exc.message
+        searched_filters = {**filters, "region_code": region_code or ""}
+        if region_error:
+            result = {"results": [], "total": None, "has_more": False, "message": region_error}
+        elif page <= reachable_pages:
+            result = _search(self, searched_filters, page, size, sort)
+        else:
+            result = {"results": [], "total": None, "has_more": False}
         query = {k: v for k, v in filters.items() if v}
-        plain = dict(query)              # the downloads: newest first
+        plain = {k: v for k, v in searched_filters.items() if v}     # the downloads: codes, newest first
         if sort != "date":
             query["sort"] = sort
         total = result.get("total")
@@ -248,7 +280,10 @@ class DisclosureRoutes:
                             next_url=url(page=page + 1) if result.get("has_more") else None,
                             csv_url="/api/v1/public/decisions.csv?" + urlencode(plain),
                             atom_url="/api/v1/public/decisions.atom?" + urlencode(plain),
-                            json_url="/api/v1/public/decisions?" + urlencode(query))
+                            json_url="/api/v1/public/decisions?" + urlencode(
+                                {**plain, **({"sort": sort} if sort != "date" else {})}),
+                            region_code=region_code, townships=townships,
+                            region_options=_region_options(bodies, townships))
 
     @endpoint("GET", "/disclosure/decisions/<publication_id>", tags=("public",),
               summary="Decision page with its correction / take-down history (DISC-5, DISC-6, DISC-9, public)")
