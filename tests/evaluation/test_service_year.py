@@ -371,7 +371,7 @@ def test_eval_dashboard_in_browser_shows_charts(year_suite, finalised, browser):
     assert "评议考核监督看板" in browser.title
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "2025年度" in text and "最终考核结果" in text
-    for region in ("320411", "320412", "320400（本级）"):
+    for region in ("新北区", "武进区", "常州市（本级）"):     # names, not codes (issue 19)
         assert region in text
     assert "常州市新北区自然资源局" in text and "不合格" in text
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
@@ -385,7 +385,7 @@ def test_eval_dashboard_in_browser_shows_charts(year_suite, finalised, browser):
     assert browser_errors(browser) == []
     # a subordinate region's dashboard
     browser.get(base + "/evaluation/dashboard?year=2025&region_code=320412")
-    assert "320412" in browser.find_element(By.TAG_NAME, "main").text
+    assert "江苏省常州市武进区" in browser.find_element(By.TAG_NAME, "main").text
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.bars rect")) == 1     # A (D, E: 数据不足)
     # the printable annual report
     browser.get(base + "/evaluation/annual-report?year=2025")

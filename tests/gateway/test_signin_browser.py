@@ -37,7 +37,7 @@ def test_sec1_supervisor_signs_in_through_the_provider_sees_the_dashboard_signs_
     wait_for(lambda: browser.current_url.startswith(base + "/evaluation/dashboard"), message="back on the dashboard")
     assert "评议考核监督看板" in browser.title
     main = browser.find_element(By.TAG_NAME, "main").text
-    assert "supervisor" in main and "320400" in main and "退出登录" in main
+    assert "supervisor" in main and "常州市" in main and "退出登录" in main
     assert browser_errors(browser) == []
     session = next(c for c in browser.get_cookies() if c["name"] == "zhifa_session")
     assert session["httpOnly"] is True and session["sameSite"] == "Lax"
