@@ -26,7 +26,7 @@ DECIDED = dt.datetime(2026, 3, 2, 10, tzinfo=CHINA)
 
 #: Latin terms Chinese public pages use as they are (standards, formats, protocols, the product's name)
 ALLOWED = {"JPG", "PNG", "UTF-8", "YYYY-MM-DD", "API", "JSON", "CSV", "PDF", "XML", "Atom", "RSS", "URL", "HTTP", "HTTPS", "SM2", "SM3", "SM4", "ID",
-           "Ed25519", "SHA", "RFC", "GB", "GB/T", "OpenAPI", "AsyncAPI", "zhifa", "Python", "QR", "APP", "App",
+           "Ed25519", "ED25519", "Crypto", "SHA", "RFC", "GB", "GB/T", "OpenAPI", "AsyncAPI", "zhifa", "Python", "QR", "APP", "App",
            "OpenID", "Connect", "Merkle", "IP", "PEM", "hex", "JavaScript", "WCAG", "AA", "Apache", "Web"}
 #: what a raw code looks like on a page a person reads
 RAW = {
@@ -44,6 +44,9 @@ NOT_PAGES = re.compile(r"^/(api/|metrics|healthz|static/|auth/|signin|signout|au
 MAX_PAGES = 120
 
 
+SKIPPED = ("script", "style", "code", "pre", "template", "kbd", "samp")
+
+
 class PageText(HTMLParser):
     """What a person reads: text outside script/style, the read attributes, button and submit values."""
 
@@ -51,12 +54,13 @@ class PageText(HTMLParser):
         super().__init__()
         self.parts: list[str] = []
         self.links: list[str] = []
-        self._skip = 0
+        self._skip_tags: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag in ("script", "style", "code", "pre", "template"):
-            self._skip += 1
+        # code, and words marked as English for screen readers (lang="en", WCAG 3.1.2): shown on purpose
+        if tag in SKIPPED or str(attrs.get("lang", "")).startswith("en"):
+            self._skip_tags.append(tag)
         if tag == "a" and attrs.get("href"):
             self.links.append(attrs["href"])
         for name in READ_ATTRIBUTES:
@@ -66,11 +70,11 @@ class PageText(HTMLParser):
             self.parts.append(attrs["value"])
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "code", "pre", "template") and self._skip:
-            self._skip -= 1
+        if self._skip_tags and self._skip_tags[-1] == tag:
+            self._skip_tags.pop()
 
     def handle_data(self, data):
-        if not self._skip and data.strip():
+        if not self._skip_tags and data.strip():
             self.parts.append(data.strip())
 
 
@@ -92,7 +96,7 @@ def problems_in(text: str, context: bool = False) -> list[str]:
                   for m in pattern.finditer(text)]
         text = pattern.sub(" ", text)
     return found + [f"English {m.group()!r}" + (f" in …{text[max(0, m.start() - 20):m.end() + 20]}…" if context else "")
-                    for m in WORD.finditer(text) if m.group() not in ALLOWED and not re.fullmatch(r"[A-Z]", m.group())]
+                    for m in WORD.finditer(text) if m.group() not in ALLOWED and not re.fullmatch(r"[A-Za-z]", m.group())]
 
 
 def test_problems_in_reads_like_a_person():
@@ -107,7 +111,10 @@ def test_problems_in_reads_like_a_person():
                        "下载 CSV 或 JSON，SM2 签名") == []
     assert problems_in("统一社会信用代码 91320412MA1X2Y3B46，邮编 213100，投诉编号 320412-2026-000123，"
                        "信箱 zfjd@sfj.changzhou.gov.cn，根哈希 daab02e3b804aa6e1ebcc596b754ccb3，"
-                       "脚本 tools/audit_verify.py") == []
+                       "脚本 tools/audit_verify.py，由数字0—9和字母a—f组成") == []
+    page = PageText()
+    page.feed('<p>叶哈希（<span lang="en">leaf hash</span>）：<code>SM3(0x00 ‖ 记录)</code> page</p>')
+    assert problems_in(" ".join(page.parts)) == ["English 'page'"]
 
 
 @pytest.fixture(scope="module")
