@@ -115,6 +115,8 @@ def test_issue19_cmp4_progress_steps_to_concluded_and_receipts_print_on_one_a4_p
     progress = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#progress li")]
     assert "已办结" in progress[-1] and "经核查，投诉属实，已责令改正并退还罚款" in progress[-1], progress
     assert "（当前环节）" not in browser.find_element(By.ID, "progress-steps").text   # visually hidden words
+    result = browser.find_element(By.ID, "result").text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", result), result                  # 2026年12月2日, never ISO
     assert browser.find_element(By.ID, "progress-steps").get_attribute("textContent").count("（已完成）") == 4
     # the status prints on one A4 page: the result and the steps, no navigation, no query or rating form
     printed = _printed_without_navigation(browser)
