@@ -30,6 +30,12 @@ class BlobCorrupted(BlobError):
     """The stored bytes no longer hash to their name: tampered with or damaged storage."""
 
 
+#: media types an attachment (附件) is served with as stored, each with its download extension; anything else
+#: is served as application/octet-stream (the gateway's download route and its OpenAPI description)
+ATTACHMENT_MEDIA_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "audio/mpeg": ".mp3",
+                          "audio/wav": ".wav", "video/mp4": ".mp4", "application/octet-stream": ".bin"}
+
+
 def max_record_blob_bytes() -> int:
     """Largest attachment of an enforcement record (ZHIFA_RECORDS_MAX_BLOB_BYTES, default 8 MiB): the gateway
     refuses a bigger upload before reading it (413), records refuses it again when storing it."""

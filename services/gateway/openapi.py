@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import jsonschema_rs
 
+from services.common.blobs import ATTACHMENT_MEDIA_TYPES
 from services.common.jsonschema import schema_to_jsonschema
 
 PATH_PARAM_RE = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -175,6 +176,9 @@ def _responses(route, components: Components) -> dict:
         components.marshmallow(route.response) if route.response is not None else
         MEDIA_SCHEMAS.get(media, {"type": "object"}))
     content = {media: {"schema": success_schema}}
+    if media == "application/octet-stream":  # an attachment is served with the media type it was stored with
+        for stored in ATTACHMENT_MEDIA_TYPES:
+            content[stored] = {"schema": MEDIA_SCHEMAS["application/octet-stream"]}
     if media == "text/css":                 # the static files: style sheets and scripts
         content["application/javascript"] = {"schema": MEDIA_SCHEMAS["application/javascript"]}
     success = {"description": route.summary or "OK", "content": content}

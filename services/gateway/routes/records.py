@@ -20,7 +20,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from werkzeug.wrappers import Response
 
 from services.common import ownership
-from services.common.blobs import max_record_blob_bytes
+from services.common.blobs import ATTACHMENT_MEDIA_TYPES, max_record_blob_bytes
 from services.common.catalogue.fields import STAGES
 from services.common.events import make_envelope, parse_event
 from services.common.identifiers import is_region_code
@@ -34,8 +34,7 @@ UPLOADERS = ("department", "officer", "legal_reviewer", "supervisor", "admin")
 DEFAULT_TIMELINE_PURPOSE = "办案查阅（案件时间线）"
 RPC_TIMEOUT = 30.0
 # media types an attachment may be served with (as a download); anything else is application/octet-stream
-SAFE_BLOB_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "audio/mpeg": ".mp3",
-                   "audio/wav": ".wav", "video/mp4": ".mp4", "application/octet-stream": ".bin"}
+SAFE_BLOB_TYPES = ATTACHMENT_MEDIA_TYPES
 
 
 class WitnessResolution(Schema):
