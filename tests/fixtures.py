@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -41,14 +42,119 @@ def _rabbitmqctl(*args):
     subprocess.run([exe, *args], check=True, capture_output=True, timeout=60)
 
 
+class VhostPool:
+    """Fresh vhosts on the test broker, made and removed in the background (CI time).
+
+    rabbitmqctl boots an Erlang VM for every call — about a second each on the CI machine, so
+    add_vhost + set_permissions + delete_vhost cost every test ~3 s of waiting (117 tests ask for one).
+    The pool makes the NEXT vhost (add_vhost, then set_permissions for guest) while the current test
+    runs, and deletes a released vhost without waiting; the deletions still running are waited for
+    (and their failures reported) when the session ends. Every vhost is still new and used by one
+    test (or one module fixture) only; a failed background creation is retried in the foreground and
+    raises as before."""
+
+    def __init__(self):
+        self._next: tuple[str, subprocess.Popen, object] | None = None
+        self._deleting: list[tuple[str, subprocess.Popen]] = []
+        self.failed_deletes: list[str] = []
+
+    @staticmethod
+    def _exe() -> str:
+        return shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+
+    def _spawn(self) -> tuple[str, subprocess.Popen, object]:
+        import tempfile
+
+        vhost, exe = f"zhifa-test-{uuid.uuid4().hex[:8]}", self._exe()
+        err = tempfile.TemporaryFile()
+        proc = subprocess.Popen(["sh", "-c", '"$0" add_vhost "$1" && "$0" set_permissions -p "$1" guest ".*" ".*" ".*"',
+                                 exe, vhost], stdout=subprocess.DEVNULL, stderr=err)
+        return vhost, proc, err
+
+    def take(self) -> str:
+        """A new vhost with every right for guest (the one made in the background if it is ready)."""
+        made, self._next = self._next, None
+        vhost = None
+        if made is not None:
+            name, proc, err = made
+            try:
+                if proc.wait(timeout=120) == 0:
+                    vhost = name
+                else:
+                    err.seek(0)
+                    sys.stderr.write(f"\n[vhost pool] background add_vhost {name} failed: "
+                                     f"{err.read().decode(errors='replace')[-500:]}; making one now\n")
+                    self._delete_now(name)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                self._delete_now(name)
+            finally:
+                err.close()
+        if vhost is None:               # the first one, or the background one failed: as before, raising
+            vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        self._next = self._spawn()
+        return vhost
+
+    def release(self, vhost: str) -> None:
+        """Delete ``vhost`` in the background (at most two deletions at a time)."""
+        self._reap()
+        while len(self._deleting) >= 2:
+            self._finish(*self._deleting.pop(0))
+        self._deleting.append((vhost, subprocess.Popen([self._exe(), "delete_vhost", vhost],
+                                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+
+    def _finish(self, vhost: str, proc: subprocess.Popen) -> None:
+        try:
+            if proc.wait(timeout=120) != 0:
+                self._delete_now(vhost)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            self._delete_now(vhost)
+
+    def _reap(self) -> None:
+        for vhost, proc in list(self._deleting):
+            if proc.poll() is not None:
+                self._deleting.remove((vhost, proc))
+                if proc.returncode != 0:
+                    self._delete_now(vhost)
+
+    def _delete_now(self, vhost: str) -> None:
+        done = subprocess.run([self._exe(), "delete_vhost", vhost], capture_output=True, timeout=120)
+        if done.returncode != 0 and b"does not exist" not in done.stderr + done.stdout:
+            self.failed_deletes.append(vhost)
+
+    def close(self) -> None:
+        if self._next is not None:
+            name, proc, err = self._next
+            self._next = None
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            err.close()
+            self._delete_now(name)
+        while self._deleting:
+            self._finish(*self._deleting.pop(0))
+
+
+@pytest.fixture(scope="session")
+def vhost_pool():
+    """``take()`` a fresh vhost on the test broker, ``release(vhost)`` it (see VhostPool)."""
+    pool = VhostPool()
+    yield pool
+    pool.close()
+    assert not pool.failed_deletes, f"rabbitmqctl delete_vhost failed for {pool.failed_deletes}"
+
+
 @pytest.fixture
-def amqp_uri():
-    """A fresh vhost per test on the local RabbitMQ (no durable leftovers between tests), removed afterwards."""
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+def amqp_uri(vhost_pool):
+    """A fresh vhost per test on the local RabbitMQ (no durable leftovers between tests), removed afterwards
+    (made and deleted in the background: VhostPool)."""
+    vhost = vhost_pool.take()
     yield f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
-    _rabbitmqctl("delete_vhost", vhost)
+    vhost_pool.release(vhost)
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +197,38 @@ def service_engine(request, tmp_path):
     yield make
     for engine in engines:
         engine.dispose()
+
+
+_TEMPLATES: dict[str, str] = {}
+
+
+def migrate(service: str, url: str) -> None:
+    """``upgrade(service, url)`` for a suite's database, without running alembic again for every new
+    SQLite file (CI time): a database that does not exist yet is a copy (sqlite3 backup) of one migrated
+    to head once per session — the same schema and rows, since the migrations of an empty database
+    depend on nothing else. An existing file (a suite restarted on its data) and PostgreSQL are migrated
+    by alembic as before. tests/common/test_migrations_lock.py and the migration tests call upgrade()."""
+    import sqlite3
+    import tempfile
+
+    from services.common.migrations import upgrade
+
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path is None or "?" in path or os.path.exists(path):
+        upgrade(service, url)
+        return
+    template = _TEMPLATES.get(service)
+    if template is None:
+        template = os.path.join(tempfile.mkdtemp(prefix="zhifa-migrated-"), f"{service}.db")
+        upgrade(service, f"sqlite:///{template}")
+        _TEMPLATES[service] = template
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    source, copy = sqlite3.connect(template), sqlite3.connect(path)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
 
 
 def free_port() -> int:
@@ -224,8 +362,6 @@ def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_k
     from nameko import config
     from nameko.runners import ServiceRunner
 
-    from services.common.migrations import upgrade
-
     keys_file = tmp_path / "api_keys.yaml"
     import yaml
 
@@ -234,7 +370,7 @@ def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_k
     classes = [c for c in all_service_classes() if services is None or c.name in services]
     with config.patch(suite.config(), clear=False):
         for service, url in databases.items():
-            upgrade(service, url)
+            migrate(service, url)
         declare_topology(amqp_uri, all_service_classes())
         runner = ServiceRunner()
         for cls in classes:
@@ -273,13 +409,7 @@ CHROMIUM = os.environ.get("ZHIFA_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("ZHIFA_CHROMEDRIVER", "/usr/bin/chromedriver")
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium (Debian's package; installed by .ci/run). Pages are checked as a person sees them."""
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        if os.environ.get("CI"):
-            pytest.fail("chromium / chromium-driver are not installed (.ci/run installs them)")
-        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+def _start_chromium(profile_dir):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -287,16 +417,76 @@ def browser(tmp_path):
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=420,900", "--lang=zh-CN",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+                 "--disable-dev-shm-usage", f"--window-size={BROWSER_SIZE[0]},{BROWSER_SIZE[1]}", "--lang=zh-CN",
+                 f"--user-data-dir={profile_dir}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    return driver
+
+
+BROWSER_SIZE = (420, 900)
+
+
+class _SharedChromium:
+    """One headless Chromium for the session (CI time: starting one took ~2 s for each of 25 tests), handed
+    to each test as if new (``reset``): every cookie of every site gone (the gateway's session, the OpenID
+    provider's — cookies ignore the port, so a provider login of one test would sign the next one in),
+    the HTTP cache emptied, a blank page, the default window size, and the console log drained so that
+    ``browser_errors`` sees only the test's own pages. The app keeps nothing in web storage. A driver that
+    cannot be reset (a test left a dialog open, the renderer died) is replaced by a new Chromium."""
+
+    def __init__(self, root):
+        self.root, self.driver, self.started = root, None, 0
+
+    def get(self):
+        if self.driver is not None:
+            try:
+                self.reset(self.driver)
+                return self.driver
+            except Exception as exc:  # noqa: BLE001 - a broken browser is replaced, not reused
+                sys.stderr.write(f"\n[browser] Chromium could not be reset ({exc!r}); starting a new one\n")
+                self.quit()
+        self.started += 1
+        self.driver = _start_chromium(self.root / f"chromium-profile-{self.started}")
+        return self.driver
+
+    @staticmethod
+    def reset(driver) -> None:
+        driver.get("about:blank")
+        driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+        driver.set_window_size(*BROWSER_SIZE)
+        driver.get_log("browser")                   # drained: the previous test's messages
+        if driver.execute_cdp_cmd("Network.getAllCookies", {}).get("cookies"):
+            raise RuntimeError("cookies left after clearing")
+
+    def quit(self):
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            self.driver = None
+
+
+@pytest.fixture(scope="session")
+def _shared_chromium(tmp_path_factory):
+    shared = _SharedChromium(tmp_path_factory.mktemp("chromium"))
+    yield shared
+    shared.quit()
+
+
+@pytest.fixture
+def browser(_shared_chromium):
+    """Headless Chromium (Debian's package; installed by .ci/run). Pages are checked as a person sees them.
+    One Chromium serves the session, reset for each test as if new (_SharedChromium)."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        if os.environ.get("CI"):
+            pytest.fail("chromium / chromium-driver are not installed (.ci/run installs them)")
+        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    yield _shared_chromium.get()
 
 
 def browser_errors(driver) -> list[str]:

@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from services.common import federation
 from services.common.bus import all_service_classes, declare_topology, events_exchange
-from services.common.migrations import upgrade
-from tests.fixtures import AMQP_HOST, ROOT_DIR, _rabbitmqctl, free_port, wait_for
+from tests.fixtures import AMQP_HOST, ROOT_DIR, _rabbitmqctl, free_port, migrate, wait_for
 from tests.tcp_proxy import TcpProxy
 
 DATABASES = ("records", "review", "disclosure", "complaints", "evaluation")
@@ -84,7 +83,7 @@ class SuiteProcesses:
         running = {s for services in self.groups.values() for s in services}
         for service, url in self.databases.items():
             if service in running:
-                upgrade(service, url)
+                migrate(service, url)
         declare_topology(self.amqp_uri, all_service_classes())
         if self.tier == "province":
             federation.declare_province_side(self.amqp_uri, list(cities))

@@ -107,4 +107,10 @@ const server = createServer(async (req, res) => {
 server.listen(settings.port, '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${settings.issuer}`);
 });
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+// close() alone waits for every idle keep-alive connection (a browser's, the gateway's HTTP pool) to time out:
+// the tests waited 10 s for each provider to stop; drop them, then exit once the listener is closed
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  setTimeout(() => { server.closeAllConnections(); }, 1000).unref();
+});
