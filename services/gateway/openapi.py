@@ -181,11 +181,6 @@ def _responses(route, components: Components) -> dict:
             content[stored] = {"schema": MEDIA_SCHEMAS["application/octet-stream"]}
     if media == "text/css":                 # the static files: style sheets and scripts
         content["application/javascript"] = {"schema": MEDIA_SCHEMAS["application/javascript"]}
-    if media == "application/octet-stream":     # an attachment keeps its allow-listed type (SEC-5): all documented
-        from services.gateway.routes.records import SAFE_BLOB_TYPES
-
-        for other in sorted(SAFE_BLOB_TYPES):
-            content.setdefault(other, {"schema": MEDIA_SCHEMAS["application/octet-stream"]})
     success = {"description": route.summary or "OK", "content": content}
     responses = {str(route.success): success}
     # issue 19: every address outside /api/ (pages, downloads, static files) answers errors as a Chinese page
