@@ -93,11 +93,60 @@ def _is_local(uri: str) -> bool:
     return all((urlparse(part.strip()).hostname or "") in LOCAL_HOSTS for part in uri.split(";") if part.strip())
 
 
-@lru_cache(maxsize=8)
-def _broker_supports_quorum(host: str) -> bool:
-    from services.common import settings
+#: bus-init's choice of queue type, kept in the broker (per vhost) as an empty queue of that type, so every
+#: process of the suite follows it: each process deciding for itself ("auto") disagreed under load — a
+#: rabbitmqctl that timed out in one service made it declare quorum queues over bus-init's classic ones,
+#: and its consumers failed with 406 PRECONDITION_FAILED, silently consuming nothing (issue 20)
+QUEUE_TYPE_MARKER = "zhifa.queue-type"
 
-    uri = settings.amqp_uri() if host == "" else host
+
+def _marker(quorum: bool) -> Queue:
+    return Queue(QUEUE_TYPE_MARKER, durable=True, auto_delete=False,
+                 queue_arguments={"x-queue-type": "quorum" if quorum else "classic"})
+
+
+def recorded_queue_type(conn) -> bool | None:
+    """The queue type bus-init recorded in this vhost: True (quorum), False (classic), None (not recorded)."""
+    probe = conn.channel()
+    try:
+        probe.queue_declare(QUEUE_TYPE_MARKER, passive=True)
+    except amqp.exceptions.NotFound:
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            probe.close()
+    channel = conn.channel()
+    try:       # declaring it as a quorum queue succeeds only if it is one
+        channel.queue_declare(QUEUE_TYPE_MARKER, durable=True, auto_delete=False,
+                              arguments={"x-queue-type": "quorum"})
+        return True
+    except amqp.exceptions.PreconditionFailed:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
+
+
+def record_queue_type(conn, quorum: bool) -> None:
+    """bus-init: record ``quorum`` as this vhost's queue type (re-created if it was the other type; it is empty)."""
+    if recorded_queue_type(conn) not in (None, quorum):
+        channel = conn.channel()
+        try:
+            channel.queue_delete(QUEUE_TYPE_MARKER)
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
+    channel = conn.channel()
+    try:
+        _marker(quorum)(channel).declare()
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
+
+
+def _broker_decides_quorum(uri: str) -> bool:
+    """What ``auto`` chooses for a broker with no recorded choice: RabbitMQ ≥ 3.10 and, on this machine, a
+    file-handle budget that holds a suite's quorum queues."""
     with Connection(uri) as conn:
         conn.connect()
         properties = conn.connection.server_properties or {}
@@ -114,15 +163,30 @@ def _broker_supports_quorum(host: str) -> bool:
     return True
 
 
-def quorum_enabled(amqp_uri: str | None = None) -> bool:
-    """``ZHIFA_QUORUM_QUEUES``: on, off, or auto (on when the broker supports it — RabbitMQ ≥ 3.10 and, for a
-    broker on this machine, a file-handle budget that holds a suite's quorum queues; asked once a process)."""
+@lru_cache(maxsize=8)
+def _broker_supports_quorum(host: str, follow_recorded: bool = True) -> bool:
+    from services.common import settings
+
+    uri = settings.amqp_uri() if host == "" else host
+    if follow_recorded:
+        with Connection(uri) as conn:
+            conn.connect()
+            recorded = recorded_queue_type(conn)
+        if recorded is not None:
+            return recorded
+    return _broker_decides_quorum(uri)
+
+
+def quorum_enabled(amqp_uri: str | None = None, follow_recorded: bool = True) -> bool:
+    """``ZHIFA_QUORUM_QUEUES``: on, off, or auto — the type bus-init recorded in the vhost
+    (``QUEUE_TYPE_MARKER``) when there is one, else on when the broker supports it (RabbitMQ ≥ 3.10 and, for
+    a broker on this machine, a file-handle budget that holds a suite's quorum queues); asked once a process."""
     from services.common import settings
 
     choice = settings.get("ZHIFA_QUORUM_QUEUES")
     if choice != "auto":
         return choice == "on"
-    return _broker_supports_quorum(amqp_uri or "")
+    return _broker_supports_quorum(amqp_uri or "", follow_recorded)
 
 
 def _quorum(quorum: bool | None) -> bool:
@@ -342,8 +406,9 @@ def declare_topology(amqp_uri: str, service_classes, extra_sources=("departments
     """Declare exchanges, handler queues (+ retry queues) and dead-letter queues. Idempotent. A queue
     that exists with other arguments (a classic queue, quorum queues now on) is migrated, messages kept."""
     declared = []
-    quorum = quorum_enabled(amqp_uri)
+    quorum = quorum_enabled(amqp_uri)      # auto: a choice recorded earlier stands (queues stay as they are)
     with Connection(amqp_uri) as conn:
+        record_queue_type(conn, quorum)     # before the queues: a service starting now follows this choice
         channel = conn.channel()
         dead_letter_exchange()(channel).declare()
         sources = set(extra_sources)

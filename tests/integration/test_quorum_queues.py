@@ -163,3 +163,38 @@ def test_auto_stays_classic_on_a_local_broker_whose_file_handles_cannot_hold_quo
         assert not bus._is_local("amqp://a:b@rabbitmq:5672/x")
     finally:
         bus._broker_supports_quorum.cache_clear()
+
+
+def test_every_process_follows_the_queue_type_bus_init_recorded(amqp_uri, monkeypatch):
+    """Issue 20, PLAT-1 (fail closed): with ``auto`` each process used to decide the queue type itself; under
+    load one service's rabbitmqctl timed out, it chose quorum over bus-init's classic queues and its
+    consumers failed with 406 — consuming nothing. bus-init now records its choice in the vhost
+    (``zhifa.queue-type``) and every process follows it whatever its own check says; an explicit on/off run
+    of bus-init changes the record."""
+    from services.common import bus
+
+    monkeypatch.setenv("ZHIFA_QUORUM_QUEUES", "auto")
+    bus._broker_supports_quorum.cache_clear()
+    try:
+        with Connection(amqp_uri) as conn:
+            assert bus.recorded_queue_type(conn) is None
+        monkeypatch.setattr(bus, "local_broker_file_handle_limit", lambda: 927)        # bus-init: classic
+        declare_topology(amqp_uri, [MigratedService])
+        with Connection(amqp_uri) as conn:
+            assert bus.recorded_queue_type(conn) is False
+        bus._broker_supports_quorum.cache_clear()
+        monkeypatch.setattr(bus, "local_broker_file_handle_limit", lambda: None)       # a service: no answer
+        assert bus.quorum_enabled(amqp_uri) is False                                   # follows the record
+        assert bus.quorum_enabled(amqp_uri, follow_recorded=False) is True             # what it alone would do
+        queues = _queues(amqp_uri)
+        assert {kind for name, (kind, _) in queues.items() if name.startswith("evt-")} == {"classic"}
+        # an explicit choice is recorded by bus-init (the migration procedure), and followed from then on
+        monkeypatch.setenv("ZHIFA_QUORUM_QUEUES", "on")
+        declare_topology(amqp_uri, [MigratedService])
+        monkeypatch.setenv("ZHIFA_QUORUM_QUEUES", "auto")
+        bus._broker_supports_quorum.cache_clear()
+        monkeypatch.setattr(bus, "local_broker_file_handle_limit", lambda: 927)
+        assert bus.quorum_enabled(amqp_uri) is True
+        assert {kind for name, (kind, _) in _queues(amqp_uri).items() if name.startswith("evt-")} == {"quorum"}
+    finally:
+        bus._broker_supports_quorum.cache_clear()
