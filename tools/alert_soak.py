@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 from services.common import settings  # noqa: E402
-from run import gateway_url, metrics_ports  # noqa: E402  (deploy/local/run.py: the ports make run uses)
+from run import amqp_uri, gateway_url, metrics_ports  # noqa: E402  (deploy/local/run.py: the ports make run uses)
 
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 BROKER_METRICS = "127.0.0.1:15692"
@@ -49,6 +50,12 @@ RUN_LOG = ROOT / "var" / "logs" / "alert-soak-make-run.log"
 
 def log(text: str) -> None:
     print(f"alert-soak: {text}", flush=True)
+
+
+def suite_vhost() -> str:
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(amqp_uri()).path[1:]) or "/"
 
 
 def broker_metrics_answer() -> bool:
@@ -76,26 +83,32 @@ def ensure_broker_metrics() -> None:
         time.sleep(1)
 
 
-def prometheus_config(ports: dict[str, int]) -> dict:
-    """Scrape jobs named as in deploy/prometheus/prometheus.yml (zhifa-<service>, rabbitmq), on this machine."""
+def prometheus_config(ports: dict[str, int], vhost: str | None = None) -> dict:
+    """Scrape jobs named as in deploy/prometheus/prometheus.yml (zhifa-<service>, rabbitmq), on this machine.
+    ``vhost``: the broker's per-queue series of that vhost only — the machine's broker also holds other
+    suites' and test runs' vhosts, which are not the suite under watch."""
     jobs = [{"job_name": f"zhifa-{service}", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
             for service, port in ports.items() if port]
     # per-object output is ~1 MB with a suite's queues: give the scrape the whole interval on a busy machine
-    jobs.append({"job_name": "rabbitmq", "metrics_path": "/metrics/per-object", "scrape_timeout": "14s",
-                 "static_configs": [{"targets": [BROKER_METRICS]}]})
+    broker = {"job_name": "rabbitmq", "metrics_path": "/metrics/per-object", "scrape_timeout": "14s",
+              "static_configs": [{"targets": [BROKER_METRICS]}]}
+    if vhost is not None:
+        broker["metric_relabel_configs"] = [{"source_labels": ["vhost"], "regex": f"|{re.escape(vhost)}",
+                                             "action": "keep"}]
+    jobs.append(broker)
     return {"global": {"scrape_interval": "15s", "evaluation_interval": "15s",
                        "external_labels": {"system": "zhifa"}},
             "rule_files": [str(ALERTS)], "scrape_configs": jobs}
 
 
-def start_prometheus(folder: Path, port: int, ports: dict[str, int]) -> subprocess.Popen:
+def start_prometheus(folder: Path, port: int, ports: dict[str, int], vhost: str) -> subprocess.Popen:
     binary = shutil.which("prometheus")
     if not binary:
         raise SystemExit("alert-soak: Prometheus is not installed (Debian package `prometheus`)")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     config = folder / "prometheus.yml"
-    config.write_text(yaml.safe_dump(prometheus_config(ports), sort_keys=False), encoding="utf-8")
+    config.write_text(yaml.safe_dump(prometheus_config(ports, vhost), sort_keys=False), encoding="utf-8")
     check = subprocess.run([shutil.which("promtool") or "promtool", "check", "config", str(config)],
                            capture_output=True, text=True)
     if check.returncode:
@@ -149,7 +162,7 @@ def soak(minutes: float, port: int) -> int:
     try:
         wait_for_suite(run)
         log(f"make run is up ({gateway_url()}); watching for {minutes:g} minutes")
-        prometheus = start_prometheus(folder, port, ports)
+        prometheus = start_prometheus(folder, port, ports, suite_vhost())
         fired: dict[str, dict] = {}
         supervision: dict[str, str] = {}
         pending_seen: dict[str, str] = {}

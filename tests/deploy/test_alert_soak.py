@@ -20,11 +20,14 @@ import alert_soak  # noqa: E402
 
 def test_soak_config_scrapes_each_service_and_the_broker_with_the_shipped_rules(tmp_path):
     ports = {"records": 9101, "review": 9102, "gateway": 9100, "evaluation": 0}
-    config = alert_soak.prometheus_config(ports)
+    config = alert_soak.prometheus_config(ports, "/")
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {"zhifa-records", "zhifa-review", "zhifa-gateway", "rabbitmq"}   # port 0: not served
     assert jobs["zhifa-review"]["static_configs"][0]["targets"] == ["127.0.0.1:9102"]
     assert jobs["rabbitmq"]["metrics_path"] == "/metrics/per-object"
+    # only the watched suite's vhost (and series without one): other vhosts on the machine's broker are not it
+    [keep] = jobs["rabbitmq"]["metric_relabel_configs"]
+    assert keep["action"] == "keep" and keep["source_labels"] == ["vhost"] and keep["regex"] == "|/"
     assert config["rule_files"] == [str(PROMETHEUS / "alerts.yml")]
     # the job names are the shipped ones, so rules grouping by job read the same series
     shipped = {job["job_name"] for job in load_yaml(PROMETHEUS / "prometheus.yml")["scrape_configs"]}
