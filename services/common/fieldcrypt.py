@@ -52,7 +52,7 @@ from sqlalchemy import Text, and_, func, select, type_coerce, update
 from sqlalchemy.types import TypeDecorator
 
 from services.common import settings
-from services.common.keyfiles import write_atomic as _write_atomic
+from services.common.keyfiles import write_atomic
 
 __all__ = ["PREFIX", "KeyProvider", "FileKeyProvider", "Keyring", "keyring", "provider", "enabled",
            "sm4_gcm_encrypt", "sm4_gcm_decrypt", "EncryptedText", "EncryptedJSON", "blind_index",
@@ -117,6 +117,11 @@ class KeyProvider(Protocol):
     def wrap(self, kek_id: str, key: bytes, aad: bytes) -> bytes: ...
 
     def unwrap(self, kek_id: str, wrapped: bytes, aad: bytes) -> bytes: ...
+
+
+def _write_atomic(path: Path, data: bytes, exclusive: bool = False) -> bool:
+    """Key material of field encryption lives in folders of its own: they are made 0700."""
+    return write_atomic(path, data, exclusive=exclusive, private_dir=True)
 
 
 class FileKeyProvider:

@@ -15,16 +15,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
-def write_atomic(path: Path, data: bytes, exclusive: bool = False) -> bool:
-    """Write ``path`` through a temporary file (mode 0600, directory 0700 where allowed). ``exclusive``:
-    keep an existing file (a concurrent starter that lost the race uses the winner's) and answer whether
-    this call created it."""
+def write_atomic(path: Path, data: bytes, exclusive: bool = False, private_dir: bool = False) -> bool:
+    """Write ``path`` through a temporary file (mode 0600). ``exclusive``: keep an existing file (a
+    concurrent starter that lost the race uses the winner's) and answer whether this call created it.
+    ``private_dir``: the folder holds only keys (the KEK folder) — made 0700 where allowed. Never for a
+    shared folder: a key file written into a folder other users need (a data root other processes run
+    in, e.g. PostgreSQL's clusters beside the keys in the chaos suite) must not lock them out."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(path.parent, 0o700)
-    except OSError:
-        pass
+    if private_dir:
+        try:
+            os.chmod(path.parent, 0o700)
+        except OSError:
+            pass
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:

@@ -49,3 +49,16 @@ def test_unknown_algorithm_is_refused(tmp_path):
     with pytest.raises(ValueError):
         keyfiles.ensure_private_key(tmp_path / "k.pem", "rsa")
     assert not (tmp_path / "k.pem").exists()
+
+
+def test_a_shared_folder_keeps_its_mode(tmp_path):
+    """A key written into a folder other users traverse (the chaos suite's data root holds PostgreSQL's
+    clusters, run as postgres) leaves the folder's mode alone — 0700 there locked pg_ctl out of its
+    standby and no primary kill was ever followed by a promotion."""
+    shared = tmp_path / "root"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    keyfiles.ensure_private_key(shared / "key-city.pem", "ed25519")
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o755
+    keyfiles.write_atomic(tmp_path / "kek" / "current", b"k", private_dir=True)
+    assert stat.S_IMODE(os.stat(tmp_path / "kek").st_mode) == 0o700
