@@ -322,6 +322,9 @@ def main(argv=None) -> int:
                         help="system=user:password — the broker user an AMQP system publishes as")
     parser.add_argument("--token-secret-file", help="sign reviewer tokens with this secret (var/token_secret)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--state-file", help="keeps the last case number sent, so a restarted demo (make run "
+                        "again on the same var/) sends new cases: an archived case's number sent again is "
+                        "refused by records (REC-5) and dead-lettered")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     api_keys = dict(item.split("=", 1) for item in args.api_key)
@@ -333,11 +336,15 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     officers = register_bodies(dept, rng)
     print(f"demo: registered {len(BODIES)} bodies, {sum(map(len, officers.values()))} officers", flush=True)
-    n = 0
+    state = Path(args.state_file) if args.state_file else None
+    first = int(state.read_text().strip() or 0) if state and state.exists() else 0
+    n = first
     while True:
         n += 1
         body = BODIES[(n - 1) % len(BODIES)]
-        case = run_case(dept, rng, body, officers[body["body_id"]], n, reviewer, major=True if n == 1 else None)
+        case = run_case(dept, rng, body, officers[body["body_id"]], n, reviewer, major=True if n == first + 1 else None)
+        if state:
+            state.write_text(str(n))
         lapses = [k for k in ("missing", "late", "bypassed") if case[k]]
         print(f"demo: case {case['case_id']} ({'major' if case['major'] else 'ordinary'}"
               f"{', ' + '/'.join(lapses) if lapses else ''}) sent "
@@ -345,9 +352,9 @@ def main(argv=None) -> int:
         if n % 4 == 0:
             hotline_complaint(dept, rng, body)
             print("demo: 12345 hotline complaint sent", flush=True)
-        if n >= args.cases and not args.forever:
+        if n - first >= args.cases and not args.forever:
             break
-        if n >= args.cases:
+        if n - first >= args.cases:
             time.sleep(args.interval)
     print(f"demo: {dept.sent} events sent", flush=True)
     return 0

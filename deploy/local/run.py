@@ -279,7 +279,8 @@ def main() -> int:
         time.sleep(0.5)
     time.sleep(2)  # let every consumer attach
     demo = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "local" / "demo.py"), "--forever",
-                             "--interval", "8", *demo_args, "--token-secret-file", str(ROOT / "var" / "token_secret")], cwd=ROOT, env=env(),
+                             "--interval", "8", *demo_args, "--token-secret-file", str(ROOT / "var" / "token_secret"),
+                             "--state-file", str(ROOT / "var" / "demo-state")], cwd=ROOT, env=env(),
                             stdout=open(ROOT / "var" / "logs" / "demo.log", "a"), stderr=subprocess.STDOUT,
                             start_new_session=True)
     procs.append(demo)

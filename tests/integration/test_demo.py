@@ -47,13 +47,18 @@ def test_demo_traffic_flows_through_every_service(amqp_uri, sqlite_databases, tm
     with running_suite(amqp_uri, sqlite_databases, tmp_path, api_keys=keys) as suite:
         secret = tmp_path / "token_secret"
         secret.write_text(suite.token_secret)
-        demo = subprocess.run(
-            [sys.executable, str(ROOT_DIR / "deploy" / "local" / "demo.py"), "--amqp", amqp_uri, "--gateway",
-             suite.base_url, "--cases", "5", "--api-key", f"zl-zhzf-http={HTTP_KEY}", *senders, "--token-secret-file",
-             str(secret)], cwd=ROOT_DIR, env={**os.environ, "PYTHONPATH": str(ROOT_DIR)}, capture_output=True,
-            text=True, timeout=240)
-        assert demo.returncode == 0, demo.stdout + demo.stderr
-        print(demo.stdout)
+        state = tmp_path / "demo-state"
+
+        def run_demo(cases: int) -> None:
+            demo = subprocess.run(
+                [sys.executable, str(ROOT_DIR / "deploy" / "local" / "demo.py"), "--amqp", amqp_uri, "--gateway",
+                 suite.base_url, "--cases", str(cases), "--api-key", f"zl-zhzf-http={HTTP_KEY}", *senders,
+                 "--token-secret-file", str(secret), "--state-file", str(state)], cwd=ROOT_DIR,
+                env={**os.environ, "PYTHONPATH": str(ROOT_DIR)}, capture_output=True, text=True, timeout=240)
+            assert demo.returncode == 0, demo.stdout + demo.stderr
+            print(demo.stdout)
+
+        run_demo(5)
         supervisor = suite.token("supervisor", "320400")
         case_id = f"320400-SCJG-{dt.date.today().year}-00001"     # the demo's first case is major
         timeline = wait_for(lambda: (lambda r: r.ok and any(e["event_type"] == "case.archived"
@@ -70,5 +75,12 @@ def test_demo_traffic_flows_through_every_service(amqp_uri, sqlite_databases, tm
         summary = wait_for(lambda: (lambda b: b.get("320400-SCJG", {}).get("review_approved") and b)(
             suite.get("/api/v1/evaluation/summary", supervisor).json()["bodies"]), message="evaluation facts")
         assert summary["320400-SCJG"]["enforcement_action"] >= 1
+        # make run again on the same data (issue 20's alert soak): the demo goes on from its last case number —
+        # it started at 00001 again, and records refused the archived cases' events (REC-5) into the DLQ
+        run_demo(2)
+        assert state.read_text() == "7"
+        later = f"320400-SCJG-{dt.date.today().year}-00006"
+        wait_for(lambda: (lambda r: r.ok and any(e["event_type"] == "case.archived" for e in r.json()["entries"]))(
+            suite.get(f"/api/v1/cases/{later}/timeline", supervisor)), timeout=60, message="the restarted demo")
         for service in ("records", "review", "disclosure", "complaints", "evaluation"):
             assert dead_letters(amqp_uri, service) == [], f"{service} dead-lettered demo traffic"
