@@ -201,6 +201,7 @@ class ConfirmingPublisher:
         self.nacked: set[str] = set()
         self.republished = 0
         self._nacks: dict[str, int] = {}
+        self._nacked_at: dict[str, float] = {}
         self._tags: dict[int, str] = {}
         self._conn = None
         self._open(timeout=30)
@@ -243,11 +244,23 @@ class ConfirmingPublisher:
         self._settle(delivery_tag, multiple, self.nacked)
 
     def _resend_nacked(self):
+        """Each nacked event again after a back-off of 0.25 s, doubling to 5 s (≈ 33 s over its 10 tries), as
+        a departmental publisher does: sent again at once, all ten tries fell inside one leader election of a
+        stopped node's quorum queues and 87 events were given up (CI, test_node_stop)."""
+        now = time.monotonic()
         for event_id in sorted(self.nacked - self.confirmed - set(self._tags.values())):
-            if self._nacks.get(event_id, 0) < 10:
-                self._nacks[event_id] = self._nacks.get(event_id, 0) + 1
-                self.republished += 1
-                self._send(event_id)
+            tries = self._nacks.get(event_id, 0)
+            if tries >= 10:
+                continue
+            if now < self._nacked_at.setdefault(event_id, now) + min(0.25 * 2 ** tries, 5.0):
+                continue
+            del self._nacked_at[event_id]
+            self._nacks[event_id] = tries + 1
+            self.republished += 1
+            self._send(event_id)
+
+    def _retrying(self) -> bool:
+        return any(self._nacks.get(e, 0) < 10 for e in self.nacked - self.confirmed)
 
     def _return(self, exc, exchange, routing_key, message):
         self.returned.add(json.loads(message.body)["event_id"])
@@ -300,7 +313,10 @@ class ConfirmingPublisher:
             try:
                 self._resend_nacked()
                 if not self._tags:
-                    break           # nacked ten times: left unconfirmed
+                    if not self._retrying():
+                        break       # nacked ten times: left unconfirmed
+                    time.sleep(0.1)  # a nacked event waits out its back-off
+                    continue
                 self._conn.drain_events(timeout=1)
             except TimeoutError:
                 pass
