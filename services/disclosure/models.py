@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.fieldcrypt import EncryptedColumn, EncryptedJSON
@@ -158,10 +158,17 @@ class BasisChange(Base):
     recorded_by: Mapped[str | None] = mapped_column(String(128))
 
 
+ISSUANCE_REASON = "随执法人员登记"   # the issuance (发证) a certificate number's first registration records
+
+
 class CertificateRecord(Base):
-    """One state of an enforcement certificate (执法证件) from ``since`` (DISC-2, PLAT-3)."""
+    """One state of an enforcement certificate (执法证件) from ``since`` (DISC-2, PLAT-3). A number has one
+    issuance (``reason`` = ISSUANCE_REASON, unique: two registrations naming it at once insert one)."""
 
     __tablename__ = "certificate_records"
+    __table_args__ = (Index("uq_certificate_issuance", "certificate_no", unique=True,
+                            sqlite_where=text(f"reason = '{ISSUANCE_REASON}'"),
+                            postgresql_where=text(f"reason = '{ISSUANCE_REASON}'")),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     certificate_no: Mapped[str] = mapped_column(String(64), index=True)  # upper-case
     officer_id: Mapped[str] = mapped_column(String(64))

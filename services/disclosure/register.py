@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from services.common.db import dialect_insert, utcnow
@@ -22,7 +22,7 @@ from services.disclosure.domain.before import (CertificateEvent, CertificateStat
                                                officer_public_record, stale_powers,
                                                verify_certificate)
 from services.disclosure.domain.model import ACTION_TYPE_LABELS, parse_action_type
-from services.disclosure.models import BasisChange, BeforeItem, CertificateRecord
+from services.disclosure.models import ISSUANCE_REASON, BasisChange, BeforeItem, CertificateRecord
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 KIND_ZH = {kind.value: kind.label_zh for kind in ItemKind}
@@ -113,11 +113,15 @@ def on_officer_registered(session: Session, event) -> None:
                 content=public, extra={"officer_id": p["officer_id"]}, valid_from=day,
                 reason="变更" if existed else "登记", recorded_by=event.source_system)
     number = (p.get("certificate_no") or "").strip().upper()
-    if number and session.scalar(select(func.count()).select_from(CertificateRecord)
-                                 .where(CertificateRecord.certificate_no == number)) == 0:
-        # registering an officer with a certificate number is its issuance (发证): valid from that day
-        session.add(CertificateRecord(certificate_no=number, officer_id=p["officer_id"], state="valid", since=day,
-                                      reason="随执法人员登记", recorded_at=utcnow()))
+    if number:
+        # registering an officer with a certificate number is its issuance (发证): valid from that day. One
+        # issuance per number, race-free (issue 20: INSERT … ON CONFLICT on the unique issuance index), and
+        # recorded whatever arrived first — a status change that overtook the registration used to suppress
+        # it (PLAT-1: the same history for every arrival order)
+        session.execute(dialect_insert(session, CertificateRecord).values(
+            certificate_no=number, officer_id=p["officer_id"], state="valid", since=day, reason=ISSUANCE_REASON,
+            recorded_at=utcnow()).on_conflict_do_nothing(index_elements=["certificate_no"],
+                                                         index_where=CertificateRecord.reason == ISSUANCE_REASON))
 
 
 def on_certificate_status_changed(session: Session, event) -> None:
@@ -262,8 +266,11 @@ def stale_power_list(session: Session, scope, today: dt.date) -> list[dict]:
 def verify(session: Session, certificate_no: str, today: dt.date) -> dict:
     """DISC-2: who holds the certificate, for which body, valid or not and since when."""
     number = (certificate_no or "").strip().upper()
+    # the issuance before a change of the same day, whichever arrived first (arrival order is not the history)
     records = session.scalars(select(CertificateRecord).where(CertificateRecord.certificate_no == number)
-                              .order_by(CertificateRecord.since, CertificateRecord.id)).all()
+                              .order_by(CertificateRecord.since,
+                                        case((CertificateRecord.reason == ISSUANCE_REASON, 0), else_=1),
+                                        CertificateRecord.id)).all()
     events, officer = [], None
     for r in records:
         officer_row = current(session, "officer", r.officer_id, dt.date.max)

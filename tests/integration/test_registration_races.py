@@ -99,25 +99,21 @@ def _held_at_insert(engine, table: str, parties: int = 2):
     return barrier
 
 
-@pytest.mark.parametrize("service", sorted(CASES))
-def test_plat1_two_registrations_of_one_body_at_once_are_both_applied_without_a_key_violation(service, pg_admin):
-    """PLAT-1: two body.registered of one body, applied concurrently through the real use case on
-    PostgreSQL, held together at the INSERT → both applied (2 processed events), no IntegrityError nor any
-    other error (nothing that would be retried or dead-lettered), one row for the body (disclosure: one
-    version per registration, numbered 1 and 2)."""
-    use_case, table, rows_of = CASES[service]
+def _race(pg_admin, service: str, use_case, table: str, events: list, rows_of, subject_id: str, entrypoint: str):
+    """Apply ``events`` concurrently through ``use_case`` on a fresh PostgreSQL database of ``service``,
+    the threads held together before their INSERT into ``table``; assert the race was staged, no
+    error, every event applied once; return ``rows_of(session, subject_id)``."""
     url = pg_admin()
     upgrade(service, url)
     engine = make_engine(url)
-    barrier = _held_at_insert(engine, table)
+    barrier = _held_at_insert(engine, table, parties=len(events))
     provider = types.SimpleNamespace(engine=engine, service_name=service, case_ownership=True,
                                      outbox_nudge=threading.Event())
-    events = [parse_event(rev.body(name=name)) for name in NAMES]
     errors: list[BaseException] = []
 
     def apply(event):
         try:
-            use_case(DatabaseAccess(provider, f"{service}.on_body_registered"), event)
+            use_case(DatabaseAccess(provider, f"{service}.{entrypoint}"), event)
         except BaseException as exc:        # noqa: BLE001 — reported below
             errors.append(exc)
 
@@ -127,24 +123,34 @@ def test_plat1_two_registrations_of_one_body_at_once_are_both_applied_without_a_
     for t in threads:
         t.join(60)
     try:
-        assert not barrier.broken, "the two registrations did not meet at the INSERT (the race was not staged)"
+        assert not barrier.broken, "the registrations did not meet at the INSERT (the race was not staged)"
         assert errors == [], f"{service}: {errors!r} (transient: {[is_transient(e) for e in errors]})"
         with Session(engine) as session:
-            applied = session.scalar(select(func.count()).select_from(ProcessedEvent))
-            rows = rows_of(session, rev.BODY["body_id"])
-        assert applied == 2
-        if service == "disclosure":
-            assert [v for v, _, _ in rows] == [1, 2]
-            assert {n for _, n, _ in rows} == set(NAMES)
-            assert rows[0][2] == "登记" and rows[1][2] == "变更：name"
-        elif service == "review":
-            names, staffing_rows = rows
-            assert len(names) == 1 and names[0] in NAMES
-            assert staffing_rows <= 1
-        else:
-            assert len(rows) == 1 and rows[0] in NAMES
+            assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == len(events)
+            return rows_of(session, subject_id)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("service", sorted(CASES))
+def test_plat1_two_registrations_of_one_body_at_once_are_both_applied_without_a_key_violation(service, pg_admin):
+    """PLAT-1: two body.registered of one body, applied concurrently through the real use case on
+    PostgreSQL, held together at the INSERT → both applied (2 processed events), no IntegrityError nor any
+    other error (nothing that would be retried or dead-lettered), one row for the body (disclosure: one
+    version per registration, numbered 1 and 2)."""
+    use_case, table, rows_of = CASES[service]
+    events = [parse_event(rev.body(name=name)) for name in NAMES]
+    rows = _race(pg_admin, service, use_case, table, events, rows_of, rev.BODY["body_id"], "on_body_registered")
+    if service == "disclosure":
+        assert [v for v, _, _ in rows] == [1, 2]
+        assert {n for _, n, _ in rows} == set(NAMES)
+        assert rows[0][2] == "登记" and rows[1][2] == "变更：name"
+    elif service == "review":
+        names, staffing_rows = rows
+        assert len(names) == 1 and names[0] in NAMES
+        assert staffing_rows <= 1
+    else:
+        assert len(rows) == 1 and rows[0] in NAMES
 
 
 def _review_officer(db, event):
@@ -183,40 +189,29 @@ def test_plat1_two_registrations_of_one_officer_at_once_are_both_applied(service
     one officer row and one staffing row counting it once; disclosure: versions 1 and 2, one certificate
     issuance."""
     use_case, table, rows_of = OFFICER_CASES[service]
-    url = pg_admin()
-    upgrade(service, url)
-    engine = make_engine(url)
-    barrier = _held_at_insert(engine, table)
-    provider = types.SimpleNamespace(engine=engine, service_name=service, case_ownership=True,
-                                     outbox_nudge=threading.Event())
     events = [parse_event(rev.officer("o-race", roles=roles, cert="JS00000001"))
               for roles in (("officer",), ("officer", "legal_reviewer"))]
-    errors: list[BaseException] = []
+    rows = _race(pg_admin, service, use_case, table, events, rows_of, "o-race", "on_officer_registered")
+    if service == "review":
+        names, staffing = rows
+        assert len(names) == 1
+        assert len(staffing) == 1 and staffing[0][0] == 1      # one officer, counted once
+    else:
+        versions, certificates = rows
+        assert versions == [1, 2] and certificates == 1
 
-    def apply(event):
-        try:
-            use_case(DatabaseAccess(provider, f"{service}.on_officer_registered"), event)
-        except BaseException as exc:        # noqa: BLE001 — reported below
-            errors.append(exc)
 
-    threads = [threading.Thread(target=apply, args=(e,)) for e in events]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    try:
-        assert not barrier.broken, "the two registrations did not meet at the INSERT (the race was not staged)"
-        assert errors == [], f"{service}: {errors!r}"
-        with Session(engine) as session:
-            applied = session.scalar(select(func.count()).select_from(ProcessedEvent))
-            rows = rows_of(session, "o-race")
-        assert applied == 2
-        if service == "review":
-            names, staffing = rows
-            assert len(names) == 1
-            assert len(staffing) == 1 and staffing[0][0] == 1      # one officer, counted once
-        else:
-            versions, certificates = rows
-            assert versions == [1, 2] and certificates == 1
-    finally:
-        engine.dispose()
+def test_plat1_two_officers_naming_one_certificate_at_once_record_one_issuance(pg_admin):
+    """PLAT-1, DISC-2: two officer.registered of different officers naming one certificate number, applied
+    concurrently in disclosure on PostgreSQL, held together at the certificate INSERT → both applied, one
+    issuance (发证) of the number — the count-then-insert recorded two."""
+    from services.disclosure.models import ISSUANCE_REASON, CertificateRecord
+
+    def issuances(session, number):
+        return session.scalars(select(CertificateRecord.officer_id).where(
+            CertificateRecord.certificate_no == number, CertificateRecord.reason == ISSUANCE_REASON)).all()
+
+    events = [parse_event(rev.officer(officer, cert="JS00000002")) for officer in ("o-first", "o-second")]
+    rows = _race(pg_admin, "disclosure", _disclosure_officer, "certificate_records", events, issuances,
+                 "JS00000002", "on_officer_registered")
+    assert len(rows) == 1 and rows[0] in ("o-first", "o-second")
