@@ -46,8 +46,7 @@ def node_stop_rounds(rounds: int, seed: int, events: int, rate: float, barrier_t
                 round_seed = master.randrange(1, 2**31)
                 log(f"chaos: {fault.name} round {n + 1}/{rounds} seed {round_seed}")
                 result = suite.round(fault, round_seed, events=events, rate=rate, barrier_timeout=barrier_timeout)
-                log(f"chaos:   {'ok' if result.ok else 'FAILED'} — attempted {result.attempted}, lost {result.lost}, "
-                    f"duplicated {result.duplicated}, dead-lettered {result.dead_lettered}, verify {result.verify}")
+                log(f"chaos:   {result.summary()}")
                 results.append(result)
     finally:
         stop_cluster(cluster)

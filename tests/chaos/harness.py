@@ -438,8 +438,16 @@ class RoundResult:
 
     @property
     def ok(self) -> bool:
+        """Fail closed: any problem — a fault that failed or did not finish, a count that could not be
+        made — fails the round, whatever the counts say."""
         return (self.lost == 0 and self.duplicated == 0 and self.dead_lettered == 0 and self.verify == "ok"
-                and self.drained and self.confirmed == self.attempted)
+                and self.drained and self.confirmed == self.attempted and not self.problems)
+
+    def summary(self) -> str:
+        """One log line: the verdict, the counts and the first problems (the fault's own error first)."""
+        return (f"{'ok' if self.ok else 'FAILED'} — attempted {self.attempted}, lost {self.lost}, "
+                f"duplicated {self.duplicated}, dead-lettered {self.dead_lettered}, verify {self.verify}"
+                f"{'; ' + '; '.join(self.problems[:5]) if self.problems else ''}")
 
 
 COLUMNS = ("fault", "seed", "attempted", "confirmed", "applied_once", "lost", "duplicated", "dead_lettered",
@@ -622,10 +630,14 @@ class ChaosSuite:
             publisher.close()
         self.note(f"published {len(publisher.attempted)} in {time.monotonic() - began:.1f} s")
         if actor is not None:
-            fault_done.wait(fault.duration + 300)
-            self.note(f"fault over at {time.monotonic() - began:.1f} s")
+            if fault_done.wait(fault.duration + 300):
+                self.note(f"fault over at {time.monotonic() - began:.1f} s")
+            else:
+                result.problems.append(f"the fault did not finish within {fault.duration + 300:.0f} s of its start")
         if fault_error:
+            # first in the list, so the log line names it even when the barrier then times out
             result.problems.append(f"the fault failed: {fault_error[0]!r}")
+            self.note(f"the fault failed: {fault_error[0]!r}")
         result.attempted, result.republished = len(publisher.attempted), publisher.republished
         confirmed = publisher.confirmed - publisher.returned - publisher.nacked
         result.confirmed = len(confirmed & publisher.attempted)
@@ -644,13 +656,20 @@ class ChaosSuite:
         self.note(f"barrier {'passed' if result.drained else 'TIMED OUT'} at {time.monotonic() - began:.1f} s"
                   f"{'' if result.drained else f' ({len(missing)} effects missing)'}")
         self.scraper.scrape()
-        self._count(result, sent)
+        try:
+            self._count(result, sent)
+        except psycopg.Error as exc:
+            # a database that refuses (a promotion that never came) fails the round; the run goes on to the table
+            result.problems.append(f"the effects could not be counted: {exc!r}"[:400])
         letters = self._dead_letters()
         result.dead_lettered = len(letters) - dead_before
         for letter in letters[dead_before:][:10]:   # why: a failing round names each letter's queue and reason
             result.problems.append(f"dead letter: {letter.get('queue')}: {str(letter.get('reason'))[:300]}")
         result.redelivered = int(self.scraper.total() - redelivered_before)
-        result.verify = self._verify()
+        try:
+            result.verify = self._verify()
+        except psycopg.Error as exc:
+            result.verify = f"FAILED: the records database refused: {exc!r}"[:300]
         self.note(f"verified at {time.monotonic() - began:.1f} s")
         result.seconds = time.monotonic() - began
         result.notes = list(self._notes)
@@ -824,8 +843,6 @@ def run_rounds(fault_names: list[str], rounds: int, seed: int, events: int, rate
             round_seed = master.randrange(1, 2**31)
             log(f"chaos: {fault.name} round {n + 1}/{rounds} seed {round_seed}")
             result = suite.round(fault, round_seed, events=events, rate=rate, barrier_timeout=barrier_timeout)
-            log(f"chaos:   {'ok' if result.ok else 'FAILED'} — attempted {result.attempted}, lost {result.lost}, "
-                f"duplicated {result.duplicated}, dead-lettered {result.dead_lettered}, verify {result.verify}"
-                f"{'; ' + '; '.join(result.problems[:5]) if result.problems else ''}")
+            log(f"chaos:   {result.summary()}")
             results.append(result)
     return results
