@@ -385,6 +385,25 @@ def running_suite(amqp_uri: str, databases: dict, tmp_path, services=None, api_k
             forget_redis_keys(suite.redis_prefix)
 
 
+SERVICE_DATABASES = ("records", "review", "disclosure", "complaints", "evaluation")
+
+
+@contextmanager
+def module_space(tmp_path_factory, name: str):
+    """A vhost and a folder of its own for a module-scoped suite (the browser and page modules start one
+    suite for all their tests): yields (amqp_uri, SQLite databases of the five services, folder); the
+    vhost is deleted at the end."""
+    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    tmp = tmp_path_factory.mktemp(name)
+    try:
+        yield (f"amqp://guest:guest@{AMQP_HOST}/{vhost}",
+               {s: f"sqlite:///{tmp / (s + '.db')}" for s in SERVICE_DATABASES}, tmp)
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
 def _healthy(base_url: str) -> bool:
     try:
         return requests.get(base_url + "/healthz", timeout=1).ok
@@ -394,8 +413,7 @@ def _healthy(base_url: str) -> bool:
 
 @pytest.fixture
 def sqlite_databases(tmp_path):
-    return {s: f"sqlite:///{tmp_path / (s + '.db')}" for s in
-            ("records", "review", "disclosure", "complaints", "evaluation")}
+    return {s: f"sqlite:///{tmp_path / (s + '.db')}" for s in SERVICE_DATABASES}
 
 
 @pytest.fixture
@@ -599,3 +617,16 @@ def oidc_session(suite, provider, login: str, password: str = OIDC_PASSWORD) -> 
     action = unescape(re.search(r'action="([^"]+)"', page.text).group(1))
     browser.post(provider.issuer + action, data={"login": login, "password": password}, timeout=15)
     return browser
+
+
+def browser_sign_in(browser, suite, path: str, login: str = "supervisor", password: str = OIDC_PASSWORD) -> None:
+    """Open a staff page signed out and sign in on the identity platform's page, as a person does: the
+    gateway sends the browser to the provider (``suite.provider``), and after sign-in back to ``path``."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(suite.base_url + path)
+    wait_for(lambda: browser.current_url.startswith(suite.provider.issuer), message="the provider's sign-in page")
+    browser.find_element(By.ID, "username").send_keys(login)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "sign-in").click()
+    wait_for(lambda: browser.current_url.startswith(suite.base_url + path), message=f"{path} after sign-in")

@@ -6,7 +6,6 @@ a page past the end says so, "139" / "3204" never match through masked phone and
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -24,16 +23,10 @@ DECIDED = dt.datetime(2026, 3, 2, 10, tzinfo=CHINA)
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl, running_suite
+    from tests.fixtures import module_space, running_suite
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    tmp = tmp_path_factory.mktemp("portal")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
-    try:
-        with running_suite(f"amqp://guest:guest@{AMQP_HOST}/{vhost}", databases, tmp) as s:
+    with module_space(tmp_path_factory, "portal") as (amqp_uri, databases, tmp):
+        with running_suite(amqp_uri, databases, tmp) as s:
             s.publish(dev.body_registered())
             price_law = "《中华人民共和国价格法》第四十二条"
             s.publish(dev.decision("FMT-1", parties=[ev.natural_party("张三丰")], decision_no="武市监罚〔2026〕501号",
@@ -60,8 +53,6 @@ def portal(tmp_path_factory):
                      and s.get("/api/v1/public/decisions", params={"q": "超标排放", "page": 2}).json()["total"] == 22,
                      message="22 decisions published")
             yield s
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.mark.parametrize("size", list(SIZES))

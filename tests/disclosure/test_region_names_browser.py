@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -26,17 +25,11 @@ QINHUAI = {**dev.OTHER_BODY, "body_id": "320104-SCJG"}     # 南京市秦淮区
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl, running_suite
+    from tests.fixtures import module_space, running_suite
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    tmp = tmp_path_factory.mktemp("regions")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
     qinhuai = {**QINHUAI, "region_code": "320104"}
-    try:
-        with running_suite(f"amqp://guest:guest@{AMQP_HOST}/{vhost}", databases, tmp) as s:
+    with module_space(tmp_path_factory, "regions") as (amqp_uri, databases, tmp):
+        with running_suite(amqp_uri, databases, tmp) as s:
             s.publish(dev.body_registered())
             s.publish(dev.body_registered(qinhuai, name="南京市秦淮区市场监督管理局", superior="320100-SCJG"))
             for n in range(3):
@@ -48,8 +41,6 @@ def portal(tmp_path_factory):
                 wait_published(s, number)
             wait_for(lambda: "南京市秦淮区市场监督管理局" in s.get("/complaints").text, message="bodies known to complaints")
             yield s
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def _decision_numbers(browser) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -42,16 +41,9 @@ def publish_as(amqp_uri, service, envelope):
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl, running_suite
+    from tests.fixtures import module_space, running_suite
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    tmp = tmp_path_factory.mktemp("typical")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
-    uri = f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
-    try:
+    with module_space(tmp_path_factory, "typical") as (uri, databases, tmp):
         with running_suite(uri, databases, tmp, services=["evaluation", "disclosure", "gateway"]) as s:
             s.publish(dev.body_registered(name="常州市武进区市场监督管理局"))
             publish_as(uri, "complaints", Y.complaint("complaint.concluded", Y.A, NUMBER,
@@ -75,8 +67,6 @@ def portal(tmp_path_factory):
             wait_for(lambda: TITLE in s.get("/disclosure/typical-cases").text, timeout=30, message="published")
             s.typical_case_id = selected["typical_case_id"]
             yield s
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import uuid
 
 import pytest
 
 from tests.evaluation import year as Y
-from tests.fixtures import running_suite, wait_for
+from tests.fixtures import browser_sign_in, running_suite, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -26,16 +25,9 @@ def _processed(db_path: str) -> int:
 def suite(tmp_path_factory):
     from nameko import config
 
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl, free_port, oidc_provider
+    from tests.fixtures import free_port, module_space, oidc_provider
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    amqp_uri = f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
-    tmp = tmp_path_factory.mktemp("dash")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
-    try:
+    with module_space(tmp_path_factory, "dash") as (amqp_uri, databases, tmp):
         port = free_port()
         with oidc_provider(tmp, port) as provider, config.patch(provider.zhifa_settings(), clear=False), \
                 running_suite(amqp_uri, databases, tmp, services=["evaluation", "gateway"], http_port=port) as s:
@@ -60,21 +52,6 @@ def suite(tmp_path_factory):
             assert r.status_code == 201, r.text
             s.item = r.json()
             yield s
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
-
-
-def _sign_in(browser, suite, path):
-    from selenium.webdriver.common.by import By
-
-    from tests.fixtures import OIDC_PASSWORD
-
-    browser.get(suite.base_url + path)
-    wait_for(lambda: browser.current_url.startswith(suite.provider.issuer), message="sign-in page")
-    browser.find_element(By.ID, "username").send_keys("supervisor")
-    browser.find_element(By.ID, "password").send_keys(OIDC_PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
-    wait_for(lambda: path in browser.current_url, message="dashboard after sign-in")
 
 
 def test_issue16_dashboard_current_year_empty_past_year_future_year_and_supervision_panel(suite, browser):
@@ -83,7 +60,7 @@ def test_issue16_dashboard_current_year_empty_past_year_future_year_and_supervis
     from tests.fixtures import browser_errors
 
     year = dt.datetime.now(CHINA).year
-    _sign_in(browser, suite, f"/evaluation/dashboard?year={year}")
+    browser_sign_in(browser, suite, f"/evaluation/dashboard?year={year}")
     main = browser.find_element(By.TAG_NAME, "main").text
     assert browser.find_element(By.ID, "year-status").text == "年度进行中（暂定）"
     assert browser.find_element(By.ID, "h-decisions").text == "8"

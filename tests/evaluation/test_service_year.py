@@ -20,22 +20,12 @@ def _processed(db_path: str) -> int:
 def year_suite(tmp_path_factory):
     """One suite (evaluation + gateway on a fresh vhost) fed with the generated year, shared by the
     tests of this module (publishing and finalising once keeps the folder fast)."""
-    import uuid
+    from nameko import config
 
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl
+    from tests.fixtures import free_port, module_space, oidc_provider
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    amqp_uri = f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
-    tmp = tmp_path_factory.mktemp("year")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in
-                 ("records", "review", "disclosure", "complaints", "evaluation")}
-    db_file = str(tmp / "evaluation.db")
-    try:
-        from nameko import config
-
-        from tests.fixtures import free_port, oidc_provider
+    with module_space(tmp_path_factory, "year") as (amqp_uri, databases, tmp):
+        db_file = str(tmp / "evaluation.db")
 
         port = free_port()
         with oidc_provider(tmp, port) as provider, config.patch(provider.zhifa_settings(), clear=False), \
@@ -61,8 +51,6 @@ def year_suite(tmp_path_factory):
                 r = suite.post("/api/v1/evaluation/scores/entries", body, supervisor)
                 assert r.status_code == 201, r.text
             yield suite
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def _finalise(suite, year):
@@ -281,7 +269,6 @@ def test_eval4_plat1_city_grades_received_over_the_upward_link_are_kept_once_per
     a city's grades at the province) is stored once per subject and year — a redelivery and an older
     finalisation change nothing — and shown per city, in the caller's scope only."""
     import datetime as dt
-    import json
 
     from nameko import config
 
@@ -359,15 +346,10 @@ def test_eval_dashboard_in_browser_shows_charts(year_suite, finalised, browser):
     from tests.fixtures import browser_errors
 
     base = year_suite.base_url
-    from tests.fixtures import OIDC_PASSWORD
+    from tests.fixtures import browser_sign_in
 
-    browser.get(base + "/evaluation/dashboard?year=2025")
-    # not signed in: the identity platform's sign-in page
-    wait_for(lambda: browser.current_url.startswith(year_suite.provider.issuer), message="sign-in page")
-    browser.find_element(By.ID, "username").send_keys("supervisor")
-    browser.find_element(By.ID, "password").send_keys(OIDC_PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
-    wait_for(lambda: "/evaluation/dashboard?year=2025" in browser.current_url, message="dashboard after sign-in")
+    # not signed in: the identity platform's sign-in page, then back on the dashboard
+    browser_sign_in(browser, year_suite, "/evaluation/dashboard?year=2025")
     assert "评议考核监督看板" in browser.title
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "2025年度" in text and "最终考核结果" in text

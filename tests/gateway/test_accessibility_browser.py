@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import pathlib
-import uuid
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -22,7 +21,7 @@ from selenium.webdriver.support.ui import Select
 
 from tests.disclosure import events as dev
 from tests.disclosure.test_service_publication import wait_published
-from tests.fixtures import browser_errors, wait_for
+from tests.fixtures import browser_errors, browser_sign_in, wait_for
 from tests.integration import events as ev
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -46,20 +45,14 @@ def axe_source() -> str:
 def site(tmp_path_factory):
     from nameko import config
 
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl, free_port, oidc_provider, running_suite
+    from tests.fixtures import free_port, module_space, oidc_provider, running_suite
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    tmp = tmp_path_factory.mktemp("a11y")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
     limits = {"ZHIFA_RATE_LIMITS": {"complaint_submit": "1000/minute", "complaint_query": "1000/minute",
                                     "complaint_code": "1000/minute"}}
-    try:
+    with module_space(tmp_path_factory, "a11y") as (amqp_uri, databases, tmp):
         port = free_port()
         with oidc_provider(tmp, port) as provider, config.patch({**provider.zhifa_settings(), **limits}, clear=False), \
-                running_suite(f"amqp://guest:guest@{AMQP_HOST}/{vhost}", databases, tmp, http_port=port) as s:
+                running_suite(amqp_uri, databases, tmp, http_port=port) as s:
             s.provider = provider
             s.publish(dev.body_registered())
             s.publish(dev.decision("A11Y-1", parties=[ev.natural_party("张三丰")], decision_no=DECISION_NO,
@@ -70,8 +63,6 @@ def site(tmp_path_factory):
             s.complaint = _concluded_complaint(s)
             s.post("/api/v1/admin/records/tree-heads", token=s.token("admin", "320000"))
             yield s
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def _concluded_complaint(s) -> dict:
@@ -130,17 +121,6 @@ def _current(browser) -> list[str]:
     return [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "header nav a[aria-current=page]")]
 
 
-def _sign_in(browser, site, path):
-    from tests.fixtures import OIDC_PASSWORD
-
-    browser.get(site.base_url + path)
-    wait_for(lambda: browser.current_url.startswith(site.provider.issuer), message="sign-in page")
-    browser.find_element(By.ID, "username").send_keys("supervisor")
-    browser.find_element(By.ID, "password").send_keys(OIDC_PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
-    wait_for(lambda: path in browser.current_url, message="dashboard after sign-in")
-
-
 def _file_on_the_form(browser, site):
     browser.get(site.base_url + f"/complaints?body_id={BODY_ID}")
     assert Select(browser.find_element(By.ID, "body_id")).first_selected_option.text == BODY_NAME
@@ -178,7 +158,7 @@ PAGES = [
     ("survey", lambda b, s: b.get(s.base_url + "/evaluation/survey"), None),
     ("not found", lambda b, s: b.get(s.base_url + "/no-such-page"), None),
     ("bad parameter", lambda b, s: b.get(s.base_url + "/?page=abc"), "/"),
-    ("dashboard", lambda b, s: _sign_in(b, s, "/evaluation/dashboard"), "/evaluation/dashboard"),
+    ("dashboard", lambda b, s: browser_sign_in(b, s, "/evaluation/dashboard"), "/evaluation/dashboard"),
 ]
 
 

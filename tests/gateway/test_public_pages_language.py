@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -119,16 +118,10 @@ def test_problems_in_reads_like_a_person():
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl, running_suite
+    from tests.fixtures import module_space, running_suite
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    tmp = tmp_path_factory.mktemp("language")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
-    try:
-        with running_suite(f"amqp://guest:guest@{AMQP_HOST}/{vhost}", databases, tmp) as s:
+    with module_space(tmp_path_factory, "language") as (amqp_uri, databases, tmp):
+        with running_suite(amqp_uri, databases, tmp) as s:
             # what departments send, with code-set values where their systems send codes
             s.publish(dev.body_registered(field="market_regulation"))
             s.publish(dev.officer_registered())
@@ -142,8 +135,6 @@ def portal(tmp_path_factory):
             wait_for(lambda: s.get("/api/v1/public/decisions", params={"q": "过期"}).json()["total"] >= 1,
                      message="searchable")
             yield s
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def crawl(suite, starts: list[str]) -> dict[str, list[str]]:

@@ -5,7 +5,7 @@ import pytest
 import requests
 from nameko import config
 
-from tests.fixtures import OIDC_PASSWORD, browser_errors, free_port, oidc_provider, oidc_session, running_suite, wait_for
+from tests.fixtures import OIDC_PASSWORD, browser_errors, browser_sign_in, free_port, oidc_provider, oidc_session, running_suite, wait_for
 
 pytestmark = [pytest.mark.integration]
 
@@ -28,13 +28,8 @@ def test_sec1_supervisor_signs_in_through_the_provider_sees_the_dashboard_signs_
 
     suite = signin_suite
     base = suite.base_url
-    browser.get(base + "/evaluation/dashboard")
-    # not signed in: the gateway sends the browser to the identity platform's login page
-    wait_for(lambda: browser.current_url.startswith(suite.provider.issuer), message="the provider's login page")
-    browser.find_element(By.ID, "username").send_keys("supervisor")
-    browser.find_element(By.ID, "password").send_keys(OIDC_PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
-    wait_for(lambda: browser.current_url.startswith(base + "/evaluation/dashboard"), message="back on the dashboard")
+    # not signed in: the gateway sends the browser to the identity platform's login page, and back
+    browser_sign_in(browser, suite, "/evaluation/dashboard")
     assert "评议考核监督看板" in browser.title
     main = browser.find_element(By.TAG_NAME, "main").text
     assert "supervisor" in main and "常州市" in main and "退出登录" in main

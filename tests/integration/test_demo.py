@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from services.common.auth import hash_key
-from tests.fixtures import ROOT_DIR, _rabbitmqctl, dead_letters, running_suite, wait_for
+from tests.fixtures import ROOT_DIR, _rabbitmqctl, dead_letters, running_suite, wait_for, wait_until_drained
 
 pytestmark = pytest.mark.integration
 HTTP_KEY = "zf_demo_zhonglou_zhzf_key"
@@ -79,8 +79,11 @@ def test_demo_traffic_flows_through_every_service(amqp_uri, sqlite_databases, tm
         # it started at 00001 again, and records refused the archived cases' events (REC-5) into the DLQ
         run_demo(2)
         assert state.read_text() == "7"
-        later = f"320400-SCJG-{dt.date.today().year}-00006"
-        wait_for(lambda: (lambda r: r.ok and any(e["event_type"] == "case.archived" for e in r.json()["entries"]))(
-            suite.get(f"/api/v1/cases/{later}/timeline", supervisor)), timeout=60, message="the restarted demo")
+        # the barrier before asserting no dead letter: both restarted cases (00006 of 320400-SCJG, 00007 of
+        # 320412-SCJG, the demo's last events) archived in records, then every service's queues drained
+        for later in (f"320400-SCJG-{dt.date.today().year}-00006", f"320412-SCJG-{dt.date.today().year}-00007"):
+            wait_for(lambda: (lambda r: r.ok and any(e["event_type"] == "case.archived" for e in r.json()["entries"]))(
+                suite.get(f"/api/v1/cases/{later}/timeline", supervisor)), timeout=60, message=f"{later} archived")
         for service in ("records", "review", "disclosure", "complaints", "evaluation"):
+            wait_until_drained(amqp_uri, service, timeout=60)
             assert dead_letters(amqp_uri, service) == [], f"{service} dead-lettered demo traffic"

@@ -10,7 +10,6 @@ straight at the service's RPC too (the gateway is not the only check).
 """
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from nameko.exceptions import IncorrectSignature, RemoteError
@@ -34,19 +33,12 @@ CASE_SCJG_DECIDED = "320412-SCJG-2026-07002"
 def fc(tmp_path_factory):
     """One suite for the module (every service): a case of each body,
     a major proposal of SCJG with its review task, and SCJG's published decision."""
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl, running_suite
+    from tests.fixtures import module_space, running_suite
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    amqp_uri = f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
-    tmp = tmp_path_factory.mktemp("fail-closed")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
     keys = [{"system": "wj-scjg-system", "region_code": REGION, "body_ids": [SCJG], "key_sha256": hash_key(KEY_SCJG)},
             # the fail-open case: an entry without body_ids (it used to act for every body of 320412)
             {"system": "wj-scjg-system-2", "region_code": REGION, "key_sha256": hash_key(KEY_NO_BODIES)}]
-    try:
+    with module_space(tmp_path_factory, "fail-closed") as (amqp_uri, databases, tmp):
         with running_suite(amqp_uri, databases, tmp, api_keys=keys) as suite:
             suite.publish(ev.case_opened(CASE_SCJG))
             suite.publish(ev.case_opened(CASE_GAJ, body=GAJ_SRC))
@@ -63,8 +55,6 @@ def fc(tmp_path_factory):
             suite.task = wait_for(lambda: suite.get("/api/v1/review/tasks", supervisor).json()["tasks"],
                                   timeout=30, message="review task")[0]
             yield suite
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def bearer(suite, role, bodies=(), region=REGION, sub=None):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -22,16 +21,10 @@ CASE = "320412-SCJG-PAGE-19"
 
 @pytest.fixture(scope="module")
 def rs(tmp_path_factory):
-    from tests.fixtures import AMQP_HOST, _rabbitmqctl
+    from tests.fixtures import module_space
 
-    vhost = f"zhifa-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    tmp = tmp_path_factory.mktemp("records-page")
-    databases = {s: f"sqlite:///{tmp / (s + '.db')}" for s in ("records", "review", "disclosure", "complaints",
-                                                               "evaluation")}
-    try:
-        with records_suite(f"amqp://guest:guest@{AMQP_HOST}/{vhost}", databases, tmp) as suite:
+    with module_space(tmp_path_factory, "records-page") as (amqp_uri, databases, tmp):
+        with records_suite(amqp_uri, databases, tmp) as suite:
             suite.publish(ev.case_opened(CASE))
             for n in range(4):
                 suite.publish(ev.evidence(CASE, n=n))
@@ -41,8 +34,6 @@ def rs(tmp_path_factory):
             assert r.ok, r.text
             suite.bundles = r.json()["bundles"]
             yield suite
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def _check_pasted(browser, bundle) -> tuple[str, list[str]]:
