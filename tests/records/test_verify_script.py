@@ -1,8 +1,10 @@
 """The records page's in-browser check (services/gateway/static/records-verify.js; issue 19, REC-4) against the
 Python implementation, under Node.js (what CI installs for the sign-in tests): SM3 test vectors, and for every
 index of trees of 1…17 entries an inclusion proof from services.records.domain.merkle passes with its Ed25519
-tree head (Web Crypto), and fails with the leaf, the path, the size or the signed time altered; an SM2-signed head
-passes on the hash chain with the signature left to the auditor's script."""
+tree head (Web Crypto), and fails with the leaf, the path, the size or the signed time altered. Only a signature
+the browser checked against the page's published key passes (fail closed): an SM2-signed head (signature left to
+the auditor's script), a page without a published key or a rotated key give 校验未完成; an unknown algorithm, or a
+proof of another record than the 防篡改校验码 typed, fail."""
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +29,7 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 (async () => {
   const out = {sm3: input.sm3.map(h => window.zhifaRecords.sm3(Buffer.from(h, 'hex'))), verdicts: []};
   for (const b of input.bundles) {
-    const r = await window.zhifaRecords.checkBundle(b.bundle, b.key || input.key);
+    const r = await window.zhifaRecords.checkBundle(b.bundle, ('key' in b) ? b.key : input.key, b.expect);
     out.verdicts.push([r.verdict, !!r.signatureLater]);
   }
   console.log(JSON.stringify(out));
@@ -80,7 +82,17 @@ def test_issue19_rec4_in_browser_check_agrees_with_the_python_log():
     bundles.append(sm2)
     expected.append(["incomplete", True])      # not the published key: only the chain is vouched for
     bundles.append({"bundle": sm2, "key": "04" + "ab" * 64})
-    expected.append(["pass", True])            # the published SM2 key: chain checked, signature by the script
+    expected.append(["incomplete", True])      # the published SM2 key: the chain alone proves nothing — a made-up
+    #                                            entry and root with any signature would pass (issue 20 review)
+    genuine = bundles[0]
+    bundles.append({"bundle": genuine, "key": ""})
+    expected.append(["incomplete", False])     # no key published on the page: a self-made key would pass
+    bundles.append({"bundle": genuine, "expect": genuine["leaf_hash"]})
+    expected.append(["pass", False])           # the proof of the record typed
+    bundles.append({"bundle": genuine, "expect": leaf_hash(b"another record").hex()})
+    expected.append(["fail", False])           # a genuine proof of ANOTHER record than the one typed
+    bundles.append({"bundle": {**genuine, "tree_head": {**genuine["tree_head"], "algorithm": "none"}}})
+    expected.append(["fail", False])           # an algorithm the platform does not use
     vectors = [b"abc", b"abcd" * 16, b"", "执法全过程记录".encode() * 40]
     run = subprocess.run([node, "-e", RUNNER, str(SCRIPT)], capture_output=True, text=True, timeout=120,
                          input=json.dumps({"sm3": [v.hex() for v in vectors], "key": pub,

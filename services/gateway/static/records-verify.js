@@ -118,8 +118,11 @@
   }
 
   // ------------------------------------------------------------------ the check of one proof bundle
-  // resolves to {verdict: 'pass' | 'fail' | 'incomplete', index, size, lines: [[ok(true/false/null), text], ...]}
-  function checkBundle(bundle, publishedKey) {
+  // resolves to {verdict: 'pass' | 'fail' | 'incomplete', index, size, lines: [[ok(true/false/null), text], ...]}.
+  // 'pass' only when the browser itself checked the signature against the key this page publishes: a hash
+  // chain alone proves nothing (anyone can compute one for a made-up entry and root). ``expectedLeaf``: the
+  // 防篡改校验码 the person typed — the bundle must be the proof of that record, not of another.
+  function checkBundle(bundle, publishedKey, expectedLeaf) {
     var lines = [], failed = false, incomplete = false;
     function line(ok, text) { lines.push([ok, text]); if (ok === false) failed = true; if (ok === null) incomplete = true; }
     var index, size, root, proof, leaf, head;
@@ -145,6 +148,7 @@
     } catch (err) {
       return Promise.resolve({verdict: 'fail', lines: [[false, '证明包格式不正确：' + err.message]]});
     }
+    if (expectedLeaf) line(hex(leaf) === String(expectedLeaf).toLowerCase(), '证明针对的正是输入的防篡改校验码');
     var computed = rootFromInclusion(leaf, index, size, proof);
     line(computed !== null && equal(computed, root),
          '从这条记录的校验码逐级重算，得到的汇总校验值与证明中的一致（' + proof.length + ' 步，SM3）');
@@ -156,6 +160,10 @@
     line(Number(head.tree_size) === size && String(head.root_hash || '').toLowerCase() === hex(root),
          '签名树头的记录条数和汇总校验值与证明一致');
     var algorithm = head.algorithm || 'ed25519', publicKey, signature, message, signatureLater = false;
+    if (algorithm !== 'ed25519' && algorithm !== 'sm2') {
+      line(false, '签名算法 ' + String(algorithm) + ' 不是本平台使用的算法（Ed25519 或 SM2）');
+      return Promise.resolve({verdict: 'fail', index: index, size: size, lines: lines});
+    }
     try {
       publicKey = unhex(head.public_key, algorithm === 'ed25519' ? 32 : 65, '签名公钥');
       signature = unhex(head.signature, algorithm === 'ed25519' ? 64 : null, '签名');
@@ -169,6 +177,9 @@
       line(hex(publicKey) === publishedKey.toLowerCase() ? true : null,
            hex(publicKey) === publishedKey.toLowerCase() ? '签名公钥是本页公布的公钥'
              : '签名公钥不是本页公布的当前公钥（可能是轮换前的密钥），请用核验脚本并指定公钥核验');
+    } else {
+      // fail closed: without the platform's key a valid signature only shows the bundle is self-consistent
+      line(null, '本页未公布签名公钥，无法确认签名来自本平台，请用核验脚本并指定公钥核验');
     }
     var signed;
     if (algorithm === 'ed25519') {
@@ -178,7 +189,7 @@
       });
     } else {
       // SM2 (issue 22): the hash chain above is checked here; the signature by tools/audit_verify.py
-      lines.push([null, '签名算法为 ' + String(algorithm).toUpperCase() + '：签名请用核验脚本核验（浏览器只核验了上面的校验值）']);
+      line(null, '签名算法为 SM2：签名请用核验脚本核验（浏览器只核验了上面的校验值）');
       signatureLater = true;
       signed = Promise.resolve();
     }
@@ -200,8 +211,7 @@
     p.appendChild(strong);
     var words = '';
     if (result.verdict === 'pass') {
-      words = result.signatureLater ? '：记录在日志中，校验值未被改动；电子签名请用核验脚本核验。'
-        : '：该记录在日志中，未被删除或改动，汇总校验值有本平台的有效电子签名。';
+      words = '：该记录在日志中，未被删除或改动，汇总校验值有本平台的有效电子签名。';
     } else if (result.verdict === 'fail') {
       words = '：证明与日志不符，记录或证明可能被改动。请保存证明包并向主管部门反映。';
     } else {
@@ -242,7 +252,7 @@
         }
         var intro = document.createElement('p');
         intro.textContent = '该记录是日志的第 ' + res.body.index + ' 条（共 ' + res.body.tree_size + ' 条）。';
-        return checkBundle(res.body, publishedKey).then(function (result) {
+        return checkBundle(res.body, publishedKey, leaf).then(function (result) {
           show(out, result, intro);
           var details = document.createElement('details');
           var summary = document.createElement('summary');
