@@ -10,6 +10,7 @@ transactional outbox, and the nameko dependency that ties a handler's effect to 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import (DateTime, Integer, String, Text, any_, cast, create_engine, event, or_, select, text,
+from sqlalchemy import (DateTime, Integer, String, Text, any_, cast, create_engine, event, func, or_, select, text,
                         update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -148,6 +149,17 @@ def dialect_insert(session_or_bind, model):
     ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (issue 20, PLAT-1)."""
     bind = session_or_bind.get_bind() if isinstance(session_or_bind, Session) else session_or_bind
     return (pg_insert if bind.dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def lock_key(session: Session, namespace: str, key: str) -> None:
+    """Serialise the transactions that decide by reading what another of them may be writing, per key
+    (issue 20, PLAT-1): on PostgreSQL a transaction-scoped advisory lock on a 64-bit hash of
+    ``namespace:key`` (released at commit or rollback), so the second reads what the first committed. On
+    SQLite the database's single writer already serialises: the later writer fails with SQLITE_BUSY, a
+    transient error, and its retry reads the committed row."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"{namespace}:{key}".encode(), digest_size=8).digest()
+        session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
 
 
 def get_or_create(session: Session, model, key: dict, defaults: dict | None = None, *, lock: bool = True):

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.common import fieldcrypt
-from services.common.db import dialect_insert, get_or_create
+from services.common.db import dialect_insert, get_or_create, lock_key
 from services.common.identifiers import region_prefix
 from services.common.periods import Period
 from services.common.scope import Scope
@@ -414,6 +414,12 @@ def register_lines(session: Session, scope: Scope, filters: dict) -> list[Superv
 def city_conclusion(session: Session, number: str) -> CityConclusion | None:
     """A conclusion that arrived before its escalation (kept until the escalation comes)."""
     return session.get(CityConclusion, number)
+
+
+def lock_supervision_line(session: Session, number: str) -> None:
+    """The escalation and the conclusion of one complaint each decide by reading whether the other has
+    arrived: taken first, so one waits for the other's commit (issue 20; an open line never closed)."""
+    lock_key(session, "complaints.supervision", number)
 
 
 def keep_city_conclusion(session: Session, number: str, concluded_on, upheld: bool, now: dt.datetime) -> None:

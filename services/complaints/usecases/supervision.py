@@ -28,6 +28,7 @@ def receive_escalation(db, event) -> None:
         raise InvalidEvent(f"complaint.escalated cannot enter the supervision register: {exc}") from None
     now = now_utc()
     with db.effect_of(event) as session:
+        store.lock_supervision_line(session, notice.number)     # PLAT-1: the conclusion may be arriving at once
         row = store.supervised_row(session, notice.number)
         entry = supervision.receive_escalation(store.entry_of(row) if row is not None else None, notice)
         if row is None:
@@ -44,6 +45,7 @@ def receive_conclusion(db, event) -> None:
     p = event.payload
     now = now_utc()
     with db.effect_of(event) as session:
+        store.lock_supervision_line(session, p["number"])       # PLAT-1: the escalation may be arriving at once
         row = store.supervised_row(session, p["number"])
         if row is None:
             if store.city_conclusion(session, p["number"]) is None:
