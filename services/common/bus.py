@@ -164,20 +164,19 @@ def _broker_decides_quorum(uri: str) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _broker_supports_quorum(host: str, follow_recorded: bool = True) -> bool:
+def _broker_supports_quorum(host: str) -> bool:
     from services.common import settings
 
     uri = settings.amqp_uri() if host == "" else host
-    if follow_recorded:
-        with Connection(uri) as conn:
-            conn.connect()
-            recorded = recorded_queue_type(conn)
-        if recorded is not None:
-            return recorded
+    with Connection(uri) as conn:
+        conn.connect()
+        recorded = recorded_queue_type(conn)
+    if recorded is not None:
+        return recorded
     return _broker_decides_quorum(uri)
 
 
-def quorum_enabled(amqp_uri: str | None = None, follow_recorded: bool = True) -> bool:
+def quorum_enabled(amqp_uri: str | None = None) -> bool:
     """``ZHIFA_QUORUM_QUEUES``: on, off, or auto — the type bus-init recorded in the vhost
     (``QUEUE_TYPE_MARKER``) when there is one, else on when the broker supports it (RabbitMQ ≥ 3.10 and, for
     a broker on this machine, a file-handle budget that holds a suite's quorum queues); asked once a process."""
@@ -186,7 +185,7 @@ def quorum_enabled(amqp_uri: str | None = None, follow_recorded: bool = True) ->
     choice = settings.get("ZHIFA_QUORUM_QUEUES")
     if choice != "auto":
         return choice == "on"
-    return _broker_supports_quorum(amqp_uri or "", follow_recorded)
+    return _broker_supports_quorum(amqp_uri or "")
 
 
 def _quorum(quorum: bool | None) -> bool:

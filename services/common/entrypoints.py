@@ -226,7 +226,7 @@ class ReliableEventHandler(EventHandler):
             self._retry(message, attempts, f"error: {exc!r}"[:500], "error", errors=errors)
         else:
             self._dead_letter(message, reason=f"failed {errors} times; last error: {exc!r}"[:1000],
-                              metric_reason="poison")
+                              metric_reason="poison", errors=errors)
 
     def _on_decode_error(self, message, exc):
         self._dead_letter(message, reason=f"undecodable body ({message.content_type}): {exc!r}"[:1000],
@@ -300,13 +300,13 @@ class ReliableEventHandler(EventHandler):
         metrics.EVENTS_RETRIED.labels(self.container.service_name, self.event_type, "awaiting_owner").inc()
         self.consumer.ack_message(message)
 
-    def _dead_letter(self, message, reason, metric_reason, body_repr=None):
+    def _dead_letter(self, message, reason, metric_reason, body_repr=None, errors: int | None = None):
         service = self.container.service_name
         try:
             self._republish(message, exchange=dead_letter_exchange().name,
                             routing_key=f"{service}.{self.event_type}",
                             headers={REASON_HEADER: reason, QUEUE_HEADER: self.queue.name,
-                                     ATTEMPTS_HEADER: self._attempts(message), ERRORS_HEADER: self._errors(message),
+                                     ATTEMPTS_HEADER: self._attempts(message), ERRORS_HEADER: self._errors(message) if errors is None else errors,
                                      "x-zhifa-dead-lettered-at": dt.datetime.now(dt.timezone.utc).isoformat()})
         except Exception:
             log.exception("could not dead-letter a message from %s; requeueing", self.queue.name)

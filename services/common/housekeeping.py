@@ -42,7 +42,8 @@ def redelivery_window_seconds() -> float:
 
     return max(settings.get("ZHIFA_REDELIVERY_WINDOW_HOURS") * 3600.0,
                settings.get("ZHIFA_OWNERSHIP_WAIT_SECONDS"),
-               settings.max_attempts() * MAX_BACKOFF_MS / 1000.0)
+               # each delay is jittered up to 1.5 × the cap (entrypoints._retry)
+               1.5 * settings.max_attempts() * MAX_BACKOFF_MS / 1000.0)
 
 
 def check_retention() -> None:

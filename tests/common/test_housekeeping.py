@@ -64,3 +64,8 @@ def test_retention_not_longer_than_the_redelivery_window_stops_the_start_up(monk
     monkeypatch.setenv("ZHIFA_OWNERSHIP_WAIT_SECONDS", "7200")   # a two-hour ownership wait is a window too
     with pytest.raises(settings.SettingError, match="ZHIFA_OUTBOX_RETENTION_HOURS: 1 h"):
         housekeeping.check_retention()
+    # retries: 100 delays of up to 30 s × 1.5 (the jitter) = 75 min — past a 1 h retention (× 1 it was 50 min)
+    monkeypatch.setenv("ZHIFA_OWNERSHIP_WAIT_SECONDS", "0")
+    monkeypatch.setenv("ZHIFA_MAX_ATTEMPTS", "100")
+    with pytest.raises(settings.SettingError, match="ZHIFA_OUTBOX_RETENTION_HOURS: 1 h"):
+        housekeeping.check_retention()

@@ -75,3 +75,4 @@ def test_plat1_transient_delays_keep_the_error_count_and_errors_still_end_in_the
         handler.retry_or_dead_letter(_Message({ATTEMPTS_HEADER: 9, ERRORS_HEADER: 2}), _unique_violation())
     assert sent[-1]["exchange"] == DEAD_LETTER_EXCHANGE
     assert sent[-1]["headers"]["x-zhifa-reason"].startswith("failed 3 times")
+    assert sent[-1]["headers"][ERRORS_HEADER] == 3          # the count the reason gives, not the one before

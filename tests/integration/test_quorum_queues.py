@@ -185,7 +185,7 @@ def test_every_process_follows_the_queue_type_bus_init_recorded(amqp_uri, monkey
         bus._broker_supports_quorum.cache_clear()
         monkeypatch.setattr(bus, "local_broker_file_handle_limit", lambda: None)       # a service: no answer
         assert bus.quorum_enabled(amqp_uri) is False                                   # follows the record
-        assert bus.quorum_enabled(amqp_uri, follow_recorded=False) is True             # what it alone would do
+        assert bus._broker_decides_quorum(amqp_uri) is True                            # what it alone would do
         queues = _queues(amqp_uri)
         assert {kind for name, (kind, _) in queues.items() if name.startswith("evt-")} == {"classic"}
         # an explicit choice is recorded by bus-init (the migration procedure), and followed from then on
