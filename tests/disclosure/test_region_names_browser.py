@@ -83,6 +83,8 @@ def test_issue19_disc9_region_filter_by_name_filters_to_that_county(portal, brow
     error = browser.find_element(By.ID, "search-error").text
     assert "有多个地区名为“朝阳区”" in error and "北京市朝阳区" in error and "6位或9位" not in error
     assert browser.find_element(By.ID, "region").get_attribute("aria-invalid") == "true"
+    # no downloads while the region is not understood: without it they would export every region's decisions
+    assert browser.find_elements(By.LINK_TEXT, "导出CSV") == []
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert browser_errors(browser) == []
 

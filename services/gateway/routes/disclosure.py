@@ -278,6 +278,8 @@ class DisclosureRoutes:
                             last_url=url(page=last or 1), clear_url="/",
                             prev_url=url(page=page - 1) if 1 < page <= (last or 1) else None,
                             next_url=url(page=page + 1) if result.get("has_more") else None,
+                            # a region the box could not resolve: no downloads (without it they would export every region)
+                            downloads=not region_error,
                             csv_url="/api/v1/public/decisions.csv?" + urlencode(plain),
                             atom_url="/api/v1/public/decisions.atom?" + urlencode(plain),
                             json_url="/api/v1/public/decisions?" + urlencode(
