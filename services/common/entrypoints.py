@@ -58,6 +58,7 @@ WAITING_HEADER = "x-zhifa-waiting-since"       # first refusal of an event await
 REASON_HEADER = "x-zhifa-reason"
 QUEUE_HEADER = "x-zhifa-queue"
 MAX_BACKOFF_MS = 30_000
+RETRY_JITTER = (0.5, 1.5)     # each retry delay × a factor in this range (see _retry)
 
 
 #: nameko sources of the tier links (services/common/federation.py) → (direction, origin check)
@@ -259,7 +260,7 @@ class ReliableEventHandler(EventHandler):
         # jittered (×0.5–1.5): two events that failed together (a race on one row, an outage's backlog) must
         # not come back together each time and fail in lockstep until ZHIFA_MAX_ATTEMPTS dead-letters them
         delay_ms = int(min(settings.retry_delay_ms() * 2 ** min(attempts - 1, 10), MAX_BACKOFF_MS)
-                       * random.uniform(0.5, 1.5))
+                       * random.uniform(*RETRY_JITTER))
         try:
             self._republish(message, exchange="", routing_key=retry_queue_name(self.queue.name),
                             headers={ATTEMPTS_HEADER: attempts, REASON_HEADER: reason,
@@ -306,7 +307,8 @@ class ReliableEventHandler(EventHandler):
             self._republish(message, exchange=dead_letter_exchange().name,
                             routing_key=f"{service}.{self.event_type}",
                             headers={REASON_HEADER: reason, QUEUE_HEADER: self.queue.name,
-                                     ATTEMPTS_HEADER: self._attempts(message), ERRORS_HEADER: self._errors(message) if errors is None else errors,
+                                     ATTEMPTS_HEADER: self._attempts(message),
+                                     ERRORS_HEADER: self._errors(message) if errors is None else errors,
                                      "x-zhifa-dead-lettered-at": dt.datetime.now(dt.timezone.utc).isoformat()})
         except Exception:
             log.exception("could not dead-letter a message from %s; requeueing", self.queue.name)

@@ -38,12 +38,12 @@ FIRST_RUN_AFTER_SECONDS = 60        # not while the service is starting
 
 def redelivery_window_seconds() -> float:
     """The longest time after its first delivery that a copy of an event may still arrive."""
-    from services.common.entrypoints import MAX_BACKOFF_MS
+    from services.common.entrypoints import MAX_BACKOFF_MS, RETRY_JITTER
 
     return max(settings.get("ZHIFA_REDELIVERY_WINDOW_HOURS") * 3600.0,
                settings.get("ZHIFA_OWNERSHIP_WAIT_SECONDS"),
-               # each delay is jittered up to 1.5 × the cap (entrypoints._retry)
-               1.5 * settings.max_attempts() * MAX_BACKOFF_MS / 1000.0)
+               # each delay is jittered up to RETRY_JITTER[1] × the cap (entrypoints._retry)
+               RETRY_JITTER[1] * settings.max_attempts() * MAX_BACKOFF_MS / 1000.0)
 
 
 def check_retention() -> None:
