@@ -113,6 +113,53 @@ cli()
 """
 
 
+class CpuMeter:
+    """CPU seconds (user + system, from /proc) of the processes a benchmark runs on this machine: each
+    service process by name, PostgreSQL (every ``postgres`` process: the server and its backends),
+    RabbitMQ (``beam.smp``) and the benchmark itself (publisher, watcher, sampler) — the whole suite's
+    budget, not only the services' (issue 17). ``snapshot()`` → {name: seconds}; a backend that exits
+    between two snapshots takes its CPU with it (the services keep pooled connections)."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+    GROUPS = {"postgresql": "postgres", "rabbitmq": "beam.smp"}
+
+    def __init__(self, processes: dict[str, list[int]]):
+        self.processes = processes
+
+    @classmethod
+    def _cpu(cls, pid: int) -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / cls.TICK
+
+    @staticmethod
+    def _named(comm: str) -> list[int]:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/comm") as handle:
+                        if handle.read().strip() == comm:
+                            pids.append(int(entry))
+                except OSError:
+                    continue
+        return pids
+
+    def snapshot(self) -> dict[str, float]:
+        out = {name: sum(self._cpu(pid) for pid in pids) for name, pids in self.processes.items()}
+        for name, comm in self.GROUPS.items():
+            out[name] = sum(self._cpu(pid) for pid in self._named(comm))
+        out["bench"] = self._cpu(os.getpid())
+        return out
+
+    @staticmethod
+    def per_event_ms(before: dict, after: dict, events: int) -> dict[str, float]:
+        return {name: 1000 * (after[name] - before[name]) / max(events, 1) for name in after}
+
+
 class Publisher:
     """Publishes envelopes to departments.events with confirms, as a departmental system would."""
 

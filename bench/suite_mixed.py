@@ -8,6 +8,9 @@ Prints:
     BENCH suite_mixed_sustained_events_per_s <n> events/s
     BENCH suite_mixed_p99_at_200_ms <ms> ms
     BENCH suite_mixed_vs_raw <ratio> x
+    BENCH suite_mixed_cpu_<process>_ms_per_event <ms> ms    (records, review, …, postgresql, rabbitmq, bench)
+    BENCH suite_mixed_cpu_ms_per_event <ms> ms             (their sum: the whole machine's CPU per event)
+    BENCH suite_mixed_cpu_ceiling_events_per_s <n> events/s (cores × 1000 / that sum)
 
 Set-up: a throwaway vhost; records (ZHIFA_BENCH_RECORDS_REPLICAS replicas, 2 as deployed), review,
 disclosure, evaluation and complaints (ZHIFA_BENCH_SUITE) each run as their own ``nameko run`` process
@@ -36,6 +39,13 @@ fail until they are within 15% or ``--max-steps`` steps ran. After each step the
 (backlog 0) before the next; a step that does not drain within 3 minutes ends the search.
 The figure is the highest offered rate that kept up (0 if none did).
 
+The budget (issue 17): over each step and its drain, the CPU time of every process of the suite on this
+machine — each service (records summed over its replicas), PostgreSQL (all its processes), RabbitMQ
+(``beam.smp``) and this script (publisher, watcher, sampler) — read from /proc and divided by the events
+published; printed per step on stderr with how busy the cores were, and as BENCH lines for the highest rate
+offered (the most saturated step: the largest batches, so the cheapest events). The ceiling is the rate at
+which that cost would keep every core busy: no queueing or batching beats it without cutting the cost.
+
 Absolute figures are noisy on a shared 2-core machine; compare them with the raw broker rate printed
 by the same run.
 """
@@ -44,6 +54,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import shutil
@@ -61,7 +72,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broker_raw import _connect, measure_raw  # noqa: E402
-from harness import CommitWatcher, pg_database, service_process, vhost, wait_until  # noqa: E402
+from harness import CommitWatcher, CpuMeter, pg_database, service_process, vhost, wait_until  # noqa: E402
 from records_ingest import ConfirmedPublisher, _encode  # noqa: E402
 
 from services.common import settings  # noqa: E402
@@ -109,7 +120,7 @@ def _slope(points: list[tuple[float, float]]) -> float:
 # --- one step -------------------------------------------------------------------------------------
 
 def run_step(rate: float, seconds: float, mix: Mix, publisher: ConfirmedPublisher, watcher: CommitWatcher,
-             backlog: Backlog, drain_timeout: float) -> dict:
+             backlog: Backlog, drain_timeout: float, meter: CpuMeter | None = None) -> dict:
     total = int(rate * seconds)
     envelopes = [mix.next() for _ in range(total)]
     bodies = [(_encode(e), e["event_type"], e["event_id"], e.get("case_id") is not None) for e in envelopes]
@@ -128,6 +139,8 @@ def run_step(rate: float, seconds: float, mix: Mix, publisher: ConfirmedPublishe
             for name, count in per.items():
                 worst_queues[name] = max(worst_queues.get(name, 0), count)
 
+    cpu_before = meter.snapshot() if meter else None
+    wall_before = time.perf_counter()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     for i, (body, key, event_id, is_case) in enumerate(bodies):
@@ -163,19 +176,28 @@ def run_step(rate: float, seconds: float, mix: Mix, publisher: ConfirmedPublishe
             break
         time.sleep(0.5)
     observed_until = time.time()
+    cpu = {}
+    if meter:   # the whole suite's CPU over the step and its drain, per event published (issue 17)
+        cpu = CpuMeter.per_event_ms(cpu_before, meter.snapshot(), total)
+        busy = sum(cpu.values()) * total / 1000 / ((time.perf_counter() - wall_before) * (os.cpu_count() or 1))
     latencies = sorted((watcher.seen.get(e, observed_until) - at) * 1000 for e, at in published_at.items())
     peak = max((b for _, b in samples), default=0)
     result = {"rate": rate, "achieved": achieved, "growth": growth, "end_backlog": end_backlog, "peak": peak,
               "kept_up": kept_up, "drained": drained, "drain_s": time.perf_counter() - drain_start,
               "p50": statistics.median(latencies) if latencies else 0.0,
               "p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
-              "missing": sum(1 for e in published_at if e not in watcher.seen)}
+              "missing": sum(1 for e in published_at if e not in watcher.seen), "cpu": cpu}
     top = sorted(worst_queues.items(), key=lambda kv: -kv[1])[:4]
     print(f"bench: step {rate:.0f}/s for {seconds:.0f} s: achieved {achieved:.0f}/s, backlog growth "
           f"{growth:.1f}/s, end {end_backlog}, peak {peak}, p50 {result['p50']:.0f} ms, p99 {result['p99']:.0f} ms, "
           f"{'KEPT UP' if kept_up else 'fell behind'}, drained {'in %.0f s' % result['drain_s'] if drained else 'NOT'}"
           f"{', %d never committed' % result['missing'] if result['missing'] else ''}; "
           f"deepest queues {top}", file=sys.stderr, flush=True)
+    if cpu:
+        print(f"bench:   CPU ms per event (step + drain): "
+              + ", ".join(f"{name} {ms:.2f}" for name, ms in cpu.items())
+              + f"; total {sum(cpu.values()):.2f} — the machine's {os.cpu_count()} cores {100 * busy:.0f}% busy",
+              file=sys.stderr, flush=True)
     return result
 
 
@@ -220,10 +242,13 @@ def main(argv=None) -> int:
         print(f"BENCH suite_broker_raw_msgs_per_s {raw:.0f} msg/s", flush=True)
         with contextlib.ExitStack() as stack:
             urls = {svc: stack.enter_context(pg_database()) for svc in SUITE}
+            pids: dict[str, list[int]] = {}
             for svc in SUITE:
                 for _ in range(RECORDS_REPLICAS if svc == "records" else 1):
-                    stack.enter_context(service_process(svc, amqp_uri, {svc: urls[svc]},
-                                                        extra_config={"ZHIFA_DATABASES": urls}))
+                    proc = stack.enter_context(service_process(svc, amqp_uri, {svc: urls[svc]},
+                                                               extra_config={"ZHIFA_DATABASES": urls}))
+                    pids.setdefault(svc, []).append(proc.pid)
+            meter = CpuMeter(pids)
             watcher = CommitWatcher(urls["records"])
             stack.callback(watcher.close)
             publisher = ConfirmedPublisher(amqp_uri, window=2000)
@@ -240,7 +265,8 @@ def main(argv=None) -> int:
             wait_until(lambda: backlog.ready()[0] == 0, 120, 0.5)
 
             def step(rate):
-                return run_step(rate, args.step_seconds, mix, publisher, watcher, backlog, drain_timeout=180)
+                return run_step(rate, args.step_seconds, mix, publisher, watcher, backlog, drain_timeout=180,
+                                meter=meter)
 
             sustained, results = search(step, args.first_rate, args.max_rate, args.max_steps)
     at_200 = results.get(200.0) or results.get(200)
@@ -248,6 +274,18 @@ def main(argv=None) -> int:
     if at_200 is not None:
         print(f"BENCH suite_mixed_p99_at_200_ms {at_200['p99']:.0f} ms", flush=True)
     print(f"BENCH suite_mixed_vs_raw {sustained / raw:.3f} x", flush=True)
+    # the budget: what one event of the mix costs every process on the machine at the highest rate offered
+    # (the most saturated step: the largest batches, the cheapest events), and the rate at which that cost
+    # would use every core — what no queueing can beat on this machine
+    top = max(results)
+    budget = results[top]["cpu"]
+    if budget:
+        for name, ms in budget.items():
+            print(f"BENCH suite_mixed_cpu_{name}_ms_per_event {ms:.2f} ms", flush=True)
+        per_event = sum(budget.values())
+        print(f"BENCH suite_mixed_cpu_ms_per_event {per_event:.2f} ms", flush=True)
+        print(f"BENCH suite_mixed_cpu_ceiling_events_per_s {(os.cpu_count() or 1) * 1000 / per_event:.0f} events/s",
+              flush=True)
     return 0
 
 

@@ -167,6 +167,7 @@ def under_var(*parts: str) -> Callable[[], Path]:
 
 EVERY = ("every service",)
 DB_SERVICES = ("records", "review", "disclosure", "complaints", "evaluation")
+BATCHED_SERVICES = ("records", "review", "disclosure", "evaluation")   # batched handlers of case traffic (issue 17)
 FIELDCRYPT_SERVICES = ("records", "complaints", "disclosure", "review", "evaluation")  # issue 22
 
 KERNEL: tuple[Setting, ...] = (
@@ -212,10 +213,10 @@ KERNEL: tuple[Setting, ...] = (
             "process's clock; an event dated further ahead is refused (422 / dead letter).", 300.0, EVERY,
             ("process", "config"),
             minimum=0),
-    Setting("ZHIFA_BATCH_SIZE", "int", "Largest batch of a batched event handler (records' ingest): events "
-            "applied in one transaction.", 200, ("records",), minimum=1),
+    Setting("ZHIFA_BATCH_SIZE", "int", "Largest batch of a batched event handler (the case traffic of records, "
+            "review, disclosure and evaluation): events applied in one transaction.", 200, BATCHED_SERVICES, minimum=1),
     Setting("ZHIFA_BATCH_LINGER_MS", "float", "How long a batched handler waits for more events once its "
-            "buffer went idle.", 3.0, ("records",), minimum=0),
+            "buffer went idle.", 3.0, BATCHED_SERVICES, minimum=0),
     Setting("ZHIFA_OUTBOX_RETENTION_HOURS", "float", "Relayed outbox rows older than this are deleted by the "
             "housekeeping job; must be longer than the redelivery window (checked at start-up).", 168.0,
             DB_SERVICES, minimum=0),
