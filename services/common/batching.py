@@ -219,11 +219,14 @@ class _Group:
 
 class BatchEventHandler(ReliableEventHandler):
     """``group``: handlers of a service with the same group share one buffer and flusher (one
-    transaction for events of several types); default: the handler alone."""
+    transaction for events of several types); default: the handler alone. ``consumer_priority``
+    (a callable giving an int): this process's consumer priority on the handler's queue — replicas of
+    different priority are one active consumer and hot standbys rather than competing consumers."""
 
     def __init__(self, source_service, event_type, group: str | None = None, max_batch: int | None = None,
-                 linger_ms: float | None = None, **kwargs):
+                 linger_ms: float | None = None, consumer_priority=None, **kwargs):
         self._group_arg = group
+        self._priority_arg = consumer_priority     # () -> int: RabbitMQ's x-priority of this consumer
         self._max_batch_arg = max_batch
         self._linger_arg = linger_ms
         self._prefetch_arg = kwargs.get("prefetch_count")     # else set in setup, from the batch size
@@ -235,6 +238,10 @@ class BatchEventHandler(ReliableEventHandler):
         # room for the batch being applied and the next one, so receiving never waits on the apply
         self.consumer_options["prefetch_count"] = self._prefetch_arg or 2 * max_batch + 50
         super().setup()
+        if self._priority_arg is not None:
+            # the broker delivers to the replica of highest priority while its prefetch window has room,
+            # to the others when it is full or the replica is gone (RabbitMQ consumer priorities)
+            self.queue.consumer_arguments = {"x-priority": int(self._priority_arg())}
         groups = self.container.__dict__.setdefault("_zhifa_batch_groups", {})
         name = self._group_arg or self.method_name
         group = groups.get(name)

@@ -40,6 +40,11 @@ SETTINGS = (
     Setting("ZHIFA_RECORDS_WITNESS_KEYS", "mapping", "Province: the public key pinned for each city log it "
             "witnesses (log id → 64 hex digits, or 130 for an SM2 key; JSON or log=key,…).", {},
             read_in=("process", "compose")),
+    Setting("ZHIFA_RECORDS_WRITER_PRIORITY", "int", "This replica's consumer priority on the case-traffic "
+            "queues (issue 17): the broker delivers to the replica of highest priority while it keeps up (its "
+            "prefetch window has room) and to the others when it falls behind or is gone, so one replica "
+            "appends at a time instead of two taking the append lock in turn. Equal priorities: competing "
+            "consumers.", None, minimum=0, default_text="a random number from 1 to 1000, chosen at start-up"),
     Setting("ZHIFA_RECORDS_SEAL_GRACE_SECONDS", "float", "How long after a case was archived a record that "
             "happened before the archiving is still accepted (events travel on different queues).", 600.0,
             minimum=0),

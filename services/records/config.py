@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -185,6 +186,23 @@ def self_check_retry() -> float:
 
 def blob_dir() -> Path:
     return settings.get("ZHIFA_RECORDS_BLOB_DIR")
+
+
+_DRAWN_PRIORITY: list[int] = []
+
+
+def writer_priority() -> int:
+    """This replica's consumer priority on the case-traffic queues (issue 17): ZHIFA_RECORDS_WRITER_PRIORITY,
+    else a number drawn once per process. Two replicas appending in turn each waited for the other's
+    batch to commit and read the other's leaves before appending (docs/ARCHITECTURE.md, throughput);
+    with priorities one replica appends while it keeps up and the other takes over the moment it falls
+    behind or is gone."""
+    configured = settings.get("ZHIFA_RECORDS_WRITER_PRIORITY")
+    if configured is not None:
+        return configured
+    if not _DRAWN_PRIORITY:
+        _DRAWN_PRIORITY.append(random.SystemRandom().randint(1, 1000))
+    return _DRAWN_PRIORITY[0]
 
 
 def seal_grace_seconds() -> float:

@@ -46,6 +46,8 @@ from services.records.usecases import (access, attachments, audit, case_file_rev
 
 log = logging.getLogger(__name__)
 GAUGE_INTERVAL = 30.0   # seconds between recomputations of the open-gaps gauges (a scan of open cases)
+# case traffic is applied by one replica at a time while it keeps up (consumer priorities, issue 17)
+WRITER = {"group": "records", "consumer_priority": config.writer_priority}
 
 
 class RecordsService:
@@ -61,65 +63,66 @@ class RecordsService:
     def _apply(self, events):
         return ingest.apply(self.db, self.ledger, ingest.of_cases(events))
 
-    @batch_event_handler(DEPARTMENTS, "case.opened", group="records")
+    @batch_event_handler(DEPARTMENTS, "case.opened", **WRITER)
     def on_case_opened(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "evidence.recorded", group="records")
+    @batch_event_handler(DEPARTMENTS, "evidence.recorded", **WRITER)
     def on_evidence_recorded(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "hearing.held", group="records")
+    @batch_event_handler(DEPARTMENTS, "hearing.held", **WRITER)
     def on_hearing_held(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "decision.proposed", group="records")
+    @batch_event_handler(DEPARTMENTS, "decision.proposed", **WRITER)
     def on_decision_proposed(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "decision.made", group="records")
+    @batch_event_handler(DEPARTMENTS, "decision.made", **WRITER)
     def on_decision_made(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "decision.served", group="records")
+    @batch_event_handler(DEPARTMENTS, "decision.served", **WRITER)
     def on_decision_served(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "decision.executed", group="records")
+    @batch_event_handler(DEPARTMENTS, "decision.executed", **WRITER)
     def on_decision_executed(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "decision.revoked", group="records")
+    @batch_event_handler(DEPARTMENTS, "decision.revoked", **WRITER)
     def on_decision_revoked(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "case.archived", group="records")
+    @batch_event_handler(DEPARTMENTS, "case.archived", **WRITER)
     def on_case_archived(self, events):
         return self._apply(events)
 
-    @batch_event_handler(DEPARTMENTS, "case.transferred", group="records")
+    @batch_event_handler(DEPARTMENTS, "case.transferred", **WRITER)
     def on_case_transferred(self, events):
         """SEC-2: 移送/指定管辖 — the case passes to another body (a timeline entry; the case's body
         and region become the new owner's)."""
         return self._apply(events)
 
-    @batch_event_handler("complaints", "transfer.sent", group="records")
+    @batch_event_handler("complaints", "transfer.sent", **WRITER)
     def on_transfer_sent(self, events):
         """COORD-3: 移送 of a case to public security / procuratorate enters its record (documents by SM3)."""
         return self._apply(events)
 
-    @batch_event_handler("review", "review.approved", group="records")
+    @batch_event_handler("review", "review.approved", **WRITER)
     def on_review_approved(self, events):
         return self._apply(events)
 
-    @batch_event_handler("review", "review.returned", group="records")
+    @batch_event_handler("review", "review.returned", **WRITER)
     def on_review_returned(self, events):
         return self._apply(events)
 
     def _cases_classified(self, session, events):
         return ingest.preload_classified(session, events)
 
-    @batched_event_handler("review", "review.classified", group="classified", preload=_cases_classified)
+    @batched_event_handler("review", "review.classified", group="classified", preload=_cases_classified,
+                           consumer_priority=config.writer_priority)
     def on_review_classified(self, event):
         """Whether the decision is major decides which legal-review records the file needs (REC-5)."""
         ingest.classified(self.db, event)

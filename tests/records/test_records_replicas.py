@@ -52,7 +52,10 @@ def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_ur
         ports.append(free_port())
         cfg.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"records": url},
                                        "ZHIFA_METRICS_PORTS": {"records": ports[-1]}, "ZHIFA_METRICS_DISABLED": "0",
-                                       "ZHIFA_RECORDS_STH_INTERVAL": 1}))
+                                       "ZHIFA_RECORDS_STH_INTERVAL": 1,
+                                       # equal priorities: competing consumers, both appending in turn
+                                       # (the default draws one per replica: one appends while it keeps up)
+                                       "ZHIFA_RECORDS_WRITER_PRIORITY": 5}))
         replicas.append(_replica(cfg))
     publish = Suite(amqp_uri, {}, 0, "", "").publish
     try:
@@ -99,5 +102,76 @@ def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_ur
     assert all(c["zhifa_events_consumed"] > 0 for c in counts), counts
     assert sum(c["zhifa_events_retried"] + c["zhifa_events_rejected"] for c in counts) == 0, counts
     assert sum(c["zhifa_events_duplicate"] for c in counts) == len(envelopes[::7])
+    report = verify_database(url, key[0])
+    assert report["ok"], report["problems"]
+
+
+def test_rec4_issue17_the_replica_of_highest_priority_appends_while_it_keeps_up_and_the_other_takes_over(
+        amqp_uri, pg_admin, tmp_path):
+    """Issue 17 (REC-4): records' case traffic reaches one replica at a time — the broker delivers to the
+    replica whose consumers have the highest priority (ZHIFA_RECORDS_WRITER_PRIORITY) while its prefetch
+    window has room — so replicas do not take the append lock in turn for every batch; when that replica
+    stops, the other applies what follows (and what it had not acknowledged). Every event once, no hole,
+    the log verifies."""
+    url = pg_admin()
+    upgrade("records", url)
+    declare_topology(amqp_uri, [cls for cls in all_service_classes() if cls.name == "records"])
+    replicas, ports = [], []
+    for i, priority in enumerate((10, 1)):
+        cfg = tmp_path / f"records-{i}.yaml"
+        ports.append(free_port())
+        cfg.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"records": url},
+                                       "ZHIFA_METRICS_PORTS": {"records": ports[-1]}, "ZHIFA_METRICS_DISABLED": "0",
+                                       "ZHIFA_RECORDS_STH_INTERVAL": 1, "ZHIFA_RECORDS_WRITER_PRIORITY": priority}))
+        replicas.append(_replica(cfg))
+    publish = Suite(amqp_uri, {}, 0, "", "").publish
+    try:
+        with Connection(amqp_uri) as conn:
+            channel = conn.channel()
+            for queue in ("evt-departments-case.opened--records.on_case_opened",
+                          "evt-departments-evidence.recorded--records.on_evidence_recorded"):
+                wait_for(lambda: channel.queue_declare(queue, passive=True).consumer_count == 2, timeout=60,
+                         message=f"both replicas consume {queue}")
+        with psycopg.connect(url, autocommit=True) as db:
+            def appended():
+                return db.execute("SELECT count(*) FROM log_entries WHERE event_id IS NOT NULL").fetchone()[0]
+
+            first = []
+            for c in range(3):
+                first.append(ev.case_opened(ev.case_id(f"P-{c}")))
+                first += [ev.evidence(ev.case_id(f"P-{c}"), n=j) for j in range(6)]
+            for envelope in first:
+                publish(envelope)
+            wait_for(lambda: appended() >= len(first), timeout=60, message="the first events appended")
+            wait_until_drained(amqp_uri, "records")
+            counts = [_counters(port) for port in ports]
+            assert counts[0]["zhifa_events_consumed"] == len(first), counts     # the writer: all of them
+            assert counts[1]["zhifa_events_consumed"] == 0, counts              # the standby: none
+
+            os.killpg(replicas[0].pid, signal.SIGTERM)                         # the writer stops
+            replicas[0].wait(20)
+            second = []
+            for c in range(2):
+                second.append(ev.case_opened(ev.case_id(f"Q-{c}")))
+                second += [ev.evidence(ev.case_id(f"Q-{c}"), n=j) for j in range(5)]
+            for envelope in second:
+                publish(envelope)
+            total = len(first) + len(second)
+            wait_for(lambda: appended() >= total, timeout=60, message="the standby appends what follows")
+            wait_until_drained(amqp_uri, "records")
+            rows = db.execute("SELECT sequence, event_id FROM log_entries ORDER BY sequence").fetchall()
+            key = wait_for(lambda: db.execute("SELECT public_key FROM tree_heads WHERE tree_size >= %s LIMIT 1",
+                                              (len(rows),)).fetchone(), timeout=30,
+                           message="a tree head over the whole log")
+        standby = _counters(ports[1])
+    finally:
+        for proc in replicas:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(20)
+    assert standby["zhifa_events_consumed"] == len(second), standby
+    assert [s for s, _ in rows] == list(range(len(rows)))
+    events = [e for _, e in rows if e]
+    assert len(events) == total and set(events) == {e["event_id"] for e in first + second}
     report = verify_database(url, key[0])
     assert report["ok"], report["problems"]
