@@ -43,8 +43,9 @@ The budget (issue 17): over each step and its drain, the CPU time of every proce
 machine — each service (records summed over its replicas), PostgreSQL (all its processes), RabbitMQ
 (``beam.smp``) and this script (publisher, watcher, sampler) — read from /proc and divided by the events
 published; printed per step on stderr with how busy the cores were, and as BENCH lines for the highest rate
-offered (the most saturated step: the largest batches, so the cheapest events). The ceiling is the rate at
-which that cost would keep every core busy: no queueing or batching beats it without cutting the cost.
+offered that drained (the most saturated step: the largest batches, so the cheapest events). The ceiling is
+the rate at which that cost would keep every core busy: no queueing or batching beats it without cutting
+the cost.
 
 Absolute figures are noisy on a shared 2-core machine; compare them with the raw broker rate printed
 by the same run.
@@ -275,10 +276,10 @@ def main(argv=None) -> int:
         print(f"BENCH suite_mixed_p99_at_200_ms {at_200['p99']:.0f} ms", flush=True)
     print(f"BENCH suite_mixed_vs_raw {sustained / raw:.3f} x", flush=True)
     # the budget: what one event of the mix costs every process on the machine at the highest rate offered
-    # (the most saturated step: the largest batches, the cheapest events), and the rate at which that cost
-    # would use every core — what no queueing can beat on this machine
-    top = max(results)
-    budget = results[top]["cpu"]
+    # that drained (the most saturated step: the largest batches, the cheapest events), and the rate at which
+    # that cost would use every core — what no queueing can beat on this machine
+    drained = [rate for rate, result in results.items() if result["drained"]]
+    budget = results[max(drained)]["cpu"] if drained else {}   # a step not drained: its events not all applied
     if budget:
         for name, ms in budget.items():
             print(f"BENCH suite_mixed_cpu_{name}_ms_per_event {ms:.2f} ms", flush=True)

@@ -527,6 +527,16 @@ class Ledger:
         if failure is not None:
             raise SelfCheckFailed(failure, "refused", fresh=False)
 
+    def keep_level(self, db_access) -> None:
+        """Bring this process's tree level with the committed log without the append lock — a standby
+        replica's timer (issue 17: the writer replica appends the case traffic): when it takes over, its
+        first batch does not read every leaf appended meanwhile while holding the lock. Nothing to do
+        before the tree was first built (the first append or read builds and checks it)."""
+        if self.tree is None or self.failure is not None:
+            return
+        with self.reading(db_access):
+            pass
+
     @contextlib.contextmanager
     def reading(self, db_access):
         """A read transaction with the tree level with the DB."""

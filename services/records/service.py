@@ -217,6 +217,7 @@ class RecordsService:
         appended here in batches when no ingest batch or read did it first (REC-6, issue 20)."""
         try:
             access.append_pending_if_any(self.db, self.ledger)
+            self.ledger.keep_level(self.db)   # a standby's tree follows the writer's appends (issue 17)
         except LogIntegrityError as exc:      # the reads wait, durable, until the log accepts appends
             log.warning("records: waiting reads not appended: %s", exc)
 

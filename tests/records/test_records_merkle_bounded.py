@@ -166,3 +166,23 @@ def test_rec4_issue20_ledger_proves_every_entry_from_stored_tiles_holding_a_boun
         assert session.get(MerkleNode, (2, 3)).hash == mth([bytes.fromhex(r.leaf_hash) for r in rows[12:16]]).hex()
     with restarted.reading(db):          # earlier sizes: from the stored tiles, in a transaction
         assert restarted.tree.root(91) == second.root_hash and restarted.tree.root(41) == first.root_hash
+
+
+def test_rec4_issue17_a_standby_keeps_its_tree_level_with_the_writers_appends_without_the_lock(db):
+    """Issue 17: records' case traffic goes to one replica at a time; the standby's timer levels its tree
+    with what the writer appended (``Ledger.keep_level``, no append lock), so taking over does not start
+    with reading every leaf appended meanwhile under the lock. A tree never built is left alone."""
+    writer = Ledger(tile_height=2, tail_max=8, cache_tiles=4)
+    standby = Ledger(tile_height=2, tail_max=8, cache_tiles=4)
+    case_id = "320412-SCJG-STANDBY-1"
+    standby.keep_level(db)
+    assert standby.tree is None                      # not built by the timer
+    apply(db, standby, [ev.case_opened(case_id)])
+    apply(db, writer, [ev.evidence(case_id, n=i) for i in range(30)])
+    assert standby.tree.size == 1
+    standby.keep_level(db)
+    assert standby.tree.size == writer.tree.size == 31
+    assert standby.tree.root() == writer.tree.root()
+    apply(db, standby, [ev.evidence(case_id, n=30)])  # the standby takes over where the writer stopped
+    apply(db, writer, [ev.evidence(case_id, n=31)])
+    assert writer.tree.size == standby.tree.size + 1 == 33

@@ -161,8 +161,8 @@ def test_rec4_issue17_the_replica_of_highest_priority_appends_while_it_keeps_up_
             wait_until_drained(amqp_uri, "records")
             rows = db.execute("SELECT sequence, event_id FROM log_entries ORDER BY sequence").fetchall()
             key = wait_for(lambda: db.execute("SELECT public_key FROM tree_heads WHERE tree_size >= %s LIMIT 1",
-                                              (len(rows),)).fetchone(), timeout=30,
-                           message="a tree head over the whole log")
+                                              (len(rows),)).fetchone(), timeout=60,    # the stopped writer's
+                           message="a tree head over the whole log")                 # head lease: 20 s
         standby = _counters(ports[1])
     finally:
         for proc in replicas:
