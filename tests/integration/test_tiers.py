@@ -87,8 +87,6 @@ def tiers(tmp_path_factory):
         t.prov_admin = t.province.token("admin", "320000", "prov-admin")
         yield t
     finally:
-        for suite in suites:       # all three shut down in parallel, then each is waited for
-            suite.terminate_all()
         for suite in suites:
             try:
                 suite.close()

@@ -138,14 +138,7 @@ class SuiteProcesses:
             proc.kill()
             proc.wait(10)
 
-    def terminate_all(self):
-        """SIGTERM to every process of the suite at once: they shut down in parallel (``close`` waits)."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-
     def close(self):
-        self.terminate_all()
         for group in list(self.procs):
             self.stop(group)
         self.ctl("delete_vhost", self.vhost)
