@@ -22,32 +22,18 @@ os.environ.setdefault("ZHIFA_SAMPLE_DATA", "true")
 pytest_plugins = ["tests.fixtures", "tests.integration.cluster_support"]
 
 
-def _closed(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return True
-    return False
-
-
 def _drop_stale_green_waits(nodeid: str, when: str) -> None:
-    """A green wait left behind on a descriptor that was closed underneath it (a client library closing its
-    socket in C while a greenthread still waits on it) stays registered in eventlet's hub; the next pipe or
-    socket that gets the same number then fails with "Second simultaneous read on fileno N" in an unrelated
-    test (seen in CI: 26 setups failed at `rabbitmqctl add_vhost`). Drop such stale registrations and say
-    which test left them, so the leak is named where it happens."""
-    from eventlet import hubs
+    # imported when first needed: importing tests.fixtures here would keep pytest from rewriting its asserts
+    from tests.fixtures import drop_stale_green_waits
 
-    hub = hubs.get_hub()
-    for kind in (hub.READ, hub.WRITE):
-        for fd in [fd for fd in list(hub.listeners[kind]) if _closed(fd)]:
-            hub.listeners[kind].pop(fd, None)
-            hub.secondaries[kind].pop(fd, None)
-            sys.stderr.write(f"\n[eventlet] {nodeid} left a {kind} wait on closed descriptor {fd} ({when}); dropped\n")
+    drop_stale_green_waits(nodeid, when)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
+    # before the fixtures' finalizers too: a test's own clean-up may leave one, and a module fixture's
+    # finalizer running next (tiers: rabbitmqctl delete_user) then got its descriptor number (CI)
+    _drop_stale_green_waits(item.nodeid, "end of test")
     # after the fixtures' finalizers (a module fixture stopping suites leaked one before the next setup: CI)
     yield
     _drop_stale_green_waits(item.nodeid, "teardown")

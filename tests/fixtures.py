@@ -139,6 +139,31 @@ class VhostPool:
             self._finish(*self._deleting.pop(0))
 
 
+# -- eventlet hygiene --------------------------------------------------------------------------------------
+def _closed(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
+def drop_stale_green_waits(nodeid: str, when: str) -> None:
+    """A green wait left behind on a descriptor that was closed underneath it (a client library closing its
+    socket in C while a greenthread still waits on it) stays registered in eventlet's hub; the next pipe or
+    socket that gets the same number then fails with "Second simultaneous read on fileno N" in an unrelated
+    test (seen in CI: 26 setups failed at `rabbitmqctl add_vhost`). Drop such stale registrations and say
+    which test left them, so the leak is named where it happens."""
+    from eventlet import hubs
+
+    hub = hubs.get_hub()
+    for kind in (hub.READ, hub.WRITE):
+        for fd in [fd for fd in list(hub.listeners[kind]) if _closed(fd)]:
+            hub.listeners[kind].pop(fd, None)
+            hub.secondaries[kind].pop(fd, None)
+            sys.stderr.write(f"\n[eventlet] {nodeid} left a {kind} wait on closed descriptor {fd} ({when}); dropped\n")
+
+
 @pytest.fixture(scope="session")
 def vhost_pool():
     """``take()`` a fresh vhost on the test broker, ``release(vhost)`` it (see VhostPool)."""
