@@ -42,22 +42,19 @@ def _counters(port: int) -> dict:
     return out
 
 
-def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_uri, pg_admin, tmp_path):
-    url = pg_admin()
+def _two_replicas(amqp_uri, url, tmp_path, priorities) -> tuple[list, list]:
+    """Two records replicas on one database (migrated, topology declared) with these consumer priorities
+    (ZHIFA_RECORDS_WRITER_PRIORITY), each exposing its metrics; returns once both consume case traffic."""
     upgrade("records", url)
     declare_topology(amqp_uri, [cls for cls in all_service_classes() if cls.name == "records"])
     replicas, ports = [], []
-    for i in range(2):
+    for i, priority in enumerate(priorities):
         cfg = tmp_path / f"records-{i}.yaml"
         ports.append(free_port())
         cfg.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"records": url},
                                        "ZHIFA_METRICS_PORTS": {"records": ports[-1]}, "ZHIFA_METRICS_DISABLED": "0",
-                                       "ZHIFA_RECORDS_STH_INTERVAL": 1,
-                                       # equal priorities: competing consumers, both appending in turn
-                                       # (the default draws one per replica: one appends while it keeps up)
-                                       "ZHIFA_RECORDS_WRITER_PRIORITY": 5}))
+                                       "ZHIFA_RECORDS_STH_INTERVAL": 1, "ZHIFA_RECORDS_WRITER_PRIORITY": priority}))
         replicas.append(_replica(cfg))
-    publish = Suite(amqp_uri, {}, 0, "", "").publish
     try:
         with Connection(amqp_uri) as conn:
             channel = conn.channel()
@@ -65,6 +62,20 @@ def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_ur
                           "evt-departments-evidence.recorded--records.on_evidence_recorded"):
                 wait_for(lambda: channel.queue_declare(queue, passive=True).consumer_count == 2, timeout=60,
                          message=f"both replicas consume {queue}")
+    except BaseException:
+        for proc in replicas:
+            os.killpg(proc.pid, signal.SIGTERM)
+        raise
+    return replicas, ports
+
+
+def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_uri, pg_admin, tmp_path):
+    url = pg_admin()
+    # equal priorities: competing consumers, both appending in turn (the default draws one per replica: one
+    # appends while it keeps up — the test below)
+    replicas, ports = _two_replicas(amqp_uri, url, tmp_path, (5, 5))
+    publish = Suite(amqp_uri, {}, 0, "", "").publish
+    try:
         with psycopg.connect(url, autocommit=True) as db:
             envelopes = []
             for c in range(8):
@@ -114,24 +125,9 @@ def test_rec4_issue17_the_replica_of_highest_priority_appends_while_it_keeps_up_
     stops, the other applies what follows (and what it had not acknowledged). Every event once, no hole,
     the log verifies."""
     url = pg_admin()
-    upgrade("records", url)
-    declare_topology(amqp_uri, [cls for cls in all_service_classes() if cls.name == "records"])
-    replicas, ports = [], []
-    for i, priority in enumerate((10, 1)):
-        cfg = tmp_path / f"records-{i}.yaml"
-        ports.append(free_port())
-        cfg.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "ZHIFA_DATABASES": {"records": url},
-                                       "ZHIFA_METRICS_PORTS": {"records": ports[-1]}, "ZHIFA_METRICS_DISABLED": "0",
-                                       "ZHIFA_RECORDS_STH_INTERVAL": 1, "ZHIFA_RECORDS_WRITER_PRIORITY": priority}))
-        replicas.append(_replica(cfg))
+    replicas, ports = _two_replicas(amqp_uri, url, tmp_path, (10, 1))
     publish = Suite(amqp_uri, {}, 0, "", "").publish
     try:
-        with Connection(amqp_uri) as conn:
-            channel = conn.channel()
-            for queue in ("evt-departments-case.opened--records.on_case_opened",
-                          "evt-departments-evidence.recorded--records.on_evidence_recorded"):
-                wait_for(lambda: channel.queue_declare(queue, passive=True).consumer_count == 2, timeout=60,
-                         message=f"both replicas consume {queue}")
         with psycopg.connect(url, autocommit=True) as db:
             def appended():
                 return db.execute("SELECT count(*) FROM log_entries WHERE event_id IS NOT NULL").fetchone()[0]
