@@ -69,6 +69,20 @@ def _two_replicas(amqp_uri, url, tmp_path, priorities) -> tuple[list, list]:
     return replicas, ports
 
 
+def _cases(prefix: str, cases: int, evidence: int) -> list[dict]:
+    """Envelopes of ``cases`` cases, each opened and then ``evidence`` evidence records, in that order."""
+    envelopes = []
+    for c in range(cases):
+        envelopes.append(ev.case_opened(ev.case_id(f"{prefix}-{c}")))
+        envelopes += [ev.evidence(ev.case_id(f"{prefix}-{c}"), n=j) for j in range(evidence)]
+    return envelopes
+
+
+def _appended(db) -> int:
+    """Entries of departmental events in the log."""
+    return db.execute("SELECT count(*) FROM log_entries WHERE event_id IS NOT NULL").fetchone()[0]
+
+
 def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_uri, pg_admin, tmp_path):
     url = pg_admin()
     # equal priorities: competing consumers, both appending in turn (the default draws one per replica: one
@@ -77,20 +91,13 @@ def test_rec4_two_replicas_append_every_event_once_to_one_verifiable_log(amqp_ur
     publish = Suite(amqp_uri, {}, 0, "", "").publish
     try:
         with psycopg.connect(url, autocommit=True) as db:
-            envelopes = []
-            for c in range(8):
-                envelopes.append(ev.case_opened(ev.case_id(f"R-{c}")))
-                envelopes += [ev.evidence(ev.case_id(f"R-{c}"), n=j) for j in range(30)]
+            envelopes = _cases("R", 8, 30)
             for envelope in envelopes:
                 publish(envelope)
             for envelope in envelopes[::7]:          # redelivered: must not be appended twice
                 publish(envelope)
             total = len(envelopes)
-
-            def appended():
-                return db.execute("SELECT count(*) FROM log_entries WHERE event_id IS NOT NULL").fetchone()[0]
-
-            wait_for(lambda: appended() >= total, timeout=90, message="every event appended")
+            wait_for(lambda: _appended(db) >= total, timeout=90, message="every event appended")
             wait_until_drained(amqp_uri, "records")   # the redeliveries have been handled (barrier, not sleep)
             rows = db.execute("SELECT sequence, event_id FROM log_entries ORDER BY sequence").fetchall()
 
@@ -129,16 +136,10 @@ def test_rec4_issue17_the_replica_of_highest_priority_appends_while_it_keeps_up_
     publish = Suite(amqp_uri, {}, 0, "", "").publish
     try:
         with psycopg.connect(url, autocommit=True) as db:
-            def appended():
-                return db.execute("SELECT count(*) FROM log_entries WHERE event_id IS NOT NULL").fetchone()[0]
-
-            first = []
-            for c in range(3):
-                first.append(ev.case_opened(ev.case_id(f"P-{c}")))
-                first += [ev.evidence(ev.case_id(f"P-{c}"), n=j) for j in range(6)]
+            first = _cases("P", 3, 6)
             for envelope in first:
                 publish(envelope)
-            wait_for(lambda: appended() >= len(first), timeout=60, message="the first events appended")
+            wait_for(lambda: _appended(db) >= len(first), timeout=60, message="the first events appended")
             wait_until_drained(amqp_uri, "records")
             counts = [_counters(port) for port in ports]
             assert counts[0]["zhifa_events_consumed"] == len(first), counts     # the writer: all of them
@@ -146,14 +147,11 @@ def test_rec4_issue17_the_replica_of_highest_priority_appends_while_it_keeps_up_
 
             os.killpg(replicas[0].pid, signal.SIGTERM)                         # the writer stops
             replicas[0].wait(20)
-            second = []
-            for c in range(2):
-                second.append(ev.case_opened(ev.case_id(f"Q-{c}")))
-                second += [ev.evidence(ev.case_id(f"Q-{c}"), n=j) for j in range(5)]
+            second = _cases("Q", 2, 5)
             for envelope in second:
                 publish(envelope)
             total = len(first) + len(second)
-            wait_for(lambda: appended() >= total, timeout=60, message="the standby appends what follows")
+            wait_for(lambda: _appended(db) >= total, timeout=60, message="the standby appends what follows")
             wait_until_drained(amqp_uri, "records")
             rows = db.execute("SELECT sequence, event_id FROM log_entries ORDER BY sequence").fetchall()
             key = wait_for(lambda: db.execute("SELECT public_key FROM tree_heads WHERE tree_size >= %s LIMIT 1",
