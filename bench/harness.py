@@ -113,6 +113,22 @@ cli()
 """
 
 
+def cpu_seconds(pids, missing_ok: bool = False) -> float:
+    """User + system CPU seconds of these processes (/proc/<pid>/stat); a process gone is an error unless
+    ``missing_ok`` (a PostgreSQL backend that exited)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            if missing_ok:
+                continue
+            raise
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class CpuMeter:
     """CPU seconds (user + system, from /proc) of the processes a benchmark runs on this machine: each
     service process by name, PostgreSQL (every ``postgres`` process: the server and its backends),
@@ -120,20 +136,10 @@ class CpuMeter:
     budget, not only the services' (issue 17). ``snapshot()`` → {name: seconds}; a backend that exits
     between two snapshots takes its CPU with it (the services keep pooled connections)."""
 
-    TICK = os.sysconf("SC_CLK_TCK")
     GROUPS = {"postgresql": "postgres", "rabbitmq": "beam.smp"}
 
     def __init__(self, processes: dict[str, list[int]]):
         self.processes = processes
-
-    @classmethod
-    def _cpu(cls, pid: int) -> float:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / cls.TICK
 
     @staticmethod
     def _named(comm: str) -> list[int]:
@@ -149,10 +155,10 @@ class CpuMeter:
         return pids
 
     def snapshot(self) -> dict[str, float]:
-        out = {name: sum(self._cpu(pid) for pid in pids) for name, pids in self.processes.items()}
+        out = {name: cpu_seconds(pids) for name, pids in self.processes.items()}
         for name, comm in self.GROUPS.items():
-            out[name] = sum(self._cpu(pid) for pid in self._named(comm))
-        out["bench"] = self._cpu(os.getpid())
+            out[name] = cpu_seconds(self._named(comm), missing_ok=True)
+        out["bench"] = cpu_seconds([os.getpid()])
         return out
 
     @staticmethod

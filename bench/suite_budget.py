@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import CommitWatcher, pg_database, service_process, vhost, wait_until  # noqa: E402
+from harness import CommitWatcher, cpu_seconds, pg_database, service_process, vhost, wait_until  # noqa: E402
 from records_ingest import ConfirmedPublisher, _encode  # noqa: E402
 from suite_mixed import Backlog  # noqa: E402
 
@@ -52,20 +51,10 @@ from tests.integration import events as ev  # noqa: E402
 
 RECORDS_REPLICAS = settings.get("ZHIFA_BENCH_RECORDS_REPLICAS")
 SUITE = settings.get("ZHIFA_BENCH_SUITE")
-TICK = os.sysconf("SC_CLK_TCK")
 # the mix, per event
 WEIGHTS = {"case.opened": 0.17, "evidence.recorded": 0.40, "hearing.held": 0.01, "decision.proposed": 0.085,
            "decision.made": 0.085, "decision.served": 0.085, "decision.executed": 0.085, "case.archived": 0.085,
            "officer.registered": 0.005}
-
-
-def cpu_seconds(pids) -> float:
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
 
 
 def bindings(amqp_uri: str) -> dict[tuple[str, str], int]:

@@ -117,12 +117,10 @@ class _Group:
                 # woken by each arrival (``handle_message`` sets ``arrived``), not by polling: a 1 ms poll
                 # cost a hub wake-up per millisecond of every linger (issue 17)
                 deadline = time.monotonic() + self.linger
-                while len(self.items) < self.max_batch and not self.stopping:
+                while not self.stopping:
+                    self.arrived.clear()        # before the check: an arrival after it sets it again
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self.arrived.clear()
-                    if len(self.items) >= self.max_batch:
+                    if len(self.items) >= self.max_batch or remaining <= 0:
                         break
                     self.arrived.wait(remaining)
             n = min(len(self.items), self.max_batch)

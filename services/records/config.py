@@ -188,7 +188,9 @@ def blob_dir() -> Path:
     return settings.get("ZHIFA_RECORDS_BLOB_DIR")
 
 
-_DRAWN_PRIORITY: list[int] = []
+@lru_cache(maxsize=1)
+def _drawn_priority() -> int:
+    return random.SystemRandom().randint(1, 1000)
 
 
 def writer_priority() -> int:
@@ -198,11 +200,7 @@ def writer_priority() -> int:
     with priorities one replica appends while it keeps up and the other takes over the moment it falls
     behind or is gone."""
     configured = settings.get("ZHIFA_RECORDS_WRITER_PRIORITY")
-    if configured is not None:
-        return configured
-    if not _DRAWN_PRIORITY:
-        _DRAWN_PRIORITY.append(random.SystemRandom().randint(1, 1000))
-    return _DRAWN_PRIORITY[0]
+    return _drawn_priority() if configured is None else configured
 
 
 def seal_grace_seconds() -> float:
