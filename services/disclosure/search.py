@@ -268,42 +268,78 @@ def _keys(session, phrases, filters, lo, hi, n: int, offset: int, count: bool = 
             return session.execute(text(f"SELECT count(*) FROM ({sql})"), params).scalar()
         return [row[0] for row in session.execute(text(sql), params)]
     params["m"] = _tsquery(phrases, filters)
-    keys = _pg_search(session, params, extra)
+    keys = _pg_search(session, params, extra, count=count)
     return len(keys) if count else keys
 
 
+# a search is a short interactive query: parallel workers and JIT cost more to start than they save (one
+# statement, one round trip; ``is_local``: for this transaction only)
+_PG_INTERACTIVE = "SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)"
+_PG_GIN_ONLY = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
+_PG_ANY_SCAN = "SELECT set_config('enable_seqscan', 'on', true), set_config('enable_indexscan', 'on', true)"
 PG_RECENT_WINDOW = 5_000
-# a search is a short interactive query: parallel workers and JIT cost more to start than they save
-_PG_INTERACTIVE = ("SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL jit = off")
+# Rows a walk in key order may test before the GIN index is the cheaper way (measured on 1M decisions,
+# bench/portal_search.py: a walk tests ~0.6 µs a row from the cache; the GIN path costs a heap fetch and a
+# recheck per candidate, ~3–20 µs, and its candidates come in physical order, oldest first). A date range
+# bounds a walk by itself, and the GIN path pays for the candidates outside the range: a larger walk then.
+PG_WALK_LIMIT = 40_000
+PG_RANGE_WALK_LIMIT = 100_000
+WALK_MARGIN = 1.5           # the newest window's share of matches is an estimate: walk half as far again
 
 
-def _pg_search(session: Session, params: dict, extra: str) -> list[int]:
-    """PostgreSQL in two steps, so the plan never depends on estimated selectivity:
+def _pg_search(session: Session, params: dict, extra: str, count: bool = False) -> list[int]:
+    """PostgreSQL, with the plan chosen from what the newest entries show rather than from the planner's
+    estimate of a phrase's selectivity (poor for bigram phrases: 359 estimated, 71,052 found):
 
-    1. walk the newest ``PG_RECENT_WINDOW`` entries in key order (primary key, backwards) and test
-       each against the query — this stops as soon as the page is full, so frequent words cost
-       a few milliseconds;
-    2. only if the newest window holds too few matches (a rare word or combination), ask the GIN
-       index for all matches (bitmap scan) and sort them — rare means few rows to sort.
+    1. walk the newest ``PG_RECENT_WINDOW`` entries (in the date range) in key order — primary key,
+       backwards — testing each against the query; a frequent word fills the page here;
+    2. too few matches there: their share tells how far a walk must go to find the ``offset + n`` wanted;
+       if that is at most ``PG_WALK_LIMIT`` rows (``PG_RANGE_WALK_LIMIT`` within a date range), walk that far
+       (the common word under a narrow filter, and the count up to ``MAX_RESULTS + 1`` of a common word);
+    3. otherwise (a rare word, or none in the newest window) ask the GIN index: a count needs no order, so
+       it stops at the ``n``-th candidate; a page sorts all matches — rare means few.
     """
-    for setting in _PG_INTERACTIVE:
-        session.execute(text(setting))
+    session.execute(text(_PG_INTERACTIVE))
     where = extra[len(" AND "):]
-    recent = (f"SELECT search_key FROM (SELECT search_key, vector FROM {PG_TABLE}"
-              f"{' WHERE ' + where if where else ''} ORDER BY search_key DESC LIMIT {PG_RECENT_WINDOW}) recent "
-              f"WHERE vector @@ CAST(:m AS tsquery) ORDER BY search_key DESC LIMIT :n OFFSET :o")
-    keys = [row[0] for row in session.execute(text(recent), params)]
-    if len(keys) >= params["n"]:
-        return keys
-    session.execute(text("SET LOCAL enable_seqscan = off"))
-    session.execute(text("SET LOCAL enable_indexscan = off"))  # leaves the GIN bitmap scan
+    n, offset = params["n"], params["o"]
+    wanted = offset + n
+    keys = _pg_walk(session, params, where, PG_RECENT_WINDOW, wanted)
+    if len(keys) >= wanted:
+        return keys[offset:]
+    walked = session.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {PG_TABLE}{' WHERE ' + where if where else ''} "
+                                  f"ORDER BY search_key DESC LIMIT {PG_RECENT_WINDOW}) newest"), params).scalar()
+    if walked < PG_RECENT_WINDOW:
+        return keys[offset:]          # the window held every entry (of the range): nothing more to find
+    if keys:
+        rows = wanted * PG_RECENT_WINDOW / len(keys) * WALK_MARGIN
+        if rows <= (PG_RANGE_WALK_LIMIT if where else PG_WALK_LIMIT):
+            keys = _pg_walk(session, params, where, int(rows), wanted)
+            if len(keys) >= wanted:
+                return keys[offset:]
+    return _pg_gin(session, params, extra, count)
+
+
+def _pg_gin(session: Session, params: dict, extra: str, count: bool) -> list[int]:
+    """The matches through the GIN index (a bitmap scan): a count stops at the ``n``-th candidate, a page
+    sorts every match."""
+    session.execute(text(_PG_GIN_ONLY))
     try:
-        sql = (f"SELECT search_key FROM {PG_TABLE} WHERE vector @@ CAST(:m AS tsquery){extra} "
-               f"ORDER BY search_key DESC LIMIT :n OFFSET :o")
+        if count:
+            sql = f"SELECT search_key FROM {PG_TABLE} WHERE vector @@ CAST(:m AS tsquery){extra} LIMIT :n"
+        else:
+            sql = (f"SELECT search_key FROM {PG_TABLE} WHERE vector @@ CAST(:m AS tsquery){extra} "
+                   f"ORDER BY search_key DESC LIMIT :n OFFSET :o")
         return [row[0] for row in session.execute(text(sql), params)]
     finally:
-        session.execute(text("SET LOCAL enable_seqscan = on"))
-        session.execute(text("SET LOCAL enable_indexscan = on"))
+        session.execute(text(_PG_ANY_SCAN))
+
+
+def _pg_walk(session: Session, params: dict, where: str, rows: int, wanted: int) -> list[int]:
+    """The first ``wanted`` matches among the newest ``rows`` entries (of the range), newest first."""
+    sql = (f"SELECT search_key FROM (SELECT search_key, vector FROM {PG_TABLE}{' WHERE ' + where if where else ''} "
+           f"ORDER BY search_key DESC LIMIT {int(rows)}) newest "
+           f"WHERE vector @@ CAST(:m AS tsquery) ORDER BY search_key DESC LIMIT {int(wanted)}")
+    return [row[0] for row in session.execute(text(sql), params)]
 
 
 def load_page(session: Session, model, page: SearchPage) -> list:

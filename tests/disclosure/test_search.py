@@ -78,6 +78,45 @@ def test_disc9_substring_semantics_filters_dates_and_paging_on_both_engines(engi
         numbers(engine, q="超标排放", page=51)
 
 
+
+@pytest.mark.integration
+def test_issue17_disc9_postgresql_window_walk_and_gin_give_the_same_pages_and_counts(engine, monkeypatch):
+    """Issue 17 (DISC-9): PostgreSQL answers from the newest window, from a longer walk sized by the window's
+    share of matches, or from the GIN index — every path gives the same page, "has more" and count."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the plan choice is PostgreSQL's; SQLite's FTS5 walks its doclists")
+    requests = [dict(q="食品"), dict(q="超标排放"), dict(q="超标排放", page=2), dict(q="超标排放", page=3),
+                dict(q="超标排放", date_from=D(2026, 4, 10), date_to=D(2026, 4, 20)), dict(q="品", action_type="penalty"),
+                dict(q="食品", region_code="320100"), dict(action_type="penalty"), dict(q="罚款5000"),
+                dict(q="第1", page_size=5), dict(q="超标排放", sort="amount")]
+
+    def answers():
+        out = []
+        with Session(engine) as session:
+            for kw in requests:
+                result = portal.search_publications(session, search.SearchRequest(**kw))
+                out.append(([int(r["decision_no"][len("武罚〔2026〕"):-1]) for r in result["results"]],
+                            result["has_more"], result["total"]))
+        return out
+
+    paths = []
+    for name in ("_pg_walk", "_pg_gin"):
+        real = getattr(search, name)
+        monkeypatch.setattr(search, name, lambda *a, _real=real, _name=name, **k: paths.append(_name) or _real(*a, **k))
+    exact = answers()                      # the window (5,000) holds the whole table: no walk beyond it, no GIN
+    assert set(paths) == {"_pg_walk"}
+    assert exact[:4] == [([3, 2, 1], False, 3), (list(range(30, 10, -1)), True, 25), (list(range(10, 5, -1)), False, 25),
+                         ([], False, 25)]
+    assert exact[4] == (list(range(19, 8, -1)), False, 11) and exact[7] == (list(range(30, 10, -1)), True, 28)
+    monkeypatch.setattr(search, "PG_RECENT_WINDOW", 3)
+    for limit, path in ((10_000, "walked"), (0, "_pg_gin")):     # a walk long enough, then never a walk
+        monkeypatch.setattr(search, "PG_WALK_LIMIT", limit)
+        monkeypatch.setattr(search, "PG_RANGE_WALK_LIMIT", limit)
+        paths.clear()
+        assert answers() == exact, path
+        assert (paths.count("_pg_walk") > len(requests)) if limit else ("_pg_gin" in paths), (path, paths)
+
+
 def test_issue19_disc9_chinese_punctuation_separates_keywords_and_masks_are_not_indexed():
     """Issue 19 (DISC-9): "食品，罚款" / "食品、罚款" / "食品；罚款" are two keywords like "食品 罚款" (one phrase
     before: nothing matched); masked fragments (139****5678, 3204**********1234) give no tokens."""
