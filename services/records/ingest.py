@@ -33,7 +33,7 @@ from services.records import config, store
 from services.records import metrics as rec_metrics
 from services.records.domain import completeness as completeness_rules
 from services.records.domain.entries import EntryKind, RecordKind, canonical_bytes
-from services.records.domain.filing import (BEFORE_OPENING, EVENT_STAGE, OPENING_CHECKED, STAGE_ORDER, arrived_late,
+from services.records.domain.filing import (BEFORE_OPENING, EVENT_STAGE, FACTS_ONLY, OPENING_CHECKED, STAGE_ORDER, arrived_late,
                                             before_opening, before_opening_reason, fold_facts, implied_document,
                                             record_kind_of, sealed_refusal_reason)
 from services.records.ledger import Ledger
@@ -95,17 +95,6 @@ def apply(db, ledger, events: list[Event]) -> BatchResult:
         rec_metrics.REFUSED.labels(region, body).inc()
     return BatchResult(duplicates=outcome.duplicates, refused=outcome.refused, conflicts=outcome.conflicts,
                        waiting=waiting, applied=outcome.applied)
-
-
-def preload_classified(session, events) -> list:
-    """The cases of a batch of ``review.classified``, read at once."""
-    return list(store.load_cases(session, {e.case_id for e in events}).values())
-
-
-def classified(db, event) -> None:
-    """Whether the decision is major decides which legal-review records the file needs (REC-5)."""
-    with db.effect_of(event) as session:
-        set_major(session, event)
 
 
 def count_appended(appended) -> None:
@@ -212,6 +201,8 @@ def prepare_events(events: list[Event], rules=None) -> dict[str, PreparedEntry]:
     rules = rules or completeness_rules.default_rules()
     prepared = {}
     for event in events:
+        if event.event_type in FACTS_ONLY:
+            continue
         try:
             prepared[event.event_id] = prepare_event(event, rules)
         except Exception:  # noqa: BLE001 - see the docstring
@@ -275,6 +266,12 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
         if event.event_type == ownership.TRANSFER_EVENT:
             ownership.record_transfer(session, event, now)
             transferred.add(case.case_id)
+        if event.event_type in FACTS_ONLY:
+            # review.classified (REC-5): no entry, the case's facts; in the writer's batch, so the case row is
+            # written by one transaction at a time (a transaction of its own waited on the batch's row locks)
+            if _update_case(case, event, rules) and case.gaps_scope and case.case_id not in evaluate:
+                evaluate[case.case_id] = (case.gaps_scope, event)   # evaluated before: the required items change
+            continue
         extra = None
         if event.event_type in OPENING_CHECKED and _dated_before_opening(case, event.occurred_at):
             # REC-1, issue 14: a record dated before its case opened (the opening known: checked here;
@@ -415,31 +412,6 @@ def _update_case(case: Case, event: Event, rules) -> bool:
         case.facts = facts
         return True
     return False
-
-
-def set_major(session: Session, event: Event) -> None:
-    """review.classified: whether a version is major decides the legal-review items (REC-5, REV-1).
-
-    Monotone (issue 14): the case is major when any of its versions was classified major — review's
-    classification only ever adds, and classifications of several versions may arrive in any order. A
-    case already evaluated (decided or archived) is evaluated again, since the required items change."""
-    case = store.case(session, event.case_id)
-    if case is None:
-        case = Case(case_id=event.case_id, region_code=event.region_code, body_id=event.body_id,
-                    stage="initiation", sealed=False)
-        session.add(case)
-    facts = dict(case.facts or {})
-    majors = set(facts.get("major_versions") or ())
-    if event.payload["major"]:
-        majors.add(int(event.payload["version"]))
-    facts["major_versions"] = sorted(majors)
-    facts["is_major"] = bool(majors)
-    if facts == (case.facts or {}):
-        return
-    case.facts = facts
-    if case.gaps_scope:
-        session.flush()
-        evaluate_gaps(session, case, case.gaps_scope, trigger=event.event_type, caused_by=event)
 
 
 # --- gaps: completeness of the case file (REC-3) --------------------------------------------------

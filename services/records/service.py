@@ -30,7 +30,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common import federation, fieldcrypt
-from services.common.batching import batch_event_handler, batched_event_handler
+from services.common.batching import batch_event_handler
 from services.common.configfile import ConfigFiles
 from services.common.db import Database
 from services.common.entrypoints import event_handler
@@ -118,14 +118,11 @@ class RecordsService:
     def on_review_returned(self, events):
         return self._apply(events)
 
-    def _cases_classified(self, session, events):
-        return ingest.preload_classified(session, events)
-
-    @batched_event_handler("review", "review.classified", group="classified", preload=_cases_classified,
-                           consumer_priority=config.writer_priority)
-    def on_review_classified(self, event):
-        """Whether the decision is major decides which legal-review records the file needs (REC-5)."""
-        ingest.classified(self.db, event)
+    @batch_event_handler("review", "review.classified", **WRITER)
+    def on_review_classified(self, events):
+        """Whether the decision is major decides which legal-review records the file needs (REC-5): the
+        case's facts, in the writer's batch (no entry)."""
+        return self._apply(events)
 
     @rpc
     def case_owner(self, case_id, at=None):

@@ -40,6 +40,9 @@ EVENT_STAGE = {  # REC-1 stage of each life-cycle event (evidence.recorded carri
     "case.archived": "archiving",
 }
 
+# events that change what is known about a case but enter no entry in its record (review's classification)
+FACTS_ONLY = {"review.classified"}
+
 AV_FORMS = {"photo", "audio", "video", "body_worn_camera", "surveillance"}
 ONSITE_DOCUMENTS = {"onsite_record", "onsite_inspection_record", "onsite_verification_record"}
 SERVICE_METHOD = {"direct": "direct", "mail": "mail", "electronic": "electronic", "lien": "lodging",
@@ -110,6 +113,14 @@ def fold_facts(facts: dict, t: str, p: dict, rules) -> None:
         method = SERVICE_METHOD.get(p.get("method"))
         if method:
             facts["service_methods"] = sorted(set(facts.get("service_methods") or ()) | {method})
+    elif t == "review.classified":
+        # REC-5, REV-1: whether the decision is major decides the legal-review items. Monotone (issue 14):
+        # major when any version was classified major — classifications only add, in any arrival order
+        majors = set(facts.get("major_versions") or ())
+        if p.get("major"):
+            majors.add(int(p["version"]))
+        facts["major_versions"] = sorted(majors)
+        facts["is_major"] = bool(majors)
     elif t == "evidence.recorded":
         if p.get("document_type") in ONSITE_DOCUMENTS:
             facts["onsite"] = True
