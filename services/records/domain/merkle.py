@@ -586,7 +586,9 @@ class TiledLog(_TreeQueries):
             self.append(leaf)
 
     def trim_tail(self, upto: int) -> None:
-        """Forget the tail's leaves below ``upto`` (a signed head covers them now)."""
+        """Forget the tail's leaves below ``upto`` (a signed head covers them now) — but those of the leaf tile
+        ``upto`` falls in, which the next consistency proof from that head needs."""
+        upto = (upto >> self.tile_height) << self.tile_height
         drop = min(max(0, upto - self.tail_start), len(self.tail) // HASH_SIZE)
         if drop:
             del self.tail[:drop * HASH_SIZE]
@@ -610,6 +612,17 @@ class TiledLog(_TreeQueries):
 
     # -- stored hashes ----------------------------------------------------------------------------
     def _stored(self, level: int, start: int, count: int) -> list[bytes]:
+        if level == 0 and count:
+            # leaves this process holds (its tail) are not read again: a consistency proof from the newest
+            # head needs the leaf tile just below it, read from the database on every signature before
+            t0, t1 = self.tail_start, self.tail_start + len(self.tail) // HASH_SIZE
+            lo = max(start, t0)
+            if lo < start + count <= t1:
+                held = [bytes(self.tail[(i - t0) * HASH_SIZE:(i - t0 + 1) * HASH_SIZE]) for i in range(lo, start + count)]
+                return (self._fetched(0, start, lo - start) if lo > start else []) + held
+        return self._fetched(level, start, count)
+
+    def _fetched(self, level: int, start: int, count: int) -> list[bytes]:
         got = list(self.fetch(level, start, count))
         if len(got) != count:
             raise LookupError(f"{count} hashes of level {level} from {start} asked, {len(got)} returned")
