@@ -91,13 +91,14 @@ class _Group:
     arrival order and is applied in ONE transaction (fewer, larger transactions; the order
     case.opened → evidence.recorded is kept across queues)."""
 
-    def __init__(self, name: str, max_batch: int, linger: float):
-        self.name, self.max_batch, self.linger = name, max_batch, linger
+    def __init__(self, name: str, max_batch: int, linger: float, interval: float = 0.0):
+        self.name, self.max_batch, self.linger, self.interval = name, max_batch, linger, interval
         self.items: deque = deque()       # (handler, event, message)
         self.singles: deque = deque()
         self.arrived = threading.Event()
         self.stopping = False
         self.started = False
+        self.last_cut = 0.0                # when the last batch was cut (time.monotonic)
 
     def run(self):
         while not self.stopping:
@@ -123,8 +124,20 @@ class _Group:
                     if len(self.items) >= self.max_batch or remaining <= 0:
                         break
                     self.arrived.wait(remaining)
+            if self.interval > 0:
+                # under load, batches start at most every ``interval`` (after a quiet spell the last one started
+                # long ago: no wait): what arrives meanwhile joins the next one — fewer, larger transactions, each with its fixed cost of claims, screens, commit and
+                # acks (issue 17: at 200 events/s the suite spent 9.7 ms of CPU an event in batches of ~6)
+                deadline = self.last_cut + self.interval
+                while not self.stopping:
+                    self.arrived.clear()
+                    remaining = deadline - time.monotonic()
+                    if len(self.items) >= self.max_batch or remaining <= 0:
+                        break
+                    self.arrived.wait(remaining)
             n = min(len(self.items), self.max_batch)
             if n:
+                self.last_cut = time.monotonic()
                 self._run([self.items.popleft() for _ in range(n)], single=False)
 
     def _run(self, batch, single: bool):
@@ -222,8 +235,9 @@ class BatchEventHandler(ReliableEventHandler):
     different priority are one active consumer and hot standbys rather than competing consumers."""
 
     def __init__(self, source_service, event_type, group: str | None = None, max_batch: int | None = None,
-                 linger_ms: float | None = None, consumer_priority=None, **kwargs):
+                 linger_ms: float | None = None, consumer_priority=None, interval_ms: float | None = None, **kwargs):
         self._group_arg = group
+        self._interval_arg = interval_ms           # the service's own ZHIFA_BATCH_INTERVAL_MS (when unset)
         self._priority_arg = consumer_priority     # () -> int: RabbitMQ's x-priority of this consumer
         self._max_batch_arg = max_batch
         self._linger_arg = linger_ms
@@ -245,7 +259,11 @@ class BatchEventHandler(ReliableEventHandler):
         group = groups.get(name)
         if group is None:
             linger = self._linger_arg if self._linger_arg is not None else settings.get("ZHIFA_BATCH_LINGER_MS")
-            group = groups[name] = _Group(f"{self.container.service_name}.{name}", max_batch, float(linger) / 1000)
+            interval = settings.get("ZHIFA_BATCH_INTERVAL_MS")
+            if interval is None:
+                interval = self._interval_arg if self._interval_arg is not None else 0.0
+            group = groups[name] = _Group(f"{self.container.service_name}.{name}", max_batch, float(linger) / 1000,
+                                          float(interval) / 1000)
         self.group = group
 
     def start(self):

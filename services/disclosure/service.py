@@ -42,6 +42,10 @@ def today_cn() -> dt.date:
     return china_now().date()
 
 
+# decision traffic: fewer, larger batches under load (issue 17); publication deadlines are working days
+DECISIONS = {"group": "decisions", "interval_ms": 200}
+
+
 class DisclosureService:
     name = "disclosure"
     config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)
@@ -52,19 +56,19 @@ class DisclosureService:
     def _preload_decisions(self, session, events):
         return decisions.preload(self.db, session, events)
 
-    @batched_event_handler(DEPARTMENTS, "decision.made", group="decisions", preload=_preload_decisions)
+    @batched_event_handler(DEPARTMENTS, "decision.made", **DECISIONS, preload=_preload_decisions)
     def on_decision_made(self, event):
         """DISC-3: deadline in working days; DISC-4: publish only the redacted entry (fail closed)."""
         decisions.decision_made(self.db, event)
 
-    @batched_event_handler(DEPARTMENTS, "decision.revoked", group="decisions")
+    @batched_event_handler(DEPARTMENTS, "decision.revoked", **DECISIONS)
     def on_decision_revoked(self, event):
         """DISC-6: revoked / confirmed illegal / re-made → taken down (published) or never published (pending).
         The decision in force when the revocation was decided is the one taken down; a revocation that
         arrives before its decision is kept and applied when the decision arrives (issue 14)."""
         decisions.decision_revoked(self.db, event)
 
-    @batched_event_handler(DEPARTMENTS, "case.transferred", group="decisions")
+    @batched_event_handler(DEPARTMENTS, "case.transferred", **DECISIONS)
     def on_case_transferred(self, event):
         """SEC-2: from the transfer on, the case's decisions and revocations come from its new body."""
         decisions.case_transferred(self.db, event)

@@ -57,6 +57,10 @@ def answers(fn):
     return wrapper
 
 
+# case traffic: fewer, larger batches under load (issue 17); a review task is worked in hours
+CASES = {"group": "cases", "interval_ms": 200}
+
+
 class ReviewService:
     name = "review"
     config_files = ConfigFiles(configuration.load_all)   # every config file, read at start-up (issue 21)
@@ -68,19 +72,19 @@ class ReviewService:
     def _preload_cases(self, session, events):
         return store.preload_cases(session, events)
 
-    @batched_event_handler(DEPARTMENTS, "decision.proposed", group="cases", preload=_preload_cases)
+    @batched_event_handler(DEPARTMENTS, "decision.proposed", **CASES, preload=_preload_cases)
     def on_decision_proposed(self, event):
         """REV-1: classify with the fired rules; a major decision opens (or adds a version to) the case's
         task; a proposal arriving after its version's decision reconciles instead (REV-2, issue 14)."""
         classification.decision_proposed(self.db, event)
 
-    @batched_event_handler(DEPARTMENTS, "decision.made", group="cases", preload=_preload_cases)
+    @batched_event_handler(DEPARTMENTS, "decision.made", **CASES, preload=_preload_cases)
     def on_decision_made(self, event):
         """REV-2: a major decision made without an approved review of that version is a violation (应审未审),
         once per (case, version) whatever the order; the case's task is closed up to the decided version."""
         classification.decision_made(self.db, event)
 
-    @batched_event_handler(DEPARTMENTS, "case.transferred", group="cases")
+    @batched_event_handler(DEPARTMENTS, "case.transferred", **CASES)
     def on_case_transferred(self, event):
         """SEC-2: from the transfer on, the case's proposals and decisions come from its new body, and
         its review task is in the new body's scope."""
@@ -104,7 +108,7 @@ class ReviewService:
     def on_power_published(self, event):
         registry.power_published(self.db, event)
 
-    @batched_event_handler(DEPARTMENTS, "evidence.recorded", group="cases")
+    @batched_event_handler(DEPARTMENTS, "evidence.recorded", **CASES)
     def on_evidence_recorded(self, event):
         """PLAT-3 at the time of action: who recorded evidence (调查取证) when, for the certificate pre-check."""
         p = event.payload
@@ -114,7 +118,7 @@ class ReviewService:
     def _preload_gaps(self, session, events):
         return store.preload_record_gaps(session, events)
 
-    @batched_event_handler("records", "record.gaps_found", group="cases", preload=_preload_gaps)
+    @batched_event_handler("records", "record.gaps_found", **CASES, preload=_preload_gaps)
     def on_record_gaps(self, event):
         """REV-3 文书完备: the records service's open gaps of a case (latest report wins)."""
         registry.record_gaps(self.db, event)
