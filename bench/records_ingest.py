@@ -9,6 +9,8 @@ Prints:
     BENCH broker_raw_msgs_per_s <n> msg/s
     BENCH records_ingest_events_per_s <n> events/s
     BENCH records_ingest_vs_raw <ratio> x
+    BENCH records_ingest_cpu_<process>_ms_per_event <ms> ms   (records, postgresql, rabbitmq, bench)
+    BENCH records_ingest_cpu_ms_per_event <ms> ms             (their sum) and …_cpu_ceiling_events_per_s
     BENCH records_e2e_p99 <ms> ms          (also p50 / max on stderr)
 
 Throughput: ``--n`` persistent evidence.recorded envelopes (~1 KB) are published to
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import threading
@@ -37,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broker_raw import _connect, measure_raw
-from harness import CommitWatcher, pg_database, service_process, vhost, wait_until
+from harness import CommitWatcher, CpuMeter, pg_database, service_process, vhost, wait_until
 
 from services.common import settings
 from services.common.settings import amqp_user
@@ -103,11 +106,15 @@ def _max_sequence(url: str) -> int:
     return -1 if value is None else value
 
 
-def throughput(amqp_uri: str, n: int) -> float:
+def throughput(amqp_uri: str, n: int) -> tuple[float, dict[str, float]]:
+    """Events per second over the burst, and the machine's CPU ms per event over it (records summed over its
+    replicas, PostgreSQL, RabbitMQ, this script: the publisher and the watcher)."""
     with pg_database() as url:
         with contextlib.ExitStack() as replicas:
-            for _ in range(RECORDS_REPLICAS):     # competing consumers, as deployed (deploy/k8s)
-                replicas.enter_context(service_process("records", amqp_uri, {"records": url}))
+            pids = []
+            for _ in range(RECORDS_REPLICAS):     # writer and hot standby, as deployed (deploy/k8s)
+                pids.append(replicas.enter_context(service_process("records", amqp_uri, {"records": url})).pid)
+            meter = CpuMeter({"records": pids})
             publisher = ConfirmedPublisher(amqp_uri)
             cases = [ev.case_id(f"BENCH-{i}") for i in range(50)]   # in the body's namespace (SEC-2)
             for case_id in cases:
@@ -128,12 +135,14 @@ def throughput(amqp_uri: str, n: int) -> float:
                         time.sleep(0.01)
 
             watcher = threading.Thread(target=watch, daemon=True)
+            cpu_before = meter.snapshot()
             watcher.start()
             start = time.perf_counter()
             for body in bodies:
                 publisher.publish(body, "evidence.recorded")
             publisher.flush()
             watcher.join(600)
+            cpu = CpuMeter.per_event_ms(cpu_before, meter.snapshot(), n)
             publisher.close()
             if done[0] is None:
                 raise RuntimeError("records did not ingest every event")
@@ -143,7 +152,7 @@ def throughput(amqp_uri: str, n: int) -> float:
             assert count == target + 1, (count, target)
             print(f"bench: {n} events in {batches} batch events, {RECORDS_REPLICAS} records replicas",
                   file=sys.stderr)
-            return n / (done[0] - start)
+            return n / (done[0] - start), cpu
 
 
 def _case_events(case_id: str, k: int):
@@ -225,11 +234,26 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.skip_throughput:
         with vhost() as amqp_uri:
+            raw_meter = CpuMeter({})
+            raw_before = raw_meter.snapshot()
             raw = measure_raw(amqp_uri, 20000)
-            rate = throughput(amqp_uri, args.n)
+            raw_cpu = CpuMeter.per_event_ms(raw_before, raw_meter.snapshot(), 20000)
+            rate, cpu = throughput(amqp_uri, args.n)
             print(f"BENCH broker_raw_msgs_per_s {raw:.0f} msg/s", flush=True)
             print(f"BENCH records_ingest_events_per_s {rate:.0f} events/s", flush=True)
             print(f"BENCH records_ingest_vs_raw {rate / raw:.3f} x", flush=True)
+            # the budget (issue 17): what one event of the burst costs the machine, against what one message of the
+            # raw measurement (publish, confirm, deliver, ack) costs it; the ceiling keeps every core busy
+            print("bench: raw broker CPU ms per message: " + ", ".join(f"{k} {v:.3f}" for k, v in raw_cpu.items()
+                                                                       if k != "postgresql"), file=sys.stderr)
+            print("bench: ingest CPU ms per event: " + ", ".join(f"{k} {v:.3f}" for k, v in cpu.items()),
+                  file=sys.stderr)
+            for name, ms in cpu.items():
+                print(f"BENCH records_ingest_cpu_{name}_ms_per_event {ms:.3f} ms", flush=True)
+            per_event = sum(cpu.values())
+            print(f"BENCH records_ingest_cpu_ms_per_event {per_event:.3f} ms", flush=True)
+            print(f"BENCH records_ingest_cpu_ceiling_events_per_s {(os.cpu_count() or 1) * 1000 / per_event:.0f} "
+                  "events/s", flush=True)
     if not args.skip_e2e:
         with vhost() as amqp_uri:
             latencies = sorted(e2e_latency(amqp_uri, args.rate, args.seconds))
