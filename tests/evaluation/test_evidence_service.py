@@ -201,3 +201,22 @@ def test_eval1_dual_managed_body_scored_by_each_evaluator_and_combined(service):
     refused = service.rpc("record_score", SCOPE, "sup-1", {"kind": "case_file_review_score", "body_id": BODY["body_id"],
                                                            "score": 90, "evaluator": "superior_department"})
     assert refused["status"] == 422
+
+
+def test_issue17_eval6_a_gap_report_stored_before_is_kept_once_when_it_comes_again(service):
+    """Issue 17 (EVAL-6): the batch reads which of its reports are stored in one query instead of one per
+    report; a report whose processed-event row was pruned (housekeeping) and that comes again is
+    applied without a second row, and a new report of the same case is kept."""
+    from services.common.db import ProcessedEvent
+    from services.evaluation.models import GapReportRow
+
+    case_id = f"{BODY['body_id']}-AGAIN-1"
+    first = _gaps(case_id, DECIDED + dt.timedelta(minutes=5))
+    assert service.deliver(first).outcome == "applied"
+    with Session(service.engine) as s, s.begin():
+        s.query(ProcessedEvent).filter(ProcessedEvent.event_id == first["event_id"]).delete()
+    assert service.deliver(first).outcome == "applied"            # not a duplicate any more: kept once
+    assert service.deliver(_gaps(case_id, DECIDED + dt.timedelta(days=1))).outcome == "applied"
+    with Session(service.engine) as s:
+        ids = s.scalars(select(GapReportRow.event_id).where(GapReportRow.case_id == case_id)).all()
+    assert len(ids) == 2 and first["event_id"] in ids

@@ -12,7 +12,7 @@ from services.common.events import InvalidEvent
 from services.evaluation import workflow
 from services.evaluation.facts_map import FactRule
 from services.evaluation.store import (Registry, backfill_case_officers, insert_facts, keep_gap_report,
-                                       preload_backfill, preload_fact_keys, preload_officers,
+                                       preload_backfill, preload_fact_keys, preload_gap_reports, preload_officers,
                                        retro_certificate_violations)
 
 #: registry updates applied before an event's facts are drawn
@@ -47,7 +47,7 @@ def preload(session, events) -> list:
     writes facts outside insert_facts (retroactive violations)."""
     if any(e.event_type in REGISTRY_UPDATES for e in events):
         return []
-    loaded = preload_fact_keys(session, events)
+    loaded = preload_fact_keys(session, events) + preload_gap_reports(session, events)
     decisions = [e for e in events if e.event_type == "decision.made"]
     officers = {o for e in decisions for o in (e.payload.get("officer_ids") or ())}
     if officers:
