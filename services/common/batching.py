@@ -115,30 +115,28 @@ class _Group:
             else:
                 backlog = True     # arrived while the previous batch was applied: cut it now
             if not backlog and self.linger > 0:
-                # woken by each arrival (``handle_message`` sets ``arrived``), not by polling: a 1 ms poll
-                # cost a hub wake-up per millisecond of every linger (issue 17)
-                deadline = time.monotonic() + self.linger
-                while not self.stopping:
-                    self.arrived.clear()        # before the check: an arrival after it sets it again
-                    remaining = deadline - time.monotonic()
-                    if len(self.items) >= self.max_batch or remaining <= 0:
-                        break
-                    self.arrived.wait(remaining)
+                self._gather_until(time.monotonic() + self.linger)
             if self.interval > 0:
                 # under load, batches start at most every ``interval`` (after a quiet spell the last one started
-                # long ago: no wait): what arrives meanwhile joins the next one — fewer, larger transactions, each with its fixed cost of claims, screens, commit and
-                # acks (issue 17: at 200 events/s the suite spent 9.7 ms of CPU an event in batches of ~6)
-                deadline = self.last_cut + self.interval
-                while not self.stopping:
-                    self.arrived.clear()
-                    remaining = deadline - time.monotonic()
-                    if len(self.items) >= self.max_batch or remaining <= 0:
-                        break
-                    self.arrived.wait(remaining)
+                # long ago: no wait); what arrives meanwhile joins the next one — fewer, larger transactions,
+                # each with its fixed cost of claims, screens, commit and acks (issue 17: at 200 events/s the
+                # suite spent 9.7 ms of CPU an event in batches of ~6)
+                self._gather_until(self.last_cut + self.interval)
             n = min(len(self.items), self.max_batch)
             if n:
                 self.last_cut = time.monotonic()
                 self._run([self.items.popleft() for _ in range(n)], single=False)
+
+    def _gather_until(self, deadline: float) -> None:
+        """Let events gather until ``deadline`` (time.monotonic) or a full batch. Woken by each arrival
+        (``handle_message`` sets ``arrived``), not by polling: a 1 ms poll cost a hub wake-up per
+        millisecond of every linger (issue 17)."""
+        while not self.stopping:
+            self.arrived.clear()        # before the check: an arrival after it sets it again
+            remaining = deadline - time.monotonic()
+            if len(self.items) >= self.max_batch or remaining <= 0:
+                return
+            self.arrived.wait(remaining)
 
     def _run(self, batch, single: bool):
         handler = batch[0][0]

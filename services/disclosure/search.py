@@ -306,8 +306,7 @@ def _pg_search(session: Session, params: dict, extra: str, count: bool = False) 
     keys = _pg_walk(session, params, where, PG_RECENT_WINDOW, wanted)
     if len(keys) >= wanted:
         return keys[offset:]
-    walked = session.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {PG_TABLE}{' WHERE ' + where if where else ''} "
-                                  f"ORDER BY search_key DESC LIMIT {PG_RECENT_WINDOW}) newest"), params).scalar()
+    walked = session.execute(text(f"SELECT count(*) FROM {_newest(where, PG_RECENT_WINDOW)}"), params).scalar()
     if walked < PG_RECENT_WINDOW:
         return keys[offset:]          # the window held every entry (of the range): nothing more to find
     if keys:
@@ -336,10 +335,15 @@ def _pg_gin(session: Session, params: dict, extra: str, count: bool) -> list[int
 
 def _pg_walk(session: Session, params: dict, where: str, rows: int, wanted: int) -> list[int]:
     """The first ``wanted`` matches among the newest ``rows`` entries (of the range), newest first."""
-    sql = (f"SELECT search_key FROM (SELECT search_key, vector FROM {PG_TABLE}{' WHERE ' + where if where else ''} "
-           f"ORDER BY search_key DESC LIMIT {int(rows)}) newest "
+    sql = (f"SELECT search_key FROM {_newest(where, rows)} "
            f"WHERE vector @@ CAST(:m AS tsquery) ORDER BY search_key DESC LIMIT {int(wanted)}")
     return [row[0] for row in session.execute(text(sql), params)]
+
+
+def _newest(where: str, rows: int) -> str:
+    """The newest ``rows`` entries (of the range ``where``), in key order: the primary key walked backwards."""
+    return (f"(SELECT search_key, vector FROM {PG_TABLE}{' WHERE ' + where if where else ''} "
+            f"ORDER BY search_key DESC LIMIT {int(rows)}) newest")
 
 
 def load_page(session: Session, model, page: SearchPage) -> list:
