@@ -48,9 +48,11 @@ from services.common.bus import (SENDER_HEADER, HandlerBinding, dead_letter_exch
 from services.common.deadletters import UNAUTHORISED_SENDER
 from services.common.db import AlreadyProcessed
 from services.common.events import DEPARTMENTS, ConflictingDuplicate, InvalidEvent, parse_event
-from services.common import federation, tiers
+from services.common import federation, tiers, wirejson
 
 log = logging.getLogger(__name__)
+
+wirejson.install()     # every delivery a service receives is decoded with orjson (issue 17)
 
 ATTEMPTS_HEADER = "x-zhifa-attempts"          # deliveries delayed so far, for any reason
 ERRORS_HEADER = "x-zhifa-errors"              # of them, failures with a non-transient error (the budget)
@@ -139,6 +141,8 @@ class ReliableEventHandler(EventHandler):
         self.queue.queue_arguments = HandlerBinding(service, self.method_name, self.source_service,
                                                     self.event_type).queue(quorum).queue_arguments
         self.internal_user = settings.amqp_user(self.amqp_uri)
+        # read once, not per delivery (issue 17): a setting is read from config and the environment each time
+        self.future_tolerance = settings.future_tolerance()
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True, declare=[
             dead_letter_exchange(), dead_letter_queue(service, quorum), retry_queue(self.queue.name, quorum)])
 
@@ -155,14 +159,17 @@ class ReliableEventHandler(EventHandler):
         """The validated event of a delivery, or None when it was dead-lettered: invalid, or a
         departmental event its sender may not publish (``auth.sender_refusal``)."""
         try:
-            event = parse_event(body, expected_type=self.event_type)
+            event = parse_event(body, expected_type=self.event_type, tolerance=self.future_tolerance)
         except InvalidEvent as exc:
             self._dead_letter(message, body_repr=body,
                               reason=f"{exc.reason}: {json.dumps(exc.errors, ensure_ascii=False)}",
                               metric_reason="invalid")
             return None
         if self.source_service == DEPARTMENTS:
-            refusal = sender_refusal(event, self.sender(message), amqp_senders_cached(), self.internal_user)
+            user = self.sender(message)
+            # the suite's own messages need no registry (``sender_refusal`` trusts them before reading it)
+            senders = {} if user and user == self.internal_user else amqp_senders_cached()
+            refusal = sender_refusal(event, user, senders, self.internal_user)
             if refusal is not None:
                 self._dead_letter(message, reason=f"{UNAUTHORISED_SENDER}: {refusal}", metric_reason="unauthorised")
                 return None
