@@ -153,7 +153,7 @@ class _Group:
             return result, exc_info
 
         events = EventBatch([e for _, e, _ in batch],
-                            [f"{h.container.service_name}.{h.method_name}" for h, _, _ in batch])
+                            [h.consumer_name for h, _, _ in batch])
         try:
             handler.container.spawn_worker(handler, (events,), {},
                                            context_data=decode_from_headers(batch[0][2].headers),
@@ -179,7 +179,7 @@ class _Group:
                     handler._dead_letter(message, reason=reason, metric_reason="refused")
                     continue
                 if result.conflicts:
-                    reason = result.conflicts.get((f"{handler.container.service_name}.{handler.method_name}",
+                    reason = result.conflicts.get((handler.consumer_name,
                                                    event.event_id, event.digest))
                     if reason is not None:
                         handler._dead_letter(message, reason=reason, metric_reason=ConflictingDuplicate.REASON)
@@ -189,7 +189,7 @@ class _Group:
                     handler._await_owner(message, reason)
                     continue
                 to_ack.setdefault(handler, []).append(message)
-                key = (f"{handler.container.service_name}.{handler.method_name}", event.event_id)
+                key = (handler.consumer_name, event.event_id)
                 if result.applied is not None:
                     fresh = key in result.applied and key not in counted
                 else:
@@ -244,6 +244,8 @@ class BatchEventHandler(ReliableEventHandler):
 
     # -- life cycle -----------------------------------------------------------------------------
     def setup(self):
+        # the key of this handler's processed-event rows (``<service>.<method>``), named once, not per event
+        self.consumer_name = f"{self.container.service_name}.{self.method_name}"
         max_batch = int(self._max_batch_arg or settings.get("ZHIFA_BATCH_SIZE"))
         # room for the batch being applied and the next one, so receiving never waits on the apply
         self.consumer_options["prefetch_count"] = self._prefetch_arg or 2 * max_batch + 50

@@ -123,12 +123,14 @@ def _schema(cls):
     return instance
 
 
-def parse_event(raw: Any, expected_type: str | None = None, now: dt.datetime | None = None) -> Event:
+def parse_event(raw: Any, expected_type: str | None = None, now: dt.datetime | None = None,
+                tolerance: float | None = None) -> Event:
     """Validate an envelope and its payload; raise InvalidEvent with field errors.
 
-    Plausibility: an ``occurred_at`` more than ``ZHIFA_FUTURE_TOLERANCE_SECONDS`` after ``now`` (this
-    process's clock) is an error of the field — nothing has happened in the future, and a date far
-    ahead would move deadlines and statistics (issue 14)."""
+    Plausibility: an ``occurred_at`` more than ``ZHIFA_FUTURE_TOLERANCE_SECONDS`` (``tolerance``: the
+    setting as the caller read it, else read now) after ``now`` (this process's clock) is an error of the
+    field — nothing has happened in the future, and a date far ahead would move deadlines and statistics
+    (issue 14)."""
     if not isinstance(raw, dict):
         raise InvalidEvent("event body is not a JSON object", {"_schema": ["应为JSON对象"]})
     errors: dict = {}
@@ -137,7 +139,8 @@ def parse_event(raw: Any, expected_type: str | None = None, now: dt.datetime | N
     except ValidationError as exc:
         errors, env = dict(exc.messages), None
     if env is not None:
-        tolerance = settings.future_tolerance()
+        if tolerance is None:
+            tolerance = settings.future_tolerance()
         latest = (now or dt.datetime.now(dt.timezone.utc)) + dt.timedelta(seconds=tolerance)
         if env["occurred_at"] > latest:
             errors["occurred_at"] = [f"发生时间 {env['occurred_at'].isoformat()} 晚于当前时间超过{tolerance:g}秒，"

@@ -57,7 +57,13 @@ def _loader(field):
             or not _unchanged(field, "deserialize", "_validate", "_validate_all", "_validate_missing")):
         return field.deserialize
     core = field._deserialize
-    if type(field) is mfields.List:
+    if type(field)._deserialize is mfields.String._deserialize:
+        deserialize = field._deserialize
+
+        def core(value, attr, data):
+            # marshmallow's String loads a str as itself (UTF-8 bytes as text, anything else an error)
+            return value if type(value) is str else deserialize(value, attr, data)
+    elif type(field) is mfields.List:
         inner = _loader(field.inner)
 
         def core(value, attr, data):

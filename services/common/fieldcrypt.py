@@ -377,6 +377,14 @@ class EncryptedText(TypeDecorator):
             return text
         return keyring(self.service).encrypt(text, self.purpose)
 
+    def batch_binder(self) -> Callable[[Any], str | None]:
+        """``process_bind_param`` for the values of one bulk write (``COPY``): whether encryption is on and
+        the service's keyring are looked up once for the batch, not per value (issue 17)."""
+        if not enabled():
+            return lambda value: None if value is None else self.encode(value)
+        ring, purpose = keyring(self.service), self.purpose
+        return lambda value: None if value is None else ring.encrypt(self.encode(value), purpose)
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None

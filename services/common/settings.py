@@ -21,7 +21,9 @@ __all__ = ["ROOT", "VAR", "SettingError", "get", "check", "amqp_uri", "database_
 
 
 def _raw(key: str):
-    value = config.get(key)
+    # nameko's Config is a UserDict: its ``data`` holds what ``config.get`` would find (``config.patch`` too),
+    # without the Mapping.get → __getitem__ → __missing__ detour — settings are read on every event (issue 17)
+    value = config.data.get(key)
     if value in (None, ""):
         value = os.environ.get(key)
     return value

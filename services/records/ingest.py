@@ -109,11 +109,12 @@ def _empty(value) -> bool:
     return value is None or value == [] or value == {} or value == ""
 
 
-def _dated_before_opening(case: Case, occurred_at: dt.datetime) -> bool:
-    """REC-1: dated before its case was opened (the rule: ``filing.before_opening``, with the tolerance)."""
+def _dated_before_opening(case: Case, occurred_at: dt.datetime, tolerance: float) -> bool:
+    """REC-1: dated before its case was opened (the rule: ``filing.before_opening``; ``tolerance``: the
+    batch's ``config.opening_tolerance_seconds()``, read once per batch rather than per event)."""
     if case.opened_at is None:
         return False
-    return before_opening(case.opened_at, occurred_at, config.opening_tolerance_seconds())
+    return before_opening(case.opened_at, occurred_at, tolerance)
 
 
 def _arrived_late(case: Case, event: Event, now: dt.datetime) -> bool:
@@ -241,6 +242,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     rules = rules or completeness_rules.default_rules()
     outcome = BatchOutcome()
     now = utcnow()
+    tolerance = config.opening_tolerance_seconds()
     pairs, outcome.duplicates, outcome.conflicts = claimed or claim_unprocessed(session, events, consumer, now)
     outcome.applied = {(name, event.event_id) for name, event in pairs}
     fresh: list[Event] = [event for _, event in pairs]
@@ -273,7 +275,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
                 evaluate[case.case_id] = (case.gaps_scope, event)   # evaluated before: the required items change
             continue
         extra = None
-        if event.event_type in OPENING_CHECKED and _dated_before_opening(case, event.occurred_at):
+        if event.event_type in OPENING_CHECKED and _dated_before_opening(case, event.occurred_at, tolerance):
             # REC-1, issue 14: a record dated before its case opened (the opening known: checked here;
             # not yet known: checked when case.opened arrives, ``retract_before_opening``)
             _refuse(session, appender, case, event, now, outcome,
@@ -314,7 +316,7 @@ def apply_events(session: Session, ledger: Ledger, events: list[Event], consumer
     appender.flush()
     for case_id in sorted(opened):
         case = cases[case_id]
-        retracted = retract_before_opening(session, appender, case, now, outcome, rules)
+        retracted = retract_before_opening(session, appender, case, now, outcome, rules, tolerance)
         if retracted and case.gaps_scope and case_id not in evaluate:
             evaluate[case_id] = (case.gaps_scope, fresh[0])
     appender.flush()
@@ -349,14 +351,15 @@ def _refuse(session: Session, appender: Appender, case: Case, event: Event, now,
 
 
 def retract_before_opening(session: Session, appender: Appender, case: Case, now: dt.datetime,
-                           outcome: BatchOutcome, rules) -> int:
+                           outcome: BatchOutcome, rules, tolerance: float) -> int:
     """case.opened arrived after records of the case dated before its opening: refuse them now (see
     ``domain/filing.py``), then derive the case's facts and stage again from what still counts. Returns how many."""
     if case.opened_at is None:
         return 0
     refused = refused_event_ids(session, [case.case_id])
     rows = store.opening_checked_records(session, case.case_id)
-    late = [r for r in rows if r.event_id and r.event_id not in refused and _dated_before_opening(case, r.occurred_at)]
+    late = [r for r in rows if r.event_id and r.event_id not in refused
+            and _dated_before_opening(case, r.occurred_at, tolerance)]
     for row in late:
         reason = before_opening_reason(case.case_id, row.event_type, row.occurred_at, case.opened_at)
         entry = appender.append(EntryKind.REFUSAL, case_id=case.case_id, region_code=row.region_code,

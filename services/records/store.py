@@ -10,6 +10,7 @@ No pipeline and no domain decision here: the ingest pipeline (prepare → claim 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,12 +105,15 @@ def bulk_insert(session: Session, model, rows: list[dict]) -> None:
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
     # COPY bypasses the column types: encrypted columns (issue 22) are encrypted here, as an INSERT would
     dialect = session.bind.dialect
-    decorated = {c.name: c.type for c in table.columns if isinstance(c.type, TypeDecorator)}
+    # per batch, not per value: an encrypted column's keyring (``batch_binder``), any other type's binder
+    bind = {c.name: (c.type.batch_binder() if hasattr(c.type, "batch_binder")
+                     else functools.partial(c.type.process_bind_param, dialect=dialect))
+            for c in table.columns if isinstance(c.type, TypeDecorator)}
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([decorated[c].process_bind_param(row[c], dialect) if c in decorated
+                copy.write_row([bind[c](row[c]) if c in bind
                                 else json.dumps(row[c], ensure_ascii=False) if c in json_columns and row[c] is not None
                                 else row[c] for c in columns])
 
