@@ -191,6 +191,9 @@ KERNEL: tuple[Setting, ...] = (
     Setting("ZHIFA_METRICS_ADDR", "str", "Address the /metrics endpoints listen on (containers: 0.0.0.0).",
             "127.0.0.1", EVERY, ("process", "config")),
     Setting("ZHIFA_METRICS_DISABLED", "bool", "Start no /metrics endpoint (benchmarks, tests).", False, EVERY),
+    Setting("ZHIFA_GC_THRESHOLD", "int", "Python's cyclic garbage collector runs after this many new container "
+            "objects (its first threshold; Python's own: 700); at start-up everything loaded so far is frozen out "
+            "of its scans. 0 leaves Python's defaults and freezes nothing.", 20000, EVERY, minimum=0),
     Setting("ZHIFA_MAX_ATTEMPTS", "int", "Attempts of a handler failing with an unexpected error before its "
             "event is dead-lettered.", 5, EVERY, ("process", "config"), minimum=1),
     Setting("ZHIFA_RETRY_DELAY_MS", "int", "First delay before an event is tried again (doubles each attempt).",

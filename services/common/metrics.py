@@ -10,7 +10,7 @@ import logging
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from services.common import settings
+from services.common import gctuning, settings
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +71,8 @@ class Metrics(DependencyProvider):
             serve_metrics(port)
         except OSError as exc:  # a second replica on one host: keep running, say so
             log.warning("metrics port %s unavailable: %s", port, exc)
+
+    def start(self):
+        # the process is set up (every container's extensions too): what is loaded now lives as long as the
+        # process — out of the garbage collector's scans (``gctuning``, issue 17)
+        gctuning.tune()
