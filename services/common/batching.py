@@ -99,6 +99,15 @@ class _Group:
         self.stopping = False
         self.started = False
         self.last_cut = 0.0                # when the last batch was cut (time.monotonic)
+        self.wake_at = max_batch           # waiting events at which an arrival wakes the flusher (1 when idle)
+
+    def arrive(self, item) -> None:
+        """An event joins the buffer. The flusher is woken only when it waits for this: the first event after
+        a quiet spell, or a full batch while events gather (issue 17: a wake-up per event cost the records
+        service a green-thread switch and a new timer per event, in a burst of thousands a second)."""
+        self.items.append(item)
+        if len(self.items) >= self.wake_at:
+            self.arrived.set()
 
     def run(self):
         while not self.stopping:
@@ -106,11 +115,13 @@ class _Group:
                 self._run([self.singles.popleft()], single=True)
                 continue
             if not self.items:
+                self.wake_at = 1                # quiet: the next arrival wakes the flusher (set before the check)
                 self.arrived.clear()
                 if not self.items:
                     self.arrived.wait(1.0)
-                    if not self.items:
-                        continue
+                self.wake_at = self.max_batch
+                if not self.items:
+                    continue
                 backlog = False    # the first event after a quiet spell: linger for companions
             else:
                 backlog = True     # arrived while the previous batch was applied: cut it now
@@ -128,9 +139,9 @@ class _Group:
                 self._run([self.items.popleft() for _ in range(n)], single=False)
 
     def _gather_until(self, deadline: float) -> None:
-        """Let events gather until ``deadline`` (time.monotonic) or a full batch. Woken by each arrival
-        (``handle_message`` sets ``arrived``), not by polling: a 1 ms poll cost a hub wake-up per
-        millisecond of every linger (issue 17)."""
+        """Let events gather until ``deadline`` (time.monotonic) or a full batch — woken by the arrival that
+        fills it (``arrive``), not by polling: a 1 ms poll cost a hub wake-up per millisecond of every
+        linger (issue 17)."""
         while not self.stopping:
             self.arrived.clear()        # before the check: an arrival after it sets it again
             remaining = deadline - time.monotonic()
@@ -290,8 +301,7 @@ class BatchEventHandler(ReliableEventHandler):
         if self.group.stopping:
             self.consumer.requeue_message(message)
             return
-        self.group.items.append((self, event, message))
-        self.group.arrived.set()
+        self.group.arrive((self, event, message))
 
     # -- acknowledging --------------------------------------------------------------------------
     def _ack(self, messages, multiple: bool):
