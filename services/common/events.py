@@ -16,7 +16,6 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -99,10 +98,19 @@ class Event:
     correlation_id: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
-    @cached_property
+    @property
     def digest(self) -> str:
         """``event_digest`` of the envelope as received (of its fields for an event built in code);
-        kept beside the processed event id to tell a redelivery from a conflicting duplicate."""
+        kept beside the processed event id to tell a redelivery from a conflicting duplicate. Computed
+        once and kept in the instance — not by ``functools.cached_property``, which on Python 3.11 takes
+        one lock for every instance of the class (a green lock per event under eventlet, issue 17); two
+        threads asking at once compute the same value twice."""
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = self.__dict__["_digest"] = self._compute_digest()
+        return cached
+
+    def _compute_digest(self) -> str:
         if self.raw:
             return event_digest(self.raw)
         return event_digest(jsonable({"event_id": self.event_id, "event_type": self.event_type,
