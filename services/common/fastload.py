@@ -22,6 +22,7 @@ types, valid and broken, so an upgrade that changes them fails there.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields as mfields
 from marshmallow.constants import missing
@@ -30,6 +31,7 @@ from marshmallow.error_store import ErrorStore
 from marshmallow.utils import is_collection
 
 _SLOW = object()
+_fromisoformat = datetime.fromisoformat
 
 
 class _Fallback(Exception):
@@ -63,6 +65,20 @@ def _loader(field):
         def core(value, attr, data):
             # marshmallow's String loads a str as itself (UTF-8 bytes as text, anything else an error)
             return value if type(value) is str else deserialize(value, attr, data)
+    elif type(field) is mfields.AwareDateTime and field.format in (None, "iso", "iso8601"):
+        deserialize = field._deserialize
+
+        def core(value, attr, data):
+            # marshmallow's AwareDateTime: ``datetime.fromisoformat``, kept when it carries an offset; anything
+            # else (a datetime object, a naive or unparsable one) goes to the field, which decides or raises
+            if type(value) is str:
+                try:
+                    moment = _fromisoformat(value)
+                except ValueError:
+                    return deserialize(value, attr, data)
+                if moment.tzinfo is not None and moment.tzinfo.utcoffset(moment) is not None:
+                    return moment
+            return deserialize(value, attr, data)
     elif type(field) is mfields.List:
         inner = _loader(field.inner)
 

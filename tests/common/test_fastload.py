@@ -17,7 +17,9 @@ from services.common.events import CATALOGUE, EnvelopeSchema, _schema, parse_eve
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "event_corpus.jsonl").read_text(
     encoding="utf-8").splitlines() if line.strip()]
-BROKEN_VALUES = (None, 12345, "", [], {"x": 1}, "not a date 不是")
+# the date-time strings: naive, UTC as Z, an offset of +08:00, a date alone (fastload parses date-times itself)
+BROKEN_VALUES = (None, 12345, "", [], {"x": 1}, "not a date 不是", "2026-12-04T08:00:00", "2026-12-04T08:00:00Z",
+                 "2026-12-04T08:00:00.5+08:00", "2026-12-04")
 
 
 def outcome(load, schema, data):
