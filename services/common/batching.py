@@ -47,6 +47,8 @@ from services.common.ownership import AwaitingOwner
 
 log = logging.getLogger(__name__)
 
+DEFAULT_BATCH_SIZE = 200     # ZHIFA_BATCH_SIZE unset and the handler names no size of its own
+
 
 @dataclass
 class BatchResult:
@@ -257,7 +259,10 @@ class BatchEventHandler(ReliableEventHandler):
     def setup(self):
         # the key of this handler's processed-event rows (``<service>.<method>``), named once, not per event
         self.consumer_name = f"{self.container.service_name}.{self.method_name}"
-        max_batch = int(self._max_batch_arg or settings.get("ZHIFA_BATCH_SIZE"))
+        max_batch = settings.get("ZHIFA_BATCH_SIZE")
+        if max_batch is None:               # unset: the service's own (records 500, issue 17), else the default
+            max_batch = self._max_batch_arg or DEFAULT_BATCH_SIZE
+        max_batch = int(max_batch)
         # room for the batch being applied and the next one, so receiving never waits on the apply
         self.consumer_options["prefetch_count"] = self._prefetch_arg or 2 * max_batch + 50
         super().setup()

@@ -217,7 +217,10 @@ KERNEL: tuple[Setting, ...] = (
             ("process", "config"),
             minimum=0),
     Setting("ZHIFA_BATCH_SIZE", "int", "Largest batch of a batched event handler (the case traffic of records, "
-            "review, disclosure and evaluation): events applied in one transaction.", 200, BATCHED_SERVICES, minimum=1),
+            "review, disclosure and evaluation): events applied in one transaction. Unset: each service's own — "
+            "records 500 (a backlog drains with fewer appends, claims and commits), review, disclosure and "
+            "evaluation 200.", None, BATCHED_SERVICES, minimum=1,
+            default_text="records 500; review, disclosure, evaluation 200"),
     Setting("ZHIFA_BATCH_LINGER_MS", "float", "How long a batched handler waits for more events once its "
             "buffer went idle.", 3.0, BATCHED_SERVICES, minimum=0),
     Setting("ZHIFA_BATCH_INTERVAL_MS", "float", "Least time between the starts of two batches of a batched "

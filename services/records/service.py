@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 GAUGE_INTERVAL = 30.0   # seconds between recomputations of the open-gaps gauges (a scan of open cases)
 # case traffic is applied by one replica at a time while it keeps up (consumer priorities, issue 17), in
 # batches started at most every 20 ms under load (the record is what officers and the public look for first)
-WRITER = {"group": "records", "consumer_priority": config.writer_priority, "interval_ms": 20}
+# a burst or a backlog drains in batches of up to 500 (issue 17: 6% less CPU per event than 200 — the claim, the
+# ownership screen, the append lock, the case reads and the commit are per batch); ZHIFA_BATCH_SIZE overrides it
+WRITER = {"group": "records", "consumer_priority": config.writer_priority, "interval_ms": 20, "max_batch": 500}
 
 
 class RecordsService:

@@ -82,21 +82,25 @@ def test_issue17_batches_start_at_most_every_interval_and_a_lone_event_does_not_
 class _Twice:
     name = "twice"
 
-    @batch_event_handler(DEPARTMENTS, "case.opened", group="cases", interval_ms=150)
+    @batch_event_handler(DEPARTMENTS, "case.opened", group="cases", interval_ms=150, max_batch=70)
     def on_opened(self, events):
         return None
 
-    @batch_event_handler(DEPARTMENTS, "evidence.recorded", group="cases", interval_ms=150)
+    @batch_event_handler(DEPARTMENTS, "evidence.recorded", group="cases", interval_ms=150, max_batch=70)
     def on_evidence(self, events):
         return None
 
 
-def _interval_of_group(settings_patch):
+def _group(settings_patch, service=_Twice, name="cases"):
     with config.patch({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/", **settings_patch}, clear=False):
-        container = ServiceContainer(_Twice)
+        container = ServiceContainer(service)
         for entrypoint in container.entrypoints:
             entrypoint.setup()
-        return container.__dict__["_zhifa_batch_groups"]["cases"].interval
+        return container.__dict__["_zhifa_batch_groups"][name]
+
+
+def _interval_of_group(settings_patch):
+    return _group(settings_patch).interval
 
 
 def test_issue17_batch_interval_is_the_services_own_unless_the_setting_is_set():
@@ -111,3 +115,20 @@ def test_issue17_batch_interval_is_the_services_own_unless_the_setting_is_set():
     assert _interval_of_group({"ZHIFA_BATCH_INTERVAL_MS": 40}) == 0.04
     assert _interval_of_group({"ZHIFA_BATCH_INTERVAL_MS": 0}) == 0.0
     assert WRITER["interval_ms"] == 20 and {CASES["interval_ms"], FACTS["interval_ms"], DECISIONS["interval_ms"]} == {200}
+
+
+def test_issue17_batch_size_is_the_services_own_unless_the_setting_is_set():
+    """Unset, ``ZHIFA_BATCH_SIZE`` leaves each service's own largest batch — records 500 (its writer drains a backlog
+    with fewer per-batch claims, screens, locks and commits), the others 200; set, it applies to every group of the
+    process (the replica tests set 40). The prefetch window holds the batch being applied and the next one."""
+    from services.records.service import RecordsService
+
+    assert _group({"ZHIFA_BATCH_SIZE": None}).max_batch == 70
+    assert _group({"ZHIFA_BATCH_SIZE": 40}).max_batch == 40
+    records = _group({"ZHIFA_BATCH_SIZE": None, "ZHIFA_RECORDS_SIGNING_KEY": "8" * 64}, RecordsService, "records")
+    assert records.max_batch == 500
+    assert _group({"ZHIFA_BATCH_SIZE": 40, "ZHIFA_RECORDS_SIGNING_KEY": "8" * 64}, RecordsService, "records").max_batch == 40
+    from services.review.service import CASES, ReviewService
+
+    review = _group({"ZHIFA_BATCH_SIZE": None}, ReviewService, CASES["group"])
+    assert review.max_batch == 200
