@@ -22,6 +22,7 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,7 +164,8 @@ def department_event_refusal(identity: Identity, event) -> tuple[str, str] | Non
     return None
 
 
-def sender_refusal(event, user_id: str | None, senders: dict[str, Identity], internal_user: str) -> str | None:
+def sender_refusal(event, user_id: str | None, senders: dict[str, Identity] | Callable[[], dict[str, Identity]],
+                   internal_user: str) -> str | None:
     """Why a departmental event received over AMQP may not be accepted from this sender, or None.
 
     RabbitMQ checks that a message's ``user_id`` property is the user of the connection that
@@ -179,6 +181,8 @@ def sender_refusal(event, user_id: str | None, senders: dict[str, Identity], int
         return None
     if not user_id:
         return "发送方未声明 user_id（AMQP 消息属性），无法核验报送系统"
+    if callable(senders):       # the registry, read only for a sender that needs it (issue 17: not per own event)
+        senders = senders()
     identity = senders.get(user_id)
     if identity is None:
         if not senders:

@@ -166,10 +166,7 @@ class ReliableEventHandler(EventHandler):
                               metric_reason="invalid")
             return None
         if self.source_service == DEPARTMENTS:
-            user = self.sender(message)
-            # the suite's own messages need no registry (``sender_refusal`` trusts them before reading it)
-            senders = {} if user and user == self.internal_user else amqp_senders_cached()
-            refusal = sender_refusal(event, user, senders, self.internal_user)
+            refusal = sender_refusal(event, self.sender(message), amqp_senders_cached, self.internal_user)
             if refusal is not None:
                 self._dead_letter(message, reason=f"{UNAUTHORISED_SENDER}: {refusal}", metric_reason="unauthorised")
                 return None

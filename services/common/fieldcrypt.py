@@ -375,16 +375,11 @@ class EncryptedText(TypeDecorator):
         return text
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        text = self.encode(value)
-        if not enabled():
-            return text
-        return keyring(self.service).encrypt(text, self.purpose)
+        return self.batch_binder()(value)
 
     def batch_binder(self) -> Callable[[Any], str | None]:
-        """``process_bind_param`` for the values of one bulk write (``COPY``): whether encryption is on and
-        the service's keyring are looked up once for the batch, not per value (issue 17)."""
+        """What ``process_bind_param`` does to a value, for many values: whether encryption is on and the
+        service's keyring are looked up once (a bulk write, ``COPY``, binds a batch with one — issue 17)."""
         if not enabled():
             return lambda value: None if value is None else self.encode(value)
         ring, purpose = keyring(self.service), self.purpose

@@ -39,4 +39,3 @@ def loads(body):
 def install() -> None:
     """Register ``loads`` as kombu's decoder of ``application/json`` (the encoder stays kombu's)."""
     registry.register("json", kombu_json.dumps, loads, content_type=CONTENT_TYPE, content_encoding="utf-8")
-
