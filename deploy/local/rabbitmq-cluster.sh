@@ -12,19 +12,22 @@
 #   rabbitmq-cluster.sh ctl    <dir> <n> <rabbitmqctl arguments…>     e.g. ctl /tmp/c 1 list_queues
 #   rabbitmq-cluster.sh queues <dir> <n> <rabbitmq-queues arguments…>
 #   rabbitmq-cluster.sh uri    <dir> [vhost]    the services' AMQP_URI: amqp://…:5701/v;amqp://…:5702/v;…
+#   rabbitmq-cluster.sh ports  <dir>            every TCP port the nodes and their CLI bind, one a line
 #
 # Node n is <name><n>@localhost (ZHIFA_CLUSTER_NAME, default zhifa: zhifa1@localhost …) with AMQP on
 # 127.0.0.1:BASE+n-1 (ZHIFA_CLUSTER_BASE_PORT, default 5701: 5701–5703), Erlang distribution on
-# BASE+20000+n-1 (25701–25703), the CLI's own distribution ports from BASE+30100 (the machine broker's
-# CLI uses 35672–35682); management and every other plugin off. The name and base port chosen at start
-# are kept in <dir>/cluster.env, so the other commands need only <dir>.
+# BASE+20000+n-1 (25701–25703), the CLI's own distribution ports from BASE+10100, ten a node
+# (15801–15830); management and every other plugin off. Every port stays below the kernel's ephemeral
+# range (32768–60999): there, the short connections of a test run (TIME_WAIT) hold ports a node or its
+# CLI then cannot bind — CLI ports at BASE+30100 made CI fail with "no free ports". The name and base
+# port chosen at start are kept in <dir>/cluster.env, so the other commands need only <dir>.
 set -euo pipefail
 
 NODES=3
 SBIN=/usr/lib/rabbitmq/bin
 [ -x "$SBIN/rabbitmq-server" ] || SBIN="$(dirname "$(command -v rabbitmq-server)")"
 
-usage() { sed -n '2,20p' "$0" >&2; exit 2; }
+usage() { sed -n '2,23p' "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cmd="$1"; dir="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2
 if [ -f "$dir/cluster.env" ]; then
@@ -36,6 +39,8 @@ fi
 
 node_name() { echo "$NAME$1@localhost"; }
 amqp_port() { echo $((BASE + $1 - 1)); }
+dist_port() { echo $((BASE + 20000 + $1 - 1)); }
+ctl_port_min() { echo $((BASE + 10100 + 10 * ($1 - 1))); }
 
 # The environment of node n (server and CLI alike): everything points into <dir>, nothing at /etc/rabbitmq.
 node_env() {
@@ -44,8 +49,8 @@ node_env() {
   export RABBITMQ_NODENAME="$(node_name "$n")"
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT="$(amqp_port "$n")"
-  export RABBITMQ_DIST_PORT=$((BASE + 20000 + n - 1))
-  export RABBITMQ_CTL_DIST_PORT_MIN=$((BASE + 30100 + 10 * (n - 1)))
+  export RABBITMQ_DIST_PORT="$(dist_port "$n")"
+  export RABBITMQ_CTL_DIST_PORT_MIN="$(ctl_port_min "$n")"
   export RABBITMQ_CTL_DIST_PORT_MAX=$((RABBITMQ_CTL_DIST_PORT_MIN + 9))
   export RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf"
   export RABBITMQ_CONFIG_FILE="$home/rabbitmq.conf"
@@ -149,6 +154,11 @@ case "$cmd" in
     vhost="${1:-}"; uris=()
     for n in $(seq 1 $NODES); do uris+=("amqp://guest:guest@127.0.0.1:$(amqp_port "$n")/$vhost"); done
     (IFS=';'; echo "${uris[*]}")
+    ;;
+  ports)
+    for n in $(seq 1 $NODES); do
+      amqp_port "$n"; dist_port "$n"; seq "$(ctl_port_min "$n")" $(($(ctl_port_min "$n") + 9))
+    done
     ;;
   *) usage ;;
 esac

@@ -355,7 +355,8 @@ KERNEL: tuple[Setting, ...] = (
     Setting("ZHIFA_CONFIG", "path", "`make run`: the nameko config file of the embedded suite.",
             ROOT / "deploy" / "local" / "config.yaml", EVERY, ("tools",)),
     Setting("ZHIFA_CLUSTER_BASE_PORT", "int", "deploy/local/rabbitmq-cluster.sh: AMQP port of node 1 (nodes "
-            "use base…base+2, distribution base+20000…, their CLI base+30100…); kept in <dir>/cluster.env.", 5701,
+            "use base…base+2, distribution base+20000…, their CLI base+10100…, all below the kernel's ephemeral "
+            "ports); kept in <dir>/cluster.env.", 5701,
             (), ("tools",), minimum=1),
     Setting("ZHIFA_CLUSTER_NAME", "str", "deploy/local/rabbitmq-cluster.sh: node name prefix (node n is "
             "<name><n>@localhost); kept in <dir>/cluster.env.", "zhifa", (), ("tools",)),

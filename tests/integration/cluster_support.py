@@ -33,15 +33,41 @@ def _free(port: int) -> bool:
     return True
 
 
+def _script_env(base: int, name: str = "zhifa") -> dict:
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ZHIFA_CLUSTER_BASE_PORT": str(base),
+            "ZHIFA_CLUSTER_NAME": name, "LANG": "C.UTF-8"}
+
+
+def cluster_ports(base: int) -> list[int]:
+    """Every port the nodes and their CLI bind for ``base``, as the script that sets them says."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = subprocess.run([str(SCRIPT), "ports", scratch], env=_script_env(base), capture_output=True, text=True,
+                             check=True, timeout=30).stdout
+    return [int(port) for port in out.split()]
+
+
+def ephemeral_ports() -> range:
+    """The kernel's ephemeral range: a test run's short connections (TIME_WAIT) hold ports there."""
+    low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    return range(low, high + 1)
+
+
 def free_base_port(start: int = 5701, stop: int = 5900) -> int:
-    """A base port whose AMQP (base…base+2), distribution (base+20000…) and CLI (base+30100…+30129)
-    ports are all free — another cluster (another session, another helper) may run beside this one."""
+    """A base port whose ports (AMQP, distribution, CLI — cluster_ports) are all free now and all outside
+    the ephemeral range, where a free port may be taken by a client connection a moment later. Another
+    cluster (another session, another helper) may run beside this one."""
+    offsets = [port - start for port in cluster_ports(start)]
+    ephemeral, busy = ephemeral_ports(), []
     for base in range(start, stop, NODES):
-        ports = [base + i for i in range(NODES)] + [base + 20000 + i for i in range(NODES)]
-        ports += [base + 30100 + i for i in range(10 * NODES)]
-        if all(_free(p) for p in ports):
+        ports = [base + offset for offset in offsets]
+        if any(port in ephemeral for port in ports):
+            raise RuntimeError(f"the cluster's ports for base {base} ({min(ports)}–{max(ports)}) reach into the "
+                               f"ephemeral range {ephemeral.start}–{ephemeral.stop - 1}")
+        taken = [port for port in ports if not _free(port)]
+        if not taken:
             return base
-    raise RuntimeError("no free ports for a RabbitMQ cluster")
+        busy += taken
+    raise RuntimeError(f"no free ports for a RabbitMQ cluster with a base in {start}–{stop}; busy: {busy[:20]}")
 
 
 class RabbitCluster:
@@ -51,9 +77,8 @@ class RabbitCluster:
 
     # -- the script ---------------------------------------------------------------------------------------
     def _run(self, *args: str, timeout: float = 300) -> str:
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ZHIFA_CLUSTER_BASE_PORT": str(self.base_port),
-               "ZHIFA_CLUSTER_NAME": self.name, "LANG": "C.UTF-8"}
-        done = subprocess.run([str(SCRIPT), args[0], str(self.dir), *args[1:]], env=env, capture_output=True,
+        done = subprocess.run([str(SCRIPT), args[0], str(self.dir), *args[1:]],
+                              env=_script_env(self.base_port, self.name), capture_output=True,
                               text=True, timeout=timeout)
         if done.returncode:
             raise RuntimeError(f"rabbitmq-cluster.sh {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")

@@ -12,7 +12,9 @@ from services.common.bus import declare_topology, handler_bindings
 from services.common.entrypoints import event_handler
 from services.common.events import DEPARTMENTS
 from tests.fixtures import wait_for
-from tests.integration.cluster_support import NODES
+import socket
+
+from tests.integration.cluster_support import NODES, cluster_ports, ephemeral_ports, free_base_port
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +25,24 @@ class ClusteredService:
     @event_handler(DEPARTMENTS, "case.opened")
     def on_opened(self, event):   # pragma: no cover - never run: the test reads its queue
         pass
+
+
+def test_every_cluster_port_stays_out_of_the_ephemeral_range():
+    """CI once found no free base: the CLI's ports sat at 35801+, inside 32768–60999, where the run's own
+    short connections (TIME_WAIT) held one port of every candidate."""
+    ports = cluster_ports(5701)
+    assert len(ports) == len(set(ports)) == NODES * 12          # AMQP, distribution and ten CLI ports a node
+    assert {5701, 5702, 5703, 25701, 25703, 15801, 15830} <= set(ports)
+    last_base = range(5701, 5900, NODES)[-1]                     # free_base_port's last candidate
+    assert max(cluster_ports(last_base)) < ephemeral_ports().start
+
+
+def test_a_base_with_one_port_taken_is_passed_over():
+    base = free_base_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", cluster_ports(base)[-1]))     # the last CLI port of node 3
+        holder.listen()
+        assert free_base_port() != base
 
 
 def test_quorum_queues_keep_confirmed_messages_when_their_leader_node_stops(rabbit_cluster, monkeypatch):
