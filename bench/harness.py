@@ -51,12 +51,49 @@ def vhost():
 def pg_database():
     name = f"zhifa_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        _autovacuum_as_in_production(admin, +1)
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _autovacuum_as_in_production(admin, -1)
+
+
+_AUTOVACUUM = {"databases": 0, "restore": None}
+
+
+def _autovacuum_as_in_production(admin, delta: int) -> None:
+    """Autovacuum on while a bench database exists, as on every production server. This machine's server
+    runs with ``autovacuum = off`` (a CI setting): no table was ever analysed, so the planner had no
+    statistics and read growing tables from end to end — PostgreSQL's CPU per event tripled from one
+    suite_mixed step to the next (issue 17). Turned on with ALTER SYSTEM (a reload, no restart) when the
+    first database is created and put back as it was when the last one is dropped."""
+    state = _AUTOVACUUM
+    if delta > 0 and state["databases"] == 0:
+        if admin.execute("SHOW autovacuum").fetchone()[0] == "off":
+            in_auto_conf = admin.execute("SELECT count(*) FROM pg_file_settings WHERE name = 'autovacuum' "
+                                         "AND sourcefile LIKE '%postgresql.auto.conf' AND applied").fetchone()[0]
+            state["restore"] = ("ALTER SYSTEM SET autovacuum = off" if in_auto_conf
+                                else "ALTER SYSTEM RESET autovacuum")
+            admin.execute("ALTER SYSTEM SET autovacuum = on")
+            admin.execute("SELECT pg_reload_conf()")
+            print("bench: the PostgreSQL server runs with autovacuum off; on for this run, as in production",
+                  file=sys.stderr, flush=True)
+    state["databases"] += delta
+    if delta < 0 and state["databases"] == 0 and state["restore"]:
+        admin.execute(state["restore"])
+        admin.execute("SELECT pg_reload_conf()")
+        state["restore"] = None
+
+
+def analyze(*urls: str) -> None:
+    """Statistics for every table now (after a warm-up), as a running deployment's autovacuum keeps
+    them: autovacuum analyses a table only after its first minute or so of changes."""
+    for url in urls:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broker_raw import _connect, measure_raw
-from harness import CommitWatcher, CpuMeter, pg_database, service_process, vhost, wait_until
+from harness import CommitWatcher, CpuMeter, analyze, pg_database, service_process, vhost, wait_until
 
 from services.common import settings
 from services.common.settings import amqp_user
@@ -181,6 +181,7 @@ def e2e_latency(amqp_uri: str, rate: float, seconds: float) -> list[float]:
             publisher.publish(_encode(envelope), envelope["event_type"])
         publisher.flush()
         wait_until(lambda: len(watcher.seen) >= 10, 90)
+        analyze(*urls.values())
         time.sleep(1.0)
 
         total = int(rate * seconds)

@@ -73,7 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broker_raw import _connect, measure_raw  # noqa: E402
-from harness import CommitWatcher, CpuMeter, pg_database, service_process, vhost, wait_until  # noqa: E402
+from harness import CommitWatcher, CpuMeter, analyze, pg_database, service_process, vhost, wait_until  # noqa: E402
 from records_ingest import ConfirmedPublisher, _encode  # noqa: E402
 
 from services.common import settings  # noqa: E402
@@ -264,6 +264,7 @@ def main(argv=None) -> int:
             backlog = Backlog(amqp_uri)
             stack.callback(backlog.close)
             wait_until(lambda: backlog.ready()[0] == 0, 120, 0.5)
+            analyze(*urls.values())
 
             def step(rate):
                 return run_step(rate, args.step_seconds, mix, publisher, watcher, backlog, drain_timeout=180,
