@@ -51,8 +51,8 @@ def vhost():
 def pg_database():
     name = f"zhifa_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        _autovacuum_as_in_production(admin, +1)
         admin.execute(f'CREATE DATABASE "{name}"')
+        _autovacuum_as_in_production(admin, +1)
     try:
         yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     finally:
