@@ -11,10 +11,14 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import pytest  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# before anything imports psycopg: its cooperative wait function, as every service process has it (a test
+# importing psycopg first got the C one, which blocks every green thread while one waits for a lock)
+import services  # noqa: E402,F401
+
+import pytest  # noqa: E402
+
 os.environ.setdefault("ZHIFA_METRICS_DISABLED", "1")
 # the shipped benchmarks and complaint channels are sample data: allowed in tests and the demo only (issue 18)
 os.environ.setdefault("ZHIFA_SAMPLE_DATA", "true")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.fieldcrypt import EncryptedColumn, EncryptedJSON
 from services.common.ownership import OwnershipBase
@@ -80,9 +80,23 @@ class ReviewTask(Base):
     # REV-2: the highest version of the case decided (decision.made); versions up to it are closed for
     # review — nobody reviews a decision already made (its bypass is a violation)
     decided_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the current proposal's officers as listed in ``officer_links`` (JSON of the sorted ids); NULL: not
+    # listed yet (a task written before migration 0008) — such a task concerns every officer until saved
+    indexed_officers: Mapped[str | None] = mapped_column(Text, nullable=True)
+    officer_links: Mapped[list["TaskOfficer"]] = relationship(cascade="all, delete-orphan", lazy="select")
 
     __table_args__ = (UniqueConstraint("case_id", name="uq_review_tasks_case"),
                       Index("ix_review_tasks_pending_due", "pending", "due_on"))
+
+
+class TaskOfficer(Base):
+    """An officer named by a review task's current proposal (承办执法人员), so that an officer's registration
+    or certificate change re-runs the pre-checks of exactly the tasks naming them (issue 17: scanning and
+    locking every pending task instead waited behind every batch holding a task)."""
+
+    __tablename__ = "review_task_officers"
+    task_id: Mapped[str] = mapped_column(String(64), ForeignKey("review_tasks.task_id"), primary_key=True)
+    officer_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
 class Violation(Base):

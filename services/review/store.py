@@ -8,11 +8,13 @@ gateway returns.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from services.common import ownership
@@ -28,7 +30,7 @@ from services.review.domain import (CHECKS, CertificateEvent, ChecklistConfig, C
                                     task_due_level, transfer_suggested)
 from services.review.domain.tasks import STATE_NAMES_ZH, _PENDING_STATES, NoReviewerAvailable
 from services.review.models import (BodyStaffing, CaseAction, CertificateChange, DecidedVersion, PowerItem,
-                                    RecordGaps, RegistryBody, RegistryOfficer)
+                                    RecordGaps, RegistryBody, RegistryOfficer, TaskOfficer)
 from services.review.models import Classification as ClassificationRow
 from services.review.models import ReviewTask as TaskRow
 from services.review.models import Violation
@@ -130,6 +132,10 @@ def preload_cases(session: Session, events) -> list:
     """Read (and lock the tasks of) the batch's cases; ``classification`` and ``task_row_for_case``
     answer from it. Returns the rows, kept for the batch (the identity map holds them weakly)."""
     cases = {e.case_id for e in events}
+    # the registry entries the batch's proposals pre-check, before any task row is locked (hold_registry)
+    hold_registry(session, officer_ids={o for e in events if e.event_type == "decision.proposed"
+                                        for o in e.payload.get("officer_ids") or ()},
+                  body_ids={e.body_id for e in events if e.event_type == "decision.proposed"})
     found = session.scalars(select(ClassificationRow).where(one_of(session, ClassificationRow.case_id, cases))).all()
     classifications = {(e.case_id, int(e.payload["version"])): None for e in events}
     classifications.update({(r.case_id, r.version): r for r in found})
@@ -237,6 +243,17 @@ def save(row: TaskRow, task: ReviewTask, now: dt.datetime) -> None:
     assigned = (row.assignments or {}).get(str(cur.number)) or {}
     row.assigned_reviewer_id = cur.reviewer_id or assigned.get("reviewer_id")
     row.updated_at = now
+    list_officers(row, cur.proposal.officer_ids)
+
+
+def list_officers(row: TaskRow, officer_ids) -> None:
+    """Keep ``review_task_officers`` naming the current proposal's officers (written only when they change:
+    a new version naming others, or a task listed for the first time)."""
+    officers = sorted(set(officer_ids))
+    key = json.dumps(officers, ensure_ascii=False)
+    if row.indexed_officers != key:
+        row.officer_links = [TaskOfficer(officer_id=o) for o in officers]
+        row.indexed_officers = key
 
 
 def closed_by_decision(row: TaskRow, version: int) -> bool:
@@ -260,14 +277,58 @@ def load_for_actor(session: Session, task_id: str, actor: Actor, *, lock: bool =
 
 
 def pending_tasks(session: Session, *, case_ids=(), body_ids=(), officer_ids=()) -> list[TaskRow]:
-    """Pending task rows (locked) that may concern the cases, bodies or officers: narrowed in SQL when
-    only cases or only bodies are asked for, every pending task otherwise (officers are in the document)."""
-    query = select(TaskRow).where(TaskRow.pending.is_(True)).order_by(TaskRow.task_id)
-    if case_ids and not body_ids and not officer_ids:
-        query = query.where(TaskRow.case_id.in_(sorted(case_ids)))
-    elif body_ids and not case_ids and not officer_ids:
-        query = query.where(TaskRow.body_id.in_(sorted(body_ids)))
+    """Pending task rows (locked, in task order) that may concern the cases, bodies or officers: of those
+    cases or bodies, or whose current proposal names one of the officers (``review_task_officers``), or
+    not listed yet (a task written before migration 0008 may name anyone)."""
+    concerns = []
+    if case_ids:
+        concerns.append(TaskRow.case_id.in_(sorted(case_ids)))
+    if body_ids:
+        concerns.append(TaskRow.body_id.in_(sorted(body_ids)))
+    if officer_ids:
+        concerns.append(TaskRow.task_id.in_(select(TaskOfficer.task_id)
+                                            .where(TaskOfficer.officer_id.in_(sorted(officer_ids)))))
+        concerns.append(TaskRow.indexed_officers.is_(None))
+    if not concerns:
+        return []
+    query = select(TaskRow).where(TaskRow.pending.is_(True), or_(*concerns)).order_by(TaskRow.task_id)
     return session.scalars(locked(session, query)).all()
+
+
+# --- who may be reading the registry data a pre-check uses -------------------------------------------
+
+REGISTRY_LOCKS = {"officer": 17_001, "body": 17_002}     # first key of the two-key advisory locks
+HELD_KEY = "review.registry_locks"
+
+
+def hold_registry(session: Session, *, officer_ids=(), body_ids=(), exclusive: bool = False) -> None:
+    """Serialise pre-checks against changes of the registry entries they read (PostgreSQL advisory locks,
+    to the end of the transaction): a proposal computing pre-checks holds its officers and body shared; an
+    officer's or body's change holds it exclusively before it looks for the pending tasks concerned. So a
+    proposal either sees the change, or committed its task (and its ``review_task_officers``) before the
+    change looks — a task is never opened on stale registry data that nobody re-checks. Locks are taken in
+    key order (no deadlock among them) and, by a batch, before any task row (``preload_cases``).
+    SQLite serialises writers anyway."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    held = session.info.setdefault(HELD_KEY, {})
+    wanted = sorted({(REGISTRY_LOCKS["officer"], _lock_key(o)) for o in officer_ids if o}
+                    | {(REGISTRY_LOCKS["body"], _lock_key(b)) for b in body_ids if b})
+    wanted = [k for k in wanted if not (held.get(k) == "exclusive" or (held.get(k) and not exclusive))]
+    if not wanted:
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    session.execute(text(
+        f"SELECT {fn}(k1, k2) FROM (SELECT k1, k2 FROM unnest(CAST(:k1 AS int[]), CAST(:k2 AS int[])) "
+        "WITH ORDINALITY AS t(k1, k2, n) ORDER BY n OFFSET 0) AS ordered"),
+        {"k1": [k for k, _ in wanted], "k2": [k for _, k in wanted]})
+    for k in wanted:
+        held[k] = "exclusive" if exclusive else "shared"
+
+
+def _lock_key(value: str) -> int:
+    """A stable signed 32-bit key for an id (a collision only makes two ids wait for each other)."""
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=4).digest(), "big", signed=True)
 
 
 def overdue_tasks(session: Session, today: dt.date) -> list[TaskRow]:

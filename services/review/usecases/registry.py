@@ -71,13 +71,17 @@ def refresh_cases_before_commit(db, session, case_id: str) -> None:
 
 
 def refresh_pending(session, *, case_ids=(), body_ids=(), officer_ids=()) -> int:
-    """Re-run the automatic pre-checks of pending tasks whose data changed (the history says so)."""
+    """Re-run the automatic pre-checks of pending tasks whose data changed (the history says so). A task
+    not listed in review_task_officers yet is listed now, whether or not its pre-checks changed."""
     case_ids, body_ids, officer_ids = set(case_ids), set(body_ids), set(officer_ids)
+    # a proposal reading these entries for its pre-checks has committed its task before we look (hold_registry)
+    store.hold_registry(session, officer_ids=officer_ids, body_ids=body_ids, exclusive=True)
     changed = 0
     config, benchmarks = configuration.checklist_config(), configuration.benchmarks()
     for row in store.pending_tasks(session, case_ids=case_ids, body_ids=body_ids, officer_ids=officer_ids):
         task = store.decode(row)
         proposal = task.current.proposal
+        store.list_officers(row, proposal.officer_ids)
         if not (row.case_id in case_ids or row.body_id in body_ids or officer_ids & set(proposal.officer_ids)):
             continue
         results = store.compute_prechecks(session, proposal, config, benchmarks)
