@@ -157,9 +157,23 @@ def lock_key(session: Session, namespace: str, key: str) -> None:
     ``namespace:key`` (released at commit or rollback), so the second reads what the first committed. On
     SQLite the database's single writer already serialises: the later writer fails with SQLITE_BUSY, a
     transient error, and its retry reads the committed row."""
-    if session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.blake2b(f"{namespace}:{key}".encode(), digest_size=8).digest()
-        session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+    lock_keys(session, [(namespace, key)])
+
+
+def lock_keys(session: Session, keys, *, shared: bool = False) -> None:
+    """``lock_key`` for many ``(namespace, key)`` pairs in one statement, taken in the order of their
+    hashes (two transactions locking overlapping sets never wait for each other in a cycle); ``shared``:
+    readers that may hold a key together, while an exclusive holder waits for all of them (issue 17)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    hashes = sorted({int.from_bytes(hashlib.blake2b(f"{ns}:{key}".encode(), digest_size=8).digest(), "big",
+                                    signed=True) for ns, key in keys})
+    if not hashes:
+        return
+    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    # the fence (OFFSET 0) keeps the rows in order when the function runs: one lock after the other
+    session.execute(text(f"SELECT {fn}(k) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY "
+                         "AS t(k, n) ORDER BY n OFFSET 0) AS ordered"), {"keys": hashes})
 
 
 def get_or_create(session: Session, model, key: dict, defaults: dict | None = None, *, lock: bool = True):

@@ -8,17 +8,16 @@ gateway returns.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common import ownership
-from services.common.db import get_or_create, one_of, utcnow
+from services.common.db import get_or_create, lock_keys, one_of, utcnow
 from services.common.scope import NOTHING, Scope
 from services.common.workdays import WorkingDayCalendar
 from services.review import codec
@@ -297,38 +296,22 @@ def pending_tasks(session: Session, *, case_ids=(), body_ids=(), officer_ids=())
 
 # --- who may be reading the registry data a pre-check uses -------------------------------------------
 
-REGISTRY_LOCKS = {"officer": 17_001, "body": 17_002}     # first key of the two-key advisory locks
 HELD_KEY = "review.registry_locks"
 
 
 def hold_registry(session: Session, *, officer_ids=(), body_ids=(), exclusive: bool = False) -> None:
-    """Serialise pre-checks against changes of the registry entries they read (PostgreSQL advisory locks,
-    to the end of the transaction): a proposal computing pre-checks holds its officers and body shared; an
-    officer's or body's change holds it exclusively before it looks for the pending tasks concerned. So a
-    proposal either sees the change, or committed its task (and its ``review_task_officers``) before the
-    change looks — a task is never opened on stale registry data that nobody re-checks. Locks are taken in
-    key order (no deadlock among them) and, by a batch, before any task row (``preload_cases``).
-    SQLite serialises writers anyway."""
-    if session.bind.dialect.name != "postgresql":
-        return
+    """Serialise pre-checks against changes of the registry entries they read (``db.lock_keys``: PostgreSQL
+    advisory locks to the end of the transaction): a proposal computing pre-checks holds its officers and
+    body shared; an officer's or body's change holds it exclusively before it looks for the pending tasks
+    concerned. So a proposal either sees the change, or committed its task (and its ``review_task_officers``)
+    before the change looks — a task is never opened on stale registry data that nobody re-checks. A batch
+    takes them before any task row (``preload_cases``). SQLite serialises writers anyway."""
     held = session.info.setdefault(HELD_KEY, {})
-    wanted = sorted({(REGISTRY_LOCKS["officer"], _lock_key(o)) for o in officer_ids if o}
-                    | {(REGISTRY_LOCKS["body"], _lock_key(b)) for b in body_ids if b})
+    wanted = {("review.officer", o) for o in officer_ids if o} | {("review.body", b) for b in body_ids if b}
     wanted = [k for k in wanted if not (held.get(k) == "exclusive" or (held.get(k) and not exclusive))]
-    if not wanted:
-        return
-    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    session.execute(text(
-        f"SELECT {fn}(k1, k2) FROM (SELECT k1, k2 FROM unnest(CAST(:k1 AS int[]), CAST(:k2 AS int[])) "
-        "WITH ORDINALITY AS t(k1, k2, n) ORDER BY n OFFSET 0) AS ordered"),
-        {"k1": [k for k, _ in wanted], "k2": [k for _, k in wanted]})
-    for k in wanted:
-        held[k] = "exclusive" if exclusive else "shared"
-
-
-def _lock_key(value: str) -> int:
-    """A stable signed 32-bit key for an id (a collision only makes two ids wait for each other)."""
-    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=4).digest(), "big", signed=True)
+    if wanted:
+        lock_keys(session, wanted, shared=not exclusive)
+        held.update(dict.fromkeys(wanted, "exclusive" if exclusive else "shared"))
 
 
 def overdue_tasks(session: Session, today: dt.date) -> list[TaskRow]:
