@@ -159,6 +159,10 @@ class BasisChange(Base):
 
 
 ISSUANCE_REASON = "随执法人员登记"   # the issuance (发证) a certificate number's first registration records
+# the unique index's predicate, also the ON CONFLICT target's: written out, never a bind parameter — once
+# psycopg prepares the INSERT (its 6th run on a connection) PostgreSQL cannot match ``reason = $1`` to the
+# partial index and refuses the statement (the bench's officer registrations went through the retry queue)
+ISSUANCE_PREDICATE = text(f"reason = '{ISSUANCE_REASON}'")
 
 
 class CertificateRecord(Base):
@@ -167,8 +171,7 @@ class CertificateRecord(Base):
 
     __tablename__ = "certificate_records"
     __table_args__ = (Index("uq_certificate_issuance", "certificate_no", unique=True,
-                            sqlite_where=text(f"reason = '{ISSUANCE_REASON}'"),
-                            postgresql_where=text(f"reason = '{ISSUANCE_REASON}'")),)
+                            sqlite_where=ISSUANCE_PREDICATE, postgresql_where=ISSUANCE_PREDICATE),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     certificate_no: Mapped[str] = mapped_column(String(64), index=True)  # upper-case
     officer_id: Mapped[str] = mapped_column(String(64))

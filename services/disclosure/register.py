@@ -22,7 +22,7 @@ from services.disclosure.domain.before import (CertificateEvent, CertificateStat
                                                officer_public_record, stale_powers,
                                                verify_certificate)
 from services.disclosure.domain.model import ACTION_TYPE_LABELS, parse_action_type
-from services.disclosure.models import ISSUANCE_REASON, BasisChange, BeforeItem, CertificateRecord
+from services.disclosure.models import ISSUANCE_PREDICATE, ISSUANCE_REASON, BasisChange, BeforeItem, CertificateRecord
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 KIND_ZH = {kind.value: kind.label_zh for kind in ItemKind}
@@ -121,7 +121,7 @@ def on_officer_registered(session: Session, event) -> None:
         session.execute(dialect_insert(session, CertificateRecord).values(
             certificate_no=number, officer_id=p["officer_id"], state="valid", since=day, reason=ISSUANCE_REASON,
             recorded_at=utcnow()).on_conflict_do_nothing(index_elements=["certificate_no"],
-                                                         index_where=CertificateRecord.reason == ISSUANCE_REASON))
+                                                         index_where=ISSUANCE_PREDICATE))
 
 
 def on_certificate_status_changed(session: Session, event) -> None:

@@ -89,3 +89,25 @@ def test_plat1_migration_keeps_the_first_of_duplicate_issuances(tmp_path):
                                             ("B2", "o-3", ISSUANCE_REASON)]
         assert session.scalar(select(func.count()).select_from(CertificateRecord)) == 3
     engine.dispose()
+
+
+def test_plat1_issuances_are_recorded_however_often_a_connection_has_run_the_insert(pg_admin):
+    """DISC-2 / PLAT-1: every registration with a new certificate number records its issuance, also once
+    psycopg has prepared the INSERT … ON CONFLICT on its connection (from its 6th run): the partial unique
+    index's predicate was sent as a bind parameter, which PostgreSQL cannot match to the index in a prepared
+    statement ("no unique or exclusion constraint matching the ON CONFLICT specification") — under load one
+    registration in a dozen failed and went round the retry queue. One connection, twelve registrations."""
+    url = pg_admin()
+    upgrade("disclosure", url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        deliverer = Deliverer(DisclosureService, engine)
+        deliverer.deliver(dev.body_registered(when=REGISTERED - dt.timedelta(days=30)))
+        outcomes = [deliverer.deliver(dev.officer_registered(officer_id=f"o-{n}", certificate_no=f"3204129{n:04d}",
+                                                             when=REGISTERED)).outcome for n in range(12)]
+        assert outcomes == ["applied"] * 12
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(CertificateRecord).where(
+                CertificateRecord.reason == ISSUANCE_REASON)) == 12
+    finally:
+        engine.dispose()
