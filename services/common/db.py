@@ -157,23 +157,31 @@ def lock_key(session: Session, namespace: str, key: str) -> None:
     ``namespace:key`` (released at commit or rollback), so the second reads what the first committed. On
     SQLite the database's single writer already serialises: the later writer fails with SQLITE_BUSY, a
     transient error, and its retry reads the committed row."""
-    lock_keys(session, [(namespace, key)])
+    lock_keys(session, exclusive=[(namespace, key)])
 
 
-def lock_keys(session: Session, keys, *, shared: bool = False) -> None:
+def lock_keys(session: Session, exclusive=(), shared=()) -> None:
     """``lock_key`` for many ``(namespace, key)`` pairs in one statement, taken in the order of their
-    hashes (two transactions locking overlapping sets never wait for each other in a cycle); ``shared``:
-    readers that may hold a key together, while an exclusive holder waits for all of them (issue 17)."""
+    hashes whatever their mode (two transactions locking overlapping sets never wait for each other in a
+    cycle): ``exclusive`` ones as ``lock_key``; ``shared`` ones held by many transactions together, while an
+    exclusive holder waits for all of them (issue 17: readers and writers of review's pre-check data). A key
+    in both is taken exclusively."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    hashes = sorted({int.from_bytes(hashlib.blake2b(f"{ns}:{key}".encode(), digest_size=8).digest(), "big",
-                                    signed=True) for ns, key in keys})
-    if not hashes:
+    modes: dict[int, bool] = {}
+    for pairs, is_exclusive in ((shared, False), (exclusive, True)):
+        for ns, key in pairs:
+            digest = hashlib.blake2b(f"{ns}:{key}".encode(), digest_size=8).digest()
+            h = int.from_bytes(digest, "big", signed=True)
+            modes[h] = modes.get(h, False) or is_exclusive
+    if not modes:
         return
-    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    # the fence (OFFSET 0) keeps the rows in order when the function runs: one lock after the other
-    session.execute(text(f"SELECT {fn}(k) FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY "
-                         "AS t(k, n) ORDER BY n OFFSET 0) AS ordered"), {"keys": hashes})
+    keys = sorted(modes)
+    # the fence (OFFSET 0) keeps the rows in order when the functions run: one lock after the other
+    session.execute(text(
+        "SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END "
+        "FROM (SELECT k, x FROM unnest(CAST(:keys AS bigint[]), CAST(:modes AS boolean[])) WITH ORDINALITY "
+        "AS t(k, x, n) ORDER BY n OFFSET 0) AS ordered"), {"keys": keys, "modes": [modes[k] for k in keys]})
 
 
 def get_or_create(session: Session, model, key: dict, defaults: dict | None = None, *, lock: bool = True):

@@ -69,16 +69,16 @@ class ReviewService:
 
     # === proposals and decisions: classification, tasks, the gate (REV-1, REV-2, REV-4, REV-5, REV-7) ===
 
-    def _preload_cases(self, session, events):
-        return store.preload_cases(session, events)
+    def _preload_batch(self, session, events):
+        return store.preload_batch(session, events)
 
-    @batched_event_handler(DEPARTMENTS, "decision.proposed", **CASES, preload=_preload_cases)
+    @batched_event_handler(DEPARTMENTS, "decision.proposed", **CASES, preload=_preload_batch)
     def on_decision_proposed(self, event):
         """REV-1: classify with the fired rules; a major decision opens (or adds a version to) the case's
         task; a proposal arriving after its version's decision reconciles instead (REV-2, issue 14)."""
         classification.decision_proposed(self.db, event)
 
-    @batched_event_handler(DEPARTMENTS, "decision.made", **CASES, preload=_preload_cases)
+    @batched_event_handler(DEPARTMENTS, "decision.made", **CASES, preload=_preload_batch)
     def on_decision_made(self, event):
         """REV-2: a major decision made without an approved review of that version is a violation (应审未审),
         once per (case, version) whatever the order; the case's task is closed up to the decided version."""
@@ -108,17 +108,14 @@ class ReviewService:
     def on_power_published(self, event):
         registry.power_published(self.db, event)
 
-    @batched_event_handler(DEPARTMENTS, "evidence.recorded", **CASES)
+    @batched_event_handler(DEPARTMENTS, "evidence.recorded", **CASES, preload=_preload_batch)
     def on_evidence_recorded(self, event):
         """PLAT-3 at the time of action: who recorded evidence (调查取证) when, for the certificate pre-check."""
         p = event.payload
         registry.case_action(self.db, event, "evidence.recorded", p.get("started_at") or p["recorded_at"],
                              p.get("officer_ids"))
 
-    def _preload_gaps(self, session, events):
-        return store.preload_record_gaps(session, events)
-
-    @batched_event_handler("records", "record.gaps_found", **CASES, preload=_preload_gaps)
+    @batched_event_handler("records", "record.gaps_found", **CASES, preload=_preload_batch)
     def on_record_gaps(self, event):
         """REV-3 文书完备: the records service's open gaps of a case (latest report wins)."""
         registry.record_gaps(self.db, event)

@@ -131,10 +131,6 @@ def preload_cases(session: Session, events) -> list:
     """Read (and lock the tasks of) the batch's cases; ``classification`` and ``task_row_for_case``
     answer from it. Returns the rows, kept for the batch (the identity map holds them weakly)."""
     cases = {e.case_id for e in events}
-    # the registry entries the batch's proposals pre-check, before any task row is locked (hold_registry)
-    hold_registry(session, officer_ids={o for e in events if e.event_type == "decision.proposed"
-                                        for o in e.payload.get("officer_ids") or ()},
-                  body_ids={e.body_id for e in events if e.event_type == "decision.proposed"})
     found = session.scalars(select(ClassificationRow).where(one_of(session, ClassificationRow.case_id, cases))).all()
     classifications = {(e.case_id, int(e.payload["version"])): None for e in events}
     classifications.update({(r.case_id, r.version): r for r in found})
@@ -296,22 +292,32 @@ def pending_tasks(session: Session, *, case_ids=(), body_ids=(), officer_ids=())
 
 # --- who may be reading the registry data a pre-check uses -------------------------------------------
 
-HELD_KEY = "review.registry_locks"
+HELD_KEY = "review.checked_data_locks"
 
 
-def hold_registry(session: Session, *, officer_ids=(), body_ids=(), exclusive: bool = False) -> None:
-    """Serialise pre-checks against changes of the registry entries they read (``db.lock_keys``: PostgreSQL
-    advisory locks to the end of the transaction): a proposal computing pre-checks holds its officers and
-    body shared; an officer's or body's change holds it exclusively before it looks for the pending tasks
-    concerned. So a proposal either sees the change, or committed its task (and its ``review_task_officers``)
-    before the change looks — a task is never opened on stale registry data that nobody re-checks. A batch
-    takes them before any task row (``preload_cases``). SQLite serialises writers anyway."""
+def hold_checked_data(session: Session, *, reads=(), changes=()) -> None:
+    """Serialise pre-checks against changes of the data they read — an officer (执法人员, certificates), a body
+    (执法主体, 权责清单) or a case (its actions, its record gaps) — with ``db.lock_keys``: PostgreSQL advisory
+    locks to the end of the transaction. ``reads``/``changes``: ``(kind, id)`` pairs. A proposal computing
+    pre-checks holds its officers, body and case shared; a change holds them exclusively before it looks for
+    the pending tasks concerned. So a proposal either sees the change, or committed its task (and its
+    ``review_task_officers``) before the change looks — a task is never opened on stale data that nobody
+    re-checks (issue 17). A batch takes all of its locks in one statement before any task row
+    (``preload_batch``); later requests of a key already held are skipped. SQLite serialises writers anyway."""
     held = session.info.setdefault(HELD_KEY, {})
-    wanted = {("review.officer", o) for o in officer_ids if o} | {("review.body", b) for b in body_ids if b}
-    wanted = [k for k in wanted if not (held.get(k) == "exclusive" or (held.get(k) and not exclusive))]
-    if wanted:
-        lock_keys(session, wanted, shared=not exclusive)
-        held.update(dict.fromkeys(wanted, "exclusive" if exclusive else "shared"))
+    changes = {(f"review.{kind}", i) for kind, i in changes if i}
+    reads = {(f"review.{kind}", i) for kind, i in reads if i} - changes
+    changes = [k for k in changes if held.get(k) != "exclusive"]
+    reads = [k for k in reads if k not in held]
+    if changes or reads:
+        lock_keys(session, exclusive=changes, shared=reads)
+        held.update(dict.fromkeys(reads, "shared"))
+        held.update(dict.fromkeys(changes, "exclusive"))
+
+
+def proposal_reads(officer_ids, body_ids, case_id) -> list:
+    """What a proposal's pre-checks read (``hold_checked_data``)."""
+    return ([("officer", o) for o in officer_ids] + [("body", b) for b in body_ids] + [("case", case_id)])
 
 
 def overdue_tasks(session: Session, today: dt.date) -> list[TaskRow]:
@@ -424,6 +430,27 @@ def add_case_action(session: Session, event_id: str, case_id: str, kind: str, ac
 
 
 GAPS_KEY = "review.record_gaps"     # session.info: case id -> its RecordGaps row (None: none yet), for a batch
+
+
+CASE_DATA_CHANGES = ("evidence.recorded", "record.gaps_found")   # re-run the pre-checks of their case's task
+
+
+def preload_batch(session: Session, events) -> list:
+    """A case-traffic batch's reads in a few statements (issue 17): first the locks of the data its proposals
+    pre-check and of the cases whose data it changes (``hold_checked_data``, one statement, before any task
+    row), then the proposals' and decisions' cases (``preload_cases``) and the gap reports
+    (``preload_record_gaps``). Returns the rows, kept for the batch."""
+    reads, changes = [], []
+    for e in events:
+        if e.event_type == "decision.proposed":
+            reads += proposal_reads(e.payload.get("officer_ids") or (), {e.body_id}, e.case_id)
+        elif e.event_type in CASE_DATA_CHANGES:
+            changes.append(("case", e.case_id))
+    hold_checked_data(session, reads=reads, changes=changes)
+    decisions = [e for e in events if e.event_type in ("decision.proposed", "decision.made")]
+    gap_reports = [e for e in events if e.event_type == "record.gaps_found"]
+    return [*(preload_cases(session, decisions) if decisions else ()),
+            *(preload_record_gaps(session, gap_reports) if gap_reports else ())]
 
 
 def preload_record_gaps(session: Session, events) -> list:

@@ -1,5 +1,5 @@
 """A batch of decision.proposed / decision.made reads its cases' classifications and tasks once
-(``store.preload_cases``; issue 3, the suite at 1,000 case events/s): afterwards the lookups the
+(``store.preload_batch``; issue 3, the suite at 1,000 case events/s): afterwards the lookups the
 handlers make per event (a version's classification, the bypass check, the case's task) issue
 no SQL — for rows that exist and for rows known to be absent — and a row the batch creates is
 found by the batch's later events. A throughput property (issue 3); the REV rules themselves are proved
@@ -40,12 +40,12 @@ def test_a_batch_reads_its_cases_once_and_finds_what_it_created(engine):
                                        ev.decision_made("K-2"))]
     seen = _statements(engine)
     with Session(engine) as session, session.begin():
-        kept = store.preload_cases(session, events)
+        kept = store.preload_batch(session, events)
         assert {type(r).__name__ for r in kept} == {"Classification", "ReviewTask"}
         loaded = len(seen)
         reads = [sql for sql in seen if "pg_advisory" not in sql]
         assert len(reads) == 3                              # classifications, tasks, decided versions (REV-2)
-        if engine.dialect.name == "postgresql":            # the proposal's officers and body, before the tasks
+        if engine.dialect.name == "postgresql":    # what the proposal pre-checks is held, before the tasks
             assert "pg_advisory_xact_lock_shared" in seen[0] and len(seen) == 4
         assert store.classification(session, "K-2", 1).major is True
         assert store.classification(session, "K-1", 1) is None        # known absent
@@ -67,7 +67,7 @@ def test_a_batch_reads_its_cases_once_and_finds_what_it_created(engine):
 def test_rev3_a_batch_reads_its_cases_gap_reports_once_and_keeps_the_latest(engine):
     """REV-3 文书完备: the records service's latest gap report per case is kept (a report older than the
     stored one is ignored). A batch of record.gaps_found reads its cases' reports in one query
-    (``store.preload_record_gaps``) and ends with the rows one query per event gives: a case reported
+    (``store.preload_batch``) and ends with the rows one query per event gives: a case reported
     before the batch, a case reported twice in it, an older report arriving after a newer one."""
     import threading
     from types import SimpleNamespace
@@ -97,7 +97,7 @@ def test_rev3_a_batch_reads_its_cases_gap_reports_once_and_keeps_the_latest(engi
             db = DatabaseAccess(provider, "review.on_record_gaps")
             with db.batch(events) as context:
                 if mode == "batch":
-                    store.preload_record_gaps(context.session, events)
+                    store.preload_batch(context.session, events)
                 for _, event in context.fresh:
                     registry.record_gaps(db, event)
         with Session(engine) as session:

@@ -5,7 +5,7 @@ pending review tasks whose current proposal names that officer. Until issue 17 i
 every pending task (``SELECT … WHERE pending FOR UPDATE``, the officers being inside the encrypted task
 document): one officer event in 200 of the mix waited behind every batch holding any case's task. Now the
 tasks' officers are listed in ``review_task_officers`` and registry changes and proposals are serialised per
-officer and body (``store.hold_registry``). Proved here through the real use cases:
+officer, body and case (``store.hold_checked_data``). Proved here through the real use cases:
 
 - an officer event does not wait for a task that does not name the officer (PostgreSQL: that task is
   locked by another transaction the whole time);
@@ -30,6 +30,7 @@ from services.common.migrations import upgrade
 from services.review import store
 from services.review.models import ReviewTask, TaskOfficer
 from services.review.usecases import classification, registry
+from tests.integration import events as ev
 from tests.review import review_events as rev
 
 WITHDRAWN_FROM = "2026-01-01T00:00:00+08:00"     # before every proposal of these tests
@@ -41,15 +42,18 @@ def _access(engine, entrypoint: str) -> DatabaseAccess:
     return DatabaseAccess(provider, f"review.{entrypoint}")
 
 
-def _registered(engine, *officers):
-    """The body, and each officer registered with a valid certificate (PLAT-3)."""
+def _registered(engine, *officers, certified_from=None):
+    """The body, and each officer registered with a valid certificate (PLAT-3), valid from 2025 or from
+    ``certified_from[officer]``."""
     registry.body_registered(_access(engine, "on_body_registered"), parse_event(rev.body()))
     for n, officer_id in enumerate(officers):
         cert = f"JS{n + 1:08d}"
         registry.officer_registered(_access(engine, "on_officer_registered"),
                                     parse_event(rev.officer(officer_id, cert=cert)))
         registry.certificate_changed(_access(engine, "on_certificate_changed"),
-                                     parse_event(rev.certificate(officer_id, cert)))
+                                     parse_event(rev.certificate(officer_id, cert, **(
+                                         {"effective_from": certified_from[officer_id]}
+                                         if officer_id in (certified_from or {}) else {}))))
 
 
 def _propose(engine, case_id, officers, version=1):
@@ -158,15 +162,40 @@ def test_rev3_an_officer_event_does_not_wait_for_tasks_not_naming_the_officer(pg
     assert _task(pg_engine, "320412-SCJG-K-B")[2] == "fail" and _task(pg_engine, "320412-SCJG-K-A")[2] == "pass"
 
 
-@pytest.mark.parametrize("order", ["withdrawal_while_the_task_opens", "withdrawal_first"])
-def test_plat3_a_withdrawal_racing_a_proposal_never_leaves_its_task_passing(pg_engine, order):
-    """PLAT-3 / REV-3, issue 17: a certificate withdrawn while a proposal naming the officer computes its
-    pre-checks (both through the real use cases, on PostgreSQL). ``withdrawal_while_the_task_opens``: the
-    proposal has read the registry and is held before it writes its new task; the withdrawal is let run
-    until it has committed or waits for a lock; then the proposal commits. Whatever the order, the task
-    ends with the officers check failing. Scanning the pending tasks instead (before issue 17) missed the
-    task being opened and left it passing."""
-    _registered(pg_engine, "o-1", "o-2")
+ACTED_AT = "2026-03-01T10:00:00+08:00"       # before o-2's certificate (valid from 2026-06-01)
+
+
+def _withdrawal(engine):
+    _withdraw(engine, "o-2", "JS00000002")
+
+
+def _evidence_before_certification(engine):
+    """o-2 collected evidence (调查取证) on 1 March, before their certificate was valid (PLAT-3 at the action)."""
+    envelope = ev.evidence(CASE_R)
+    envelope["payload"].update({"officer_ids": ["o-2"], "recorded_at": ACTED_AT, "started_at": ACTED_AT,
+                                "ended_at": "2026-03-01T10:10:00+08:00"})
+    event = parse_event(envelope)
+    registry.case_action(_access(engine, "on_evidence_recorded"), event, "evidence.recorded",
+                         event.payload["started_at"], event.payload["officer_ids"])
+
+
+CASE_R = "320412-SCJG-K-R"
+CHANGES = {"withdrawal": _withdrawal, "evidence": _evidence_before_certification}
+
+
+@pytest.mark.parametrize("order", ["change_while_the_task_opens", "change_first"])
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_plat3_a_change_racing_a_proposal_never_leaves_its_task_passing(pg_engine, order, change):
+    """PLAT-3 / REV-3, issue 17: what the officers check reads changes while a proposal naming the officer
+    computes its pre-checks (through the real use cases, on PostgreSQL) — the officer's certificate is
+    withdrawn (``withdrawal``), or evidence the officer collected before being certified arrives (``evidence``).
+    ``change_while_the_task_opens``: the proposal has read the registry and the case and is held before it
+    writes its new task; the change is let run until it has committed or waits for a lock; then the proposal
+    commits. Whatever the order, the task ends with the officers check failing. Before issue 17 the change
+    looked for the pending tasks without seeing the one being opened and left it passing."""
+    # for ``evidence``, o-2 is certified from June: valid when proposing, not on 1 March
+    _registered(pg_engine, "o-1", "o-2",
+                certified_from={"o-2": "2026-06-01T00:00:00+08:00"} if change == "evidence" else None)
     errors: list[BaseException] = []
     at_insert, release = threading.Event(), threading.Event()
     proposer: list[int] = []
@@ -180,34 +209,53 @@ def test_plat3_a_withdrawal_racing_a_proposal_never_leaves_its_task_passing(pg_e
     def propose():
         proposer.append(threading.get_ident())
         try:
-            _propose(pg_engine, "320412-SCJG-K-R", ("o-1", "o-2"))
+            _propose(pg_engine, CASE_R, ("o-1", "o-2"))
         except BaseException as exc:     # noqa: BLE001 — reported below
             errors.append(exc)
 
-    def withdraw():
+    def apply_change():
         try:
-            _withdraw(pg_engine, "o-2", "JS00000002")
+            CHANGES[change](pg_engine)
         except BaseException as exc:     # noqa: BLE001
             errors.append(exc)
 
     try:
-        if order == "withdrawal_first":
+        if order == "change_first":
             release.set()
-            withdraw()
+            apply_change()
             propose()
         else:
             p = threading.Thread(target=propose)
             p.start()
             assert at_insert.wait(20), "the proposal did not reach its INSERT"
-            w = threading.Thread(target=withdraw)
+            w = threading.Thread(target=apply_change)
             w.start()
             staged = _finished_or_waiting(pg_engine, w)
             release.set()
             p.join(30)
             w.join(30)
-            assert staged, "the withdrawal neither committed nor waited while the proposal was held"
+            assert staged, "the change neither committed nor waited while the proposal was held"
     finally:
         release.set()
         sa_event.remove(pg_engine, "before_cursor_execute", _hold)
     assert errors == []
-    assert _task(pg_engine, "320412-SCJG-K-R")[2] == "fail"
+    assert _task(pg_engine, CASE_R)[2] == "fail"
+
+
+def test_a_batch_holds_what_its_proposals_read_shared_and_the_cases_it_changes_exclusively(pg_engine):
+    """issue 17: a case-traffic batch takes its locks in one statement before any task row — shared for the
+    officers, body and case of each proposal, exclusive for the cases whose evidence or gap reports it
+    records (a case both proposed and changed in the batch: exclusive)."""
+    proposed = parse_event(rev.proposal("320412-SCJG-K-P", officers=("o-1", "o-2")))
+    changed = parse_event(ev.evidence("320412-SCJG-K-E"))
+    both = [parse_event(rev.proposal("320412-SCJG-K-B")), parse_event(ev.evidence("320412-SCJG-K-B"))]
+    seen = []
+    sa_event.listen(pg_engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    with Session(pg_engine) as session, session.begin():
+        store.preload_batch(session, [proposed, changed, *both])
+        modes = sorted(session.execute(text(
+            "SELECT mode, count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+            "GROUP BY mode")).all())
+    assert "pg_advisory" in seen[0] and sum("pg_advisory" in sql for sql in seen) == 1
+    # shared: o-1, o-2, the body, K-P; exclusive: K-E, K-B (K-B's proposal reads o-1, o-2 and the body too)
+    assert modes == [("ExclusiveLock", 2), ("ShareLock", 4)]

@@ -138,9 +138,10 @@ def settle(session, event, catalogue, decided: dict, proposed_version: int | Non
 def submit(session, event, proposal: Proposal, result, settings) -> bool:
     """送审: open the task or add the version to it (REV-4: history kept; approval never inherited)."""
     now = utcnow()
-    # the pre-checks below read these registry entries: no change of them commits unseen (a batch holds
-    # them already, from preload_cases, taken before its task rows)
-    store.hold_registry(session, officer_ids=proposal.officer_ids, body_ids={proposal.body_id, event.body_id})
+    # the pre-checks below read these: no change of them commits unseen (a batch holds them already, from
+    # preload_batch, taken before its task rows)
+    store.hold_checked_data(session, reads=store.proposal_reads(proposal.officer_ids,
+                                                                {proposal.body_id, event.body_id}, event.case_id))
     row = store.task_row_for_case(session, event.case_id, lock=True)
     task = store.decode(row)
     last = task.history[-1].at if task is not None and task.history else None

@@ -74,8 +74,9 @@ def refresh_pending(session, *, case_ids=(), body_ids=(), officer_ids=()) -> int
     """Re-run the automatic pre-checks of pending tasks whose data changed (the history says so). A task
     not listed in review_task_officers yet is listed now, whether or not its pre-checks changed."""
     case_ids, body_ids, officer_ids = set(case_ids), set(body_ids), set(officer_ids)
-    # a proposal reading these entries for its pre-checks has committed its task before we look (hold_registry)
-    store.hold_registry(session, officer_ids=officer_ids, body_ids=body_ids, exclusive=True)
+    # a proposal reading these for its pre-checks has committed its task before we look (hold_checked_data)
+    store.hold_checked_data(session, changes=[("officer", o) for o in officer_ids] + [("body", b) for b in body_ids]
+                            + [("case", c) for c in case_ids])
     changed = 0
     config, benchmarks = configuration.checklist_config(), configuration.benchmarks()
     for row in store.pending_tasks(session, case_ids=case_ids, body_ids=body_ids, officer_ids=officer_ids):
