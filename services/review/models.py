@@ -83,7 +83,7 @@ class ReviewTask(Base):
     # the current proposal's officers as listed in ``officer_links`` (JSON of the sorted ids); NULL: not
     # listed yet (a task written before migration 0008) — such a task concerns every officer until saved
     indexed_officers: Mapped[str | None] = mapped_column(Text, nullable=True)
-    officer_links: Mapped[list["TaskOfficer"]] = relationship(cascade="all, delete-orphan", lazy="select")
+    officer_links: Mapped[list["TaskOfficer"]] = relationship(cascade="all, delete-orphan")
 
     __table_args__ = (UniqueConstraint("case_id", name="uq_review_tasks_case"),
                       Index("ix_review_tasks_pending_due", "pending", "due_on"))

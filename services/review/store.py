@@ -315,9 +315,11 @@ def hold_checked_data(session: Session, *, reads=(), changes=()) -> None:
         held.update(dict.fromkeys(changes, "exclusive"))
 
 
-def proposal_reads(officer_ids, body_ids, case_id) -> list:
-    """What a proposal's pre-checks read (``hold_checked_data``)."""
-    return ([("officer", o) for o in officer_ids] + [("body", b) for b in body_ids] + [("case", case_id)])
+def proposal_reads(event) -> list:
+    """What the pre-checks of a ``decision.proposed`` read (``hold_checked_data``): its officers, its body
+    and its case — the same for the batch's preload and for the proposal's own transaction."""
+    officers = event.payload.get("officer_ids") or ()
+    return [("officer", o) for o in officers] + [("body", event.body_id), ("case", event.case_id)]
 
 
 def overdue_tasks(session: Session, today: dt.date) -> list[TaskRow]:
@@ -443,7 +445,7 @@ def preload_batch(session: Session, events) -> list:
     reads, changes = [], []
     for e in events:
         if e.event_type == "decision.proposed":
-            reads += proposal_reads(e.payload.get("officer_ids") or (), {e.body_id}, e.case_id)
+            reads += proposal_reads(e)
         elif e.event_type in CASE_DATA_CHANGES:
             changes.append(("case", e.case_id))
     hold_checked_data(session, reads=reads, changes=changes)

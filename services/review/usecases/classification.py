@@ -140,8 +140,7 @@ def submit(session, event, proposal: Proposal, result, settings) -> bool:
     now = utcnow()
     # the pre-checks below read these: no change of them commits unseen (a batch holds them already, from
     # preload_batch, taken before its task rows)
-    store.hold_checked_data(session, reads=store.proposal_reads(proposal.officer_ids,
-                                                                {proposal.body_id, event.body_id}, event.case_id))
+    store.hold_checked_data(session, reads=store.proposal_reads(event))
     row = store.task_row_for_case(session, event.case_id, lock=True)
     task = store.decode(row)
     last = task.history[-1].at if task is not None and task.history else None
